@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+// NPULlama: Llama-architecture LLMs on the AMD XDNA2 NPU, with an OpenBLAS CPU reference for verification.
+import PackageDescription
+
+let package = Package(
+    name: "NPULlama",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "npu-llama", targets: ["npu-llama"]),
+        .library(name: "LlamaCore", targets: ["LlamaCore"]),
+        .library(name: "ReferenceBackend", targets: ["ReferenceBackend"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // DType, tensors, ModelConfig, safetensors/GGUF readers, the graph, the sampler.
+        .target(name: "LlamaCore"),
+        // The system OpenBLAS (Debian libopenblas-dev); cblas.h on the default include path.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        // fp32 CPU reference backend: verification only, never a production fallback.
+        .target(name: "ReferenceBackend", dependencies: ["LlamaCore", "COpenBLAS"]),
+        // tiktoken and byte-level BPE tokenizers, chat formats, streaming decode.
+        .target(name: "Tokenizers", dependencies: ["LlamaCore"]),
+        .executableTarget(name: "npu-llama", dependencies: [
+            "LlamaCore", "ReferenceBackend", "Tokenizers",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ReferenceBackendTests", dependencies: ["LlamaCore", "ReferenceBackend"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "LlamaCore"]),
+    ]
+)
