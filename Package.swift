@@ -28,8 +28,7 @@ let package = Package(
             "LlamaCore", "ReferenceBackend", "Tokenizers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore"]),
         .testTarget(name: "ReferenceBackendTests", dependencies: ["LlamaCore", "ReferenceBackend"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "LlamaCore"]),
     ]

@@ -1,0 +1,2 @@
+// ReferenceBackend: fp32 Llama ops on OpenBLAS (verification only).
+import COpenBLAS

@@ -1,0 +1,1 @@
+// Tokenizers: tiktoken and byte-level BPE tokenizers, chat formats, streaming decode.

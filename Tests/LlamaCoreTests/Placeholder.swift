@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderLlamaCoreTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderReferenceBackendTests: XCTestCase { func testNothing() {} }
