@@ -1,2 +1,143 @@
-// ReferenceBackend: fp32 Llama ops on OpenBLAS (verification only).
-import COpenBLAS
+// The fp32 CPU reference backend: runs the graph's nodes on OpenBLAS over a KV cache (verification only).
+import LlamaCore
+
+/// Which rows of `result_output` a step computes: the last (generation) or every row (verify).
+public enum LogitRows: Sendable { case last, all }
+
+/// Called after each node with its output (rows × node.width, row-major) and the row count.
+public typealias NodeObserver = (_ node: Node, _ output: UnsafeBufferPointer<Float>, _ rows: Int) -> Void
+
+/// Runs a `Graph` in fp32. One buffer per node slot (shared across layers), the KV cache as
+/// (layer, kvHead, context, headDim) for K and for V.
+public final class ReferenceBackend: @unchecked Sendable {
+    public let graph: Graph
+    public let weights: FloatWeights
+    public let contextLength: Int
+    public let maxBatch: Int
+
+    private var slotBuffers: [String: UnsafeMutablePointer<Float>] = [:]
+    private let nodeSlot: [String: String]
+    private let kCache: UnsafeMutablePointer<Float>   // (layer, kvHead, contextLength, headDim)
+    private let vCache: UnsafeMutablePointer<Float>   // (layer, kvHead, contextLength, headDim)
+    private let scratch: UnsafeMutablePointer<Float>  // (max(maxBatch, group), contextLength) attention scores
+    private let tokenBuffer: UnsafeMutablePointer<Int32>
+    private let rope: RopeTable
+    private var weightPointers: [String: UnsafePointer<Float>] = [:]
+
+    /// - contextLength: KV cache capacity in positions (≤ the model's maximum).
+    /// - maxBatch: most tokens in one step (a longer prompt is run in chunks).
+    public init(graph: Graph, weights: FloatWeights, contextLength: Int, maxBatch: Int = 512) throws {
+        let c = graph.config
+        precondition(contextLength > 0 && maxBatch > 0)
+        self.graph = graph
+        self.weights = weights
+        self.contextLength = contextLength
+        self.maxBatch = min(maxBatch, contextLength)
+        var slotWidth: [String: Int] = [:]
+        var nodeSlot: [String: String] = ["tokens": "tokens"]
+        for node in graph.nodes {
+            slotWidth[node.slot] = max(slotWidth[node.slot] ?? 0, node.width)
+            nodeSlot[node.name] = node.slot
+            if case .matmul(let w) = node.op, weights[w] == nil {
+                throw StepError.unsupportedNode(name: node.name, reason: "weight \(w) was not loaded")
+            }
+        }
+        for node in graph.nodes where node.inputs.contains(where: { nodeSlot[$0] == node.slot }) {
+            throw StepError.unsupportedNode(name: node.name, reason: "it reads a node that shares its buffer slot")
+        }
+        self.nodeSlot = nodeSlot
+        for (slot, width) in slotWidth {
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: self.maxBatch * width)
+            buffer.initialize(repeating: 0, count: self.maxBatch * width)
+            slotBuffers[slot] = buffer
+        }
+        let cacheCount = c.layerCount * c.kvHeadCount * contextLength * c.headDim
+        kCache = .allocate(capacity: cacheCount)
+        vCache = .allocate(capacity: cacheCount)
+        kCache.initialize(repeating: 0, count: cacheCount)
+        vCache.initialize(repeating: 0, count: cacheCount)
+        scratch = .allocate(capacity: max(self.maxBatch, c.groupSize) * contextLength)
+        tokenBuffer = .allocate(capacity: self.maxBatch)
+        rope = RopeTable(config: c, positions: contextLength)
+        for (name, _) in graph.weightShapes {
+            if let w = weights[name] { weightPointers[name] = UnsafePointer(w.baseAddress!) }
+        }
+    }
+
+    deinit {
+        for buffer in slotBuffers.values { buffer.deallocate() }
+        kCache.deallocate()
+        vCache.deallocate()
+        scratch.deallocate()
+        tokenBuffer.deallocate()
+    }
+
+    /// Runs `tokens` at positions start..<start+count (the cache must hold 0..<start already),
+    /// and returns the logits: (1, vocab) for `.last`, (count, vocab) for `.all`.
+    public func step(tokens: [Int], start: Int, logitRows: LogitRows = .last,
+                     observer: NodeObserver? = nil) throws -> [Float] {
+        let c = graph.config
+        let rows = tokens.count
+        guard rows > 0 else { return [] }
+        guard rows <= maxBatch else { throw StepError.batchTooLarge(tokens: rows, maxBatch: maxBatch) }
+        guard start >= 0, start + rows <= contextLength else {
+            throw StepError.contextFull(position: start, tokens: rows, contextLength: contextLength)
+        }
+        for t in tokens where t < 0 || t >= c.vocabSize { throw StepError.tokenOutOfRange(id: t, vocabSize: c.vocabSize) }
+
+        var logits: [Float] = []
+        for node in graph.nodes {
+            let out = slotBuffers[node.slot]!
+            let input = node.inputs.map { name -> UnsafeMutablePointer<Float> in slotBuffers[nodeSlot[name] ?? ""] ?? out }
+            var outRows = rows
+            switch node.op {
+            case .embed(let table):
+                let w = weightPointers[table]!
+                for (r, t) in tokens.enumerated() {
+                    (out + r * node.width).update(from: w + t * node.width, count: node.width)
+                }
+            case let .rmsNorm(weight, eps):
+                ReferenceOps.rmsNorm(input[0], rows: rows, dim: node.width, weight: weightPointers[weight]!,
+                                     eps: eps, into: out)
+            case .matmul(let weight):
+                let inDim = graph.node(named: node.inputs[0])!.width
+                var x = UnsafePointer(input[0])
+                if node.name == "result_output" && logitRows == .last {
+                    x += (rows - 1) * inDim
+                    outRows = 1
+                }
+                ReferenceOps.matmul(x, rows: outRows, inDim: inDim, weight: weightPointers[weight]!,
+                                    outDim: node.width, into: out)
+            case .rope(let heads):
+                out.update(from: input[0], count: rows * node.width)
+                ReferenceOps.rope(out, rows: rows, heads: heads, headDim: c.headDim, start: start,
+                                  pairing: c.ropePairing, cos: rope.cos, sin: rope.sin)
+            case .attention(let layer):
+                let layerOffset = layer * c.kvHeadCount * contextLength * c.headDim
+                let kLayer = kCache + layerOffset, vLayer = vCache + layerOffset
+                for r in 0..<rows {
+                    for h in 0..<c.kvHeadCount {
+                        let dst = (h * contextLength + start + r) * c.headDim
+                        let src = (r * c.kvHeadCount + h) * c.headDim
+                        (kLayer + dst).update(from: input[1] + src, count: c.headDim)
+                        (vLayer + dst).update(from: input[2] + src, count: c.headDim)
+                    }
+                }
+                ReferenceOps.attention(q: input[0], rows: rows, start: start, heads: c.headCount,
+                                       kvHeads: c.kvHeadCount, headDim: c.headDim, kCache: kLayer, vCache: vLayer,
+                                       capacity: contextLength, out: out, scratch: scratch)
+            case .add:
+                ReferenceOps.add(input[0], input[1], count: rows * node.width, into: out)
+            case .swiglu:
+                ReferenceOps.swiglu(input[0], input[1], count: rows * node.width, into: out)
+            }
+            if let observer {
+                observer(node, UnsafeBufferPointer(start: out, count: outRows * node.width), outRows)
+            }
+            if node.name == "result_output" {
+                logits = Array(UnsafeBufferPointer(start: out, count: outRows * node.width))
+            }
+        }
+        return logits
+    }
+}

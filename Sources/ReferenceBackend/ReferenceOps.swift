@@ -1,0 +1,128 @@
+// The fp32 CPU reference of every op: the single source of truth that kernel tests compare to.
+import COpenBLAS
+import Foundation
+import LlamaCore
+
+/// fp32 reference implementations on raw row-major buffers. Each function states its shapes.
+public enum ReferenceOps {
+    /// y = x · Wᵀ. x (rows, inDim), W (outDim, inDim), y (rows, outDim).
+    /// One row uses sgemv (decode); several use sgemm (prefill).
+    public static func matmul(_ x: UnsafePointer<Float>, rows: Int, inDim: Int,
+                              weight: UnsafePointer<Float>, outDim: Int, into y: UnsafeMutablePointer<Float>) {
+        if rows == 1 {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outDim), Int32(inDim), 1,
+                        weight, Int32(inDim), x, 1, 0, y, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outDim), Int32(inDim),
+                        1, x, Int32(inDim), weight, Int32(inDim), 0, y, Int32(outDim))
+        }
+    }
+
+    /// y = x / sqrt(mean(x²) + eps) · w, per row. x, y (rows, dim); w (dim). Sum in Double.
+    public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>,
+                               eps: Float, into y: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let xr = x + r * dim, yr = y + r * dim
+            var sum: Double = 0
+            for i in 0..<dim { sum += Double(xr[i]) * Double(xr[i]) }
+            let scale = Float(1 / (sum / Double(dim) + Double(eps)).squareRoot())
+            for i in 0..<dim { yr[i] = weight[i] * (xr[i] * scale) }
+        }
+    }
+
+    /// Rotates every head of x in place. x (rows, heads, headDim); row r is at position
+    /// `start + r`; `cos`/`sin` are (position, headDim/2) tables.
+    public static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int,
+                            start: Int, pairing: RopePairing, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+        let half = headDim / 2
+        for r in 0..<rows {
+            let c = cos + (start + r) * half, s = sin + (start + r) * half
+            for h in 0..<heads {
+                let v = x + (r * heads + h) * headDim
+                switch pairing {
+                case .halfSplit:
+                    for i in 0..<half {
+                        let a = v[i], b = v[i + half]
+                        v[i] = a * c[i] - b * s[i]
+                        v[i + half] = b * c[i] + a * s[i]
+                    }
+                case .adjacent:
+                    for i in 0..<half {
+                        let a = v[2 * i], b = v[2 * i + 1]
+                        v[2 * i] = a * c[i] - b * s[i]
+                        v[2 * i + 1] = b * c[i] + a * s[i]
+                    }
+                }
+            }
+        }
+    }
+
+    /// In-place softmax of x[0..<count], max-subtracted, fp32.
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        var maxValue = -Float.infinity
+        for i in 0..<count where x[i] > maxValue { maxValue = x[i] }
+        var sum: Float = 0
+        for i in 0..<count {
+            let e = Foundation.exp(x[i] - maxValue)
+            x[i] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for i in 0..<count { x[i] *= inv }
+    }
+
+    /// out = silu(gate) · up, element-wise over n values.
+    public static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count n: Int,
+                              into out: UnsafeMutablePointer<Float>) {
+        for i in 0..<n {
+            let g = gate[i]
+            out[i] = g / (1 + Foundation.exp(-g)) * up[i]
+        }
+    }
+
+    /// out = a + b over n values.
+    public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int,
+                           into out: UnsafeMutablePointer<Float>) {
+        for i in 0..<n { out[i] = a[i] + b[i] }
+    }
+
+    /// Causal GQA attention for `rows` queries at positions start..<start+rows over a cache that
+    /// already holds positions 0..<start+rows.
+    /// q (rows, heads, headDim); kCache/vCache (kvHeads, capacity, headDim) of this layer;
+    /// out (rows, heads, headDim); scratch holds at least max(rows, heads/kvHeads) × (start + rows) floats.
+    public static func attention(q: UnsafePointer<Float>, rows: Int, start: Int, heads: Int, kvHeads: Int,
+                                 headDim: Int, kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>,
+                                 capacity: Int, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let total = start + rows
+        let group = heads / kvHeads
+        let scale = 1 / Float(headDim).squareRoot()
+        let qStride = heads * headDim
+        for kv in 0..<kvHeads {
+            let k = kCache + kv * capacity * headDim
+            let v = vCache + kv * capacity * headDim
+            if rows == 1 {
+                // Decode: the group's query heads are contiguous; one product for all of them.
+                let qg = q + kv * group * headDim
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group), Int32(total), Int32(headDim),
+                            scale, qg, Int32(headDim), k, Int32(headDim), 0, scratch, Int32(total))
+                for g in 0..<group { softmax(scratch + g * total, count: total) }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group), Int32(headDim), Int32(total),
+                            1, scratch, Int32(total), v, Int32(headDim), 0, out + kv * group * headDim, Int32(headDim))
+                continue
+            }
+            for g in 0..<group {
+                let h = kv * group + g
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(total), Int32(headDim),
+                            scale, q + h * headDim, Int32(qStride), k, Int32(headDim), 0, scratch, Int32(total))
+                for r in 0..<rows {
+                    let row = scratch + r * total
+                    let visible = start + r + 1
+                    softmax(row, count: visible)
+                    for j in visible..<total { row[j] = 0 }
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(headDim), Int32(total),
+                            1, scratch, Int32(total), v, Int32(headDim), 0, out + h * headDim, Int32(qStride))
+            }
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderReferenceBackendTests: XCTestCase { func testNothing() {} }
