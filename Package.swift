@@ -24,12 +24,15 @@ let package = Package(
         .target(name: "ReferenceBackend", dependencies: ["LlamaCore", "COpenBLAS"]),
         // tiktoken and byte-level BPE tokenizers, chat formats, streaming decode.
         .target(name: "Tokenizers", dependencies: ["LlamaCore"]),
+        // Prefill/decode loop over any Backend; later: verify mode, dumps, reports.
+        .target(name: "Scheduler", dependencies: ["LlamaCore"]),
         .executableTarget(name: "npu-llama", dependencies: [
-            "LlamaCore", "ReferenceBackend", "Tokenizers",
+            "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore"]),
         .testTarget(name: "ReferenceBackendTests", dependencies: ["LlamaCore", "ReferenceBackend"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "LlamaCore"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
     ]
 )

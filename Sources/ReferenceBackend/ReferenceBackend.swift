@@ -1,15 +1,10 @@
 // The fp32 CPU reference backend: runs the graph's nodes on OpenBLAS over a KV cache (verification only).
 import LlamaCore
 
-/// Which rows of `result_output` a step computes: the last (generation) or every row (verify).
-public enum LogitRows: Sendable { case last, all }
-
-/// Called after each node with its output (rows × node.width, row-major) and the row count.
-public typealias NodeObserver = (_ node: Node, _ output: UnsafeBufferPointer<Float>, _ rows: Int) -> Void
-
 /// Runs a `Graph` in fp32. One buffer per node slot (shared across layers), the KV cache as
 /// (layer, kvHead, context, headDim) for K and for V.
-public final class ReferenceBackend: @unchecked Sendable {
+public final class ReferenceBackend: Backend, @unchecked Sendable {
+    public let label = "CPU reference"
     public let graph: Graph
     public let weights: FloatWeights
     public let contextLength: Int
