@@ -1,0 +1,85 @@
+// `npu-llama bench`: prefill and decode throughput, labelled with the device that produced them.
+import ArgumentParser
+import Foundation
+import LlamaCore
+import Scheduler
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure prefill (ppN) and decode (tgN) tokens per second, like llama-bench.")
+
+    @Option(help: "Model: HF folder, .gguf file, or a short name (\(ModelResolution.shortNames.keys.sorted().joined(separator: ", "))).")
+    var model: String = ModelResolution.defaultModel
+    @Option(help: "Device: npu, emulator or reference (the fp32 CPU reference).")
+    var device: Device = .npu
+    @Option(name: .customLong("prompt-tokens"), help: "Prompt length for the prefill test (ppN).")
+    var promptTokens: Int = 512
+    @Option(name: .customLong("gen-tokens"), help: "Tokens for the decode test (tgN), from position 0.")
+    var genTokens: Int = 32
+    @Option(help: "Repetitions; the median is reported.")
+    var repetitions: Int = 3
+    @Flag(help: "Print one JSON record instead of a table.")
+    var json = false
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func run() throws {
+        do { try measure() } catch { fail(error) }
+    }
+
+    func measure() throws {
+        guard promptTokens > 0, genTokens > 0, repetitions > 0 else {
+            throw UserFacingError(message: "--prompt-tokens, --gen-tokens and --repetitions must be positive", hint: nil, code: ExitCodes.usage)
+        }
+        let loaded = try ModelResolution.open(model)
+        let graph = Graph.llama(loaded.config)
+        let context = max(promptTokens, genTokens)
+        let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: context, maxBatch: promptTokens,
+                                             progress: Progress("converting weights", quiet: quiet || json))
+        var rng = SplitMix64(seed: 42)
+        let prompt = (0..<promptTokens).map { _ in Int(rng.next() % UInt64(loaded.config.vocabSize)) }
+        let clock = ContinuousClock()
+        var pp: [Double] = [], tg: [Double] = []
+        _ = try backend.step(tokens: [prompt[0]], start: 0, logitRows: .last, observer: nil)   // warm-up
+        for rep in 0..<repetitions {
+            note("repetition \(rep + 1)/\(repetitions)", quiet: quiet || json)
+            let t0 = clock.now
+            _ = try backend.step(tokens: prompt, start: 0, logitRows: .last, observer: nil)
+            pp.append(Double(promptTokens) / seconds(clock.now - t0))
+            var token = prompt[0]
+            let t1 = clock.now
+            for pos in 0..<genTokens {
+                let logits = try backend.step(tokens: [token], start: pos, logitRows: .last, observer: nil)
+                token = Sampler.argmax(logits)
+            }
+            tg.append(Double(genTokens) / seconds(clock.now - t1))
+        }
+        let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default (\(ProcessInfo.processInfo.activeProcessorCount) cores)"
+        let record: [String: Any] = [
+            "model": loaded.path, "format": loaded.format.rawValue, "device": device.label,
+            "backend": backend.label, "openblas_threads": threads,
+            "pp_tokens": promptTokens, "tg_tokens": genTokens, "repetitions": repetitions,
+            "pp_tok_s_median": median(pp), "tg_tok_s_median": median(tg), "pp_tok_s": pp, "tg_tok_s": tg,
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("model: \(loaded.path) (\(loaded.format.rawValue))")
+            print("produced by: \(backend.label) — OpenBLAS threads: \(threads)")
+            print(String(format: "pp%d: %8.1f tok/s (median of %d: %@)", promptTokens, median(pp), repetitions,
+                         pp.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
+            print(String(format: "tg%d: %8.1f tok/s (median of %d: %@)", genTokens, median(tg), repetitions,
+                         tg.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
+        }
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}

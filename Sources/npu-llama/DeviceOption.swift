@@ -1,0 +1,40 @@
+// The --device option: which backend runs the model. The NPU is the default; nothing falls back.
+import ArgumentParser
+import LlamaCore
+import ReferenceBackend
+
+enum Device: String, ExpressibleByArgument, CaseIterable {
+    case npu, emulator, reference
+
+    /// Builds the backend for this device, or fails with why it cannot run here.
+    func makeBackend(graph: Graph, model: LoadedModel, contextLength: Int, maxBatch: Int,
+                     progress: Progress?) throws -> Backend {
+        switch self {
+        case .reference:
+            let weights = try FloatWeights(graph: graph, source: model.tensors) { done, total in
+                progress?.update(done, total)
+            }
+            progress?.finish()
+            return try ReferenceBackend(graph: graph, weights: weights, contextLength: contextLength, maxBatch: maxBatch)
+        case .npu:
+            throw UserFacingError(
+                message: "the NPU backend is not built yet in this version, so --device npu cannot run",
+                hint: "use --device reference for the fp32 CPU reference (verification only; it is not the NPU)",
+                code: ExitCodes.noDevice)
+        case .emulator:
+            throw UserFacingError(
+                message: "the emulated NPU device is not built yet in this version",
+                hint: "use --device reference for the fp32 CPU reference",
+                code: ExitCodes.noDevice)
+        }
+    }
+
+    /// What produced the figures, printed beside every figure.
+    var label: String {
+        switch self {
+        case .npu: return "NPU hardware"
+        case .emulator: return "emulated NPU"
+        case .reference: return "CPU reference"
+        }
+    }
+}
