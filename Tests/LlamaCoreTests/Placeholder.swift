@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderLlamaCoreTests: XCTestCase { func testNothing() {} }
