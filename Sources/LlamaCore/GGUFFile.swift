@@ -69,6 +69,7 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
             throw fail(.unsupportedVersion, "GGUF version \(version) is not supported (only versions 2 and 3)")
         }
         self.version = version
+        r.context = "the GGUF header"
         let tensorCount = try Self.count(&r, what: "tensor count", file: file)
         let kvCount = try Self.count(&r, what: "metadata key/value count", file: file)
 
@@ -79,9 +80,11 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
         keys.reserveCapacity(min(kvCount, r.remaining / 13))
         for i in 0 ..< kvCount {
             let keyOffset = r.offset
+            r.context = "metadata entry \(i)"
             guard let key = try Self.readString(&r, what: "key of metadata entry \(i)").validated else {
                 throw fail(.badMetadata, "metadata key at offset \(keyOffset) is not valid UTF-8")
             }
+            r.context = "metadata entry \(i) ('\(key)')"
             let typeOffset = r.offset
             let type = try r.u32()
             let value = try Self.readValue(&r, type: type, depth: 0, key: key, typeOffset: typeOffset)
@@ -112,10 +115,12 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
         infos.reserveCapacity(min(tensorCount, r.remaining / 24))
         for i in 0 ..< tensorCount {
             let nameOffset = r.offset
+            r.context = "tensor info \(i)"
             guard let name = try Self.readString(&r, what: "name of tensor \(i)").validated else {
                 throw fail(.badHeader, "name of tensor \(i) at offset \(nameOffset) is not valid UTF-8")
             }
             guard !name.isEmpty else { throw fail(.badHeader, "tensor \(i) at offset \(nameOffset) has an empty name") }
+            r.context = "tensor info \(i) ('\(name)')"
             let nDims = try r.u32()
             guard nDims >= 1, nDims <= Self.maxDimensions else {
                 throw fail(.badHeader, "tensor '\(name)' has \(nDims) dimensions; 1 to \(Self.maxDimensions) are allowed")

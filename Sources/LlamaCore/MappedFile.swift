@@ -110,6 +110,8 @@ public final class MappedFile: @unchecked Sendable {
 public struct ByteReader {
     public let file: MappedFile
     public private(set) var offset: Int
+    /// What is being read (e.g. "metadata entry 3 ('general.name')"), named when the file ends early.
+    public var context = ""
 
     public init(_ file: MappedFile, offset: Int = 0) {
         self.file = file
@@ -133,7 +135,8 @@ public struct ByteReader {
     /// The next `length` bytes (no copy); throws `.truncated` when the file ends first.
     public mutating func bytes(_ length: Int, what: @autoclosure () -> String = "bytes") throws
         -> UnsafeRawBufferPointer {
-        try file.requireReadable(offset: offset, length: length, what: what())
+        try file.requireReadable(offset: offset, length: length,
+                                 what: context.isEmpty ? what() : "\(context): \(what())")
         let b = UnsafeRawBufferPointer(rebasing: file.bytes[offset ..< offset + length])
         offset += length
         return b
@@ -146,6 +149,10 @@ public struct ByteReader {
     }
 
     private mutating func advance<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
+        if !file.contains(offset: offset, length: MemoryLayout<T>.size) {
+            try file.requireReadable(offset: offset, length: MemoryLayout<T>.size,
+                                     what: context.isEmpty ? "a \(T.self)" : context)
+        }
         let v = try file.load(T.self, at: offset)
         offset += MemoryLayout<T>.size
         return v

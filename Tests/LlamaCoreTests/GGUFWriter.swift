@@ -92,7 +92,7 @@ struct GGUFBuilder {
             let off = t.offset ?? next
             offsets.append(off)
             next = max(next, off &+ UInt64(t.data.count))
-            next = (next + UInt64(alignment) - 1) / UInt64(alignment) * UInt64(alignment)
+            next = (next &+ UInt64(alignment - 1)) / UInt64(alignment) * UInt64(alignment)
             Self.string(t.name, into: &b)
             b.u32(t.nDims ?? UInt32(t.ne.count))
             for d in t.ne { b.u64(d) }
