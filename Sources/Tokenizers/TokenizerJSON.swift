@@ -126,6 +126,7 @@ enum TokenizerJSON {
 
     private static func compact(_ v: Any?) -> String {
         guard let v, !(v is NSNull) else { return "null" }
+        if let s = v as? String { return "\"\(s)\"" }
         if JSONSerialization.isValidJSONObject(v),
            let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) {
             let s = String(decoding: d, as: UTF8.self)
