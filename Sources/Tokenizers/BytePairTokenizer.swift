@@ -1,0 +1,56 @@
+// A GPT-2 style byte-level BPE tokenizer loaded from GGUF metadata or an HF tokenizer.json.
+import LlamaCore
+
+/// Byte-level BPE with merge ranks from a merges list, as HF `tokenizers` runs it.
+public final class BytePairTokenizer: Tokenizer {
+    let engine: BPEEngine
+    public let vocabularySize: Int
+    public let bosID: Int?
+    public let eosIDs: Set<Int>
+    public let addsBOSByDefault: Bool
+    /// The Jinja chat template the file carries (GGUF `tokenizer.chat_template`), if any.
+    public let chatTemplate: String?
+
+    /// From GGUF metadata (`tokenizer.ggml.model` "gpt2"); `file` names the GGUF in errors.
+    public convenience init(ggufMetadata: [String: GGUFValue], file: String) throws(ModelFileError) {
+        let d = try GGUFTokenizerMetadata.describe(ggufMetadata, file: file)
+        try self.init(d, file: file, mergesKey: "tokenizer.ggml.merges",
+                      chatTemplate: ggufMetadata["tokenizer.chat_template"]?.stringValue)
+    }
+
+    /// From an HF `tokenizer.json` with a BPE model and a byte-level pre-tokenizer.
+    public convenience init(tokenizerJSON path: String) throws(ModelFileError) {
+        try self.init(tokenizerJSON: FileBytes.read(path), file: path)
+    }
+
+    /// From the contents of an HF `tokenizer.json`; `file` names it in errors.
+    public convenience init(tokenizerJSON data: [UInt8], file: String) throws(ModelFileError) {
+        try self.init(TokenizerJSON.describe(data, file: file), file: file, mergesKey: "model.merges", chatTemplate: nil)
+    }
+
+    init(_ d: BytePairDescription, file: String, mergesKey: String, chatTemplate: String?) throws(ModelFileError) {
+        engine = try d.assemble(file: file, mergesKey: mergesKey)
+        vocabularySize = engine.vocabularySize
+        bosID = d.bosID
+        eosIDs = d.eosIDs
+        addsBOSByDefault = d.addBOS
+        self.chatTemplate = chatTemplate
+    }
+
+    // MARK: Tokenizer
+
+    public func encode(_ text: String, addBOS: Bool, allowSpecial: Bool) throws -> [Int] {
+        try engine.encode(text, bos: bosID, addBOS: addBOS, allowSpecial: allowSpecial)
+    }
+
+    public func encode(bytes: [UInt8], addBOS: Bool, allowSpecial: Bool,
+                       invalidUTF8: InvalidUTF8Policy) throws -> [Int] {
+        try engine.encode(bytes: bytes, bos: bosID, addBOS: addBOS, allowSpecial: allowSpecial,
+                          invalidUTF8: invalidUTF8)
+    }
+
+    public func decode(_ ids: [Int]) throws -> String { UTF8Repair.decode(try engine.decodeBytes(ids)) }
+    public func decodeBytes(_ ids: [Int]) throws -> [UInt8] { try engine.decodeBytes(ids) }
+    public func piece(_ id: Int) -> String? { engine.piece(id) }
+    public func specialTokenID(_ text: String) -> Int? { engine.added.id(ofSpecial: text) }
+}

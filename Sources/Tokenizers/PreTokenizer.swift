@@ -1,0 +1,159 @@
+// Hand-written matchers for the pre-tokenizer regexes (Llama 3, GPT-2, GPT-2 with single digits).
+
+/// How text is cut into pieces before BPE. Each case reproduces one regex exactly (leftmost-first
+/// alternation with backtracking, as tiktoken's fancy-regex and HF tokenizers' Oniguruma run it),
+/// in one left-to-right pass: every step looks at most one scalar past the run it consumes.
+enum PreTokenizer: Sendable, Equatable {
+    /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+    case llama3
+    /// GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+    case gpt2
+    /// HF `Digits(individual_digits: true)` then the GPT-2 regex on the text between digits
+    /// (SmolLM2, StarCoder; llama.cpp pre-types "smollm", "starcoder").
+    case gpt2SingleDigits
+}
+
+/// Iterates over the pieces of `text[start..<end]`.
+struct PieceSplitter {
+    let text: ClassifiedUTF8
+    let kind: PreTokenizer
+    private(set) var position: Int
+    let end: Int
+    /// For `gpt2SingleDigits`: end of the current stretch without digits.
+    private var stretchEnd: Int
+
+    init(_ text: ClassifiedUTF8, kind: PreTokenizer, range: Range<Int>) {
+        self.text = text
+        self.kind = kind
+        self.position = range.lowerBound
+        self.end = range.upperBound
+        self.stretchEnd = range.lowerBound
+    }
+
+    /// The end offset of the next piece (which starts at the current position), or nil at the end.
+    @inline(__always)
+    mutating func next() -> Int? {
+        guard position < end else { return nil }
+        let stop: Int
+        switch kind {
+        case .llama3: stop = llama3(position, end)
+        case .gpt2: stop = gpt2(position, end)
+        case .gpt2SingleDigits:
+            if position >= stretchEnd {
+                let (c, n) = text.scalar(at: position)
+                if c == .number { position += n; return position }
+                var j = position + n
+                while j < end {
+                    let (cj, nj) = text.scalar(at: j)
+                    if cj == .number { break }
+                    j += nj
+                }
+                stretchEnd = j
+            }
+            stop = gpt2(position, stretchEnd)
+        }
+        position = stop
+        return stop
+    }
+
+    // MARK: pieces of the regexes
+
+    /// Length of a contraction `'s|'t|'re|'ve|'m|'ll|'d` at `i` (the byte at `i` is an apostrophe), or 0.
+    /// `caseless` applies Unicode simple case folding as `(?i:)` does: S also matches ſ (U+017F).
+    @inline(__always)
+    private func contraction(_ i: Int, _ e: Int, caseless: Bool) -> Int {
+        let b = text.bytes
+        guard i + 1 < e else { return 0 }
+        @inline(__always) func fold(_ x: UInt8) -> UInt8 { caseless && x >= 0x41 && x <= 0x5A ? x | 0x20 : x }
+        let c1 = fold(b[i + 1])
+        switch c1 {
+        case UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "m"), UInt8(ascii: "d"): return 2
+        case UInt8(ascii: "r"), UInt8(ascii: "v"), UInt8(ascii: "l"):
+            guard i + 2 < e else { return 0 }
+            let want = c1 == UInt8(ascii: "l") ? UInt8(ascii: "l") : UInt8(ascii: "e")
+            return fold(b[i + 2]) == want ? 3 : 0
+        case 0xC5 where caseless:
+            return i + 2 < e && b[i + 2] == 0xBF ? 3 : 0  // ſ
+        default: return 0
+        }
+    }
+
+    /// End of the run of scalars of class `c` starting at `i`, and the count taken (at most `limit`).
+    @inline(__always)
+    private func run(_ c: ScalarClass, from i: Int, _ e: Int, limit: Int = .max) -> Int {
+        var j = i, count = 0
+        while j < e && count < limit {
+            let (cj, nj) = text.scalar(at: j)
+            if cj != c { break }
+            j += nj; count += 1
+        }
+        return j
+    }
+
+    /// Ends the match of the whitespace alternatives at `i`: `\s*[\r\n]+` (only if `newlineRule`),
+    /// then `\s+(?!\S)`, then `\s+`.
+    @inline(__always)
+    private func whitespace(_ i: Int, _ e: Int, newlineRule: Bool) -> Int {
+        var j = i, lastStart = i, afterNewline = -1
+        while j < e {
+            let (c, n) = text.scalar(at: j)
+            if !c.isWhitespace { break }
+            if c == .newline { afterNewline = j + n }
+            lastStart = j
+            j += n
+        }
+        if newlineRule && afterNewline >= 0 { return afterNewline }
+        if j == e || lastStart == i { return j }
+        return lastStart
+    }
+
+    private func llama3(_ i: Int, _ e: Int) -> Int {
+        let b = text.bytes
+        if b[i] == UInt8(ascii: "'") {
+            let n = contraction(i, e, caseless: true)
+            if n > 0 { return i + n }
+        }
+        let (c0, n0) = text.scalar(at: i)
+        switch c0 {
+        case .letter:
+            return run(.letter, from: i + n0, e)
+        case .number:
+            return run(.number, from: i, e, limit: 3)
+        case .other, .space:
+            if i + n0 < e {
+                let (c1, n1) = text.scalar(at: i + n0)
+                if c1 == .letter { return run(.letter, from: i + n0 + n1, e) }
+                if c0 == .other {
+                    return run(.newline, from: run(.other, from: i + n0, e), e)
+                }
+                if c1 == .other && b[i] == UInt8(ascii: " ") {
+                    return run(.newline, from: run(.other, from: i + n0 + n1, e), e)
+                }
+            } else if c0 == .other {
+                return i + n0
+            }
+            return whitespace(i, e, newlineRule: true)
+        case .newline:
+            return whitespace(i, e, newlineRule: true)
+        }
+    }
+
+    private func gpt2(_ i: Int, _ e: Int) -> Int {
+        let b = text.bytes
+        if b[i] == UInt8(ascii: "'") {
+            let n = contraction(i, e, caseless: false)
+            if n > 0 { return i + n }
+        }
+        let (c0, n0) = text.scalar(at: i)
+        switch c0 {
+        case .letter, .number, .other:
+            return run(c0, from: i + n0, e)
+        case .space, .newline:
+            if b[i] == UInt8(ascii: " ") && i + 1 < e {
+                let (c1, n1) = text.scalar(at: i + 1)
+                if c1 == .letter || c1 == .number || c1 == .other { return run(c1, from: i + 1 + n1, e) }
+            }
+            return whitespace(i, e, newlineRule: false)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Tokenizers: tiktoken and byte-level BPE tokenizers, chat formats, streaming decode.
