@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+# Writes a seeded random-weight model with the exact Llama 3.2 1B shapes (HF folder, BF16 safetensors) for benchmarks; numpy only.
+"""
+Usage: python3 Tools/make-random-llama.py [OUT_DIR] [--seed N] [--force]
+  OUT_DIR defaults to ${NPULLAMA_CACHE:-$HOME/.cache/npu-llama}/models/random-llama-3.2-1b
+
+Writes OUT_DIR/config.json (same keys and values as the published Llama-3.2-1B config.json) and
+OUT_DIR/model.safetensors (~2.47 GB, all tensors BF16, tied embeddings so no lm_head.weight).
+The safetensors file is written by hand (8-byte little-endian header length, JSON header padded with spaces
+to a multiple of 8, then the tensor data in header order), one tensor and one chunk of rows at a time, so
+memory stays around 100 MB.  BF16 = top 16 bits of float32 with round-to-nearest-even.
+The weights are random (not a trained model): good for speed and memory measurements, useless for text.
+Output is never committed.  An existing complete output is left alone unless --force is given.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+CONFIG = {
+    "architectures": ["LlamaForCausalLM"],
+    "attention_bias": False,
+    "attention_dropout": 0.0,
+    "bos_token_id": 128000,
+    "eos_token_id": 128001,
+    "head_dim": 64,
+    "hidden_act": "silu",
+    "hidden_size": 2048,
+    "initializer_range": 0.02,
+    "intermediate_size": 8192,
+    "max_position_embeddings": 131072,
+    "mlp_bias": False,
+    "model_type": "llama",
+    "num_attention_heads": 32,
+    "num_hidden_layers": 16,
+    "num_key_value_heads": 8,
+    "pretraining_tp": 1,
+    "rms_norm_eps": 1e-05,
+    "rope_scaling": {
+        "factor": 32.0,
+        "high_freq_factor": 4.0,
+        "low_freq_factor": 1.0,
+        "original_max_position_embeddings": 8192,
+        "rope_type": "llama3",
+    },
+    "rope_theta": 500000.0,
+    "tie_word_embeddings": True,
+    "torch_dtype": "bfloat16",
+    "use_cache": True,
+    "vocab_size": 128256,
+}
+
+CHUNK_ELEMS = 16 * 1024 * 1024  # float32 elements generated at a time (64 MB)
+
+
+def tensor_specs(cfg: dict) -> list:
+    """(name, shape, std, mean) for every tensor, in the name-sorted order safetensors files use."""
+    h, inter = cfg["hidden_size"], cfg["intermediate_size"]
+    hd, nh, nkv = cfg["head_dim"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    specs = [("model.embed_tokens.weight", (cfg["vocab_size"], h), 0.5, 0.0),
+             ("model.norm.weight", (h,), 0.15, 1.0)]
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        specs += [
+            (p + "input_layernorm.weight", (h,), 0.15, 1.0),
+            (p + "self_attn.q_proj.weight", (nh * hd, h), 1.6 / math.sqrt(h), 0.0),
+            (p + "self_attn.k_proj.weight", (nkv * hd, h), 1.6 / math.sqrt(h), 0.0),
+            (p + "self_attn.v_proj.weight", (nkv * hd, h), 1.0 / math.sqrt(h), 0.0),
+            (p + "self_attn.o_proj.weight", (h, nh * hd), 1.0 / math.sqrt(nh * hd), 0.0),
+            (p + "post_attention_layernorm.weight", (h,), 0.15, 1.0),
+            (p + "mlp.gate_proj.weight", (inter, h), 1.0 / math.sqrt(h), 0.0),
+            (p + "mlp.up_proj.weight", (inter, h), 1.0 / math.sqrt(h), 0.0),
+            (p + "mlp.down_proj.weight", (h, inter), 1.0 / math.sqrt(inter), 0.0),
+        ]
+    return sorted(specs)
+
+
+def f32_to_bf16_bits(x: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 bit patterns, round to nearest even (inputs are finite)."""
+    u = x.view(np.uint32)
+    return ((u + (np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1)))) >> np.uint32(16)).astype("<u2")
+
+
+def header_bytes(specs: list) -> tuple[bytes, int]:
+    header = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name, shape, _, _ in specs:
+        n = 2 * math.prod(shape)
+        header[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    return raw, offset
+
+
+def write_safetensors(path: str, specs: list, seed: int) -> None:
+    raw, total = header_bytes(specs)
+    with open(path, "wb") as f:
+        f.write(len(raw).to_bytes(8, "little"))
+        f.write(raw)
+        for idx, (name, shape, std, mean) in enumerate(specs):
+            rng = np.random.Generator(np.random.PCG64([seed, idx]))
+            remaining = math.prod(shape)
+            while remaining:
+                n = min(remaining, CHUNK_ELEMS)
+                x = rng.standard_normal(n, dtype=np.float32)
+                x *= np.float32(std)
+                x += np.float32(mean)
+                f.write(f32_to_bf16_bits(x).tobytes())
+                remaining -= n
+            print(f"  {name} {list(shape)}", file=sys.stderr)
+        assert f.tell() == 8 + len(raw) + total
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cache = os.environ.get("NPULLAMA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "npu-llama")
+    ap.add_argument("out", nargs="?", default=os.path.join(cache, "models", "random-llama-3.2-1b"))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--force", action="store_true", help="rewrite even if a complete output exists")
+    args = ap.parse_args()
+
+    specs = tensor_specs(CONFIG)
+    raw, total = header_bytes(specs)
+    size = 8 + len(raw) + total
+    st_path = os.path.join(args.out, "model.safetensors")
+    cfg_path = os.path.join(args.out, "config.json")
+    if not args.force and os.path.isfile(cfg_path) and os.path.isfile(st_path) and os.path.getsize(st_path) == size:
+        print(f"make-random-llama: {args.out} already complete ({size} bytes); use --force to rewrite")
+        return 0
+
+    os.makedirs(args.out, exist_ok=True)
+    n_params = sum(math.prod(s) for _, s, _, _ in specs)
+    print(f"make-random-llama: writing {n_params} random BF16 parameters ({size / 1e9:.2f} GB) to {st_path}")
+    tmp = st_path + ".part"
+    write_safetensors(tmp, specs, args.seed)
+    os.replace(tmp, st_path)
+    with open(cfg_path, "w") as f:
+        json.dump(CONFIG, f, indent=2, sort_keys=True)
+        f.write("\n")
+    print(f"make-random-llama: done: {cfg_path}, {st_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
