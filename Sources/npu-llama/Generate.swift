@@ -1,0 +1,118 @@
+// `npu-llama generate`: streams a model's continuation of a prompt, with timings and the device named.
+import ArgumentParser
+import Foundation
+import LlamaCore
+import Scheduler
+import Tokenizers
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate text from a prompt, streaming it as it is produced.")
+
+    @Argument(help: "The prompt.")
+    var prompt: String
+    @Option(help: "Model: HF folder, .gguf file, or a short name (\(ModelResolution.shortNames.keys.sorted().joined(separator: ", "))).")
+    var model: String = ModelResolution.defaultModel
+    @Option(help: "Device: npu (default), emulator, or reference (the fp32 CPU reference, for verification).")
+    var device: Device = .npu
+    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
+    var maxTokens: Int = 64
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0: all).")
+    var topK: Int = 0
+    @Option(name: .customLong("top-p"), help: "Keep the most likely tokens up to this probability mass.")
+    var topP: Float = 1
+    @Option(help: "Random seed for sampling.")
+    var seed: UInt64 = 0
+    @Option(help: "KV cache length in tokens (default: the model's, at most 4096).")
+    var context: Int?
+    @Flag(help: "Wrap the prompt as a user message in the model's chat format.")
+    var chat = false
+    @Option(help: "System message (with --chat).")
+    var system: String?
+    @Flag(help: "Print one JSON record (ids, text, timings) instead of streaming text.")
+    var json = false
+    @Flag(help: "No progress or timing output on stderr.")
+    var quiet = false
+
+    func run() throws {
+        do { try generate() } catch { fail(error) }
+    }
+
+    func generate() throws {
+        guard maxTokens >= 0 else { throw UserFacingError(message: "--max-tokens must be 0 or more", hint: nil, code: ExitCodes.usage) }
+        guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else {
+            throw UserFacingError(message: "sampling options out of range", hint: "--temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1", code: ExitCodes.usage)
+        }
+        let loaded = try ModelResolution.open(model)
+        let tokenizer = try loadTokenizer(for: loaded)
+        let ids: [Int]
+        var stops = tokenizer.eosIDs
+        if chat {
+            let format = chatFormat(for: loaded)
+            var messages = [ChatMessage(role: "user", content: prompt)]
+            if let system { messages.insert(ChatMessage(role: "system", content: system), at: 0) }
+            ids = try format.encode(messages: messages, addGenerationPrompt: true, tokenizer: tokenizer)
+            stops.formUnion(format.stopTokenIDs(tokenizer))
+        } else {
+            ids = try tokenizer.encode(prompt, addBOS: tokenizer.addsBOSByDefault, allowSpecial: false)
+        }
+        let contextLength = context ?? min(loaded.config.maxContext, 4096)
+        guard contextLength > 0, contextLength <= loaded.config.maxContext else {
+            throw UserFacingError(message: "--context \(contextLength) is outside 1…\(loaded.config.maxContext) (the model's maximum)", hint: nil, code: ExitCodes.usage)
+        }
+        guard ids.count < contextLength else {
+            throw UserFacingError(message: "the prompt is \(ids.count) tokens; the context holds \(contextLength)",
+                                  hint: "shorten the prompt or raise --context", code: ExitCodes.usage)
+        }
+        let graph = Graph.llama(loaded.config)
+        let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: contextLength,
+                                             maxBatch: min(512, contextLength),
+                                             progress: Progress("converting weights", quiet: quiet || json))
+        note("running on: \(backend.label)", quiet: quiet || json)
+
+        var decoder = StreamingDecoder(tokenizer: tokenizer)
+        let sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed)
+        let result = try Generator(backend: backend).generate(promptIDs: ids, maxTokens: maxTokens, sampling: sampling,
+                                                             stopTokenIDs: stops) { id in
+            if !json, let text = try? decoder.append(id) { FileHandle.standardOutput.write(Data(text.utf8)) }
+            return true
+        }
+        let visible = result.stopReason == .stopToken ? Array(result.generatedIDs.dropLast()) : result.generatedIDs
+        if json {
+            let record: [String: Any] = [
+                "model": loaded.path, "device": backend.label, "prompt_ids": ids, "generated_ids": result.generatedIDs,
+                "text": try tokenizer.decode(visible), "stop_reason": result.stopReason.rawValue,
+                "time_to_first_token_s": result.timeToFirstToken,
+                "prefill_tok_s": result.prefillTokensPerSecond, "decode_tok_s": result.decodeTokensPerSecond,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(decoder.finish())  // ends the streamed line
+            note(String(format: "[%@] %d prompt tokens, %d generated (%@); time to first token %.3f s, prefill %.1f tok/s, decode %.1f tok/s",
+                        backend.label, ids.count, result.generatedIDs.count, result.stopReason.rawValue,
+                        result.timeToFirstToken, result.prefillTokensPerSecond, result.decodeTokensPerSecond),
+                 quiet: quiet)
+        }
+    }
+}
+
+/// The tokenizer that belongs to a model: GGUF metadata, or the tokenizer file beside safetensors.
+func loadTokenizer(for model: LoadedModel) throws -> any Tokenizer {
+    if let gguf = model.gguf { return try BytePairTokenizer(ggufMetadata: gguf.metadata, file: gguf.path) }
+    guard model.tokenizerFile != nil else {
+        throw UserFacingError(message: "\(model.path) has no tokenizer (tokenizer.json or tokenizer.model)",
+                              hint: "put the model's tokenizer file in its folder", code: ExitCodes.badInput)
+    }
+    return try TokenizerLoader.load(path: model.path)
+}
+
+/// The chat format a model's template implies (ChatML or Llama 3 headers).
+func chatFormat(for model: LoadedModel) -> ChatFormat {
+    let template = model.gguf?.metadata["tokenizer.chat_template"]?.stringValue ?? ""
+    if template.contains("<|start_header_id|>") { return .llama3 }
+    if template.contains("You are a helpful AI assistant named SmolLM") { return .smolLM2 }
+    if template.contains("<|im_start|>") { return .chatml(defaultSystemPrompt: nil) }
+    return .llama3
+}
