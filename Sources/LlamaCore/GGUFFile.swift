@@ -229,7 +229,10 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
     private struct RawString {
         let bytes: UnsafeRawBufferPointer
         /// The bytes as a String when they are valid UTF-8.
-        var validated: String? { String(validating: bytes, as: UTF8.self) }
+        var validated: String? {
+            let s = String(decoding: bytes, as: UTF8.self)     // repairs; a repair changes the bytes
+            return s.utf8.elementsEqual(bytes) ? s : nil
+        }
         /// The bytes as a String, invalid UTF-8 replaced by U+FFFD.
         var repaired: String { String(decoding: bytes, as: UTF8.self) }
     }
