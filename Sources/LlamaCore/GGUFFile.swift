@@ -61,6 +61,7 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
             let shown = withUnsafeBytes(of: magic.littleEndian) { $0.map { String(format2: $0) }.joined(separator: " ") }
             throw fail(.badMagic, "not a GGUF file: it starts with bytes \(shown), expected 47 47 55 46 (\"GGUF\")")
         }
+        r.context = "the GGUF header"
         let version = try r.u32()
         guard version == 2 || version == 3 else {
             if version.byteSwapped == 2 || version.byteSwapped == 3 {
@@ -69,7 +70,6 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
             throw fail(.unsupportedVersion, "GGUF version \(version) is not supported (only versions 2 and 3)")
         }
         self.version = version
-        r.context = "the GGUF header"
         let tensorCount = try Self.count(&r, what: "tensor count", file: file)
         let kvCount = try Self.count(&r, what: "metadata key/value count", file: file)
 
@@ -229,7 +229,10 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
     private struct RawString {
         let bytes: UnsafeRawBufferPointer
         /// The bytes as a String when they are valid UTF-8.
-        var validated: String? { String(validating: bytes, as: UTF8.self) }
+        var validated: String? {
+            let s = String(decoding: bytes, as: UTF8.self)     // repairs; a repair changes the bytes
+            return s.utf8.elementsEqual(bytes) ? s : nil
+        }
         /// The bytes as a String, invalid UTF-8 replaced by U+FFFD.
         var repaired: String { String(decoding: bytes, as: UTF8.self) }
     }

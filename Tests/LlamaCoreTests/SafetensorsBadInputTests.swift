@@ -72,6 +72,11 @@ final class SafetensorsBadInputTests: XCTestCase {
         assertModelFileError(.badHeader, file: p2) { try SafetensorsFile(path: p2) }
     }
 
+    func testDeeplyNestedJSONIsAnErrorNotAStackOverflow() throws {
+        let depth = 200_000
+        try expect(.badHeader, header: "{\"a\":" + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}")
+    }
+
     func testGGUFIsNotSafetensors() throws {
         let path = try write(GGUFBuilder(metadata: [("a", .uint8(1))]).bytes())
         XCTAssertThrowsError(try SafetensorsFile(path: path)) { error in
