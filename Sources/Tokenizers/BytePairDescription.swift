@@ -12,6 +12,7 @@ struct BytePairDescription {
     /// Tokens matched on their text before pre-tokenization; may extend the vocabulary past `vocabulary.count`.
     var added: [AddedToken]
     var bosID: Int?
+    var padID: Int?
     var eosIDs: Set<Int>
     var addBOS: Bool
     var unknownID: Int?
@@ -37,7 +38,7 @@ struct BytePairDescription {
             }
             rules.append((l, r, UInt32(rank), m))
         }
-        for (name, id) in [("BOS", bosID), ("unknown", unknownID)] + eosIDs.map({ ("EOS", $0) }) {
+        for (name, id) in [("BOS", bosID), ("padding", padID), ("unknown", unknownID)] + eosIDs.map({ ("EOS", $0) }) {
             if let id, id < 0 || id >= spellings.count {
                 throw ModelFileError(.outOfRange, file: file, "\(name) token id \(id) is outside the vocabulary 0..<\(spellings.count)")
             }

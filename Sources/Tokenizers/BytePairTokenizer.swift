@@ -8,6 +8,8 @@ public final class BytePairTokenizer: Tokenizer {
     public let bosID: Int?
     public let eosIDs: Set<Int>
     public let addsBOSByDefault: Bool
+    /// The padding token (GGUF `tokenizer.ggml.padding_token_id`), if declared.
+    public let padID: Int?
     /// The Jinja chat template the file carries (GGUF `tokenizer.chat_template`), if any.
     public let chatTemplate: String?
 
@@ -32,6 +34,7 @@ public final class BytePairTokenizer: Tokenizer {
         engine = try d.assemble(file: file, mergesKey: mergesKey)
         vocabularySize = engine.vocabularySize
         bosID = d.bosID
+        padID = d.padID
         eosIDs = d.eosIDs
         addsBOSByDefault = d.addBOS
         self.chatTemplate = chatTemplate

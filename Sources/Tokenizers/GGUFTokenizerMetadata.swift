@@ -73,7 +73,8 @@ enum GGUFTokenizerMetadata {
         }
         return BytePairDescription(
             vocabulary: tokens, merges: merges, preTokenizer: pre, ignoreMerges: pre == .llama3, added: added,
-            bosID: try optionalID("tokenizer.ggml.bos_token_id"), eosIDs: Set(eos), addBOS: addBOS,
+            bosID: try optionalID("tokenizer.ggml.bos_token_id"),
+            padID: try optionalID("tokenizer.ggml.padding_token_id"), eosIDs: Set(eos), addBOS: addBOS,
             unknownID: nil)
     }
 }

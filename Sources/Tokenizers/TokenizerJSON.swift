@@ -76,7 +76,7 @@ enum TokenizerJSON {
         return BytePairDescription(
             vocabulary: vocabulary.map { $0! }, merges: merges, preTokenizer: preTokenizer,
             ignoreMerges: (model["ignore_merges"] as? Bool) ?? false, added: added,
-            bosID: bos, eosIDs: eos, addBOS: bos != nil, unknownID: unknownID)
+            bosID: bos, padID: nil, eosIDs: eos, addBOS: bos != nil, unknownID: unknownID)
     }
 
     /// The pre-tokenizers we reproduce exactly.

@@ -24,8 +24,9 @@ final class ChatFormatTests: XCTestCase {
     }
 
     func testStopTokens() throws {
-        XCTAssertEqual(ChatFormat.llama3.stopTokenIDs(try Loaded.llama3.get()), [128001, 128008, 128009])
-        XCTAssertEqual(ChatFormat.smolLM2.stopTokenIDs(try Loaded.smolLM2.get()), [0, 2])
+        let llama3 = try Loaded.llama3.get(), smolLM2 = try Loaded.smolLM2.get()
+        XCTAssertEqual(ChatFormat.llama3.stopTokenIDs(llama3), [128001, 128008, 128009])
+        XCTAssertEqual(ChatFormat.smolLM2.stopTokenIDs(smolLM2), [0, 2])
     }
 
     func testUserTypedSpecialTokenStaysText() throws {

@@ -11,6 +11,7 @@ final class SmolLM2GGUFTests: XCTestCase {
         XCTAssertEqual(t.vocabularySize, 49152)
         XCTAssertEqual(t.bosID, 1)
         XCTAssertEqual(t.eosIDs, [2])
+        XCTAssertEqual(t.padID, 2)
         XCTAssertFalse(t.addsBOSByDefault)
         XCTAssertEqual(t.specialTokenID("<|im_start|>"), 1)
         XCTAssertEqual(t.specialTokenID("<|im_end|>"), 2)
