@@ -4,10 +4,9 @@ import LlamaCore
 
 public enum TokenizerLoader {
     /// Loads `path`: an HF `tokenizer.json`, a tiktoken `tokenizer.model` (Llama 3 special tokens), a GGUF
-    /// (needs `ggufMetadata`, e.g. `{ try GGUFFile(path: $0).metadata }`), or a directory holding
-    /// `tokenizer.json` or `tokenizer.model` (original/ subfolder included).
-    public static func load(path: String,
-                            ggufMetadata: ((String) throws -> [String: GGUFValue])? = nil) throws -> any Tokenizer {
+    /// (its `tokenizer.ggml.*` metadata), or a directory holding `tokenizer.json` or `tokenizer.model`
+    /// (original/ subfolder included).
+    public static func load(path: String) throws -> any Tokenizer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelFileError(.notFound, file: path, "file not found")
@@ -15,16 +14,13 @@ public enum TokenizerLoader {
         if isDirectory.boolValue {
             for name in ["tokenizer.json", "tokenizer.model", "original/tokenizer.model"] {
                 let candidate = (path as NSString).appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: candidate) { return try load(path: candidate, ggufMetadata: ggufMetadata) }
+                if FileManager.default.fileExists(atPath: candidate) { return try load(path: candidate) }
             }
             throw ModelFileError(.notFound, file: path, "directory has no tokenizer.json or tokenizer.model")
         }
         let bytes = try FileBytes.read(path)
         if bytes.starts(with: Array("GGUF".utf8)) {
-            guard let ggufMetadata else {
-                throw ModelFileError(.badValue, file: path, "is a GGUF file: pass its metadata reader as ggufMetadata")
-            }
-            return try BytePairTokenizer(ggufMetadata: ggufMetadata(path), file: path)
+            return try BytePairTokenizer(ggufMetadata: GGUFFile(path: path).metadata, file: path)
         }
         if bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }) == UInt8(ascii: "{") {
             return try BytePairTokenizer(tokenizerJSON: bytes, file: path)

@@ -195,11 +195,21 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(try TokenizerLoader.load(path: Repo.golden("trained-llama3-layout.tokenizer.json")) is BytePairTokenizer)
         let gguf = dir.appendingPathComponent("m.gguf")
         try Data("GGUF\u{3}\0\0\0".utf8).write(to: gguf)
-        assertFileError(.badValue, "is a GGUF file", file: gguf.path) { try TokenizerLoader.load(path: gguf.path) }
-        XCTAssertTrue(try TokenizerLoader.load(path: gguf.path, ggufMetadata: { _ in Self.ggufMetadata() }) is BytePairTokenizer)
+        XCTAssertThrowsError(try TokenizerLoader.load(path: gguf.path)) { error in
+            XCTAssertEqual((error as? ModelFileError)?.kind, .truncated, "\(error)")
+            XCTAssertEqual((error as? ModelFileError)?.file, gguf.path)
+        }
         assertFileError(.notFound, "no tokenizer.json", file: dir.appendingPathComponent("sub").path) {
             try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
             return try TokenizerLoader.load(path: dir.appendingPathComponent("sub").path)
         }
+    }
+
+    func testLoaderReadsTheTokenizerOfAGGUF() throws {
+        let path = try ModelFiles.require(ModelFiles.smolLM2GGUF, env: "NPULLAMA_SMOLLM2_GGUF")
+        let tokenizer = try TokenizerLoader.load(path: path)
+        XCTAssertTrue(tokenizer is BytePairTokenizer)
+        XCTAssertEqual(tokenizer.vocabularySize, 49152)
+        XCTAssertEqual(try tokenizer.encode("The capital of France is"), try Loaded.smolLM2.get().encode("The capital of France is"))
     }
 }

@@ -59,7 +59,7 @@ enum Loaded {
         try TiktokenTokenizer(path: try ModelFiles.require(ModelFiles.llama3TokenizerModel, env: "NPULLAMA_LLAMA3_TOKENIZER"))
     }
     static let smolLM2Metadata: Result<[String: GGUFValue], Error> = Result {
-        try TestGGUFMetadata.read(try ModelFiles.require(ModelFiles.smolLM2GGUF, env: "NPULLAMA_SMOLLM2_GGUF"))
+        try GGUFFile(path: try ModelFiles.require(ModelFiles.smolLM2GGUF, env: "NPULLAMA_SMOLLM2_GGUF")).metadata
     }
     static let smolLM2: Result<BytePairTokenizer, Error> = Result {
         try BytePairTokenizer(ggufMetadata: try smolLM2Metadata.get(), file: ModelFiles.smolLM2GGUF)
