@@ -3,12 +3,7 @@ import Foundation
 import LlamaCore
 
 enum ModelResolution {
-    /// The model cache: $NPULLAMA_CACHE/models, default ~/.cache/npu-llama/models.
-    static var cacheDirectory: String {
-        let root = ProcessInfo.processInfo.environment["NPULLAMA_CACHE"]
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/npu-llama")
-        return (root as NSString).appendingPathComponent("models")
-    }
+    static var cacheDirectory: String { ModelCache.directory }
 
     /// Short names of models the project's scripts put in the cache.
     static let shortNames: [String: (file: String, fetch: String)] = [

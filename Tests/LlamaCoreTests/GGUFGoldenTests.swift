@@ -73,9 +73,7 @@ final class GGUFGoldenTests: XCTestCase {
     // MARK: - The real SmolLM2-135M-Instruct Q4_1 file
 
     static func smolLM2Path() throws -> String {
-        let path = ProcessInfo.processInfo.environment["NPULLAMA_SMOLLM2_GGUF"]
-            ?? FileManager.default.homeDirectoryForCurrentUser
-                .appendingPathComponent(".cache/npu-llama/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        let path = ModelCache.smolLM2GGUF
         guard FileManager.default.fileExists(atPath: path) else {
             throw XCTSkip("SmolLM2 GGUF not found at \(path) (set NPULLAMA_SMOLLM2_GGUF or run Tools/fetch-models.sh to fetch it)")
         }

@@ -19,10 +19,7 @@ final class GoldenTests: XCTestCase {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static func golden(_ name: String) -> String { repo + "/Golden/" + name }
 
-    static var smolLM2Path: String {
-        ProcessInfo.processInfo.environment["NPULLAMA_SMOLLM2_GGUF"]
-            ?? NSHomeDirectory() + "/.cache/npu-llama/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-    }
+    static var smolLM2Path: String { ModelCache.smolLM2GGUF }
 
     /// Runs every golden case's prompt through `model` and compares every golden tensor by name;
     /// then greedy-decodes over the KV cache and compares the ids. Returns the worst NMSE per tensor.
@@ -107,7 +104,7 @@ final class GoldenTests: XCTestCase {
 
     func testSmolLM2MatchesGoldens() throws {
         guard FileManager.default.fileExists(atPath: Self.smolLM2Path) else {
-            throw XCTSkip("SmolLM2 GGUF not found at \(Self.smolLM2Path); fetch it with Tools/fetch-models.sh")
+            throw XCTSkip("SmolLM2 GGUF not found at \(Self.smolLM2Path); \(ModelCache.fetchHint)")
         }
         let golden = try GoldenSet(directory: Self.golden("smollm2-135m-instruct-q4_1"))
         XCTAssertEqual(golden.modelSHA256, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")

@@ -34,15 +34,9 @@ enum Golden {
 }
 
 enum ModelFiles {
-    static let fetchHint = "fetch it with Tools/fetch-models.sh"
-    static var home: String { ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory() }
-
-    static func path(env: String, default relative: String) -> String {
-        ProcessInfo.processInfo.environment[env] ?? "\(home)/.cache/npu-llama/models/\(relative)"
-    }
-
-    static var llama3TokenizerModel: String { path(env: "NPULLAMA_LLAMA3_TOKENIZER", default: "llama3/tokenizer.model") }
-    static var smolLM2GGUF: String { path(env: "NPULLAMA_SMOLLM2_GGUF", default: "SmolLM2-135M-Instruct.Q4_1.gguf") }
+    static let fetchHint = ModelCache.fetchHint
+    static var llama3TokenizerModel: String { ModelCache.llama3TokenizerModel }
+    static var smolLM2GGUF: String { ModelCache.smolLM2GGUF }
 
     /// The path if the file exists, else XCTSkip naming the variable, the path and the fetch command.
     static func require(_ path: String, env: String) throws -> String {
