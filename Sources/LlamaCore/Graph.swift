@@ -19,6 +19,21 @@ public enum Op: Sendable, Equatable {
     case swiglu
 }
 
+extension Op {
+    /// The op's kind as a short name (for profiles and reports).
+    public var kind: String {
+        switch self {
+        case .embed: return "embed"
+        case .rmsNorm: return "rmsNorm"
+        case .matmul: return "matmul"
+        case .rope: return "rope"
+        case .attention: return "attention"
+        case .add: return "add"
+        case .swiglu: return "swiglu"
+        }
+    }
+}
+
 /// A named node. `name` is the llama.cpp tensor name (`attn_norm-3`, `l_out-3`, `result_output`):
 /// the same string keys golden files, dumps and error messages.
 public struct Node: Sendable, Equatable {

@@ -18,6 +18,9 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     private let tokenBuffer: UnsafeMutablePointer<Int32>
     private let rope: RopeTable
     private var weightPointers: [String: UnsafePointer<Float>] = [:]
+    /// Seconds spent per op kind (embed, rmsNorm, matmul, rope, attention, add, swiglu) when
+    /// profiling is on (`profile = [:]`); nil (off) by default. Wall clock of the CPU reference.
+    public var profile: [String: Double]?
 
     /// - contextLength: KV cache capacity in positions (≤ the model's maximum).
     /// - maxBatch: most tokens in one step (a longer prompt is run in chunks).
@@ -81,7 +84,9 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         for t in tokens where t < 0 || t >= c.vocabSize { throw StepError.tokenOutOfRange(id: t, vocabSize: c.vocabSize) }
 
         var logits: [Float] = []
+        let clock = ContinuousClock()
         for node in graph.nodes {
+            let started = profile == nil ? nil : clock.now
             let out = slotBuffers[node.slot]!
             let input = node.inputs.map { name -> UnsafeMutablePointer<Float> in slotBuffers[nodeSlot[name] ?? ""] ?? out }
             var outRows = rows
@@ -125,6 +130,10 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
                 ReferenceOps.add(input[0], input[1], count: rows * node.width, into: out)
             case .swiglu:
                 ReferenceOps.swiglu(input[0], input[1], count: rows * node.width, into: out)
+            }
+            if let started {
+                let d = (clock.now - started).components
+                profile![node.op.kind, default: 0] += Double(d.seconds) + Double(d.attoseconds) * 1e-18
             }
             if let observer {
                 observer(node, UnsafeBufferPointer(start: out, count: outRows * node.width), outRows)

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import LlamaCore
+import ReferenceBackend
 import Scheduler
 
 struct Bench: ParsableCommand {
@@ -36,6 +37,8 @@ struct Bench: ParsableCommand {
         let context = max(promptTokens, genTokens)
         let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: context, maxBatch: promptTokens,
                                              progress: Progress("converting weights", quiet: quiet || json))
+        let profiled = ProcessInfo.processInfo.environment["NPULLAMA_PROFILE"] != nil
+        if profiled, let reference = backend as? ReferenceBackend { reference.profile = [:] }
         var rng = SplitMix64(seed: 42)
         let prompt = (0..<promptTokens).map { _ in Int(rng.next() % UInt64(loaded.config.vocabSize)) }
         let clock = ContinuousClock()
@@ -53,6 +56,12 @@ struct Bench: ParsableCommand {
                 token = Sampler.argmax(logits)
             }
             tg.append(Double(genTokens) / seconds(clock.now - t1))
+        }
+        if let reference = backend as? ReferenceBackend, let profile = reference.profile {
+            let total = profile.values.reduce(0, +)
+            for (kind, t) in profile.sorted(by: { $0.value > $1.value }) {
+                FileHandle.standardError.write(Data(String(format: "profile [%@] %-10@ %7.3f s %5.1f%%\n", backend.label, kind, t, 100 * t / total).utf8))
+            }
         }
         let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default (\(ProcessInfo.processInfo.activeProcessorCount) cores)"
         let record: [String: Any] = [
