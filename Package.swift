@@ -20,8 +20,10 @@ let package = Package(
         // The system OpenBLAS (Debian libopenblas-dev); cblas.h on the default include path.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // Thread pool and row-parallel GEMV for the CPU reference (decode is bandwidth-bound).
+        .target(name: "CReferenceKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // fp32 CPU reference backend: verification only, never a production fallback.
-        .target(name: "ReferenceBackend", dependencies: ["LlamaCore", "COpenBLAS"]),
+        .target(name: "ReferenceBackend", dependencies: ["LlamaCore", "COpenBLAS", "CReferenceKernels"]),
         // tiktoken and byte-level BPE tokenizers, chat formats, streaming decode.
         .target(name: "Tokenizers", dependencies: ["LlamaCore"]),
         // Prefill/decode loop over any Backend; later: verify mode, dumps, reports.

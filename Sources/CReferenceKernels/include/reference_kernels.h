@@ -1,0 +1,26 @@
+// Multi-threaded fp32 helpers for the CPU reference: a persistent thread pool and a row-parallel GEMV.
+#ifndef NPULLAMA_REFERENCE_KERNELS_H
+#define NPULLAMA_REFERENCE_KERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A task over the index range [begin, end).
+typedef void (*nl_task_fn)(void *context, long begin, long end);
+
+/// Threads the pool uses (the caller counts as one). From NPULLAMA_THREADS, else the online cores.
+int nl_thread_count(void);
+
+/// Splits [0, n) into one contiguous chunk per thread (chunk boundaries are multiples of `grain`)
+/// and runs `fn` on each; returns when all chunks are done. The calling thread runs the first chunk.
+void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context);
+
+/// y = W·x for row-major W (rows, cols), fp32 with fp32 accumulation, rows split across threads.
+/// Decode is bound by the bandwidth of reading W; this keeps both cores streaming.
+void nl_gemv_f32(const float *w, const float *x, float *y, long rows, long cols);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
