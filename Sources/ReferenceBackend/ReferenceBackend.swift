@@ -74,74 +74,120 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     /// and returns the logits: (1, vocab) for `.last`, (count, vocab) for `.all`.
     public func step(tokens: [Int], start: Int, logitRows: LogitRows = .last,
                      observer: NodeObserver? = nil) throws -> [Float] {
-        let c = graph.config
         let rows = tokens.count
         guard rows > 0 else { return [] }
-        guard rows <= maxBatch else { throw StepError.batchTooLarge(tokens: rows, maxBatch: maxBatch) }
-        guard start >= 0, start + rows <= contextLength else {
-            throw StepError.contextFull(position: start, tokens: rows, contextLength: contextLength)
-        }
-        for t in tokens where t < 0 || t >= c.vocabSize { throw StepError.tokenOutOfRange(id: t, vocabSize: c.vocabSize) }
-
+        try checkStep(tokens: tokens, start: start)
         var logits: [Float] = []
         let clock = ContinuousClock()
         for node in graph.nodes {
             let started = profile == nil ? nil : clock.now
             let out = slotBuffers[node.slot]!
-            let input = node.inputs.map { name -> UnsafeMutablePointer<Float> in slotBuffers[nodeSlot[name] ?? ""] ?? out }
-            var outRows = rows
-            switch node.op {
-            case .embed(let table):
-                let w = weightPointers[table]!
-                for (r, t) in tokens.enumerated() {
-                    (out + r * node.width).update(from: w + t * node.width, count: node.width)
-                }
-            case let .rmsNorm(weight, eps):
-                ReferenceOps.rmsNorm(input[0], rows: rows, dim: node.width, weight: weightPointers[weight]!,
-                                     eps: eps, into: out)
-            case .matmul(let weight):
-                let inDim = graph.node(named: node.inputs[0])!.width
-                var x = UnsafePointer(input[0])
-                if node.name == "result_output" && logitRows == .last {
-                    x += (rows - 1) * inDim
-                    outRows = 1
-                }
-                ReferenceOps.matmul(x, rows: outRows, inDim: inDim, weight: weightPointers[weight]!,
-                                    outDim: node.width, into: out)
-            case .rope(let heads):
-                out.update(from: input[0], count: rows * node.width)
-                ReferenceOps.rope(out, rows: rows, heads: heads, headDim: c.headDim, start: start,
-                                  pairing: c.ropePairing, cos: rope.cos, sin: rope.sin)
-            case .attention(let layer):
-                let layerOffset = layer * c.kvHeadCount * contextLength * c.headDim
-                let kLayer = kCache + layerOffset, vLayer = vCache + layerOffset
-                for r in 0..<rows {
-                    for h in 0..<c.kvHeadCount {
-                        let dst = (h * contextLength + start + r) * c.headDim
-                        let src = (r * c.kvHeadCount + h) * c.headDim
-                        (kLayer + dst).update(from: input[1] + src, count: c.headDim)
-                        (vLayer + dst).update(from: input[2] + src, count: c.headDim)
-                    }
-                }
-                ReferenceOps.attention(q: input[0], rows: rows, start: start, heads: c.headCount,
-                                       kvHeads: c.kvHeadCount, headDim: c.headDim, kCache: kLayer, vCache: vLayer,
-                                       capacity: contextLength, out: out, scratch: scratch)
-            case .add:
-                ReferenceOps.add(input[0], input[1], count: rows * node.width, into: out)
-            case .swiglu:
-                ReferenceOps.swiglu(input[0], input[1], count: rows * node.width, into: out)
-            }
+            let inputs = node.inputs.map { name in UnsafePointer(slotBuffers[nodeSlot[name] ?? ""] ?? out) }
+            let lastRowOnly = node.name == "result_output" && logitRows == .last
+            let outRows = execute(node, inputs: inputs, tokens: tokens, start: start, lastRowOnly: lastRowOnly, into: out)
             if let started {
                 let d = (clock.now - started).components
                 profile![node.op.kind, default: 0] += Double(d.seconds) + Double(d.attoseconds) * 1e-18
             }
-            if let observer {
-                observer(node, UnsafeBufferPointer(start: out, count: outRows * node.width), outRows)
-            }
-            if node.name == "result_output" {
-                logits = Array(UnsafeBufferPointer(start: out, count: outRows * node.width))
-            }
+            let output = UnsafeMutableBufferPointer(start: out, count: outRows * node.width)
+            faultInjection?(node, output)
+            observer?(node, UnsafeBufferPointer(output), outRows)
+            if node.name == "result_output" { logits = Array(output) }
         }
         return logits
     }
+
+    /// Test-only fault injection: called with each node's output before any later node reads it.
+    /// Verify-mode tests use it to plant a known error in one node and check that it is caught.
+    public var faultInjection: ((Node, UnsafeMutableBufferPointer<Float>) -> Void)?
+
+    /// Runs one node on given inputs (teacher forcing: the inputs are another backend's outputs).
+    /// Inputs are (rows, width) row-major per the node's input list; `tokens` feeds `embed`.
+    /// An attention node appends its K and V inputs to this backend's cache at `start`, so a
+    /// teacher-forced reference keeps the same cache as the backend it checks.
+    public func runNode(_ node: Node, inputs: [[Float]], tokens: [Int], start: Int) throws -> [Float] {
+        let rows = tokens.count
+        guard rows > 0 else { return [] }
+        try checkStep(tokens: tokens, start: start)
+        for (name, input) in zip(node.inputs, inputs) where name != "tokens" {
+            let width = graph.node(named: name)?.width ?? 0
+            guard input.count == rows * width else {
+                throw StepError.unsupportedNode(name: node.name,
+                    reason: "input \(name) has \(input.count) values; \(rows) rows × \(width) expected")
+            }
+        }
+        var output = [Float](repeating: 0, count: rows * node.width)
+        let outRows = withPointers(inputs) { pointers in
+            output.withUnsafeMutableBufferPointer { out in
+                execute(node, inputs: pointers, tokens: tokens, start: start, lastRowOnly: false, into: out.baseAddress!)
+            }
+        }
+        return Array(output.prefix(outRows * node.width))
+    }
+
+    private func checkStep(tokens: [Int], start: Int) throws {
+        let c = graph.config
+        let rows = tokens.count
+        guard rows <= maxBatch else { throw StepError.batchTooLarge(tokens: rows, maxBatch: maxBatch) }
+        guard start >= 0, start + rows <= contextLength else {
+            throw StepError.contextFull(position: start, tokens: rows, contextLength: contextLength)
+        }
+        for t in tokens where t < 0 || t >= c.vocabSize { throw StepError.tokenOutOfRange(id: t, vocabSize: c.vocabSize) }
+    }
+
+    /// Executes one node; returns the number of output rows written.
+    private func execute(_ node: Node, inputs input: [UnsafePointer<Float>], tokens: [Int], start: Int,
+                         lastRowOnly: Bool, into out: UnsafeMutablePointer<Float>) -> Int {
+        let c = graph.config
+        let rows = tokens.count
+        switch node.op {
+        case .embed(let table):
+            let w = weightPointers[table]!
+            for (r, t) in tokens.enumerated() {
+                (out + r * node.width).update(from: w + t * node.width, count: node.width)
+            }
+        case let .rmsNorm(weight, eps):
+            ReferenceOps.rmsNorm(input[0], rows: rows, dim: node.width, weight: weightPointers[weight]!,
+                                 eps: eps, into: out)
+        case .matmul(let weight):
+            let inDim = graph.node(named: node.inputs[0])!.width
+            let x = lastRowOnly ? input[0] + (rows - 1) * inDim : input[0]
+            let outRows = lastRowOnly ? 1 : rows
+            ReferenceOps.matmul(x, rows: outRows, inDim: inDim, weight: weightPointers[weight]!,
+                                outDim: node.width, into: out)
+            return outRows
+        case .rope(let heads):
+            out.update(from: input[0], count: rows * node.width)
+            ReferenceOps.rope(out, rows: rows, heads: heads, headDim: c.headDim, start: start,
+                              pairing: c.ropePairing, cos: rope.cos, sin: rope.sin)
+        case .attention(let layer):
+            let layerOffset = layer * c.kvHeadCount * contextLength * c.headDim
+            let kLayer = kCache + layerOffset, vLayer = vCache + layerOffset
+            for r in 0..<rows {
+                for h in 0..<c.kvHeadCount {
+                    let dst = (h * contextLength + start + r) * c.headDim
+                    let src = (r * c.kvHeadCount + h) * c.headDim
+                    (kLayer + dst).update(from: input[1] + src, count: c.headDim)
+                    (vLayer + dst).update(from: input[2] + src, count: c.headDim)
+                }
+            }
+            ReferenceOps.attention(q: input[0], rows: rows, start: start, heads: c.headCount,
+                                   kvHeads: c.kvHeadCount, headDim: c.headDim, kCache: kLayer, vCache: vLayer,
+                                   capacity: contextLength, out: out, scratch: scratch)
+        case .add:
+            ReferenceOps.add(input[0], input[1], count: rows * node.width, into: out)
+        case .swiglu:
+            ReferenceOps.swiglu(input[0], input[1], count: rows * node.width, into: out)
+        }
+        return rows
+    }
+}
+
+/// Calls `body` with stable pointers to every array's storage.
+private func withPointers<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R) -> R {
+    func recurse(_ index: Int, _ collected: [UnsafePointer<Float>]) -> R {
+        if index == arrays.count { return body(collected) }
+        return arrays[index].withUnsafeBufferPointer { recurse(index + 1, collected + [$0.baseAddress!]) }
+    }
+    return recurse(0, [])
 }
