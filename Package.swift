@@ -26,8 +26,8 @@ let package = Package(
         .target(name: "ReferenceBackend", dependencies: ["LlamaCore", "COpenBLAS", "CReferenceKernels"]),
         // tiktoken and byte-level BPE tokenizers, chat formats, streaming decode.
         .target(name: "Tokenizers", dependencies: ["LlamaCore"]),
-        // Prefill/decode loop over any Backend; later: verify mode, dumps, reports.
-        .target(name: "Scheduler", dependencies: ["LlamaCore"]),
+        // Prefill/decode loop over any Backend; verify mode (teacher-forced, free-running, golden), dumps, reports.
+        .target(name: "Scheduler", dependencies: ["LlamaCore", "ReferenceBackend"]),
         .executableTarget(name: "npu-llama", dependencies: [
             "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

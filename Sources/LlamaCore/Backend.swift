@@ -15,7 +15,23 @@ public protocol Backend: AnyObject {
     var maxBatch: Int { get }
     /// What produced the figures: "CPU reference", "emulated NPU" or "NPU hardware".
     var label: String { get }
+    /// The precision this backend computes `node` in (its activations, or its weights when those
+    /// are quantized): keys the tolerance table.
+    func dtype(of node: Node) -> DType
+    /// nil when the backend can run `node`; otherwise why not. Checked for every node before a
+    /// model runs: production placement is all-NPU, so an unsupported node is an error, never a
+    /// fallback.
+    func unsupportedReason(_ node: Node) -> String?
     /// Runs `tokens` at positions start..<start+count over a cache holding 0..<start and returns
     /// logits: (1, vocab) for `.last`, (count, vocab) for `.all`.
     func step(tokens: [Int], start: Int, logitRows: LogitRows, observer: NodeObserver?) throws -> [Float]
+}
+
+extension Backend {
+    /// Plan-time placement check: throws naming the first node this backend cannot run.
+    public func checkPlacement() throws {
+        for node in graph.nodes {
+            if let reason = unsupportedReason(node) { throw StepError.unsupportedNode(name: node.name, reason: reason) }
+        }
+    }
 }

@@ -52,12 +52,16 @@ public struct ToleranceTable: Sendable {
                   reason: "bf16 Q/K/V, fp32 scores and online softmax: llama.cpp's bound for attention"),
         Tolerance(op: "*", dtype: .bf16, mode: .teacherForced, nmse: 1e-4,
                   reason: "element-wise ops (norm, RoPE, SwiGLU, add) in fp32 on bf16 inputs: one bf16 rounding of the output (2⁻⁹ relative → NMSE ≤ ~4e-6), with margin for exp/invsqrt approximations"),
+        Tolerance(op: "layer", dtype: .bf16, mode: .teacherForced, nmse: 2e-3,
+                  reason: "a whole block on the reference's input (layer granularity): llama.cpp's whole-block bound"),
         Tolerance(op: "*", dtype: .bf16, mode: .freeRunning, nmse: 2e-3,
                   reason: "bf16 drift through the whole model: llama.cpp's whole-block bound (2e-3); the logit KL gate is the end-to-end check"),
         // 4-bit weights: the kernel dequantizes Q4_1 exactly as GGUF defines it, and the reference uses
         // the same dequantized weights, so only the bf16 activations differ.
         Tolerance(op: "matmul", dtype: .q4_1, mode: .teacherForced, nmse: 5e-4,
                   reason: "Q4_1 weights dequantized exactly in-kernel (the reference uses the same values); bf16 activations as for bf16 matmul"),
+        Tolerance(op: "layer", dtype: .q4_1, mode: .teacherForced, nmse: 2e-3,
+                  reason: "a whole block on the reference's input, as for bf16"),
         Tolerance(op: "*", dtype: .q4_1, mode: .freeRunning, nmse: 2e-3,
                   reason: "as bf16: the weights are bit-identical to the reference's, drift comes from bf16 activations"),
     ])

@@ -70,6 +70,11 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         tokenBuffer.deallocate()
     }
 
+    /// Everything in fp32.
+    public func dtype(of node: Node) -> DType { .f32 }
+    /// The reference runs every op of the graph.
+    public func unsupportedReason(_ node: Node) -> String? { nil }
+
     /// Runs `tokens` at positions start..<start+count (the cache must hold 0..<start already),
     /// and returns the logits: (1, vocab) for `.last`, (count, vocab) for `.all`.
     public func step(tokens: [Int], start: Int, logitRows: LogitRows = .last,

@@ -1,0 +1,178 @@
+// Verify mode: runs a backend and checks its node outputs teacher-forced, free-running and against goldens.
+import Foundation
+import LlamaCore
+import ReferenceBackend
+
+/// Which outputs verify compares: every node, or only layer boundaries (`inp_embd`, `l_out-N`,
+/// `result_norm`, `result_output`). At layer granularity teacher forcing feeds whole layers.
+public enum VerifyGranularity: String, Sendable, Codable {
+    case nodes, layers
+}
+
+/// Checks a backend against the fp32 CPU reference, node by node, over prompts and greedy decode.
+///
+/// - teacher-forced: a reference (`teacher`) runs each node (or layer) on the checked backend's
+///   own inputs and KV cache contents; a failure pinpoints the faulty op.
+/// - free-running: a second reference (`free`) runs the same tokens on its own; the comparison
+///   measures accumulated drift. Golden files, when given, are compared the same way.
+public final class Verifier {
+    public let checked: Backend
+    public let teacher: ReferenceBackend
+    public let free: ReferenceBackend
+    public let tolerances: ToleranceTable
+    public let granularity: VerifyGranularity
+    /// Extra node names (beyond what the granularity compares) to capture, e.g. for dumps.
+    public var captureNames: Set<String> = []
+    /// Called after each prefill with the checked backend's captured outputs (name → (rows, values)).
+    public var onPrefillOutputs: ((String, [String: (rows: Int, values: [Float])]) -> Void)?
+
+    private var graph: Graph { checked.graph }
+
+    public init(checked: Backend, teacher: ReferenceBackend, free: ReferenceBackend,
+                tolerances: ToleranceTable = .standard, granularity: VerifyGranularity = .nodes) {
+        self.checked = checked
+        self.teacher = teacher
+        self.free = free
+        self.tolerances = tolerances
+        self.granularity = granularity
+    }
+
+    /// True for the names compared at this granularity.
+    func isCompared(_ node: Node) -> Bool {
+        switch granularity {
+        case .nodes: return true
+        case .layers: return node.layer == nil || node.slot == "l_out"
+        }
+    }
+
+    /// Verifies one case: the prompt (prefill, all rows of logits), then `decodeSteps` greedy steps
+    /// with tokens chosen from the checked backend's logits. Goldens are compared at prefill.
+    public func verifyCase(name: String, promptIDs: [Int], decodeSteps: Int,
+                           golden: (set: GoldenSet, case: GoldenSet.Case)? = nil) throws -> CaseReport {
+        try checked.checkPlacement()
+        var report = CaseReport(name: name, promptIDs: promptIDs, generatedIDs: [],
+                                goldenGreedyIDs: golden?.case.greedyIDs, checks: [], logits: [])
+        var klFree: [Double] = [], agreeFree: [Bool] = []
+        var klGolden: [Double] = [], agreeGolden: [Bool] = []
+        var tokens = promptIDs
+        var start = 0
+        for step in 0...decodeSteps {
+            let stepName = step == 0 ? "prefill" : "decode \(step)"
+            let (outputs, logits) = try runChecked(tokens: tokens, start: start)
+            if step == 0 { onPrefillOutputs?(name, outputs) }
+            try teacherForce(tokens: tokens, start: start, outputs: outputs, step: stepName, into: &report.checks)
+            let freeOutputs = try runFree(tokens: tokens, start: start)
+            for node in graph.nodes where isCompared(node) {
+                guard let actual = outputs[node.name], let expected = freeOutputs[node.name] else { continue }
+                report.checks.append(check(node, expected: expected.values, actual: actual.values,
+                                           mode: .freeRunning, against: "fp32 reference", step: stepName))
+            }
+            let vocab = graph.config.vocabSize
+            let reference = freeOutputs["result_output"]!.values
+            for row in 0..<tokens.count {
+                let slice = row * vocab..<(row + 1) * vocab
+                klFree.append(klDivergence(expectedLogits: reference[slice], actualLogits: logits[slice]))
+                agreeFree.append(Sampler.argmax(Array(reference[slice])) == Sampler.argmax(Array(logits[slice])))
+            }
+            if step == 0, let golden {
+                for node in graph.nodes where isCompared(node) && golden.case.tensorFiles[node.name] != nil {
+                    guard let actual = outputs[node.name] else { continue }
+                    let expected = try golden.set.tensor(node.name, of: golden.case)
+                    report.checks.append(check(node, expected: expected.values, actual: actual.values,
+                                               mode: .freeRunning, against: "golden", step: stepName))
+                    if node.name == "result_output", expected.values.count == logits.count {
+                        for row in 0..<tokens.count {
+                            let slice = row * vocab..<(row + 1) * vocab
+                            klGolden.append(klDivergence(expectedLogits: expected.values[slice], actualLogits: logits[slice]))
+                            agreeGolden.append(Sampler.argmax(Array(expected.values[slice])) == Sampler.argmax(Array(logits[slice])))
+                        }
+                    }
+                }
+            }
+            let next = Sampler.argmax(Array(logits.suffix(vocab)))
+            if step < decodeSteps || golden != nil { report.generatedIDs.append(next) }
+            start += tokens.count
+            tokens = [next]
+            if start + 1 > checked.contextLength { break }
+        }
+        report.logits.append(logitCheck(klFree, agreeFree, against: "fp32 reference"))
+        if !klGolden.isEmpty { report.logits.append(logitCheck(klGolden, agreeGolden, against: "golden")) }
+        return report
+    }
+
+    /// The checked backend's step with every compared (and captured) node output kept.
+    private func runChecked(tokens: [Int], start: Int) throws -> ([String: (rows: Int, values: [Float])], [Float]) {
+        var outputs: [String: (rows: Int, values: [Float])] = [:]
+        let wanted = Set(graph.nodes.filter { isCompared($0) || captureNames.contains($0.name) || granularity == .nodes }.map(\.name))
+        let logits = try checked.step(tokens: tokens, start: start, logitRows: .all) { node, output, rows in
+            if wanted.contains(node.name) { outputs[node.name] = (rows, Array(output)) }
+        }
+        return (outputs, logits)
+    }
+
+    private func runFree(tokens: [Int], start: Int) throws -> [String: (rows: Int, values: [Float])] {
+        var outputs: [String: (rows: Int, values: [Float])] = [:]
+        _ = try free.step(tokens: tokens, start: start, logitRows: .all) { node, output, rows in
+            if self.isCompared(node) { outputs[node.name] = (rows, Array(output)) }
+        }
+        return outputs
+    }
+
+    /// Runs the teacher on the checked backend's inputs: per node, or per layer (inputs crossing a
+    /// layer boundary come from the checked backend, the rest from the teacher's own outputs).
+    private func teacherForce(tokens: [Int], start: Int, outputs: [String: (rows: Int, values: [Float])],
+                              step: String, into checks: inout [NodeCheck]) throws {
+        var own: [String: [Float]] = [:]
+        for node in graph.nodes {
+            let inputs: [[Float]] = node.inputs.compactMap { name in
+                if name == "tokens" { return nil }
+                let producer = graph.node(named: name)
+                let fromChecked = granularity == .nodes || producer?.layer != node.layer || node.layer == nil
+                return fromChecked ? outputs[name]?.values : own[name]
+            }
+            guard inputs.count == node.inputs.filter({ $0 != "tokens" }).count else {
+                throw StepError.unsupportedNode(name: node.name, reason: "verify could not capture its inputs")
+            }
+            let result = try teacher.runNode(node, inputs: inputs, tokens: tokens, start: start)
+            own[node.name] = result
+            if isCompared(node), let actual = outputs[node.name] {
+                checks.append(check(node, expected: result, actual: actual.values,
+                                    mode: .teacherForced, against: "teacher-forced", step: step))
+            }
+        }
+    }
+
+    func check(_ node: Node, expected: [Float], actual: [Float], mode: ComparisonMode,
+               against: String, step: String) -> NodeCheck {
+        let dtype = checked.dtype(of: node)
+        let kind = granularity == .layers && node.layer != nil ? "layer" : node.op.kind
+        let bound = tolerances.bound(op: kind, dtype: dtype, mode: mode)?.nmse ?? 0
+        guard expected.count == actual.count else {
+            return NodeCheck(step: step, node: node.name, layer: node.layer, op: kind, dtype: dtype.rawValue,
+                             against: against, nmse: .infinity, maxAbs: .infinity, cosine: 0, nonFinite: 0,
+                             bound: bound, passed: false, samples: [])
+        }
+        let m = ErrorMetrics(expected: expected, actual: actual)
+        let passed = m.nonFinite == 0 && m.nmse <= bound
+        var samples: [MismatchSample] = []
+        if !passed {
+            let order = expected.indices.sorted { abs(actual[$0] - expected[$0]) > abs(actual[$1] - expected[$1]) || actual[$0].isNaN }
+            samples = order.prefix(5).map { MismatchSample(index: $0, expected: expected[$0], actual: actual[$0]) }
+        }
+        return NodeCheck(step: step, node: node.name, layer: node.layer, op: kind, dtype: dtype.rawValue,
+                         against: against, nmse: m.nmse, maxAbs: m.maxAbs, cosine: m.cosine,
+                         nonFinite: m.nonFinite, bound: bound, passed: passed, samples: samples)
+    }
+
+    func logitCheck(_ kl: [Double], _ agree: [Bool], against: String) -> LogitCheck {
+        let sorted = kl.sorted()
+        let mean = kl.isEmpty ? 0 : kl.reduce(0, +) / Double(kl.count)
+        let p90 = sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((0.9 * Double(sorted.count - 1)).rounded(.up)))]
+        let maxKL = sorted.last ?? 0
+        let gate = tolerances.logits
+        let finite = kl.allSatisfy(\.isFinite)
+        return LogitCheck(against: against, positions: kl.count, klMean: mean, klP90: p90, klMax: maxKL,
+                          top1Agreement: agree.isEmpty ? 1 : Double(agree.filter { $0 }.count) / Double(agree.count),
+                          passed: finite && mean <= gate.klMean && p90 <= gate.klP90 && maxKL <= gate.klMax)
+    }
+}

@@ -1,0 +1,79 @@
+// What verify mode found: per-node checks, logit checks, the first failure; JSON-encodable.
+
+/// A value that differs: its flat index, the expected (reference) and the actual (checked) value.
+public struct MismatchSample: Codable, Sendable, Equatable {
+    public var index: Int
+    public var expected: Float
+    public var actual: Float
+}
+
+/// One comparison of one node's output at one step.
+public struct NodeCheck: Codable, Sendable {
+    /// "prefill" or "decode N".
+    public var step: String
+    public var node: String
+    public var layer: Int?
+    public var op: String
+    public var dtype: String
+    /// "teacher-forced", "fp32 reference" (free-running) or "golden" (free-running).
+    public var against: String
+    public var nmse: Double
+    public var maxAbs: Double
+    public var cosine: Double
+    public var nonFinite: Int
+    public var bound: Double
+    public var passed: Bool
+    /// The largest differences (up to 5), for a failed check.
+    public var samples: [MismatchSample]
+}
+
+/// Logit agreement over the rows of a step or a case.
+public struct LogitCheck: Codable, Sendable {
+    public var against: String
+    public var positions: Int
+    public var klMean: Double
+    public var klP90: Double
+    public var klMax: Double
+    public var top1Agreement: Double
+    public var passed: Bool
+}
+
+public struct CaseReport: Codable, Sendable {
+    public var name: String
+    public var promptIDs: [Int]
+    /// Greedy ids chosen from the checked backend's logits.
+    public var generatedIDs: [Int]
+    public var goldenGreedyIDs: [Int]?
+    public var checks: [NodeCheck]
+    public var logits: [LogitCheck]
+    public var greedyMatchesGolden: Bool? {
+        goldenGreedyIDs.map { Array($0.prefix(generatedIDs.count)) == generatedIDs }
+    }
+    public var passed: Bool {
+        checks.allSatisfy(\.passed) && logits.allSatisfy(\.passed) && greedyMatchesGolden != false
+    }
+}
+
+public struct VerifyReport: Codable, Sendable {
+    public var model: String
+    /// What produced the checked outputs: "CPU reference", "emulated NPU" or "NPU hardware".
+    public var device: String
+    public var granularity: String
+    public var cases: [CaseReport]
+    public var tolerances: [ToleranceRow]
+    public var passed: Bool { cases.allSatisfy(\.passed) }
+
+    /// The first failed node check in execution order (step, node, teacher-forced before free-running).
+    public var firstFailure: (caseName: String, check: NodeCheck)? {
+        for c in cases { if let f = c.checks.first(where: { !$0.passed }) { return (c.name, f) } }
+        return nil
+    }
+
+    public struct ToleranceRow: Codable, Sendable {
+        public var op: String
+        public var dtype: String
+        public var mode: String
+        public var nmse: Double
+        public var reason: String
+    }
+}

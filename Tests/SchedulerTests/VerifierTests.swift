@@ -1,0 +1,161 @@
+// Verify mode: the reference against itself is exact; a planted fault is caught, named and located.
+import XCTest
+import Foundation
+import LlamaCore
+import ReferenceBackend
+@testable import Scheduler
+
+final class VerifierTests: XCTestCase {
+    let config = try! ModelConfig(vocabSize: 71, hiddenSize: 32, intermediateSize: 48, layerCount: 3, headCount: 4,
+                                  kvHeadCount: 2, headDim: 8, ropeTheta: 10000, maxContext: 64, tiedEmbeddings: true)
+    lazy var graph = Graph.llama(config)
+    lazy var weights = try! FloatWeights(graph: graph, source: TensorDictionary.randomLlama(config, seed: 17, scale: 0.3))
+    let prompt = [5, 9, 14, 3, 27, 60, 2]
+
+    func backend() -> ReferenceBackend {
+        try! ReferenceBackend(graph: graph, weights: weights, contextLength: 32, maxBatch: 16)
+    }
+
+    func verifier(_ checked: Backend, granularity: VerifyGranularity = .nodes) -> Verifier {
+        Verifier(checked: checked, teacher: backend(), free: backend(), granularity: granularity)
+    }
+
+    func testReferenceAgainstItselfIsExact() throws {
+        let report = try verifier(backend()).verifyCase(name: "self", promptIDs: prompt, decodeSteps: 3)
+        XCTAssertTrue(report.passed)
+        XCTAssertEqual(report.generatedIDs.count, 3)
+        // 3 layers × 15 nodes + 3 = 48 nodes, teacher-forced and free-running, 4 steps.
+        XCTAssertEqual(report.checks.count, 48 * 2 * 4)
+        for check in report.checks { XCTAssertEqual(check.nmse, 0, "\(check.step) \(check.node) \(check.against)") }
+        XCTAssertEqual(report.logits.first?.klMax ?? 1, 0, accuracy: 1e-12)
+        XCTAssertEqual(report.logits.first?.top1Agreement, 1)
+    }
+
+    /// A fault of +0.5 on one element of ffn_up-1: teacher forcing flags exactly that node; free
+    /// running shows the drift from it onward and nothing before it.
+    func testPlantedFaultIsCaughtNamedAndLocated() throws {
+        let faulty = backend()
+        faulty.faultInjection = { node, output in
+            if node.name == "ffn_up-1" { output[3] += 0.5 }
+        }
+        let report = try verifier(faulty).verifyCase(name: "fault", promptIDs: prompt, decodeSteps: 2)
+        XCTAssertFalse(report.passed)
+        let teacherFailures = Set(report.checks.filter { !$0.passed && $0.against == "teacher-forced" }.map(\.node))
+        XCTAssertEqual(teacherFailures, ["ffn_up-1"], "teacher forcing pinpoints the faulty op")
+        let first = VerifyReport(model: "m", device: faulty.label, granularity: "nodes", cases: [report], tolerances: []).firstFailure
+        XCTAssertEqual(first?.check.node, "ffn_up-1")
+        XCTAssertEqual(first?.check.against, "teacher-forced")
+        XCTAssertEqual(first?.check.samples.first?.index, 3, "the planted element is the largest mismatch")
+
+        let prefillFree = report.checks.filter { $0.step == "prefill" && $0.against == "fp32 reference" }
+        let faultIndex = graph.index(of: "ffn_up-1")!
+        for check in prefillFree {
+            let index = graph.index(of: check.node)!
+            if index < faultIndex { XCTAssertEqual(check.nmse, 0, "\(check.node) is before the fault") }
+            if ["ffn_up-1", "ffn_act-1", "ffn_out-1", "l_out-1", "l_out-2", "result_output"].contains(check.node) {
+                XCTAssertFalse(check.passed, "free-running drift shows at \(check.node): NMSE \(check.nmse)")
+            }
+        }
+        // The text report names the first failing node and prints its values.
+        let text = ReportRendering.text(VerifyReport(model: "m", device: faulty.label, granularity: "nodes", cases: [report], tolerances: []))
+        XCTAssertTrue(text.contains("FIRST FAILURE: ffn_up-1 (matmul, F32) at prefill"), text)
+        XCTAssertTrue(text.contains("result: FAIL"))
+    }
+
+    func testLayerGranularityLocatesTheLayer() throws {
+        let faulty = backend()
+        faulty.faultInjection = { node, output in if node.name == "Vcur-2" { output[0] += 0.5 } }
+        let report = try verifier(faulty, granularity: .layers).verifyCase(name: "layers", promptIDs: prompt, decodeSteps: 1)
+        let teacherFailures = Set(report.checks.filter { !$0.passed && $0.against == "teacher-forced" }.map(\.node))
+        XCTAssertEqual(teacherFailures, ["l_out-2"])
+        XCTAssertTrue(report.checks.allSatisfy { ["inp_embd", "result_norm", "result_output"].contains($0.node) || $0.node.hasPrefix("l_out-") })
+    }
+
+    func testNaNAnywhereFails() throws {
+        let faulty = backend()
+        faulty.faultInjection = { node, output in if node.name == "attn_norm-0" { output[1] = .nan } }
+        let report = try verifier(faulty).verifyCase(name: "nan", promptIDs: prompt, decodeSteps: 0)
+        let check = report.checks.first { $0.node == "attn_norm-0" && $0.against == "teacher-forced" }!
+        XCTAssertFalse(check.passed)
+        XCTAssertEqual(check.nonFinite, 1)
+        XCTAssertFalse(report.logits.allSatisfy(\.passed), "NaN logits fail the KL gate")
+    }
+
+    func testToleranceTableCoversWhatBackendsProduceAndGivesReasons() {
+        let table = ToleranceTable.standard
+        // A backend reports its activation dtype per node, and q4_1 for matmuls on 4-bit weights.
+        for dtype in [DType.f32, .bf16, .q4_1] {
+            for mode in ComparisonMode.allCases {
+                let ops = dtype == .q4_1 && mode == .teacherForced ? ["matmul", "layer"]
+                    : ["embed", "rmsNorm", "matmul", "rope", "attention", "add", "swiglu", "layer"]
+                for op in ops { XCTAssertNotNil(table.bound(op: op, dtype: dtype, mode: mode), "\(op) \(dtype) \(mode)") }
+            }
+        }
+        XCTAssertTrue(table.entries.allSatisfy { $0.reason.count > 20 })
+        XCTAssertEqual(table.bound(op: "matmul", dtype: .bf16, mode: .teacherForced)?.nmse, 5e-4)
+        XCTAssertEqual(table.bound(op: "rope", dtype: .bf16, mode: .teacherForced)?.nmse, 1e-4)
+        XCTAssertEqual(table.logits.klMean, 0.02)
+        XCTAssertEqual(table.logits.klP90, 0.04)
+        XCTAssertEqual(table.logits.klMax, 0.2)
+        // Bounds are applied as stated: just under passes, just over fails.
+        let v = Verifier(checked: backend(), teacher: backend(), free: backend())
+        let node = graph.node(named: "Qcur-0")!
+        let expected = (0..<1000).map { Float($0 % 17) - 8 }
+        let small = zip(expected, 0..<1000).map { e, i in e * (1 + (i % 2 == 0 ? 5e-6 : -5e-6)) }      // NMSE 2.5e-11
+        let large = zip(expected, 0..<1000).map { e, i in e * (1 + (i % 2 == 0 ? 2e-5 : -2e-5)) }      // NMSE 4e-10
+        XCTAssertTrue(v.check(node, expected: expected, actual: small, mode: .teacherForced, against: "t", step: "s").passed)
+        XCTAssertFalse(v.check(node, expected: expected, actual: large, mode: .teacherForced, against: "t", step: "s").passed)
+        XCTAssertTrue(v.check(node, expected: expected, actual: large, mode: .freeRunning, against: "t", step: "s").passed)
+        // The KL gate's edges.
+        XCTAssertTrue(v.logitCheck([0.01, 0.02, 0.03], [true, true, true], against: "r").passed)
+        XCTAssertFalse(v.logitCheck([0.01, 0.01, 0.25], [true, true, true], against: "r").passed)
+    }
+
+    func testDumpLoadsAsGoldenAndVerifiesExactly() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dump-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dump = TensorDump(directory: dir, pattern: NodePattern("l_out-*, Qcur-1,result_output"), model: "test", device: "CPU reference")
+        let v = verifier(backend())
+        v.captureNames = Set(graph.nodes.map(\.name).filter(dump.pattern.matches))
+        var captured: [String: (rows: Int, values: [Float])] = [:]
+        v.onPrefillOutputs = { _, outputs in captured = outputs }
+        let report = try v.verifyCase(name: "p0", promptIDs: prompt, decodeSteps: 4)
+        try dump.add(caseName: "p0", promptIDs: prompt, greedyIDs: report.generatedIDs, outputs: captured)
+
+        let golden = try GoldenSet(directory: dir)
+        XCTAssertEqual(golden.cases.first?.tensorFiles.keys.sorted(), ["Qcur-1", "l_out-0", "l_out-1", "l_out-2", "result_output"])
+        let q = try golden.tensor("Qcur-1", of: golden.cases[0])
+        XCTAssertEqual(q.shape, [prompt.count, config.qDim])
+        XCTAssertEqual(q.values, captured["Qcur-1"]!.values)
+
+        let again = try verifier(backend()).verifyCase(name: "p0", promptIDs: prompt, decodeSteps: 0, golden: (golden, golden.cases[0]))
+        let goldenChecks = again.checks.filter { $0.against == "golden" }
+        XCTAssertEqual(goldenChecks.count, 5)
+        XCTAssertTrue(goldenChecks.allSatisfy { $0.nmse == 0 })
+        XCTAssertEqual(again.greedyMatchesGolden, true)
+    }
+
+    func testGlobPatterns() {
+        let p = NodePattern("l_out-*,Qcur-3")
+        XCTAssertTrue(p.matches("l_out-12"))
+        XCTAssertTrue(p.matches("Qcur-3"))
+        XCTAssertFalse(p.matches("Qcur-31"))
+        XCTAssertFalse(p.matches("attn_norm-3"))
+        XCTAssertTrue(NodePattern("*").matches("anything"))
+        XCTAssertTrue(NodePattern("*_out-*").matches("kqv_out-0"))
+    }
+
+    func testHTMLReportIsSelfContainedAndNamesTheFailure() throws {
+        let faulty = backend()
+        faulty.faultInjection = { node, output in if node.name == "kqv_out-0" { output[0] += 1 } }
+        let report = VerifyReport(model: "tiny", device: faulty.label, granularity: "nodes",
+                                  cases: [try verifier(faulty).verifyCase(name: "c", promptIDs: prompt, decodeSteps: 1)],
+                                  tolerances: [])
+        let html = ReportRendering.html(report)
+        XCTAssertTrue(html.contains("<svg"))
+        XCTAssertTrue(html.contains("First failing node: kqv_out-0"))
+        XCTAssertFalse(html.contains("src=\"http"))
+        XCTAssertFalse(html.contains("href=\"http"))
+        XCTAssertEqual(html.components(separatedBy: "<polyline").count - 1, 2, "teacher-forced and free-running lines")
+    }
+}
