@@ -90,7 +90,7 @@ public final class Verifier {
                 }
             }
             let next = Sampler.argmax(Array(logits.suffix(vocab)))
-            if step < decodeSteps || golden != nil { report.generatedIDs.append(next) }
+            if step < decodeSteps { report.generatedIDs.append(next) }
             start += tokens.count
             tokens = [next]
             if start + 1 > checked.contextLength { break }

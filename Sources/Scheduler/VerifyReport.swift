@@ -1,3 +1,4 @@
+import LlamaCore
 // What verify mode found: per-node checks, logit checks, the first failure; JSON-encodable.
 
 /// A value that differs: its flat index, the expected (reference) and the actual (checked) value.
@@ -62,6 +63,22 @@ public struct VerifyReport: Codable, Sendable {
     public var cases: [CaseReport]
     public var tolerances: [ToleranceRow]
     public var passed: Bool { cases.allSatisfy(\.passed) }
+
+    public init(model: String, device: String, granularity: String, cases: [CaseReport], tolerances: [ToleranceRow]) {
+        self.model = model
+        self.device = device
+        self.granularity = granularity
+        self.cases = cases
+        self.tolerances = tolerances
+    }
+
+    /// A report whose tolerance section lists `table`.
+    public init(model: String, device: String, granularity: String, cases: [CaseReport], table: ToleranceTable) {
+        self.init(model: model, device: device, granularity: granularity, cases: cases,
+                  tolerances: table.entries.map {
+                      ToleranceRow(op: $0.op, dtype: $0.dtype.rawValue, mode: $0.mode.rawValue, nmse: $0.nmse, reason: $0.reason)
+                  })
+    }
 
     /// The first failed node check in execution order (step, node, teacher-forced before free-running).
     public var firstFailure: (caseName: String, check: NodeCheck)? {

@@ -7,7 +7,7 @@ struct NPULlama: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "npu-llama",
         abstract: "Run Llama-architecture LLMs on the AMD XDNA2 NPU, and verify them against an fp32 CPU reference.",
-        subcommands: [Generate.self, Bench.self],
+        subcommands: [Generate.self, Verify.self, Bench.self],
         defaultSubcommand: nil)
 }
 

@@ -1,0 +1,130 @@
+// `npu-llama verify`: checks a device's outputs layer by layer against the fp32 reference and goldens.
+import ArgumentParser
+import Foundation
+import LlamaCore
+import ReferenceBackend
+import Scheduler
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a device against the fp32 CPU reference and golden outputs, node by node; exit 1 on failure.")
+
+    @Option(help: "Model: HF folder, .gguf file, or a short name (\(ModelResolution.shortNames.keys.sorted().joined(separator: ", "))).")
+    var model: String = ModelResolution.defaultModel
+    @Option(help: "Device to check: npu (default), emulator, or reference (the reference against itself and the goldens).")
+    var device: Device = .npu
+    @Option(help: "Golden folder (manifest.json + .npy); default: the committed golden of the default model.")
+    var golden: String?
+    @Option(help: "A prompt to verify instead of the golden cases.")
+    var prompt: String?
+    @Option(name: .customLong("decode-steps"), help: "Greedy decode steps to verify after a --prompt.")
+    var decodeSteps: Int = 8
+    @Option(help: "Compare every node, or only layer boundaries: nodes or layers.")
+    var granularity: VerifyGranularity = .nodes
+    @Option(help: "Write these nodes' outputs as .npy with a manifest (e.g. 'l_out-*,Qcur-3'); loadable as --golden.")
+    var dump: String?
+    @Option(name: .customLong("dump-dir"), help: "Folder for --dump.")
+    var dumpDir: String = "npu-llama-dump"
+    @Option(help: "Also write an HTML report (self-contained) to this file.")
+    var html: String?
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func run() throws {
+        let passed: Bool
+        do { passed = try verify() } catch { fail(error) }
+        if !passed { throw ExitCode(1) }
+    }
+
+    func verify() throws -> Bool {
+        let loaded = try ModelResolution.open(model)
+        var cases: [(name: String, ids: [Int], steps: Int, golden: (set: GoldenSet, case: GoldenSet.Case)?)] = []
+        if let prompt {
+            let tokenizer = try loadTokenizer(for: loaded)
+            let ids = try tokenizer.encode(prompt, addBOS: tokenizer.addsBOSByDefault, allowSpecial: false)
+            guard !ids.isEmpty else { throw UserFacingError(message: "the prompt encodes to no tokens", hint: nil, code: ExitCodes.usage) }
+            cases.append(("prompt", ids, max(decodeSteps, 0), nil))
+        } else {
+            let dir = golden ?? defaultGolden(for: loaded)
+            guard let dir else {
+                throw UserFacingError(message: "no golden folder for \(loaded.path)", hint: "give --golden DIR or --prompt TEXT", code: ExitCodes.usage)
+            }
+            let set = try GoldenSet(directory: dir)
+            if let sha = set.modelSHA256, loaded.format == .gguf, golden == nil, !quiet {
+                note("golden \(set.modelName) (model sha256 \(sha.prefix(12))…)", quiet: quiet || json)
+            }
+            for c in set.cases { cases.append((c.name, c.promptIDs, c.greedyIDs.count, (set, c))) }
+        }
+        let longest = cases.map { $0.ids.count + $0.steps + 1 }.max() ?? 1
+        guard longest <= loaded.config.maxContext else {
+            throw UserFacingError(message: "a case needs \(longest) positions; the model holds \(loaded.config.maxContext)", hint: nil, code: ExitCodes.usage)
+        }
+        let graph = Graph.llama(loaded.config)
+        let progress = Progress("converting weights", quiet: quiet || json)
+        let checked = try device.makeBackend(graph: graph, model: loaded, contextLength: longest, maxBatch: longest, progress: progress)
+        let weights = try (checked as? ReferenceBackend)?.weights ?? FloatWeights(graph: graph, source: loaded.tensors)
+        let verifier = Verifier(checked: checked,
+                                teacher: try ReferenceBackend(graph: graph, weights: weights, contextLength: longest, maxBatch: longest),
+                                free: try ReferenceBackend(graph: graph, weights: weights, contextLength: longest, maxBatch: longest),
+                                granularity: granularity)
+        var dumper: TensorDump?
+        var captured: [String: (rows: Int, values: [Float])] = [:]
+        if let dump {
+            let pattern = NodePattern(dump)
+            let names = graph.nodes.map(\.name).filter(pattern.matches)
+            guard !names.isEmpty else {
+                throw UserFacingError(message: "--dump '\(dump)' matches no node", hint: "node names look like l_out-3, Qcur-0, result_output", code: ExitCodes.usage)
+            }
+            dumper = TensorDump(directory: dumpDir, pattern: pattern, model: loaded.path, device: checked.label)
+            verifier.captureNames = Set(names)
+            verifier.onPrefillOutputs = { _, outputs in captured = outputs }
+        }
+        var reports: [CaseReport] = []
+        for c in cases {
+            note("verifying case \(c.name): \(c.ids.count) prompt tokens, \(c.steps) decode steps on \(checked.label)", quiet: quiet || json)
+            let report = try verifier.verifyCase(name: c.name, promptIDs: c.ids, decodeSteps: c.steps, golden: c.golden)
+            reports.append(report)
+            try dumper?.add(caseName: c.name, promptIDs: c.ids, greedyIDs: report.generatedIDs, outputs: captured)
+        }
+        let report = VerifyReport(model: loaded.path, device: checked.label, granularity: granularity.rawValue,
+                                  cases: reports, table: verifier.tolerances)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(ReportRendering.text(report), terminator: "")
+        }
+        if let html {
+            try ReportRendering.html(report).write(toFile: html, atomically: true, encoding: .utf8)
+            note("HTML report: \(html)", quiet: quiet || json)
+        }
+        if dumper != nil { note("dump: \(dumpDir)/manifest.json (load it with --golden \(dumpDir))", quiet: quiet || json) }
+        return report.passed
+    }
+
+    /// The committed golden folder whose model matches the loaded model's sha-free identity (by file name).
+    func defaultGolden(for loaded: LoadedModel) -> String? {
+        let name = (loaded.path as NSString).lastPathComponent
+        let known = ["SmolLM2-135M-Instruct.Q4_1.gguf": "smollm2-135m-instruct-q4_1",
+                     "tiny-llama32.bf16.gguf": "tiny-llama32", "model": "tiny-llama32"]
+        guard let folder = known[name] else { return nil }
+        return (RepositoryPaths.golden as NSString).appendingPathComponent(folder)
+    }
+}
+
+extension VerifyGranularity: ExpressibleByArgument {}
+
+/// Where the checkout's folders are: from NPULLAMA_ROOT, the current folder, or this source file.
+enum RepositoryPaths {
+    static var root: String {
+        if let root = ProcessInfo.processInfo.environment["NPULLAMA_ROOT"] { return root }
+        let cwd = FileManager.default.currentDirectoryPath
+        if FileManager.default.fileExists(atPath: cwd + "/Golden") { return cwd }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+    static var golden: String { root + "/Golden" }
+}
