@@ -36,5 +36,7 @@ let package = Package(
         .testTarget(name: "ReferenceBackendTests", dependencies: ["LlamaCore", "ReferenceBackend"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "LlamaCore"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
+        // Runs the built npu-llama as a user would, in a subprocess.
+        .testTarget(name: "CLITests", dependencies: ["npu-llama", "LlamaCore"]),
     ]
 )

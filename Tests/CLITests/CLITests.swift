@@ -1,0 +1,104 @@
+// The npu-llama executable run as a user runs it: happy paths and every bad input's message and exit code.
+import XCTest
+import Foundation
+import LlamaCore
+
+final class CLITests: XCTestCase {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    /// Runs the npu-llama built beside this test bundle.
+    func run(_ args: [String], environment: [String: String] = [:]) throws -> Result {
+        // The test bundle (Linux: an executable .xctest) sits in the products folder beside npu-llama.
+        let candidates = [Bundle.main.bundleURL, Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent(),
+                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+            .map { $0.appendingPathComponent("npu-llama") }
+        guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw XCTSkip("npu-llama is not built beside the tests (looked in \(candidates.map(\.path)))")
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = args
+        process.currentDirectoryURL = URL(fileURLWithPath: Self.repo)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    func requireSmolLM2() throws {
+        guard FileManager.default.fileExists(atPath: ModelCache.smolLM2GGUF) else {
+            throw XCTSkip("SmolLM2 GGUF not at \(ModelCache.smolLM2GGUF); \(ModelCache.fetchHint)")
+        }
+    }
+
+    func temporaryDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    func testGenerateOnTheDefaultModelWithTheReference() throws {
+        try requireSmolLM2()
+        let r = try run(["generate", "--device", "reference", "--max-tokens", "6", "--json", "The capital of France is"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(json["device"] as? String, "CPU reference")
+        XCTAssertEqual(json["prompt_ids"] as? [Int], [504, 3575, 282, 4649, 314])
+        XCTAssertEqual((json["generated_ids"] as? [Int])?.prefix(2), [7042, 30])
+        XCTAssertTrue((json["text"] as? String ?? "").hasPrefix(" Paris."), "\(json)")
+
+        let streamed = try run(["generate", "--device", "reference", "--max-tokens", "2", "The capital of France is"])
+        XCTAssertEqual(streamed.status, 0)
+        XCTAssertEqual(streamed.stdout, " Paris.\n")
+        XCTAssertTrue(streamed.stderr.contains("[CPU reference]"), "timings name the device: \(streamed.stderr)")
+    }
+
+    func testVerifyTinyModelPassesAndWritesHTML() throws {
+        let dir = try temporaryDirectory()
+        let r = try run(["verify", "--device", "reference", "--quiet", "--model", "Golden/tiny-llama32/model",
+                         "--html", dir + "/r.html"])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("result: PASS"))
+        XCTAssertTrue(r.stdout.contains("checked backend: CPU reference"))
+        XCTAssertTrue(try String(contentsOfFile: dir + "/r.html", encoding: .utf8).contains("<svg"))
+    }
+
+    func assertFails(_ args: [String], status: Int32, mentions text: String,
+                     file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(args)
+        XCTAssertEqual(r.status, status, r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(text), "stderr should mention \"\(text)\": \(r.stderr)", file: file, line: line)
+        XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("backtrace"), r.stderr, file: file, line: line)
+    }
+
+    func testBadInputGivesOneClearMessageAndItsExitCode() throws {
+        let dir = try temporaryDirectory()
+        try assertFails(["generate", "--device", "reference", "--model", "/no/such/model.gguf", "hi"], status: 65, mentions: "no model at /no/such/model.gguf")
+        try assertFails(["generate", "--device", "reference", "--model", "nonesuch-7b", "hi"], status: 65, mentions: "known short name")
+        try assertFails(["generate", "--device", "reference", "--model", dir, "hi"], status: 65, mentions: "without config.json")
+        let corrupt = dir + "/corrupt.gguf"
+        var bytes = [UInt8]("GGUF".utf8) + [3, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 40)
+        bytes[8] = 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: corrupt))
+        try assertFails(["generate", "--device", "reference", "--model", corrupt, "hi"], status: 65, mentions: corrupt)
+        try assertFails(["generate", "--device", "reference", "--model", "Golden/tiny-llama32/model", "hi"], status: 65, mentions: "has no tokenizer")
+        try assertFails(["generate", "--device", "warp-drive", "hi"], status: 64, mentions: "warp-drive")
+        try assertFails(["generate", "--device", "npu", "--model", "Golden/tiny-llama32/model", "hi"], status: 65, mentions: "has no tokenizer")
+        try assertFails(["verify", "--device", "npu", "--model", "Golden/tiny-llama32/model"], status: 69, mentions: "NPU backend is not built yet")
+    }
+
+    func testPromptLongerThanTheContextIsRefused() throws {
+        try requireSmolLM2()
+        try assertFails(["generate", "--device", "reference", "--context", "4", "one two three four five six seven"],
+                        status: 64, mentions: "the context holds 4")
+    }
+}
