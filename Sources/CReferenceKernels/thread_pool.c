@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "reference_kernels.h"
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,21 +15,24 @@
 #define NL_MAX_THREADS 64
 // Rounds of pause a worker spins before sleeping (a few tens of µs), and a waiting caller before
 // yielding: long spins are fast on an idle machine and ruinous on an oversubscribed one.
-#define NL_SPIN_ROUNDS 20000
-#define NL_WAIT_SPINS 2000
+#define NL_SPIN_ROUNDS 10000
+#define NL_WAIT_SPINS 4000
 
 static struct {
     pthread_once_t once;
     int threads;
     pthread_mutex_t mutex;
     pthread_cond_t wake;
+    pthread_cond_t done;
+    atomic_int caller_sleeping;
     atomic_ulong generation;
     atomic_int remaining;
     atomic_int sleeping;
     nl_task_fn fn;
     void *context;
     long n, grain;
-} pool = { .once = PTHREAD_ONCE_INIT, .mutex = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+} pool = { .once = PTHREAD_ONCE_INIT, .mutex = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
+         .done = PTHREAD_COND_INITIALIZER };
 
 static void chunk_bounds(int index, long *begin, long *end) {
     long blocks = (pool.n + pool.grain - 1) / pool.grain;
@@ -62,7 +64,11 @@ static void *worker(void *arg) {
         long begin, end;
         chunk_bounds(index, &begin, &end);
         if (begin < end) pool.fn(pool.context, begin, end);
-        atomic_fetch_sub(&pool.remaining, 1);
+        if (atomic_fetch_sub(&pool.remaining, 1) == 1 && atomic_load(&pool.caller_sleeping)) {
+            pthread_mutex_lock(&pool.mutex);
+            pthread_cond_broadcast(&pool.done);
+            pthread_mutex_unlock(&pool.mutex);
+        }
     }
     return NULL;
 }
@@ -103,7 +109,14 @@ void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context) {
     long begin, end;
     chunk_bounds(0, &begin, &end);
     if (begin < end) fn(context, begin, end);
-    for (int spins = 0; atomic_load(&pool.remaining) > 0; spins++) {
-        if (spins < NL_WAIT_SPINS) NL_PAUSE(); else sched_yield();
+    // Spin briefly for the other chunks, then block: on an oversubscribed machine a spinning
+    // caller would hold the core the unfinished worker needs.
+    for (int spins = 0; atomic_load(&pool.remaining) > 0 && spins < NL_WAIT_SPINS; spins++) NL_PAUSE();
+    if (atomic_load(&pool.remaining) > 0) {
+        pthread_mutex_lock(&pool.mutex);
+        atomic_store(&pool.caller_sleeping, 1);
+        while (atomic_load(&pool.remaining) > 0) pthread_cond_wait(&pool.done, &pool.mutex);
+        atomic_store(&pool.caller_sleeping, 0);
+        pthread_mutex_unlock(&pool.mutex);
     }
 }
