@@ -2,6 +2,11 @@
 // NPULlama: Llama-architecture LLMs on the AMD XDNA2 NPU, with an OpenBLAS CPU reference for verification.
 import PackageDescription
 
+/// Files under Kernels/ that are not C++ sources of the NPUKernels target (IRON designs, READMEs, the manifest).
+let kernelNonSources: [String] = [
+    "README.md", "manifest.json",
+]
+
 let package = Package(
     name: "NPULlama",
     platforms: [.macOS(.v13)],
@@ -26,6 +31,13 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["LlamaCore"]),
         // Prefill/decode loop over any Backend; later: verify mode, dumps, reports.
         .target(name: "Scheduler", dependencies: ["LlamaCore"]),
+        // The AIE kernels (Kernels/*/*.cc) built for x86 against the project's AIE API emulation
+        // (Kernels/aie_emu), with the tile drivers that run them as their IRON designs move data.
+        .target(name: "NPUKernels", path: "Kernels", exclude: kernelNonSources,
+                cxxSettings: [.headerSearchPath("aie_emu"), .headerSearchPath("drivers"),
+                              .unsafeFlags(["-O2"])]),   // the emulation is unusably slow at -O0
+        // The NPU backend; for now the kernel manifest reader and KernelPlan.
+        .target(name: "NPUBackend", dependencies: ["LlamaCore"]),
         .executableTarget(name: "npu-llama", dependencies: [
             "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -34,5 +46,6 @@ let package = Package(
         .testTarget(name: "ReferenceBackendTests", dependencies: ["LlamaCore", "ReferenceBackend"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "LlamaCore"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
+        .testTarget(name: "NPUKernelsTests", dependencies: ["NPUKernels", "NPUBackend", "ReferenceBackend", "LlamaCore"]),
     ]
 )
