@@ -4,7 +4,24 @@ import PackageDescription
 
 /// Files under Kernels/ that are not C++ sources of the NPUKernels target (IRON designs, READMEs, the manifest).
 let kernelNonSources: [String] = [
-    "README.md", "manifest.json",
+    "README.md",
+    "add/README.md",
+    "add/add.py",
+    "argmax/README.md",
+    "argmax/lm_head_argmax.py",
+    "attn_decode/README.md",
+    "attn_decode/attn_decode.py",
+    "gemv_bf16/README.md",
+    "gemv_bf16/gemv_bf16.py",
+    "gemv_q4_1/README.md",
+    "gemv_q4_1/gemv_q4_1.py",
+    "manifest.json",
+    "rmsnorm/README.md",
+    "rmsnorm/rmsnorm.py",
+    "rope/README.md",
+    "rope/rope.py",
+    "swiglu/README.md",
+    "swiglu/swiglu.py",
 ]
 
 let package = Package(

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 static constexpr unsigned kVec = 16;
+static constexpr float kLog2e = 1.4426950408889634f;
 
 static inline float exp2_scalar(float x) {
     return aie::exp2<float>(aie::broadcast<float, kVec>(x)).get(0);
@@ -25,15 +26,19 @@ void attn_decode_init_f32(float *__restrict state, int32_t group, int32_t head_d
     }
 }
 
-// q: group x head_dim (the query heads sharing this KV head); k, v: block x head_dim; positions
-// 0..valid-1 of the block are attended. scale_log2 = log2(e) / sqrt(head_dim). scores: block floats.
+// q: group x head_dim (the query heads sharing this KV head); k, v: KV block `block_index` of
+// `block` positions x head_dim. params[0] is the current position (step params buffer): positions
+// up to it are attended, later ones (and whole later blocks) are masked. scores: block floats.
 // Probabilities are rounded to bf16 (nearest even) before the P*V product; l sums the same values.
 void attn_decode_bf16(const bfloat16 *__restrict q, const bfloat16 *__restrict k, const bfloat16 *__restrict v,
-                      float *__restrict state, float *__restrict scores, int32_t group, int32_t head_dim,
-                      int32_t valid, float scale_log2) {
+                      float *__restrict state, float *__restrict scores, const int32_t *__restrict params,
+                      int32_t block_index, int32_t block, int32_t group, int32_t head_dim) {
+    const int32_t remaining = params[0] + 1 - block_index * block;
+    const int valid = remaining < block ? remaining : block;
     if (valid <= 0) return;
     event0();
     aie::set_rounding(aie::rounding_mode::conv_even);
+    const float scale_log2 = kLog2e * aie::invsqrt(float(head_dim));
     const int stride = head_dim + 2;
     for (int h = 0; h < group; ++h) {
         const bfloat16 *qh = q + h * head_dim;

@@ -28,7 +28,6 @@ int32_t npuk_attn_decode_bf16(const uint16_t *q, const uint16_t *k_new, const ui
     int bucket = 1;
     while (bucket < needed) bucket *= 2;
     bucket = std::min(bucket, capacity / block);
-    const float scale_log2 = float(1.4426950408889634 / std::sqrt(double(head_dim)));
     const size_t state_floats = size_t(group) * (head_dim + 2);
     for (int h = 0; h < kv_heads; ++h) {
         std::vector<std::vector<float>> partial(splits, std::vector<float>(state_floats));
@@ -50,8 +49,7 @@ int32_t npuk_attn_decode_bf16(const uint16_t *q, const uint16_t *k_new, const ui
                 const long row0 = long(h) * capacity + long(b) * block;
                 emu::dma_2d(kbuf[slot], emu::bf(k_cache) + row0 * hd, 1, int(block * hd), 0);
                 emu::dma_2d(vbuf[slot], emu::bf(v_cache) + row0 * hd, 1, int(block * hd), 0);
-                const int valid = std::max(0, std::min(block, params[0] + 1 - b * block));
-                attn_decode_bf16(qbuf, kbuf[slot], vbuf[slot], state, scores, group, head_dim, valid, scale_log2);
+                attn_decode_bf16(qbuf, kbuf[slot], vbuf[slot], state, scores, params, b, block, group, head_dim);
             }
             std::memcpy(partial[s].data(), state, sizeof(float) * state_floats);
         }

@@ -91,15 +91,13 @@ template <class Tiles> int32_t gemv_logits(Tiles tiles, const uint16_t *x, uint1
 
 template <class Tiles> int32_t gemv_argmax(Tiles tiles, const uint16_t *x, int32_t *token, int m, int k, int cores) {
     const int tm = tiles.tm;
-    const int used = std::min(cores, m / std::max(tm, 1));
-    std::vector<float> values(std::max(used, 1));
-    std::vector<int32_t> indices(std::max(used, 1));
+    const int used = std::max(1, std::min(cores, m / std::max(tm, 1)));
+    std::vector<int32_t> bests(2 * size_t(used)); // the memory tile joins the cores' (value, index) pairs
     int32_t status = run_gemv(tiles, x, m, k, cores, [&](int core, int t, const float *acc, bool first, bfloat16 *) {
-        argmax_f32(acc, tm, t * tm, &values[core], &indices[core], first);
+        argmax_f32(acc, tm, t * tm, &bests[2 * size_t(core)], first);
     });
     if (status != NPUK_OK) return status;
-    // The per-core winners travel to one core, which merges them into the single token id.
-    argmax_merge_f32(values.data(), indices.data(), used, token);
+    argmax_merge_f32(bests.data(), used, token);
     return NPUK_OK;
 }
 

@@ -13,12 +13,11 @@ void rope_halfsplit_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int
 void rope_adjacent_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void attn_decode_init_f32(float *state, int32_t group, int32_t head_dim);
 void attn_decode_bf16(const bfloat16 *q, const bfloat16 *k, const bfloat16 *v, float *state, float *scores,
-                      int32_t group, int32_t head_dim, int32_t valid, float scale_log2);
+                      const int32_t *params, int32_t block_index, int32_t block, int32_t group, int32_t head_dim);
 void attn_decode_merge_f32(float *a, const float *b, int32_t group, int32_t head_dim);
 void attn_decode_out_bf16(const float *state, bfloat16 *out, int32_t group, int32_t head_dim);
 void swiglu_bf16(const bfloat16 *gate, const bfloat16 *up, bfloat16 *out, int32_t n);
 void add_bf16(const bfloat16 *a, const bfloat16 *b, bfloat16 *out, int32_t n);
-void argmax_f32(const float *logits, int32_t rows, int32_t base, float *best_value, int32_t *best_index,
-                int32_t first);
-void argmax_merge_f32(const float *values, const int32_t *indices, int32_t n, int32_t *token);
+void argmax_f32(const float *logits, int32_t rows, int32_t base, int32_t *best, int32_t first);
+void argmax_merge_f32(const int32_t *bests, int32_t n, int32_t *token);
 }

@@ -16,7 +16,8 @@ final class AttentionDecodeKernelTests: XCTestCase {
         var vCache = BF16Tensor(count: kvHeads * capacity * headDim, seed: seed + 4).bits
         var out = [UInt16](repeating: 0, count: heads * headDim)
         XCTAssertOK(npuk_attn_decode_bf16(q.bits, kNew.bits, vNew.bits, &kCache, &vCache, Int32(capacity), Int32(pos),
-                                          Int32(heads), Int32(kvHeads), Int32(headDim), 64, Int32(splits), &out),
+                                          Int32(heads), Int32(kvHeads), Int32(headDim), TestPlans.tile("kqv_out", "block"),
+                                          Int32(splits), &out),
                     label, file: file, line: line)
         for h in 0..<kvHeads {   // the append landed in row pos of every KV head
             let row = (h * capacity + pos) * headDim
@@ -36,7 +37,8 @@ final class AttentionDecodeKernelTests: XCTestCase {
 
     func testLlama1BShapesAtPositions0_1_AndNearContextLimit() {
         for pos in [0, 1, 63, 64, 1000, 8191] {
-            check(heads: 32, kvHeads: 8, headDim: 64, capacity: 8192, pos: pos, splits: 4, label: "1B ctx 8192")
+            check(heads: 32, kvHeads: 8, headDim: 64, capacity: 8192, pos: pos, splits: Int(TestPlans.tile("kqv_out", "splits")),
+                  label: "1B ctx 8192")
         }
     }
 

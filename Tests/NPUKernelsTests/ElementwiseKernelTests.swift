@@ -17,17 +17,9 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
-    static let llama1B = try! ModelConfig(
-        vocabSize: 128256, hiddenSize: 2048, intermediateSize: 8192, layerCount: 16, headCount: 32, kvHeadCount: 8,
-        headDim: 64, ropeTheta: 500000,
-        ropeScaling: .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192),
-        maxContext: 131072, tiedEmbeddings: true)
-    static let smol = try! ModelConfig(
-        vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, layerCount: 30, headCount: 9, kvHeadCount: 3,
-        headDim: 64, ropeTheta: 100000, ropePairing: .adjacent, maxContext: 8192, tiedEmbeddings: true)
 
     func testRopeBothPairingsAtFirstAndLastPositions() {
-        for (name, config) in [("1B", Self.llama1B), ("smol", Self.smol)] {
+        for (name, config) in [("1B", TestPlans.llama1B), ("smol", TestPlans.smol)] {
             let table = RopeTable(config: config, positions: config.maxContext)
             for pairing in [RopePairing.halfSplit, .adjacent] {
                 for (heads, rows, start) in [(config.headCount, 1, 0), (config.kvHeadCount, 1, 1),
@@ -50,7 +42,7 @@ final class ElementwiseKernelTests: XCTestCase {
     }
 
     func testRopeInPlace() {
-        let config = Self.smol
+        let config = TestPlans.smol
         let table = RopeTable(config: config, positions: 16)
         let x = BF16Tensor(count: 3 * 64, seed: 7)
         var inPlace = x.bits, separate = [UInt16](repeating: 0, count: 3 * 64)
@@ -60,11 +52,12 @@ final class ElementwiseKernelTests: XCTestCase {
     }
 
     func testSwiGLU() {
-        for (i, (n, tile)) in [(1536, 512), (8192, 512), (512, 512)].enumerated() {
+        let tile = Int(TestPlans.tile("ffn_act", "tile"))
+        for (i, n) in [1536, 8192, 512].enumerated() {
             let gate = BF16Tensor(count: n, seed: UInt64(60 + i), scale: 6)
             let up = BF16Tensor(count: n, seed: UInt64(600 + i), scale: 2)
             var out = [UInt16](repeating: 0, count: n)
-            XCTAssertOK(npuk_swiglu_bf16(gate.bits, up.bits, &out, Int32(n), Int32(tile), 32), "swiglu")
+            XCTAssertOK(npuk_swiglu_bf16(gate.bits, up.bits, &out, Int32(n), Int32(tile), TestPlans.tile("ffn_act", "cores")), "swiglu")
             var expected = [Float](repeating: 0, count: n)
             ReferenceOps.swiglu(gate.floats, up.floats, count: n, into: &expected)
             assertWithinTolerance(op: "swiglu", dtype: "bf16", shape: "n \(n)", expected: expected, actual: out)
@@ -81,7 +74,8 @@ final class ElementwiseKernelTests: XCTestCase {
         for (i, n) in [576, 2048, 64].enumerated() {
             let a = BF16Tensor(count: n, seed: UInt64(70 + i), scale: 4), b = BF16Tensor(count: n, seed: UInt64(700 + i))
             var out = [UInt16](repeating: 0, count: n)
-            XCTAssertOK(npuk_add_bf16(a.bits, b.bits, &out, Int32(n), 64, 32), "add")
+            XCTAssertOK(npuk_add_bf16(a.bits, b.bits, &out, Int32(n), TestPlans.tile("l_out", "tile"),
+                                      TestPlans.tile("l_out", "cores")), "add")
             var expected = [Float](repeating: 0, count: n)
             ReferenceOps.add(a.floats, b.floats, count: n, into: &expected)
             assertWithinTolerance(op: "add", dtype: "bf16", shape: "n \(n)", expected: expected, actual: out)

@@ -5,7 +5,7 @@ import ReferenceBackend
 import XCTest
 
 final class GemvKernelTests: XCTestCase {
-    let tm: Int32 = 64, tk: Int32 = 64, cores: Int32 = 32
+    let tm = TestPlans.tile("Qcur", "tm"), tk = TestPlans.tile("Qcur", "tk"), cores = TestPlans.tile("Qcur", "cores")
 
     /// (m, k, label): SmolLM2 and Llama 3.2 1B projection shapes (1B with modest row counts), and ragged edges.
     let shapes: [(Int, Int, String)] = [
