@@ -20,4 +20,11 @@ void swiglu_bf16(const bfloat16 *gate, const bfloat16 *up, bfloat16 *out, int32_
 void add_bf16(const bfloat16 *a, const bfloat16 *b, bfloat16 *out, int32_t n);
 void argmax_f32(const float *logits, int32_t rows, int32_t base, int32_t *best, int32_t first);
 void argmax_merge_f32(const int32_t *bests, int32_t n, int32_t *token);
+void matmul_bf16(const bfloat16 *a, const bfloat16 *b, float *acc, int32_t tr, int32_t tk, int32_t tn, int32_t first);
+void matmul_q4_1(const bfloat16 *a, const uint8_t *qs, const uint16_t *dm, bfloat16 *b, float *acc, int32_t tr,
+                 int32_t tk, int32_t tn, int32_t first);
+void matmul_out_bf16(const float *acc, bfloat16 *out, int32_t count);
+void attn_prefill_bf16(const bfloat16 *q, const bfloat16 *k, const bfloat16 *v, float *state, float *scores,
+                       const int32_t *params, int32_t row0, int32_t rows, int32_t block_index, int32_t block,
+                       int32_t head_dim);
 }

@@ -61,6 +61,21 @@ int32_t npuk_swiglu_bf16(const uint16_t *gate, const uint16_t *up, uint16_t *out
 int32_t npuk_add_bf16(const uint16_t *a, const uint16_t *b, uint16_t *out, int32_t n, int32_t tile,
                       int32_t cores);
 
+// Prefill projection Y (rows x m) = X (rows x k) . W^T for rows <= chunk; the design always moves
+// `chunk` rows (the host zero-pads a short step). Output tiles (tr x tn) are dealt to `cores`.
+int32_t npuk_matmul_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t rows, int32_t chunk,
+                         int32_t m, int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores);
+int32_t npuk_matmul_q4_1(const uint16_t *x, const uint8_t *w, uint16_t *y, int32_t rows, int32_t chunk,
+                         int32_t m, int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores);
+
+// Causal prefill attention for `rows` tokens at positions start..start+rows-1: appends k_new/v_new
+// (rows x kv_heads x head_dim) to the caches, then attends q (rows x heads x head_dim) over the
+// cache; one core per (head, group of qrows query rows). out: rows x heads x head_dim.
+int32_t npuk_attn_prefill_bf16(const uint16_t *q, const uint16_t *k_new, const uint16_t *v_new,
+                               uint16_t *k_cache, uint16_t *v_cache, int32_t capacity, int32_t start,
+                               int32_t rows, int32_t heads, int32_t kv_heads, int32_t head_dim,
+                               int32_t block, int32_t qrows, uint16_t *out);
+
 #ifdef __cplusplus
 }
 #endif
