@@ -76,6 +76,22 @@ int32_t npuk_attn_prefill_bf16(const uint16_t *q, const uint16_t *k_new, const u
                                int32_t rows, int32_t heads, int32_t kv_heads, int32_t head_dim,
                                int32_t block, int32_t qrows, uint16_t *out);
 
+// Fused decode layer halves (the designs issue 6 runs, 2 per layer): per-op kernels in the
+// designs' order on `cores` cores with every core's buffers in one 63 KB arena. q4 = 0: bf16
+// weights, 1: GGUF Q4_1. Weights are (out, in) row-major.
+// MLP half: out = x + W_down . (silu(W_gate . n) * (W_up . n)), n = rmsnorm(x) * norm_w.
+int32_t npuk_layer_mlp_half(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
+                            const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm, int32_t tk,
+                            int32_t cores, uint16_t *out);
+// Attention half at position pos: out = x + W_o . attention(rope(W_q . n), rope(W_k . n), W_v . n),
+// appending K/V at pos. Core 0 also runs rmsnorm and rope; the last kv_heads * splits cores attend.
+int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
+                                  const void *wk, const void *wv, const void *wo, uint16_t *k_cache, uint16_t *v_cache,
+                                  int32_t capacity, int32_t pos, int32_t hidden, int32_t heads, int32_t kv_heads,
+                                  int32_t head_dim, int32_t adjacent, const float *cos_table, const float *sin_table,
+                                  int32_t table_positions, int32_t tm, int32_t tk, int32_t cores, int32_t block,
+                                  int32_t splits, uint16_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -49,6 +49,8 @@ public enum ToleranceTable {
                       "logit is within gemv's error of the reference maximum"),
         Tolerance(op: "block", dtype: "bf16", nmse: 2e-3, maxAbsRelative: 5e-2,
                   reason: "a fused layer half chains several bf16 roundings; llama.cpp's whole-block bound (§8)"),
+        Tolerance(op: "block", dtype: "q4_1", nmse: 2e-3, maxAbsRelative: 5e-2,
+                  reason: "as block/bf16: the Q4_1 weights are exact (GGUF dequantization on both sides)"),
     ]
 
     /// The bound for `op` and `dtype`. A missing entry is a programming error in a test.
