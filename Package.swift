@@ -2,6 +2,32 @@
 // NPULlama: Llama-architecture LLMs on the AMD XDNA2 NPU, with an OpenBLAS CPU reference for verification.
 import PackageDescription
 
+/// Files under Kernels/ that are not C++ sources of the NPUKernels target (IRON designs, READMEs, the manifest).
+let kernelNonSources: [String] = [
+    "README.md",
+    "add/README.md",
+    "add/add.py",
+    "argmax/README.md",
+    "argmax/lm_head_argmax.py",
+    "attn_decode/README.md",
+    "attn_decode/attn_decode.py",
+    "attn_prefill/README.md",
+    "attn_prefill/attn_prefill.py",
+    "gemv_bf16/README.md",
+    "gemv_bf16/gemv_bf16.py",
+    "gemv_q4_1/README.md",
+    "gemv_q4_1/gemv_q4_1.py",
+    "manifest.json",
+    "matmul/README.md",
+    "matmul/matmul.py",
+    "rmsnorm/README.md",
+    "rmsnorm/rmsnorm.py",
+    "rope/README.md",
+    "rope/rope.py",
+    "swiglu/README.md",
+    "swiglu/swiglu.py",
+]
+
 let package = Package(
     name: "NPULlama",
     platforms: [.macOS(.v13)],
@@ -28,6 +54,13 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["LlamaCore"]),
         // Prefill/decode loop over any Backend; verify mode (teacher-forced, free-running, golden), dumps, reports.
         .target(name: "Scheduler", dependencies: ["LlamaCore", "ReferenceBackend"]),
+        // The AIE kernels (Kernels/*/*.cc) built for x86 against the project's AIE API emulation
+        // (Kernels/aie_emu), with the tile drivers that run them as their IRON designs move data.
+        .target(name: "NPUKernels", path: "Kernels", exclude: kernelNonSources,
+                cxxSettings: [.headerSearchPath("aie_emu"), .headerSearchPath("drivers"),
+                              .unsafeFlags(["-O2"])]),   // the emulation is unusably slow at -O0
+        // The NPU backend; for now the kernel manifest reader and KernelPlan.
+        .target(name: "NPUBackend", dependencies: ["LlamaCore"]),
         .executableTarget(name: "npu-llama", dependencies: [
             "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -38,5 +71,6 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
         // Runs the built npu-llama as a user would, in a subprocess.
         .testTarget(name: "CLITests", dependencies: ["npu-llama", "LlamaCore"]),
+        .testTarget(name: "NPUKernelsTests", dependencies: ["NPUKernels", "NPUBackend", "ReferenceBackend", "LlamaCore"]),
     ]
 )

@@ -14,7 +14,7 @@ func parseJSON(_ bytes: UnsafeRawBufferPointer, file: String, what: String) thro
 
 /// A JSON integer as Int: nil for booleans, non-integral or out-of-range numbers, and non-numbers
 /// (Foundation hands out NSNumber for all of these, and `as? Int` would accept `true` and `2.0`).
-func jsonInt(_ value: Any) -> Int? {
+public func jsonInt(_ value: Any) -> Int? {
     guard let n = value as? NSNumber, !(n is NSDecimalNumber) else { return nil }
     switch String(cString: n.objCType) {
     case "c", "C", "B", "f", "d": return nil       // bool (a char) or floating point
@@ -27,7 +27,7 @@ func jsonInt(_ value: Any) -> Int? {
 func jsonString(_ value: Any) -> String? { value as? String }
 
 /// What a JSON value is, for error messages.
-func jsonKind(_ value: Any) -> String {
+public func jsonKind(_ value: Any) -> String {
     switch value {
     case is String: return "a string"
     case is NSNull: return "null"

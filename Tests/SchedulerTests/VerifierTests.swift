@@ -86,14 +86,24 @@ final class VerifierTests: XCTestCase {
         // A backend reports its activation dtype per node, and q4_1 for matmuls on 4-bit weights.
         for dtype in [DType.f32, .bf16, .q4_1] {
             for mode in ComparisonMode.allCases {
-                let ops = dtype == .q4_1 && mode == .teacherForced ? ["matmul", "layer"]
-                    : ["embed", "rmsNorm", "matmul", "rope", "attention", "add", "swiglu", "layer"]
+                let ops = dtype == .q4_1 && mode == .teacherForced ? ["gemv", "matmul", "block"]
+                    : ["embed", "rmsnorm", "gemv", "matmul", "rope", "attention", "add", "swiglu", "lm_head", "block"]
                 for op in ops { XCTAssertNotNil(table.bound(op: op, dtype: dtype, mode: mode), "\(op) \(dtype) \(mode)") }
             }
         }
+        // Every node of the graph maps to a kernel op the table knows.
+        for node in graph.nodes {
+            for rows in [1, 7] {
+                XCTAssertNotNil(table.bound(op: ToleranceTable.kernelOp(for: node, rows: rows), dtype: .bf16, mode: .teacherForced), node.name)
+            }
+        }
+        XCTAssertEqual(ToleranceTable.kernelOp(for: graph.node(named: "Qcur-0")!, rows: 1), "gemv")
+        XCTAssertEqual(ToleranceTable.kernelOp(for: graph.node(named: "Qcur-0")!, rows: 5), "matmul")
+        XCTAssertEqual(ToleranceTable.kernelOp(for: graph.node(named: "result_output")!, rows: 1), "lm_head")
         XCTAssertTrue(table.entries.allSatisfy { $0.reason.count > 20 })
-        XCTAssertEqual(table.bound(op: "matmul", dtype: .bf16, mode: .teacherForced)?.nmse, 5e-4)
-        XCTAssertEqual(table.bound(op: "rope", dtype: .bf16, mode: .teacherForced)?.nmse, 1e-4)
+        XCTAssertEqual(table.bound(op: "matmul", dtype: .bf16, mode: .teacherForced)?.nmse, 1e-5)
+        XCTAssertEqual(table.bound(op: "rope", dtype: .bf16, mode: .teacherForced)?.nmse, 2e-5)
+        XCTAssertEqual(table.bound(op: "attention", dtype: .bf16, mode: .teacherForced)?.maxAbsRelative, 1.6e-2)
         XCTAssertEqual(table.logits.klMean, 0.02)
         XCTAssertEqual(table.logits.klP90, 0.04)
         XCTAssertEqual(table.logits.klMax, 0.2)
@@ -103,9 +113,9 @@ final class VerifierTests: XCTestCase {
         let expected = (0..<1000).map { Float($0 % 17) - 8 }
         let small = zip(expected, 0..<1000).map { e, i in e * (1 + (i % 2 == 0 ? 5e-6 : -5e-6)) }      // NMSE 2.5e-11
         let large = zip(expected, 0..<1000).map { e, i in e * (1 + (i % 2 == 0 ? 2e-5 : -2e-5)) }      // NMSE 4e-10
-        XCTAssertTrue(v.check(node, expected: expected, actual: small, mode: .teacherForced, against: "t", step: "s").passed)
-        XCTAssertFalse(v.check(node, expected: expected, actual: large, mode: .teacherForced, against: "t", step: "s").passed)
-        XCTAssertTrue(v.check(node, expected: expected, actual: large, mode: .freeRunning, against: "t", step: "s").passed)
+        XCTAssertTrue(v.check(node, expected: expected, actual: small, rows: 7, mode: .teacherForced, against: "t", step: "s").passed)
+        XCTAssertFalse(v.check(node, expected: expected, actual: large, rows: 7, mode: .teacherForced, against: "t", step: "s").passed)
+        XCTAssertTrue(v.check(node, expected: expected, actual: large, rows: 7, mode: .freeRunning, against: "t", step: "s").passed)
         // The KL gate's edges.
         XCTAssertTrue(v.logitCheck([0.01, 0.02, 0.03], [true, true, true], against: "r").passed)
         XCTAssertFalse(v.logitCheck([0.01, 0.01, 0.25], [true, true, true], against: "r").passed)

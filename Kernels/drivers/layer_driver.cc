@@ -1,0 +1,233 @@
+// Drivers of the fused per-layer decode designs (attention half, MLP half): per-op kernel entries in the designs' order, each core's buffers in one 63 KB arena.
+//
+// Unlike the single-op drivers, a core here keeps the buffers of every stage it takes part in (IRON
+// allocates fifos statically), so the arenas check the per-core budget of Kernels/README.md.
+#include <memory>
+#include <vector>
+
+#include "emu_core.h"
+#include "gemv_tiles.h"
+#include "kernels.h"
+
+namespace {
+
+using Arenas = std::vector<std::unique_ptr<emu::CoreArena>>;
+
+Arenas make_arenas(int cores) {
+    Arenas a;
+    for (int c = 0; c < cores; ++c) a.push_back(std::make_unique<emu::CoreArena>());
+    return a;
+}
+
+// The gemv stage buffers of one core: weight tile fifo (bf16 or Q4_1 planes), x fifo, two fp32
+// accumulators and three bf16 row tiles; reused by every gemv of the design (same 64 x 64 tiles).
+struct GemvCore {
+    emu::Bf16Tiles bf;
+    emu::Q4Tiles q4;
+    bool is_q4;
+    bfloat16 *x[2];
+    float *acc[2];
+    bfloat16 *tile[3];
+
+    bool alloc(emu::CoreArena &a, bool q4w, int tm, int tk) {
+        is_q4 = q4w;
+        bf = emu::Bf16Tiles{nullptr, 0, tm, tk, {}};
+        q4 = emu::Q4Tiles{nullptr, 0, tm, tk, {}, {}};
+        if (is_q4 ? !q4.alloc(a) : !bf.alloc(a)) return false;
+        for (auto &p : x) p = a.alloc<bfloat16>(tk);
+        for (auto &p : acc) p = a.alloc<float>(tm);
+        for (auto &p : tile) p = a.alloc<bfloat16>(tm);
+        return !a.overflowed();
+    }
+    // acc[which] = rows row0..row0+tm-1 of W (m x k) times x (k), streamed in tk slices.
+    void rows(const void *w, int k, const uint16_t *xv, int row0, int which) {
+        const int tk = bf.tk;
+        for (int kt = 0, s = 0; kt < k / tk; ++kt, s ^= 1) {
+            emu::dma_2d(x[s], emu::bf(xv) + kt * tk, 1, tk, 0);
+            if (is_q4) {
+                q4.w = static_cast<const uint8_t *>(w);
+                q4.k = k;
+                q4.load(s, row0, kt * tk);
+                gemv_q4_1(q4.qs[s], q4.dm[s], x[s], acc[which], q4.tm, tk, kt == 0);
+            } else {
+                bf.w = static_cast<const uint16_t *>(w);
+                bf.k = k;
+                bf.load(s, row0, kt * tk);
+                gemv_bf16(bf.buf[s], x[s], acc[which], bf.tm, tk, kt == 0);
+            }
+        }
+    }
+};
+
+// y (m) = W.x over `cores` gemv cores, tiles dealt round-robin; `epilogue(core, t, acc)` writes.
+template <class Epilogue>
+void gemv_stage(std::vector<GemvCore> &g, const void *w, int m, int k, const uint16_t *x, int tm, Epilogue epilogue) {
+    const int cores = int(g.size());
+    for (int c = 0; c < cores; ++c)
+        for (int t = c; t < m / tm; t += cores) {
+            g[c].rows(w, k, x, t * tm, 0);
+            epilogue(c, t);
+        }
+}
+
+bool valid_gemv(int m, int k, int tm, int tk) { return m > 0 && k > 0 && m % tm == 0 && k % tk == 0 && tk % 32 == 0 && tm % 32 == 0; }
+
+} // namespace
+
+extern "C" {
+
+int32_t npuk_layer_mlp_half(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
+                            const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm, int32_t tk,
+                            int32_t cores, uint16_t *out) {
+    if (!valid_gemv(ffn, hidden, tm, tk) || !valid_gemv(hidden, ffn, tm, tk) || cores <= 0 || hidden % 32)
+        return NPUK_BAD_SHAPE;
+    Arenas arena = make_arenas(cores);
+    emu::power_on();
+    // core 0 also normalises: weight resident, row in, row out
+    bfloat16 *nw = arena[0]->alloc<bfloat16>(hidden), *nx = arena[0]->alloc<bfloat16>(hidden);
+    bfloat16 *ny = arena[0]->alloc<bfloat16>(hidden);
+    std::vector<GemvCore> g(cores);
+    std::vector<bfloat16 *> resid(cores);
+    for (int c = 0; c < cores; ++c) {
+        if (!g[c].alloc(*arena[c], q4, tm, tk)) return NPUK_CORE_MEMORY;
+        resid[c] = arena[c]->alloc<bfloat16>(tm);
+        if (arena[c]->overflowed()) return NPUK_CORE_MEMORY;
+    }
+    std::memcpy(nw, norm_w, 2 * size_t(hidden));
+    std::memcpy(nx, x, 2 * size_t(hidden));
+    rmsnorm_bf16(nx, nw, ny, hidden, eps);
+    std::vector<uint16_t> xn(hidden), act(ffn);   // live in the memory tile between stages
+    std::memcpy(xn.data(), ny, 2 * size_t(hidden));
+    // gate and up rows of the same indices on the same core, then SwiGLU on them in place
+    for (int c = 0; c < cores; ++c)
+        for (int t = c; t < ffn / tm; t += cores) {
+            g[c].rows(w_gate, hidden, xn.data(), t * tm, 0);
+            g[c].rows(w_up, hidden, xn.data(), t * tm, 1);
+            gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
+            gemv_out_bf16(g[c].acc[1], g[c].tile[1], tm);
+            swiglu_bf16(g[c].tile[0], g[c].tile[1], g[c].tile[2], tm);
+            std::memcpy(act.data() + long(t) * tm, g[c].tile[2], 2 * size_t(tm));
+        }
+    // down projection with the residual add as its epilogue
+    gemv_stage(g, w_down, hidden, ffn, act.data(), tm, [&](int c, int t) {
+        gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
+        std::memcpy(resid[c], x + long(t) * tm, 2 * size_t(tm));
+        add_bf16(g[c].tile[0], resid[c], g[c].tile[1], tm);
+        std::memcpy(out + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
+    });
+    return NPUK_OK;
+}
+
+int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
+                                  const void *wk, const void *wv, const void *wo, uint16_t *k_cache, uint16_t *v_cache,
+                                  int32_t capacity, int32_t pos, int32_t hidden, int32_t heads, int32_t kv_heads,
+                                  int32_t head_dim, int32_t adjacent, const float *cos_table, const float *sin_table,
+                                  int32_t table_positions, int32_t tm, int32_t tk, int32_t cores, int32_t block,
+                                  int32_t splits, uint16_t *out) {
+    const int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, group = heads / std::max(kv_heads, 1);
+    if (heads <= 0 || kv_heads <= 0 || heads % kv_heads || head_dim % 32 || !valid_gemv(q_dim, hidden, tm, tk) ||
+        !valid_gemv(kv_dim, hidden, tm, tk) || !valid_gemv(hidden, q_dim, tm, tk) || capacity % block || pos < 0 ||
+        pos >= capacity || pos >= table_positions || kv_heads * splits > cores - 1 || hidden % 32)
+        return NPUK_BAD_SHAPE;
+    Arenas arena = make_arenas(cores);
+    emu::power_on();
+    // core 0: rmsnorm and rope (buffers of both) besides its gemv buffers
+    emu::CoreArena &a0 = *arena[0];
+    bfloat16 *nw = a0.alloc<bfloat16>(hidden), *nx[2] = {a0.alloc<bfloat16>(hidden), a0.alloc<bfloat16>(hidden)};
+    bfloat16 *ny[2] = {a0.alloc<bfloat16>(hidden), a0.alloc<bfloat16>(hidden)};
+    bfloat16 *cs[2] = {a0.alloc<bfloat16>(head_dim), a0.alloc<bfloat16>(head_dim)};
+    bfloat16 *rin[2] = {a0.alloc<bfloat16>(q_dim), a0.alloc<bfloat16>(q_dim)};
+    bfloat16 *rout[2] = {a0.alloc<bfloat16>(q_dim), a0.alloc<bfloat16>(q_dim)};
+    std::vector<GemvCore> g(cores);
+    std::vector<bfloat16 *> resid(cores);
+    for (int c = 0; c < cores; ++c) {
+        if (!g[c].alloc(*arena[c], q4, tm, tk)) return NPUK_CORE_MEMORY;
+        resid[c] = arena[c]->alloc<bfloat16>(tm);
+    }
+    // attention cores: the last kv_heads * splits cores
+    struct AttnCore { bfloat16 *q, *k[2], *v[2]; float *state, *other, *scores; int32_t *params; };
+    std::vector<AttnCore> at(size_t(kv_heads) * splits);
+    for (int i = 0; i < kv_heads * splits; ++i) {
+        emu::CoreArena &a = *arena[cores - kv_heads * splits + i];
+        const size_t st = size_t(group) * (head_dim + 2);
+        at[i] = AttnCore{a.alloc<bfloat16>(size_t(group) * head_dim),
+                         {a.alloc<bfloat16>(size_t(block) * head_dim), a.alloc<bfloat16>(size_t(block) * head_dim)},
+                         {a.alloc<bfloat16>(size_t(block) * head_dim), a.alloc<bfloat16>(size_t(block) * head_dim)},
+                         a.alloc<float>(st), a.alloc<float>(st), a.alloc<float>(block), a.alloc<int32_t>(8)};
+    }
+    for (auto &a : arena)
+        if (a->overflowed()) return NPUK_CORE_MEMORY;
+
+    // 1. rmsnorm on core 0
+    std::memcpy(nw, norm_w, 2 * size_t(hidden));
+    std::memcpy(nx[0], x, 2 * size_t(hidden));
+    rmsnorm_bf16(nx[0], nw, ny[0], hidden, eps);
+    std::vector<uint16_t> xn(hidden), q(q_dim), k(kv_dim), v(kv_dim), attn(q_dim);
+    std::memcpy(xn.data(), ny[0], 2 * size_t(hidden));
+    // 2. Q, K, V rows through the same gemv fifos
+    auto to = [&](std::vector<uint16_t> &dst) {
+        return [&, d = &dst](int c, int t) {
+            gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
+            std::memcpy(d->data() + long(t) * tm, g[c].tile[0], 2 * size_t(tm));
+        };
+    };
+    gemv_stage(g, wq, q_dim, hidden, xn.data(), tm, to(q));
+    gemv_stage(g, wk, kv_dim, hidden, xn.data(), tm, to(k));
+    gemv_stage(g, wv, kv_dim, hidden, xn.data(), tm, to(v));
+    // 3. rope on core 0 with the step params' cos/sin row (host-written, bf16 nearest even)
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    const int half = head_dim / 2;
+    for (int i = 0; i < half; ++i) {
+        cs[0][i] = bfloat16(cos_table[size_t(pos) * half + i]);
+        cs[0][half + i] = bfloat16(sin_table[size_t(pos) * half + i]);
+    }
+    emu::power_on();
+    for (auto [vec, n] : {std::pair<std::vector<uint16_t> *, int>{&q, heads}, {&k, kv_heads}}) {
+        std::memcpy(rin[0], vec->data(), 2 * size_t(n) * head_dim);
+        if (adjacent) rope_adjacent_bf16(rin[0], cs[0], rout[0], n, head_dim);
+        else rope_halfsplit_bf16(rin[0], cs[0], rout[0], n, head_dim);
+        std::memcpy(vec->data(), rout[0], 2 * size_t(n) * head_dim);
+    }
+    // 4. KV append at pos (drained before the attention reads the cache)
+    for (int h = 0; h < kv_heads; ++h) {
+        std::memcpy(k_cache + (long(h) * capacity + pos) * head_dim, k.data() + h * head_dim, 2 * size_t(head_dim));
+        std::memcpy(v_cache + (long(h) * capacity + pos) * head_dim, v.data() + h * head_dim, 2 * size_t(head_dim));
+    }
+    // 5. attention: bucket of blocks, splits per KV head, merge on split 0
+    const int needed = (pos + 1 + block - 1) / block;
+    int bucket = 1;
+    while (bucket < needed) bucket *= 2;
+    bucket = std::min(bucket, capacity / block);
+    for (int h = 0; h < kv_heads; ++h) {
+        for (int s = 0; s < splits; ++s) {
+            AttnCore &c = at[h * splits + s];
+            c.params[0] = pos;
+            std::memcpy(c.q, q.data() + size_t(h) * group * head_dim, 2 * size_t(group) * head_dim);
+            attn_decode_init_f32(c.state, group, head_dim);
+            for (int b = s, slot = 0; b < bucket; b += splits, slot ^= 1) {
+                const long base = (long(h) * capacity + long(b) * block) * head_dim;
+                std::memcpy(c.k[slot], k_cache + base, 2 * size_t(block) * head_dim);
+                std::memcpy(c.v[slot], v_cache + base, 2 * size_t(block) * head_dim);
+                attn_decode_bf16(c.q, c.k[slot], c.v[slot], c.state, c.scores, c.params, b, block, group, head_dim);
+            }
+        }
+        AttnCore &m = at[h * splits];
+        const size_t st = size_t(group) * (head_dim + 2);
+        for (int s = 1; s < splits; ++s) {
+            std::memcpy(m.other, at[h * splits + s].state, 4 * st);
+            attn_decode_merge_f32(m.state, m.other, group, head_dim);
+        }
+        attn_decode_out_bf16(m.state, m.q, group, head_dim); // q buffer reused for the output
+        std::memcpy(attn.data() + size_t(h) * group * head_dim, m.q, 2 * size_t(group) * head_dim);
+    }
+    // 6. o-projection with the residual add as its epilogue
+    gemv_stage(g, wo, hidden, q_dim, attn.data(), tm, [&](int c, int t) {
+        gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
+        std::memcpy(resid[c], x + long(t) * tm, 2 * size_t(tm));
+        add_bf16(g[c].tile[0], resid[c], g[c].tile[1], tm);
+        std::memcpy(out + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
+    });
+    return NPUK_OK;
+}
+
+} // extern "C"

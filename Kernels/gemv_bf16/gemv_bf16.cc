@@ -1,0 +1,36 @@
+// gemv_bf16: a (rows x k) bf16 weight tile times a k-slice of x, accumulated in fp32; bf16 output on the last slice.
+#include <aie_api/aie.hpp>
+#include <stdint.h>
+
+static constexpr unsigned kVec = 32; // bf16 lanes per multiply
+
+extern "C" {
+
+// acc[r] = (first ? 0 : acc[r]) + sum_j w[r*k + j] * x[j], for r < rows. k % 32 == 0.
+// Products of bf16 are exact in fp32; each row's lanes are summed as a tree once per tile.
+void gemv_bf16(const bfloat16 *__restrict w, const bfloat16 *__restrict x, float *__restrict acc,
+               int32_t rows, int32_t k, int32_t first) {
+    event0();
+    for (int r = 0; r < rows; ++r) {
+        const bfloat16 *wr = w + r * k;
+        aie::accum<accfloat, kVec> a = aie::zeros<accfloat, kVec>();
+        AIE_PREPARE_FOR_PIPELINING
+        for (int j = 0; j < k; j += kVec)
+            a = aie::mac(a, aie::load_v<kVec>(wr + j), aie::load_v<kVec>(x + j));
+        float s = aie::reduce_add(a.to_vector<float>());
+        acc[r] = first ? s : acc[r] + s;
+    }
+    event1();
+}
+
+// y[r] = bf16(acc[r]), round to nearest even. rows % 32 == 0.
+void gemv_out_bf16(const float *__restrict acc, bfloat16 *__restrict y, int32_t rows) {
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    for (int r = 0; r < rows; r += kVec) {
+        aie::accum<accfloat, kVec> a;
+        a.from_vector(aie::load_v<kVec>(acc + r));
+        aie::store_v(y + r, a.to_vector<bfloat16>());
+    }
+}
+
+} // extern "C"

@@ -1,0 +1,64 @@
+// gemv_q4_1: a tile of GGUF Q4_1 weight rows times a k-slice of x, dequantized in the core, fp32 accumulation.
+//
+// A Q4_1 block is 32 weights: f16 d, f16 m, 16 bytes of nibbles (element j < 16 is the low nibble of
+// byte j, j >= 16 the high nibble of byte j - 16); w_j = d*q_j + m. The tile reaches the core split
+// by the DMA into two aligned planes (see README): nibbles (rows*blocks*16 bytes) and (d, m) pairs
+// (rows*blocks*2 f16). The dot product uses  sum_j w_j x_j = d * sum_j q_j x_j + m * sum_j x_j:
+// q_j (0..15) is exact in bf16, q_j*x_j exact in fp32, so no rounded weight is ever formed.
+#include <aie_api/aie.hpp>
+#include <stdint.h>
+
+static constexpr unsigned kBlock = 32;
+static constexpr int kMaxBlocks = 16; // k <= 512 per tile
+
+// IEEE half bits -> fp32, exact (subnormals, inf, NaN).
+static inline float f16_to_f32(uint16_t h) {
+    uint32_t sign = uint32_t(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else { // subnormal: normalise
+            int e = -1;
+            do { man <<= 1; ++e; } while ((man & 0x400u) == 0);
+            bits = sign | uint32_t(127 - 15 - e) << 23 | (man & 0x3FFu) << 13;
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000u | man << 13;
+    } else {
+        bits = sign | (exp + 127 - 15) << 23 | man << 13;
+    }
+    float f;
+    __builtin_memcpy(&f, &bits, 4);
+    return f;
+}
+
+extern "C" {
+
+// acc[r] = (first ? 0 : acc[r]) + sum over the k-slice of w[r, j] * x[j]. k % 32 == 0, k <= 512.
+void gemv_q4_1(const uint8_t *__restrict qs, const uint16_t *__restrict dm, const bfloat16 *__restrict x,
+               float *__restrict acc, int32_t rows, int32_t k, int32_t first) {
+    event0();
+    const int blocks = k / kBlock;
+    float xsum[kMaxBlocks]; // sum of x per block, shared by every row of the tile
+    for (int b = 0; b < blocks; ++b) {
+        aie::accum<accfloat, kBlock> a;
+        a.from_vector(aie::load_v<kBlock>(x + b * kBlock));
+        xsum[b] = aie::reduce_add(a.to_vector<float>());
+    }
+    for (int r = 0; r < rows; ++r) {
+        float s = 0.0f;
+        for (int b = 0; b < blocks; ++b) {
+            const int blk = r * blocks + b;
+            aie::vector<uint8_t, 16> packed = aie::load_v<16>(qs + blk * 16);
+            aie::vector<uint8_t, 32> q8 = aie::concat(aie::bit_and(uint8_t(0x0F), packed), aie::downshift(packed, 4));
+            aie::vector<bfloat16, kBlock> q = aie::to_float<bfloat16>(q8);
+            float dot = aie::reduce_add(aie::mul(q, aie::load_v<kBlock>(x + b * kBlock)).to_vector<float>());
+            s += f16_to_f32(dm[2 * blk]) * dot + f16_to_f32(dm[2 * blk + 1]) * xsum[b];
+        }
+        acc[r] = first ? s : acc[r] + s;
+    }
+    event1();
+}
+
+} // extern "C"

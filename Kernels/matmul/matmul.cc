@@ -1,0 +1,99 @@
+// matmul: prefill projection C = X.W^T for a chunk of tokens with aie::mmul 4x8x8 (bf16 in, fp32 accumulate); bf16 or GGUF Q4_1 weights.
+//
+// Tiles arrive blocked by the DMA (as mlir-aie GEMM designs do): X tile (tr x tk) as 4x8 blocks
+// (row block i, k block kb: index i*(tk/8)+kb, each row-major); W tile (tn output rows x tk) as
+// 8x8 blocks of W^T (k block kb, column block j: index kb*(tn/8)+j, each row-major in (k, n));
+// the fp32 accumulator tile (tr x tn) as 4x8 blocks (index i*(tn/8)+j).
+#include <aie_api/aie.hpp>
+#include <stdint.h>
+
+static constexpr unsigned kR = 4, kS = 8, kT = 8; // mmul shape: (4 x 8) . (8 x 8)
+using Mmul = aie::mmul<kR, kS, kT, bfloat16, bfloat16, accauto>;
+
+static inline void mmul_tile(const bfloat16 *__restrict a, const bfloat16 *__restrict b, float *__restrict acc,
+                             int tr, int tk, int tn, int first) {
+    const int kb_count = tk / kS, jb_count = tn / kT;
+    for (int i = 0; i < tr / int(kR); ++i)
+        for (int j = 0; j < jb_count; ++j) {
+            float *c = acc + (i * jb_count + j) * kR * kT;
+            Mmul m;
+            if (first) {
+                m = Mmul(aie::zeros<accfloat, kR * kT>());
+            } else {
+                aie::accum<accfloat, kR * kT> prior;
+                prior.from_vector(aie::load_v<kR * kT>(c));
+                m = Mmul(prior);
+            }
+            for (int kb = 0; kb < kb_count; ++kb)
+                m.mac(aie::load_v<kR * kS>(a + (i * kb_count + kb) * kR * kS),
+                      aie::load_v<kS * kT>(b + (kb * jb_count + j) * kS * kT));
+            aie::store_v(c, m.to_accum().to_vector<float>());
+        }
+}
+
+// IEEE half bits -> fp32, exact.
+static inline float f16_to_f32(uint16_t h) {
+    uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else {
+            int e = -1;
+            do { man <<= 1; ++e; } while ((man & 0x400u) == 0);
+            bits = sign | uint32_t(127 - 15 - e) << 23 | (man & 0x3FFu) << 13;
+        }
+    } else {
+        bits = sign | (exp == 31 ? 0x7F800000u : (exp + 127 - 15) << 23) | man << 13;
+    }
+    float f;
+    __builtin_memcpy(&f, &bits, 4);
+    return f;
+}
+
+extern "C" {
+
+// acc (+)= X tile . W tile^T, all blocked as above. tr % 4, tk % 8, tn % 8 == 0.
+void matmul_bf16(const bfloat16 *__restrict a, const bfloat16 *__restrict b, float *__restrict acc, int32_t tr,
+                 int32_t tk, int32_t tn, int32_t first) {
+    event0();
+    mmul_tile(a, b, acc, tr, tk, tn, first);
+    event1();
+}
+
+// The same with a Q4_1 weight tile (tn rows x tk/32 blocks, split by the DMA into nibbles and
+// (d, m) planes, row-major by (row, block)): dequantized in the core into the blocked bf16 scratch
+// b (tk x tn), w = bf16(d*q + m) with nearest-even rounding, then the same mmul.
+void matmul_q4_1(const bfloat16 *__restrict a, const uint8_t *__restrict qs, const uint16_t *__restrict dm,
+                 bfloat16 *__restrict b, float *__restrict acc, int32_t tr, int32_t tk, int32_t tn, int32_t first) {
+    event0();
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    const int bpr = tk / 32, jb_count = tn / kT;
+    for (int n = 0; n < tn; ++n)
+        for (int blk = 0; blk < bpr; ++blk) {
+            const int i = n * bpr + blk;
+            const float d = f16_to_f32(dm[2 * i]), m = f16_to_f32(dm[2 * i + 1]);
+            aie::vector<uint8_t, 16> packed = aie::load_v<16>(qs + i * 16);
+            aie::vector<uint8_t, 32> q8 = aie::concat(aie::bit_and(uint8_t(0x0F), packed), aie::downshift(packed, 4));
+            aie::accum<accfloat, 32> w = aie::mul(aie::to_float<bfloat16>(q8), d);
+            w = aie::add(w, aie::broadcast<float, 32>(m));
+            aie::vector<bfloat16, 32> wv = w.to_vector<bfloat16>();
+            for (int e = 0; e < 32; ++e) { // scatter row n, k = blk*32+e into the 8x8 blocks of W^T
+                const int k = blk * 32 + e;
+                b[((k / kS) * jb_count + n / kT) * kS * kT + (k % kS) * kT + n % kT] = wv[e];
+            }
+        }
+    mmul_tile(a, b, acc, tr, tk, tn, first);
+    event1();
+}
+
+// out = bf16(acc), nearest even, count % 32 == 0 (blocked order preserved; the DMA un-blocks).
+void matmul_out_bf16(const float *__restrict acc, bfloat16 *__restrict out, int32_t count) {
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    for (int i = 0; i < count; i += 32) {
+        aie::accum<accfloat, 32> t;
+        t.from_vector(aie::load_v<32>(acc + i));
+        aie::store_v(out + i, t.to_vector<bfloat16>());
+    }
+}
+
+} // extern "C"

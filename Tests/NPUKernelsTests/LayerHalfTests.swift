@@ -1,0 +1,96 @@
+// The fused decode layer halves (attention half, MLP half) against the fp32 reference chain of the same ops, bf16 and Q4_1 weights.
+import LlamaCore
+import NPUKernels
+import ReferenceBackend
+import XCTest
+
+final class LayerHalfTests: XCTestCase {
+    /// Weights as the kernels take them (bytes) and as the reference sees them (fp32).
+    struct Weights {
+        var raw: [UInt8]
+        var floats: [Float]
+        init(rows: Int, k: Int, seed: UInt64, q4: Bool) {
+            if q4 {
+                let w = Q4Weights(rows: rows, k: k, seed: seed)
+                raw = w.bytes
+                floats = w.floats
+            } else {
+                let w = BF16Tensor(count: rows * k, seed: seed, scale: 0.06)
+                raw = w.bits.withUnsafeBytes { Array($0) }
+                floats = w.floats
+            }
+        }
+    }
+
+    func gemv(_ w: Weights, _ x: [Float], m: Int) -> [Float] { referenceGemv(weights: w.floats, x: x, m: m, k: x.count) }
+
+    func testMLPHalf() {
+        let c = TestPlans.smol
+        let plan = TestPlans.smolPlan.instance("ffn_gate")!.values
+        for q4 in [false, true] {
+            let (h, f) = (c.hiddenSize, c.intermediateSize)
+            let x = BF16Tensor(count: h, seed: 1, scale: 2), nw = BF16Tensor(count: h, seed: 2, scale: 0.3, offset: 1)
+            let wg = Weights(rows: f, k: h, seed: 3, q4: q4), wu = Weights(rows: f, k: h, seed: 4, q4: q4)
+            let wd = Weights(rows: h, k: f, seed: 5, q4: q4)
+            var out = [UInt16](repeating: 0, count: h)
+            XCTAssertOK(npuk_layer_mlp_half(x.bits, nw.bits, c.rmsNormEps, q4 ? 1 : 0, wg.raw, wu.raw, wd.raw, Int32(h),
+                                            Int32(f), Int32(plan["tm"]!), Int32(plan["tk"]!), Int32(plan["cores"]!), &out),
+                        "mlp half")
+            var n = [Float](repeating: 0, count: h), act = [Float](repeating: 0, count: f), y = n
+            ReferenceOps.rmsNorm(x.floats, rows: 1, dim: h, weight: nw.floats, eps: c.rmsNormEps, into: &n)
+            ReferenceOps.swiglu(gemv(wg, n, m: f), gemv(wu, n, m: f), count: f, into: &act)
+            ReferenceOps.add(gemv(wd, act, m: h), x.floats, count: h, into: &y)
+            assertWithinTolerance(op: "block", dtype: q4 ? "q4_1" : "bf16", shape: "smol mlp half", expected: y, actual: out)
+        }
+    }
+
+    func attentionHalf(_ c: ModelConfig, q4: Bool, pos: Int, capacity: Int, splits: Int, label: String) {
+        let (h, qd, kvd, hd) = (c.hiddenSize, c.qDim, c.kvDim, c.headDim)
+        let tiles = TestPlans.llama1BPlan.instance("Qcur")!.values
+        let x = BF16Tensor(count: h, seed: UInt64(10 + pos), scale: 2), nw = BF16Tensor(count: h, seed: 11, scale: 0.3, offset: 1)
+        let wq = Weights(rows: qd, k: h, seed: 12, q4: q4), wk = Weights(rows: kvd, k: h, seed: 13, q4: q4)
+        let wv = Weights(rows: kvd, k: h, seed: 14, q4: q4), wo = Weights(rows: h, k: qd, seed: 15, q4: q4)
+        var kCache = BF16Tensor(count: c.kvHeadCount * capacity * hd, seed: 16, scale: 2).bits
+        var vCache = BF16Tensor(count: c.kvHeadCount * capacity * hd, seed: 17).bits
+        var refK = kCache.map(bf16ToFloat), refV = vCache.map(bf16ToFloat)
+        let table = RopeTable(config: c, positions: capacity)
+        var out = [UInt16](repeating: 0, count: h)
+        XCTAssertOK(npuk_layer_attention_half(
+            x.bits, nw.bits, c.rmsNormEps, q4 ? 1 : 0, wq.raw, wk.raw, wv.raw, wo.raw, &kCache, &vCache, Int32(capacity),
+            Int32(pos), Int32(h), Int32(c.headCount), Int32(c.kvHeadCount), Int32(hd), c.ropePairing == .adjacent ? 1 : 0,
+            table.cos, table.sin, Int32(capacity), Int32(tiles["tm"]!), Int32(tiles["tk"]!), Int32(tiles["cores"]!),
+            TestPlans.tile("kqv_out", "block"), Int32(splits), &out), label)
+        var n = [Float](repeating: 0, count: h)
+        ReferenceOps.rmsNorm(x.floats, rows: 1, dim: h, weight: nw.floats, eps: c.rmsNormEps, into: &n)
+        var q = gemv(wq, n, m: qd), k = gemv(wk, n, m: kvd)
+        let v = gemv(wv, n, m: kvd)
+        ReferenceOps.rope(&q, rows: 1, heads: c.headCount, headDim: hd, start: pos, pairing: c.ropePairing, cos: table.cos, sin: table.sin)
+        ReferenceOps.rope(&k, rows: 1, heads: c.kvHeadCount, headDim: hd, start: pos, pairing: c.ropePairing, cos: table.cos, sin: table.sin)
+        for kh in 0..<c.kvHeadCount {
+            for d in 0..<hd {
+                refK[(kh * capacity + pos) * hd + d] = k[kh * hd + d]
+                refV[(kh * capacity + pos) * hd + d] = v[kh * hd + d]
+            }
+        }
+        var attn = [Float](repeating: 0, count: qd), scratch = [Float](repeating: 0, count: c.groupSize * (pos + 1))
+        ReferenceOps.attention(q: q, rows: 1, start: pos, heads: c.headCount, kvHeads: c.kvHeadCount, headDim: hd,
+                               kCache: refK, vCache: refV, capacity: capacity, out: &attn, scratch: &scratch)
+        var y = [Float](repeating: 0, count: h)
+        ReferenceOps.add(gemv(wo, attn, m: h), x.floats, count: h, into: &y)
+        assertWithinTolerance(op: "block", dtype: q4 ? "q4_1" : "bf16", shape: "\(label) attention half pos \(pos)",
+                              expected: y, actual: out)
+    }
+
+    func testAttentionHalfSmolLM2() {
+        for q4 in [false, true] {
+            for pos in [0, 1, 300] {
+                attentionHalf(TestPlans.smol, q4: q4, pos: pos, capacity: 512, splits: 3, label: "smol")
+            }
+        }
+    }
+
+    func testAttentionHalfLlama1BFitsItsCores() {
+        // 24 attention cores (8 KV heads x 3 splits) and core 0 with norm + rope + gemv: README's budget.
+        attentionHalf(TestPlans.llama1B, q4: false, pos: 777, capacity: 1024, splits: 3, label: "1B")
+    }
+}

@@ -1,0 +1,32 @@
+// The manifest and the kernel plans of the two reference models, shared by the kernel tests (tiling comes from here).
+import Foundation
+import LlamaCore
+import NPUBackend
+
+enum TestPlans {
+    static let kernelsDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Kernels")
+    static let manifestPath = kernelsDirectory.appendingPathComponent("manifest.json").path
+
+    static let manifest: KernelManifest = try! KernelManifest.load(path: manifestPath)
+
+    /// Llama 3.2 1B (REFERENCE.md §1).
+    static let llama1B = try! ModelConfig(
+        vocabSize: 128256, hiddenSize: 2048, intermediateSize: 8192, layerCount: 16, headCount: 32, kvHeadCount: 8,
+        headDim: 64, ropeTheta: 500000,
+        ropeScaling: .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192),
+        maxContext: 131072, tiedEmbeddings: true)
+    /// SmolLM2-135M as its GGUF describes it (REFERENCE.md §3).
+    static let smol = try! ModelConfig(
+        vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, layerCount: 30, headCount: 9, kvHeadCount: 3,
+        headDim: 64, ropeTheta: 100000, ropePairing: .adjacent, maxContext: 8192, tiedEmbeddings: true)
+
+    static let llama1BPlan = try! KernelPlan(manifest: manifest, config: llama1B, projectionWeights: .bf16,
+                                             lmHeadWeights: .bf16, context: 8192, chunk: 64)
+    static let smolPlan = try! KernelPlan(manifest: manifest, config: smol, projectionWeights: .q4_1,
+                                          lmHeadWeights: .bf16, context: 8192, chunk: 64)
+
+    /// A tiling value of a use in the 1B plan, as Int32 for the drivers.
+    static func tile(_ use: String, _ key: String) -> Int32 { Int32(llama1BPlan.instance(use)!.values[key]!) }
+}
