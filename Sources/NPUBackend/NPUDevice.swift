@@ -1,0 +1,117 @@
+// The device interface at the XRT boundary: buffers, hardware contexts, runs and runlists, counted.
+
+/// Direction of a buffer sync, as XRT's `xclBOSyncDirection`.
+public enum SyncDirection: Sendable {
+    case toDevice, fromDevice
+}
+
+/// A command's state, numbered as XRT's `ert_cmd_state`.
+public enum CommandState: Int32, Sendable {
+    case new = 1, queued = 2, running = 3, completed = 4, error = 5, abort = 6, submitted = 7,
+         timeout = 8, noResponse = 9
+}
+
+/// Buffer object flags, as `xrt::bo::flags`. mlir-aie's convention: the instruction stream in a
+/// `cacheable` BO in the kernel's group 1; data in `hostOnly` BOs in the kernel's groups 3+i.
+public enum BufferFlags: Sendable {
+    case normal, cacheable, hostOnly
+}
+
+/// Everything a device did, as the real device would count it. Emulator counts are exact.
+public struct DeviceCounters: Sendable, Equatable {
+    public var runs = 0               // kernel runs executed (inside runlists or alone)
+    public var submissions = 0        // host → device submissions: run.start() or runlist.execute()
+    public var syncsToDevice = 0
+    public var syncsFromDevice = 0
+    public var bytesToDevice = 0
+    public var bytesFromDevice = 0
+    public var buffersAllocated = 0
+    public var bytesAllocated = 0
+    public init() {}
+
+    public static func - (a: DeviceCounters, b: DeviceCounters) -> DeviceCounters {
+        var d = DeviceCounters()
+        d.runs = a.runs - b.runs
+        d.submissions = a.submissions - b.submissions
+        d.syncsToDevice = a.syncsToDevice - b.syncsToDevice
+        d.syncsFromDevice = a.syncsFromDevice - b.syncsFromDevice
+        d.bytesToDevice = a.bytesToDevice - b.bytesToDevice
+        d.bytesFromDevice = a.bytesFromDevice - b.bytesFromDevice
+        d.buffersAllocated = a.buffersAllocated - b.buffersAllocated
+        d.bytesAllocated = a.bytesAllocated - b.bytesAllocated
+        return d
+    }
+}
+
+/// A device buffer object. The host sees it through `hostMemory` after a `sync(.fromDevice)`,
+/// and the device sees host writes after a `sync(.toDevice)`.
+public protocol NPUBuffer: AnyObject {
+    var size: Int { get }
+    var memoryGroup: Int { get }
+    var flags: BufferFlags { get }
+    /// The mapped host view (`bo.map()`). Valid while the buffer lives.
+    var hostMemory: UnsafeMutableRawBufferPointer { get }
+    /// `bo.sync(direction, size, offset)`.
+    func sync(_ direction: SyncDirection, offset: Int, size: Int) throws
+}
+
+extension NPUBuffer {
+    public func sync(_ direction: SyncDirection) throws { try sync(direction, offset: 0, size: size) }
+}
+
+/// A kernel of a hardware context (`xrt::kernel(ctx, name)`).
+public protocol NPUKernel: AnyObject {
+    var name: String { get }
+    /// `kernel.group_id(argument)`: the memory group a buffer argument must be allocated in.
+    func memoryGroup(argument: Int) -> Int
+}
+
+/// One run of a kernel (`xrt::run`) with mlir-aie's arguments: 0 = opcode 3, 1 = instruction
+/// buffer, 2 = instruction word count, 3+i = data buffers.
+public protocol NPURun: AnyObject {
+    var kernel: NPUKernel { get }
+    func setArgument(_ index: Int, buffer: NPUBuffer) throws
+    func setArgument(_ index: Int, value: UInt64) throws
+    func start() throws
+    func wait(timeoutMilliseconds: Int) throws -> CommandState
+}
+
+/// An ordered batch of runs submitted at once (`xrt::runlist`): runs execute atomically in order;
+/// all runs come from kernels of the same hardware context.
+public protocol NPURunlist: AnyObject {
+    func add(_ run: NPURun) throws
+    func execute() throws
+    func wait(timeoutMilliseconds: Int) throws
+}
+
+/// A hardware context on one registered xclbin (`xrt::hw_context`).
+public protocol NPUHardwareContext: AnyObject {
+    func kernel(named name: String) throws -> NPUKernel
+    func makeRun(_ kernel: NPUKernel) throws -> NPURun
+    func makeRunlist() throws -> NPURunlist
+}
+
+/// The NPU as the backend sees it. Implemented by `XRTDevice` (the real NPU through the C++ XRT
+/// shim) and `EmulatedDevice` (a test instrument that runs the Kernels/ sources on the CPU).
+public protocol NPUDevice: AnyObject {
+    /// "NPU hardware" or "emulated NPU": printed beside every figure.
+    var label: String { get }
+    var counters: DeviceCounters { get }
+    /// `device.register_xclbin(xclbin)` then `hw_context(device, uuid)`.
+    func openContext(xclbin path: String) throws -> NPUHardwareContext
+    /// `xrt::bo(device, size, flags, group)`.
+    func allocate(size: Int, flags: BufferFlags, memoryGroup: Int) throws -> NPUBuffer
+}
+
+/// A device-level failure, naming what failed (kernel, layer) and the device's own words.
+public struct NPUDeviceError: Error, CustomStringConvertible, Sendable {
+    public var what: String
+    public var detail: String
+    public var hint: String?
+    public init(_ what: String, _ detail: String, hint: String? = nil) {
+        self.what = what
+        self.detail = detail
+        self.hint = hint
+    }
+    public var description: String { "\(what): \(detail)" + (hint.map { " (\($0))" } ?? "") }
+}
