@@ -55,12 +55,15 @@ public final class Generator {
 
     /// Generates up to `maxTokens` tokens after `promptIDs`. `onToken` sees each new id as it is
     /// chosen and returns false to stop. A stop token ends generation and is included in the ids.
-    public func generate(promptIDs: [Int], maxTokens: Int, sampling: SamplingParameters = .greedy,
+    /// `cachedPrefix`: how many leading prompt tokens the backend's cache already holds (a chat
+    /// continuing its conversation); only the rest is prefilled.
+    public func generate(promptIDs: [Int], cachedPrefix: Int = 0, maxTokens: Int, sampling: SamplingParameters = .greedy,
                          stopTokenIDs: Set<Int> = [], onToken: (Int) -> Bool = { _ in true }) throws -> GenerationResult {
+        precondition(cachedPrefix >= 0 && cachedPrefix < max(promptIDs.count, 1), "the cached prefix must leave a token to run")
         var sampler = Sampler(sampling)
         let clock = ContinuousClock()
         let t0 = clock.now
-        var logits = try prefill(promptIDs)
+        var logits = try prefill(Array(promptIDs[cachedPrefix...]), start: cachedPrefix)
         var generated: [Int] = []
         var reason = StopReason.maxTokens
         var prefillSeconds = 0.0

@@ -89,7 +89,7 @@ struct Generate: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(decoder.finish())  // ends the streamed line
+            FileHandle.standardOutput.write(Data((decoder.finish() + "\n").utf8))
             note(String(format: "[%@] %d prompt tokens, %d generated (%@); time to first token %.3f s, prefill %.1f tok/s, decode %.1f tok/s",
                         backend.label, ids.count, result.generatedIDs.count, result.stopReason.rawValue,
                         result.timeToFirstToken, result.prefillTokensPerSecond, result.decodeTokensPerSecond),

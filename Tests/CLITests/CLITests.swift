@@ -9,7 +9,7 @@ final class CLITests: XCTestCase {
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
     /// Runs the npu-llama built beside this test bundle.
-    func run(_ args: [String], environment: [String: String] = [:]) throws -> Result {
+    func run(_ args: [String], environment: [String: String] = [:], input: String? = nil) throws -> Result {
         // The test bundle (Linux: an executable .xctest) sits in the products folder beside npu-llama.
         let candidates = [Bundle.main.bundleURL, Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent(),
                           URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
@@ -22,10 +22,13 @@ final class CLITests: XCTestCase {
         process.arguments = args
         process.currentDirectoryURL = URL(fileURLWithPath: Self.repo)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe(), err = Pipe(), inp = Pipe()
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = inp
         try process.run()
+        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+        try inp.fileHandleForWriting.close()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -100,5 +103,48 @@ final class CLITests: XCTestCase {
         try requireSmolLM2()
         try assertFails(["generate", "--device", "reference", "--context", "4", "one two three four five six seven"],
                         status: 64, mentions: "the context holds 4")
+    }
+
+    func testChatWorksWhenPipedAndKeepsHistory() throws {
+        try requireSmolLM2()
+        let r = try run(["chat", "--device", "reference", "--max-tokens", "12", "--quiet"],
+                        input: "What is the capital of France?\nAnd of Germany?\n/reset\n/quit\nnever read\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, r.stdout)
+        XCTAssertTrue(lines[0].contains("Paris"), r.stdout)
+        XCTAssertTrue(lines[1].contains("Berlin"), "the second answer uses the history: \(r.stdout)")
+    }
+
+    func testTokenizeDetokenizeAndInspect() throws {
+        try requireSmolLM2()
+        let t = try run(["tokenize", "--json", "The capital of France is"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(t.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(json["ids"] as? [Int], [504, 3575, 282, 4649, 314])
+        XCTAssertEqual(json["pieces"] as? [String], ["The", " capital", " of", " France", " is"])
+        let d = try run(["detokenize"], input: "504 3575 282 4649 314\n")
+        XCTAssertEqual(d.stdout, "The capital of France is\n")
+        let i = try run(["inspect", "smollm2"])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        XCTAssertTrue(i.stdout.contains("30 layers, hidden 576, ffn 1536, heads 9/3"), i.stdout)
+        XCTAssertTrue(i.stdout.contains("Q4_1×30"))
+        XCTAssertTrue(i.stdout.contains("parameters:   134.5 M"))
+        try assertFails(["detokenize", "12", "x7"], status: 64, mentions: "\"x7\" is not a token id")
+        try assertFails(["detokenize", "99999999"], status: 65, mentions: "99999999")
+    }
+
+    func testTokenizerFileAlone() throws {
+        guard FileManager.default.fileExists(atPath: ModelCache.llama3TokenizerModel) else {
+            throw XCTSkip("Llama 3 tokenizer.model not at \(ModelCache.llama3TokenizerModel); \(ModelCache.fetchHint)")
+        }
+        let r = try run(["tokenize", "--tokenizer", ModelCache.llama3TokenizerModel, "--bos",
+                         "Hello, world! The quick brown fox jumps over 12345 lazy dogs. 日本語 🦙"])
+        XCTAssertEqual(r.stdout, "128000 9906 11 1917 0 578 4062 14198 39935 35308 927 220 4513 1774 16053 12875 13 105180 102158 11410 99 247\n")
+        let inspect = try run(["inspect", "Golden/tiny-llama32/tiny-llama32.bf16.gguf", "--json"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(json["layers"] as? Int, 4)
+        XCTAssertEqual(json["rope_pairing"] as? String, "adjacent")
     }
 }

@@ -1,0 +1,74 @@
+// `npu-llama tokenize` and `detokenize`: a model's (or a tokenizer file's) ids for text, and back.
+import ArgumentParser
+import Foundation
+import LlamaCore
+import Tokenizers
+
+/// --model or --tokenizer: where the tokenizer comes from.
+struct TokenizerSource: ParsableArguments {
+    @Option(help: "Model whose tokenizer to use (path or short name).")
+    var model: String?
+    @Option(help: "A tokenizer file alone: tokenizer.model (tiktoken), tokenizer.json, or a GGUF.")
+    var tokenizer: String?
+
+    func load() throws -> any Tokenizer {
+        if let tokenizer { return try TokenizerLoader.load(path: (tokenizer as NSString).expandingTildeInPath) }
+        return try loadTokenizer(for: ModelResolution.open(model ?? ModelResolution.defaultModel))
+    }
+}
+
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text (and their pieces).")
+
+    @OptionGroup var source: TokenizerSource
+    @Argument(help: "The text.")
+    var text: String
+    @Flag(help: "Show each token's text.")
+    var pieces = false
+    @Flag(help: "Prepend BOS even if the model does not ask for it.")
+    var bos = false
+    @Flag(help: "Let text that spells a special token (e.g. <|eot_id|>) become that token.")
+    var special = false
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        do {
+            let tokenizer = try source.load()
+            let ids = try tokenizer.encode(text, addBOS: bos || tokenizer.addsBOSByDefault, allowSpecial: special)
+            if json {
+                let record: [String: Any] = ["ids": ids, "pieces": ids.map { tokenizer.piece($0) ?? "" }]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
+            } else if pieces {
+                for id in ids { print("\(id)\t\(String(reflecting: tokenizer.piece(id) ?? ""))") }
+            } else {
+                print(ids.map(String.init).joined(separator: " "))
+            }
+        } catch { fail(error) }
+    }
+}
+
+struct Detokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the text of token ids (from arguments or standard input).")
+
+    @OptionGroup var source: TokenizerSource
+    @Argument(help: "Token ids; read from standard input when none are given.")
+    var ids: [String] = []
+
+    func run() throws {
+        do {
+            let words = ids.isEmpty ? (readAllStandardInput().split { $0 == " " || $0 == "\n" || $0 == "," || $0 == "\t" }.map(String.init)) : ids
+            let parsed = try words.map { word -> Int in
+                guard let id = Int(word.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))) else {
+                    throw UserFacingError(message: "\"\(word)\" is not a token id", hint: "give integers, e.g. 504 3575 282", code: ExitCodes.usage)
+                }
+                return id
+            }
+            print(try source.load().decode(parsed))
+        } catch { fail(error) }
+    }
+}
+
+func readAllStandardInput() -> String {
+    String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+}
