@@ -2,7 +2,7 @@
 import LlamaCore
 
 /// Byte-level BPE with merge ranks from a merges list, as HF `tokenizers` runs it.
-public final class BytePairTokenizer: Tokenizer {
+public final class BytePairTokenizer: EngineBackedTokenizer {
     let engine: BPEEngine
     public let vocabularySize: Int
     public let bosID: Int?
@@ -39,21 +39,4 @@ public final class BytePairTokenizer: Tokenizer {
         addsBOSByDefault = d.addBOS
         self.chatTemplate = chatTemplate
     }
-
-    // MARK: Tokenizer
-
-    public func encode(_ text: String, addBOS: Bool, allowSpecial: Bool) throws -> [Int] {
-        try engine.encode(text, bos: bosID, addBOS: addBOS, allowSpecial: allowSpecial)
-    }
-
-    public func encode(bytes: [UInt8], addBOS: Bool, allowSpecial: Bool,
-                       invalidUTF8: InvalidUTF8Policy) throws -> [Int] {
-        try engine.encode(bytes: bytes, bos: bosID, addBOS: addBOS, allowSpecial: allowSpecial,
-                          invalidUTF8: invalidUTF8)
-    }
-
-    public func decode(_ ids: [Int]) throws -> String { UTF8Repair.decode(try engine.decodeBytes(ids)) }
-    public func decodeBytes(_ ids: [Int]) throws -> [UInt8] { try engine.decodeBytes(ids) }
-    public func piece(_ id: Int) -> String? { engine.piece(id) }
-    public func specialTokenID(_ text: String) -> Int? { engine.added.id(ofSpecial: text) }
 }

@@ -4,7 +4,7 @@ import LlamaCore
 /// A tiktoken-style tokenizer: byte-level BPE where a token's rank is its id and its merge priority,
 /// the Llama 3 pre-tokenizer regex, and special tokens numbered after the base vocabulary.
 /// Encodes as `tiktoken.Encoding.encode_ordinary` (or `encode(allowed_special="all")` with `allowSpecial`).
-public final class TiktokenTokenizer: Tokenizer {
+public final class TiktokenTokenizer: EngineBackedTokenizer {
     let engine: BPEEngine
     public let vocabularySize: Int
     public let bosID: Int?
@@ -116,21 +116,4 @@ public final class TiktokenTokenizer: Tokenizer {
         }
         return MergeTable(rules)
     }
-
-    // MARK: Tokenizer
-
-    public func encode(_ text: String, addBOS: Bool, allowSpecial: Bool) throws -> [Int] {
-        try engine.encode(text, bos: bosID, addBOS: addBOS, allowSpecial: allowSpecial)
-    }
-
-    public func encode(bytes: [UInt8], addBOS: Bool, allowSpecial: Bool,
-                       invalidUTF8: InvalidUTF8Policy) throws -> [Int] {
-        try engine.encode(bytes: bytes, bos: bosID, addBOS: addBOS, allowSpecial: allowSpecial,
-                          invalidUTF8: invalidUTF8)
-    }
-
-    public func decode(_ ids: [Int]) throws -> String { UTF8Repair.decode(try engine.decodeBytes(ids)) }
-    public func decodeBytes(_ ids: [Int]) throws -> [UInt8] { try engine.decodeBytes(ids) }
-    public func piece(_ id: Int) -> String? { engine.piece(id) }
-    public func specialTokenID(_ text: String) -> Int? { engine.added.id(ofSpecial: text) }
 }

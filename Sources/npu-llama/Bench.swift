@@ -9,10 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure prefill (ppN) and decode (tgN) tokens per second, like llama-bench.")
 
-    @Option(help: "Model: HF folder, .gguf file, or a short name (\(ModelResolution.shortNames.keys.sorted().joined(separator: ", "))).")
-    var model: String = ModelResolution.defaultModel
-    @Option(help: "Device: npu, emulator or reference (the fp32 CPU reference).")
-    var device: Device = .npu
+    @OptionGroup var options: ModelOptions
     @Option(name: .customLong("prompt-tokens"), help: "Prompt length for the prefill test (ppN).")
     var promptTokens: Int = 512
     @Option(name: .customLong("gen-tokens"), help: "Tokens for the decode test (tgN), from position 0.")
@@ -21,8 +18,6 @@ struct Bench: ParsableCommand {
     var repetitions: Int = 3
     @Flag(help: "Print one JSON record instead of a table.")
     var json = false
-    @Flag(help: "No progress output.")
-    var quiet = false
 
     func run() throws {
         do { try measure() } catch { fail(error) }
@@ -32,7 +27,8 @@ struct Bench: ParsableCommand {
         guard promptTokens > 0, genTokens > 0, repetitions > 0 else {
             throw UserFacingError(message: "--prompt-tokens, --gen-tokens and --repetitions must be positive", hint: nil, code: ExitCodes.usage)
         }
-        let loaded = try ModelResolution.open(model)
+        let (device, quiet) = (options.device, options.quiet)
+        let loaded = try ModelResolution.open(options.model)
         let graph = Graph.llama(loaded.config)
         let context = max(promptTokens, genTokens)
         let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: context, maxBatch: promptTokens,

@@ -18,33 +18,23 @@ struct Chat: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Chat with a model. /reset clears the history, /system TEXT sets the system message, /quit leaves; Ctrl-C stops an answer.")
 
-    @Option(help: "Model: HF folder, .gguf file, or a short name (\(ModelResolution.shortNames.keys.sorted().joined(separator: ", "))).")
-    var model: String = ModelResolution.defaultModel
-    @Option(help: "Device: npu (default), emulator, or reference (the fp32 CPU reference).")
-    var device: Device = .npu
+    @OptionGroup var options: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
     @Option(help: "System message.")
     var system: String?
     @Option(name: .customLong("max-tokens"), help: "Most tokens per answer.")
     var maxTokens: Int = 256
-    @Option(help: "Sampling temperature; 0 is greedy.")
-    var temperature: Float = 0
-    @Option(name: .customLong("top-k"))
-    var topK: Int = 0
-    @Option(name: .customLong("top-p"))
-    var topP: Float = 1
-    @Option(help: "Random seed for sampling.")
-    var seed: UInt64 = 0
     @Option(help: "KV cache length in tokens (default: the model's, at most 4096).")
     var context: Int?
-    @Flag(help: "No progress or timing output on stderr.")
-    var quiet = false
 
     func run() throws {
         do { try chat() } catch { fail(error) }
     }
 
     func chat() throws {
-        let loaded = try ModelResolution.open(model)
+        let (device, quiet) = (options.device, options.quiet)
+        var samplingParameters = try sampling.parameters()
+        let loaded = try ModelResolution.open(options.model)
         let tokenizer = try loadTokenizer(for: loaded)
         let format = chatFormat(for: loaded)
         let contextLength = min(context ?? min(loaded.config.maxContext, 4096), loaded.config.maxContext)
@@ -64,7 +54,6 @@ struct Chat: ParsableCommand {
         var systemMessage = system
         var messages: [ChatMessage] = []
         var cached: [Int] = []           // the ids whose K/V the backend's cache holds, in order
-        var sampler = SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed)
         while true {
             if interactive { FileHandle.standardOutput.write(Data("> ".utf8)) }
             guard let line = readLine() else { break }
@@ -92,7 +81,7 @@ struct Chat: ParsableCommand {
             prefix = min(prefix, ids.count - 1)
             var decoder = StreamingDecoder(tokenizer: tokenizer)
             let result = try generator.generate(promptIDs: ids, cachedPrefix: prefix,
-                                                maxTokens: min(maxTokens, contextLength - ids.count), sampling: sampler,
+                                                maxTokens: min(maxTokens, contextLength - ids.count), sampling: samplingParameters,
                                                 stopTokenIDs: stops) { id in
                 if let piece = try? decoder.append(id), !stops.contains(id) { FileHandle.standardOutput.write(Data(piece.utf8)) }
                 return !interrupt.take()
@@ -102,7 +91,7 @@ struct Chat: ParsableCommand {
             messages.append(ChatMessage(role: "assistant", content: try tokenizer.decode(answerIDs)))
             // The cache holds the prompt and every generated token that was fed back (all but the last).
             cached = ids + result.generatedIDs.dropLast()
-            sampler.seed &+= 1
+            samplingParameters.seed &+= 1
             if result.stopReason == .cancelled { note("(stopped)", quiet: quiet) }
             note(String(format: "[%@] %d tokens, decode %.1f tok/s", backend.label, result.generatedIDs.count, result.decodeTokensPerSecond), quiet: quiet || !interactive)
         }

@@ -10,20 +10,10 @@ struct Generate: ParsableCommand {
 
     @Argument(help: "The prompt.")
     var prompt: String
-    @Option(help: "Model: HF folder, .gguf file, or a short name (\(ModelResolution.shortNames.keys.sorted().joined(separator: ", "))).")
-    var model: String = ModelResolution.defaultModel
-    @Option(help: "Device: npu (default), emulator, or reference (the fp32 CPU reference, for verification).")
-    var device: Device = .npu
+    @OptionGroup var options: ModelOptions
     @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
     var maxTokens: Int = 64
-    @Option(help: "Sampling temperature; 0 is greedy.")
-    var temperature: Float = 0
-    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0: all).")
-    var topK: Int = 0
-    @Option(name: .customLong("top-p"), help: "Keep the most likely tokens up to this probability mass.")
-    var topP: Float = 1
-    @Option(help: "Random seed for sampling.")
-    var seed: UInt64 = 0
+    @OptionGroup var sampling: SamplingOptions
     @Option(help: "KV cache length in tokens (default: the model's, at most 4096).")
     var context: Int?
     @Flag(help: "Wrap the prompt as a user message in the model's chat format.")
@@ -32,8 +22,6 @@ struct Generate: ParsableCommand {
     var system: String?
     @Flag(help: "Print one JSON record (ids, text, timings) instead of streaming text.")
     var json = false
-    @Flag(help: "No progress or timing output on stderr.")
-    var quiet = false
 
     func run() throws {
         do { try generate() } catch { fail(error) }
@@ -41,10 +29,9 @@ struct Generate: ParsableCommand {
 
     func generate() throws {
         guard maxTokens >= 0 else { throw UserFacingError(message: "--max-tokens must be 0 or more", hint: nil, code: ExitCodes.usage) }
-        guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else {
-            throw UserFacingError(message: "sampling options out of range", hint: "--temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1", code: ExitCodes.usage)
-        }
-        let loaded = try ModelResolution.open(model)
+        let samplingParameters = try sampling.parameters()
+        let (device, quiet) = (options.device, options.quiet)
+        let loaded = try ModelResolution.open(options.model)
         let tokenizer = try loadTokenizer(for: loaded)
         let ids: [Int]
         var stops = tokenizer.eosIDs
@@ -72,8 +59,7 @@ struct Generate: ParsableCommand {
         note("running on: \(backend.label)", quiet: quiet || json)
 
         var decoder = StreamingDecoder(tokenizer: tokenizer)
-        let sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed)
-        let result = try Generator(backend: backend).generate(promptIDs: ids, maxTokens: maxTokens, sampling: sampling,
+        let result = try Generator(backend: backend).generate(promptIDs: ids, maxTokens: maxTokens, sampling: samplingParameters,
                                                              stopTokenIDs: stops) { id in
             if !json, let text = try? decoder.append(id) { FileHandle.standardOutput.write(Data(text.utf8)) }
             return true

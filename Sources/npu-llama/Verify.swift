@@ -9,10 +9,7 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a device against the fp32 CPU reference and golden outputs, node by node; exit 1 on failure.")
 
-    @Option(help: "Model: HF folder, .gguf file, or a short name (\(ModelResolution.shortNames.keys.sorted().joined(separator: ", "))).")
-    var model: String = ModelResolution.defaultModel
-    @Option(help: "Device to check: npu (default), emulator, or reference (the reference against itself and the goldens).")
-    var device: Device = .npu
+    @OptionGroup var options: ModelOptions
     @Option(help: "Golden folder (manifest.json + .npy); default: the committed golden of the default model.")
     var golden: String?
     @Option(help: "A prompt to verify instead of the golden cases.")
@@ -29,8 +26,6 @@ struct Verify: ParsableCommand {
     var html: String?
     @Flag(help: "Print the report as JSON.")
     var json = false
-    @Flag(help: "No progress output.")
-    var quiet = false
 
     func run() throws {
         let passed: Bool
@@ -39,7 +34,8 @@ struct Verify: ParsableCommand {
     }
 
     func verify() throws -> Bool {
-        let loaded = try ModelResolution.open(model)
+        let (device, quiet) = (options.device, options.quiet)
+        let loaded = try ModelResolution.open(options.model)
         var cases: [(name: String, ids: [Int], steps: Int, golden: (set: GoldenSet, case: GoldenSet.Case)?)] = []
         if let prompt {
             let tokenizer = try loadTokenizer(for: loaded)
