@@ -12,8 +12,8 @@ let xrtRoot: String? = {
         FileManager.default.fileExists(atPath: $0 + "/include/xrt/xrt_device.h")
     }
 }()
-let cxrtCxxSettings: [CXXSetting] = xrtRoot.map {
-    [.define("CXRT_HAVE_XRT"), .unsafeFlags(["-I\($0)/include"])]
+let cxrtCxxSettings: [CXXSetting] = xrtRoot.map {   // -I/usr/include would upset libstdc++'s #include_next
+    [.define("CXRT_HAVE_XRT"), .unsafeFlags($0 == "/usr" ? [] : ["-I\($0)/include"])]
 } ?? []
 let cxrtLinkerSettings: [LinkerSetting] = xrtRoot.map {
     [.linkedLibrary("xrt_coreutil"),
@@ -91,6 +91,8 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
         // Runs the built npu-llama as a user would, in a subprocess.
         .testTarget(name: "CLITests", dependencies: ["npu-llama", "LlamaCore"]),
+        // XRTDevice and NPUEnvironment on this machine; hardware tests skip without an NPU.
+        .testTarget(name: "XRTDeviceTests", dependencies: ["NPUBackend", "CXRT"]),
         .testTarget(name: "NPUKernelsTests", dependencies: ["NPUKernels", "NPUBackend", "ReferenceBackend", "LlamaCore"]),
     ]
 )
