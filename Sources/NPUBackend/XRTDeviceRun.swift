@@ -59,6 +59,9 @@ public final class XRTRun: NPURun {
     /// `run.wait(timeout)` (0 = block): the command's state. States other than `.completed` are
     /// returned, not thrown; `NPUDeviceError.command(kernel:label:state:)` words them.
     public func wait(timeoutMilliseconds: Int) throws -> CommandState {
+        if inRunlist {   // XRT: a runlist's runs cannot be waited on or polled one by one
+            throw NPUDeviceError(subject("wait").text, "the run belongs to a runlist; wait on the runlist instead")
+        }
         var state: Int32 = 0
         let status = cxrt_run_wait(handle, UInt32(clamping: max(0, timeoutMilliseconds)), &state)
         if status == CXRT_OK { return .completed }
