@@ -1,6 +1,24 @@
 // swift-tools-version:6.0
 // NPULlama: Llama-architecture LLMs on the AMD XDNA2 NPU, with an OpenBLAS CPU reference for verification.
+import Foundation
 import PackageDescription
+
+/// Where XRT's C++ headers are, decided when the manifest is evaluated (SwiftPM cannot probe):
+/// the first of $XRT_ROOT, /opt/xilinx/xrt, /usr with include/xrt/xrt_device.h. Without one,
+/// CXRT builds as stubs that fail with "built without XRT". Change of XRT: rebuild from clean.
+let xrtRoot: String? = {
+    let candidates = [ProcessInfo.processInfo.environment["XRT_ROOT"], "/opt/xilinx/xrt", "/usr"]
+    return candidates.compactMap { $0 }.filter { !$0.isEmpty }.first {
+        FileManager.default.fileExists(atPath: $0 + "/include/xrt/xrt_device.h")
+    }
+}()
+let cxrtCxxSettings: [CXXSetting] = xrtRoot.map {   // -I/usr/include would upset libstdc++'s #include_next
+    [.define("CXRT_HAVE_XRT"), .unsafeFlags($0 == "/usr" ? [] : ["-I\($0)/include"])]
+} ?? []
+let cxrtLinkerSettings: [LinkerSetting] = xrtRoot.map {
+    [.linkedLibrary("xrt_coreutil"),
+     .unsafeFlags($0 == "/usr" ? [] : ["-L\($0)/lib", "-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"])]
+} ?? []
 
 /// Files under Kernels/ that are not C++ sources of the NPUKernels target (IRON designs, READMEs, the manifest).
 let kernelNonSources: [String] = [
@@ -59,8 +77,10 @@ let package = Package(
         .target(name: "NPUKernels", path: "Kernels", exclude: kernelNonSources,
                 cxxSettings: [.headerSearchPath("aie_emu"), .headerSearchPath("drivers"),
                               .unsafeFlags(["-O2"])]),   // the emulation is unusably slow at -O0
+        // C interface over XRT's C++ API (device, hw_context, kernel, bo, run, runlist); stubs without XRT.
+        .target(name: "CXRT", cxxSettings: cxrtCxxSettings, linkerSettings: cxrtLinkerSettings),
         // The NPU backend; for now the kernel manifest reader and KernelPlan.
-        .target(name: "NPUBackend", dependencies: ["LlamaCore"]),
+        .target(name: "NPUBackend", dependencies: ["LlamaCore", "CXRT"]),
         .executableTarget(name: "npu-llama", dependencies: [
             "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,6 +91,8 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
         // Runs the built npu-llama as a user would, in a subprocess.
         .testTarget(name: "CLITests", dependencies: ["npu-llama", "LlamaCore"]),
+        // XRTDevice and NPUEnvironment on this machine; hardware tests skip without an NPU.
+        .testTarget(name: "XRTDeviceTests", dependencies: ["NPUBackend", "CXRT"]),
         .testTarget(name: "NPUKernelsTests", dependencies: ["NPUKernels", "NPUBackend", "ReferenceBackend", "LlamaCore"]),
     ]
 )
