@@ -82,7 +82,7 @@ let package = Package(
         // The NPU backend; for now the kernel manifest reader and KernelPlan.
         .target(name: "NPUBackend", dependencies: ["LlamaCore", "CXRT"]),
         .executableTarget(name: "npu-llama", dependencies: [
-            "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler",
+            "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler", "NPUBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore"]),

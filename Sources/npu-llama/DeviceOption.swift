@@ -1,6 +1,7 @@
 // The --device option: which backend runs the model. The NPU is the default; nothing falls back.
 import ArgumentParser
 import LlamaCore
+import NPUBackend
 import ReferenceBackend
 
 enum Device: String, ExpressibleByArgument, CaseIterable {
@@ -17,8 +18,16 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
             progress?.finish()
             return try ReferenceBackend(graph: graph, weights: weights, contextLength: contextLength, maxBatch: maxBatch)
         case .npu:
+            // Opening the device names everything that is missing (device node, driver, XRT, version).
+            do { _ = try XRTDevice.open() } catch {
+                let missing = NPUEnvironment.current().openPrerequisites().filter { !$0.ok }.map(\.name)
+                throw UserFacingError(message: missing.isEmpty ? "\(error)"
+                                        : "no usable XDNA NPU here (missing: \(missing.joined(separator: ", "))); --device npu never falls back to the CPU",
+                                      hint: "run `npu-llama doctor` for every check and its fix; --device emulator runs the same kernels on the CPU (a test instrument), --device reference the fp32 CPU reference",
+                                      code: ExitCodes.noDevice)
+            }
             throw UserFacingError(
-                message: "the NPU backend is not built yet in this version, so --device npu cannot run",
+                message: "the NPU backend is not in this build yet, so --device npu cannot run",
                 hint: "use --device reference for the fp32 CPU reference (verification only; it is not the NPU)",
                 code: ExitCodes.noDevice)
         case .emulator:

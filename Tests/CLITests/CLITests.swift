@@ -96,7 +96,7 @@ final class CLITests: XCTestCase {
         try assertFails(["generate", "--device", "reference", "--model", "Golden/tiny-llama32/model", "hi"], status: 65, mentions: "has no tokenizer")
         try assertFails(["generate", "--device", "warp-drive", "hi"], status: 64, mentions: "warp-drive")
         try assertFails(["generate", "--device", "npu", "--model", "Golden/tiny-llama32/model", "hi"], status: 65, mentions: "has no tokenizer")
-        try assertFails(["verify", "--device", "npu", "--model", "Golden/tiny-llama32/model"], status: 69, mentions: "NPU backend is not built yet")
+        try assertFails(["verify", "--device", "npu", "--model", "Golden/tiny-llama32/model"], status: 69, mentions: "no usable XDNA NPU here (missing: device node")
     }
 
     func testPromptLongerThanTheContextIsRefused() throws {
@@ -146,5 +146,20 @@ final class CLITests: XCTestCase {
         let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(json["layers"] as? Int, 4)
         XCTAssertEqual(json["rope_pairing"] as? String, "adjacent")
+    }
+
+    func testDoctorReportsEveryCheckAndSaysTheNPUCannotRunHere() throws {
+        let r = try run(["doctor", "--json"])
+        XCTAssertEqual(r.status, 69, "no NPU here: doctor's exit status says generation on the NPU cannot run")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(json["npu_ready"] as? Bool, false)
+        let checks = json["checks"] as! [[String: Any]]
+        let names = checks.compactMap { $0["check"] as? String }
+        for expected in ["device node", "amdxdna driver", "XRT", "XRT version", "memlock limit", "kernel cache", "OpenBLAS (CPU reference)"] {
+            XCTAssertTrue(names.contains(expected), "\(expected) in \(names)")
+        }
+        for check in checks where (check["ok"] as? Bool) == false {
+            XCTAssertNotNil(check["fix"] as? String, "every failed check has a fix: \(check)")
+        }
     }
 }
