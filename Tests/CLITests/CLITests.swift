@@ -162,4 +162,19 @@ final class CLITests: XCTestCase {
             XCTAssertNotNil(check["fix"] as? String, "every failed check has a fix: \(check)")
         }
     }
+
+    func testKernelsListBuildAndClean() throws {
+        try requireSmolLM2()
+        let list = try run(["kernels", "list"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("projections Q4_1"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("kqv_out"), list.stdout)
+        let cache = try temporaryDirectory()
+        let build = try run(["kernels", "build", "--model", ModelCache.smolLM2GGUF], environment: ["NPULLAMA_CACHE": cache, "PATH": "/usr/bin:/bin", "PEANO_INSTALL_DIR": ""])
+        XCTAssertEqual(build.status, 69, "no mlir-aie here: the build says so")
+        XCTAssertTrue(build.stderr.contains("cannot build NPU kernels on this machine"), build.stderr)
+        let clean = try run(["kernels", "clean"], environment: ["NPULLAMA_CACHE": cache])
+        XCTAssertEqual(clean.status, 0)
+        XCTAssertTrue(clean.stdout.hasPrefix("nothing to clean") || clean.stdout.hasPrefix("removed"), clean.stdout)
+    }
 }

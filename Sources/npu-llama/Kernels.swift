@@ -1,0 +1,94 @@
+// `npu-llama kernels build|list|clean`: the NPU kernels a model needs, their build and their cache.
+import ArgumentParser
+import Foundation
+import LlamaCore
+import NPUBackend
+
+struct Kernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The NPU kernels a model needs: list the plan, build them (mlir-aie + Peano), or clean the cache.",
+        subcommands: [List.self, Build.self, Clean.self])
+
+    static var cacheDirectory: String { (ModelCache.directory as NSString).deletingLastPathComponent + "/kernels" }
+
+    struct Target: ParsableArguments {
+        @Option(help: "Model (path or short name).")
+        var model: String = ModelResolution.defaultModel
+        @Option(help: "KV cache length the kernels serve.")
+        var ctx: Int = 4096
+        @Option(help: "Prefill rows per step.")
+        var chunk: Int = 64
+
+        /// Q4_1 projections when the model ships them, else bf16; the LM head is bf16 unless Q4_1.
+        func weightTypes(_ model: LoadedModel) -> (projection: DType, lmHead: DType) {
+            let q = model.tensors.info("blk.0.attn_q.weight")?.dtype == .q4_1
+            let head = model.tensors.info(model.config.tiedEmbeddings ? "token_embd.weight" : "output.weight")?.dtype == .q4_1
+            return (q ? .q4_1 : .bf16, head ? .q4_1 : .bf16)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every kernel instance the model needs, with its per-core and memory-tile buffers.")
+        @OptionGroup var target: Target
+
+        func run() throws {
+            do {
+                let loaded = try ModelResolution.open(target.model)
+                let (projection, head) = target.weightTypes(loaded)
+                let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
+                let plan = try KernelPlan(manifest: manifest, config: loaded.config, projectionWeights: projection,
+                                          lmHeadWeights: head, context: target.ctx, chunk: target.chunk)
+                print("kernel plan for \(loaded.path): projections \(projection.rawValue), LM head \(head.rawValue), ctx \(target.ctx), chunk \(target.chunk)")
+                print(pad("use", 26) + pad("kernel", 20) + pad("core bytes", 12) + pad("memtile bytes", 15) + "entries")
+                for i in plan.instances {
+                    print(pad(i.use, 26) + pad(i.kernel, 20) + pad("\(i.coreBytes)", 12) + pad("\(i.memTileBytes)", 15) + i.entries.joined(separator: ","))
+                }
+                let builds = ((try? FileManager.default.contentsOfDirectory(atPath: Kernels.cacheDirectory)) ?? []).filter { !$0.hasPrefix(".") }
+                print("cache: \(Kernels.cacheDirectory) — \(builds.isEmpty ? "empty (npu-llama kernels build)" : "\(builds.count) build(s)")")
+            } catch { fail(error) }
+        }
+    }
+
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Build the model's kernels into xclbins + instruction streams (needs mlir-aie and Peano); cached.")
+        @OptionGroup var target: Target
+
+        func run() throws {
+            let status: Int32
+            do {
+                let loaded = try ModelResolution.open(target.model)
+                let (projection, head) = target.weightTypes(loaded)
+                let c = loaded.config
+                // The build script reads the model's dimensions from an HF-style config.
+                let config: [String: Any] = [
+                    "hidden_size": c.hiddenSize, "intermediate_size": c.intermediateSize, "num_attention_heads": c.headCount,
+                    "num_key_value_heads": c.kvHeadCount, "head_dim": c.headDim, "vocab_size": c.vocabSize,
+                    "num_hidden_layers": c.layerCount, "rms_norm_eps": Double(c.rmsNormEps),
+                ]
+                let configPath = FileManager.default.temporaryDirectory.appendingPathComponent("npu-llama-kernels-\(getpid()).json").path
+                try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+                defer { try? FileManager.default.removeItem(atPath: configPath) }
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = ["python3", RepositoryPaths.root + "/Tools/build-kernels.py", "--config", configPath,
+                                     "--weights", projection == .q4_1 ? "q4_1" : "bf16", "--lm-head", head == .q4_1 ? "q4_1" : "bf16",
+                                     "--ctx", "\(target.ctx)", "--chunk", "\(target.chunk)", "--out", Kernels.cacheDirectory]
+                try process.run()
+                process.waitUntilExit()
+                status = process.terminationStatus
+            } catch { fail(error) }
+            if status == 2 { throw ExitCode(ExitCodes.noDevice) }
+            if status != 0 { throw ExitCode(ExitCodes.runtime) }
+        }
+    }
+
+    struct Clean: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove every cached kernel build.")
+        func run() throws {
+            let dir = Kernels.cacheDirectory
+            guard FileManager.default.fileExists(atPath: dir) else { print("nothing to clean (\(dir))"); return }
+            do { try FileManager.default.removeItem(atPath: dir) } catch { fail(error) }
+            print("removed \(dir)")
+        }
+    }
+}
