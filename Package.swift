@@ -60,7 +60,7 @@ let package = Package(
                 cxxSettings: [.headerSearchPath("aie_emu"), .headerSearchPath("drivers"),
                               .unsafeFlags(["-O2"])]),   // the emulation is unusably slow at -O0
         // The NPU backend; for now the kernel manifest reader and KernelPlan.
-        .target(name: "NPUBackend", dependencies: ["LlamaCore"]),
+        .target(name: "NPUBackend", dependencies: ["LlamaCore", "NPUKernels"]),
         .executableTarget(name: "npu-llama", dependencies: [
             "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
         // Runs the built npu-llama as a user would, in a subprocess.
         .testTarget(name: "CLITests", dependencies: ["npu-llama", "LlamaCore"]),
+        .testTarget(name: "NPUBackendTests", dependencies: ["NPUBackend", "Scheduler", "ReferenceBackend", "LlamaCore"]),
         .testTarget(name: "NPUKernelsTests", dependencies: ["NPUKernels", "NPUBackend", "ReferenceBackend", "LlamaCore"]),
     ]
 )

@@ -105,7 +105,8 @@ int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, floa
     rmsnorm_bf16(nx, nw, ny, hidden, eps);
     std::vector<uint16_t> xn(hidden), act(ffn);   // live in the memory tile between stages
     std::memcpy(xn.data(), ny, 2 * size_t(hidden));
-    // taps (debug BO): ffn_norm (hidden) | ffn_gate (ffn) | ffn_up (ffn) | ffn_act (ffn) | ffn_out (hidden)
+    // taps (debug BO): ffn_norm (hidden) | ffn_gate (ffn) | ffn_up (ffn) | ffn_act (ffn) | ffn_out (hidden) | l_out
+    // (hidden)
     uint16_t *tap_norm = taps, *tap_gate = taps ? taps + hidden : nullptr, *tap_up = taps ? tap_gate + ffn : nullptr;
     uint16_t *tap_act = taps ? tap_up + ffn : nullptr, *tap_down = taps ? tap_act + ffn : nullptr;
     if (taps) std::memcpy(tap_norm, ny, 2 * size_t(hidden));
@@ -130,6 +131,7 @@ int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, floa
         if (tap_down) std::memcpy(tap_down + long(t) * tm, g[c].tile[0], 2 * size_t(tm));
         std::memcpy(resid[c], x + long(t) * tm, 2 * size_t(tm));
         add_bf16(g[c].tile[0], resid[c], g[c].tile[1], tm);
+        if (tap_down) std::memcpy(tap_down + hidden + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
         std::memcpy(out + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
     });
     return NPUK_OK;
@@ -215,7 +217,7 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     std::vector<uint16_t> xn(hidden), q(q_dim), k(kv_dim), v(kv_dim), attn(q_dim);
     std::memcpy(xn.data(), ny[0], 2 * size_t(hidden));
     // taps (debug BO): attn_norm (hidden) | Qcur (q) | Kcur (kv) | Vcur (kv) | Qrope (q) | Krope (kv) | kqv_out (q) |
-    // attn_out (hidden)
+    // attn_out (hidden) | ffn_inp (hidden)
     uint16_t *tap = taps;
     auto tap_copy = [&](const void *src, size_t count) {
         if (!taps) return;
@@ -281,6 +283,7 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
         if (taps) std::memcpy(tap + long(t) * tm, g[c].tile[0], 2 * size_t(tm));
         std::memcpy(resid[c], x + long(t) * tm, 2 * size_t(tm));
         add_bf16(g[c].tile[0], resid[c], g[c].tile[1], tm);
+        if (taps) std::memcpy(tap + hidden + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
         std::memcpy(out + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
     });
     return NPUK_OK;

@@ -97,8 +97,8 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
 // design instance's length bucket: bucket * block >= pos + 1) and masks positions past pos. `taps` (nullable) is
 // the debug BO the verify-mode variants write the named intermediates to, in graph order:
 // attention half: attn_norm (hidden) | Qcur (heads*head_dim) | Kcur | Vcur (kv_heads*head_dim each) | Qrope | Krope
-// | kqv_out (heads*head_dim) | attn_out (hidden); MLP half: ffn_norm (hidden) | ffn_gate | ffn_up | ffn_act (ffn each)
-// | ffn_out (hidden).
+// | kqv_out (heads*head_dim) | attn_out (hidden) | ffn_inp (hidden, = out); MLP half: ffn_norm (hidden) | ffn_gate |
+// ffn_up | ffn_act (ffn each) | ffn_out (hidden) | l_out (hidden, = out).
 int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
                                        const void *wk, const void *wv, const void *wo, uint16_t *k_cache,
                                        uint16_t *v_cache, int32_t capacity, const int32_t *params, int32_t hidden,
