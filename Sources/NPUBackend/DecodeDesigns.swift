@@ -15,6 +15,11 @@ public struct DesignArgument: Sendable, Equatable {
     public var name: String
     public var bytes: Int
     public var role: ArgumentRole
+    public init(name: String, bytes: Int, role: ArgumentRole) {
+        self.name = name
+        self.bytes = bytes
+        self.role = role
+    }
 }
 
 /// Which design a kernel of the decode xclbin is.

@@ -25,7 +25,7 @@ public final class EmulatedBuffer: NPUBuffer, CheckedHostRead, @unchecked Sendab
     /// A sub-buffer's parent and offset (sync and state go to the parent's range).
     let parent: EmulatedBuffer?
     let offset: Int
-    unowned let device: EmulatedDevice
+    let device: EmulatedDevice
     /// The device wrote this buffer after the host's last `sync(.fromDevice)`.
     public internal(set) var deviceNewer = false
 

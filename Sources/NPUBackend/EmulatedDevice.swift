@@ -195,7 +195,7 @@ final class EmulatedContext: NPUHardwareContext {
 
 final class EmulatedKernel: NPUKernel {
     let spec: EmulatedKernelSpec
-    unowned let context: EmulatedContext
+    let context: EmulatedContext
     var name: String { spec.name }
     init(spec: EmulatedKernelSpec, context: EmulatedContext) {
         self.spec = spec
@@ -244,7 +244,7 @@ final class EmulatedRun: NPURun {
 }
 
 final class EmulatedRunlist: NPURunlist {
-    unowned let context: EmulatedContext
+    let context: EmulatedContext
     var runs: [EmulatedRun] = []
     init(context: EmulatedContext) { self.context = context }
 
