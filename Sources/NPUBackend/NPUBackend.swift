@@ -353,11 +353,14 @@ public final class NPUBackend: Backend, @unchecked Sendable {
 
     // MARK: - Backend
 
+    /// bf16 for activations; for a matmul the weights' precision on the device: Q4_1 when used as
+    /// stored, bf16 — or Q8_0 when the weights were Q8_0 converted to bf16 at upload, since that
+    /// rounding is part of the node's error against a reference that reads the file's weights.
     public func dtype(of node: Node) -> DType {
-        if case .matmul = node.op {
-            return node.name == "result_output" ? designs.lmHeadDType : designs.projectionDType
-        }
-        return .bf16
+        guard case .matmul(let weight) = node.op else { return .bf16 }
+        let onDevice = node.name == "result_output" ? designs.lmHeadDType : designs.projectionDType
+        if onDevice == .bf16, tensors.info(weight)?.dtype == .q8_0 { return .q8_0 }
+        return onDevice
     }
 
     /// The plan was made at init (a shape the kernels cannot serve fails there, naming its use),

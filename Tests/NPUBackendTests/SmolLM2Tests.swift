@@ -1,0 +1,57 @@
+// SmolLM2-135M as shipped (Q4_1 projections, Q8_0 embedding → bf16 LM head) on NPUBackend over the emulated NPU: verify vs reference and goldens, greedy, counters.
+import Foundation
+import LlamaCore
+import NPUBackend
+import ReferenceBackend
+import Scheduler
+import XCTest
+
+final class SmolLM2Tests: XCTestCase {
+    static let context = 128
+
+    func model() throws -> LoadedModel {
+        let path = ModelCache.smolLM2GGUF
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("SmolLM2 GGUF not found at \(path): \(ModelCache.fetchHint)")
+        }
+        return try LoadedModel.open(path: path)
+    }
+
+    func testVerifyAgainstReferenceAndGoldens() throws {
+        let m = try model()
+        let graph = Graph.llama(m.config)
+        let weights = try FloatWeights(graph: graph, source: m.tensors)
+        let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
+        XCTAssertEqual(npu.dtype(of: graph.node(named: "Qcur-0")!), .q4_1)
+        XCTAssertEqual(npu.dtype(of: graph.node(named: "result_output")!), .q8_0, "Q8_0 converted to bf16 at upload")
+        let golden = try GoldenSet(directory: Support.root.appendingPathComponent("Golden/smollm2-135m-instruct-q4_1").path)
+        let capital = golden.cases.first { $0.name == "capital" }!
+        let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: Self.context),
+                                free: try Support.reference(graph, weights, context: Self.context))
+        let report = try verifier.verifyCase(name: "capital", promptIDs: capital.promptIDs, decodeSteps: 2,
+                                             golden: (golden, capital))
+        print("SmolLM2 verify (emulated NPU):\n" + Support.failures(report))
+        let worst = Dictionary(grouping: report.checks, by: \.against).mapValues { $0.map(\.nmse).max() ?? 0 }
+        print("worst NMSE per comparison: \(worst)")
+        XCTAssertTrue(report.passed, Support.failures(report))
+        XCTAssertEqual(report.generatedIDs, Array(capital.greedyIDs.prefix(2)))
+    }
+
+    func testGreedyEqualsGoldenAndCountsPerToken() throws {
+        let m = try model()
+        let graph = Graph.llama(m.config)
+        let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
+        let golden = try GoldenSet(directory: Support.root.appendingPathComponent("Golden/smollm2-135m-instruct-q4_1").path)
+        let capital = golden.cases.first { $0.name == "capital" }!
+        let clock = ContinuousClock()
+        let started = clock.now
+        let ids = try npu.generateGreedy(prompt: capital.promptIDs, count: 4)
+        print("SmolLM2 emulated: \(capital.promptIDs.count + 3) tokens in \(clock.now - started)")
+        XCTAssertEqual(ids, Array(capital.greedyIDs.prefix(4)), "golden margins: \(capital.greedyMargins.prefix(4))")
+        let t = npu.counters.lastToken
+        XCTAssertEqual(t.submissions, 1)
+        XCTAssertEqual(t.runs, 2 * 30 + 1)
+        XCTAssertEqual(t.syncsToDevice + t.syncsFromDevice, 2, "step params in, token id out")
+        XCTAssertEqual(t.bytesFromDevice, 4)
+    }
+}
