@@ -166,6 +166,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         return k
     }
 
+    /// Bytes of the instruction streams uploaded at load.
+    public var instructionBytes: Int { instructionBuffers.values.reduce(0) { $0 + $1.size } }
+
     private func instructionBuffer(_ name: String) throws -> (NPUBuffer, Int) {
         let words = try instructionSource(name)
         guard !words.isEmpty else { throw NPUDeviceError("instructions of \(name)", "the instruction stream is empty") }
