@@ -11,6 +11,9 @@ public struct EmulatedKernelSpec: @unchecked Sendable {
     public var kvCapacity = 1
     public var kvReadPositions = 1
     public var kvAppendRows = 1
+    /// For runs whose KV reads depend on the step (prefill): (positions read, rows appended) from
+    /// the run's arguments, replacing the two above.
+    public var kvTraffic: (([UnsafeMutableRawPointer]) -> (read: Int, appended: Int))?
     public var execute: ([UnsafeMutableRawPointer]) throws -> Void
 
     public init(name: String, arguments: [DesignArgument], execute: @escaping ([UnsafeMutableRawPointer]) throws -> Void) {
@@ -146,6 +149,7 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
             throw fail("argument \(extra) is set but the kernel has \(spec.arguments.count) data arguments")
         }
         if executesKernels { try spec.execute(pointers) }
+        let kv = spec.kvTraffic?(pointers) ?? (read: spec.kvReadPositions, appended: spec.kvAppendRows)
         for (i, b) in bound.enumerated() {
             if let where_ = b.root.brokenGuard() {
                 b.root.restoreGuards()
@@ -157,8 +161,8 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
             case .weight: traffic.weightBytes += b.size
             case .input, .params: traffic.activationReadBytes += b.size
             case .kvCache:
-                traffic.kvReadBytes += b.size / spec.kvCapacity * spec.kvReadPositions
-                traffic.kvWriteBytes += b.size / spec.kvCapacity * spec.kvAppendRows
+                traffic.kvReadBytes += b.size / spec.kvCapacity * kv.read
+                traffic.kvWriteBytes += b.size / spec.kvCapacity * kv.appended
                 b.markWrittenByDevice()
             case .output, .taps:
                 traffic.outputBytes += b.size

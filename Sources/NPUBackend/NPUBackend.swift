@@ -11,8 +11,11 @@ import LlamaCore
 ///   (argmax variant: one int32 back; logits variant: bf16 logits back). Runs and runlists are built
 ///   once per (KV length bucket, tail, taps) and reused. Per token the host writes the step params
 ///   BO (header, RoPE row, embedding row) with one sync and reads the token or logits with one sync.
-/// - Prefill: repeated decode steps (one runlist per prompt row, rows before the last without the
-///   LM head). The chunked matmul/attn_prefill path is not built yet.
+/// - Prefill (steps of several rows, no observer, `.last` logits): chunks of `chunk` rows through the
+///   per-op prefill designs (rmsnorm, matmul, rope, attn_prefill with KV append, add, swiglu: 15 runs
+///   per layer), all layers and the LM head of the last row in ONE runlist per chunk; one sync in
+///   (header, RoPE rows, embedding rows), one out. Rows of a step that wants every row's logits, or
+///   is observed, run as decode steps instead.
 /// - Verify mode (observer non-nil): the `_taps` variants of the same fused designs also write the
 ///   named intermediates into per-layer debug BOs, synced back after each row's runlist: 2·layers + 1
 ///   extra syncs per token in verify mode only; the runs and submissions are the same.
@@ -24,6 +27,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     public var label: String { device.label }
     public let device: NPUDevice
     public let designs: DecodeDesigns
+    public let prefillDesigns: PrefillDesigns
     public private(set) var counters = BackendCounters()
 
     private let hwContext: NPUHardwareContext
@@ -51,8 +55,16 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     private var mlpTaps: [NPUBuffer] = []                   // per layer, DecodeDesigns.mlpTaps
     private var headTaps: NPUBuffer!                        // result_norm
 
+    // Prefill buffers, (chunk, width) bf16 per slot, shared by the layers.
+    private var prefillStep: NPUBuffer!                     // header ‖ RoPE rows (chunk, headDim) ‖ embedding rows (chunk, hidden)
+    private var prefillRopeParams: NPUBuffer!               // sub-buffer: header ‖ RoPE rows
+    private var prefillAttnParams: NPUBuffer!               // sub-buffer: header int32[8]
+    private var prefillEmbed: NPUBuffer!                    // sub-buffer: (chunk, hidden)
+    private var prefillSlots: [String: NPUBuffer] = [:]     // slot → (chunk, width)
+    private var lastRowViews: [Int: NPUBuffer] = [:]        // row → (hidden) view of l_out's row
+
     enum Tail: Hashable { case none, argmax, logits }
-    struct RunlistKey: Hashable { var bucket: Int; var tail: Tail; var taps: Bool }
+    struct RunlistKey: Hashable { var bucket: Int; var tail: Tail; var taps: Bool; var prefillLastRow: Int? = nil }
 
     /// - Parameters:
     ///   - xclbin: the decode xclbin (Tools/build-kernels.py output; any name for the emulator).
@@ -65,6 +77,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         let plan = try Self.plan(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
         designs = try DecodeDesigns(plan: plan, config: c, projectionDType: WeightConversion.projectionDType(tensors, graph),
                                     lmHeadDType: WeightConversion.lmHeadDType(tensors, graph), context: contextLength)
+        prefillDesigns = try PrefillDesigns(plan: plan, config: c, context: contextLength)
         self.graph = graph
         self.contextLength = contextLength
         self.maxBatch = contextLength
@@ -89,7 +102,11 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         let plan = try plan(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
         let d = try DecodeDesigns(plan: plan, config: graph.config, projectionDType: WeightConversion.projectionDType(tensors, graph),
                                   lmHeadDType: WeightConversion.lmHeadDType(tensors, graph), context: contextLength)
-        return EmulatedDesigns.device(for: d)
+        let device = EmulatedDesigns.device(for: d)
+        for spec in try PrefillDesigns(plan: plan, config: graph.config, context: contextLength).emulatedSpecs() {
+            device.register(spec)
+        }
+        return device
     }
 
     // MARK: - Load
@@ -143,6 +160,17 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         tokenOut = try dataBuffer(bytes(designs.lmHead(argmax: true, taps: false), "token"), "token")
         logitsOut = try dataBuffer(bytes(head, "logits"), "logits")
 
+        let pre = prefillDesigns
+        prefillStep = try dataBuffer(pre.stepBytes, "prefill_step")
+        prefillRopeParams = try device.subBuffer(of: prefillStep, offset: 0, size: pre.ropeParamsBytes)
+        prefillAttnParams = try device.subBuffer(of: prefillStep, offset: 0, size: 32)
+        prefillEmbed = try device.subBuffer(of: prefillStep, offset: pre.ropeParamsBytes, size: pre.chunk * c.hiddenSize * 2)
+        for use in PrefillDesigns.layerUses {
+            let d = pre.design(use)
+            let out = d.arguments.last!
+            prefillSlots[String(use.dropFirst("prefill_".count))] = try dataBuffer(out.bytes, use)
+        }
+
         let total = uploads.reduce(0) { $0 + $1.buffer.size }
         var done = 0
         progress?(0, total)
@@ -153,7 +181,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             progress?(done, total)
         }
         // every kernel's instruction stream, uploaded once (runs and runlists are built on first use, without syncs)
-        for design in designs.all { _ = try instructionBuffer(design.kernelName) }
+        for design in designs.all + prefillDesigns.all { _ = try instructionBuffer(design.kernelName) }
         counters.load = device.counters
     }
 
@@ -199,6 +227,12 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         if let r = runlists[key] { return r.list }
         let list = try hwContext.makeRunlist()
         var runs: [NPURun] = []
+        if let lastRow = key.prefillLastRow {
+            runs = try prefillRuns(lastRow: lastRow, tail: key.tail)
+            for r in runs { try list.add(r) }
+            runlists[key] = (list, runs)
+            return list
+        }
         for l in 0..<graph.config.layerCount {
             let w = layerWeights[l]
             var a: [String: NPUBuffer] = [
@@ -226,6 +260,79 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         for r in runs { try list.add(r) }
         runlists[key] = (list, runs)
         return list
+    }
+
+    /// Every layer's 15 per-op prefill runs, then the LM head on row `lastRow` of l_out.
+    private func prefillRuns(lastRow: Int, tail: Tail) throws -> [NPURun] {
+        let p = prefillSlots
+        var runs: [NPURun] = []
+        for l in 0..<graph.config.layerCount {
+            let w = layerWeights[l]
+            let x: NPUBuffer = l == 0 ? prefillEmbed : p["l_out"]!
+            let bindings: [(String, [String: NPUBuffer])] = [
+                ("attn_norm", ["x": x, "w": w["attn_norm_w"]!, "y": p["attn_norm"]!]),
+                ("Qcur", ["x": p["attn_norm"]!, "w": w["wq"]!, "y": p["Qcur"]!]),
+                ("Kcur", ["x": p["attn_norm"]!, "w": w["wk"]!, "y": p["Kcur"]!]),
+                ("Vcur", ["x": p["attn_norm"]!, "w": w["wv"]!, "y": p["Vcur"]!]),
+                ("Qrope", ["x": p["Qcur"]!, "params": prefillRopeParams, "y": p["Qrope"]!]),
+                ("Krope", ["x": p["Kcur"]!, "params": prefillRopeParams, "y": p["Krope"]!]),
+                ("kqv_out", ["q": p["Qrope"]!, "k_new": p["Krope"]!, "v_new": p["Vcur"]!, "k_cache": kCache[l],
+                             "v_cache": vCache[l], "params": prefillAttnParams, "out": p["kqv_out"]!]),
+                ("attn_out", ["x": p["kqv_out"]!, "w": w["wo"]!, "y": p["attn_out"]!]),
+                ("ffn_inp", ["a": p["attn_out"]!, "b": x, "out": p["ffn_inp"]!]),
+                ("ffn_norm", ["x": p["ffn_inp"]!, "w": w["ffn_norm_w"]!, "y": p["ffn_norm"]!]),
+                ("ffn_gate", ["x": p["ffn_norm"]!, "w": w["w_gate"]!, "y": p["ffn_gate"]!]),
+                ("ffn_up", ["x": p["ffn_norm"]!, "w": w["w_up"]!, "y": p["ffn_up"]!]),
+                ("ffn_act", ["gate": p["ffn_gate"]!, "up": p["ffn_up"]!, "out": p["ffn_act"]!]),
+                ("ffn_out", ["x": p["ffn_act"]!, "w": w["w_down"]!, "y": p["ffn_out"]!]),
+                ("l_out", ["a": p["ffn_out"]!, "b": p["ffn_inp"]!, "out": p["l_out"]!]),
+            ]
+            for (slot, b) in bindings { runs.append(try makeRun(prefillDesigns.design("prefill_" + slot), b)) }
+        }
+        if tail != .none {
+            if lastRowViews[lastRow] == nil {
+                let h = 2 * graph.config.hiddenSize
+                lastRowViews[lastRow] = try device.subBuffer(of: p["l_out"]!, offset: lastRow * h, size: h)
+            }
+            let x = lastRowViews[lastRow]!
+            runs.append(tail == .argmax
+                ? try makeRun(designs.lmHead(argmax: true, taps: false), ["x": x, "norm_w": outputNorm, "w": lmHead, "token": tokenOut])
+                : try makeRun(designs.lmHead(argmax: false, taps: false), ["x": x, "norm_w": outputNorm, "w": lmHead, "logits": logitsOut]))
+        }
+        return runs
+    }
+
+    /// One prefill chunk of up to `chunk` rows at `start`: one sync in, one runlist.
+    private func runPrefillChunk(_ tokens: ArraySlice<Int>, start: Int, tail: Tail) throws {
+        let chunk = prefillDesigns.chunk, c = graph.config
+        let before = device.counters
+        let trafficBefore = (device as? EmulatedDevice)?.traffic
+        let list = try runlist(RunlistKey(bucket: 0, tail: tail, taps: false, prefillLastRow: tokens.count - 1))
+        let memory = prefillStep.hostMemory
+        memory.initializeMemory(as: UInt8.self, repeating: 0)
+        let header = memory.baseAddress!.assumingMemoryBound(to: Int32.self)
+        for (i, v) in [start + tokens.count - 1, start, tokens.count, 0, 0, 0, 0, 0].enumerated() { header[i] = Int32(v) }
+        for r in 0..<chunk {
+            params.writeRope(position: start + r, into: memory.baseAddress! + 32 + r * 2 * c.headDim)
+        }
+        let rows = (memory.baseAddress! + prefillDesigns.ropeParamsBytes).assumingMemoryBound(to: UInt16.self)
+        for (r, t) in tokens.enumerated() { (rows + r * c.hiddenSize).update(from: try embedding(t), count: c.hiddenSize) }
+        try prefillStep.sync(.toDevice)
+        try list.execute()
+        try list.wait(timeoutMilliseconds: 10_000)
+        if tail == .logits { try logitsOut.sync(.fromDevice) }
+        if tail == .argmax { try tokenOut.sync(.fromDevice) }
+        counters.recordPrefillChunk(device.counters - before,
+                                    traffic: trafficBefore.map { (device as! EmulatedDevice).traffic - $0 })
+    }
+
+    /// The prompt through the chunked prefill; the last chunk ends with `tail`'s LM head.
+    private func prefill(_ tokens: [Int], start: Int, tail: Tail) throws {
+        let chunk = prefillDesigns.chunk
+        for from in stride(from: 0, to: tokens.count, by: chunk) {
+            let to = min(from + chunk, tokens.count)
+            try runPrefillChunk(tokens[from..<to], start: start + from, tail: to == tokens.count ? tail : .none)
+        }
     }
 
     // MARK: - Decode
@@ -293,11 +400,12 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     /// tokens; returns the generated ids.
     public func generateGreedy(prompt: [Int], start: Int = 0, count: Int) throws -> [Int] {
         try checkStep(prompt, start)
-        for (i, t) in prompt.dropLast().enumerated() {
-            try measured { _ = try runToken(t, position: start + i, tail: .none, taps: false) }
-        }
         var out: [Int] = []
-        var token = prompt.last!, pos = start + prompt.count - 1
+        guard count > 0 else { return out }
+        try prefill(prompt, start: start, tail: .argmax)
+        var token = Int(try tokenOut.readableHostBytes().load(as: Int32.self))
+        out.append(token)
+        var pos = start + prompt.count
         while out.count < count && pos < contextLength {
             token = try nextTokenGreedy(after: token, position: pos)
             out.append(token)
@@ -310,6 +418,11 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         guard !tokens.isEmpty else { return [] }
         try checkStep(tokens, start)
         let c = graph.config
+        if tokens.count > 1 && observer == nil && logitRows == .last {
+            try prefill(tokens, start: start, tail: .logits)
+            let raw = try logitsOut.readableHostBytes()
+            return (0..<c.vocabSize).map { bf16ToFloat(raw.load(fromByteOffset: 2 * $0, as: UInt16.self)) }
+        }
         var logits: [Float] = []
         var captured: [String: [Float]] = [:]
         for (r, t) in tokens.enumerated() {

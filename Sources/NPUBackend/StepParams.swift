@@ -22,18 +22,23 @@ struct StepParams {
     var embedOffset: Int { paramsBytes }
     var totalBytes: Int { paramsBytes + 2 * hidden }
 
-    /// Writes the header and RoPE row for position `pos` into `memory` (the BO's host view).
-    func write(position pos: Int, bucket: Int, embedding: [UInt16], into memory: UnsafeMutableRawBufferPointer) {
-        let header = memory.baseAddress!.assumingMemoryBound(to: Int32.self)
-        let values: [Int32] = [Int32(pos), Int32(pos), 1, Int32(bucket), 0, 0, 0, 0]
-        for (i, v) in values.enumerated() { header[i] = v }
-        let cs = (memory.baseAddress! + 32).assumingMemoryBound(to: UInt16.self)
+    /// The RoPE row of position `pos`: cos[d/2] ‖ sin[d/2] in bf16 (nearest even).
+    func writeRope(position pos: Int, into destination: UnsafeMutableRawPointer) {
+        let cs = destination.assumingMemoryBound(to: UInt16.self)
         let half = headDim / 2
         for i in 0..<half {
             let angle = Double(Float(pos) * inverseFrequencies[i])
             cs[i] = floatToBF16(Float(cos(angle)))
             cs[half + i] = floatToBF16(Float(sin(angle)))
         }
+    }
+
+    /// Writes the header and RoPE row for position `pos` into `memory` (the BO's host view).
+    func write(position pos: Int, bucket: Int, embedding: [UInt16], into memory: UnsafeMutableRawBufferPointer) {
+        let header = memory.baseAddress!.assumingMemoryBound(to: Int32.self)
+        let values: [Int32] = [Int32(pos), Int32(pos), 1, Int32(bucket), 0, 0, 0, 0]
+        for (i, v) in values.enumerated() { header[i] = v }
+        writeRope(position: pos, into: memory.baseAddress! + 32)
         let row = (memory.baseAddress! + embedOffset).assumingMemoryBound(to: UInt16.self)
         row.update(from: embedding, count: hidden)
     }

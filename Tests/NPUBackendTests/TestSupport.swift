@@ -38,7 +38,7 @@ enum Support {
     }
 
     static func reference(_ graph: Graph, _ weights: FloatWeights, context: Int) throws -> ReferenceBackend {
-        try ReferenceBackend(graph: graph, weights: weights, contextLength: context, maxBatch: 64)
+        try ReferenceBackend(graph: graph, weights: weights, contextLength: context, maxBatch: 128)
     }
 
     /// Greedy ids from the CPU reference: prompt in one step, then `count` decode steps.
