@@ -108,7 +108,9 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
     func spec(_ name: String) -> EmulatedKernelSpec? { specs[name] }
 
     /// Checks a run's arguments against mlir-aie's convention and the kernel's signature, executes
-    /// it, checks the guard bytes of every buffer it bound, and counts it.
+    /// it, checks the guard bytes of every buffer it bound, and counts it. A host write not synced
+    /// to the device is detected by comparing the two copies of input buffers up to 1 MB (params,
+    /// activations, norm weights; large weight BOs are written once at load and synced there).
     func execute(_ run: EmulatedRun) throws {
         let spec = run.spec
         let k = spec.name
