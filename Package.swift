@@ -80,7 +80,7 @@ let package = Package(
         // C interface over XRT's C++ API (device, hw_context, kernel, bo, run, runlist); stubs without XRT.
         .target(name: "CXRT", cxxSettings: cxrtCxxSettings, linkerSettings: cxrtLinkerSettings),
         // The NPU backend; for now the kernel manifest reader and KernelPlan.
-        .target(name: "NPUBackend", dependencies: ["LlamaCore", "CXRT"]),
+        .target(name: "NPUBackend", dependencies: ["LlamaCore", "CXRT", "NPUKernels"]),
         .executableTarget(name: "npu-llama", dependencies: [
             "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler", "NPUBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -93,6 +93,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["npu-llama", "LlamaCore"]),
         // XRTDevice and NPUEnvironment on this machine; hardware tests skip without an NPU.
         .testTarget(name: "XRTDeviceTests", dependencies: ["NPUBackend", "CXRT"]),
+        .testTarget(name: "NPUBackendTests", dependencies: ["NPUBackend", "Scheduler", "ReferenceBackend", "LlamaCore"]),
         .testTarget(name: "NPUKernelsTests", dependencies: ["NPUKernels", "NPUBackend", "ReferenceBackend", "LlamaCore"]),
     ]
 )

@@ -2,6 +2,7 @@
 //
 // Unlike the single-op drivers, a core here keeps the buffers of every stage it takes part in (IRON
 // allocates fifos statically), so the arenas check the per-core budget of Kernels/README.md.
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -79,6 +80,12 @@ extern "C" {
 int32_t npuk_layer_mlp_half(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
                             const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm, int32_t tk,
                             int32_t cores, uint16_t *out) {
+    return npuk_layer_mlp_half_taps(x, norm_w, eps, q4, w_gate, w_up, w_down, hidden, ffn, tm, tk, cores, nullptr, out);
+}
+
+int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
+                                 const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm,
+                                 int32_t tk, int32_t cores, uint16_t *taps, uint16_t *out) {
     if (!valid_gemv(ffn, hidden, tm, tk) || !valid_gemv(hidden, ffn, tm, tk) || cores <= 0 || hidden % 32)
         return NPUK_BAD_SHAPE;
     Arenas arena = make_arenas(cores);
@@ -98,6 +105,11 @@ int32_t npuk_layer_mlp_half(const uint16_t *x, const uint16_t *norm_w, float eps
     rmsnorm_bf16(nx, nw, ny, hidden, eps);
     std::vector<uint16_t> xn(hidden), act(ffn);   // live in the memory tile between stages
     std::memcpy(xn.data(), ny, 2 * size_t(hidden));
+    // taps (debug BO): ffn_norm (hidden) | ffn_gate (ffn) | ffn_up (ffn) | ffn_act (ffn) | ffn_out (hidden) | l_out
+    // (hidden)
+    uint16_t *tap_norm = taps, *tap_gate = taps ? taps + hidden : nullptr, *tap_up = taps ? tap_gate + ffn : nullptr;
+    uint16_t *tap_act = taps ? tap_up + ffn : nullptr, *tap_down = taps ? tap_act + ffn : nullptr;
+    if (taps) std::memcpy(tap_norm, ny, 2 * size_t(hidden));
     // gate and up rows of the same indices on the same core, then SwiGLU on them in place
     for (int c = 0; c < cores; ++c)
         for (int t = c; t < ffn / tm; t += cores) {
@@ -107,12 +119,19 @@ int32_t npuk_layer_mlp_half(const uint16_t *x, const uint16_t *norm_w, float eps
             gemv_out_bf16(g[c].acc[1], g[c].tile[1], tm);
             swiglu_bf16(g[c].tile[0], g[c].tile[1], g[c].tile[2], tm);
             std::memcpy(act.data() + long(t) * tm, g[c].tile[2], 2 * size_t(tm));
+            if (taps) {
+                std::memcpy(tap_gate + long(t) * tm, g[c].tile[0], 2 * size_t(tm));
+                std::memcpy(tap_up + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
+                std::memcpy(tap_act + long(t) * tm, g[c].tile[2], 2 * size_t(tm));
+            }
         }
     // down projection with the residual add as its epilogue
     gemv_stage(g, w_down, hidden, ffn, act.data(), tm, [&](int c, int t) {
         gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
+        if (tap_down) std::memcpy(tap_down + long(t) * tm, g[c].tile[0], 2 * size_t(tm));
         std::memcpy(resid[c], x + long(t) * tm, 2 * size_t(tm));
         add_bf16(g[c].tile[0], resid[c], g[c].tile[1], tm);
+        if (tap_down) std::memcpy(tap_down + hidden + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
         std::memcpy(out + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
     });
     return NPUK_OK;
@@ -124,10 +143,43 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
                                   int32_t head_dim, int32_t adjacent, const float *cos_table, const float *sin_table,
                                   int32_t table_positions, int32_t tm, int32_t tk, int32_t cores, int32_t block,
                                   int32_t splits, uint16_t *out) {
+    if (head_dim <= 0 || head_dim % 32 || block <= 0 || capacity <= 0 || pos < 0 || pos >= capacity ||
+        pos >= table_positions)
+        return NPUK_BAD_SHAPE;
+    // the step params buffer as the host writes it: int32[8] header, then cos || sin in bf16 (nearest even)
+    std::vector<int32_t> params(8 + head_dim / 2, 0);
+    params[0] = pos;
+    params[2] = 1;
+    uint16_t *cs = reinterpret_cast<uint16_t *>(params.data() + 8);
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    const int half = head_dim / 2;
+    for (int i = 0; i < half; ++i) {
+        cs[i] = bfloat16(cos_table[size_t(pos) * half + i]).bits;
+        cs[half + i] = bfloat16(sin_table[size_t(pos) * half + i]).bits;
+    }
+    const int needed = (pos + 1 + block - 1) / block;
+    int bucket = 1;
+    while (bucket < needed) bucket *= 2;
+    bucket = std::min(bucket, capacity / block);
+    return npuk_layer_attention_half_step(x, norm_w, eps, q4, wq, wk, wv, wo, k_cache, v_cache, capacity, params.data(),
+                                          hidden, heads, kv_heads, head_dim, adjacent, tm, tk, cores, block, splits,
+                                          bucket, nullptr, out);
+}
+
+int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
+                                       const void *wk, const void *wv, const void *wo, uint16_t *k_cache,
+                                       uint16_t *v_cache, int32_t capacity, const int32_t *params, int32_t hidden,
+                                       int32_t heads, int32_t kv_heads, int32_t head_dim, int32_t adjacent, int32_t tm,
+                                       int32_t tk, int32_t cores, int32_t block, int32_t splits, int32_t bucket,
+                                       uint16_t *taps, uint16_t *out) {
     const int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, group = heads / std::max(kv_heads, 1);
     if (heads <= 0 || kv_heads <= 0 || heads % kv_heads || head_dim % 32 || !valid_gemv(q_dim, hidden, tm, tk) ||
-        !valid_gemv(kv_dim, hidden, tm, tk) || !valid_gemv(hidden, q_dim, tm, tk) || capacity % block || pos < 0 ||
-        pos >= capacity || pos >= table_positions || kv_heads * splits > cores - 1 || hidden % 32)
+        !valid_gemv(kv_dim, hidden, tm, tk) || !valid_gemv(hidden, q_dim, tm, tk) || block <= 0 || capacity % block ||
+        kv_heads * splits > cores - 1 || hidden % 32 || params == nullptr)
+        return NPUK_BAD_SHAPE;
+    const int pos = params[0];
+    // the design instance's length bucket must cover pos + 1 positions and fit the cache
+    if (pos < 0 || pos >= capacity || bucket <= 0 || long(bucket) * block < pos + 1 || long(bucket) * block > capacity)
         return NPUK_BAD_SHAPE;
     Arenas arena = make_arenas(cores);
     emu::power_on();
@@ -164,6 +216,15 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
     rmsnorm_bf16(nx[0], nw, ny[0], hidden, eps);
     std::vector<uint16_t> xn(hidden), q(q_dim), k(kv_dim), v(kv_dim), attn(q_dim);
     std::memcpy(xn.data(), ny[0], 2 * size_t(hidden));
+    // taps (debug BO): attn_norm (hidden) | Qcur (q) | Kcur (kv) | Vcur (kv) | Qrope (q) | Krope (kv) | kqv_out (q) |
+    // attn_out (hidden) | ffn_inp (hidden)
+    uint16_t *tap = taps;
+    auto tap_copy = [&](const void *src, size_t count) {
+        if (!taps) return;
+        std::memcpy(tap, src, 2 * count);
+        tap += count;
+    };
+    tap_copy(ny[0], size_t(hidden));
     // 2. Q, K, V rows through the same gemv fifos
     auto to = [&](std::vector<uint16_t> &dst) {
         return [&, d = &dst](int c, int t) {
@@ -174,30 +235,25 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
     gemv_stage(g, wq, q_dim, hidden, xn.data(), tm, to(q));
     gemv_stage(g, wk, kv_dim, hidden, xn.data(), tm, to(k));
     gemv_stage(g, wv, kv_dim, hidden, xn.data(), tm, to(v));
-    // 3. rope on core 0 with the step params' cos/sin row (host-written, bf16 nearest even)
-    aie::set_rounding(aie::rounding_mode::conv_even);
-    const int half = head_dim / 2;
-    for (int i = 0; i < half; ++i) {
-        cs[0][i] = bfloat16(cos_table[size_t(pos) * half + i]);
-        cs[0][half + i] = bfloat16(sin_table[size_t(pos) * half + i]);
-    }
-    emu::power_on();
+    tap_copy(q.data(), size_t(q_dim));
+    tap_copy(k.data(), size_t(kv_dim));
+    tap_copy(v.data(), size_t(kv_dim));
+    // 3. rope on core 0 with the step params' cos/sin row (host-written bf16, after the int32[8] header)
+    std::memcpy(cs[0], params + 8, 2 * size_t(head_dim));
     for (auto [vec, n] : {std::pair<std::vector<uint16_t> *, int>{&q, heads}, {&k, kv_heads}}) {
         std::memcpy(rin[0], vec->data(), 2 * size_t(n) * head_dim);
         if (adjacent) rope_adjacent_bf16(rin[0], cs[0], rout[0], n, head_dim);
         else rope_halfsplit_bf16(rin[0], cs[0], rout[0], n, head_dim);
         std::memcpy(vec->data(), rout[0], 2 * size_t(n) * head_dim);
     }
+    tap_copy(q.data(), size_t(q_dim));
+    tap_copy(k.data(), size_t(kv_dim));
     // 4. KV append at pos (drained before the attention reads the cache)
     for (int h = 0; h < kv_heads; ++h) {
         std::memcpy(k_cache + (long(h) * capacity + pos) * head_dim, k.data() + h * head_dim, 2 * size_t(head_dim));
         std::memcpy(v_cache + (long(h) * capacity + pos) * head_dim, v.data() + h * head_dim, 2 * size_t(head_dim));
     }
-    // 5. attention: bucket of blocks, splits per KV head, merge on split 0
-    const int needed = (pos + 1 + block - 1) / block;
-    int bucket = 1;
-    while (bucket < needed) bucket *= 2;
-    bucket = std::min(bucket, capacity / block);
+    // 5. attention over the instance's bucket of blocks (positions past pos masked), splits per KV head, merge
     for (int h = 0; h < kv_heads; ++h) {
         for (int s = 0; s < splits; ++s) {
             AttnCore &c = at[h * splits + s];
@@ -220,11 +276,14 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
         attn_decode_out_bf16(m.state, m.q, group, head_dim); // q buffer reused for the output
         std::memcpy(attn.data() + size_t(h) * group * head_dim, m.q, 2 * size_t(group) * head_dim);
     }
+    tap_copy(attn.data(), size_t(q_dim));
     // 6. o-projection with the residual add as its epilogue
     gemv_stage(g, wo, hidden, q_dim, attn.data(), tm, [&](int c, int t) {
         gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
+        if (taps) std::memcpy(tap + long(t) * tm, g[c].tile[0], 2 * size_t(tm));
         std::memcpy(resid[c], x + long(t) * tm, 2 * size_t(tm));
         add_bf16(g[c].tile[0], resid[c], g[c].tile[1], tm);
+        if (taps) std::memcpy(tap + hidden + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
         std::memcpy(out + long(t) * tm, g[c].tile[1], 2 * size_t(tm));
     });
     return NPUK_OK;

@@ -92,6 +92,23 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
                                   int32_t table_positions, int32_t tm, int32_t tk, int32_t cores, int32_t block,
                                   int32_t splits, uint16_t *out);
 
+// The same designs as NPUBackend runs them. The step params buffer `params` is int32[8] [pos, chunk_start, rows,
+// bucket, 0...] followed by the RoPE row cos[d/2] || sin[d/2] in bf16; the attention reads `bucket` KV blocks (the
+// design instance's length bucket: bucket * block >= pos + 1) and masks positions past pos. `taps` (nullable) is
+// the debug BO the verify-mode variants write the named intermediates to, in graph order:
+// attention half: attn_norm (hidden) | Qcur (heads*head_dim) | Kcur | Vcur (kv_heads*head_dim each) | Qrope | Krope
+// | kqv_out (heads*head_dim) | attn_out (hidden) | ffn_inp (hidden, = out); MLP half: ffn_norm (hidden) | ffn_gate |
+// ffn_up | ffn_act (ffn each) | ffn_out (hidden) | l_out (hidden, = out).
+int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
+                                       const void *wk, const void *wv, const void *wo, uint16_t *k_cache,
+                                       uint16_t *v_cache, int32_t capacity, const int32_t *params, int32_t hidden,
+                                       int32_t heads, int32_t kv_heads, int32_t head_dim, int32_t adjacent, int32_t tm,
+                                       int32_t tk, int32_t cores, int32_t block, int32_t splits, int32_t bucket,
+                                       uint16_t *taps, uint16_t *out);
+int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
+                                 const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm,
+                                 int32_t tk, int32_t cores, uint16_t *taps, uint16_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -120,6 +120,10 @@ public struct ToleranceTable: Sendable {
         Tolerance(op: "lm_head", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
                   reason: "the logits are gemv's; argmax runs on fp32 accumulators, so the chosen token's reference " +
                       "logit is within gemv's error of the reference maximum"),
+        Tolerance(op: "lm_head", dtype: .q8_0, mode: .teacherForced, nmse: 5e-5, maxAbsRelative: 1e-2,
+                  reason: "Q8_0 weights (SmolLM2's tied embedding) converted to bf16 at upload: ≤ 2⁻⁹ relative per " +
+                      "weight on top of gemv's error; logits cancel, so the NMSE is several times 2⁻¹⁸/3 (measured " +
+                      "1.5e-5 on SmolLM2 decode); within llama.cpp's matmul 5e-4 (§8)"),
         Tolerance(op: "block", dtype: .bf16, mode: .teacherForced, nmse: 2e-3, maxAbsRelative: 5e-2,
                   reason: "a fused layer half (or a whole layer at verify's layer granularity) chains several bf16 " +
                       "roundings; llama.cpp's whole-block bound (§8)"),
@@ -129,6 +133,8 @@ public struct ToleranceTable: Sendable {
         // Free running: drift through the model, checked per node against the fp32 reference and goldens.
         Tolerance(op: "*", dtype: .bf16, mode: .freeRunning, nmse: 2e-3,
                   reason: "bf16 drift through the whole model: llama.cpp's whole-block bound (2e-3); the logit KL gate is the end-to-end check"),
+        Tolerance(op: "*", dtype: .q8_0, mode: .freeRunning, nmse: 2e-3,
+                  reason: "as bf16: Q8_0 weights converted to bf16 at upload, drift from bf16 activations"),
         Tolerance(op: "*", dtype: .q4_1, mode: .freeRunning, nmse: 2e-3,
                   reason: "as bf16: the weights are bit-identical to the reference's, drift comes from bf16 activations"),
     ])

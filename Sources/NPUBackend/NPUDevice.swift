@@ -59,6 +59,22 @@ extension NPUBuffer {
     public func sync(_ direction: SyncDirection) throws { try sync(direction, offset: 0, size: size) }
 }
 
+/// The checked host view: how the backend reads what the device wrote. A device that tracks
+/// buffer state (the emulator) refuses a read of device-written data not yet synced back.
+public protocol CheckedHostRead: NPUBuffer {
+    /// `hostMemory` for reading, or an error when the device wrote the buffer after the last
+    /// `sync(.fromDevice)` (the host copy is stale).
+    func hostBytes() throws -> UnsafeRawBufferPointer
+}
+
+extension NPUBuffer {
+    /// The host view for reading: checked when the device supports it (`CheckedHostRead`).
+    public func readableHostBytes() throws -> UnsafeRawBufferPointer {
+        if let checked = self as? CheckedHostRead { return try checked.hostBytes() }
+        return UnsafeRawBufferPointer(hostMemory)
+    }
+}
+
 /// A kernel of a hardware context (`xrt::kernel(ctx, name)`).
 public protocol NPUKernel: AnyObject {
     var name: String { get }
@@ -101,6 +117,15 @@ public protocol NPUDevice: AnyObject {
     func openContext(xclbin path: String) throws -> NPUHardwareContext
     /// `xrt::bo(device, size, flags, group)`.
     func allocate(size: Int, flags: BufferFlags, memoryGroup: Int) throws -> NPUBuffer
+    /// `xrt::bo(parent, size, offset)`: a view of part of `parent` (no new device memory); syncs
+    /// of the view move its range of the parent.
+    func subBuffer(of parent: NPUBuffer, offset: Int, size: Int) throws -> NPUBuffer
+}
+
+extension NPUDevice {
+    public func subBuffer(of parent: NPUBuffer, offset: Int, size: Int) throws -> NPUBuffer {
+        throw NPUDeviceError("sub-buffer", "\(label) does not implement xrt::bo(parent, size, offset)")
+    }
 }
 
 /// A device-level failure, naming what failed (kernel, layer) and the device's own words.

@@ -1,0 +1,58 @@
+// What the NPU backend cost the device: at load, per token (the last one) and in total, for tests and the benchmark.
+
+/// Device counters of an NPUBackend session. A "token" is one row through the decode designs (one
+/// runlist); a prefill chunk (up to `chunk` prompt rows through the per-op prefill designs, one
+/// runlist) is counted apart.
+public struct BackendCounters: Sendable, Equatable {
+    /// Everything up to the end of load (allocations, weight uploads).
+    public var load = DeviceCounters()
+    /// The last token's counts, and their sum over every token so far.
+    public var lastToken = DeviceCounters()
+    public var tokens = DeviceCounters()
+    public var tokenCount = 0
+    /// Bytes the last token's runs moved (emulated device only: counted from their bound arguments).
+    public var lastTokenTraffic: DeviceTraffic?
+    public var tokensTraffic = DeviceTraffic()
+
+    /// The last prefill chunk, and every prefill chunk so far.
+    public var lastPrefillChunk = DeviceCounters()
+    public var prefill = DeviceCounters()
+    public var prefillChunkCount = 0
+    public var lastPrefillTraffic: DeviceTraffic?
+
+    public init() {}
+
+    mutating func recordPrefillChunk(_ counters: DeviceCounters, traffic: DeviceTraffic?) {
+        lastPrefillChunk = counters
+        prefillChunkCount += 1
+        prefill = Self.sum(prefill, counters)
+        lastPrefillTraffic = traffic
+    }
+
+    static func sum(_ a: DeviceCounters, _ b: DeviceCounters) -> DeviceCounters {
+        var s = a
+        s.runs += b.runs
+        s.submissions += b.submissions
+        s.syncsToDevice += b.syncsToDevice
+        s.syncsFromDevice += b.syncsFromDevice
+        s.bytesToDevice += b.bytesToDevice
+        s.bytesFromDevice += b.bytesFromDevice
+        s.buffersAllocated += b.buffersAllocated
+        s.bytesAllocated += b.bytesAllocated
+        return s
+    }
+
+    mutating func recordToken(_ counters: DeviceCounters, traffic: DeviceTraffic?) {
+        lastToken = counters
+        tokenCount += 1
+        tokens = Self.sum(tokens, counters)
+        lastTokenTraffic = traffic
+        if let t = traffic {
+            tokensTraffic.weightBytes += t.weightBytes
+            tokensTraffic.kvReadBytes += t.kvReadBytes
+            tokensTraffic.kvWriteBytes += t.kvWriteBytes
+            tokensTraffic.activationReadBytes += t.activationReadBytes
+            tokensTraffic.outputBytes += t.outputBytes
+        }
+    }
+}

@@ -1,0 +1,69 @@
+// The decode designs of DecodeDesigns as emulated kernels: each run calls the NPUKernels drivers (fused layer halves, LM head) on the device copies.
+import LlamaCore
+import NPUKernels
+
+public enum EmulatedDesigns {
+    /// An emulated xclbin with every decode design of `designs`.
+    public static func device(for designs: DecodeDesigns) -> EmulatedDevice {
+        EmulatedDevice(kernels: designs.all.map { spec(for: $0, designs) })
+    }
+
+    static func check(_ status: Int32, _ kernel: String) throws {
+        guard status == 0 else {
+            let why = status == 1 ? "NPUK_BAD_SHAPE (a shape or position the design cannot serve)" :
+                status == 2 ? "NPUK_CORE_MEMORY (buffers exceed a core's memory)" : "status \(status)"
+            throw NPUDeviceError("run of \(kernel)", "the kernel driver failed: \(why)")
+        }
+    }
+
+    public static func spec(for design: FusedDesign, _ d: DecodeDesigns) -> EmulatedKernelSpec {
+        let c = d.config
+        let name = design.kernelName
+        let (tm, tk, cores) = (Int32(d.tm), Int32(d.tk), Int32(d.cores))
+        let eps = c.rmsNormEps
+        let hidden = Int32(c.hiddenSize)
+        func u16(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<UInt16> { p.assumingMemoryBound(to: UInt16.self) }
+        var spec: EmulatedKernelSpec
+        switch design.kind {
+        case .attentionHalf(let bucket):
+            let q4: Int32 = d.projectionDType == .q4_1 ? 1 : 0
+            spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
+                try check(npuk_layer_attention_half_step(
+                    u16(p[0]), u16(p[1]), eps, q4, p[2], p[3], p[4], p[5], u16(p[6]), u16(p[7]), Int32(d.context),
+                    p[8].assumingMemoryBound(to: Int32.self), hidden, Int32(c.headCount), Int32(c.kvHeadCount),
+                    Int32(c.headDim), c.ropePairing == .adjacent ? 1 : 0, tm, tk, cores, Int32(d.block), Int32(d.splits),
+                    Int32(bucket), design.taps ? u16(p[10]) : nil, u16(p[9])), name)
+            }
+            spec.kvCapacity = d.context
+            spec.kvReadPositions = bucket * d.block
+        case .mlpHalf:
+            let q4: Int32 = d.projectionDType == .q4_1 ? 1 : 0
+            spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
+                try check(npuk_layer_mlp_half_taps(u16(p[0]), u16(p[1]), eps, q4, p[2], p[3], p[4], hidden,
+                                                   Int32(c.intermediateSize), tm, tk, cores,
+                                                   design.taps ? u16(p[6]) : nil, u16(p[5])), name)
+            }
+        case .lmHeadArgmax, .lmHeadLogits:
+            let argmax = design.kind == .lmHeadArgmax
+            let use = d.plan.instance(argmax ? "result_output" : "result_logits")!.values
+            let (htm, htk, hcores) = (Int32(use["tm"]!), Int32(use["tk"]!), Int32(use["cores"]!))
+            let q4 = d.lmHeadDType == .q4_1
+            let vocab = Int32(c.vocabSize)
+            spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
+                // rmsnorm on one core; its row goes through the memory tile to the gemv cores
+                var xn = [UInt16](repeating: 0, count: c.hiddenSize)
+                try check(npuk_rmsnorm_bf16(u16(p[0]), u16(p[1]), &xn, 1, hidden, eps), name)
+                if design.taps { u16(p[4]).update(from: xn, count: c.hiddenSize) }
+                if argmax {
+                    let token = p[3].assumingMemoryBound(to: Int32.self)
+                    try check(q4 ? npuk_lm_head_argmax_q4_1(p[2].assumingMemoryBound(to: UInt8.self), xn, token, vocab, hidden, htm, htk, hcores)
+                                 : npuk_lm_head_argmax_bf16(u16(p[2]), xn, token, vocab, hidden, htm, htk, hcores), name)
+                } else {
+                    try check(q4 ? npuk_gemv_q4_1(p[2].assumingMemoryBound(to: UInt8.self), xn, u16(p[3]), vocab, hidden, htm, htk, hcores)
+                                 : npuk_gemv_bf16(u16(p[2]), xn, u16(p[3]), vocab, hidden, htm, htk, hcores), name)
+                }
+            }
+        }
+        return spec
+    }
+}

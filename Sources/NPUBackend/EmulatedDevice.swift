@@ -1,0 +1,279 @@
+// EmulatedDevice: an NPUDevice that checks every XRT convention and runs the kernels' x86 emulation (Kernels/), counting as a real device.
+import Foundation
+
+/// A kernel of the emulated xclbin: its data arguments (mlir-aie's 3+i), instruction stream and what
+/// a run does. `execute` receives the device copies of the data arguments in order.
+public struct EmulatedKernelSpec: @unchecked Sendable {
+    public var name: String
+    public var arguments: [DesignArgument]
+    /// `.kvCache` arguments: capacity in positions, positions a run reads (its length bucket) and
+    /// appends (decode: 1). A run's KV traffic is counted from these and the argument's size.
+    public var kvCapacity = 1
+    public var kvReadPositions = 1
+    public var kvAppendRows = 1
+    /// For runs whose KV reads depend on the step (prefill): (positions read, rows appended) from
+    /// the run's arguments, replacing the two above.
+    public var kvTraffic: (([UnsafeMutableRawPointer]) -> (read: Int, appended: Int))?
+    public var execute: ([UnsafeMutableRawPointer]) throws -> Void
+
+    public init(name: String, arguments: [DesignArgument], execute: @escaping ([UnsafeMutableRawPointer]) throws -> Void) {
+        self.name = name
+        self.arguments = arguments
+        self.execute = execute
+    }
+}
+
+/// Bytes the emulated runs moved between DDR and the array, from their bound arguments.
+public struct DeviceTraffic: Sendable, Equatable {
+    public var weightBytes = 0        // matrices and norm weights streamed
+    public var kvReadBytes = 0        // KV cache rows read (up to each run's length bucket)
+    public var kvWriteBytes = 0       // KV rows appended
+    public var activationReadBytes = 0 // x, step params
+    public var outputBytes = 0        // outputs and taps written
+    public init() {}
+    public var totalRead: Int { weightBytes + kvReadBytes + activationReadBytes }
+
+    public static func - (a: DeviceTraffic, b: DeviceTraffic) -> DeviceTraffic {
+        var d = DeviceTraffic()
+        d.weightBytes = a.weightBytes - b.weightBytes
+        d.kvReadBytes = a.kvReadBytes - b.kvReadBytes
+        d.kvWriteBytes = a.kvWriteBytes - b.kvWriteBytes
+        d.activationReadBytes = a.activationReadBytes - b.activationReadBytes
+        d.outputBytes = a.outputBytes - b.outputBytes
+        return d
+    }
+}
+
+/// The emulated NPU: a test instrument, selected explicitly (never a fallback for the real device).
+public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
+    public let label = "emulated NPU"
+    public private(set) var counters = DeviceCounters()
+    public private(set) var traffic = DeviceTraffic()
+    /// false: every check and count, but the kernels are not executed (for counting 1B shapes fast).
+    public var executesKernels = true
+    /// The xclbins opened, in order.
+    public private(set) var openedXclbins: [String] = []
+    private var specs: [String: EmulatedKernelSpec] = [:]
+    private var nextBuffer = 0
+    static let instructionMagic: UInt32 = 0x4E50_5545   // "NPUE"
+    static let instructionWords = 16
+
+    /// An emulated xclbin holding `kernels` (see `EmulatedDesigns` for the decode designs).
+    public init(kernels: [EmulatedKernelSpec] = []) {
+        for k in kernels { specs[k.name] = k }
+    }
+
+    /// Adds a kernel to the emulated xclbin (tests use it for deliberately faulty kernels).
+    public func register(_ spec: EmulatedKernelSpec) { specs[spec.name] = spec }
+
+    public var kernelNames: [String] { specs.keys.sorted() }
+
+    /// The instruction stream (insts.bin) of a kernel of the emulated xclbin.
+    public func instructions(for kernel: String) throws -> [UInt32] {
+        guard specs[kernel] != nil else { throw NPUDeviceError("instructions of \(kernel)", "the emulated xclbin has no such kernel") }
+        var h: UInt32 = 2_166_136_261
+        for b in kernel.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return [Self.instructionMagic, h] + (2..<Self.instructionWords).map { UInt32($0) }
+    }
+
+    public func openContext(xclbin path: String) throws -> NPUHardwareContext {
+        openedXclbins.append(path)
+        return EmulatedContext(device: self)
+    }
+
+    public func allocate(size: Int, flags: BufferFlags, memoryGroup: Int) throws -> NPUBuffer {
+        guard size > 0 else { throw NPUDeviceError("allocate", "a buffer object needs a positive size, not \(size)") }
+        nextBuffer += 1
+        counters.buffersAllocated += 1
+        counters.bytesAllocated += size
+        return EmulatedBuffer(device: self, size: size, flags: flags, memoryGroup: memoryGroup, name: "bo#\(nextBuffer)")
+    }
+
+    /// A view (no allocation counted: XRT's sub-buffer shares its parent's memory).
+    public func subBuffer(of parent: NPUBuffer, offset: Int, size: Int) throws -> NPUBuffer {
+        guard let p = parent as? EmulatedBuffer else { throw NPUDeviceError("sub-buffer", "the parent is not an emulated buffer") }
+        guard offset >= 0, size > 0, offset + size <= p.size else {
+            throw NPUDeviceError("sub-buffer of \(p.name)", "range \(offset)..<\(offset + size) is outside its \(p.size) bytes")
+        }
+        return EmulatedBuffer(subOf: p.root, offset: p.offset + offset, size: size, name: "\(p.name)[\(offset)..<\(offset + size)]")
+    }
+
+    func countSync(_ direction: SyncDirection, bytes: Int) {
+        switch direction {
+        case .toDevice: counters.syncsToDevice += 1; counters.bytesToDevice += bytes
+        case .fromDevice: counters.syncsFromDevice += 1; counters.bytesFromDevice += bytes
+        }
+    }
+
+    func spec(_ name: String) -> EmulatedKernelSpec? { specs[name] }
+
+    /// Checks a run's arguments against mlir-aie's convention and the kernel's signature, executes
+    /// it, checks the guard bytes of every buffer it bound, and counts it. A host write not synced
+    /// to the device is detected by comparing the two copies of input buffers up to 1 MB (params,
+    /// activations, norm weights; large weight BOs are written once at load and synced there).
+    func execute(_ run: EmulatedRun) throws {
+        let spec = run.spec
+        let k = spec.name
+        func fail(_ what: String) -> NPUDeviceError { NPUDeviceError("run of \(k)", what) }
+        guard let opcode = run.values[0] else { throw fail("argument 0 (opcode) is not set") }
+        guard opcode == 3 else { throw fail("argument 0 (opcode) is \(opcode); mlir-aie's convention is 3") }
+        guard let instr = run.buffers[1] else { throw fail("argument 1 (instruction buffer) is not set") }
+        guard instr.flags == .cacheable else { throw fail("the instruction buffer \(instr.name) is not allocated cacheable") }
+        guard instr.memoryGroup == run.kernel.memoryGroup(argument: 1) else {
+            throw fail("the instruction buffer \(instr.name) is in memory group \(instr.memoryGroup), not the kernel's group_id(1) = \(run.kernel.memoryGroup(argument: 1))")
+        }
+        let expected = try instructions(for: k)
+        guard instr.size >= 4 * expected.count else { throw fail("the instruction buffer \(instr.name) is empty or shorter than \(k)'s \(expected.count) words") }
+        if instr.hostWroteWithoutSync() { throw fail("the instruction buffer \(instr.name) was written by the host but not synced to the device") }
+        let words = (0..<expected.count).map { instr.deviceMemory.load(fromByteOffset: 4 * $0, as: UInt32.self) }
+        guard words == expected else { throw fail("the instruction buffer \(instr.name) does not hold \(k)'s instruction stream") }
+        guard let count = run.values[2], count == UInt64(expected.count) else {
+            throw fail("argument 2 (instruction word count) is \(run.values[2].map(String.init) ?? "not set"); the stream has \(expected.count) words")
+        }
+        var pointers: [UnsafeMutableRawPointer] = []
+        var bound: [EmulatedBuffer] = []
+        for (i, a) in spec.arguments.enumerated() {
+            let index = 3 + i
+            guard let b = run.buffers[index] else { throw fail("argument \(index) (\(a.name)) is not set") }
+            guard b.flags == .hostOnly else { throw fail("argument \(index) (\(a.name)): \(b.name) is not a host_only buffer") }
+            let group = run.kernel.memoryGroup(argument: index)
+            guard b.memoryGroup == group else {
+                throw fail("argument \(index) (\(a.name)): \(b.name) is in memory group \(b.memoryGroup), not the kernel's group_id(\(index)) = \(group)")
+            }
+            guard b.size == a.bytes else { throw fail("argument \(index) (\(a.name)): \(b.name) has \(b.size) bytes; the design takes \(a.bytes)") }
+            if a.role != .output && a.role != .taps && b.size <= 1 << 20 && b.hostWroteWithoutSync() {
+                throw fail("argument \(index) (\(a.name)): the host wrote \(b.name) but did not sync it to the device")
+            }
+            pointers.append(b.deviceMemory)
+            bound.append(b)
+        }
+        if let extra = run.buffers.keys.first(where: { $0 >= 3 + spec.arguments.count }) {
+            throw fail("argument \(extra) is set but the kernel has \(spec.arguments.count) data arguments")
+        }
+        if executesKernels { try spec.execute(pointers) }
+        let kv = spec.kvTraffic?(pointers) ?? (read: spec.kvReadPositions, appended: spec.kvAppendRows)
+        for (i, b) in bound.enumerated() {
+            if let where_ = b.root.brokenGuard() {
+                b.root.restoreGuards()
+                throw fail("wrote outside argument \(3 + i) (\(spec.arguments[i].name), \(b.name)): guard bytes changed \(where_)")
+            }
+        }
+        for (a, b) in zip(spec.arguments, bound) {
+            switch a.role {
+            case .weight: traffic.weightBytes += b.size
+            case .input, .params: traffic.activationReadBytes += b.size
+            case .kvCache:
+                traffic.kvReadBytes += b.size / spec.kvCapacity * kv.read
+                traffic.kvWriteBytes += b.size / spec.kvCapacity * kv.appended
+                b.markWrittenByDevice()
+            case .output, .taps:
+                traffic.outputBytes += b.size
+                b.markWrittenByDevice()
+            }
+        }
+        counters.runs += 1
+    }
+
+    func countSubmission() { counters.submissions += 1 }
+}
+
+/// The emulated hardware context: kernels by name, runs, runlists.
+final class EmulatedContext: NPUHardwareContext {
+    let device: EmulatedDevice
+    init(device: EmulatedDevice) { self.device = device }
+
+    func kernel(named name: String) throws -> NPUKernel {
+        guard let spec = device.spec(name) else {
+            throw NPUDeviceError("kernel \(name)", "the emulated xclbin has no such kernel (it has \(device.kernelNames.count))")
+        }
+        return EmulatedKernel(spec: spec, context: self)
+    }
+
+    func makeRun(_ kernel: NPUKernel) throws -> NPURun {
+        guard let k = kernel as? EmulatedKernel, k.context === self else {
+            throw NPUDeviceError("run of \(kernel.name)", "the kernel is not from this hardware context")
+        }
+        return EmulatedRun(kernel: k)
+    }
+
+    func makeRunlist() throws -> NPURunlist { EmulatedRunlist(context: self) }
+}
+
+final class EmulatedKernel: NPUKernel {
+    let spec: EmulatedKernelSpec
+    let context: EmulatedContext
+    var name: String { spec.name }
+    init(spec: EmulatedKernelSpec, context: EmulatedContext) {
+        self.spec = spec
+        self.context = context
+    }
+    /// The instruction stream's group (group_id(1) = 1) and one DDR data group for every data
+    /// argument (group_id(3+i) = 3), so buffers can be shared between kernels and arguments as
+    /// designs do (activations, KV cache) while a buffer in the wrong kind of group is caught.
+    func memoryGroup(argument: Int) -> Int { argument < 3 ? argument : 3 }
+}
+
+final class EmulatedRun: NPURun {
+    let ekernel: EmulatedKernel
+    var kernel: NPUKernel { ekernel }
+    var spec: EmulatedKernelSpec { ekernel.spec }
+    var values: [Int: UInt64] = [:]
+    var buffers: [Int: EmulatedBuffer] = [:]
+    var state: CommandState = .new
+
+    init(kernel: EmulatedKernel) { ekernel = kernel }
+
+    func setArgument(_ index: Int, buffer: NPUBuffer) throws {
+        guard let b = buffer as? EmulatedBuffer else { throw NPUDeviceError("run of \(spec.name)", "argument \(index) is not an emulated buffer") }
+        guard index >= 1 else { throw NPUDeviceError("run of \(spec.name)", "argument 0 is the opcode, not a buffer") }
+        buffers[index] = b
+        values[index] = nil
+    }
+
+    func setArgument(_ index: Int, value: UInt64) throws {
+        values[index] = value
+        buffers[index] = nil
+    }
+
+    func start() throws {
+        ekernel.context.device.countSubmission()
+        do {
+            try ekernel.context.device.execute(self)
+            state = .completed
+        } catch {
+            state = .error
+            throw error
+        }
+    }
+
+    func wait(timeoutMilliseconds: Int) throws -> CommandState { state }
+}
+
+final class EmulatedRunlist: NPURunlist {
+    let context: EmulatedContext
+    var runs: [EmulatedRun] = []
+    init(context: EmulatedContext) { self.context = context }
+
+    func add(_ run: NPURun) throws {
+        guard let r = run as? EmulatedRun, r.ekernel.context === context else {
+            throw NPUDeviceError("runlist", "run of \(run.kernel.name) is not from the runlist's hardware context")
+        }
+        runs.append(r)
+    }
+
+    /// Executes the runs in order, atomically as one submission; the first failure stops the list.
+    func execute() throws {
+        context.device.countSubmission()
+        for (i, run) in runs.enumerated() {
+            do {
+                try context.device.execute(run)
+                run.state = .completed
+            } catch let e as NPUDeviceError {
+                run.state = .error
+                throw NPUDeviceError("runlist run \(i) (\(run.spec.name))", e.detail)
+            }
+        }
+    }
+
+    func wait(timeoutMilliseconds: Int) throws {}
+}

@@ -1,0 +1,93 @@
+// A seeded random-weight Llama stored as the NPU takes it (bf16, or Q4_1 blocks for the matrices), for benchmarks at real shapes.
+import LlamaCore
+
+/// Tensors are generated on first access and kept (raw bytes must outlive the call). Matrices are
+/// bf16 or GGUF Q4_1 (f16 scale and min per 32, random nibbles); norm weights bf16 near 1.
+public final class RandomWeights: TensorSource, @unchecked Sendable {
+    public let path: String
+    private let shapes: [String: [Int]]
+    private let matrixDType: DType
+    private let seed: UInt64
+    private var cache: [String: [UInt8]] = [:]
+
+    /// - matrices: `.bf16` or `.q4_1` (projections and the LM head alike).
+    public init(_ config: ModelConfig, matrices: DType, seed: UInt64 = 1) {
+        precondition(matrices == .bf16 || matrices == .q4_1)
+        var shapes: [String: [Int]] = [:]
+        for (name, shape) in Graph.llama(config).weightShapes { shapes[name] = shape }
+        self.shapes = shapes
+        matrixDType = matrices
+        self.seed = seed
+        path = "<random \(matrices.rawValue) llama seed \(seed)>"
+    }
+
+    public var tensorNames: [String] { shapes.keys.sorted() }
+
+    public func info(_ name: String) -> TensorInfo? {
+        shapes[name].map { TensorInfo(name: name, dtype: $0.count == 1 ? .bf16 : matrixDType, shape: $0) }
+    }
+
+    public func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer {
+        guard let info = info(name) else { throw ModelFileError(.missingTensor, file: path, "tensor \(name) is missing") }
+        if cache[name] == nil { cache[name] = generate(info) }
+        return cache[name]!.withUnsafeBytes { UnsafeRawBufferPointer(start: $0.baseAddress, count: $0.count) }
+    }
+
+    public func floats(_ name: String) throws -> [Float] {
+        let raw = try rawBytes(name)
+        return dequantize(raw, as: info(name)!.dtype)
+    }
+
+    /// 1 MB of random matrix data, tiled through each matrix from a per-tensor offset (generating
+    /// 2.5 GB element by element would dominate the benchmark; the values do not matter to it).
+    private lazy var pool: [UInt8] = {
+        var rng = SplitMix64(seed: seed)
+        let blocks = 52_428   // 20-byte Q4_1 blocks, or the same bytes as bf16 pairs
+        var bytes = [UInt8](repeating: 0, count: blocks * 20)
+        bytes.withUnsafeMutableBytes { out in
+            for block in 0..<blocks {
+                let p = out.baseAddress! + block * 20
+                if matrixDType == .q4_1 {
+                    p.storeBytes(of: floatToF16(0.01), toByteOffset: 0, as: UInt16.self)
+                    p.storeBytes(of: floatToF16(-0.08), toByteOffset: 2, as: UInt16.self)
+                    for i in 0..<16 { p.storeBytes(of: UInt8(truncatingIfNeeded: rng.next()), toByteOffset: 4 + i, as: UInt8.self) }
+                } else {
+                    for i in 0..<10 {
+                        let u = Float(rng.nextUnit()) * 2 - 1
+                        p.storeBytes(of: floatToBF16(0.05 * u), toByteOffset: 2 * i, as: UInt16.self)
+                    }
+                }
+            }
+        }
+        return bytes
+    }()
+
+    private func generate(_ info: TensorInfo) -> [UInt8] {
+        var h: UInt64 = seed
+        for b in info.name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        let n = info.elementCount
+        var bytes = [UInt8](repeating: 0, count: info.dtype.byteCount(elements: n)!)
+        if info.shape.count == 1 {
+            var rng = SplitMix64(seed: h)
+            bytes.withUnsafeMutableBytes { out in
+                let w = out.bindMemory(to: UInt16.self)
+                for i in 0..<n { w[i] = floatToBF16(1 + 0.2 * (Float(rng.nextUnit()) * 2 - 1)) }
+            }
+            return bytes
+        }
+        let pool = self.pool
+        var from = Int(h % UInt64(pool.count / 20)) * 20
+        var at = 0
+        bytes.withUnsafeMutableBytes { out in
+            pool.withUnsafeBytes { src in
+                while at < out.count {
+                    let count = min(out.count - at, src.count - from)
+                    (out.baseAddress! + at).copyMemory(from: src.baseAddress! + from, byteCount: count)
+                    at += count
+                    from = 0
+                }
+            }
+        }
+        return bytes
+    }
+}
