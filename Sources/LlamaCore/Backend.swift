@@ -25,9 +25,16 @@ public protocol Backend: AnyObject {
     /// Runs `tokens` at positions start..<start+count over a cache holding 0..<start and returns
     /// logits: (1, vocab) for `.last`, (count, vocab) for `.all`.
     func step(tokens: [Int], start: Int, logitRows: LogitRows, observer: NodeObserver?) throws -> [Float]
+    /// One greedy decode step: runs `token` at `position` and returns the argmax of its logits.
+    /// A backend that computes the argmax on its device brings back one id instead of the logits.
+    func nextTokenGreedy(after token: Int, position: Int) throws -> Int
 }
 
 extension Backend {
+    public func nextTokenGreedy(after token: Int, position: Int) throws -> Int {
+        Sampler.argmax(try step(tokens: [token], start: position, logitRows: .last, observer: nil))
+    }
+
     /// Plan-time placement check: throws naming the first node this backend cannot run.
     public func checkPlacement() throws {
         for node in graph.nodes {

@@ -79,9 +79,14 @@ public final class Generator {
             else {
                 while generated.count < maxTokens {
                     guard position < backend.contextLength else { reason = .contextFull; break }
-                    logits = try backend.step(tokens: [generated.last!], start: position, logitRows: .last, observer: nil)
+                    let next: Int
+                    if sampling.isGreedy {
+                        next = try backend.nextTokenGreedy(after: generated.last!, position: position)
+                    } else {
+                        logits = try backend.step(tokens: [generated.last!], start: position, logitRows: .last, observer: nil)
+                        next = sampler.sample(logits)
+                    }
                     position += 1
-                    let next = sampler.sample(logits)
                     generated.append(next)
                     if stopTokenIDs.contains(next) { reason = .stopToken; break }
                     if !onToken(next) { reason = .cancelled; break }

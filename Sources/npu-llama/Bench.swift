@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import LlamaCore
+import NPUBackend
 import ReferenceBackend
 import Scheduler
 
@@ -29,6 +30,7 @@ struct Bench: ParsableCommand {
         }
         let (device, quiet) = (options.device, options.quiet)
         let loaded = try ModelResolution.open(options.model)
+        if device == .emulator { return try emulatedDecodeCounts(loaded) }
         let graph = Graph.llama(loaded.config)
         let context = max(promptTokens, genTokens)
         let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: context, maxBatch: promptTokens,
@@ -76,6 +78,33 @@ struct Bench: ParsableCommand {
                          pp.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
             print(String(format: "tg%d: %8.1f tok/s (median of %d: %@)", genTokens, median(tg), repetitions,
                          tg.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
+        }
+    }
+}
+
+extension Bench {
+    /// On the emulated NPU, times mean nothing: print the exact counts of one decode token at position
+    /// 1023 (1k context) and the NPU time a cost model gives for them, labelled modelled.
+    func emulatedDecodeCounts(_ loaded: LoadedModel) throws {
+        let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
+        // Executing every kernel of a 1B model in the emulation takes minutes; counts do not depend on it.
+        let execute = loaded.config.hiddenSize * loaded.config.layerCount <= 576 * 30
+        let result = try DecodeBenchmark.run(name: (loaded.path as NSString).lastPathComponent, config: loaded.config,
+                                             tensors: loaded.tensors, manifest: manifest, position: 1023, executeKernels: execute)
+        if json {
+            let t = result.perToken, x = result.traffic
+            let record: [String: Any] = [
+                "model": loaded.path, "device": "emulated NPU", "time": "modelled", "weights": result.weights,
+                "position": result.position, "runs": t.runs, "submissions": t.submissions,
+                "syncs_to_device": t.syncsToDevice, "syncs_from_device": t.syncsFromDevice,
+                "weight_bytes_streamed": x.weightBytes, "kv_read_bytes": x.kvReadBytes, "streamed_bytes": result.streamedBytes,
+                "uploaded_weight_bytes": result.uploadedWeightBytes,
+                "modelled_seconds_per_token": result.modelledSeconds, "modelled_tok_s": result.modelledTokensPerSecond,
+                "cost_model": result.model_.description,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(DecodeBenchmark.report([result]))
         }
     }
 }

@@ -31,10 +31,17 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
                 hint: "use --device reference for the fp32 CPU reference (verification only; it is not the NPU)",
                 code: ExitCodes.noDevice)
         case .emulator:
-            throw UserFacingError(
-                message: "the emulated NPU device is not built yet in this version",
-                hint: "use --device reference for the fp32 CPU reference",
-                code: ExitCodes.noDevice)
+            // The emulated NPU: the same backend, runlists and kernels (Kernels/*.cc on the CPU), checked
+            // and counted. A test instrument, selected only by name; its times are not NPU times.
+            let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
+            let device = try NPUBackend.emulatedDevice(graph: graph, tensors: model.tensors, manifest: manifest,
+                                                       contextLength: contextLength)
+            let backend = try NPUBackend(graph: graph, tensors: model.tensors, device: device, manifest: manifest,
+                                         contextLength: contextLength, xclbin: "emulated-decode.xclbin",
+                                         instructions: { try device.instructions(for: $0) },
+                                         progress: { done, total in progress?.update(done, total) })
+            progress?.finish()
+            return backend
         }
     }
 

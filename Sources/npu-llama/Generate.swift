@@ -76,9 +76,10 @@ struct Generate: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             FileHandle.standardOutput.write(Data((decoder.finish() + "\n").utf8))
-            note(String(format: "[%@] %d prompt tokens, %d generated (%@); time to first token %.3f s, prefill %.1f tok/s, decode %.1f tok/s",
+            note(String(format: "[%@] %d prompt tokens, %d generated (%@); time to first token %.3f s, prefill %.1f tok/s, decode %.1f tok/s%@",
                         backend.label, ids.count, result.generatedIDs.count, result.stopReason.rawValue,
-                        result.timeToFirstToken, result.prefillTokensPerSecond, result.decodeTokensPerSecond),
+                        result.timeToFirstToken, result.prefillTokensPerSecond, result.decodeTokensPerSecond,
+                        device == .emulator ? " (emulator wall clock on the CPU, not NPU time)" : ""),
                  quiet: quiet)
         }
     }
