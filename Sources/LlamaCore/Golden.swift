@@ -15,6 +15,17 @@ public struct GoldenSet: Sendable {
         public var greedyMargins: [Double]
         /// Tensor name (llama.cpp naming) → file path relative to the golden folder.
         public var tensorFiles: [String: String]
+
+        public init(name: String, prompt: String?, promptIDs: [Int], greedyIDs: [Int], greedyText: String? = nil,
+                    greedyMargins: [Double], tensorFiles: [String: String]) {
+            self.name = name
+            self.prompt = prompt
+            self.promptIDs = promptIDs
+            self.greedyIDs = greedyIDs
+            self.greedyText = greedyText
+            self.greedyMargins = greedyMargins
+            self.tensorFiles = tensorFiles
+        }
     }
 
     public let directory: String

@@ -20,15 +20,19 @@ public struct Tolerance: Sendable, Equatable {
     public var nmse: Double
     /// Bound on max|a−e| relative to max|e|: a per-element check NMSE cannot hide (REFERENCE §8).
     public var maxAbsRelative: Double
+    /// Whether exceeding the bound fails verification, or only marks drift in the report (NaN
+    /// and Inf fail everywhere).
+    public var gates: Bool
     public var reason: String
 
     public init(op: String, dtype: DType, mode: ComparisonMode, nmse: Double,
-                maxAbsRelative: Double = .infinity, reason: String) {
+                maxAbsRelative: Double = .infinity, gates: Bool = true, reason: String) {
         self.op = op
         self.dtype = dtype
         self.mode = mode
         self.nmse = nmse
         self.maxAbsRelative = maxAbsRelative
+        self.gates = gates
         self.reason = reason
     }
 }
@@ -85,6 +89,13 @@ public struct ToleranceTable: Sendable {
 
     static let outputRounding = "inputs are bf16 on both sides; fp32 accumulation; one bf16 rounding (nearest even, " +
         "≤ 2⁻⁹ relative, NMSE ≈ 1.3e-6) of the output"
+    static let dominatedRow = "worst case when one element dominates the row (real models have such outlier channels): " +
+        "two bf16 roundings of 2⁻⁹ each — the output's, and an operand the reference holds more precisely (a norm weight " +
+        "stored F32, or a fused epilogue's unrounded input) — give NMSE up to (2·2⁻⁹)² ≈ 1.5e-5"
+    static let freeDrift = "drift through a many-layer bf16 model is not bounded per node: at one step an attention " +
+        "head whose scores are near a tie can swing the rest of the model (observed NMSE 7e-2 at one decode step of " +
+        "SmolLM2 while every op passed teacher-forced and the next step was back at 5e-4). The bound (llama.cpp's " +
+        "whole-block 2e-3) marks drift in the report; the gate is the logit KL gate and the teacher-forced bounds"
 
     public static let standard = ToleranceTable(entries: [
         // fp32 against fp32: the same arithmetic, only the summation order may differ.
@@ -104,17 +115,17 @@ public struct ToleranceTable: Sendable {
         Tolerance(op: "matmul", dtype: .q4_1, mode: .teacherForced, nmse: 3e-5, maxAbsRelative: 8e-3,
                   reason: "weights dequantized in the core to bf16 (≤ 2⁻⁹ relative each, uncorrelated) for mmul, " +
                       "then " + outputRounding),
-        Tolerance(op: "rmsnorm", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
-                  reason: "mean of squares in fp32 (reference: Double); x·s·w in fp32; " + outputRounding),
+        Tolerance(op: "rmsnorm", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
+                  reason: dominatedRow + "; " + "mean of squares in fp32 (reference: Double); x·s·w in fp32; " + outputRounding),
         Tolerance(op: "rope", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 8e-3,
                   reason: "cos/sin rows are bf16 in the step params (2⁻⁹ each) on top of " + outputRounding),
         Tolerance(op: "attention", dtype: .bf16, mode: .teacherForced, nmse: 1e-4, maxAbsRelative: 1.6e-2,
                   reason: "probabilities rounded to bf16 before P·V (normaliser sums the same values), fp32 online " +
                       "softmax, bf16 output; within llama.cpp's attention NMSE 5e-4 (§8)"),
-        Tolerance(op: "swiglu", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
-                  reason: "silu in fp32 via exp2 (exact in the emulation); " + outputRounding),
-        Tolerance(op: "add", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
-                  reason: "exact fp32 sum of two bf16 values, " + outputRounding),
+        Tolerance(op: "swiglu", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
+                  reason: dominatedRow + "; " + "silu in fp32 via exp2 (exact in the emulation); " + outputRounding),
+        Tolerance(op: "add", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
+                  reason: dominatedRow + "; " + "exact fp32 sum of two bf16 values, " + outputRounding),
         Tolerance(op: "embed", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
                   reason: "a row of the embedding table rounded once to bf16: " + outputRounding),
         Tolerance(op: "lm_head", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
@@ -131,11 +142,10 @@ public struct ToleranceTable: Sendable {
                   reason: "as block/bf16: the Q4_1 weights are exact (GGUF dequantization on both sides)"),
 
         // Free running: drift through the model, checked per node against the fp32 reference and goldens.
-        Tolerance(op: "*", dtype: .bf16, mode: .freeRunning, nmse: 2e-3,
-                  reason: "bf16 drift through the whole model: llama.cpp's whole-block bound (2e-3); the logit KL gate is the end-to-end check"),
-        Tolerance(op: "*", dtype: .q8_0, mode: .freeRunning, nmse: 2e-3,
-                  reason: "as bf16: Q8_0 weights converted to bf16 at upload, drift from bf16 activations"),
-        Tolerance(op: "*", dtype: .q4_1, mode: .freeRunning, nmse: 2e-3,
-                  reason: "as bf16: the weights are bit-identical to the reference's, drift comes from bf16 activations"),
+        Tolerance(op: "*", dtype: .bf16, mode: .freeRunning, nmse: 2e-3, gates: false, reason: freeDrift),
+        Tolerance(op: "*", dtype: .q8_0, mode: .freeRunning, nmse: 2e-3, gates: false,
+                  reason: "the Q8_0 LM head's logits at the end of a bf16 model: " + freeDrift),
+        Tolerance(op: "*", dtype: .q4_1, mode: .freeRunning, nmse: 2e-3, gates: false,
+                  reason: "as bf16 (the weights are bit-identical to the reference's, drift comes from bf16 activations): " + freeDrift),
     ])
 }

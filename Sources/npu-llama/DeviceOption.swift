@@ -34,6 +34,8 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
             // The emulated NPU: the same backend, runlists and kernels (Kernels/*.cc on the CPU), checked
             // and counted. A test instrument, selected only by name; its times are not NPU times.
             let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
+            // The attention kernels read the KV cache in blocks of 64 positions.
+            let contextLength = min((contextLength + 63) / 64 * 64, graph.config.maxContext)
             let device = try NPUBackend.emulatedDevice(graph: graph, tensors: model.tensors, manifest: manifest,
                                                        contextLength: contextLength)
             let backend = try NPUBackend(graph: graph, tensors: model.tensors, device: device, manifest: manifest,

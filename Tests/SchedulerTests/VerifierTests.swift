@@ -168,4 +168,54 @@ final class VerifierTests: XCTestCase {
         XCTAssertFalse(html.contains("href=\"http"))
         XCTAssertEqual(html.components(separatedBy: "<polyline").count - 1, 2, "teacher-forced and free-running lines")
     }
+
+    /// A reference that reports bf16, as an NPU backend does (test-only).
+    final class BF16Labelled: Backend {
+        let inner: ReferenceBackend
+        init(_ inner: ReferenceBackend) { self.inner = inner }
+        var graph: Graph { inner.graph }
+        var contextLength: Int { inner.contextLength }
+        var maxBatch: Int { inner.maxBatch }
+        var label: String { "bf16-labelled reference" }
+        func dtype(of node: Node) -> DType { .bf16 }
+        func unsupportedReason(_ node: Node) -> String? { nil }
+        func step(tokens: [Int], start: Int, logitRows: LogitRows, observer: NodeObserver?) throws -> [Float] {
+            try inner.step(tokens: tokens, start: start, logitRows: logitRows, observer: observer)
+        }
+    }
+
+    func testFreeRunningDriftIsReportedButDoesNotGateForBF16() {
+        let v = Verifier(checked: BF16Labelled(backend()), teacher: backend(), free: backend())
+        let node = graph.node(named: "l_out-1")!
+        let expected = (0..<1000).map { Float($0 % 17) - 8 }
+        let drifted = zip(expected, 0..<1000).map { e, i in e * (1 + (i % 2 == 0 ? 0.1 : -0.1)) }   // NMSE 1e-2
+        let free = v.check(node, expected: expected, actual: drifted, rows: 1, mode: .freeRunning, against: "r", step: "s")
+        XCTAssertTrue(free.exceedsBound)
+        XCTAssertTrue(free.passed, "bf16 free-running drift is a guide, not a gate")
+        var nan = drifted
+        nan[5] = .nan
+        XCTAssertFalse(v.check(node, expected: expected, actual: nan, rows: 1, mode: .freeRunning, against: "r", step: "s").passed,
+                       "NaN fails everywhere")
+        XCTAssertFalse(v.check(node, expected: expected, actual: drifted, rows: 1, mode: .teacherForced, against: "t", step: "s").passed,
+                       "teacher-forced bounds gate")
+    }
+
+    func testGreedyDivergenceAllowedOnlyWithinLogitResolution() {
+        var golden = GoldenSet.Case(name: "g", prompt: nil, promptIDs: [1], greedyIDs: [5, 6, 7, 8],
+                                    greedyMargins: [1.0, 0.9, 0.05, 0.7], tensorFiles: [:])
+        let bf16 = Verifier(checked: BF16Labelled(backend()), teacher: backend(), free: backend())
+        // Largest logit 20 → bf16 ulp 2^(4−7) = 0.125 → resolution 0.25.
+        let nearTie = bf16.greedyCheck(ours: [5, 6, 9, 1], golden: golden, largestLogit: [20, 20, 20, 20])
+        XCTAssertEqual(nearTie.matched, 2)
+        XCTAssertEqual(nearTie.resolution, 0.25)
+        XCTAssertTrue(nearTie.passed)
+        golden.greedyMargins[2] = 0.5
+        XCTAssertFalse(bf16.greedyCheck(ours: [5, 6, 9, 1], golden: golden, largestLogit: [20, 20, 20, 20]).passed,
+                       "a margin the precision resolves must be matched")
+        let fp32 = Verifier(checked: backend(), teacher: backend(), free: backend())
+        golden.greedyMargins[2] = 1e-6
+        XCTAssertFalse(fp32.greedyCheck(ours: [5, 6, 9, 1], golden: golden, largestLogit: [20, 20, 20, 20]).passed,
+                       "fp32 backends must match the fp32 golden exactly")
+        XCTAssertTrue(fp32.greedyCheck(ours: [5, 6, 7, 8], golden: golden, largestLogit: []).passed)
+    }
 }
