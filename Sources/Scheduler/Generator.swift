@@ -5,6 +5,8 @@ import LlamaCore
 /// Why generation ended.
 public enum StopReason: String, Sendable, Codable {
     case stopToken = "stop-token"
+    /// A stop sequence appeared in the text (set by the caller that watches the text).
+    case stopSequence = "stop-sequence"
     case maxTokens = "max-tokens"
     /// The KV cache is full: generation ends there (policy: no sliding window, no silent truncation).
     case contextFull = "context-full"

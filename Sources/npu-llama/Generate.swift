@@ -16,6 +16,8 @@ struct Generate: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "KV cache length in tokens (default: the model's, at most 4096).")
     var context: Int?
+    @Option(name: .customLong("stop"), help: "Stop when the generated text contains this (repeatable); it is not printed.")
+    var stopSequences: [String] = []
     @Flag(help: "Wrap the prompt as a user message in the model's chat format.")
     var chat = false
     @Option(help: "System message (with --chat).")
@@ -59,23 +61,27 @@ struct Generate: ParsableCommand {
         note("running on: \(backend.label)", quiet: quiet || json)
 
         var decoder = StreamingDecoder(tokenizer: tokenizer)
-        let result = try Generator(backend: backend).generate(promptIDs: ids, maxTokens: maxTokens, sampling: samplingParameters,
+        var stream = StopSequenceFilter(stopSequences.filter { !$0.isEmpty })
+        var result = try Generator(backend: backend).generate(promptIDs: ids, maxTokens: maxTokens, sampling: samplingParameters,
                                                              stopTokenIDs: stops) { id in
-            if !json, let text = try? decoder.append(id) { FileHandle.standardOutput.write(Data(text.utf8)) }
-            return true
+            guard let text = try? decoder.append(id) else { return true }
+            let (emit, stopped) = stream.feed(text)
+            if !json { FileHandle.standardOutput.write(Data(emit.utf8)) }
+            return !stopped
         }
+        if stream.stopped { result.stopReason = .stopSequence }
         let visible = result.stopReason == .stopToken ? Array(result.generatedIDs.dropLast()) : result.generatedIDs
         if json {
             let record: [String: Any] = [
                 "model": loaded.path, "device": backend.label, "prompt_ids": ids, "generated_ids": result.generatedIDs,
-                "text": try tokenizer.decode(visible), "stop_reason": result.stopReason.rawValue,
+                "text": stream.stopped ? stream.text : try tokenizer.decode(visible), "stop_reason": result.stopReason.rawValue,
                 "time_to_first_token_s": result.timeToFirstToken,
                 "prefill_tok_s": result.prefillTokensPerSecond, "decode_tok_s": result.decodeTokensPerSecond,
             ]
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            FileHandle.standardOutput.write(Data((decoder.finish() + "\n").utf8))
+            FileHandle.standardOutput.write(Data(((stream.stopped ? "" : stream.flush() + decoder.finish()) + "\n").utf8))
             note(String(format: "[%@] %d prompt tokens, %d generated (%@); time to first token %.3f s, prefill %.1f tok/s, decode %.1f tok/s%@",
                         backend.label, ids.count, result.generatedIDs.count, result.stopReason.rawValue,
                         result.timeToFirstToken, result.prefillTokensPerSecond, result.decodeTokensPerSecond,

@@ -177,4 +177,25 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(clean.status, 0)
         XCTAssertTrue(clean.stdout.hasPrefix("nothing to clean") || clean.stdout.hasPrefix("removed"), clean.stdout)
     }
+
+    func testGenerateAndBenchOnTheEmulatedNPU() throws {
+        try requireSmolLM2()
+        let g = try run(["generate", "--device", "emulator", "--max-tokens", "3", "--context", "128", "--json", "--quiet", "The capital of France is"])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(g.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(json["device"] as? String, "emulated NPU")
+        XCTAssertEqual((json["generated_ids"] as? [Int])?.prefix(2), [7042, 30], "\" Paris.\" on the emulated NPU")
+        let stop = try run(["generate", "--device", "reference", "--max-tokens", "12", "--stop", "\n", "--quiet", "The capital of France is"])
+        XCTAssertEqual(stop.stdout, " Paris.\n", "the stop sequence ends the text and is not printed")
+
+        let b = try run(["bench", "--device", "emulator", "--json", "--quiet"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let bench = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(bench["device"] as? String, "emulated NPU")
+        XCTAssertEqual(bench["time"] as? String, "modelled")
+        XCTAssertEqual(bench["runs"] as? Int, 61, "2 runs per layer × 30 + the LM head")
+        XCTAssertEqual(bench["submissions"] as? Int, 1)
+        XCTAssertEqual(bench["syncs_to_device"] as? Int, 1)
+        XCTAssertEqual(bench["syncs_from_device"] as? Int, 1)
+    }
 }
