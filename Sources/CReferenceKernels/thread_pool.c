@@ -34,6 +34,9 @@ static struct {
 } pool = { .once = PTHREAD_ONCE_INIT, .mutex = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
          .done = PTHREAD_COND_INITIALIZER };
 
+// Set while this thread runs a chunk: a nested parallel_for runs inline instead of re-entering the pool.
+static _Thread_local int in_task = 0;
+
 static void chunk_bounds(int index, long *begin, long *end) {
     long blocks = (pool.n + pool.grain - 1) / pool.grain;
     long per = blocks / pool.threads, extra = blocks % pool.threads;
@@ -63,7 +66,9 @@ static void *worker(void *arg) {
         seen = gen;
         long begin, end;
         chunk_bounds(index, &begin, &end);
+        in_task = 1;
         if (begin < end) pool.fn(pool.context, begin, end);
+        in_task = 0;
         if (atomic_fetch_sub(&pool.remaining, 1) == 1 && atomic_load(&pool.caller_sleeping)) {
             pthread_mutex_lock(&pool.mutex);
             pthread_cond_broadcast(&pool.done);
@@ -91,10 +96,17 @@ int nl_thread_count(void) {
     return pool.threads;
 }
 
+static void run_inline(nl_task_fn fn, void *context, long n) {
+    int outer = in_task;
+    in_task = 1;
+    fn(context, 0, n);
+    in_task = outer;
+}
+
 void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
-    if (nl_thread_count() == 1 || n <= grain) { fn(context, 0, n); return; }
+    if (in_task || nl_thread_count() == 1 || n <= grain) { run_inline(fn, context, n); return; }
     pool.fn = fn;
     pool.context = context;
     pool.n = n;
@@ -108,7 +120,9 @@ void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context) {
     }
     long begin, end;
     chunk_bounds(0, &begin, &end);
+    in_task = 1;
     if (begin < end) fn(context, begin, end);
+    in_task = 0;
     // Spin briefly for the other chunks, then block: on an oversubscribed machine a spinning
     // caller would hold the core the unfinished worker needs.
     for (int spins = 0; atomic_load(&pool.remaining) > 0 && spins < NL_WAIT_SPINS; spins++) NL_PAUSE();

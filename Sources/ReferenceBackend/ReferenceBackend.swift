@@ -14,7 +14,7 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     private let nodeSlot: [String: String]
     private let kCache: UnsafeMutablePointer<Float>   // (layer, kvHead, contextLength, headDim)
     private let vCache: UnsafeMutablePointer<Float>   // (layer, kvHead, contextLength, headDim)
-    private let scratch: UnsafeMutablePointer<Float>  // (max(maxBatch, group), contextLength) attention scores
+    private let scratch: UnsafeMutablePointer<Float>  // (group, contextLength) decode attention scores
     private let tokenBuffer: UnsafeMutablePointer<Int32>
     private let rope: RopeTable
     private var weightPointers: [String: UnsafePointer<Float>] = [:]
@@ -27,6 +27,7 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     public init(graph: Graph, weights: FloatWeights, contextLength: Int, maxBatch: Int = 512) throws {
         let c = graph.config
         precondition(contextLength > 0 && maxBatch > 0)
+        ReferenceOps.singleThreadedBLAS
         self.graph = graph
         self.weights = weights
         self.contextLength = contextLength
@@ -54,7 +55,7 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         vCache = .allocate(capacity: cacheCount)
         kCache.initialize(repeating: 0, count: cacheCount)
         vCache.initialize(repeating: 0, count: cacheCount)
-        scratch = .allocate(capacity: max(self.maxBatch, c.groupSize) * contextLength)
+        scratch = .allocate(capacity: c.groupSize * contextLength)
         tokenBuffer = .allocate(capacity: self.maxBatch)
         rope = RopeTable(config: c, positions: contextLength)
         for (name, _) in graph.weightShapes {

@@ -10,18 +10,24 @@ public enum ReferenceOps {
     static let attentionBlock = 64
 
     /// y = x · Wᵀ. x (rows, inDim), W (outDim, inDim), y (rows, outDim).
-    /// Several rows use OpenBLAS sgemm (prefill). One row (decode) uses the row-parallel GEMV of
-    /// CReferenceKernels: decode only streams W, and that kernel keeps both cores streaming
-    /// (measured ~25 GB/s vs ~18 GB/s for OpenBLAS 0.3.21 sgemv on this 2-core machine).
+    /// One row (decode) uses the row-parallel GEMV of CReferenceKernels: decode only streams W, and
+    /// that kernel keeps both cores streaming (measured ~25 GB/s vs ~18 GB/s for OpenBLAS 0.3.21 sgemv
+    /// on this 2-core machine). Several rows (prefill) use OpenBLAS sgemm, single-threaded, on slices
+    /// of W's rows spread over the same thread pool: two pools spinning on two cores starve each other.
     public static func matmul(_ x: UnsafePointer<Float>, rows: Int, inDim: Int,
                               weight: UnsafePointer<Float>, outDim: Int, into y: UnsafeMutablePointer<Float>) {
         if rows == 1 {
             nl_gemv_f32(weight, x, y, outDim, inDim)
-        } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outDim), Int32(inDim),
-                        1, x, Int32(inDim), weight, Int32(inDim), 0, y, Int32(outDim))
+            return
+        }
+        parallelFor(outDim, grain: 64) { begin, end in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(end - begin), Int32(inDim),
+                        1, x, Int32(inDim), weight + begin * inDim, Int32(inDim), 0, y + begin, Int32(outDim))
         }
     }
+
+    /// OpenBLAS runs single-threaded: the reference's parallelism is its own pool's (see `matmul`).
+    static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
 
     /// y = x / sqrt(mean(x²) + eps) · w, per row. x, y (rows, dim); w (dim). Sum in Double.
     public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>,
@@ -96,7 +102,7 @@ public enum ReferenceOps {
     /// Causal GQA attention for `rows` queries at positions start..<start+rows over a cache that
     /// already holds positions 0..<start+rows.
     /// q (rows, heads, headDim); kCache/vCache (kvHeads, capacity, headDim) of this layer;
-    /// out (rows, heads, headDim); scratch holds at least max(rows, heads/kvHeads) × (start + rows) floats.
+    /// out (rows, heads, headDim); scratch (decode) holds at least heads/kvHeads × (start + 1) floats.
     public static func attention(q: UnsafePointer<Float>, rows: Int, start: Int, heads: Int, kvHeads: Int,
                                  headDim: Int, kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>,
                                  capacity: Int, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
@@ -104,38 +110,40 @@ public enum ReferenceOps {
         let group = heads / kvHeads
         let scale = 1 / Float(headDim).squareRoot()
         let qStride = heads * headDim
-        for kv in 0..<kvHeads {
-            let k = kCache + kv * capacity * headDim
-            let v = vCache + kv * capacity * headDim
-            if rows == 1 {
-                // Decode: the group's query heads are contiguous; one product for all of them.
-                let qg = q + kv * group * headDim
+        if rows == 1 {
+            // Decode: a group's query heads are contiguous; one product for all of them per KV head.
+            for kv in 0..<kvHeads {
+                let k = kCache + kv * capacity * headDim, v = vCache + kv * capacity * headDim
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group), Int32(total), Int32(headDim),
-                            scale, qg, Int32(headDim), k, Int32(headDim), 0, scratch, Int32(total))
+                            scale, q + kv * group * headDim, Int32(headDim), k, Int32(headDim), 0, scratch, Int32(total))
                 for g in 0..<group { softmax(scratch + g * total, count: total) }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group), Int32(headDim), Int32(total),
                             1, scratch, Int32(total), v, Int32(headDim), 0, out + kv * group * headDim, Int32(headDim))
-                continue
             }
-            // Prefill: causal blocks of rows; a block attends to the positions its last row sees.
-            for g in 0..<group {
-                let h = kv * group + g
+            return
+        }
+        // Prefill: heads spread over the pool (each chunk with its own scores buffer); causal blocks
+        // of rows, each block attending only to the positions its last row sees.
+        parallelFor(heads, grain: 1) { hBegin, hEnd in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(rows, attentionBlock) * total)
+            defer { scores.deallocate() }
+            for h in hBegin..<hEnd {
+                let kv = h / group
+                let k = kCache + kv * capacity * headDim, v = vCache + kv * capacity * headDim
                 var r0 = 0
                 while r0 < rows {
                     let r1 = min(r0 + attentionBlock, rows)
                     let cols = start + r1
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(cols), Int32(headDim),
-                                scale, q + r0 * qStride + h * headDim, Int32(qStride), k, Int32(headDim), 0, scratch, Int32(cols))
-                    parallelFor(r1 - r0, grain: 8) { begin, end in
-                        for r in begin..<end {
-                            let row = scratch + r * cols
-                            let visible = start + r0 + r + 1
-                            softmax(row, count: visible)
-                            for j in visible..<cols { row[j] = 0 }
-                        }
+                                scale, q + r0 * qStride + h * headDim, Int32(qStride), k, Int32(headDim), 0, scores, Int32(cols))
+                    for r in 0..<(r1 - r0) {
+                        let row = scores + r * cols
+                        let visible = start + r0 + r + 1
+                        softmax(row, count: visible)
+                        for j in visible..<cols { row[j] = 0 }
                     }
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(headDim), Int32(cols),
-                                1, scratch, Int32(cols), v, Int32(headDim), 0, out + r0 * qStride + h * headDim, Int32(qStride))
+                                1, scores, Int32(cols), v, Int32(headDim), 0, out + r0 * qStride + h * headDim, Int32(qStride))
                     r0 = r1
                 }
             }

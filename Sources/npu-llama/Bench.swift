@@ -61,10 +61,11 @@ struct Bench: ParsableCommand {
                 FileHandle.standardError.write(Data(String(format: "profile [%@] %-10@ %7.3f s %5.1f%%\n", backend.label, kind, t, 100 * t / total).utf8))
             }
         }
-        let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default (\(ProcessInfo.processInfo.activeProcessorCount) cores)"
+        // The reference runs OpenBLAS single-threaded on its own pool of NPULLAMA_THREADS (default: the cores).
+        let threads = ProcessInfo.processInfo.environment["NPULLAMA_THREADS"] ?? "\(ProcessInfo.processInfo.activeProcessorCount) (all cores)"
         let record: [String: Any] = [
             "model": loaded.path, "format": loaded.format.rawValue, "device": device.label,
-            "backend": backend.label, "openblas_threads": threads,
+            "backend": backend.label, "threads": threads,
             "pp_tokens": promptTokens, "tg_tokens": genTokens, "repetitions": repetitions,
             "pp_tok_s_median": median(pp), "tg_tok_s_median": median(tg), "pp_tok_s": pp, "tg_tok_s": tg,
         ]
@@ -73,7 +74,7 @@ struct Bench: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("model: \(loaded.path) (\(loaded.format.rawValue))")
-            print("produced by: \(backend.label) — OpenBLAS threads: \(threads)")
+            print("produced by: \(backend.label) — threads: \(threads)")
             print(String(format: "pp%d: %8.1f tok/s (median of %d: %@)", promptTokens, median(pp), repetitions,
                          pp.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
             print(String(format: "tg%d: %8.1f tok/s (median of %d: %@)", genTokens, median(tg), repetitions,

@@ -14,6 +14,7 @@ int nl_thread_count(void);
 
 /// Splits [0, n) into one contiguous chunk per thread (chunk boundaries are multiples of `grain`)
 /// and runs `fn` on each; returns when all chunks are done. The calling thread runs the first chunk.
+/// Called from inside a chunk, it runs the whole range inline (the pool is not re-entered).
 void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context);
 
 /// y = W·x for row-major W (rows, cols), fp32 with fp32 accumulation, rows split across threads.
