@@ -27,8 +27,8 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
                                       code: ExitCodes.noDevice)
             }
             throw UserFacingError(
-                message: "the NPU backend is not in this build yet, so --device npu cannot run",
-                hint: "use --device reference for the fp32 CPU reference (verification only; it is not the NPU)",
+                message: "the NPU opened, but the fused per-layer designs the NPU backend runs (attention half, MLP half, LM head) exist so far only as emulated drivers, not as IRON designs that build into an xclbin",
+                hint: "see Kernels/README.md; --device emulator runs the same backend and kernel sources on the CPU",
                 code: ExitCodes.noDevice)
         case .emulator:
             // The emulated NPU: the same backend, runlists and kernels (Kernels/*.cc on the CPU), checked
