@@ -198,4 +198,15 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bench["syncs_to_device"] as? Int, 1)
         XCTAssertEqual(bench["syncs_from_device"] as? Int, 1)
     }
+
+    func testVerifyBadInput() throws {
+        let dir = try temporaryDirectory()
+        try assertFails(["verify", "--device", "reference", "--model", "Golden/tiny-llama32/model", "--golden", dir + "/none"],
+                        status: 65, mentions: "golden manifest not found")
+        try assertFails(["verify", "--device", "reference", "--model", "Golden/tiny-llama32/model", "--dump", "no_such_node-*"],
+                        status: 64, mentions: "matches no node")
+        try "{\"format_version\": 99, \"cases\": []}".write(toFile: dir + "/manifest.json", atomically: true, encoding: .utf8)
+        try assertFails(["verify", "--device", "reference", "--model", "Golden/tiny-llama32/model", "--golden", dir],
+                        status: 65, mentions: "Tools/golden/generate.py")
+    }
 }
