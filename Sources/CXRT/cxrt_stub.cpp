@@ -51,6 +51,10 @@ cxrt_status cxrt_bo_alloc(cxrt_device*, size_t, cxrt_bo_flags, int, cxrt_bo** ou
     return no_xrt("xrt::bo");
 }
 void cxrt_bo_free(cxrt_bo*) {}
+cxrt_status cxrt_bo_sub(cxrt_bo*, size_t, size_t, cxrt_bo** out) {
+    if (out) *out = nullptr;
+    return no_xrt("xrt::bo(parent, size, offset)");
+}
 cxrt_status cxrt_bo_map(cxrt_bo*, void** out) {
     if (out) *out = nullptr;
     return no_xrt("xrt::bo::map");

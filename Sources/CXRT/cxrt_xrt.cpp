@@ -197,6 +197,20 @@ cxrt_status cxrt_bo_alloc(cxrt_device* device, size_t size, cxrt_bo_flags flags,
 
 void cxrt_bo_free(cxrt_bo* bo) { delete bo; }
 
+cxrt_status cxrt_bo_sub(cxrt_bo* parent, size_t size, size_t offset, cxrt_bo** out) {
+    if (!out) return null_argument("xrt::bo(parent, size, offset)", "out");
+    *out = nullptr;
+    if (!parent) return null_argument("xrt::bo(parent, size, offset)", "parent");
+    try {
+        xrt::bo bo(parent->bo, size, offset);
+        *out = new cxrt_bo{std::move(bo), size};
+        return cxrt::ok();
+    } catch (...) {
+        return cxrt::fail_current_exception("xrt::bo(parent, " + std::to_string(size) + " bytes, offset " +
+                                            std::to_string(offset) + ")");
+    }
+}
+
 cxrt_status cxrt_bo_map(cxrt_bo* bo, void** out) {
     if (!out) return null_argument("xrt::bo::map", "out");
     *out = nullptr;

@@ -86,4 +86,21 @@ public final class XRTDevice: NPUDevice {
         return XRTBuffer(handle: bo, device: self, memory: UnsafeMutableRawBufferPointer(start: memory, count: size),
                          memoryGroup: memoryGroup, flags: flags)
     }
+
+    /// `xrt::bo(parent, size, offset)`: a view sharing the parent's memory (the step params, a KV row).
+    public func subBuffer(of parent: NPUBuffer, offset: Int, size: Int) throws -> NPUBuffer {
+        let subject = XRTFailureSubject(operation: "sub-buffer", label: "\(size) bytes at \(offset) of a \(parent.size)-byte buffer")
+        guard let parent = parent as? XRTBuffer else {
+            throw NPUDeviceError(subject.text, "the parent is not a buffer of this device")
+        }
+        guard offset >= 0, size > 0, offset <= parent.size, size <= parent.size - offset else {
+            throw NPUDeviceError(subject.text, "the range is outside the parent buffer")
+        }
+        var bo: OpaquePointer?
+        try xrtCheck(cxrt_bo_sub(parent.handle, size, offset, &bo), subject)
+        guard let bo else { throw NPUDeviceError(subject.text, "CXRT returned no buffer") }
+        let view = UnsafeMutableRawBufferPointer(rebasing: parent.hostMemory[offset..<offset + size])
+        return XRTBuffer(handle: bo, device: self, memory: view, memoryGroup: parent.memoryGroup, flags: parent.flags,
+                         parent: parent)
+    }
 }

@@ -9,11 +9,13 @@ public final class XRTBuffer: NPUBuffer {
 
     let handle: OpaquePointer
     let device: XRTDevice   // the bo needs its device alive
+    let parent: XRTBuffer?  // a sub-buffer keeps the buffer it views alive
 
     init(handle: OpaquePointer, device: XRTDevice, memory: UnsafeMutableRawBufferPointer, memoryGroup: Int,
-         flags: BufferFlags) {
+         flags: BufferFlags, parent: XRTBuffer? = nil) {
         self.handle = handle
         self.device = device
+        self.parent = parent
         self.hostMemory = memory
         self.size = memory.count
         self.memoryGroup = memoryGroup

@@ -26,7 +26,7 @@ final class CXRTStubTests: XCTestCase {
             cxrt_device_name(nil, &name, name.count),
             cxrt_context_open(nil, "x.xclbin", &handle), cxrt_kernel_open(nil, "MLIR_AIE", &handle),
             cxrt_kernel_group_id(nil, 1, &value), cxrt_bo_alloc(nil, 4096, CXRT_BO_HOST_ONLY, 3, &handle),
-            cxrt_bo_map(nil, &pointer), cxrt_bo_sync(nil, CXRT_SYNC_TO_DEVICE, 4096, 0),
+            cxrt_bo_map(nil, &pointer), cxrt_bo_sync(nil, CXRT_SYNC_TO_DEVICE, 4096, 0), cxrt_bo_sub(nil, 64, 0, &handle),
             cxrt_run_create(nil, &handle), cxrt_run_set_arg_bo(nil, 3, nil), cxrt_run_set_arg_u64(nil, 0, 3),
             cxrt_run_start(nil), cxrt_run_wait(nil, 100, &value), cxrt_runlist_create(nil, &handle),
             cxrt_runlist_add(nil, nil), cxrt_runlist_execute(nil), cxrt_runlist_wait(nil, 100, &value),

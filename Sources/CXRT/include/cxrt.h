@@ -78,6 +78,8 @@ cxrt_status cxrt_kernel_group_id(cxrt_kernel *kernel, int argument, int *out);
 cxrt_status cxrt_bo_alloc(cxrt_device *device, size_t size, cxrt_bo_flags flags, int group,
                           cxrt_bo **out);
 void cxrt_bo_free(cxrt_bo *bo);
+/* xrt::bo(parent, size, offset): a view of bytes [offset, offset+size) of parent, sharing its memory. */
+cxrt_status cxrt_bo_sub(cxrt_bo *parent, size_t size, size_t offset, cxrt_bo **out);
 /// bo.map(): valid while the bo lives.
 cxrt_status cxrt_bo_map(cxrt_bo *bo, void **out);
 /// bo.sync(direction, size, offset).
