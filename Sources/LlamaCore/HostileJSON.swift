@@ -39,3 +39,64 @@ public func jsonKind(_ value: Any) -> String {
     default: return "\(type(of: value))"
     }
 }
+
+/// JSONSerialization stores JSON true/false as a char-typed NSNumber.
+func isJSONBool(_ n: NSNumber) -> Bool {
+    String(cString: n.objCType) == "c"
+}
+
+/// Typed, key-naming access to a JSON object.
+struct JSONKeys {
+    let json: [String: Any]
+    let file: String
+    let prefix: String
+    init(_ json: [String: Any], file: String, prefix: String = "") {
+        self.json = json
+        self.file = file
+        self.prefix = prefix
+    }
+
+    func wrongType(_ key: String, _ expected: String) -> ModelFileError {
+        ModelFileError(.badValue, file: file, "\(prefix)\(key) must be \(expected)")
+    }
+    func missing(_ key: String) -> ModelFileError {
+        ModelFileError(.missingKey, file: file, "required key \(prefix)\(key) is missing")
+    }
+    private func present(_ key: String) -> Any? {
+        guard let v = json[key], !(v is NSNull) else { return nil }
+        return v
+    }
+    func int(_ key: String) throws -> Int? {
+        guard let v = present(key) else { return nil }
+        guard let n = jsonInt(v) else { throw wrongType(key, "an integer") }
+        return n
+    }
+    func requiredInt(_ key: String) throws -> Int {
+        guard let v = try int(key) else { throw missing(key) }
+        return v
+    }
+    func double(_ key: String) throws -> Double? {
+        guard let v = present(key) else { return nil }
+        guard let n = v as? NSNumber, !isJSONBool(n), n.doubleValue.isFinite else { throw wrongType(key, "a number") }
+        return n.doubleValue
+    }
+    func requiredDouble(_ key: String) throws -> Double {
+        guard let v = try double(key) else { throw missing(key) }
+        return v
+    }
+    func string(_ key: String) throws -> String? {
+        guard let v = present(key) else { return nil }
+        guard let s = v as? String else { throw wrongType(key, "a string") }
+        return s
+    }
+    func bool(_ key: String) throws -> Bool? {
+        guard let v = present(key) else { return nil }
+        guard let n = v as? NSNumber, isJSONBool(n) else { throw wrongType(key, "true or false") }
+        return n.boolValue
+    }
+    func object(_ key: String) throws -> [String: Any]? {
+        guard let v = present(key) else { return nil }
+        guard let o = v as? [String: Any] else { throw wrongType(key, "an object") }
+        return o
+    }
+}

@@ -61,11 +61,11 @@ extension ModelConfig {
         if let value = json["eos_token_id"], !(value is NSNull) {
             if let list = value as? [Any] {
                 eos = try list.map { item in
-                    guard let n = item as? NSNumber, !isBool(n) else { throw keys.wrongType("eos_token_id", "an integer or a list of integers") }
-                    return n.intValue
+                    guard let n = jsonInt(item) else { throw keys.wrongType("eos_token_id", "an integer or a list of integers") }
+                    return n
                 }
-            } else if let n = value as? NSNumber, !isBool(n) {
-                eos = [n.intValue]
+            } else if let n = jsonInt(value) {
+                eos = [n]
             } else {
                 throw keys.wrongType("eos_token_id", "an integer or a list of integers")
             }
@@ -164,67 +164,5 @@ extension ModelConfig {
             bosTokenID: try int("tokenizer.ggml.bos_token_id"),
             eosTokenIDs: eos,
             file: file)
-    }
-}
-
-private func isBool(_ n: NSNumber) -> Bool {
-    // JSONSerialization stores JSON true/false as a char-typed NSNumber.
-    String(cString: n.objCType) == "c"
-}
-
-/// Typed, key-naming access to a JSON object.
-struct JSONKeys {
-    let json: [String: Any]
-    let file: String
-    let prefix: String
-    init(_ json: [String: Any], file: String, prefix: String = "") {
-        self.json = json
-        self.file = file
-        self.prefix = prefix
-    }
-
-    func wrongType(_ key: String, _ expected: String) -> ModelFileError {
-        ModelFileError(.badValue, file: file, "\(prefix)\(key) must be \(expected)")
-    }
-    func missing(_ key: String) -> ModelFileError {
-        ModelFileError(.missingKey, file: file, "required key \(prefix)\(key) is missing")
-    }
-    private func present(_ key: String) -> Any? {
-        guard let v = json[key], !(v is NSNull) else { return nil }
-        return v
-    }
-    func int(_ key: String) throws -> Int? {
-        guard let v = present(key) else { return nil }
-        guard let n = v as? NSNumber, !isBool(n), let d = Optional(n.doubleValue),
-              d == d.rounded(), abs(d) < 9e15 else { throw wrongType(key, "an integer") }
-        return Int(d)
-    }
-    func requiredInt(_ key: String) throws -> Int {
-        guard let v = try int(key) else { throw missing(key) }
-        return v
-    }
-    func double(_ key: String) throws -> Double? {
-        guard let v = present(key) else { return nil }
-        guard let n = v as? NSNumber, !isBool(n), n.doubleValue.isFinite else { throw wrongType(key, "a number") }
-        return n.doubleValue
-    }
-    func requiredDouble(_ key: String) throws -> Double {
-        guard let v = try double(key) else { throw missing(key) }
-        return v
-    }
-    func string(_ key: String) throws -> String? {
-        guard let v = present(key) else { return nil }
-        guard let s = v as? String else { throw wrongType(key, "a string") }
-        return s
-    }
-    func bool(_ key: String) throws -> Bool? {
-        guard let v = present(key) else { return nil }
-        guard let n = v as? NSNumber, isBool(n) else { throw wrongType(key, "true or false") }
-        return n.boolValue
-    }
-    func object(_ key: String) throws -> [String: Any]? {
-        guard let v = present(key) else { return nil }
-        guard let o = v as? [String: Any] else { throw wrongType(key, "an object") }
-        return o
     }
 }
