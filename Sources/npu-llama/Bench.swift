@@ -17,6 +17,8 @@ struct Bench: ParsableCommand {
     var genTokens: Int = 32
     @Option(help: "Repetitions; the median is reported.")
     var repetitions: Int = 3
+    @Flag(name: .customLong("encode"), help: "Measure the model's tokenizer instead: encode MB/s on ~1 MB of mixed-language text, one thread.")
+    var tokenizerOnly = false
     @Flag(help: "Print one JSON record instead of a table.")
     var json = false
 
@@ -30,6 +32,7 @@ struct Bench: ParsableCommand {
         }
         let (device, quiet) = (options.device, options.quiet)
         let loaded = try ModelResolution.open(options.model)
+        if tokenizerOnly { return try tokenizerThroughput(loaded) }
         if device == .emulator { return try emulatedDecodeCounts(loaded) }
         let graph = Graph.llama(loaded.config)
         let context = max(promptTokens, genTokens)
@@ -84,6 +87,37 @@ struct Bench: ParsableCommand {
 }
 
 extension Bench {
+    /// Encode throughput of the model's tokenizer on Golden/tokenizer's 100 KB document repeated to
+    /// 1 MB (the text Tools/tokenizer/bench_tiktoken.py measures tiktoken on), best of the repetitions.
+    func tokenizerThroughput(_ loaded: LoadedModel) throws {
+        let corpusPath = RepositoryPaths.golden + "/tokenizer/corpus.json"
+        guard let data = FileManager.default.contents(atPath: corpusPath),
+              let corpus = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let cases = corpus["cases"] as? [[String: Any]],
+              let document = cases.first(where: { $0["name"] as? String == "document_100k" })?["text"] as? String else {
+            throw UserFacingError(message: "\(corpusPath) lacks the document_100k case", hint: "run from a checkout of the repository", code: ExitCodes.badInput)
+        }
+        let text = String(repeating: document, count: (1_000_000 + document.utf8.count - 1) / document.utf8.count)
+        let tokenizer = try loadTokenizer(for: loaded)
+        let clock = ContinuousClock()
+        var best = Double.infinity, count = 0
+        for _ in 0..<repetitions {
+            let t0 = clock.now
+            count = try tokenizer.encode(text).count
+            best = min(best, seconds(clock.now - t0))
+        }
+        let mbps = Double(text.utf8.count) / best / 1e6
+        if json {
+            let record: [String: Any] = ["model": loaded.path, "tokenizer": "\(type(of: tokenizer))", "bytes": text.utf8.count,
+                                         "tokens": count, "best_seconds": best, "encode_mb_s": mbps, "threads": 1, "produced_by": "CPU"]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(String(format: "tokenizer encode (CPU, 1 thread): %d bytes → %d tokens, best of %d %.1f ms = %.1f MB/s",
+                         text.utf8.count, count, repetitions, best * 1e3, mbps))
+            print("compare: python3 Tools/tokenizer/bench_tiktoken.py (tiktoken on the same text)")
+        }
+    }
+
     /// On the emulated NPU, times mean nothing: print the exact counts of one decode token at position
     /// 1023 (1k context) and the NPU time a cost model gives for them, labelled modelled.
     func emulatedDecodeCounts(_ loaded: LoadedModel) throws {

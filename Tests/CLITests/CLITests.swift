@@ -209,4 +209,14 @@ final class CLITests: XCTestCase {
         try assertFails(["verify", "--device", "reference", "--model", "Golden/tiny-llama32/model", "--golden", dir],
                         status: 65, mentions: "Tools/golden/generate.py")
     }
+
+    func testBenchEncodeReportsThroughput() throws {
+        try requireSmolLM2()
+        let r = try run(["bench", "--encode", "--repetitions", "1", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(json["bytes"] as? Int, 1_035_870, "Golden/tokenizer's document_100k repeated to ~1 MB")
+        XCTAssertEqual(json["tokens"] as? Int, 296_860, "SmolLM2's ids for that text")
+        XCTAssertGreaterThan(json["encode_mb_s"] as? Double ?? 0, 0)
+    }
 }
