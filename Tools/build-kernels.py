@@ -8,7 +8,9 @@
 # name, id, insts). The cache key hashes every source, design, the manifest, the instance shapes and
 # the toolchain version, so an unchanged model rebuilds nothing.
 #
-# Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --ctx 8192 --chunk 64 [--out DIR]
+# Each use gets the first tiling candidate of its kernel whose constraints and buffer budgets hold (as
+# KernelPlan), and its design is generated with that tiling (trailing key=value arguments).
+# Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --ctx 8192 --chunk 64 [--out DIR] [--plan-only]
 #        Tools/build-kernels.py --config path/config.json --weights q4_1 ...
 import argparse
 import ast
@@ -71,7 +73,7 @@ def model_values(args):
         heads = c["num_attention_heads"]
         m = dict(hidden=c["hidden_size"], ffn=c["intermediate_size"], heads=heads,
                  kvHeads=c.get("num_key_value_heads", heads), headDim=c.get("head_dim", c["hidden_size"] // heads),
-                 vocab=c["vocab_size"], layers=c["num_hidden_layers"], pairing="half-split",
+                 vocab=c["vocab_size"], layers=c["num_hidden_layers"], pairing=c.get("rope_pairing", "half-split"),
                  eps=c.get("rms_norm_eps", 1e-5))
     else:
         m = dict(PRESETS[args.preset])
@@ -80,28 +82,60 @@ def model_values(args):
     return m
 
 
+DTYPE_BYTES = {"bf16": 2, "u16": 2, "f32": 4, "i32": 4, "u8": 1}
+
+
+def buffer_bytes(buffers, values):
+    total = 0
+    for b in buffers:
+        n = evaluate(b["count"], values)
+        size = n // 32 * 20 if b["dtype"] == "q4_1" else n * DTYPE_BYTES[b["dtype"]]
+        total += size * b["depth"]
+    return total
+
+
+def bind(kernel, candidate, dim_values, device):
+    """One tiling candidate for a use: (values, None) when its constraints and budgets hold, else (None, why)."""
+    values = dict(dim_values)
+    values.update(candidate)
+    for c in kernel["constraints"]:
+        if not evaluate(c["check"], values):
+            msg = c["message"]
+            for key, v in values.items():
+                msg = msg.replace("{" + key + "}", str(v))
+            return None, msg
+    budget = device["coreBytes"] - device["coreStackBytes"]
+    if buffer_bytes(kernel["coreBuffers"], values) > budget:
+        return None, f"{kernel['name']} needs more than the {budget} bytes a core has after its stack"
+    if buffer_bytes(kernel["memTileBuffers"], values) > device["memTileBytes"]:
+        return None, f"{kernel['name']} needs more than a memory tile's {device['memTileBytes']} bytes"
+    return values, None
+
+
 def plan(manifest, model, weights, lm_head):
-    """Mirror of KernelPlan: one entry per use, constraints checked, with the design's CLI arguments."""
+    """Mirror of KernelPlan: one entry per use with the first tiling candidate that fits, or exit naming the constraint."""
     out = []
     for use in manifest["instances"]:
         dtype = {"projection": weights, "lm_head": lm_head}.get(use.get("weights"), "bf16")
         kernel = next((k for k in manifest["kernels"] if k["op"] == use["op"] and k["dtype"] == dtype), None)
         if kernel is None:
             sys.exit(f"{use['name']}: no {use['op']} kernel takes {dtype} weights")
-        values = dict(model)
-        values.update({d: evaluate(e, model) for d, e in use["dims"].items()})
-        values.update(kernel["tiling"])
-        for c in kernel["constraints"]:
-            if not evaluate(c["check"], values):
-                msg = c["message"]
-                for key, v in values.items():
-                    msg = msg.replace("{" + key + "}", str(v))
-                sys.exit(f"{use['name']}: {msg}")
-        out.append((use["name"], kernel, values))
+        dim_values = dict(model)
+        dim_values.update({d: evaluate(e, model) for d, e in use["dims"].items()})
+        candidates = kernel["tilings"] if "tilings" in kernel else [kernel["tiling"]]
+        for candidate in candidates:
+            values, why = bind(kernel, candidate, dim_values, manifest["device"])
+            if values is not None:
+                out.append((use["name"], kernel, values, dict(candidate)))
+                break
+        else:
+            tried = "" if len(candidates) == 1 else f" ({len(candidates)} tilings tried)"
+            sys.exit(f"{use['name']}: {why}{tried}")
     return out
 
 
 def design_args(kernel, v, model):
+    """The design's command-line arguments for one instance (None: one instance per KV length bucket)."""
     op = kernel["op"]
     if op in ("gemv",):
         return [v["M"], v["K"]]
@@ -113,9 +147,25 @@ def design_args(kernel, v, model):
         return [v["heads"], v["headDim"], v["rows"], model["pairing"]]
     if op in ("swiglu", "add"):
         return [v["N"]]
-    if op == "attention_decode":
-        return None   # one instance per length bucket, below
+    if op == "matmul":
+        return [v["M"], v["K"], v["rows"], kernel["dtype"]]
+    if op in ("attention_decode", "attention_prefill"):
+        return None
     raise ValueError(op)
+
+
+def instance_variants(kernel, v, model):
+    """Every design instance of a use: its arguments followed by its tiling as key=value."""
+    a = design_args(kernel, v, model)
+    buckets = [2 ** i for i in range(0, 32) if 2 ** i <= v.get("ctx", 0) // v.get("block", 1)]
+    if kernel["op"] == "attention_decode":
+        variants = [[v["heads"], v["kvHeads"], v["headDim"], v["ctx"], b] for b in buckets]
+    elif kernel["op"] == "attention_prefill":
+        variants = [[v["heads"], v["kvHeads"], v["headDim"], v["ctx"], v["rows"], b] for b in buckets]
+    else:
+        variants = [a]
+    keys = sorted((kernel["tilings"] if "tilings" in kernel else [kernel["tiling"]])[0])
+    return [x + [f"{k}={v[k]}" for k in keys] for x in variants]
 
 
 def toolchain():
@@ -152,21 +202,24 @@ def main():
     ap.add_argument("--chunk", type=int, default=64)
     ap.add_argument("--out", default=os.path.join(os.environ.get("NPULLAMA_CACHE", os.path.expanduser("~/.cache/npu-llama")),
                                                   "kernels"))
+    ap.add_argument("--plan-only", action="store_true",
+                    help="print the plan (each use's kernel, chosen tiling and design instances) as JSON and exit")
     args = ap.parse_args()
     with open(os.path.join(KERNELS, "manifest.json")) as f:
         manifest = json.load(f)
     model = model_values(args)
     uses = plan(manifest, model, args.weights, args.lm_head)   # shape errors first, toolchain second
+    if args.plan_only:
+        print(json.dumps([{"use": name, "kernel": kernel["name"], "tiling": tiling,
+                           "designArgs": [[str(x) for x in a] for a in instance_variants(kernel, v, model)]}
+                          for name, kernel, v, tiling in uses], indent=1))
+        return 0
     aiecc, peano, version = toolchain()
 
-    # Distinct design instances: (kernel, design arguments).
+    # Distinct design instances: (kernel, design arguments with the instance's tiling).
     instances = {}
-    for name, kernel, v in uses:
-        a = design_args(kernel, v, model)
-        variants = [a] if a is not None else [
-            [v["heads"], v["kvHeads"], v["headDim"], v["ctx"], b]
-            for b in (2 ** i for i in range(0, 32) if 2 ** i <= v["ctx"] // v["block"])]
-        for a in variants:
+    for name, kernel, v, _ in uses:
+        for a in instance_variants(kernel, v, model):
             key = (kernel["name"], tuple(a))
             instances.setdefault(key, {"kernel": kernel, "args": a, "uses": []})["uses"].append(name)
 
@@ -194,7 +247,7 @@ def main():
     index, pack, pack_no, packs = [], [], 0, []
     for n, ((kname, a), inst) in enumerate(sorted(instances.items())):
         kernel = inst["kernel"]
-        tag = f"{kname}_" + "_".join(str(x) for x in a)
+        tag = f"{kname}_" + "_".join(str(x).replace("=", "") for x in a)
         work = os.path.join(out, tag)
         os.makedirs(work, exist_ok=True)
         obj_name = {"lm_head": "lm_head.o"}.get(kernel["op"], os.path.basename(kernel["source"]).replace(".cc", ".o"))

@@ -2,7 +2,7 @@
 #
 # Decode brings back one int32 token id instead of vocab logits. The logits variant is the plain
 # gemv design (gemv_bf16.py / gemv_q4_1.py) with M = vocab.
-# Usage: python3 lm_head_argmax.py VOCAB K DTYPE   (DTYPE: bf16 | q4_1)
+# Usage: python3 lm_head_argmax.py VOCAB K DTYPE [tm=64 tk=64 cores=32]   (DTYPE: bf16 | q4_1)
 import sys
 
 import numpy as np
@@ -20,23 +20,23 @@ CORES = 32
 BLOCK_BYTES = 20
 
 
-def design(M, K, dtype):
-    assert M % TM == 0 and K % TK == 0 and dtype in ("bf16", "q4_1")
-    tiles, ktiles = M // TM, K // TK
-    cores = min(CORES, tiles)
+def design(M, K, dtype, tm=TM, tk=TK, cores=CORES):
+    assert M % tm == 0 and K % tk == 0 and dtype in ("bf16", "q4_1")
+    tiles, ktiles = M // tm, K // tk
+    cores = min(cores, tiles)
     q4 = dtype == "q4_1"
-    blocks = TM * TK // 32
+    blocks = tm * tk // 32
     row_units = K // 32 * BLOCK_BYTES if q4 else K         # bytes (Q4_1) or values (bf16) per row
-    slice_units = TK // 32 * BLOCK_BYTES if q4 else TK
+    slice_units = tk // 32 * BLOCK_BYTES if q4 else tk
     w_ty = np.ndarray[(M * row_units,), np.dtype[np.uint8 if q4 else bfloat16]]
     raw_ty = np.ndarray[(blocks * BLOCK_BYTES,), np.dtype[np.uint8]]
     qs_ty = np.ndarray[(blocks * 16,), np.dtype[np.uint8]]
     dm_ty = np.ndarray[(blocks * 2,), np.dtype[np.uint16]]
     x_ty = np.ndarray[(K,), np.dtype[bfloat16]]
     tok_ty = np.ndarray[(1,), np.dtype[np.int32]]
-    wt_ty = np.ndarray[(TM * TK,), np.dtype[bfloat16]]
-    xt_ty = np.ndarray[(TK,), np.dtype[bfloat16]]
-    acc_ty = np.ndarray[(TM,), np.dtype[np.float32]]
+    wt_ty = np.ndarray[(tm * tk,), np.dtype[bfloat16]]
+    xt_ty = np.ndarray[(tk,), np.dtype[bfloat16]]
+    acc_ty = np.ndarray[(tm,), np.dtype[np.float32]]
     best_ty = np.ndarray[(2,), np.dtype[np.int32]]         # float bits of the value, index
     all_ty = np.ndarray[(2 * cores,), np.dtype[np.int32]]
 
@@ -53,11 +53,11 @@ def design(M, K, dtype):
             for i, t in enumerate(range(c, tiles, cores)):     # unrolled: base index is per tile
                 for kt in range(ktiles):
                     ws, x = [f.acquire(1) for f in of_ws], of_x.acquire(1)
-                    gemv(*ws, x, acc, TM, TK, 1 if kt == 0 else 0)
+                    gemv(*ws, x, acc, tm, tk, 1 if kt == 0 else 0)
                     for f in of_ws:
                         f.release(1)
                     of_x.release(1)
-                argmax(acc, TM, t * TM, best, 1 if i == 0 else 0)
+                argmax(acc, tm, t * tm, best, 1 if i == 0 else 0)
             of_best.release(1)
         return body
 
@@ -94,13 +94,16 @@ def design(M, K, dtype):
         rt.start(*workers)
         for c in range(cores):
             n = counts[c]
-            rt.fill(w_fifos[c].prod(), W, TensorAccessPattern((1, M * row_units), c * TM * row_units,
-                                                              [n, ktiles, TM, slice_units],
-                                                              [cores * TM * row_units, slice_units, row_units, 1]))
+            rt.fill(w_fifos[c].prod(), W, TensorAccessPattern((1, M * row_units), c * tm * row_units,
+                                                              [n, ktiles, tm, slice_units],
+                                                              [cores * tm * row_units, slice_units, row_units, 1]))
             rt.fill(x_fifos[c].prod(), X, TensorAccessPattern((1, K), 0, [1, 1, n, K], [0, 0, 0, 1]))
         rt.drain(of_tok.cons(), T, wait=True)
     return Program(NPU2(), rt).resolve_program(SequentialPlacer())
 
 
 if __name__ == "__main__":
-    print(design(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
+    # trailing key=value arguments: the plan's tiling for this instance (Tools/build-kernels.py)
+    args = [a for a in sys.argv[1:] if "=" not in a]
+    tiling = {k: int(v) for k, v in (a.split("=", 1) for a in sys.argv[1:] if "=" in a)}
+    print(design(int(args[0]), int(args[1]), args[2], **tiling))

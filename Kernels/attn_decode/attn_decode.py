@@ -4,7 +4,7 @@
 # the host picks the smallest bucket covering pos + 1 each step; the kernel masks positions past
 # params[0] = pos, so no position needs a rebuild. The step's K/V row is appended by the attention
 # half's runtime sequence before this reads the cache (see Kernels/README.md).
-# Usage: python3 attn_decode.py HEADS KV_HEADS HEAD_DIM CTX BUCKET_BLOCKS
+# Usage: python3 attn_decode.py HEADS KV_HEADS HEAD_DIM CTX BUCKET_BLOCKS [block=64 splits=4]
 import sys
 
 import numpy as np
@@ -21,16 +21,16 @@ SPLITS = 4    # cores per KV head (manifest tiling.splits)
 PARAM_WORDS = 8
 
 
-def design(heads, kv_heads, head_dim, ctx, bucket_blocks):
-    assert heads % kv_heads == 0 and ctx % BLOCK == 0 and kv_heads * SPLITS <= 32
+def design(heads, kv_heads, head_dim, ctx, bucket_blocks, block=BLOCK, splits=SPLITS):
+    assert heads % kv_heads == 0 and ctx % block == 0 and kv_heads * splits <= 32
     group = heads // kv_heads
     q_ty = np.ndarray[(heads * head_dim,), np.dtype[bfloat16]]
     cache_ty = np.ndarray[(kv_heads * ctx * head_dim,), np.dtype[bfloat16]]
     params_ty = np.ndarray[(PARAM_WORDS,), np.dtype[np.int32]]
     qg_ty = np.ndarray[(group * head_dim,), np.dtype[bfloat16]]
-    kv_ty = np.ndarray[(BLOCK * head_dim,), np.dtype[bfloat16]]
+    kv_ty = np.ndarray[(block * head_dim,), np.dtype[bfloat16]]
     state_ty = np.ndarray[(group * (head_dim + 2),), np.dtype[np.float32]]
-    scores_ty = np.ndarray[(BLOCK,), np.dtype[np.float32]]
+    scores_ty = np.ndarray[(block,), np.dtype[np.float32]]
 
     obj = "attn_decode.o"
     init = Kernel("attn_decode_init_f32", obj, [state_ty, np.int32, np.int32])
@@ -40,14 +40,14 @@ def design(heads, kv_heads, head_dim, ctx, bucket_blocks):
     finish = Kernel("attn_decode_out_bf16", obj, [state_ty, qg_ty, np.int32, np.int32])
 
     def split_body(s):
-        blocks = list(range(s, bucket_blocks, SPLITS))
+        blocks = list(range(s, bucket_blocks, splits))
 
         def body(of_q, of_k, of_v, of_p, of_state, state, scores, init, step):
             q, p = of_q.acquire(1), of_p.acquire(1)
             init(state, group, head_dim)
             for b in blocks:                      # unrolled: the block index is a constant per call
                 k, v = of_k.acquire(1), of_v.acquire(1)
-                step(q, k, v, state, scores, p, b, BLOCK, group, head_dim)
+                step(q, k, v, state, scores, p, b, block, group, head_dim)
                 of_k.release(1)
                 of_v.release(1)
             out = of_state.acquire(1)             # hand the partial state to the merging core
@@ -75,10 +75,10 @@ def design(heads, kv_heads, head_dim, ctx, bucket_blocks):
     for h in range(kv_heads):
         of_q = ObjectFifo(qg_ty, depth=1, name=f"q{h}")
         of_p = ObjectFifo(params_ty, depth=1, name=f"p{h}")
-        q_cons = [of_q.cons() for _ in range(SPLITS)]
-        p_cons = [of_p.cons() for _ in range(SPLITS)]
+        q_cons = [of_q.cons() for _ in range(splits)]
+        p_cons = [of_p.cons() for _ in range(splits)]
         states = []
-        for s in range(SPLITS):
+        for s in range(splits):
             of_k = ObjectFifo(kv_ty, depth=2, name=f"k{h}_{s}")
             of_v = ObjectFifo(kv_ty, depth=2, name=f"v{h}_{s}")
             of_state = ObjectFifo(state_ty, depth=1, name=f"st{h}_{s}")
@@ -86,10 +86,10 @@ def design(heads, kv_heads, head_dim, ctx, bucket_blocks):
             workers.append(Worker(split_body(s), [q_cons[s], of_k.cons(), of_v.cons(), p_cons[s], of_state.prod(),
                                                   Buffer(state_ty, name=f"state{h}_{s}"),
                                                   Buffer(scores_ty, name=f"scores{h}_{s}"), init, step]))
-            n = len(range(s, bucket_blocks, SPLITS))
-            base = h * ctx * head_dim + s * BLOCK * head_dim
-            tap = TensorAccessPattern((1, kv_heads * ctx * head_dim), base, [1, 1, n, BLOCK * head_dim],
-                                      [0, 0, SPLITS * BLOCK * head_dim, 1])
+            n = len(range(s, bucket_blocks, splits))
+            base = h * ctx * head_dim + s * block * head_dim
+            tap = TensorAccessPattern((1, kv_heads * ctx * head_dim), base, [1, 1, n, block * head_dim],
+                                      [0, 0, splits * block * head_dim, 1])
             fills += [(of_k, "K", tap), (of_v, "V", tap)]
         of_o = ObjectFifo(qg_ty, depth=1, name=f"o{h}")
         workers.append(Worker(merge_body, [[st.cons() for st in states], of_o.prod(),
@@ -115,5 +115,7 @@ def design(heads, kv_heads, head_dim, ctx, bucket_blocks):
 
 
 if __name__ == "__main__":
-    a = [int(v) for v in sys.argv[1:6]]
-    print(design(*a))
+    # trailing key=value arguments: the plan's tiling for this instance (Tools/build-kernels.py)
+    args = [a for a in sys.argv[1:] if "=" not in a]
+    tiling = {k: int(v) for k, v in (a.split("=", 1) for a in sys.argv[1:] if "=" in a)}
+    print(design(*[int(v) for v in args[:5]], **tiling))

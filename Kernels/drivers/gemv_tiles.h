@@ -57,7 +57,7 @@ struct Q4Tiles {
 template <class Tiles, class Done>
 int32_t run_gemv(Tiles tiles, const uint16_t *x, int m, int k, int cores, Done done) {
     const int tm = tiles.tm, tk = tiles.tk;
-    if (m <= 0 || k <= 0 || tm <= 0 || tk <= 0 || cores <= 0 || m % tm || k % tk || tk % 32 || tm % 32)
+    if (m <= 0 || k <= 0 || tm <= 0 || tk <= 0 || cores <= 0 || m % tm || k % tk || tk % 32 || tm % 16)
         return NPUK_BAD_SHAPE;
     for (int core = 0; core < cores; ++core) {
         emu::power_on();

@@ -19,7 +19,8 @@ public enum EmulatedDesigns {
     public static func spec(for design: FusedDesign, _ d: DecodeDesigns) -> EmulatedKernelSpec {
         let c = d.config
         let name = design.kernelName
-        let (tm, tk, cores) = (Int32(d.tm), Int32(d.tk), Int32(d.cores))
+        let (tk, cores) = (Int32(d.tk), Int32(d.cores))
+        let attentionTM = d.attentionTM.map(Int32.init), mlpTM = d.mlpTM.map(Int32.init)
         let eps = c.rmsNormEps
         let hidden = Int32(c.hiddenSize)
         func u16(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<UInt16> { p.assumingMemoryBound(to: UInt16.self) }
@@ -31,7 +32,7 @@ public enum EmulatedDesigns {
                 try check(npuk_layer_attention_half_step(
                     u16(p[0]), u16(p[1]), eps, q4, p[2], p[3], p[4], p[5], u16(p[6]), u16(p[7]), Int32(d.context),
                     p[8].assumingMemoryBound(to: Int32.self), hidden, Int32(c.headCount), Int32(c.kvHeadCount),
-                    Int32(c.headDim), c.ropePairing == .adjacent ? 1 : 0, tm, tk, cores, Int32(d.block), Int32(d.splits),
+                    Int32(c.headDim), c.ropePairing == .adjacent ? 1 : 0, attentionTM, tk, cores, Int32(d.block), Int32(d.splits),
                     Int32(bucket), design.taps ? u16(p[10]) : nil, u16(p[9])), name)
             }
             spec.kvCapacity = d.context
@@ -40,7 +41,7 @@ public enum EmulatedDesigns {
             let q4: Int32 = d.projectionDType == .q4_1 ? 1 : 0
             spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
                 try check(npuk_layer_mlp_half_taps(u16(p[0]), u16(p[1]), eps, q4, p[2], p[3], p[4], hidden,
-                                                   Int32(c.intermediateSize), tm, tk, cores,
+                                                   Int32(c.intermediateSize), mlpTM, tk, cores,
                                                    design.taps ? u16(p[6]) : nil, u16(p[5])), name)
             }
         case .lmHeadArgmax, .lmHeadLogits:

@@ -39,9 +39,11 @@ struct Kernels: ParsableCommand {
                 let plan = try KernelPlan(manifest: manifest, config: loaded.config, projectionWeights: projection,
                                           lmHeadWeights: head, context: target.ctx, chunk: target.chunk)
                 print("kernel plan for \(loaded.path): projections \(projection.rawValue), LM head \(head.rawValue), ctx \(target.ctx), chunk \(target.chunk)")
-                print(pad("use", 26) + pad("kernel", 20) + pad("core bytes", 12) + pad("memtile bytes", 15) + "entries")
+                print(pad("use", 26) + pad("kernel", 20) + pad("tiling", 30) + pad("core bytes", 12) + pad("memtile bytes", 15) + "entries")
                 for i in plan.instances {
-                    print(pad(i.use, 26) + pad(i.kernel, 20) + pad("\(i.coreBytes)", 12) + pad("\(i.memTileBytes)", 15) + i.entries.joined(separator: ","))
+                    let tiling = i.tiling.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                    print(pad(i.use, 26) + pad(i.kernel, 20) + pad(tiling, 30) + pad("\(i.coreBytes)", 12) + pad("\(i.memTileBytes)", 15)
+                          + i.entries.joined(separator: ","))
                 }
                 let builds = ((try? FileManager.default.contentsOfDirectory(atPath: Kernels.cacheDirectory)) ?? []).filter { !$0.hasPrefix(".") }
                 print("cache: \(Kernels.cacheDirectory) — \(builds.isEmpty ? "empty (npu-llama kernels build)" : "\(builds.count) build(s)")")
@@ -64,6 +66,7 @@ struct Kernels: ParsableCommand {
                     "hidden_size": c.hiddenSize, "intermediate_size": c.intermediateSize, "num_attention_heads": c.headCount,
                     "num_key_value_heads": c.kvHeadCount, "head_dim": c.headDim, "vocab_size": c.vocabSize,
                     "num_hidden_layers": c.layerCount, "rms_norm_eps": Double(c.rmsNormEps),
+                    "rope_pairing": c.ropePairing.rawValue,
                 ]
                 let configPath = FileManager.default.temporaryDirectory.appendingPathComponent("npu-llama-kernels-\(getpid()).json").path
                 try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))

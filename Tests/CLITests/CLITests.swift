@@ -75,6 +75,22 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: dir + "/r.html", encoding: .utf8).contains("<svg"))
     }
 
+    /// The tiny golden model (headDim 16, kvDim 32) on the emulated NPU, as an HF folder and as GGUF: verify passes
+    /// against the reference and the goldens, and the kernel plan shows its 32-row K/V tiles.
+    func testVerifyTinyModelOnTheEmulatedNPU() throws {
+        for model in ["Golden/tiny-llama32/model", "Golden/tiny-llama32/tiny-llama32.bf16.gguf"] {
+            let r = try run(["verify", "--device", "emulator", "--quiet", "--model", model])
+            XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+            XCTAssertTrue(r.stdout.contains("checked backend: emulated NPU"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("result: PASS"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("greedy vs golden: equal for all 20 tokens"), "p0: \(r.stdout)")
+        }
+        let list = try run(["kernels", "list", "--model", "Golden/tiny-llama32/model", "--ctx", "64"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let kcur = list.stdout.split(separator: "\n").first { $0.hasPrefix("Kcur ") }
+        XCTAssertTrue(kcur?.contains("tm=32") ?? false, list.stdout)
+    }
+
     func assertFails(_ args: [String], status: Int32, mentions text: String,
                      file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try run(args)

@@ -50,6 +50,17 @@ final class AttentionDecodeKernelTests: XCTestCase {
         }
     }
 
+    /// headDim 16 (the tiny golden model): scores and P·V on one 16-lane vector per position, at the first
+    /// positions, across a block boundary and at the end of the cache, with 4 splits and 1, and one KV head.
+    func testHeadDim16AtSeveralPositions() {
+        for pos in [0, 1, 63, 64, 200, 255] {
+            for splits in [Int(TestPlans.tile(TestPlans.tinyPlan, "kqv_out", "splits")), 1] {
+                check(heads: 8, kvHeads: 2, headDim: 16, capacity: 256, pos: pos, splits: splits, label: "tiny ctx 256")
+            }
+        }
+        check(heads: 8, kvHeads: 1, headDim: 16, capacity: 256, pos: 130, splits: 3, label: "tiny 1 KV head")
+    }
+
     func testSplitsDoNotChangeMuch() {
         // Merging partial states reorders fp32 sums only.
         check(heads: 4, kvHeads: 1, headDim: 64, capacity: 512, pos: 511, splits: 8, label: "1 kv head")

@@ -44,7 +44,9 @@ final class LayerHalfTests: XCTestCase {
         }
     }
 
-    func attentionHalf(_ c: ModelConfig, q4: Bool, pos: Int, capacity: Int, splits: Int, label: String) {
+    /// The attention half at `pos`; with `tms` (Qcur, Kcur/Vcur, attn_out tile heights) through the _step entry the
+    /// backend uses, with the step params buffer written here as the host writes it.
+    func attentionHalf(_ c: ModelConfig, q4: Bool, pos: Int, capacity: Int, splits: Int, label: String, tms: [Int32]? = nil) {
         let (h, qd, kvd, hd) = (c.hiddenSize, c.qDim, c.kvDim, c.headDim)
         let tiles = TestPlans.llama1BPlan.instance("Qcur")!.values
         let x = BF16Tensor(count: h, seed: UInt64(10 + pos), scale: 2), nw = BF16Tensor(count: h, seed: 11, scale: 0.3, offset: 1)
@@ -55,11 +57,30 @@ final class LayerHalfTests: XCTestCase {
         var refK = kCache.map(bf16ToFloat), refV = vCache.map(bf16ToFloat)
         let table = RopeTable(config: c, positions: capacity)
         var out = [UInt16](repeating: 0, count: h)
-        XCTAssertOK(npuk_layer_attention_half(
-            x.bits, nw.bits, c.rmsNormEps, q4 ? 1 : 0, wq.raw, wk.raw, wv.raw, wo.raw, &kCache, &vCache, Int32(capacity),
-            Int32(pos), Int32(h), Int32(c.headCount), Int32(c.kvHeadCount), Int32(hd), c.ropePairing == .adjacent ? 1 : 0,
-            table.cos, table.sin, Int32(capacity), Int32(tiles["tm"]!), Int32(tiles["tk"]!), Int32(tiles["cores"]!),
-            TestPlans.tile("kqv_out", "block"), Int32(splits), &out), label)
+        if let tms {
+            // int32[8] [pos, pos, 1, bucket, 0…] then cos[hd/2] ‖ sin[hd/2] in bf16
+            let block = Int(TestPlans.tile("kqv_out", "block"))
+            var bucket = 1
+            while bucket * block < pos + 1 { bucket *= 2 }
+            var params = [Int32](repeating: 0, count: 8 + hd / 2)
+            params.withUnsafeMutableBytes { raw in
+                for (i, v) in [pos, pos, 1, bucket].enumerated() { raw.storeBytes(of: Int32(v), toByteOffset: 4 * i, as: Int32.self) }
+                for i in 0..<hd / 2 {
+                    raw.storeBytes(of: floatToBF16(table.cos[pos * hd / 2 + i]), toByteOffset: 32 + 2 * i, as: UInt16.self)
+                    raw.storeBytes(of: floatToBF16(table.sin[pos * hd / 2 + i]), toByteOffset: 32 + hd + 2 * i, as: UInt16.self)
+                }
+            }
+            XCTAssertOK(npuk_layer_attention_half_step(
+                x.bits, nw.bits, c.rmsNormEps, q4 ? 1 : 0, wq.raw, wk.raw, wv.raw, wo.raw, &kCache, &vCache, Int32(capacity),
+                params, Int32(h), Int32(c.headCount), Int32(c.kvHeadCount), Int32(hd), c.ropePairing == .adjacent ? 1 : 0,
+                tms, Int32(tiles["tk"]!), Int32(tiles["cores"]!), Int32(block), Int32(splits), Int32(bucket), nil, &out), label)
+        } else {
+            XCTAssertOK(npuk_layer_attention_half(
+                x.bits, nw.bits, c.rmsNormEps, q4 ? 1 : 0, wq.raw, wk.raw, wv.raw, wo.raw, &kCache, &vCache, Int32(capacity),
+                Int32(pos), Int32(h), Int32(c.headCount), Int32(c.kvHeadCount), Int32(hd), c.ropePairing == .adjacent ? 1 : 0,
+                table.cos, table.sin, Int32(capacity), Int32(tiles["tm"]!), Int32(tiles["tk"]!), Int32(tiles["cores"]!),
+                TestPlans.tile("kqv_out", "block"), Int32(splits), &out), label)
+        }
         var n = [Float](repeating: 0, count: h)
         ReferenceOps.rmsNorm(x.floats, rows: 1, dim: h, weight: nw.floats, eps: c.rmsNormEps, into: &n)
         var q = gemv(wq, n, m: qd), k = gemv(wk, n, m: kvd)
@@ -86,6 +107,40 @@ final class LayerHalfTests: XCTestCase {
             for pos in [0, 1, 300] {
                 attentionHalf(TestPlans.smol, q4: q4, pos: pos, capacity: 512, splits: 3, label: "smol")
             }
+        }
+    }
+
+    /// The tiny golden model's shapes (headDim 16, kvDim 32) and one KV head (kvDim 16, adjacent pairing): each gemv
+    /// stage with its plan instance's tile height, both weight types, positions in the first and second block.
+    func testAttentionHalfTinyShapesWithPerStageTiles() {
+        for (config, plan, label) in [(TestPlans.tiny, TestPlans.tinyPlan, "tiny"), (TestPlans.tinyMQA, TestPlans.tinyMQAPlan, "tiny 1 KV head")] {
+            let tms = ["Qcur", "Kcur", "attn_out"].map { TestPlans.tile(plan, $0, "tm") }
+            XCTAssertEqual(tms, [64, label == "tiny" ? 32 : 16, 64])
+            for q4 in [false, true] {
+                for pos in [0, 5, 100] {
+                    attentionHalf(config, q4: q4, pos: pos, capacity: 256, splits: 4, label: label, tms: tms)
+                }
+            }
+        }
+    }
+
+    /// The MLP half with different tile heights for gate/up and down (64 and 16), the tiny golden model's shapes.
+    func testMLPHalfPerStageTiles() {
+        let c = TestPlans.tiny
+        let (h, f) = (c.hiddenSize, c.intermediateSize)
+        for q4 in [false, true] {
+            let x = BF16Tensor(count: h, seed: 21, scale: 2), nw = BF16Tensor(count: h, seed: 22, scale: 0.3, offset: 1)
+            let wg = Weights(rows: f, k: h, seed: 23, q4: q4), wu = Weights(rows: f, k: h, seed: 24, q4: q4)
+            let wd = Weights(rows: h, k: f, seed: 25, q4: q4)
+            var out = [UInt16](repeating: 0, count: h), taps = [UInt16](repeating: 0, count: 3 * h + 3 * f)
+            XCTAssertOK(npuk_layer_mlp_half_taps(x.bits, nw.bits, c.rmsNormEps, q4 ? 1 : 0, wg.raw, wu.raw, wd.raw, Int32(h),
+                                                 Int32(f), [64, 16], 64, 32, &taps, &out), "mlp half")
+            var n = [Float](repeating: 0, count: h), act = [Float](repeating: 0, count: f), y = n
+            ReferenceOps.rmsNorm(x.floats, rows: 1, dim: h, weight: nw.floats, eps: c.rmsNormEps, into: &n)
+            ReferenceOps.swiglu(gemv(wg, n, m: f), gemv(wu, n, m: f), count: f, into: &act)
+            ReferenceOps.add(gemv(wd, act, m: h), x.floats, count: h, into: &y)
+            assertWithinTolerance(op: "block", dtype: q4 ? "q4_1" : "bf16", shape: "tiny mlp half tm 64/16", expected: y, actual: out)
+            XCTAssertEqual(Array(taps[(h + 3 * f + h)...]), out, "l_out tap")
         }
     }
 
