@@ -29,7 +29,7 @@ def design(heads, kv_heads, head_dim, ctx, bucket_blocks, block=BLOCK, splits=SP
     params_ty = np.ndarray[(PARAM_WORDS,), np.dtype[np.int32]]
     qg_ty = np.ndarray[(group * head_dim,), np.dtype[bfloat16]]
     kv_ty = np.ndarray[(block * head_dim,), np.dtype[bfloat16]]
-    state_ty = np.ndarray[(group * (head_dim + 2),), np.dtype[np.float32]]
+    state_ty = np.ndarray[(group * (head_dim + 16),), np.dtype[np.float32]]
     scores_ty = np.ndarray[(block,), np.dtype[np.float32]]
 
     obj = "attn_decode.o"
@@ -51,7 +51,7 @@ def design(heads, kv_heads, head_dim, ctx, bucket_blocks, block=BLOCK, splits=SP
                 of_k.release(1)
                 of_v.release(1)
             out = of_state.acquire(1)             # hand the partial state to the merging core
-            for i in range_(group * (head_dim + 2)):
+            for i in range_(group * (head_dim + 16)):
                 out[i] = state[i]
             of_state.release(1)
             of_q.release(1)
@@ -60,7 +60,7 @@ def design(heads, kv_heads, head_dim, ctx, bucket_blocks, block=BLOCK, splits=SP
 
     def merge_body(of_states, of_o, acc, merge, finish):
         first = of_states[0].acquire(1)
-        for i in range_(group * (head_dim + 2)):
+        for i in range_(group * (head_dim + 16)):
             acc[i] = first[i]
         of_states[0].release(1)
         for f in of_states[1:]:

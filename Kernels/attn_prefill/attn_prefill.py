@@ -31,7 +31,7 @@ def design(heads, kv_heads, head_dim, ctx, rows, bucket_blocks, block=BLOCK, qro
     params_ty = np.ndarray[(PARAM_WORDS,), np.dtype[np.int32]]
     qt_ty = np.ndarray[(qrows * head_dim,), np.dtype[bfloat16]]
     kv_ty = np.ndarray[(block * head_dim,), np.dtype[bfloat16]]
-    state_ty = np.ndarray[(qrows * (head_dim + 2),), np.dtype[np.float32]]
+    state_ty = np.ndarray[(qrows * (head_dim + 16),), np.dtype[np.float32]]
     scores_ty = np.ndarray[(block,), np.dtype[np.float32]]
 
     init = Kernel("attn_decode_init_f32", "attn.o", [state_ty, np.int32, np.int32])

@@ -37,6 +37,22 @@ template <class Tiles> int32_t gemv_argmax(Tiles tiles, const uint16_t *x, int32
 extern "C" {
 
 void npuk_set_power_on_rounding(int32_t conv_even) { emu::power_on_conv_even.store(conv_even ? 1 : 0); }
+int64_t npuk_take_misaligned(int32_t *access_bytes, int32_t *remainder) {
+    long first = aie_emu::first_misaligned.exchange(0);
+    if (access_bytes) *access_bytes = int32_t(first >> 8);
+    if (remainder) *remainder = int32_t(first & 0xff);
+    return aie_emu::misaligned_accesses.exchange(0);
+}
+
+int32_t npuk_probe_vector_load(int32_t offset_bytes) {
+    emu::CoreArena arena;
+    float *base = arena.alloc<float>(64);
+    if (!base || offset_bytes < 0 || offset_bytes > 128 || offset_bytes % 4) return NPUK_BAD_SHAPE;
+    const float *p = reinterpret_cast<const float *>(reinterpret_cast<const unsigned char *>(base) + offset_bytes);
+    volatile float sink = aie::load_v<16>(p).get(0);
+    (void)sink;
+    return NPUK_OK;
+}
 
 int32_t npuk_gemv_bf16(const uint16_t *w, const uint16_t *x, uint16_t *y, int32_t m, int32_t k, int32_t tm,
                        int32_t tk, int32_t cores) {

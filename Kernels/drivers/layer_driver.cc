@@ -215,7 +215,7 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     std::vector<AttnCore> at(size_t(kv_heads) * splits);
     for (int i = 0; i < kv_heads * splits; ++i) {
         emu::CoreArena &a = *arena[cores - kv_heads * splits + i];
-        const size_t st = size_t(group) * (head_dim + 2);
+        const size_t st = size_t(group) * (head_dim + 16);
         at[i] = AttnCore{a.alloc<bfloat16>(size_t(group) * head_dim),
                          {a.alloc<bfloat16>(size_t(block) * head_dim), a.alloc<bfloat16>(size_t(block) * head_dim)},
                          {a.alloc<bfloat16>(size_t(block) * head_dim), a.alloc<bfloat16>(size_t(block) * head_dim)},
@@ -282,7 +282,7 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
             }
         }
         AttnCore &m = at[h * splits];
-        const size_t st = size_t(group) * (head_dim + 2);
+        const size_t st = size_t(group) * (head_dim + 16);
         for (int s = 1; s < splits; ++s) {
             std::memcpy(m.other, at[h * splits + s].state, 4 * st);
             attn_decode_merge_f32(m.state, m.other, group, head_dim);

@@ -130,7 +130,7 @@ int32_t npuk_attn_prefill_bf16(const uint16_t *q, const uint16_t *k_new, const u
             bfloat16 *qbuf = arena.alloc<bfloat16>(size_t(qrows) * hd);
             bfloat16 *kbuf[2] = {arena.alloc<bfloat16>(size_t(block) * hd), arena.alloc<bfloat16>(size_t(block) * hd)};
             bfloat16 *vbuf[2] = {arena.alloc<bfloat16>(size_t(block) * hd), arena.alloc<bfloat16>(size_t(block) * hd)};
-            float *state = arena.alloc<float>(size_t(qrows) * (hd + 2));
+            float *state = arena.alloc<float>(size_t(qrows) * (hd + 16));
             float *scores = arena.alloc<float>(block);
             int32_t *params = arena.alloc<int32_t>(8);
             bfloat16 *obuf = arena.alloc<bfloat16>(size_t(qrows) * hd);

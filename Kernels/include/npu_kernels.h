@@ -23,6 +23,14 @@ enum {
 // 0 = floor, 1 = conv_even). Kernels set the mode they need themselves; tests use this to prove it.
 void npuk_set_power_on_rounding(int32_t conv_even);
 
+// Vector loads/stores whose address was not aligned to their access size since the last call (the
+// hardware's load_v/store_v give wrong data there), and the first one's size and address remainder.
+// Resets the count. The emulated device fails a run that made any.
+int64_t npuk_take_misaligned(int32_t *access_bytes, int32_t *remainder);
+// Test hook of that check: one 16-float load_v at `offset_bytes` (0-128, a multiple of 4) past a
+// 64-byte aligned core buffer.
+int32_t npuk_probe_vector_load(int32_t offset_bytes);
+
 // y (m) = W (m x k) . x (k), bf16 weights, fp32 accumulation, bf16 out. Row tiles of tm rows (a
 // multiple of 16) are dealt round-robin to `cores` cores; each streams k in slices of tk.
 int32_t npuk_gemv_bf16(const uint16_t *w, const uint16_t *x, uint16_t *y, int32_t m, int32_t k,

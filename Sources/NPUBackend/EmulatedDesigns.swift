@@ -14,6 +14,11 @@ public enum EmulatedDesigns {
                 status == 2 ? "NPUK_CORE_MEMORY (buffers exceed a core's memory)" : "status \(status)"
             throw NPUDeviceError("run of \(kernel)", "the kernel driver failed: \(why)")
         }
+        var bytes: Int32 = 0, remainder: Int32 = 0
+        let misaligned = npuk_take_misaligned(&bytes, &remainder)
+        guard misaligned == 0 else {
+            throw NPUDeviceError("run of \(kernel)", "\(misaligned) misaligned vector accesses (the first: \(bytes) bytes at an address ≡ \(remainder) mod \(min(bytes, 64))); load_v/store_v read wrong data there on the NPU")
+        }
     }
 
     public static func spec(for design: FusedDesign, _ d: DecodeDesigns) -> EmulatedKernelSpec {

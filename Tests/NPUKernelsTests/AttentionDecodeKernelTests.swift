@@ -4,7 +4,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class AttentionDecodeKernelTests: XCTestCase {
+final class AttentionDecodeKernelTests: KernelTestCase {
     /// Runs one decode step at `pos` with a random cache and checks output and append.
     func check(heads: Int, kvHeads: Int, headDim: Int, capacity: Int, pos: Int, splits: Int, label: String,
                file: StaticString = #filePath, line: UInt = #line) {

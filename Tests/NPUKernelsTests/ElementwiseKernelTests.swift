@@ -4,7 +4,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class ElementwiseKernelTests: XCTestCase {
+final class ElementwiseKernelTests: KernelTestCase {
     func testRMSNorm() {
         for (i, (rows, n)) in [(1, 576), (3, 2048), (1, 64), (2, 1536)].enumerated() {
             let x = BF16Tensor(count: rows * n, seed: UInt64(40 + i), scale: 3)

@@ -4,7 +4,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class GemvKernelTests: XCTestCase {
+final class GemvKernelTests: KernelTestCase {
     let tm = TestPlans.tile("Qcur", "tm"), tk = TestPlans.tile("Qcur", "tk"), cores = TestPlans.tile("Qcur", "cores")
 
     /// (m, k, label): SmolLM2 and Llama 3.2 1B projection shapes (1B with modest row counts), and ragged edges.

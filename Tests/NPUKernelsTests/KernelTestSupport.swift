@@ -79,3 +79,14 @@ func referenceGemv(weights: [Float], x: [Float], m: Int, k: Int) -> [Float] {
 func XCTAssertOK(_ status: Int32, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(Int(status), Int(NPUK_OK), "\(what) returned status \(status)", file: file, line: line)
 }
+
+/// Base of the kernel tests: after each test, no kernel made a misaligned vector access (the NPU's
+/// load_v/store_v need the access size's alignment; the emulation counts every violation).
+class KernelTestCase: XCTestCase {
+    override func tearDown() {
+        var bytes: Int32 = 0, remainder: Int32 = 0
+        let misaligned = npuk_take_misaligned(&bytes, &remainder)
+        XCTAssertEqual(misaligned, 0, "misaligned vector accesses (the first: \(bytes) bytes at an address ≡ \(remainder) mod \(min(bytes, 64)))")
+        super.tearDown()
+    }
+}

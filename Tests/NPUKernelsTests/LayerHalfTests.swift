@@ -4,7 +4,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class LayerHalfTests: XCTestCase {
+final class LayerHalfTests: KernelTestCase {
     /// Weights as the kernels take them (bytes) and as the reference sees them (fp32).
     struct Weights {
         var raw: [UInt8]

@@ -4,7 +4,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class PrefillKernelTests: XCTestCase {
+final class PrefillKernelTests: KernelTestCase {
     let chunk = Int32(TestPlans.llama1BPlan.instance("prefill_Qcur")!.values["rows"]!)
     func tile(_ key: String) -> Int32 { TestPlans.tile("prefill_Qcur", key) }
 

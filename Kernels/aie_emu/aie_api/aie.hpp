@@ -10,9 +10,13 @@
 //   - bf16 x bf16 products are exact in fp32 (8-bit mantissas); sums round in fp32.
 //   - exp2 and invsqrt are evaluated exactly, then rounded to the requested type. The hardware
 //     units are approximations; their error is not modelled (stated in Kernels/README.md).
-// Timing, VLIW scheduling, alignment rules and register pressure are not modelled.
+//   - alignment: load_v/store_v of a 128-, 256- or 512-bit vector need a pointer aligned to the access
+//     size on XDNA 2 (AIE API memory docs; misaligned is undefined behaviour there). Each misaligned
+//     access is counted (aie_emu::misaligned_accesses) and the emulated device fails the run.
+// Timing, VLIW scheduling and register pressure are not modelled.
 #pragma once
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -33,6 +37,23 @@ namespace aie_emu {
 inline aie::rounding_mode &rounding_register() {
     static thread_local aie::rounding_mode mode = aie::rounding_mode::floor;
     return mode;
+}
+
+// Misaligned vector accesses since the counter was last taken (all cores), and the first one's
+// access size and address modulo it. Read and reset by npuk_take_misaligned().
+inline std::atomic<long> misaligned_accesses{0};
+inline std::atomic<long> first_misaligned{0};   // bytes << 8 | (address % bytes)
+inline void check_vector_alignment(const void *ptr, size_t bytes) {
+    // 128-, 256- and 512-bit accesses align to their size; narrower vectors to 128 bits is not
+    // required (they are element-aligned sub-register moves), so only >= 16-byte accesses are checked.
+    if (bytes < 16) return;
+    size_t align = bytes > 64 ? 64 : bytes;
+    size_t rem = reinterpret_cast<uintptr_t>(ptr) % align;
+    if (rem != 0) {
+        long expected = 0;
+        first_misaligned.compare_exchange_strong(expected, long(align) << 8 | long(rem));
+        misaligned_accesses.fetch_add(1);
+    }
 }
 
 [[noreturn]] inline void fail(const char *what) {
@@ -164,12 +185,14 @@ template <typename T, unsigned N, typename S> vector<T, N> broadcast(S value) {
 }
 
 template <unsigned N, typename T> vector<std::remove_const_t<T>, N> load_v(T *ptr) {
+    aie_emu::check_vector_alignment(ptr, N * sizeof(T));
     vector<std::remove_const_t<T>, N> r;
     std::memcpy(r.data, ptr, sizeof(r.data));
     return r;
 }
 
 template <typename T, unsigned N> void store_v(T *ptr, const vector<T, N> &v) {
+    aie_emu::check_vector_alignment(ptr, N * sizeof(T));
     std::memcpy(ptr, v.data, sizeof(v.data));
 }
 
