@@ -20,21 +20,24 @@ Arenas make_arenas(int cores) {
     return a;
 }
 
-// The gemv stage buffers of one core: weight tile fifo (bf16 or Q4_1 planes), x fifo, two fp32
-// accumulators and three bf16 row tiles; reused by every gemv of the design (same 64 x 64 tiles).
+// The gemv stage buffers of one core: weight tile fifo (bf16, Q4_1 planes or Q4_0 blocks), x fifo, two
+// fp32 accumulators and three bf16 row tiles; reused by every gemv of the design (same 64 x 64 tiles).
 struct GemvCore {
     emu::Bf16Tiles bf;
     emu::Q4Tiles q4;
-    bool is_q4;
+    emu::Q4_0Tiles q40;
+    int format; // NPUK_WEIGHTS_*
     bfloat16 *x[2];
     float *acc[2];
     bfloat16 *tile[3];
 
-    bool alloc(emu::CoreArena &a, bool q4w, int tm, int tk) {
-        is_q4 = q4w;
+    bool alloc(emu::CoreArena &a, int weights, int tm, int tk) {
+        format = weights;
         bf = emu::Bf16Tiles{nullptr, 0, tm, tk, {}};
         q4 = emu::Q4Tiles{nullptr, 0, tm, tk, {}, {}};
-        if (is_q4 ? !q4.alloc(a) : !bf.alloc(a)) return false;
+        q40 = emu::Q4_0Tiles{nullptr, 0, tm, tk, {}};
+        const bool ok = format == NPUK_WEIGHTS_Q4_1 ? q4.alloc(a) : format == NPUK_WEIGHTS_Q4_0 ? q40.alloc(a) : bf.alloc(a);
+        if (!ok) return false;
         for (auto &p : x) p = a.alloc<bfloat16>(tk);
         for (auto &p : acc) p = a.alloc<float>(tm);
         for (auto &p : tile) p = a.alloc<bfloat16>(tm);
@@ -45,11 +48,16 @@ struct GemvCore {
         const int tk = bf.tk;
         for (int kt = 0, s = 0; kt < k / tk; ++kt, s ^= 1) {
             emu::dma_2d(x[s], emu::bf(xv) + kt * tk, 1, tk, 0);
-            if (is_q4) {
+            if (format == NPUK_WEIGHTS_Q4_1) {
                 q4.w = static_cast<const uint8_t *>(w);
                 q4.k = k;
                 q4.load(s, row0, kt * tk);
                 gemv_q4_1(q4.qs[s], q4.dm[s], x[s], acc[which], q4.tm, tk, kt == 0);
+            } else if (format == NPUK_WEIGHTS_Q4_0) {
+                q40.w = static_cast<const uint8_t *>(w);
+                q40.k = k;
+                q40.load(s, row0, kt * tk);
+                gemv_q4_0(q40.buf[s], x[s], acc[which], q40.tm, tk, kt == 0);
             } else {
                 bf.w = static_cast<const uint16_t *>(w);
                 bf.k = k;
@@ -73,6 +81,11 @@ void gemv_stage(std::vector<GemvCore> &g, const void *w, int m, int k, const uin
 
 bool valid_gemv(int m, int k, int tm, int tk) { return m > 0 && k > 0 && m % tm == 0 && k % tk == 0 && tk % 32 == 0 && tm % 32 == 0; }
 
+// The weight formats the halves take; Q4_0 k-slices must be whole 4-byte words (an even block count).
+bool valid_weights(int q4, int tk) {
+    return q4 == NPUK_WEIGHTS_BF16 || q4 == NPUK_WEIGHTS_Q4_1 || (q4 == NPUK_WEIGHTS_Q4_0 && tk % 64 == 0);
+}
+
 } // namespace
 
 extern "C" {
@@ -86,7 +99,8 @@ int32_t npuk_layer_mlp_half(const uint16_t *x, const uint16_t *norm_w, float eps
 int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
                                  const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm,
                                  int32_t tk, int32_t cores, uint16_t *taps, uint16_t *out) {
-    if (!valid_gemv(ffn, hidden, tm, tk) || !valid_gemv(hidden, ffn, tm, tk) || cores <= 0 || hidden % 32)
+    if (!valid_gemv(ffn, hidden, tm, tk) || !valid_gemv(hidden, ffn, tm, tk) || cores <= 0 || hidden % 32 ||
+        !valid_weights(q4, tk))
         return NPUK_BAD_SHAPE;
     Arenas arena = make_arenas(cores);
     emu::power_on();
@@ -175,7 +189,7 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     const int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, group = heads / std::max(kv_heads, 1);
     if (heads <= 0 || kv_heads <= 0 || heads % kv_heads || head_dim % 32 || !valid_gemv(q_dim, hidden, tm, tk) ||
         !valid_gemv(kv_dim, hidden, tm, tk) || !valid_gemv(hidden, q_dim, tm, tk) || block <= 0 || capacity % block ||
-        kv_heads * splits > cores - 1 || hidden % 32 || params == nullptr)
+        kv_heads * splits > cores - 1 || hidden % 32 || params == nullptr || !valid_weights(q4, tk))
         return NPUK_BAD_SHAPE;
     const int pos = params[0];
     // the design instance's length bucket must cover pos + 1 positions and fit the cache

@@ -106,7 +106,7 @@ final class KernelManifestTests: XCTestCase {
                        "m.json: kernels[0] (gemv_bf16).tiling.tm: must be an integer from 1 to 2^20")
         XCTAssertEqual(load(try mutated(#""dtype": "bf16", "count": "tm * tk", "depth": 2}"#,
                                         #""dtype": "fp8", "count": "tm * tk", "depth": 2}"#)),
-                       "m.json: kernels[0] (gemv_bf16).coreBuffers[0].dtype: 'fp8' is not one of [\"bf16\", \"f32\", \"i32\", \"u8\", \"u16\", \"q4_1\"]")
+                       "m.json: kernels[0] (gemv_bf16).coreBuffers[0].dtype: 'fp8' is not one of [\"bf16\", \"f32\", \"i32\", \"u8\", \"u16\", \"q4_1\", \"q4_0\"]")
         XCTAssertEqual(load(try mutated(#""check": "M % tm == 0""#, #""check": "M % tn == 0""#)),
                        "m.json: kernels[0] (gemv_bf16).constraints[0].check: reads 'tn', which is neither a model dimension, a dim nor a tiling parameter")
         XCTAssertEqual(load(try mutated(#""check": "K % tk == 0""#, #""check": "K % (tk == 0""#)),
@@ -120,7 +120,7 @@ final class KernelManifestTests: XCTestCase {
         XCTAssertEqual(load(try mutated(#""op": "swiglu", "dims""#, #""op": "gelu", "dims""#)),
                        "m.json: instances[12].op: no kernel implements op 'gelu'")
         XCTAssertEqual(load(try mutated(#""entries": ["rmsnorm_bf16"]"#, #""entries": ["rms norm"]"#)),
-                       "m.json: kernels[4] (rmsnorm_bf16).entries[0]: 'rms norm' is not an identifier (ASCII letters, digits, _; at most 64)")
+                       "m.json: kernels[6] (rmsnorm_bf16).entries[0]: 'rms norm' is not an identifier (ASCII letters, digits, _; at most 64)")
         XCTAssertEqual(load(String(repeating: " ", count: (1 << 20) + 1)), "m.json: is larger than 1048576 bytes")
     }
 

@@ -169,6 +169,13 @@ template <unsigned N, typename T> vector<std::remove_const_t<T>, N> load_v(T *pt
     return r;
 }
 
+// A vector from an address aligned only to `aligned_elems` elements (the core realigns two aligned
+// loads with a shift; here memory is byte-addressable, so it is the same copy as load_v).
+template <unsigned N, typename T> vector<std::remove_const_t<T>, N> load_unaligned_v(T *ptr, unsigned aligned_elems = 1) {
+    (void)aligned_elems;
+    return load_v<N>(ptr);
+}
+
 template <typename T, unsigned N> void store_v(T *ptr, const vector<T, N> &v) {
     std::memcpy(ptr, v.data, sizeof(v.data));
 }
