@@ -68,20 +68,22 @@ final class SmolLM2Q4_0Tests: XCTestCase {
         }
     }
 
-    /// Whole greedy continuations (chunked prefill, argmax decode on the NPU) agree with the CPU
-    /// reference's on the same Q4_0 weights, on every golden prompt, or part at a near-tie; then, along
-    /// the reference's own continuation (its tokens fed to the NPU), every NPU argmax agrees with the
-    /// reference's or is a near-tie on both sides.
+    /// Greedy on every golden prompt, as long as the golden's continuation: along the CPU reference's
+    /// continuation on the same Q4_0 weights (its tokens fed to the NPU), every NPU argmax agrees with
+    /// the reference's or both are near-ties. The NPU's own greedy run (chunked prefill, argmax LM head
+    /// on the NPU; its first `free` tokens, to keep the test's time down) agrees too, or parts at such a
+    /// near-tie.
     func testGreedyAgreesWithTheReferenceOnTheGoldenPrompts() throws {
         let (m, graph, weights) = try converted()
+        let free = 8
         for c in try golden().cases {
             let count = c.greedyIDs.count
             let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
-            let ids = try npu.generateGreedy(prompt: c.promptIDs, count: count)
+            let ids = try npu.generateGreedy(prompt: c.promptIDs, count: free)
             let (refIDs, margins) = try Support.referenceGreedy(try Support.reference(graph, weights, context: Self.context),
                                                                   prompt: c.promptIDs, count: count)
             let d = zip(ids, refIDs).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-            print("SmolLM2 Q4_0 \(c.name): \(ids.count) greedy tokens on the emulated NPU, first difference from the CPU reference: " +
+            print("SmolLM2 Q4_0 \(c.name): \(ids.count) greedy tokens of the emulated NPU's own run, first difference from the CPU reference: " +
                   "\(d.map(String.init) ?? "none")" + (d.map { ", reference margin there \(margins[$0])" } ?? ""))
             // Along the reference's path: the NPU's logits (decode, logits LM head) at every step.
             let (forced, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
@@ -110,7 +112,7 @@ final class SmolLM2Q4_0Tests: XCTestCase {
                 }
             }
             print("  along the reference's continuation the NPU's argmax agrees at \(agreed) of \(count) steps")
-            XCTAssertEqual(Array(ids.prefix(d ?? count)), Array(refIDs.prefix(d ?? count)))
+            XCTAssertEqual(Array(ids.prefix(d ?? free)), Array(refIDs.prefix(d ?? free)))
         }
     }
 }
