@@ -12,6 +12,7 @@
 # KernelPlan), and its design is generated with that tiling (trailing key=value arguments).
 # Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --ctx 8192 --chunk 64 [--out DIR] [--plan-only]
 #        Tools/build-kernels.py --config path/config.json --weights q4_1 ...
+#        Tools/build-kernels.py --preset llama-3.2-1b --weights q4_0 --lm-head q4_0 --ctx 1024   (Q4_0 GGUF, or --weights q4_0)
 import argparse
 import ast
 import hashlib
@@ -196,8 +197,8 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset", choices=sorted(PRESETS))
     src.add_argument("--config")
-    ap.add_argument("--weights", choices=["bf16", "q4_1"], required=True)
-    ap.add_argument("--lm-head", choices=["bf16", "q4_1"], default="bf16")
+    ap.add_argument("--weights", choices=["bf16", "q4_1", "q4_0"], required=True)
+    ap.add_argument("--lm-head", choices=["bf16", "q4_1", "q4_0"], default="bf16")
     ap.add_argument("--ctx", type=int, required=True)
     ap.add_argument("--chunk", type=int, default=64)
     ap.add_argument("--out", default=os.path.join(os.environ.get("NPULLAMA_CACHE", os.path.expanduser("~/.cache/npu-llama")),
@@ -252,7 +253,9 @@ def main():
         os.makedirs(work, exist_ok=True)
         obj_name = {"lm_head": "lm_head.o"}.get(kernel["op"], os.path.basename(kernel["source"]).replace(".cc", ".o"))
         sources = [kernel["source"]] + (["gemv_bf16/gemv_bf16.cc"] if kernel["op"] == "lm_head" and kernel["dtype"] == "bf16" else []) \
-            + (["gemv_q4_1/gemv_q4_1.cc"] if kernel["op"] == "lm_head" and kernel["dtype"] == "q4_1" else [])
+            + (["gemv_q4_1/gemv_q4_1.cc"] if kernel["op"] == "lm_head" and kernel["dtype"] == "q4_1" else []) \
+            + (["gemv_q4_0/gemv_q4_0.cc"] if kernel["op"] == "lm_head" and kernel["dtype"] == "q4_0" else []) \
+            + (["gemv_bf16/gemv_bf16.cc"] if kernel["name"] == "gemv_q4_0" else [])   # gemv_out_bf16 lives there
         objs = []
         for s in sources:
             o = os.path.join(work, os.path.basename(s).replace(".cc", ".part.o"))

@@ -1,8 +1,8 @@
 # lm_head_argmax.py: IRON design of the LM head with greedy argmax on the NPU: gemv row tiles per core, per-core best, one merge.
 #
 # Decode brings back one int32 token id instead of vocab logits. The logits variant is the plain
-# gemv design (gemv_bf16.py / gemv_q4_1.py) with M = vocab.
-# Usage: python3 lm_head_argmax.py VOCAB K DTYPE [tm=64 tk=64 cores=32]   (DTYPE: bf16 | q4_1)
+# gemv design (gemv_bf16.py / gemv_q4_1.py / gemv_q4_0.py) with M = vocab.
+# Usage: python3 lm_head_argmax.py VOCAB K DTYPE [tm=64 tk=64 cores=32]   (DTYPE: bf16 | q4_1 | q4_0)
 import sys
 
 import numpy as np
@@ -18,20 +18,23 @@ TM = 64
 TK = 64
 CORES = 32
 BLOCK_BYTES = 20
+Q4_0_BLOCK_BYTES = 18
 
 
 def design(M, K, dtype, tm=TM, tk=TK, cores=CORES):
-    assert M % tm == 0 and K % tk == 0 and dtype in ("bf16", "q4_1")
+    assert M % tm == 0 and K % tk == 0 and dtype in ("bf16", "q4_1", "q4_0")
     tiles, ktiles = M // tm, K // tk
     cores = min(cores, tiles)
-    q4 = dtype == "q4_1"
+    q4, q40 = dtype == "q4_1", dtype == "q4_0"
     blocks = tm * tk // 32
-    row_units = K // 32 * BLOCK_BYTES if q4 else K         # bytes (Q4_1) or values (bf16) per row
-    slice_units = tk // 32 * BLOCK_BYTES if q4 else tk
-    w_ty = np.ndarray[(M * row_units,), np.dtype[np.uint8 if q4 else bfloat16]]
+    block_bytes = Q4_0_BLOCK_BYTES if q40 else BLOCK_BYTES
+    row_units = K // 32 * block_bytes if q4 or q40 else K   # bytes (Q4_1, Q4_0) or values (bf16) per row
+    slice_units = tk // 32 * block_bytes if q4 or q40 else tk
+    w_ty = np.ndarray[(M * row_units,), np.dtype[np.uint8 if q4 or q40 else bfloat16]]
     raw_ty = np.ndarray[(blocks * BLOCK_BYTES,), np.dtype[np.uint8]]
     qs_ty = np.ndarray[(blocks * 16,), np.dtype[np.uint8]]
     dm_ty = np.ndarray[(blocks * 2,), np.dtype[np.uint16]]
+    q40_ty = np.ndarray[(blocks * Q4_0_BLOCK_BYTES,), np.dtype[np.uint8]]
     x_ty = np.ndarray[(K,), np.dtype[bfloat16]]
     tok_ty = np.ndarray[(1,), np.dtype[np.int32]]
     wt_ty = np.ndarray[(tm * tk,), np.dtype[bfloat16]]
@@ -42,6 +45,8 @@ def design(M, K, dtype, tm=TM, tk=TK, cores=CORES):
 
     if q4:
         gemv = Kernel("gemv_q4_1", "lm_head.o", [qs_ty, dm_ty, xt_ty, acc_ty, np.int32, np.int32, np.int32])
+    elif q40:
+        gemv = Kernel("gemv_q4_0", "lm_head.o", [q40_ty, xt_ty, acc_ty, np.int32, np.int32, np.int32])
     else:
         gemv = Kernel("gemv_bf16", "lm_head.o", [wt_ty, xt_ty, acc_ty, np.int32, np.int32, np.int32])
     argmax = Kernel("argmax_f32", "lm_head.o", [acc_ty, np.int32, np.int32, best_ty, np.int32])
@@ -80,6 +85,10 @@ def design(M, K, dtype, tm=TM, tk=TK, cores=CORES):
             ws = [raw.cons().forward(obj_type=qs_ty, name=f"qs{c}",
                                      dims_to_stream=[(blocks, BLOCK_BYTES // 4), (4, 1)], offset=1),
                   raw.cons().forward(obj_type=dm_ty, name=f"dm{c}", dims_to_stream=[(blocks, BLOCK_BYTES // 4), (1, 1)])]
+            w_fifos.append(raw)
+        elif q40:   # as gemv_q4_0.py: the 18-byte blocks reach the core unsplit
+            raw = ObjectFifo(q40_ty, depth=2, name=f"wq{c}")
+            ws = [raw.cons().forward(obj_type=q40_ty, name=f"w{c}")]
             w_fifos.append(raw)
         else:
             w_fifos.append(ObjectFifo(wt_ty, depth=2, name=f"w{c}"))

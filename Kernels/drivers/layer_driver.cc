@@ -20,23 +20,26 @@ Arenas make_arenas(int cores) {
     return a;
 }
 
-// The gemv stage buffers of one core: weight tile fifo (bf16 or Q4_1 planes), x fifo, two fp32
-// accumulators and three bf16 row tiles; reused by every gemv of the design. Each stage keeps its
+// The gemv stage buffers of one core: weight tile fifo (bf16, Q4_1 planes or Q4_0 blocks), x fifo, two
+// fp32 accumulators and three bf16 row tiles; reused by every gemv of the design. Each stage keeps its
 // plan instance's tile height tm (K/V rows of a small model: 32 or 16); the buffers are sized for
 // the largest, and a smaller tile fills the first rows of each object.
 struct GemvCore {
     emu::Bf16Tiles bf;
     emu::Q4Tiles q4;
-    bool is_q4;
+    emu::Q4_0Tiles q40;
+    int format; // NPUK_WEIGHTS_*
     bfloat16 *x[2];
     float *acc[2];
     bfloat16 *tile[3];
 
-    bool alloc(emu::CoreArena &a, bool q4w, int tm, int tk) {   // tm: the largest stage's
-        is_q4 = q4w;
+    bool alloc(emu::CoreArena &a, int weights, int tm, int tk) {   // tm: the largest stage's
+        format = weights;
         bf = emu::Bf16Tiles{nullptr, 0, tm, tk, {}};
         q4 = emu::Q4Tiles{nullptr, 0, tm, tk, {}, {}};
-        if (is_q4 ? !q4.alloc(a) : !bf.alloc(a)) return false;
+        q40 = emu::Q4_0Tiles{nullptr, 0, tm, tk, {}};
+        const bool ok = format == NPUK_WEIGHTS_Q4_1 ? q4.alloc(a) : format == NPUK_WEIGHTS_Q4_0 ? q40.alloc(a) : bf.alloc(a);
+        if (!ok) return false;
         for (auto &p : x) p = a.alloc<bfloat16>(tk);
         for (auto &p : acc) p = a.alloc<float>(tm);
         for (auto &p : tile) p = a.alloc<bfloat16>(tm);
@@ -45,14 +48,19 @@ struct GemvCore {
     // acc[which] = rows row0..row0+tm-1 of W (m x k) times x (k), streamed in tk slices.
     void rows(const void *w, int k, const uint16_t *xv, int row0, int which, int tm) {
         const int tk = bf.tk;
-        bf.tm = q4.tm = tm;
+        bf.tm = q4.tm = q40.tm = tm;
         for (int kt = 0, s = 0; kt < k / tk; ++kt, s ^= 1) {
             emu::dma_2d(x[s], emu::bf(xv) + kt * tk, 1, tk, 0);
-            if (is_q4) {
+            if (format == NPUK_WEIGHTS_Q4_1) {
                 q4.w = static_cast<const uint8_t *>(w);
                 q4.k = k;
                 q4.load(s, row0, kt * tk);
                 gemv_q4_1(q4.qs[s], q4.dm[s], x[s], acc[which], q4.tm, tk, kt == 0);
+            } else if (format == NPUK_WEIGHTS_Q4_0) {
+                q40.w = static_cast<const uint8_t *>(w);
+                q40.k = k;
+                q40.load(s, row0, kt * tk);
+                gemv_q4_0(q40.buf[s], x[s], acc[which], q40.tm, tk, kt == 0);
             } else {
                 bf.w = static_cast<const uint16_t *>(w);
                 bf.k = k;
@@ -81,6 +89,11 @@ bool valid_gemv(int m, int k, int tm, int tk) {
 // rope serves head_dim a multiple of 32, or 16 (two heads per vector)
 bool valid_head_dim(int head_dim) { return head_dim > 0 && (head_dim % 32 == 0 || head_dim == 16); }
 
+// The weight formats the halves take; Q4_0 k-slices must be whole 4-byte words (an even block count).
+bool valid_weights(int q4, int tk) {
+    return q4 == NPUK_WEIGHTS_BF16 || q4 == NPUK_WEIGHTS_Q4_1 || (q4 == NPUK_WEIGHTS_Q4_0 && tk % 64 == 0);
+}
+
 } // namespace
 
 extern "C" {
@@ -96,7 +109,8 @@ int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, floa
                                  const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, const int32_t *tms,
                                  int32_t tk, int32_t cores, uint16_t *taps, uint16_t *out) {
     const int tm = tms[0], tm_down = tms[1];   // ffn_gate/ffn_up, ffn_out
-    if (!valid_gemv(ffn, hidden, tm, tk) || !valid_gemv(hidden, ffn, tm_down, tk) || cores <= 0 || hidden % 32)
+    if (!valid_gemv(ffn, hidden, tm, tk) || !valid_gemv(hidden, ffn, tm_down, tk) || cores <= 0 || hidden % 32 ||
+        !valid_weights(q4, tk))
         return NPUK_BAD_SHAPE;
     Arenas arena = make_arenas(cores);
     emu::power_on();
@@ -189,7 +203,7 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     if (heads <= 0 || kv_heads <= 0 || heads % kv_heads || !valid_head_dim(head_dim) ||
         !valid_gemv(q_dim, hidden, tm_q, tk) || !valid_gemv(kv_dim, hidden, tm_kv, tk) ||
         !valid_gemv(hidden, q_dim, tm_o, tk) || block <= 0 || capacity % block ||
-        kv_heads * splits > cores - 1 || hidden % 32 || params == nullptr)
+        kv_heads * splits > cores - 1 || hidden % 32 || params == nullptr || !valid_weights(q4, tk))
         return NPUK_BAD_SHAPE;
     const int pos = params[0];
     // the design instance's length bucket must cover pos + 1 positions and fit the cache

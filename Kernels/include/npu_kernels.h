@@ -19,6 +19,13 @@ enum {
     NPUK_CORE_MEMORY = 2,  // the design's buffers do not fit a core's 64 KB
 };
 
+// Weight formats of the fused layer-half drivers (their `q4` argument).
+enum {
+    NPUK_WEIGHTS_BF16 = 0,
+    NPUK_WEIGHTS_Q4_1 = 1, // GGUF Q4_1: 20-byte blocks (f16 d, f16 m, 16 bytes of nibbles)
+    NPUK_WEIGHTS_Q4_0 = 2, // GGUF Q4_0: 18-byte blocks (f16 d, 16 bytes of nibbles)
+};
+
 // Sets the emulated cores' rounding register before a driver runs (its power-on value is floor,
 // 0 = floor, 1 = conv_even). Kernels set the mode they need themselves; tests use this to prove it.
 void npuk_set_power_on_rounding(int32_t conv_even);
@@ -38,10 +45,15 @@ int32_t npuk_gemv_bf16(const uint16_t *w, const uint16_t *x, uint16_t *y, int32_
 // The same with GGUF Q4_1 weights: row r is k/32 blocks of 20 bytes.
 int32_t npuk_gemv_q4_1(const uint8_t *w, const uint16_t *x, uint16_t *y, int32_t m, int32_t k,
                        int32_t tm, int32_t tk, int32_t cores);
+// The same with GGUF Q4_0 weights: row r is k/32 blocks of 18 bytes (tk a multiple of 64).
+int32_t npuk_gemv_q4_0(const uint8_t *w, const uint16_t *x, uint16_t *y, int32_t m, int32_t k,
+                       int32_t tm, int32_t tk, int32_t cores);
 // LM head + greedy argmax on the NPU: returns the token id (lowest on ties) in *token.
 int32_t npuk_lm_head_argmax_bf16(const uint16_t *w, const uint16_t *x, int32_t *token, int32_t vocab, int32_t k,
                                  int32_t tm, int32_t tk, int32_t cores);
 int32_t npuk_lm_head_argmax_q4_1(const uint8_t *w, const uint16_t *x, int32_t *token, int32_t vocab, int32_t k,
+                                 int32_t tm, int32_t tk, int32_t cores);
+int32_t npuk_lm_head_argmax_q4_0(const uint8_t *w, const uint16_t *x, int32_t *token, int32_t vocab, int32_t k,
                                  int32_t tm, int32_t tk, int32_t cores);
 
 // RMSNorm of `rows` rows of n values with weight w (n), eps; one core, one row per transfer.
@@ -75,6 +87,8 @@ int32_t npuk_matmul_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int3
                          int32_t m, int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores);
 int32_t npuk_matmul_q4_1(const uint16_t *x, const uint8_t *w, uint16_t *y, int32_t rows, int32_t chunk,
                          int32_t m, int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores);
+int32_t npuk_matmul_q4_0(const uint16_t *x, const uint8_t *w, uint16_t *y, int32_t rows, int32_t chunk,
+                         int32_t m, int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores);
 
 // Causal prefill attention for `rows` tokens at positions start..start+rows-1: appends k_new/v_new
 // (rows x kv_heads x head_dim) to the caches, then attends q (rows x heads x head_dim) over the
@@ -85,9 +99,9 @@ int32_t npuk_attn_prefill_bf16(const uint16_t *q, const uint16_t *k_new, const u
                                int32_t block, int32_t qrows, uint16_t *out);
 
 // Fused decode layer halves (the designs issue 6 runs, 2 per layer): per-op kernels in the
-// designs' order on `cores` cores with every core's buffers in one 63 KB arena. q4 = 0: bf16
-// weights, 1: GGUF Q4_1. Weights are (out, in) row-major. These two take one gemv tile height tm
-// for every stage; the _step/_taps variants below take each stage's own.
+// designs' order on `cores` cores with every core's buffers in one 63 KB arena. q4 (the weight format) =
+// NPUK_WEIGHTS_BF16, NPUK_WEIGHTS_Q4_1 or NPUK_WEIGHTS_Q4_0. Weights are (out, in) row-major. These two
+// take one gemv tile height tm for every stage; the _step/_taps variants below take each stage's own.
 // MLP half: out = x + W_down . (silu(W_gate . n) * (W_up . n)), n = rmsnorm(x) * norm_w.
 int32_t npuk_layer_mlp_half(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
                             const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm, int32_t tk,

@@ -2,8 +2,9 @@
 #
 # The memory tiles block the operands as the kernel expects (X in 4x8 blocks, W^T in 8x8 blocks,
 # Y un-blocked from 4x8 on the way out); Q4_1 weights keep their GGUF bytes and are split into
-# nibble and (d, m) planes as in gemv_q4_1.py, then dequantized to bf16 in the core.
-# Usage: python3 matmul.py M K ROWS DTYPE [tr=32 tk=64 tn=64 cores=32]   (DTYPE: bf16 | q4_1; ROWS = the prefill chunk)
+# nibble and (d, m) planes as in gemv_q4_1.py, then dequantized to bf16 in the core; Q4_0 weights reach
+# the core as their 18-byte GGUF blocks, unsplit (as in gemv_q4_0.py), and are dequantized there too.
+# Usage: python3 matmul.py M K ROWS DTYPE [tr=32 tk=64 tn=64 cores=32]   (DTYPE: bf16 | q4_1 | q4_0; ROWS = the prefill chunk)
 import sys
 
 import numpy as np
@@ -21,29 +22,35 @@ TN = 64      # output columns (weight rows) per tile
 CORES = 32
 R, S, T = 4, 8, 8   # mmul shape
 BLOCK_BYTES = 20
+Q4_0_BLOCK_BYTES = 18
 
 
 def design(M, K, rows, dtype, tr=TR, tk=TK, tn=TN, cores=CORES):
     assert rows % tr == 0 and M % tn == 0 and K % tk == 0
-    q4 = dtype == "q4_1"
+    q4, q40 = dtype == "q4_1", dtype == "q4_0"
+    assert dtype in ("bf16", "q4_1", "q4_0") and (not q40 or tk % 64 == 0)
     row_tiles, col_tiles, ktiles = rows // tr, M // tn, K // tk
     tiles = row_tiles * col_tiles
     cores = min(cores, tiles)
-    row_units = K // 32 * BLOCK_BYTES if q4 else K
-    slice_units = tk // 32 * BLOCK_BYTES if q4 else tk
+    block_bytes = Q4_0_BLOCK_BYTES if q40 else BLOCK_BYTES
+    row_units = K // 32 * block_bytes if q4 or q40 else K
+    slice_units = tk // 32 * block_bytes if q4 or q40 else tk
     x_ty = np.ndarray[(rows * K,), np.dtype[bfloat16]]
-    w_ty = np.ndarray[(M * row_units,), np.dtype[np.uint8 if q4 else bfloat16]]
+    w_ty = np.ndarray[(M * row_units,), np.dtype[np.uint8 if q4 or q40 else bfloat16]]
     y_ty = np.ndarray[(rows * M,), np.dtype[bfloat16]]
     a_ty = np.ndarray[(tr * tk,), np.dtype[bfloat16]]
     b_ty = np.ndarray[(tk * tn,), np.dtype[bfloat16]]
     raw_ty = np.ndarray[(tn * tk // 32 * BLOCK_BYTES,), np.dtype[np.uint8]]
     qs_ty = np.ndarray[(tn * tk // 32 * 16,), np.dtype[np.uint8]]
     dm_ty = np.ndarray[(tn * tk // 32 * 2,), np.dtype[np.uint16]]
+    q40_ty = np.ndarray[(tn * tk // 32 * Q4_0_BLOCK_BYTES,), np.dtype[np.uint8]]
     acc_ty = np.ndarray[(tr * tn,), np.dtype[np.float32]]
     c_ty = np.ndarray[(tr * tn,), np.dtype[bfloat16]]
 
     if q4:
         mm = Kernel("matmul_q4_1", "matmul.o", [a_ty, qs_ty, dm_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
+    elif q40:
+        mm = Kernel("matmul_q4_0", "matmul.o", [a_ty, q40_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
     else:
         mm = Kernel("matmul_bf16", "matmul.o", [a_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
     out = Kernel("matmul_out_bf16", "matmul.o", [acc_ty, c_ty, np.int32])
@@ -56,6 +63,8 @@ def design(M, K, rows, dtype, tr=TR, tk=TK, tn=TN, cores=CORES):
                     first = 1 if kt == 0 else 0
                     if q4:
                         mm(a, ws[0], ws[1], scratch, acc, tr, tk, tn, first)
+                    elif q40:
+                        mm(a, ws[0], scratch, acc, tr, tk, tn, first)
                     else:
                         mm(a, ws[0], acc, tr, tk, tn, first)
                     of_a.release(1)
@@ -76,13 +85,16 @@ def design(M, K, rows, dtype, tr=TR, tk=TK, tn=TN, cores=CORES):
             blocks = tn * tk // 32
             ws = [w_l3.cons().forward(obj_type=qs_ty, name=f"qs{c}", dims_to_stream=[(blocks, BLOCK_BYTES // 4), (4, 1)], offset=1),
                   w_l3.cons().forward(obj_type=dm_ty, name=f"dm{c}", dims_to_stream=[(blocks, BLOCK_BYTES // 4), (1, 1)])]
+        elif q40:   # the tn rows' k-slices of 18-byte blocks, forwarded unchanged
+            w_l3 = ObjectFifo(q40_ty, depth=2, name=f"w{c}")
+            ws = [w_l3.cons().forward(obj_type=q40_ty, name=f"wq{c}")]
         else:
             w_l3 = ObjectFifo(b_ty, depth=2, name=f"w{c}")
             # W tile (tn rows x tk) -> 8x8 blocks of W^T: k blocks outer, column blocks, then (k, n)
             ws = [w_l3.cons().forward(name=f"w{c}_blocked", dims_to_stream=[(tk // S, S), (tn // T, T * tk), (S, 1), (T, tk)])]
         c_l1 = ObjectFifo(c_ty, depth=2, name=f"c{c}")
         c_l3 = c_l1.cons().forward(name=f"c{c}_rows", dims_to_stream=[(tr // R, R * tn), (R, T), (tn // T, R * T), (T, 1)])
-        scratch = Buffer(b_ty, name=f"wdq{c}") if q4 else None
+        scratch = Buffer(b_ty, name=f"wdq{c}") if q4 or q40 else None
         workers.append(Worker(core_body(n), [a_l1.cons(), [f.cons() for f in ws], c_l1.prod(), Buffer(acc_ty, name=f"acc{c}"),
                                              scratch, mm, out]))
         feeds.append((c, n, a_l3, w_l3, c_l3))

@@ -11,15 +11,16 @@ public struct KernelManifestError: Error, Equatable, CustomStringConvertible {
 
 /// Element types a manifest may name, with their storage size.
 public enum KernelDType: String, Sendable, CaseIterable {
-    case bf16, f32, i32, u8, u16, q4_1
+    case bf16, f32, i32, u8, u16, q4_1, q4_0
 
-    /// Bytes of `count` elements (Q4_1: 20 bytes per 32), nil when not whole blocks or on overflow.
+    /// Bytes of `count` elements (Q4_1: 20 bytes per 32, Q4_0: 18), nil when not whole blocks or on overflow.
     public func bytes(_ count: Int) -> Int? {
         switch self {
         case .u8: return count
         case .bf16, .u16: return count.multipliedReportingOverflow(by: 2).overflow ? nil : count * 2
         case .f32, .i32: return count.multipliedReportingOverflow(by: 4).overflow ? nil : count * 4
         case .q4_1: return count % 32 == 0 ? DType.q4_1.byteCount(elements: count) : nil
+        case .q4_0: return count % 32 == 0 ? DType.q4_0.byteCount(elements: count) : nil
         }
     }
 }

@@ -38,8 +38,8 @@ public struct KernelPlan: Sendable {
     public let instances: [KernelInstance]
 
     /// - Parameters:
-    ///   - projectionWeights: the dtype of the q/k/v/o and FFN matrices as uploaded (bf16 or Q4_1).
-    ///   - lmHeadWeights: the dtype of the LM head as uploaded (bf16 or Q4_1).
+    ///   - projectionWeights: the dtype of the q/k/v/o and FFN matrices as uploaded (bf16, Q4_1 or Q4_0).
+    ///   - lmHeadWeights: the dtype of the LM head as uploaded (bf16, Q4_1 or Q4_0).
     ///   - context: KV cache length (`ctx`); chunk: prefill rows per step (`chunk`).
     public init(manifest: KernelManifest, config: ModelConfig, projectionWeights: DType, lmHeadWeights: DType,
                 context: Int, chunk: Int) throws {

@@ -31,7 +31,7 @@ struct Bench: ParsableCommand {
             throw UserFacingError(message: "--prompt-tokens, --gen-tokens and --repetitions must be positive", hint: nil, code: ExitCodes.usage)
         }
         let (device, quiet) = (options.device, options.quiet)
-        let loaded = try ModelResolution.open(options.model)
+        let loaded = try options.open()
         if tokenizerOnly { return try tokenizerThroughput(loaded) }
         if device == .emulator { return try emulatedDecodeCounts(loaded) }
         let graph = Graph.llama(loaded.config)

@@ -18,13 +18,20 @@ struct Kernels: ParsableCommand {
         var ctx: Int = 4096
         @Option(help: "Prefill rows per step.")
         var chunk: Int = 64
+        @Option(help: ArgumentHelp(stringLiteral: WeightsOption.help))
+        var weights: WeightsOption = .stored
 
-        /// Q4_1 projections when the model ships them, else bf16; the LM head is bf16 unless Q4_1.
+        /// Q4_1 / Q4_0 projections when the model ships them (or --weights q4_0), else bf16; the LM head likewise.
         func weightTypes(_ model: LoadedModel) -> (projection: DType, lmHead: DType) {
-            let q = model.tensors.info("blk.0.attn_q.weight")?.dtype == .q4_1
-            let head = model.tensors.info(model.config.tiedEmbeddings ? "token_embd.weight" : "output.weight")?.dtype == .q4_1
-            return (q ? .q4_1 : .bf16, head ? .q4_1 : .bf16)
+            func kernelDType(_ name: String) -> DType {
+                let d = model.tensors.info(name)?.dtype
+                return d == .q4_1 || d == .q4_0 ? d! : .bf16
+            }
+            return (kernelDType("blk.0.attn_q.weight"), kernelDType(model.config.tiedEmbeddings ? "token_embd.weight" : "output.weight"))
         }
+
+        /// The --model, opened, with --weights applied.
+        func open() throws -> LoadedModel { weights.apply(try ModelResolution.open(model)) }
     }
 
     struct List: ParsableCommand {
@@ -33,7 +40,7 @@ struct Kernels: ParsableCommand {
 
         func run() throws {
             do {
-                let loaded = try ModelResolution.open(target.model)
+                let loaded = try target.open()
                 let (projection, head) = target.weightTypes(loaded)
                 let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
                 let plan = try KernelPlan(manifest: manifest, config: loaded.config, projectionWeights: projection,
@@ -58,7 +65,7 @@ struct Kernels: ParsableCommand {
         func run() throws {
             let status: Int32
             do {
-                let loaded = try ModelResolution.open(target.model)
+                let loaded = try target.open()
                 let (projection, head) = target.weightTypes(loaded)
                 let c = loaded.config
                 // The build script reads the model's dimensions from an HF-style config.
@@ -74,7 +81,7 @@ struct Kernels: ParsableCommand {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = ["python3", RepositoryPaths.root + "/Tools/build-kernels.py", "--config", configPath,
-                                     "--weights", projection == .q4_1 ? "q4_1" : "bf16", "--lm-head", head == .q4_1 ? "q4_1" : "bf16",
+                                     "--weights", projection.rawValue.lowercased(), "--lm-head", head.rawValue.lowercased(),
                                      "--ctx", "\(target.ctx)", "--chunk", "\(target.chunk)", "--out", Kernels.cacheDirectory]
                 try process.run()
                 process.waitUntilExit()

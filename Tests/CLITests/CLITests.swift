@@ -194,6 +194,28 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(clean.stdout.hasPrefix("nothing to clean") || clean.stdout.hasPrefix("removed"), clean.stdout)
     }
 
+    func testWeightsQ4_0ConvertsAtLoadForThePlanAndTheBench() throws {
+        try requireSmolLM2()
+        let list = try run(["kernels", "list", "--weights", "q4_0"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("projections Q4_0, LM head Q4_0"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("gemv_q4_0"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("lm_head_argmax_q4_0"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("matmul_q4_0"), list.stdout)
+        let b = try run(["bench", "--device", "emulator", "--weights", "q4_0", "--json", "--quiet"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let bench = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(bench["weights"] as? String, "Q4_0 matrices, Q4_0 LM head")
+        XCTAssertEqual(bench["runs"] as? Int, 61)
+        XCTAssertEqual(bench["submissions"] as? Int, 1)
+        // SmolLM2: 134,479,872 matrix weights at 18 bytes per 32, + 61 norm weights of 576 in bf16
+        XCTAssertEqual(bench["uploaded_weight_bytes"] as? Int, 134_479_872 / 32 * 18 + 61 * 576 * 2)
+        XCTAssertEqual(bench["weight_bytes_streamed"] as? Int, bench["uploaded_weight_bytes"] as? Int)
+        let bad = try run(["bench", "--device", "emulator", "--weights", "q8_0"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("stored") && bad.stderr.contains("q4_0"), bad.stderr)
+    }
+
     func testGenerateAndBenchOnTheEmulatedNPU() throws {
         try requireSmolLM2()
         let g = try run(["generate", "--device", "emulator", "--max-tokens", "3", "--context", "128", "--json", "--quiet", "The capital of France is"])

@@ -175,14 +175,14 @@ final class KernelManifestTests: XCTestCase {
         XCTAssertEqual(load(try mutated(#"{"tm": 16, "tk": 64, "cores": 32}"#, #"{"tm": 16, "tk": 64}"#)),
                        "m.json: kernels[0] (gemv_bf16).tilings[2]: must bind the same keys as the first candidate, [\"cores\", \"tk\", \"tm\"]")
         XCTAssertEqual(load(try mutated(#""tiling": {"cores": 1},"#, #""tiling": {"cores": 1}, "tilings": [],"#)),
-                       "m.json: kernels[4] (rmsnorm_bf16): has both 'tiling' and 'tilings'")
+                       "m.json: kernels[6] (rmsnorm_bf16): has both 'tiling' and 'tilings'")
         XCTAssertEqual(load(try mutated(#""tilings": [{"tile": 64, "cores": 8}, {"tile": 32, "cores": 8}]"#, #""tilings": []"#)),
-                       "m.json: kernels[8] (add_bf16).tilings: must hold 1 to 16 candidates")
+                       "m.json: kernels[10] (add_bf16).tilings: must hold 1 to 16 candidates")
         XCTAssertEqual(load(try mutated(#""tiling": {"block": 64, "splits": 4},"#, "")),
-                       "m.json: kernels[6] (attn_decode_bf16).tiling: is missing (give 'tiling' or 'tilings')")
+                       "m.json: kernels[8] (attn_decode_bf16).tiling: is missing (give 'tiling' or 'tilings')")
         XCTAssertEqual(load(try mutated(#""dtype": "bf16", "count": "tm * tk", "depth": 2}"#,
                                         #""dtype": "fp8", "count": "tm * tk", "depth": 2}"#)),
-                       "m.json: kernels[0] (gemv_bf16).coreBuffers[0].dtype: 'fp8' is not one of [\"bf16\", \"f32\", \"i32\", \"u8\", \"u16\", \"q4_1\"]")
+                       "m.json: kernels[0] (gemv_bf16).coreBuffers[0].dtype: 'fp8' is not one of [\"bf16\", \"f32\", \"i32\", \"u8\", \"u16\", \"q4_1\", \"q4_0\"]")
         XCTAssertEqual(load(try mutated(#""check": "M % tm == 0""#, #""check": "M % tn == 0""#)),
                        "m.json: kernels[0] (gemv_bf16).constraints[0].check: reads 'tn', which is neither a model dimension, a dim nor a tiling parameter")
         XCTAssertEqual(load(try mutated(#""check": "K % tk == 0""#, #""check": "K % (tk == 0""#)),
@@ -196,7 +196,7 @@ final class KernelManifestTests: XCTestCase {
         XCTAssertEqual(load(try mutated(#""op": "swiglu", "dims""#, #""op": "gelu", "dims""#)),
                        "m.json: instances[12].op: no kernel implements op 'gelu'")
         XCTAssertEqual(load(try mutated(#""entries": ["rmsnorm_bf16"]"#, #""entries": ["rms norm"]"#)),
-                       "m.json: kernels[4] (rmsnorm_bf16).entries[0]: 'rms norm' is not an identifier (ASCII letters, digits, _; at most 64)")
+                       "m.json: kernels[6] (rmsnorm_bf16).entries[0]: 'rms norm' is not an identifier (ASCII letters, digits, _; at most 64)")
         XCTAssertEqual(load(String(repeating: " ", count: (1 << 20) + 1)), "m.json: is larger than 1048576 bytes")
     }
 

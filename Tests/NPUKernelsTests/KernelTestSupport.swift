@@ -1,4 +1,4 @@
-// Shared helpers of the kernel tests: bf16/Q4_1 test data, the reference comparison against ToleranceTable, metric lines.
+// Shared helpers of the kernel tests: bf16/Q4_1/Q4_0 test data, the reference comparison against ToleranceTable, metric lines.
 import Foundation
 import LlamaCore
 import NPUKernels
@@ -42,6 +42,38 @@ struct Q4Weights {
         bytes = out
         floats = out.withUnsafeBytes { dequantize($0, as: .q4_1) }
     }
+}
+
+/// GGUF Q4_0 rows (rows × k/32 blocks of 18 bytes) made by LlamaCore.quantizeQ4_0 from random weights
+/// with a per-block spread like real weights (|d| ≈ 0.001–0.01, either sign), and their dequantization.
+struct Q4_0Weights {
+    var bytes: [UInt8]
+    var floats: [Float]
+
+    init(rows: Int, k: Int, seed: UInt64) {
+        precondition(k % 32 == 0)
+        var rng = SplitMix64(seed: seed)
+        var values = [Float](repeating: 0, count: rows * k)
+        for b in 0..<(rows * k / 32) {
+            let spread = Float(0.01 + 0.07 * rng.nextUnit())
+            for j in 0..<32 { values[b * 32 + j] = spread * Float(rng.nextUnit() * 2 - 1) }
+        }
+        bytes = quantizeQ4_0(values)
+        floats = bytes.withUnsafeBytes { dequantize($0, as: .q4_0) }
+    }
+}
+
+/// The weight formats of the fused layer-half drivers: their code (NPUK_WEIGHTS_*) and tolerance dtype.
+enum WeightFormat: CaseIterable {
+    case bf16, q4_1, q4_0
+    var code: Int32 {
+        switch self {
+        case .bf16: return Int32(NPUK_WEIGHTS_BF16)
+        case .q4_1: return Int32(NPUK_WEIGHTS_Q4_1)
+        case .q4_0: return Int32(NPUK_WEIGHTS_Q4_0)
+        }
+    }
+    var dtype: String { "\(self)" }
 }
 
 /// Rounds fp32 values to bf16 bit patterns (nearest even), as the host uploads activations.

@@ -191,6 +191,22 @@ template <unsigned N, typename T> vector<std::remove_const_t<T>, N> load_v(T *pt
     return r;
 }
 
+// A vector from an address aligned only to `aligned_elems` elements (the core realigns two aligned
+// loads with a shift; here memory is byte-addressable, so it is the same copy as load_v).
+// Element-aligned load (the pointer need only be aligned to `aligned_elems` elements): no vector
+// alignment rule, at the hardware's cost of extra cycles.
+template <unsigned N, typename T> vector<std::remove_const_t<T>, N> load_unaligned_v(T *ptr, unsigned aligned_elems = 1) {
+    const size_t promised = sizeof(T) * (aligned_elems ? aligned_elems : 1);
+    if (reinterpret_cast<uintptr_t>(ptr) % promised != 0) {   // the promise is broken: count it as misaligned
+        long expected = 0;
+        aie_emu::first_misaligned.compare_exchange_strong(expected, long(promised) << 8 | long(reinterpret_cast<uintptr_t>(ptr) % promised));
+        aie_emu::misaligned_accesses.fetch_add(1);
+    }
+    vector<std::remove_const_t<T>, N> r;
+    std::memcpy(r.data, ptr, sizeof(r.data));
+    return r;
+}
+
 template <typename T, unsigned N> void store_v(T *ptr, const vector<T, N> &v) {
     aie_emu::check_vector_alignment(ptr, N * sizeof(T));
     std::memcpy(ptr, v.data, sizeof(v.data));
