@@ -1,4 +1,4 @@
-// SmolLM2-135M converted at load to GGUF Q4_0 (every matrix, the tied embedding / LM head too) on NPUBackend over the emulated NPU, against the CPU reference on the same Q4_0-dequantized weights.
+// SmolLM2-135M converted at load (to GGUF Q4_0, or to bf16: every matrix, the tied embedding / LM head too) on NPUBackend over the emulated NPU, against the CPU reference on the same converted weights.
 import Foundation
 import LlamaCore
 import NPUBackend
@@ -6,22 +6,22 @@ import ReferenceBackend
 import Scheduler
 import XCTest
 
-final class SmolLM2Q4_0Tests: XCTestCase {
+final class ConvertedSmolLM2Tests: XCTestCase {
     static let context = 128
 
-    /// The model, its Q4_0 view and the reference's fp32 copy of that view: converted once per run.
-    nonisolated(unsafe) private static var cached: (model: LoadedModel, weights: FloatWeights)?
+    /// The model, its converted view and the reference's fp32 copy of that view: converted once per run and format.
+    nonisolated(unsafe) private static var cached: [DType: (model: LoadedModel, weights: FloatWeights)] = [:]
 
-    func converted() throws -> (model: LoadedModel, graph: Graph, weights: FloatWeights) {
-        if let c = Self.cached { return (c.model, Graph.llama(c.model.config), c.weights) }
+    func converted(_ format: DType = .q4_0) throws -> (model: LoadedModel, graph: Graph, weights: FloatWeights) {
+        if let c = Self.cached[format] { return (c.model, Graph.llama(c.model.config), c.weights) }
         let path = ModelCache.smolLM2GGUF
         guard FileManager.default.fileExists(atPath: path) else {
             throw XCTSkip("SmolLM2 GGUF not found at \(path): \(ModelCache.fetchHint)")
         }
-        let model = try LoadedModel.open(path: path).convertingMatrices(to: .q4_0)
+        let model = try LoadedModel.open(path: path).convertingMatrices(to: format)
         let graph = Graph.llama(model.config)
         let weights = try FloatWeights(graph: graph, source: model.tensors)
-        Self.cached = (model, weights)
+        Self.cached[format] = (model, weights)
         return (model, graph, weights)
     }
 
@@ -47,10 +47,13 @@ final class SmolLM2Q4_0Tests: XCTestCase {
         XCTAssertEqual(npu.designs.mlpHalf(taps: false).kernelName, "mlp_half_q4_0")
     }
 
-    /// Teacher-forced per node within ToleranceTable (gemv/q4_0, lm_head/q4_0, the bf16 ops), the KL
-    /// gate on the logits, on both golden prompts with a few decode steps.
-    func testVerifyAgainstTheReferenceOnTheSameQ4_0Weights() throws {
-        let (m, graph, weights) = try converted()
+    func testVerifyAgainstTheReferenceOnTheSameQ4_0Weights() throws { try verify(.q4_0) }
+    func testVerifyAgainstTheReferenceOnTheSameBF16Weights() throws { try verify(.bf16) }
+
+    /// Teacher-forced per node within ToleranceTable (gemv/lm_head of the format, the bf16 ops), the
+    /// KL gate on the logits, on both golden prompts with a few decode steps.
+    func verify(_ format: DType) throws {
+        let (m, graph, weights) = try converted(format)
         for c in try golden().cases {
             let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
             let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: Self.context),
@@ -58,23 +61,27 @@ final class SmolLM2Q4_0Tests: XCTestCase {
             let report = try verifier.verifyCase(name: c.name, promptIDs: c.promptIDs, decodeSteps: 3)
             let teacher = report.checks.filter { $0.against == "teacher-forced" }
             let worst = Dictionary(grouping: teacher, by: { "\($0.op)/\($0.dtype)" }).mapValues { $0.map(\.nmse).max() ?? 0 }
-            print("SmolLM2 Q4_0 \(c.name) verify (emulated NPU vs CPU reference on the same Q4_0 weights):\n" + Support.failures(report))
+            print("SmolLM2 \(format.rawValue) \(c.name) verify (emulated NPU vs CPU reference on the same \(format.rawValue) weights):\n" + Support.failures(report))
             print("  worst teacher-forced NMSE per op/dtype: \(worst.sorted { $0.key < $1.key })")
             XCTAssertTrue(report.passed, Support.failures(report))
             XCTAssertFalse(teacher.isEmpty)
-            XCTAssertTrue(teacher.contains { $0.dtype == "Q4_0" && $0.op == "gemv" })
-            XCTAssertTrue(teacher.contains { $0.dtype == "Q4_0" && $0.op == "lm_head" })
+            let dtype = format == .q4_0 ? "Q4_0" : "BF16"
+            XCTAssertTrue(teacher.contains { $0.dtype == dtype && $0.op == "gemv" }, "\(Set(teacher.map(\.dtype)))")
+            XCTAssertTrue(teacher.contains { $0.dtype == dtype && $0.op == "lm_head" })
             XCTAssertTrue(report.logits.allSatisfy(\.passed), "KL gate")
         }
     }
 
     /// Greedy on every golden prompt, as long as the golden's continuation: along the CPU reference's
-    /// continuation on the same Q4_0 weights (its tokens fed to the NPU), every NPU argmax agrees with
+    /// continuation on the same converted weights (its tokens fed to the NPU), every NPU argmax agrees with
     /// the reference's or both are near-ties. The NPU's own greedy run (chunked prefill, argmax LM head
     /// on the NPU; its first `free` tokens, to keep the test's time down) agrees too, or parts at such a
     /// near-tie.
-    func testGreedyAgreesWithTheReferenceOnTheGoldenPrompts() throws {
-        let (m, graph, weights) = try converted()
+    func testGreedyAgreesWithTheReferenceOnTheGoldenPromptsQ4_0() throws { try greedy(.q4_0) }
+    func testGreedyAgreesWithTheReferenceOnTheGoldenPromptsBF16() throws { try greedy(.bf16) }
+
+    func greedy(_ format: DType) throws {
+        let (m, graph, weights) = try converted(format)
         let free = 8
         for c in try golden().cases {
             let count = c.greedyIDs.count
@@ -83,7 +90,7 @@ final class SmolLM2Q4_0Tests: XCTestCase {
             let (refIDs, margins) = try Support.referenceGreedy(try Support.reference(graph, weights, context: Self.context),
                                                                   prompt: c.promptIDs, count: count)
             let d = zip(ids, refIDs).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-            print("SmolLM2 Q4_0 \(c.name): \(ids.count) greedy tokens of the emulated NPU's own run, first difference from the CPU reference: " +
+            print("SmolLM2 \(format.rawValue) \(c.name): \(ids.count) greedy tokens of the emulated NPU's own run, first difference from the CPU reference: " +
                   "\(d.map(String.init) ?? "none")" + (d.map { ", reference margin there \(margins[$0])" } ?? ""))
             // Along the reference's path: the NPU's logits (decode, logits LM head) at every step.
             let (forced, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
