@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-# Checks every IRON design against Kernels/manifest.json without mlir-aie: it compiles, declares the manifest's tiling, names its entries.
+# Checks every IRON design against Kernels/manifest.json without mlir-aie: static checks, then EXECUTES the fused decode designs against Tools/iron_stub.
 #
-# For each kernel: the design file byte-compiles (py_compile); its module-level integer constants
+# Static, per kernel: the design file byte-compiles (py_compile); its module-level integer constants
 # named like the tiling keys in upper case (tm -> TM, cores -> CORES) equal the manifest values; each
 # entry symbol appears in the design as a string and in the C++ source as an extern "C" function.
-# Usage: check_designs.py Kernels/manifest.json   (exit 1 with one line per problem)
+# Executed, per fused design ("fusedDesigns") for Llama 3.2 1B and SmolLM2-135M, bf16 and Q4_1, the
+# taps variants and several KV length buckets: Tools/design_check.py (cores, per-core and memory-tile
+# bytes, DMA channels, kernel symbols and argument counts, every runtime argument's bytes as
+# Tools/decode_designs.py — the mirror of DecodeDesigns.swift — declares them), and each worker's
+# kernel calls follow the driver's order (the manifest's entries).
+# Usage: check_designs.py [Kernels/manifest.json] [--quick]   (exit 1 with one line per problem)
 import ast
 import json
 import os
@@ -26,7 +31,7 @@ def string_literals(tree):
     return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
-def main(manifest_path):
+def main(manifest_path, quick=False):
     root = os.path.dirname(os.path.abspath(manifest_path))
     with open(manifest_path) as f:
         manifest = json.load(f)
@@ -67,12 +72,79 @@ def main(manifest_path):
             problems.append(f"{name}: {k['source']} defines none of {k['entries']}")
         if 'extern "C"' not in cc:
             problems.append(f"{name}: {k['source']} has no extern \"C\" block")
+    executed = check_fused(manifest, root, problems, quick)
     for p in problems:
         print(p)
     if not problems:
-        print(f"{len(manifest['kernels'])} designs agree with {manifest_path}")
+        print(f"{len(manifest['kernels'])} designs agree with {manifest_path}; {executed} fused design instances "
+              f"executed against the IRON stub and within the device's limits")
     return 1 if problems else 0
 
 
+MODELS = [("llama-3.2-1b", 2048), ("smollm2-135m", 2048)]
+
+
+def fused_instances(manifest, quick=False):
+    """(label, design file, kwargs, expected arguments, kv, fused entry) for every checked instance."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import decode_designs
+    fused = {f["name"]: f for f in manifest.get("fusedDesigns", [])}
+    names = {"attention": "attn_half", "mlp": "mlp_half", "lm_head_argmax": "lm_head", "lm_head_logits": "lm_head"}
+    for preset, ctx in MODELS:
+        for weights in ("bf16", "q4_1"):
+            d = decode_designs.load(preset=preset, weights=weights, lm_head=weights, ctx=ctx)
+            picked = [d.buckets[0], d.buckets[len(d.buckets) // 2], d.buckets[-1]]
+            for x in d.all():
+                if x["kind"] == "attention" and x["bucket"] not in picked:
+                    continue
+                if quick and x["taps"] and x["kind"] == "attention" and x["bucket"] != picked[0]:
+                    continue
+                kw = d.design_parameters(x)
+                kv = None
+                if x["kind"] == "attention":
+                    hd = d.model["headDim"]
+                    kv = (d.model["kvHeads"], ctx * hd * 2, d.block * hd * 2, x["bucket"], kw["prev_bucket"])
+                yield (f"{preset} {x['kernelName']}", d.DESIGN_FILES[x["kind"]], kw, x["arguments"], kv,
+                       fused[names[x["kind"]]])
+
+
+def check_fused(manifest, root, problems, quick=False):
+    import design_check
+    drivers = ""
+    for name in sorted(os.listdir(os.path.join(root, "drivers"))):
+        with open(os.path.join(root, "drivers", name)) as f:
+            drivers += f.read()
+    count = 0
+    for label, design, kw, args, kv, entry in fused_instances(manifest, quick):
+        objects = {o: [os.path.join(root, s) for s in srcs] for o, srcs in entry["objects"].items()}
+        try:
+            record = design_check.run_design(os.path.join(root, design), **kw)
+        except Exception as e:  # a design that does not run is a problem, named with its instance
+            problems.append(f"{label}: {design} fails: {type(e).__name__}: {e}")
+            continue
+        count += 1
+        problems += design_check.check(record, label, manifest["device"], objects, args, kv)
+        order = entry["entries"]
+        for w in record.rt.started:
+            called = [c for c, _ in w.trace.calls]
+            unknown = sorted(set(called) - set(order))
+            if unknown:
+                problems.append(f"{label}: core {w.name} calls {unknown}, not among the design's entries {order}")
+                continue
+            idx = [order.index(c) for c in called]
+            firsts = []
+            for i in idx:
+                if i not in firsts:
+                    firsts.append(i)
+            if firsts != sorted(firsts):
+                problems.append(f"{label}: core {w.name} calls {[order[i] for i in firsts]} out of the driver's order {order}")
+    for entry in manifest.get("fusedDesigns", []):
+        for e in entry["entries"]:
+            if e not in drivers:
+                problems.append(f"{entry['name']}: entry {e} is called by no emulated driver in Kernels/drivers")
+    return count
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "Kernels/manifest.json"))
+    argv = [a for a in sys.argv[1:] if a != "--quick"]
+    sys.exit(main(argv[0] if argv else "Kernels/manifest.json", quick="--quick" in sys.argv))

@@ -31,9 +31,9 @@ struct Q4Tiles {
     uint16_t *dm[2];
     bool alloc(emu::CoreArena &a) {
         const size_t blocks = size_t(tm) * (tk / 32);
-        for (int s = 0; s < 2; ++s) {
-            qs[s] = a.alloc<uint8_t>(blocks * 16);
-            dm[s] = a.alloc<uint16_t>(blocks * 2);
+        for (int s = 0; s < 2; ++s) {   // one buffer per tile: nibble plane, then (d, m) plane
+            qs[s] = a.alloc<uint8_t>(blocks * 20);
+            dm[s] = qs[s] ? reinterpret_cast<uint16_t *>(qs[s] + blocks * 16) : nullptr;
         }
         return !a.overflowed();
     }
@@ -48,7 +48,7 @@ struct Q4Tiles {
                 std::memcpy(dm[slot] + 2 * i, src, 4);
             }
     }
-    void run(int slot, const bfloat16 *x, float *acc, int first) { gemv_q4_1(qs[slot], dm[slot], x, acc, tm, tk, first); }
+    void run(int slot, const bfloat16 *x, float *acc, int first) { gemv_q4_1_tile(qs[slot], x, acc, tm, tk, first); }
 };
 
 // Runs every row tile: core c takes tiles c, c + cores, ...; per tile, k slices stream through a

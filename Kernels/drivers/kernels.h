@@ -8,12 +8,15 @@ void gemv_bf16(const bfloat16 *w, const bfloat16 *x, float *acc, int32_t rows, i
 void gemv_out_bf16(const float *acc, bfloat16 *y, int32_t rows);
 void gemv_q4_1(const uint8_t *qs, const uint16_t *dm, const bfloat16 *x, float *acc, int32_t rows, int32_t k,
                int32_t first);
+void gemv_q4_1_tile(const uint8_t *tile, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void rmsnorm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t n, float eps);
 void rope_halfsplit_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void rope_adjacent_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void attn_decode_init_f32(float *state, int32_t group, int32_t head_dim);
 void attn_decode_bf16(const bfloat16 *q, const bfloat16 *k, const bfloat16 *v, float *state, float *scores,
                       const int32_t *params, int32_t block_index, int32_t block, int32_t group, int32_t head_dim);
+void attn_decode_packed_bf16(const bfloat16 *pack, bfloat16 *kv, float *state, float *scores, int32_t block_index,
+                             int32_t block, int32_t group, int32_t head_dim);
 void attn_decode_merge_f32(float *a, const float *b, int32_t group, int32_t head_dim);
 void attn_decode_out_bf16(const float *state, bfloat16 *out, int32_t group, int32_t head_dim);
 void swiglu_bf16(const bfloat16 *gate, const bfloat16 *up, bfloat16 *out, int32_t n);

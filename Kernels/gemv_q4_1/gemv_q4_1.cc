@@ -61,4 +61,14 @@ void gemv_q4_1(const uint8_t *__restrict qs, const uint16_t *__restrict dm, cons
     event1();
 }
 
+
+// The same product on one weight tile delivered as ONE buffer: the nibble plane (rows * k/32 blocks
+// of 16 bytes) followed by the (d, m) plane (two f16 per block). The fused designs stream a tile this
+// way so a core needs one input DMA channel for weights (the other carries x).
+void gemv_q4_1_tile(const uint8_t *__restrict tile, const bfloat16 *__restrict x, float *__restrict acc, int32_t rows,
+                    int32_t k, int32_t first) {
+    const uint16_t *dm = reinterpret_cast<const uint16_t *>(tile + long(rows) * (k / kBlock) * 16);
+    gemv_q4_1(tile, dm, x, acc, rows, k, first);
+}
+
 } // extern "C"
