@@ -22,7 +22,7 @@ from roles import Weights, broadcast, core_tiles, gemv_rounds, gemv_stage, mem_t
 TM = 64
 TK = 64
 CORES = 32
-WEIGHT_ENTRIES = ("gemv_bf16", "gemv_q4_1_tile")   # roles.Weights.entry, by weight type
+WEIGHT_ENTRIES = ("gemv_bf16", "gemv_q4_1_blocks")   # roles.Weights.entry, by weight type
 
 
 def design(vocab, hidden, weights, argmax, taps, eps, tm=TM, tk=TK, cores=CORES):

@@ -33,7 +33,7 @@ struct GemvCore {
     bool alloc(emu::CoreArena &a, bool q4w, int tm, int tk) {
         is_q4 = q4w;
         bf = emu::Bf16Tiles{nullptr, 0, tm, tk, {}};
-        q4 = emu::Q4Tiles{nullptr, 0, tm, tk, {}, {}};
+        q4 = emu::Q4Tiles{nullptr, 0, tm, tk, {}};
         if (is_q4 ? !q4.alloc(a) : !bf.alloc(a)) return false;
         for (auto &p : x) p = a.alloc<bfloat16>(tk);
         for (auto &p : acc) p = a.alloc<float>(tm);
@@ -49,7 +49,7 @@ struct GemvCore {
                 q4.w = static_cast<const uint8_t *>(w);
                 q4.k = k;
                 q4.load(s, row0, kt * tk);
-                gemv_q4_1_tile(q4.qs[s], x[s], acc[which], q4.tm, tk, kt == 0);
+                gemv_q4_1_blocks(q4.buf[s], x[s], acc[which], q4.tm, tk, kt == 0);
             } else {
                 bf.w = static_cast<const uint16_t *>(w);
                 bf.k = k;

@@ -43,13 +43,9 @@ int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int
         emu::CoreArena arena;
         bfloat16 *abuf[2] = {arena.alloc<bfloat16>(size_t(tr) * tk), arena.alloc<bfloat16>(size_t(tr) * tk)};
         bfloat16 *bbuf[2] = {nullptr, nullptr};
-        uint8_t *qs[2] = {nullptr, nullptr};
-        uint16_t *dm[2] = {nullptr, nullptr};
+        uint8_t *qb[2] = {nullptr, nullptr};   // Q4_1 tile as GGUF stores it: tn rows x tk/32 blocks of 20 bytes
         if (Q4) {
-            for (int s = 0; s < 2; ++s) {
-                qs[s] = arena.alloc<uint8_t>(size_t(tn) * tk / 32 * 16);
-                dm[s] = arena.alloc<uint16_t>(size_t(tn) * tk / 32 * 2);
-            }
+            for (auto &q : qb) q = arena.alloc<uint8_t>(size_t(tn) * tk / 32 * 20);
             bbuf[0] = arena.alloc<bfloat16>(size_t(tk) * tn); // dequantized scratch, single
         } else {
             for (auto &b : bbuf) b = arena.alloc<bfloat16>(size_t(tk) * tn);
@@ -66,14 +62,8 @@ int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int
                 if (Q4) {
                     const uint8_t *w = static_cast<const uint8_t *>(wv);
                     const long row_bytes = long(k / 32) * 20;
-                    const int bpr = tk / 32;
-                    for (int n = 0; n < tn; ++n)
-                        for (int b = 0; b < bpr; ++b) {
-                            const uint8_t *src = w + long(n0 + n) * row_bytes + long(kt * bpr + b) * 20;
-                            std::memcpy(qs[s] + (n * bpr + b) * 16, src + 4, 16);
-                            std::memcpy(dm[s] + 2 * (n * bpr + b), src, 4);
-                        }
-                    matmul_q4_1(abuf[s], qs[s], dm[s], bbuf[0], acc, tr, tk, tn, kt == 0);
+                    emu::dma_2d(qb[s], w + long(n0) * row_bytes + long(kt) * (tk / 32) * 20, tn, (tk / 32) * 20, row_bytes);
+                    matmul_q4_1_blocks(abuf[s], qb[s], bbuf[0], acc, tr, tk, tn, kt == 0);
                 } else {
                     dma_blocks_b(bbuf[s], static_cast<const uint16_t *>(wv), k, n0, kt * tk, tk, tn);
                     matmul_bf16(abuf[s], bbuf[s], acc, tr, tk, tn, kt == 0);

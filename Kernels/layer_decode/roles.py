@@ -1,4 +1,4 @@
-# Building blocks of the fused decode designs: core placement, weight-tile types (bf16 / Q4_1 planes) and the gemv core's round loop.
+# Building blocks of the fused decode designs: core placement, weight-tile types (bf16 / Q4_1 blocks) and the gemv core's round loop.
 #
 # Every core has at most two input and two output DMA channels, so a core takes ONE role: the norm /
 # broadcast core, the rope core, the epilogue core, attention cores, or gemv cores (Kernels/layer_decode/README.md).
@@ -25,14 +25,14 @@ def vec(n, dtype=bfloat16):
 
 
 class Weights:
-    """The weight tile a gemv core receives: bf16 (tm x tk) or Q4_1 as one planar buffer
-    (nibble plane tm*tk/32*16 bytes, then the (d, m) plane tm*tk/32*4 bytes: gemv_q4_1_tile)."""
+    """The weight tile a gemv core receives: bf16 (tm x tk), or Q4_1 as GGUF stores it (tm rows x tk/32
+    blocks of 20 bytes, read by gemv_q4_1_blocks): one input DMA channel either way."""
 
     def __init__(self, dtype, tm, tk):
         assert dtype in ("bf16", "q4_1") and tk % 32 == 0
         self.dtype, self.tm, self.tk = dtype, tm, tk
         self.q4 = dtype == "q4_1"
-        self.entry = "gemv_q4_1_tile" if self.q4 else "gemv_bf16"
+        self.entry = "gemv_q4_1_blocks" if self.q4 else "gemv_bf16"
         self.tile_ty = vec(tm * tk // 32 * Q4_BLOCK_BYTES, np.uint8) if self.q4 else vec(tm * tk)
 
     def row_units(self, k):

@@ -1,8 +1,8 @@
 # matmul.py: IRON design of the prefill projection Y = X.W^T for a chunk of tokens: (TR x TN) output tiles over 32 cores, mmul 4x8x8.
 #
 # The memory tiles block the operands as the kernel expects (X in 4x8 blocks, W^T in 8x8 blocks,
-# Y un-blocked from 4x8 on the way out); Q4_1 weights keep their GGUF bytes and are split into
-# nibble and (d, m) planes as in gemv_q4_1.py, then dequantized to bf16 in the core.
+# Y un-blocked from 4x8 on the way out); Q4_1 weights keep their GGUF bytes (one input channel) and
+# are dequantized to bf16 in the core (matmul_q4_1_blocks).
 # Usage: python3 matmul.py M K ROWS DTYPE   (DTYPE: bf16 | q4_1; ROWS = the prefill chunk)
 import sys
 
@@ -37,13 +37,11 @@ def design(M, K, rows, dtype):
     a_ty = np.ndarray[(TR * TK,), np.dtype[bfloat16]]
     b_ty = np.ndarray[(TK * TN,), np.dtype[bfloat16]]
     raw_ty = np.ndarray[(TN * TK // 32 * BLOCK_BYTES,), np.dtype[np.uint8]]
-    qs_ty = np.ndarray[(TN * TK // 32 * 16,), np.dtype[np.uint8]]
-    dm_ty = np.ndarray[(TN * TK // 32 * 2,), np.dtype[np.uint16]]
     acc_ty = np.ndarray[(TR * TN,), np.dtype[np.float32]]
     c_ty = np.ndarray[(TR * TN,), np.dtype[bfloat16]]
 
     if q4:
-        mm = Kernel("matmul_q4_1", "matmul.o", [a_ty, qs_ty, dm_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
+        mm = Kernel("matmul_q4_1_blocks", "matmul.o", [a_ty, raw_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
     else:
         mm = Kernel("matmul_bf16", "matmul.o", [a_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
     out = Kernel("matmul_out_bf16", "matmul.o", [acc_ty, c_ty, np.int32])
@@ -55,7 +53,7 @@ def design(M, K, rows, dtype):
                     a, ws = of_a.acquire(1), [f.acquire(1) for f in of_ws]
                     first = 1 if kt == 0 else 0
                     if q4:
-                        mm(a, ws[0], ws[1], scratch, acc, TR, TK, TN, first)
+                        mm(a, ws[0], scratch, acc, TR, TK, TN, first)
                     else:
                         mm(a, ws[0], acc, TR, TK, TN, first)
                     of_a.release(1)
@@ -73,9 +71,7 @@ def design(M, K, rows, dtype):
         a_l1 = a_l3.cons().forward(name=f"a{c}_blocked", dims_to_stream=[(TR // R, R * TK), (TK // S, S), (R, TK), (S, 1)])
         if q4:
             w_l3 = ObjectFifo(raw_ty, depth=2, name=f"w{c}")
-            blocks = TN * TK // 32
-            ws = [w_l3.cons().forward(obj_type=qs_ty, name=f"qs{c}", dims_to_stream=[(blocks, BLOCK_BYTES // 4), (4, 1)], offset=1),
-                  w_l3.cons().forward(obj_type=dm_ty, name=f"dm{c}", dims_to_stream=[(blocks, BLOCK_BYTES // 4), (1, 1)])]
+            ws = [w_l3.cons().forward(name=f"wq{c}_l1")]   # the blocks as stored, through the memory tile
         else:
             w_l3 = ObjectFifo(b_ty, depth=2, name=f"w{c}")
             # W tile (TN rows x TK) -> 8x8 blocks of W^T: k blocks outer, column blocks, then (k, n)

@@ -9,7 +9,7 @@ struct Kernels: ParsableCommand {
         abstract: "The NPU kernels a model needs: list the plan, build them (mlir-aie + Peano), or clean the cache.",
         subcommands: [List.self, Build.self, Clean.self])
 
-    static var cacheDirectory: String { (ModelCache.directory as NSString).deletingLastPathComponent + "/kernels" }
+    static var cacheDirectory: String { KernelBuildKey.cacheDirectory }
 
     struct Target: ParsableArguments {
         @Option(help: "Model (path or short name).")
@@ -19,11 +19,10 @@ struct Kernels: ParsableCommand {
         @Option(help: "Prefill rows per step.")
         var chunk: Int = 64
 
-        /// Q4_1 projections when the model ships them, else bf16; the LM head is bf16 unless Q4_1.
+        /// The weight types NPUBackend uploads: Q4_1 projections when the model stores them so, else
+        /// bf16; the LM head likewise.
         func weightTypes(_ model: LoadedModel) -> (projection: DType, lmHead: DType) {
-            let q = model.tensors.info("blk.0.attn_q.weight")?.dtype == .q4_1
-            let head = model.tensors.info(model.config.tiedEmbeddings ? "token_embd.weight" : "output.weight")?.dtype == .q4_1
-            return (q ? .q4_1 : .bf16, head ? .q4_1 : .bf16)
+            BuiltKernels.weightTypes(graph: Graph.llama(model.config), tensors: model.tensors)
         }
     }
 
@@ -64,7 +63,12 @@ struct Kernels: ParsableCommand {
                     "hidden_size": c.hiddenSize, "intermediate_size": c.intermediateSize, "num_attention_heads": c.headCount,
                     "num_key_value_heads": c.kvHeadCount, "head_dim": c.headDim, "vocab_size": c.vocabSize,
                     "num_hidden_layers": c.layerCount, "rms_norm_eps": Double(c.rmsNormEps),
+                    "rope_pairing": c.ropePairing == .adjacent ? "adjacent" : "half-split",
                 ]
+                // The directory --device npu looks in (BuiltKernels), for the same context rounding.
+                let graph = Graph.llama(c)
+                let ctx = Device.kernelContext(target.ctx, graph)
+                let outDir = BuiltKernels.directory(graph: graph, tensors: loaded.tensors, contextLength: ctx)
                 let configPath = FileManager.default.temporaryDirectory.appendingPathComponent("npu-llama-kernels-\(getpid()).json").path
                 try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
                 defer { try? FileManager.default.removeItem(atPath: configPath) }
@@ -72,7 +76,7 @@ struct Kernels: ParsableCommand {
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = ["python3", RepositoryPaths.root + "/Tools/build-kernels.py", "--config", configPath,
                                      "--weights", projection == .q4_1 ? "q4_1" : "bf16", "--lm-head", head == .q4_1 ? "q4_1" : "bf16",
-                                     "--ctx", "\(target.ctx)", "--chunk", "\(target.chunk)", "--out", Kernels.cacheDirectory]
+                                     "--ctx", "\(ctx)", "--chunk", "\(BuiltKernels.chunk)", "--out-dir", outDir]
                 try process.run()
                 process.waitUntilExit()
                 status = process.terminationStatus

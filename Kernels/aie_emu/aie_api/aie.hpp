@@ -169,6 +169,14 @@ template <unsigned N, typename T> vector<std::remove_const_t<T>, N> load_v(T *pt
     return r;
 }
 
+// A vector load from an address aligned only to `aligned_elems` elements (the hardware combines two
+// aligned loads); here the same bytes.
+template <unsigned N, typename T>
+vector<std::remove_const_t<T>, N> load_unaligned_v(T *ptr, unsigned aligned_elems = 1) {
+    (void)aligned_elems;
+    return load_v<N>(ptr);
+}
+
 template <typename T, unsigned N> void store_v(T *ptr, const vector<T, N> &v) {
     std::memcpy(ptr, v.data, sizeof(v.data));
 }
