@@ -172,6 +172,10 @@ def fused_instances(manifest, quick=False):
                     kv = (d.model["kvHeads"], ctx * hd * 2, d.block * hd * 2, x["bucket"], kw["prev_bucket"])
                 yield (f"{preset} {x['kernelName']}", d.DESIGN_FILES[x["kind"]], kw, x["arguments"], kv,
                        fused[names[x["kind"]]])
+                if x["kind"] == "attention" and not x["taps"] and x["bucket"] == picked[1]:
+                    # the other end of the placement knob: every split on its own core
+                    yield (f"{preset} {x['kernelName']} (attn_cores_per_head={d.splits})", d.DESIGN_FILES["attention"],
+                           dict(kw, attn_cores_per_head=d.splits), x["arguments"], kv, fused["attn_half"])
 
 
 def check_fused(manifest, root, problems, quick=False):

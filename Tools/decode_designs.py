@@ -17,6 +17,11 @@ _spec = importlib.util.spec_from_file_location("build_kernels", os.path.join(TOO
 bk = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bk)
 
+# Cores per KV head in the attention half (they hold the head's `splits` states between them): 1 leaves
+# the most cores to the Q/K/V/O gemv (1B: 21), `splits` attends fastest at long contexts (1B: 5 gemv
+# cores). To be chosen by measurement on hardware (Kernels/layer_decode/README.md).
+ATTENTION_CORES_PER_HEAD = 1
+
 DTYPE_BYTES = {"bf16": 2, "f32": 4, "i32": 4, "u8": 1, "u16": 2}
 
 
@@ -124,7 +129,8 @@ class DecodeDesigns:
         if d["kind"] == "attention":
             return dict(common, heads=m["heads"], kv_heads=m["kvHeads"], head_dim=m["headDim"], ctx=self.ctx,
                         bucket=d["bucket"], prev_bucket=self.prev_bucket(d["bucket"]), block=self.block,
-                        splits=self.splits, weights=self.weights, pairing=m["pairing"], eps=m["eps"])
+                        splits=self.splits, attn_cores_per_head=ATTENTION_CORES_PER_HEAD, weights=self.weights,
+                        pairing=m["pairing"], eps=m["eps"])
         if d["kind"] == "mlp":
             return dict(common, ffn=m["ffn"], weights=self.weights, eps=m["eps"])
         return dict(common, vocab=m["vocab"], weights=self.head_dtype, eps=m["eps"], argmax=d["kind"] == "lm_head_argmax")

@@ -54,7 +54,7 @@ def design(vocab, hidden, weights, argmax, taps, eps, tm=TM, tk=TK, cores=CORES)
     else:
         out_fifos = [ObjectFifo(tm_ty, depth=2, name=f"logits{c}") for c in range(g)]
 
-    def norm_body(of_nx, of_xb, of_tap, of_best, of_tok, y, k_norm, k_merge):
+    def norm_core(of_nx, of_xb, of_tap, of_best, of_tok, y, k_norm, k_merge):
         w, x = of_nx.acquire(2)
         k_norm(x, w, y, hidden, eps)
         of_nx.release(2)
@@ -68,7 +68,7 @@ def design(vocab, hidden, weights, argmax, taps, eps, tm=TM, tk=TK, cores=CORES)
             of_tok.release(1)
 
     def gemv_body(c):
-        def body(of_w, of_x, of_out, acc, k_gemv, k_out, k_argmax):
+        def gemv_core(of_w, of_x, of_out, acc, k_gemv, k_out, k_argmax):
             if argmax:
                 best = of_out.acquire(1)
                 first = [1]
@@ -84,14 +84,14 @@ def design(vocab, hidden, weights, argmax, taps, eps, tm=TM, tk=TK, cores=CORES)
             gemv_stage(of_w, of_x, acc, k_gemv, vocab, hidden, tm, tk, c, g, epilogue)
             if argmax:
                 of_out.release(1)
-        return body
+        return gemv_core
 
     gemv_workers = [Worker(gemv_body(c), [w_fifos[c].cons(), of_xb.cons(),
                                           best_subs[c].prod() if argmax else out_fifos[c].prod(),
                                           Buffer(acc_ty, name=f"acc{c}"), k_gemv,
                                           None if argmax else k_out, k_argmax if argmax else None],
                            placement=gemv_tiles[c]) for c in range(g)]
-    norm_worker = Worker(norm_body, [of_nx.cons(), of_xb.prod(), of_tap.prod() if taps else None,
+    norm_worker = Worker(norm_core, [of_nx.cons(), of_xb.prod(), of_tap.prod() if taps else None,
                                      of_best.cons() if argmax else None, of_tok.prod() if argmax else None,
                                      Buffer(hid_ty, name="y"), k_norm, k_merge if argmax else None],
                          placement=norm_tile)

@@ -20,14 +20,19 @@ PARAM_HEADER = 16   # the step params' int32[8] header, in bf16 slots
 
 
 def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights, taps, pairing, eps,
-           tm, tk, cores, block, splits):
+           tm, tk, cores, block, splits, attn_cores_per_head=1):
     q_dim, kv_dim, group = heads * head_dim, kv_heads * head_dim, heads // kv_heads
     assert heads % kv_heads == 0 and head_dim % 32 == 0 and hidden % tk == 0 and q_dim % tk == 0
     assert q_dim % tm == 0 and kv_dim % tm == 0 and hidden % tm == 0 and ctx % block == 0
     assert 0 <= prev_bucket < bucket <= ctx // block
     W = Weights(weights, tm, tk)
     tiles = core_tiles()[:cores]
-    n_attn = kv_heads * splits
+    # `splits` states per KV head (the emulated driver's numerics: split s attends blocks b = s mod splits,
+    # in order, and the states merge in split order); they live on attn_cores_per_head cores per head
+    cph = attn_cores_per_head
+    assert splits % cph == 0, "attention cores per head must divide the splits"
+    per_core = splits // cph
+    n_attn = kv_heads * cph
     stages = [(q_dim, hidden), (kv_dim, hidden), (kv_dim, hidden), (hidden, q_dim)]   # Q, K, V, O
     g = min(cores - 3 - n_attn, max(m // tm for m, _ in stages))
     assert g >= 1, f"{n_attn} attention cores leave no gemv core"
@@ -59,10 +64,14 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
     # --- fifos ---
     of_nx = ObjectFifo(hid_ty, depth=2, name="norm_in")              # norm_w, then x
     of_xb = ObjectFifo(tk_ty, depth=2, name="x_bcast")               # x slices to every gemv core
-    of_states = ObjectFifo(vec(n_attn * st_n, np.float32), depth=1, name="states")
-    state_subs = of_states.prod().join([i * st_n for i in range(n_attn)], placement=mem_tile(0),
-                                       obj_types=[state_ty] * n_attn, depths=[1] * n_attn,
-                                       names=[f"state{i}" for i in range(n_attn)])
+    core_states_ty = vec(per_core * st_n, np.float32)
+    of_states = ObjectFifo(vec(kv_heads * splits * st_n, np.float32), depth=1, name="states")
+    state_subs = of_states.prod().join([i * per_core * st_n for i in range(n_attn)], placement=mem_tile(0),
+                                       obj_types=[core_states_ty] * n_attn, depths=[1] * n_attn,
+                                       names=[f"states{i}" for i in range(n_attn)])
+
+    def state_slot(h, s):   # where split s of head h sits in the joined states object
+        return h * splits + (s % cph) * per_core + s // cph
     of_qkv = ObjectFifo(vec(g * tm), depth=1, name="qkv_rows")        # one round of gemv tiles, core-major
     qkv_subs = of_qkv.prod().join([c * tm for c in range(g)], placement=mem_tile(1), obj_types=[tm_ty] * g,
                                   names=[f"qkv{c}" for c in range(g)])
@@ -84,7 +93,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
     rounds = [gemv_rounds(m, tm, g) for m, _ in stages]
 
     # --- norm core: rmsnorm, x broadcast for Q/K/V, merge of the attention states, broadcast for O ---
-    def norm_body(of_nx, of_xb, of_states, of_tap, y, attn, acc, other, o_head, k_norm, k_merge, k_finish):
+    def norm_core(of_nx, of_xb, of_states, of_tap, y, attn, acc, other, o_head, k_norm, k_merge, k_finish):
         w, x = of_nx.acquire(2)
         k_norm(x, w, y, hidden, eps)
         of_nx.release(2)
@@ -94,10 +103,10 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
         s = of_states.acquire(1)
         for h in range(kv_heads):
             for i in range_(st_n):
-                acc[i] = s[h * splits * st_n + i]
+                acc[i] = s[state_slot(h, 0) * st_n + i]
             for j in range(1, splits):
                 for i in range_(st_n):
-                    other[i] = s[(h * splits + j) * st_n + i]
+                    other[i] = s[state_slot(h, j) * st_n + i]
                 k_merge(acc, other, group, head_dim)
             k_finish(acc, o_head, group, head_dim)
             for i in range_(group * head_dim):
@@ -107,7 +116,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
             broadcast(of_tap, attn, q_dim, tk, 1)
         broadcast(of_xb, attn, q_dim, tk, rounds[3])
 
-    norm_worker = Worker(norm_body, [of_nx.cons(), of_xb.prod(), of_states.cons(),
+    norm_worker = Worker(norm_core, [of_nx.cons(), of_xb.prod(), of_states.cons(),
                                      tap_fifos["norm"].prod() if taps else None,
                                      Buffer(hid_ty, name="y"), Buffer(q_ty, name="attn"), Buffer(state_ty, name="acc"),
                                      Buffer(state_ty, name="other"), Buffer(vec(group * head_dim), name="o_head"),
@@ -115,7 +124,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
 
     # --- gemv cores: Q, K, V tiles to the rope core, O tiles to the epilogue core ---
     def gemv_body(c):
-        def body(of_w, of_x, of_y, of_oy, acc, k_gemv, k_out):
+        def gemv_core(of_w, of_x, of_y, of_oy, acc, k_gemv, k_out):
             for si, (m, k) in enumerate(stages):
                 dest = of_oy if si == 3 else of_y
 
@@ -128,7 +137,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
                     if r * g + c >= m // tm:
                         dest.acquire(1)
                         dest.release(1)
-        return body
+        return gemv_core
 
     w_fifos = [ObjectFifo(W.tile_ty, depth=2, name=f"w{c}") for c in range(g)]
     gemv_workers = [Worker(gemv_body(c), [w_fifos[c].cons(), of_xb.cons(), qkv_subs[c].prod(), o_subs[c].prod(),
@@ -147,7 +156,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
                         dst[base + t * tm + i] = rows[c * tm + i]
             of_in.release(1)
 
-    def rope_body(of_p, of_in, of_packs, of_tap, q, k, v, qr, kr, cs, k_rope_q, k_rope_k):
+    def rope_core(of_p, of_in, of_packs, of_tap, q, k, v, qr, kr, cs, k_rope_q, k_rope_k):
         p = of_p.acquire(1)
         for i in range_(head_dim):
             cs[i] = p[PARAM_HEADER + i]
@@ -172,7 +181,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
         of_packs.release(1)
         of_p.release(1)
 
-    rope_worker = Worker(rope_body, [of_params.cons(), of_qkv.cons(), of_packs.prod(),
+    rope_worker = Worker(rope_core, [of_params.cons(), of_qkv.cons(), of_packs.prod(),
                                      tap_fifos["rope"].prod() if taps else None,
                                      Buffer(q_ty, name="q"), Buffer(kvd_ty, name="k"), Buffer(kvd_ty, name="v"),
                                      Buffer(q_ty, name="qr"), Buffer(kvd_ty, name="kr"), Buffer(vec(head_dim), name="cs"),
@@ -180,12 +189,13 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
 
     # --- attention cores: KV blocks of the bucket, in-core append, write-back of blocks [prev, bucket) ---
     def attn_body(blocks):
-        def body(of_kv, of_pack, of_state, of_wb, state, scores, k_init, k_step):
+        def attention_core(of_kv, of_pack, of_state, of_wb, states, scores, k_init, k_step):
             pack = of_pack.acquire(1)
-            k_init(state, group, head_dim)
+            for state in states:
+                k_init(state, group, head_dim)
             for b in blocks:                       # unrolled: the block index is a constant per call
                 kv = of_kv.acquire(1)
-                k_step(pack, kv, state, scores, b, block, group, head_dim)
+                k_step(pack, kv, states[(b % splits) // cph], scores, b, block, group, head_dim)
                 if b >= prev_bucket:
                     wb = of_wb.acquire(1)
                     for i in range_(2 * kv_n):
@@ -193,17 +203,18 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
                     of_wb.release(1)
                 of_kv.release(1)
             out = of_state.acquire(1)
-            for i in range_(st_n):
-                out[i] = state[i]
+            for t, state in enumerate(states):
+                for i in range_(st_n):
+                    out[t * st_n + i] = state[i]
             of_state.release(1)
             of_pack.release(1)
-        return body
+        return attention_core
 
     attn_workers, kv_fills, kv_drains = [], [], []
     for h in range(kv_heads):
-        for s in range(splits):
-            i = h * splits + s
-            blocks = list(range(s, bucket, splits))
+        for j in range(cph):
+            i = h * cph + j
+            blocks = list(range(j, bucket, cph))   # the blocks of splits j, j + cph, ...
             written = [b for b in blocks if b >= prev_bucket]
             of_kv = of_wb = None
             if blocks:   # a split with no block of this bucket only contributes an empty state
@@ -219,12 +230,12 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
             attn_workers.append(Worker(attn_body(blocks), [of_kv.cons() if of_kv else None, pack_subs[h].cons(),
                                                            state_subs[i].prod(),
                                                            of_wb.prod() if of_wb else None,
-                                                           Buffer(state_ty, name=f"state{i}"),
+                                                           [Buffer(state_ty, name=f"state{i}_{t}") for t in range(per_core)],
                                                            Buffer(vec(block, np.float32), name=f"scores{i}"),
                                                            k_init, k_step], placement=attn_tiles[i]))
 
     # --- epilogue core: o-proj tiles + residual -> ffn_inp ---
-    def epi_body(of_res, of_o, of_out, of_tap, ot, rt, k_add):
+    def epilogue_core(of_res, of_o, of_out, of_tap, ot, rt, k_add):
         x = of_res.acquire(1)
         for r in range(rounds[3]):
             rows = of_o.acquire(1)
@@ -246,7 +257,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
             of_o.release(1)
         of_res.release(1)
 
-    epi_worker = Worker(epi_body, [of_res.cons(), of_o.cons(), of_out.prod(), tap_fifos["epi"].prod() if taps else None,
+    epi_worker = Worker(epilogue_core, [of_res.cons(), of_o.cons(), of_out.prod(), tap_fifos["epi"].prod() if taps else None,
                                    Buffer(tm_ty, name="ot"), Buffer(tm_ty, name="rt"), k_add], placement=epi_tile)
 
     # --- runtime sequence: the Swift argument list ---

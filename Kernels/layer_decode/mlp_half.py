@@ -49,7 +49,7 @@ def design(hidden, ffn, weights, taps, eps, tm, tk, cores):
     of_te = ObjectFifo(tm_ty, depth=2, name="taps_epi") if taps else None
     r_up, r_down = gemv_rounds(ffn, tm, g), gemv_rounds(hidden, tm, g)
 
-    def norm_body(of_nx, of_xb, of_act, of_tap, y, act, k_norm):
+    def norm_core(of_nx, of_xb, of_act, of_tap, y, act, k_norm):
         w, x = of_nx.acquire(2)
         k_norm(x, w, y, hidden, eps)
         of_nx.release(2)
@@ -67,7 +67,7 @@ def design(hidden, ffn, weights, taps, eps, tm, tk, cores):
         broadcast(of_xb, act, ffn, tk, r_down)
 
     def gemv_body(c):
-        def body(of_w, of_x, of_a, of_d, acc, gate, up, act, k_gemv, k_out, k_swiglu):
+        def gemv_core(of_w, of_x, of_a, of_d, acc, gate, up, act, k_gemv, k_out, k_swiglu):
             for r in range(r_up):
                 t = r * g + c
                 if t < ffn // tm:
@@ -109,7 +109,7 @@ def design(hidden, ffn, weights, taps, eps, tm, tk, cores):
                 if r * g + c >= hidden // tm:
                     of_d.acquire(1)
                     of_d.release(1)
-        return body
+        return gemv_core
 
     w_fifos = [ObjectFifo(W.tile_ty, depth=2, name=f"w{c}") for c in range(g)]
     gemv_workers = [Worker(gemv_body(c), [w_fifos[c].cons(), of_xb.cons(), act_subs[c].prod(), d_subs[c].prod(),
@@ -117,10 +117,10 @@ def design(hidden, ffn, weights, taps, eps, tm, tk, cores):
                                           Buffer(tm_ty, name=f"up{c}"), Buffer(tm_ty, name=f"act{c}") if taps else None,
                                           k_gemv, k_out, k_swiglu],
                            placement=gemv_tiles[c]) for c in range(g)]
-    norm_worker = Worker(norm_body, [of_nx.cons(), of_xb.prod(), of_act.cons(), of_tn.prod() if taps else None,
+    norm_worker = Worker(norm_core, [of_nx.cons(), of_xb.prod(), of_act.cons(), of_tn.prod() if taps else None,
                                      Buffer(hid_ty, name="y"), Buffer(ffn_ty, name="act"), k_norm], placement=norm_tile)
 
-    def epi_body(of_res, of_d, of_out, of_tap, ot, rt, k_add):
+    def epilogue_core(of_res, of_d, of_out, of_tap, ot, rt, k_add):
         x = of_res.acquire(1)
         for r in range(r_down):
             rows = of_d.acquire(1)
@@ -142,7 +142,7 @@ def design(hidden, ffn, weights, taps, eps, tm, tk, cores):
             of_d.release(1)
         of_res.release(1)
 
-    epi_worker = Worker(epi_body, [of_res.cons(), of_d.cons(), of_out.prod(), of_te.prod() if taps else None,
+    epi_worker = Worker(epilogue_core, [of_res.cons(), of_d.cons(), of_out.prod(), of_te.prod() if taps else None,
                                    Buffer(tm_ty, name="ot"), Buffer(tm_ty, name="rt"), k_add], placement=epi_tile)
 
     # taps (DecodeDesigns.mlpTaps): ffn_norm | ffn_gate | ffn_up | ffn_act | ffn_out | l_out

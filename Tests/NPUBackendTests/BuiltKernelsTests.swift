@@ -2,6 +2,7 @@
 import Foundation
 import LlamaCore
 import NPUBackend
+import ReferenceBackend
 import XCTest
 
 final class KernelIndexTests: XCTestCase {
@@ -23,7 +24,7 @@ final class KernelIndexTests: XCTestCase {
         ["name": name, "xclbin": xclbin, "xclbinKernel": kernel ?? name, "kernelId": id, "insts": insts ?? "\(name).insts.bin"]
     }
 
-    func index(_ kernels: [[String: Any]], extra: [String: Any] = [:]) throws -> KernelIndex {
+    func index(_ kernels: [Any], extra: [String: Any] = [:]) throws -> KernelIndex {
         var top: [String: Any] = ["format": 1, "toolchain": "aiecc 1.0 (test)", "kernels": kernels]
         top.merge(extra) { $1 }
         try write("kernels.json", try JSONSerialization.data(withJSONObject: top))
@@ -64,7 +65,7 @@ final class KernelIndexTests: XCTestCase {
         XCTAssertEqual(message { try self.index([self.entry("a", kernel: "MLIR_AIE")]) },
                        "\(file): kernels[0] (a).xclbinKernel: 'MLIR_AIE' differs from the kernel's name; NPUBackend opens kernels by name")
         XCTAssertEqual(message { try self.index([self.entry("a"), self.entry("a")]) }, "\(file): kernels: 'a' appears twice")
-        XCTAssertEqual(message { try self.index([1]) }, "\(file): kernels[0]: must be an object, not a number")
+        XCTAssertEqual(message { try self.index([1]) }, "\(file): kernels[0]: must be an object, not an integer")
         try write("kernels.json", Data(repeating: 0x20, count: (4 << 20) + 1))
         XCTAssertEqual(message { try KernelIndex.load(directory: self.dir) }, "\(file): is larger than 4194304 bytes")
     }

@@ -207,10 +207,10 @@ _DECLARED = []   # links in declaration order (a Program collects them)
 
 
 class Worker:
-    def __init__(self, core_fn, fn_args=[], placement=AnyComputeTile, while_true=True, name=None):
+    def __init__(self, core_fn, fn_args=[], placement=AnyComputeTile, while_true=True):
         self.core_fn, self.fn_args, self.while_true = core_fn, list(fn_args), while_true
         self.tile = placement if isinstance(placement, Tile) else None
-        self.name = name or getattr(core_fn, "__name__", "worker")
+        self.name = getattr(core_fn, "__name__", "worker")
         bins = set()
         self.fifos, self.buffers, self.kernels = [], [], []
 
