@@ -1,4 +1,4 @@
-# Executes an IRON design against Tools/iron_stub and checks the record: cores, memory, DMA channels, kernel symbols, argument coverage.
+# Executes an IRON design against Tools/iron_stub and checks the record: cores, memory, DMA channels, kernel symbols, flow balance, argument coverage.
 #
 # Used by Tools/check_designs.py. Device limits come from Kernels/manifest.json ("device"): 8 x 4 cores,
 # 64 KB per core (stack included), 512 KB per memory tile; 2 input and 2 output DMA channels per core.
@@ -132,6 +132,44 @@ def check(record, label, device, objects, expected_args, kv=None):
             p(f"fifo {f.name} has no producer")
         if not f._cons or any(c.endpoint is None for c in f._cons):
             p(f"fifo {f.name} has a consumer handle without an endpoint")
+    # flow balance: per run, every consumer of a fifo takes as many objects as its producer makes
+    # (a mismatch deadlocks or leaves data behind); links pass objects through unchanged
+    made = {}     # id(fifo) -> objects its producer makes per run
+
+    def count(h):
+        e = h.endpoint
+        if isinstance(e, Link):
+            return None
+        if e is rt:
+            size = h.fifo.obj_type.nbytes
+            moved = sum(t.tap.count * t.data.type.dtype.itemsize for t in rt.transfers if t.handle is h)
+            if moved % size:
+                p(f"fifo {h.name}: the runtime moves {moved} bytes, not whole {size}-byte objects")
+            return moved // size
+        return e.trace.objects.get(h, 0) if e is not None and e.trace else 0
+    for f in fifos.values():
+        if f._prod is not None and not isinstance(f._prod.endpoint, Link):
+            made[id(f)] = count(f._prod)
+    for _ in range(3):   # propagate through links (joins: the subs' common count; splits: the wide's)
+        for l in links:
+            wide = l.wide.fifo
+            if l.split and id(wide) in made:
+                for sub in l.subs:
+                    made.setdefault(id(sub), made[id(wide)])
+            elif not l.split:
+                counts = {made.get(id(sub)) for sub in l.subs}
+                if None not in counts and len(counts) > 1:
+                    p(f"join into {wide.name}: its inputs make {sorted(counts)} objects per run, not one count")
+                elif None not in counts:
+                    made.setdefault(id(wide), counts.pop())
+    for f in fifos.values():
+        if id(f) not in made:
+            continue
+        for c in f._cons:
+            n = count(c)
+            if n is not None and n != made[id(f)]:
+                who = "the runtime" if c.endpoint is rt else getattr(c.endpoint, "name", "?")
+                p(f"fifo {f.name}: its producer makes {made[id(f)]} objects per run, {who} takes {n}")
     # memory tiles
     mem = {}
     for l in links:

@@ -71,6 +71,12 @@ class DesignCheckTests(unittest.TestCase):
         p = self.problems(declared=256)
         self.assertIn("tiny: argument 3 (a) is 128 bytes, DecodeDesigns declares 256", p)
 
+    def test_a_fifo_whose_consumer_takes_fewer_objects_than_are_sent_is_reported(self):
+        # the runtime fills 2 objects into `a` per run, the core takes 1: a deadlock on hardware
+        p = self.problems(fifo=64, arg=128, declared=256)
+        self.assertIn("tiny: fifo a: its producer makes 2 objects per run, body takes 1", p)
+        self.assertIn("tiny: fifo o: its producer makes 1 objects per run, the runtime takes 2", p)
+
     def test_a_transfer_that_misses_bytes_is_reported(self):
         # the design's argument is right, but a declared-bigger argument would be half covered
         rec = design_check.run_design(self.path, 64, 64, False, "add_bf16")

@@ -296,6 +296,19 @@ class Runtime:
             self._in_sequence = False
             if self._open:
                 raise ValueError("Failed to close task groups")
+            # as IRON's Runtime.sequence: several runtime consumer handles of one fifo (a .cons() per
+            # drain) are one consumer; they must agree in depth
+            for t in self.transfers:
+                fifo, h = t.handle.fifo, t.handle
+                if h.is_prod:
+                    continue
+                first = next(c for c in fifo._cons if c.endpoint is self)
+                if first is not h:
+                    if first.depth != h.depth:
+                        raise ValueError(f"Found two different RuntimeEndpoints for consumers of the same ObjectFifo: {fifo.name}")
+                    if h in fifo._cons:
+                        fifo._cons.remove(h)
+                    t.handle = first
 
     def _check(self, data, what):
         if not self._in_sequence:
