@@ -36,6 +36,10 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
                 throw UserFacingError(message: "\(missing)",
                                       hint: "build them with: npu-llama kernels build --model \(model.path) --ctx \(contextLength)",
                                       code: ExitCodes.noDevice)
+            } catch let broken as KernelIndexError {
+                throw UserFacingError(message: "the NPU kernels built for this model cannot be used: \(broken)",
+                                      hint: "rebuild them with: npu-llama kernels clean && npu-llama kernels build --model \(model.path) --ctx \(contextLength)",
+                                      code: ExitCodes.noDevice)
             }
             let backend = try kernels.backend(graph: graph, tensors: model.tensors, device: device, manifest: manifest,
                                               contextLength: contextLength,
