@@ -32,6 +32,8 @@ let kernelNonSources: [String] = [
     "attn_prefill/attn_prefill.py",
     "gemv_bf16/README.md",
     "gemv_bf16/gemv_bf16.py",
+    "gemv_q4_0/README.md",
+    "gemv_q4_0/gemv_q4_0.py",
     "gemv_q4_1/README.md",
     "gemv_q4_1/gemv_q4_1.py",
     "layer_decode/README.md",

@@ -11,10 +11,17 @@
 # hash of every source, design, the manifest, the shapes and the toolchain version: an unchanged
 # build is not redone.
 #
+# Each use gets the first tiling candidate of its kernel whose constraints and buffer budgets hold (as
+# KernelPlan); every design is generated with its instances' tilings: the layer halves with each gemv
+# stage's tile height (tms=Qcur,Kcur/Vcur,attn_out or gate/up,down), the LM head and the per-op
+# prefill designs with theirs (key=value arguments).
+#
 # Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --ctx 8192 [--out-dir DIR]
 #        Tools/build-kernels.py --config path/config.json --weights q4_1 ...
+#        Tools/build-kernels.py --preset llama-3.2-1b --weights q4_0 --lm-head q4_0 --ctx 1024   (Q4_0 GGUF, or --weights q4_0)
 #        Tools/build-kernels.py ... --print-key      (the cache key only)
 #        Tools/build-kernels.py ... --list           (the kernels and design parameters, no toolchain needed)
+#        Tools/build-kernels.py ... --plan-only      (the plan as JSON: each use's kernel, tiling, design instances)
 import argparse
 import ast
 import hashlib
@@ -85,28 +92,60 @@ def model_values(args):
     return m
 
 
+DTYPE_BYTES = {"bf16": 2, "u16": 2, "f32": 4, "i32": 4, "u8": 1}
+
+
+def buffer_bytes(buffers, values):
+    total = 0
+    for b in buffers:
+        n = evaluate(b["count"], values)
+        size = n // 32 * 20 if b["dtype"] == "q4_1" else n * DTYPE_BYTES[b["dtype"]]
+        total += size * b["depth"]
+    return total
+
+
+def bind(kernel, candidate, dim_values, device):
+    """One tiling candidate for a use: (values, None) when its constraints and budgets hold, else (None, why)."""
+    values = dict(dim_values)
+    values.update(candidate)
+    for c in kernel["constraints"]:
+        if not evaluate(c["check"], values):
+            msg = c["message"]
+            for key, v in values.items():
+                msg = msg.replace("{" + key + "}", str(v))
+            return None, msg
+    budget = device["coreBytes"] - device["coreStackBytes"]
+    if buffer_bytes(kernel["coreBuffers"], values) > budget:
+        return None, f"{kernel['name']} needs more than the {budget} bytes a core has after its stack"
+    if buffer_bytes(kernel["memTileBuffers"], values) > device["memTileBytes"]:
+        return None, f"{kernel['name']} needs more than a memory tile's {device['memTileBytes']} bytes"
+    return values, None
+
+
 def plan(manifest, model, weights, lm_head):
-    """Mirror of KernelPlan: one entry per use, constraints checked, with the design's CLI arguments."""
+    """Mirror of KernelPlan: one entry per use with the first tiling candidate that fits, or exit naming the constraint."""
     out = []
     for use in manifest["instances"]:
         dtype = {"projection": weights, "lm_head": lm_head}.get(use.get("weights"), "bf16")
         kernel = next((k for k in manifest["kernels"] if k["op"] == use["op"] and k["dtype"] == dtype), None)
         if kernel is None:
             sys.exit(f"{use['name']}: no {use['op']} kernel takes {dtype} weights")
-        values = dict(model)
-        values.update({d: evaluate(e, model) for d, e in use["dims"].items()})
-        values.update(kernel["tiling"])
-        for c in kernel["constraints"]:
-            if not evaluate(c["check"], values):
-                msg = c["message"]
-                for key, v in values.items():
-                    msg = msg.replace("{" + key + "}", str(v))
-                sys.exit(f"{use['name']}: {msg}")
-        out.append((use["name"], kernel, values))
+        dim_values = dict(model)
+        dim_values.update({d: evaluate(e, model) for d, e in use["dims"].items()})
+        candidates = kernel["tilings"] if "tilings" in kernel else [kernel["tiling"]]
+        for candidate in candidates:
+            values, why = bind(kernel, candidate, dim_values, manifest["device"])
+            if values is not None:
+                out.append((use["name"], kernel, values, dict(candidate)))
+                break
+        else:
+            tried = "" if len(candidates) == 1 else f" ({len(candidates)} tilings tried)"
+            sys.exit(f"{use['name']}: {why}{tried}")
     return out
 
 
 def design_args(kernel, v, model):
+    """The design's command-line arguments for one instance (None: one instance per KV length bucket)."""
     op = kernel["op"]
     if op in ("gemv",):
         return [v["M"], v["K"]]
@@ -122,9 +161,50 @@ def design_args(kernel, v, model):
         return [v["M"], v["K"], v["rows"], kernel["dtype"]]
     if op == "attention_prefill":   # one instance over the whole context (PrefillDesigns): causal masking
         return [v["heads"], v["kvHeads"], v["headDim"], v["ctx"], v["rows"], v["ctx"] // v["block"]]
-    if op == "attention_decode":
-        return None   # the decode attention runs inside the fused attention half (one per length bucket)
+    if op in ("attention_decode", "lm_head"):
+        return None   # they run inside the fused designs (the attention half per length bucket, the LM head)
     raise ValueError(op)
+
+
+def tiling_args(kernel, v):
+    """The instance's tiling as key=value arguments (the keys of its kernel's candidates)."""
+    keys = sorted((kernel["tilings"] if "tilings" in kernel else [kernel["tiling"]])[0])
+    return [f"{k}={v[k]}" for k in keys]
+
+
+def cli(a):
+    """A design's command line: positional values as they are, keyword arguments as key=value (a
+    per-stage tuple as a comma list, as Kernels/layer_decode/roles.cli_value reads it)."""
+    if not isinstance(a, dict):
+        return [str(x) for x in a]
+    return [f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in a.items()]
+
+
+FUSED_USES = {"attn_half": ("attn_norm", "Qcur", "Kcur", "Vcur", "Qrope", "Krope", "kqv_out", "attn_out", "ffn_inp"),
+              "mlp_half": ("ffn_norm", "ffn_gate", "ffn_up", "ffn_act", "ffn_out", "l_out"),
+              "lm_head": ("result_norm", "result_output", "result_logits")}
+
+
+def built_in(use):
+    """Which design runs a use: a fused decode design, or the use's own per-op design (prefill, --prefill)."""
+    return next((f for f, uses in FUSED_USES.items() if use in uses), "per-op")
+
+
+def fused_designs(manifest, model, args):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import decode_designs
+    return decode_designs.DecodeDesigns(manifest, model, args.weights, args.lm_head, args.ctx, args.chunk)
+
+
+def instance_variants(kernel, v, model, fused):
+    """Every design instance of a use as its command line with the instance's tiling: the per-op design's
+    arguments then key=value; for the decode attention and the LM head (whose manifest design is the
+    fused one) the fused design's instances: the attention half per length bucket and taps, the LM head."""
+    op = kernel["op"]
+    if op in ("attention_decode", "lm_head"):
+        kinds = ("attention",) if op == "attention_decode" else ("lm_head_argmax",)
+        return [cli(fused.design_parameters(x)) for x in fused.all() if x["kind"] in kinds]
+    return [cli(design_args(kernel, v, model)) + tiling_args(kernel, v)]
 
 
 def toolchain():
@@ -159,9 +239,7 @@ def build_key(model, weights, lm_head, ctx, chunk):
 
 def kernel_list(manifest, model, args):
     """(Swift kernel name, design file, design arguments (list or dict), object name, sources) for every kernel."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import decode_designs
-    d = decode_designs.DecodeDesigns(manifest, model, args.weights, args.lm_head, args.ctx, args.chunk)
+    d = fused_designs(manifest, model, args)
     fused = {f["name"]: f for f in manifest["fusedDesigns"]}
     which = {"attention": "attn_half", "mlp": "mlp_half", "lm_head_argmax": "lm_head", "lm_head_logits": "lm_head"}
     out = []
@@ -170,11 +248,12 @@ def kernel_list(manifest, model, args):
         kw = d.design_parameters(x)
         obj = next(o for o in f["objects"] if o.endswith(f"_{kw['weights']}.o"))
         out.append((x["kernelName"], f["design"], kw, obj, f["objects"][obj]))
-    for name, kernel, v in plan(manifest, model, args.weights, args.lm_head):
-        if name.startswith("prefill_") and args.prefill:
-            obj = os.path.basename(kernel["source"]).replace(".cc", ".o")
-            out.append((name, kernel["design"], design_args(kernel, v, model), obj,
-                        [kernel["source"]] + kernel.get("extraSources", [])))
+    if args.prefill:
+        for name, kernel, v, _ in plan(manifest, model, args.weights, args.lm_head):
+            if name.startswith("prefill_"):
+                obj = os.path.basename(kernel["source"]).replace(".cc", ".o")
+                out.append((name, kernel["design"], instance_variants(kernel, v, model, d)[0], obj,
+                            [kernel["source"]] + kernel.get("extraSources", [])))
     return out
 
 
@@ -183,8 +262,8 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset", choices=sorted(PRESETS))
     src.add_argument("--config")
-    ap.add_argument("--weights", choices=["bf16", "q4_1"], required=True)
-    ap.add_argument("--lm-head", choices=["bf16", "q4_1"], default="bf16")
+    ap.add_argument("--weights", choices=["bf16", "q4_1", "q4_0"], required=True)
+    ap.add_argument("--lm-head", choices=["bf16", "q4_1", "q4_0"], default="bf16")
     ap.add_argument("--ctx", type=int, required=True)
     ap.add_argument("--chunk", type=int, default=64)
     ap.add_argument("--out", default=os.path.join(os.environ.get("NPULLAMA_CACHE", os.path.expanduser("~/.cache/npu-llama")),
@@ -194,6 +273,8 @@ def main():
                     help="also build the per-op prefill designs (not used by --device npu yet: see Kernels/layer_decode/README.md)")
     ap.add_argument("--print-key", action="store_true")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--plan-only", action="store_true",
+                    help="print the plan (each use's kernel, chosen tiling and design instances) as JSON and exit")
     args = ap.parse_args()
     with open(os.path.join(KERNELS, "manifest.json")) as f:
         manifest = json.load(f)
@@ -202,10 +283,18 @@ def main():
     if args.print_key:
         print(key)
         return 0
-    kernels = kernel_list(manifest, model, args)   # shape errors first, toolchain second
+    uses = plan(manifest, model, args.weights, args.lm_head)   # shape errors first, toolchain second
+    if args.plan_only:
+        fused = fused_designs(manifest, model, args)
+        print(json.dumps([{"use": name, "kernel": kernel["name"], "tiling": tiling, "builtIn": built_in(name),
+                           "design": kernel["design"],
+                           "designArgs": [[str(x) for x in a] for a in instance_variants(kernel, v, model, fused)]}
+                          for name, kernel, v, tiling in uses], indent=1))
+        return 0
+    kernels = kernel_list(manifest, model, args)
     if args.list:
         for name, design, a, obj, sources in kernels:
-            print(name, design, obj, a)
+            print(name, design, obj, " ".join(cli(a)))
         return 0
     aiecc, peano, version = toolchain()
 
@@ -217,7 +306,7 @@ def main():
             if name.endswith((".cc", ".py", ".h", ".hpp", ".json")):
                 with open(os.path.join(root, name), "rb") as f:
                     h.update(f.read())
-    h.update(repr([(k[0], k[2]) for k in kernels]).encode())
+    h.update(repr([(k[0], cli(k[2])) for k in kernels]).encode())
     digest = h.hexdigest()
     out = args.out_dir or os.path.join(args.out, key)
     index_path = os.path.join(out, "kernels.json")
@@ -252,9 +341,8 @@ def main():
         else:
             os.replace(objs[0], os.path.join(work, obj_name))
         mlir = os.path.join(work, "aie.mlir")
-        cli = [f"{k}={v}" for k, v in a.items()] if isinstance(a, dict) else a
         with open(mlir, "w") as f:
-            run([sys.executable, os.path.join(KERNELS, design), *cli], stdout=f, cwd=work)
+            run([sys.executable, os.path.join(KERNELS, design), *cli(a)], stdout=f, cwd=work)
         kid = 0x901 + n
         insts = os.path.join(out, f"{name}.insts.bin")
         cmd = [aiecc, "--no-xchesscc", "--no-xbridge", "--aie-generate-xclbin", "--aie-generate-npu-insts",
@@ -263,7 +351,7 @@ def main():
         if index:
             cmd.insert(1, f"--xclbin-input={xclbin}")
         run(cmd, cwd=work)
-        index.append({"name": name, "design": design, "designArgs": a, "xclbin": XCLBIN_NAME, "xclbinKernel": name,
+        index.append({"name": name, "design": design, "designArgs": cli(a), "xclbin": XCLBIN_NAME, "xclbinKernel": name,
                       "kernelId": kid, "insts": os.path.basename(insts)})
     with open(index_path, "w") as f:
         json.dump({"format": 1, "toolchain": version, "sourceHash": digest, "key": key, "kernels": index}, f, indent=1)

@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
-# Checks every IRON design against Kernels/manifest.json without mlir-aie: static checks, then EXECUTES the fused decode designs against Tools/iron_stub.
+# Checks every IRON design against Kernels/manifest.json without mlir-aie: static checks, then EXECUTES every design against Tools/iron_stub.
 #
 # Static, per kernel: the design file byte-compiles (py_compile); its module-level integer constants
-# named like the tiling keys in upper case (tm -> TM, cores -> CORES) equal the manifest values; each
-# entry symbol appears in the design as a string and in the C++ source as an extern "C" function.
-# Executed, per fused design ("fusedDesigns") for Llama 3.2 1B and SmolLM2-135M, bf16 and Q4_1, the
-# taps variants and several KV length buckets: Tools/design_check.py (cores, per-core and memory-tile
-# bytes, DMA channels, kernel symbols and argument counts, every runtime argument's bytes as
-# Tools/decode_designs.py — the mirror of DecodeDesigns.swift — declares them), and each worker's
-# kernel calls follow the driver's order (the manifest's entries).
-# Usage: check_designs.py [Kernels/manifest.json] [--quick]   (exit 1 with one line per problem)
+# named like the tiling keys in upper case (tm -> TM, cores -> CORES) equal the manifest's default
+# tiling (`tiling`, or the first of `tilings`); its design() takes every tiling key as a parameter
+# defaulting to that constant and never reads the constant itself, and its command line passes
+# key=value overrides through, so an instance built with another candidate (Tools/build-kernels.py)
+# really has that tiling; each entry symbol appears in the design as a string and in the C++ source
+# as an extern "C" function.
+# Executed, with the tilings the plan picks, for Llama 3.2 1B, SmolLM2-135M and the tiny golden model
+# (headDim 16, kvDim 32), bf16, Q4_1 and Q4_0 weights: every fused design ("fusedDesigns": the
+# attention half with its per-stage tiles, taps variants and several KV length buckets, the MLP half,
+# the LM head) and every per-op design, checked by Tools/design_check.py (cores, per-core and
+# memory-tile bytes, DMA channels, kernel symbols and argument counts, flow balance, every runtime
+# argument's bytes as Tools/decode_designs.py — the mirror of DecodeDesigns.swift — or the manifest
+# declares them), and each fused worker's kernel calls follow the driver's order (the entries).
+# Usage: check_designs.py [Kernels/manifest.json] [--quick] [--figures]   (exit 1 with one line per problem;
+#        --figures prints per fused design: workers, largest core and its role, gemv cores, largest memory tile)
 import ast
 import json
 import os
@@ -27,18 +34,38 @@ def module_constants(tree):
     return out
 
 
-def design_parameters(tree):
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == "design":
-            return {a.arg for a in node.args.args + node.args.kwonlyargs}
-    return set()
+def tiling_parameters(tree, keys):
+    """Problems with how design() takes the tiling: one parameter per key defaulting to the module
+    constant, the constant never read inside, and the command line passing key=value overrides."""
+    design = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "design"), None)
+    if design is None:
+        return ["defines no design() function"]
+    problems = []
+    args = design.args
+    positional = args.posonlyargs + args.args
+    defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
+    defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+    for key in keys:
+        d = defaults.get(key)
+        if not (isinstance(d, ast.Name) and d.id == key.upper()):
+            problems.append(f"design() takes no parameter {key}={key.upper()} (the instance's tiling)")
+    constants = {key.upper() for key in keys}
+    body = ast.Module(body=design.body, type_ignores=[])
+    read = sorted({n.id for n in ast.walk(body) if isinstance(n, ast.Name) and n.id in constants})
+    if read:
+        problems.append(f"design() reads {', '.join(read)} instead of its parameter(s): an instance's tiling would be ignored")
+    main = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
+    calls = [c for m in main for c in ast.walk(m) if isinstance(c, ast.Call) and getattr(c.func, "id", "") == "design"]
+    if not any(kw.arg is None for c in calls for kw in c.keywords):
+        problems.append("command line never passes key=value tiling overrides to design(**...)")
+    return problems
 
 
 def string_literals(tree):
     return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
-def main(manifest_path, quick=False):
+def main(manifest_path, quick=False, figures=False):
     root = os.path.dirname(os.path.abspath(manifest_path))
     with open(manifest_path) as f:
         manifest = json.load(f)
@@ -59,15 +86,18 @@ def main(manifest_path, quick=False):
         with open(design) as f:
             tree = ast.parse(f.read(), design)
         consts = module_constants(tree)
-        params = design_parameters(tree)
-        for key, value in k["tiling"].items():
+        tilings = k["tilings"] if "tilings" in k else [k["tiling"]]
+        default = tilings[0]
+        for i, t in enumerate(tilings[1:], 1):
+            if set(t) != set(default):
+                problems.append(f"{name}: tilings[{i}] binds {sorted(t)}, the first candidate {sorted(default)}")
+        for key, value in default.items():
             got = consts.get(key.upper())
-            if got is None and key in params:
-                continue    # a design that takes the tiling as a parameter (the fused designs)
             if got is None:
                 problems.append(f"{name}: {k['design']} declares no module constant {key.upper()} (manifest {key}={value})")
             elif got != value:
-                problems.append(f"{name}: {k['design']} has {key.upper()}={got}, the manifest says {key}={value}")
+                problems.append(f"{name}: {k['design']} has {key.upper()}={got}, the manifest's default is {key}={value}")
+        problems += [f"{name}: {k['design']} {p}" for p in tiling_parameters(tree, list(default))]
         literals = string_literals(tree)
         entries = list(k["entries"])
         if "entryByPairing" in k:
@@ -82,7 +112,7 @@ def main(manifest_path, quick=False):
             problems.append(f"{name}: {k['source']} defines none of {k['entries']}")
         if 'extern "C"' not in cc:
             problems.append(f"{name}: {k['source']} has no extern \"C\" block")
-    executed = check_fused(manifest, root, problems, quick)
+    executed = check_fused(manifest, root, problems, quick, figures)
     known = []
     executed += check_per_op(manifest, root, problems, known)
     for p in problems:
@@ -108,26 +138,28 @@ KNOWN = {
 
 
 def check_per_op(manifest, root, problems, known):
-    """Executes every per-op design (the prefill designs and the single-op decode designs) for both models."""
+    """Executes every per-op design (the prefill designs and the single-op decode designs) for every model
+    and weight type, each instance with the tiling the plan picks for it."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import argparse
     import decode_designs
     import design_check
     bk = decode_designs.bk
     role = {"w": "weight", "y": "output", "out": "output", "params": "params", "k_cache": "kvCache", "v_cache": "kvCache"}
     seen, count = set(), 0
-    for preset, ctx in MODELS:
-        for weights in ("bf16", "q4_1"):
-            import argparse
-            model = bk.model_values(argparse.Namespace(preset=preset, config=None, ctx=ctx, chunk=64))
-            for use, kernel, v in bk.plan(manifest, model, weights, "bf16"):
+    for name, preset, config, ctx in models(root):
+        for weights in WEIGHTS:
+            model = bk.model_values(argparse.Namespace(preset=preset, config=config, ctx=ctx, chunk=64))
+            for use, kernel, v, tiling in bk.plan(manifest, model, weights, weights):
                 if kernel["op"] in ("lm_head", "attention_decode"):
                     continue    # these run inside the fused designs (checked above)
                 args = bk.design_args(kernel, v, model)
-                key = (kernel["design"], tuple(args))
+                kwargs = {k: v[k] for k in tiling}
+                key = (kernel["design"], tuple(args), tuple(sorted(kwargs.items())))
                 if key in seen:
                     continue
                 seen.add(key)
-                label = f"{preset} {use} ({kernel['design']})"
+                label = f"{name} {use} ({kernel['design']}) {' '.join(f'{k}={x}' for k, x in sorted(kwargs.items()))}"
                 expected = []
                 for a in kernel["args"]:
                     n = 1
@@ -137,7 +169,7 @@ def check_per_op(manifest, root, problems, known):
                 sources = [os.path.join(root, kernel["source"])] + [os.path.join(root, x) for x in kernel.get("extraSources", [])]
                 found = problems if kernel["design"] not in KNOWN else known
                 try:
-                    record = design_check.run_design(os.path.join(root, kernel["design"]), *args)
+                    record = design_check.run_design(os.path.join(root, kernel["design"]), *args, **kwargs)
                 except Exception as e:
                     found.append(f"{label}: fails: {type(e).__name__}: {e}")
                     continue
@@ -147,18 +179,26 @@ def check_per_op(manifest, root, problems, known):
     return count
 
 
-MODELS = [("llama-3.2-1b", 2048), ("smollm2-135m", 2048)]
+# (name, preset, HF config relative to the repository, ctx): the reference models and the tiny golden model
+MODELS = [("llama-3.2-1b", "llama-3.2-1b", None, 2048), ("smollm2-135m", "smollm2-135m", None, 2048),
+          ("tiny-llama32", None, "Golden/tiny-llama32/model/config.json", 2048)]
+WEIGHTS = ("bf16", "q4_1", "q4_0")
 
 
-def fused_instances(manifest, quick=False):
+def models(root):
+    repo = os.path.dirname(root)
+    return [(n, p, os.path.join(repo, c) if c else None, ctx) for n, p, c, ctx in MODELS]
+
+
+def fused_instances(manifest, root, quick=False):
     """(label, design file, kwargs, expected arguments, kv, fused entry) for every checked instance."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import decode_designs
     fused = {f["name"]: f for f in manifest.get("fusedDesigns", [])}
     names = {"attention": "attn_half", "mlp": "mlp_half", "lm_head_argmax": "lm_head", "lm_head_logits": "lm_head"}
-    for preset, ctx in MODELS:
-        for weights in ("bf16", "q4_1"):
-            d = decode_designs.load(preset=preset, weights=weights, lm_head=weights, ctx=ctx)
+    for preset_name, preset, config, ctx in models(root):
+        for weights in WEIGHTS:
+            d = decode_designs.load(preset=preset, config=config, weights=weights, lm_head=weights, ctx=ctx)
             picked = [d.buckets[0], d.buckets[len(d.buckets) // 2], d.buckets[-1]]
             for x in d.all():
                 if x["kind"] == "attention" and x["bucket"] not in picked:
@@ -170,22 +210,22 @@ def fused_instances(manifest, quick=False):
                 if x["kind"] == "attention":
                     hd = d.model["headDim"]
                     kv = (d.model["kvHeads"], ctx * hd * 2, d.block * hd * 2, x["bucket"], kw["prev_bucket"])
-                yield (f"{preset} {x['kernelName']}", d.DESIGN_FILES[x["kind"]], kw, x["arguments"], kv,
+                yield (f"{preset_name} {x['kernelName']}", d.DESIGN_FILES[x["kind"]], kw, x["arguments"], kv,
                        fused[names[x["kind"]]])
                 if x["kind"] == "attention" and not x["taps"] and x["bucket"] == picked[1]:
                     # the other end of the placement knob: every split on its own core
-                    yield (f"{preset} {x['kernelName']} (attn_cores_per_head={d.splits})", d.DESIGN_FILES["attention"],
+                    yield (f"{preset_name} {x['kernelName']} (attn_cores_per_head={d.splits})", d.DESIGN_FILES["attention"],
                            dict(kw, attn_cores_per_head=d.splits), x["arguments"], kv, fused["attn_half"])
 
 
-def check_fused(manifest, root, problems, quick=False):
+def check_fused(manifest, root, problems, quick=False, figures=False):
     import design_check
     drivers = ""
     for name in sorted(os.listdir(os.path.join(root, "drivers"))):
         with open(os.path.join(root, "drivers", name)) as f:
             drivers += f.read()
     count = 0
-    for label, design, kw, args, kv, entry in fused_instances(manifest, quick):
+    for label, design, kw, args, kv, entry in fused_instances(manifest, root, quick):
         objects = {o: [os.path.join(root, s) for s in srcs] for o, srcs in entry["objects"].items()}
         try:
             record = design_check.run_design(os.path.join(root, design), **kw)
@@ -194,6 +234,12 @@ def check_fused(manifest, root, problems, quick=False):
             continue
         count += 1
         problems += design_check.check(record, label, manifest["device"], objects, args, kv)
+        if figures and not kw["taps"]:
+            f = design_check.figures(record, manifest["device"])
+            tiles = kw.get("tms", kw.get("tm"))
+            print(f"{label}: {f['workers']} workers, largest core {f['core_bytes'] / 1024:.1f} KB ({f['core']}), "
+                  f"{f['gemv_cores']} gemv cores, largest memory tile {f['memtile_bytes'] / 1024:.1f} KB; "
+                  f"tm {tiles}, tk {kw['tk']}")
         order = entry["entries"]
         for w in record.rt.started:
             called = [c for c, _ in w.trace.calls]
@@ -216,5 +262,6 @@ def check_fused(manifest, root, problems, quick=False):
 
 
 if __name__ == "__main__":
-    argv = [a for a in sys.argv[1:] if a != "--quick"]
-    sys.exit(main(argv[0] if argv else "Kernels/manifest.json", quick="--quick" in sys.argv))
+    argv = [a for a in sys.argv[1:] if a not in ("--quick", "--figures")]
+    sys.exit(main(argv[0] if argv else "Kernels/manifest.json", quick="--quick" in sys.argv,
+                  figures="--figures" in sys.argv))

@@ -25,10 +25,13 @@ ATTENTION_CORES_PER_HEAD = 1
 DTYPE_BYTES = {"bf16": 2, "f32": 4, "i32": 4, "u8": 1, "u16": 2}
 
 
+BLOCK_BYTES = {"q4_1": 20, "q4_0": 18}   # GGUF bytes per 32 weights
+
+
 def nbytes(dtype, count):
-    if dtype == "q4_1":
+    if dtype in BLOCK_BYTES:
         assert count % 32 == 0
-        return count // 32 * 20
+        return count // 32 * BLOCK_BYTES[dtype]
     return count * DTYPE_BYTES[dtype]
 
 
@@ -37,10 +40,22 @@ class DecodeDesigns:
 
     def __init__(self, manifest, model, weights, lm_head, ctx, chunk=64):
         self.model, self.weights, self.head_dtype, self.ctx = model, weights, lm_head, ctx
-        self.uses = {name: (kernel, values) for name, kernel, values in bk.plan(manifest, dict(model, ctx=ctx, chunk=chunk),
-                                                                               weights, lm_head)}
+        self.uses = {name: (kernel, values) for name, kernel, values, _ in bk.plan(manifest, dict(model, ctx=ctx, chunk=chunk),
+                                                                                  weights, lm_head)}
         q, a = self.uses["Qcur"][1], self.uses["kqv_out"][1]
-        self.tm, self.tk, self.cores, self.block = q["tm"], q["tk"], q["cores"], a["block"]
+        self.tk, self.cores, self.block = q["tk"], q["cores"], a["block"]
+        # per-stage tile heights, each its plan instance's (DecodeDesigns.attentionTM / mlpTM); the stages
+        # of a half share their gemv cores and x fifo, so tk and cores must agree
+        stages = ["Qcur", "Kcur", "Vcur", "attn_out", "ffn_gate", "ffn_up", "ffn_out"]
+        t = {u: self.uses[u][1] for u in stages}
+        for u in stages:
+            if (t[u]["tk"], t[u]["cores"]) != (self.tk, self.cores):
+                raise ValueError(f"{u}: tk={t[u]['tk']} cores={t[u]['cores']} differ from Qcur's tk={self.tk} cores={self.cores}")
+        for x, y in (("Kcur", "Vcur"), ("ffn_gate", "ffn_up")):
+            if t[x]["tm"] != t[y]["tm"]:
+                raise ValueError(f"{y}: tm={t[y]['tm']} differs from {x}'s tm={t[x]['tm']}")
+        self.attention_tm = (t["Qcur"]["tm"], t["Kcur"]["tm"], t["attn_out"]["tm"])
+        self.mlp_tm = (t["ffn_gate"]["tm"], t["ffn_out"]["tm"])
         self.splits = min(a["splits"], (self.cores - 1) // model["kvHeads"])
         if self.splits < 1:
             raise ValueError(f"kqv_out: kvHeads={model['kvHeads']} attention cores do not fit {self.cores - 1} cores")
@@ -123,17 +138,20 @@ class DecodeDesigns:
         return out
 
     def design_parameters(self, d):
-        """Keyword arguments of the design file's design() for one fused design."""
+        """Keyword arguments of the design file's design() for one fused design: the plan's tilings
+        (per stage for the layer halves, the LM head use's own for the LM head)."""
         m = self.model
-        common = dict(hidden=m["hidden"], tm=self.tm, tk=self.tk, cores=self.cores, taps=d["taps"])
+        common = dict(hidden=m["hidden"], tk=self.tk, cores=self.cores, taps=d["taps"])
         if d["kind"] == "attention":
-            return dict(common, heads=m["heads"], kv_heads=m["kvHeads"], head_dim=m["headDim"], ctx=self.ctx,
-                        bucket=d["bucket"], prev_bucket=self.prev_bucket(d["bucket"]), block=self.block,
+            return dict(common, tms=self.attention_tm, heads=m["heads"], kv_heads=m["kvHeads"], head_dim=m["headDim"],
+                        ctx=self.ctx, bucket=d["bucket"], prev_bucket=self.prev_bucket(d["bucket"]), block=self.block,
                         splits=self.splits, attn_cores_per_head=ATTENTION_CORES_PER_HEAD, weights=self.weights,
                         pairing=m["pairing"], eps=m["eps"])
         if d["kind"] == "mlp":
-            return dict(common, ffn=m["ffn"], weights=self.weights, eps=m["eps"])
-        return dict(common, vocab=m["vocab"], weights=self.head_dtype, eps=m["eps"], argmax=d["kind"] == "lm_head_argmax")
+            return dict(common, tms=self.mlp_tm, ffn=m["ffn"], weights=self.weights, eps=m["eps"])
+        use = self.uses["result_output" if d["kind"] == "lm_head_argmax" else "result_logits"][1]
+        return dict(hidden=m["hidden"], vocab=m["vocab"], weights=self.head_dtype, eps=m["eps"], taps=d["taps"],
+                    argmax=d["kind"] == "lm_head_argmax", tm=use["tm"], tk=use["tk"], cores=use["cores"])
 
     DESIGN_FILES = {"attention": "layer_decode/attn_half.py", "mlp": "layer_decode/mlp_half.py",
                     "lm_head_argmax": "argmax/lm_head_argmax.py", "lm_head_logits": "argmax/lm_head_argmax.py"}
@@ -151,8 +169,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--preset", choices=sorted(bk.PRESETS))
     ap.add_argument("--config")
-    ap.add_argument("--weights", choices=["bf16", "q4_1"], default="bf16")
-    ap.add_argument("--lm-head", choices=["bf16", "q4_1"], default="bf16")
+    ap.add_argument("--weights", choices=["bf16", "q4_1", "q4_0"], default="bf16")
+    ap.add_argument("--lm-head", choices=["bf16", "q4_1", "q4_0"], default="bf16")
     ap.add_argument("--ctx", type=int, default=4096)
     a = ap.parse_args()
     d = load(a.preset, a.config, a.weights, a.lm_head, a.ctx)

@@ -67,6 +67,23 @@ def _union(intervals):
     return [tuple(x) for x in merged]
 
 
+def core_bytes(worker, device):
+    """A core's memory as the checker counts it: every fifo endpoint's buffers (depth copies), every local buffer, the stack."""
+    return (sum(h.fifo.obj_type.nbytes * h.depth for h in worker.fifos) + sum(b.type.nbytes for b in worker.buffers)
+            + device["coreStackBytes"])
+
+
+def figures(record, device):
+    """The record's summary: workers, the largest core (bytes, worker name), gemv cores, the fullest memory tile's bytes."""
+    workers = record.rt.started
+    big = max(workers, key=lambda w: core_bytes(w, device))
+    mem = {}
+    for l in record.links:
+        mem[l.tile] = mem.get(l.tile, 0) + l.wide.fifo.obj_type.nbytes * max(l.wide.fifo.depth or 1, 1)
+    return {"workers": len(workers), "core_bytes": core_bytes(big, device), "core": big.name,
+            "gemv_cores": sum(1 for w in workers if w.name == "gemv_core"), "memtile_bytes": max(mem.values(), default=0)}
+
+
 def check(record, label, device, objects, expected_args, kv=None):
     """Problems (strings) of one executed design.
     objects: bin name -> list of .cc paths; expected_args: [(name, bytes, role)] in order;
@@ -93,7 +110,7 @@ def check(record, label, device, objects, expected_args, kv=None):
         # memory: every fifo endpoint's buffers (depth copies), every local buffer, the stack
         fifo_bytes = sum(h.fifo.obj_type.nbytes * h.depth for h in w.fifos)
         buf_bytes = sum(b.type.nbytes for b in w.buffers)
-        total = fifo_bytes + buf_bytes + device["coreStackBytes"]
+        total = core_bytes(w, device)
         if total > device["coreBytes"]:
             detail = ", ".join(f"{h.name} {h.fifo.obj_type.nbytes}x{h.depth}" for h in w.fifos)
             p(f"core {w.name} at {t} needs {total} bytes (fifos {fifo_bytes}: {detail}; buffers {buf_bytes}; "

@@ -1,7 +1,7 @@
 # add.py: IRON design of the residual add out = a + b over N values, TILE-value tiles dealt to up to 8 cores.
 #
 # Same data movement as swiglu.py with its own tile: hidden sizes (576, 2048) share only 64.
-# Usage: python3 add.py N
+# Usage: python3 add.py N [tile=64 cores=8]
 import sys
 
 import numpy as np
@@ -17,19 +17,19 @@ TILE = 64
 CORES = 8
 
 
-def design(N):
-    assert N % TILE == 0
-    tiles = N // TILE
-    cores = min(CORES, tiles)
+def design(N, tile=TILE, cores=CORES):
+    assert N % tile == 0
+    tiles = N // tile
+    cores = min(cores, tiles)
     vec_ty = np.ndarray[(N,), np.dtype[bfloat16]]
-    tile_ty = np.ndarray[(TILE,), np.dtype[bfloat16]]
+    tile_ty = np.ndarray[(tile,), np.dtype[bfloat16]]
     add = Kernel("add_bf16", "add.o", [tile_ty, tile_ty, tile_ty, np.int32])
 
     def core_body(n):
         def body(of_a, of_b, of_o, add):
             for _ in range_(n):
                 a, b, o = of_a.acquire(1), of_b.acquire(1), of_o.acquire(1)
-                add(a, b, o, TILE)
+                add(a, b, o, tile)
                 of_a.release(1)
                 of_b.release(1)
                 of_o.release(1)
@@ -39,7 +39,7 @@ def design(N):
     for c in range(cores):
         n = len(range(c, tiles, cores))
         fifos = [ObjectFifo(tile_ty, depth=2, name=f"{t}{c}") for t in "abo"]
-        tap = TensorAccessPattern((1, N), c * TILE, [1, 1, n, TILE], [0, 0, cores * TILE, 1])
+        tap = TensorAccessPattern((1, N), c * tile, [1, 1, n, tile], [0, 0, cores * tile, 1])
         plan.append((Worker(core_body(n), [fifos[0].cons(), fifos[1].cons(), fifos[2].prod(), add]), fifos, tap))
 
     rt = Runtime()
@@ -53,4 +53,7 @@ def design(N):
 
 
 if __name__ == "__main__":
-    print(design(int(sys.argv[1])))
+    # trailing key=value arguments: the plan's tiling for this instance (Tools/build-kernels.py)
+    args = [a for a in sys.argv[1:] if "=" not in a]
+    tiling = {k: int(v) for k, v in (a.split("=", 1) for a in sys.argv[1:] if "=" in a)}
+    print(design(int(args[0]), **tiling))

@@ -1,9 +1,10 @@
 # lm_head_argmax.py: IRON design of the LM head: result_norm (rmsnorm) -> gemv over the vocabulary -> greedy argmax on the NPU, or the logits.
 #
 # Arguments exactly as DecodeDesigns.lmHead: x, norm_w, w, token (argmax) or x, norm_w, w, logits
-# [, taps = result_norm]. Placement: core 0 normalises, broadcasts x slices and merges the per-core
-# best (argmax variant); the other cores run gemv row tiles round-robin (Kernels/layer_decode/README.md).
-# Usage: python3 lm_head_argmax.py KEY=VALUE ...  (vocab hidden weights argmax taps eps tm tk cores)
+# [, taps = result_norm]; w bf16, or GGUF Q4_1 / Q4_0 blocks as stored. Placement: core 0 normalises,
+# broadcasts x slices and merges the per-core best (argmax variant); the other cores run gemv row tiles
+# round-robin (Kernels/layer_decode/README.md). The tiling (tm, tk, cores) is the plan instance's.
+# Usage: python3 lm_head_argmax.py KEY=VALUE ...  (vocab hidden weights argmax taps eps [tm=64 tk=64 cores=32])
 import os
 import sys
 
@@ -17,12 +18,12 @@ from aie.iron.device import NPU2  # noqa: E402
 from aie.iron.placers import SequentialPlacer  # noqa: E402
 from aie.helpers.taplib import TensorAccessPattern  # noqa: E402
 
-from roles import Weights, broadcast, core_tiles, gemv_rounds, gemv_stage, mem_tile, vec  # noqa: E402
+from roles import Weights, broadcast, cli_kwargs, core_tiles, gemv_rounds, gemv_stage, mem_tile, vec  # noqa: E402
 
 TM = 64
 TK = 64
 CORES = 32
-WEIGHT_ENTRIES = ("gemv_bf16", "gemv_q4_1_blocks")   # roles.Weights.entry, by weight type
+WEIGHT_ENTRIES = ("gemv_bf16", "gemv_q4_1_blocks", "gemv_q4_0")   # roles.Weights.entry, by weight type
 
 
 def design(vocab, hidden, weights, argmax, taps, eps, tm=TM, tk=TK, cores=CORES):
@@ -106,8 +107,9 @@ def design(vocab, hidden, weights, argmax, taps, eps, tm=TM, tk=TK, cores=CORES)
         rt.fill(of_nx.prod(), NW)
         rt.fill(of_nx.prod(), X)
         for c in range(g):
-            n, tap = W.tap(vocab, hidden, c, g, TensorAccessPattern)
-            rt.fill(w_fifos[c].prod(), WM, tap)
+            n, taps_w = W.taps(vocab, hidden, c, g, TensorAccessPattern)
+            for tap in taps_w:
+                rt.fill(w_fifos[c].prod(), WM, tap)
             if not argmax:
                 rt.drain(out_fifos[c].cons(), OUT, TensorAccessPattern((1, vocab), c * tm, [1, 1, n, tm],
                                                                        [0, 0, g * tm, 1]), wait=True)
@@ -119,5 +121,4 @@ def design(vocab, hidden, weights, argmax, taps, eps, tm=TM, tk=TK, cores=CORES)
 
 
 if __name__ == "__main__":
-    from attn_half import _value
-    print(design(**{k: _value(v) for k, v in (a.split("=", 1) for a in sys.argv[1:])}))
+    print(design(**cli_kwargs(sys.argv[1:])))

@@ -1,6 +1,6 @@
 // attn_decode: one query token's GQA attention over one block of the KV cache, online softmax in fp32 (flash-decoding state).
 //
-// State per query head of the group, fp32: [m, l, acc[head_dim]] where m is the running maximum of
+// State per query head of the group, fp32: [m, l, 14 unused, acc[head_dim]] where m is the running maximum of
 // the scaled scores in log2 units, l the running sum of 2^(s - m), acc the running sum of
 // 2^(s - m) * v. Blocks arrive in any order; a block with valid <= 0 (past the current position) is
 // skipped, so one design serves every position up to its block count without recompiling.
@@ -8,6 +8,9 @@
 #include <stdint.h>
 
 static constexpr unsigned kVec = 16;
+// State header per head: m, l, then padding so acc starts 64-byte aligned (load_v of 16 floats is
+// a 512-bit access and needs 512-bit alignment on XDNA 2).
+static constexpr int kStateHeader = 16;
 static constexpr float kLog2e = 1.4426950408889634f;
 
 static inline float exp2_scalar(float x) {
@@ -18,11 +21,11 @@ extern "C" {
 
 // Sets the group's state to empty (m = -inf, l = 0, acc = 0).
 void attn_decode_init_f32(float *__restrict state, int32_t group, int32_t head_dim) {
-    const int stride = head_dim + 2;
+    const int stride = head_dim + kStateHeader;
     for (int h = 0; h < group; ++h) {
         state[h * stride] = -__builtin_inff();
         state[h * stride + 1] = 0.0f;
-        for (int d = 0; d < head_dim; d += kVec) aie::store_v(state + h * stride + 2 + d, aie::zeros<float, kVec>());
+        for (int d = 0; d < head_dim; d += kVec) aie::store_v(state + h * stride + kStateHeader + d, aie::zeros<float, kVec>());
     }
 }
 
@@ -39,7 +42,7 @@ void attn_decode_bf16(const bfloat16 *__restrict q, const bfloat16 *__restrict k
     event0();
     aie::set_rounding(aie::rounding_mode::conv_even);
     const float scale_log2 = kLog2e * aie::invsqrt(float(head_dim));
-    const int stride = head_dim + 2;
+    const int stride = head_dim + kStateHeader;
     for (int h = 0; h < group; ++h) {
         const bfloat16 *qh = q + h * head_dim;
         float *st = state + h * stride;
@@ -57,15 +60,15 @@ void attn_decode_bf16(const bfloat16 *__restrict q, const bfloat16 *__restrict k
         const float corr = exp2_scalar(m_old - m_new); // 0 when m_old is -inf
         float l = st[1] * corr;
         for (int d = 0; d < head_dim; d += kVec)
-            aie::store_v(st + 2 + d, aie::mul(aie::load_v<kVec>(st + 2 + d), corr).to_vector<float>());
+            aie::store_v(st + kStateHeader + d, aie::mul(aie::load_v<kVec>(st + kStateHeader + d), corr).to_vector<float>());
         for (int j = 0; j < valid; ++j) {
             bfloat16 p = aie::exp2<bfloat16>(aie::broadcast<float, kVec>(scores[j] - m_new)).get(0);
             l += float(p);
             for (int d = 0; d < head_dim; d += kVec) {
                 aie::accum<accfloat, kVec> a;
-                a.from_vector(aie::load_v<kVec>(st + 2 + d));
+                a.from_vector(aie::load_v<kVec>(st + kStateHeader + d));
                 a = aie::mac(a, aie::load_v<kVec>(v + j * head_dim + d), p);
-                aie::store_v(st + 2 + d, a.to_vector<float>());
+                aie::store_v(st + kStateHeader + d, a.to_vector<float>());
             }
         }
         st[0] = m_new;
@@ -76,7 +79,7 @@ void attn_decode_bf16(const bfloat16 *__restrict q, const bfloat16 *__restrict k
 
 // Merges state b into state a (two cores' partial results over disjoint positions).
 void attn_decode_merge_f32(float *__restrict a, const float *__restrict b, int32_t group, int32_t head_dim) {
-    const int stride = head_dim + 2;
+    const int stride = head_dim + kStateHeader;
     for (int h = 0; h < group; ++h) {
         float *sa = a + h * stride;
         const float *sb = b + h * stride;
@@ -86,9 +89,9 @@ void attn_decode_merge_f32(float *__restrict a, const float *__restrict b, int32
         sa[0] = m;
         sa[1] = sa[1] * ca + sb[1] * cb;
         for (int d = 0; d < head_dim; d += kVec) {
-            aie::accum<accfloat, kVec> t = aie::mul(aie::load_v<kVec>(sa + 2 + d), ca);
-            t = aie::mac(t, aie::load_v<kVec>(sb + 2 + d), cb);
-            aie::store_v(sa + 2 + d, t.to_vector<float>());
+            aie::accum<accfloat, kVec> t = aie::mul(aie::load_v<kVec>(sa + kStateHeader + d), ca);
+            t = aie::mac(t, aie::load_v<kVec>(sb + kStateHeader + d), cb);
+            aie::store_v(sa + kStateHeader + d, t.to_vector<float>());
         }
     }
 }
@@ -96,12 +99,12 @@ void attn_decode_merge_f32(float *__restrict a, const float *__restrict b, int32
 // out (group x head_dim, bf16 nearest even) = acc / l.
 void attn_decode_out_bf16(const float *__restrict state, bfloat16 *__restrict out, int32_t group, int32_t head_dim) {
     aie::set_rounding(aie::rounding_mode::conv_even);
-    const int stride = head_dim + 2;
+    const int stride = head_dim + kStateHeader;
     for (int h = 0; h < group; ++h) {
         const float inv_l = aie::inv(state[h * stride + 1]);
         for (int d = 0; d < head_dim; d += kVec)
             aie::store_v(out + h * head_dim + d,
-                         aie::mul(aie::load_v<kVec>(state + h * stride + 2 + d), inv_l).to_vector<bfloat16>());
+                         aie::mul(aie::load_v<kVec>(state + h * stride + kStateHeader + d), inv_l).to_vector<bfloat16>());
     }
 }
 

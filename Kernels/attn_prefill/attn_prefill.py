@@ -3,7 +3,7 @@
 # The chunk's K/V rows are appended to the cache by the attention half's runtime sequence before
 # this reads it (as for decode, Kernels/README.md); chunk start and row count come from the step
 # params buffer, so one instance per (chunk, length bucket) serves every position.
-# Usage: python3 attn_prefill.py HEADS KV_HEADS HEAD_DIM CTX ROWS BUCKET_BLOCKS
+# Usage: python3 attn_prefill.py HEADS KV_HEADS HEAD_DIM CTX ROWS BUCKET_BLOCKS [block=64 qrows=32]
 import sys
 
 import numpy as np
@@ -21,37 +21,37 @@ CORES = 32
 PARAM_WORDS = 8
 
 
-def design(heads, kv_heads, head_dim, ctx, rows, bucket_blocks):
-    assert rows % QROWS == 0 and ctx % BLOCK == 0 and heads % kv_heads == 0
+def design(heads, kv_heads, head_dim, ctx, rows, bucket_blocks, block=BLOCK, qrows=QROWS):
+    assert rows % qrows == 0 and ctx % block == 0 and heads % kv_heads == 0
     group = heads // kv_heads
-    jobs = [(h, r0) for h in range(heads) for r0 in range(0, rows, QROWS)]   # dealt round-robin to cores
+    jobs = [(h, r0) for h in range(heads) for r0 in range(0, rows, qrows)]   # dealt round-robin to cores
     cores = min(CORES, len(jobs))
     q_ty = np.ndarray[(rows * heads * head_dim,), np.dtype[bfloat16]]
     cache_ty = np.ndarray[(kv_heads * ctx * head_dim,), np.dtype[bfloat16]]
     params_ty = np.ndarray[(PARAM_WORDS,), np.dtype[np.int32]]
-    qt_ty = np.ndarray[(QROWS * head_dim,), np.dtype[bfloat16]]
-    kv_ty = np.ndarray[(BLOCK * head_dim,), np.dtype[bfloat16]]
-    state_ty = np.ndarray[(QROWS * (head_dim + 2),), np.dtype[np.float32]]
-    scores_ty = np.ndarray[(BLOCK,), np.dtype[np.float32]]
+    qt_ty = np.ndarray[(qrows * head_dim,), np.dtype[bfloat16]]
+    kv_ty = np.ndarray[(block * head_dim,), np.dtype[bfloat16]]
+    state_ty = np.ndarray[(qrows * (head_dim + 16),), np.dtype[np.float32]]
+    scores_ty = np.ndarray[(block,), np.dtype[np.float32]]
 
-    init = Kernel("attn_decode_init_f32", "attn.o", [state_ty, np.int32, np.int32])
-    step = Kernel("attn_prefill_bf16", "attn.o", [qt_ty, kv_ty, kv_ty, state_ty, scores_ty, params_ty,
+    init = Kernel("attn_decode_init_f32", "attn_prefill.o", [state_ty, np.int32, np.int32])
+    step = Kernel("attn_prefill_bf16", "attn_prefill.o", [qt_ty, kv_ty, kv_ty, state_ty, scores_ty, params_ty,
                                                   np.int32, np.int32, np.int32, np.int32, np.int32])
-    finish = Kernel("attn_decode_out_bf16", "attn.o", [state_ty, qt_ty, np.int32, np.int32])
+    finish = Kernel("attn_decode_out_bf16", "attn_prefill.o", [state_ty, qt_ty, np.int32, np.int32])
 
     def core_body(my_jobs):
         def body(of_q, of_k, of_v, of_p, of_o, state, scores, init, step, finish):
             p = of_p.acquire(1)
             for h, r0 in my_jobs:                          # unrolled per job
                 q = of_q.acquire(1)
-                init(state, QROWS, head_dim)
+                init(state, qrows, head_dim)
                 for b in range(bucket_blocks):
                     k, v = of_k.acquire(1), of_v.acquire(1)
-                    step(q, k, v, state, scores, p, r0, QROWS, b, BLOCK, head_dim)
+                    step(q, k, v, state, scores, p, r0, qrows, b, block, head_dim)
                     of_k.release(1)
                     of_v.release(1)
                 o = of_o.acquire(1)
-                finish(state, o, QROWS, head_dim)
+                finish(state, o, qrows, head_dim)
                 of_o.release(1)
                 of_q.release(1)
             of_p.release(1)
@@ -75,9 +75,9 @@ def design(heads, kv_heads, head_dim, ctx, rows, bucket_blocks):
             rt.fill(fifos["p"].prod(), P)
             for h, r0 in my_jobs:
                 rows_tap = TensorAccessPattern((1, rows * heads * head_dim), (r0 * heads + h) * head_dim,
-                                               [1, 1, QROWS, head_dim], [0, 0, heads * head_dim, 1])
+                                               [1, 1, qrows, head_dim], [0, 0, heads * head_dim, 1])
                 kv_tap = TensorAccessPattern((1, kv_heads * ctx * head_dim), (h // group) * ctx * head_dim,
-                                             [1, 1, bucket_blocks, BLOCK * head_dim], [0, 0, BLOCK * head_dim, 1])
+                                             [1, 1, bucket_blocks, block * head_dim], [0, 0, block * head_dim, 1])
                 rt.fill(fifos["q"].prod(), Q, rows_tap)
                 rt.fill(fifos["k"].prod(), K, kv_tap)
                 rt.fill(fifos["v"].prod(), V, kv_tap)
@@ -86,4 +86,7 @@ def design(heads, kv_heads, head_dim, ctx, rows, bucket_blocks):
 
 
 if __name__ == "__main__":
-    print(design(*[int(v) for v in sys.argv[1:7]]))
+    # trailing key=value arguments: the plan's tiling for this instance (Tools/build-kernels.py)
+    args = [a for a in sys.argv[1:] if "=" not in a]
+    tiling = {k: int(v) for k, v in (a.split("=", 1) for a in sys.argv[1:] if "=" in a)}
+    print(design(*[int(v) for v in args[:6]], **tiling))

@@ -28,7 +28,7 @@ int32_t npuk_attn_decode_bf16(const uint16_t *q, const uint16_t *k_new, const ui
     int bucket = 1;
     while (bucket < needed) bucket *= 2;
     bucket = std::min(bucket, capacity / block);
-    const size_t state_floats = size_t(group) * (head_dim + 2);
+    const size_t state_floats = size_t(group) * (head_dim + 16);
     for (int h = 0; h < kv_heads; ++h) {
         std::vector<std::vector<float>> partial(splits, std::vector<float>(state_floats));
         for (int s = 0; s < splits; ++s) { // core (h, s) takes blocks s, s + splits, ...

@@ -26,7 +26,8 @@ int32_t npuk_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int
 
 int32_t npuk_rope_bf16(const uint16_t *x, uint16_t *y, int32_t rows, int32_t heads, int32_t head_dim, int32_t start,
                        int32_t adjacent, const float *cos_table, const float *sin_table, int32_t table_positions) {
-    if (rows <= 0 || heads <= 0 || head_dim <= 0 || head_dim % 32 || start < 0 || start + rows > table_positions)
+    if (rows <= 0 || heads <= 0 || head_dim <= 0 || (head_dim % 32 && head_dim != 16) || start < 0 ||
+        start + rows > table_positions)
         return NPUK_BAD_SHAPE;
     const int half = head_dim / 2, width = heads * head_dim;
     // Host side: the step params buffer carries each row's cos/sin (bf16, nearest even) after the
@@ -61,7 +62,7 @@ namespace {
 // Element-wise binary op: tiles of `tile` values dealt round-robin to `cores` cores.
 template <class Kernel>
 int32_t run_binary(const uint16_t *a, const uint16_t *b, uint16_t *out, int n, int tile, int cores, Kernel kernel) {
-    if (n <= 0 || tile <= 0 || cores <= 0 || tile % 32 || n % tile) return NPUK_BAD_SHAPE;
+    if (n <= 0 || tile <= 0 || cores <= 0 || tile % 16 || n % tile) return NPUK_BAD_SHAPE;
     for (int core = 0; core < cores; ++core) {
         emu::power_on();
         emu::CoreArena arena;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <atomic>
 #include <memory>
+#include <new>
 
 #include "npu_kernels.h"
 
@@ -18,7 +19,8 @@ constexpr size_t kMemTileBytes = 524288;
 // A core's data memory. Buffers are 64-byte aligned, as the DMA and vector loads want them.
 class CoreArena {
   public:
-    explicit CoreArena(size_t capacity = kCoreDataBytes) : capacity_(capacity), mem_(new unsigned char[capacity]) {}
+    explicit CoreArena(size_t capacity = kCoreDataBytes)
+        : capacity_(capacity), mem_(new (std::align_val_t(64)) unsigned char[capacity]) {}
     template <typename T> T *alloc(size_t count) {
         size_t start = (used_ + 63) & ~size_t(63);
         size_t bytes = count * sizeof(T);
@@ -33,7 +35,10 @@ class CoreArena {
   private:
     size_t capacity_, used_ = 0;
     bool overflow_ = false;
-    std::unique_ptr<unsigned char[]> mem_;
+    struct AlignedDelete {
+        void operator()(unsigned char *p) const { ::operator delete[](p, std::align_val_t(64)); }
+    };
+    std::unique_ptr<unsigned char[], AlignedDelete> mem_;   // 64-byte aligned base: offsets are addresses mod 64
 };
 
 // A DMA transfer of `rows` runs of `count` elements from a strided source into a dense tile.

@@ -38,13 +38,31 @@ struct Q4Tiles {
     void run(int slot, const bfloat16 *x, float *acc, int first) { gemv_q4_1_blocks(buf[slot], x, acc, tm, tk, first); }
 };
 
+// GGUF Q4_0 weights: row r is k/32 blocks of 18 bytes. The tile moves as the GGUF bytes themselves:
+// a row's k-slice is tk/32 consecutive blocks (tk % 64 == 0, so whole 4-byte words), one strided
+// transfer per tile, no split and no change to any value.
+struct Q4_0Tiles {
+    const uint8_t *w;
+    int k, tm, tk;
+    uint8_t *buf[2];
+    bool alloc(emu::CoreArena &a) {
+        for (auto &b : buf) b = a.alloc<uint8_t>(size_t(tm) * (tk / 32) * 18);
+        return !a.overflowed();
+    }
+    void load(int slot, int row0, int k0) {
+        const long row_bytes = long(k / 32) * 18, slice = long(tk / 32) * 18;
+        emu::dma_2d(buf[slot], w + long(row0) * row_bytes + long(k0 / 32) * 18, tm, int(slice), row_bytes);
+    }
+    void run(int slot, const bfloat16 *x, float *acc, int first) { gemv_q4_0(buf[slot], x, acc, tm, tk, first); }
+};
+
 // Runs every row tile: core c takes tiles c, c + cores, ...; per tile, k slices stream through a
 // double-buffered weight fifo and x fifo; `done(core, tile, acc, first_tile_of_core, scratch)`
 // consumes the fp32 accumulators.
 template <class Tiles, class Done>
 int32_t run_gemv(Tiles tiles, const uint16_t *x, int m, int k, int cores, Done done) {
     const int tm = tiles.tm, tk = tiles.tk;
-    if (m <= 0 || k <= 0 || tm <= 0 || tk <= 0 || cores <= 0 || m % tm || k % tk || tk % 32 || tm % 32)
+    if (m <= 0 || k <= 0 || tm <= 0 || tk <= 0 || cores <= 0 || m % tm || k % tk || tk % 32 || tm % 16)
         return NPUK_BAD_SHAPE;
     for (int core = 0; core < cores; ++core) {
         emu::power_on();

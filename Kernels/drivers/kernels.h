@@ -7,6 +7,7 @@ extern "C" {
 void gemv_bf16(const bfloat16 *w, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void gemv_out_bf16(const float *acc, bfloat16 *y, int32_t rows);
 void gemv_q4_1_blocks(const uint8_t *blocks, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
+void gemv_q4_0(const uint8_t *w, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void rmsnorm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t n, float eps);
 void rope_halfsplit_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void rope_adjacent_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
@@ -24,6 +25,8 @@ void argmax_merge_f32(const int32_t *bests, int32_t n, int32_t *token);
 void matmul_bf16(const bfloat16 *a, const bfloat16 *b, float *acc, int32_t tr, int32_t tk, int32_t tn, int32_t first);
 void matmul_q4_1_blocks(const bfloat16 *a, const uint8_t *blocks, bfloat16 *b, float *acc, int32_t tr, int32_t tk,
                         int32_t tn, int32_t first);
+void matmul_q4_0(const bfloat16 *a, const uint8_t *w, bfloat16 *b, float *acc, int32_t tr, int32_t tk, int32_t tn,
+                 int32_t first);
 void matmul_out_bf16(const float *acc, bfloat16 *out, int32_t count);
 void attn_prefill_bf16(const bfloat16 *q, const bfloat16 *k, const bfloat16 *v, float *state, float *scores,
                        const int32_t *params, int32_t row0, int32_t rows, int32_t block_index, int32_t block,

@@ -20,36 +20,47 @@ Arenas make_arenas(int cores) {
     return a;
 }
 
-// The gemv stage buffers of one core: weight tile fifo (bf16 or Q4_1 planes), x fifo, two fp32
-// accumulators and three bf16 row tiles; reused by every gemv of the design (same 64 x 64 tiles).
+// The gemv stage buffers of one core: weight tile fifo (bf16, or Q4_1 / Q4_0 blocks as stored), x fifo, two
+// fp32 accumulators and three bf16 row tiles; reused by every gemv of the design. Each stage keeps its
+// plan instance's tile height tm (K/V rows of a small model: 32 or 16); the buffers are sized for
+// the largest, and a smaller tile fills the first rows of each object.
 struct GemvCore {
     emu::Bf16Tiles bf;
     emu::Q4Tiles q4;
-    bool is_q4;
+    emu::Q4_0Tiles q40;
+    int format; // NPUK_WEIGHTS_*
     bfloat16 *x[2];
     float *acc[2];
     bfloat16 *tile[3];
 
-    bool alloc(emu::CoreArena &a, bool q4w, int tm, int tk) {
-        is_q4 = q4w;
+    bool alloc(emu::CoreArena &a, int weights, int tm, int tk) {   // tm: the largest stage's
+        format = weights;
         bf = emu::Bf16Tiles{nullptr, 0, tm, tk, {}};
         q4 = emu::Q4Tiles{nullptr, 0, tm, tk, {}};
-        if (is_q4 ? !q4.alloc(a) : !bf.alloc(a)) return false;
+        q40 = emu::Q4_0Tiles{nullptr, 0, tm, tk, {}};
+        const bool ok = format == NPUK_WEIGHTS_Q4_1 ? q4.alloc(a) : format == NPUK_WEIGHTS_Q4_0 ? q40.alloc(a) : bf.alloc(a);
+        if (!ok) return false;
         for (auto &p : x) p = a.alloc<bfloat16>(tk);
         for (auto &p : acc) p = a.alloc<float>(tm);
         for (auto &p : tile) p = a.alloc<bfloat16>(tm);
         return !a.overflowed();
     }
     // acc[which] = rows row0..row0+tm-1 of W (m x k) times x (k), streamed in tk slices.
-    void rows(const void *w, int k, const uint16_t *xv, int row0, int which) {
+    void rows(const void *w, int k, const uint16_t *xv, int row0, int which, int tm) {
         const int tk = bf.tk;
+        bf.tm = q4.tm = q40.tm = tm;
         for (int kt = 0, s = 0; kt < k / tk; ++kt, s ^= 1) {
             emu::dma_2d(x[s], emu::bf(xv) + kt * tk, 1, tk, 0);
-            if (is_q4) {
+            if (format == NPUK_WEIGHTS_Q4_1) {
                 q4.w = static_cast<const uint8_t *>(w);
                 q4.k = k;
                 q4.load(s, row0, kt * tk);
                 gemv_q4_1_blocks(q4.buf[s], x[s], acc[which], q4.tm, tk, kt == 0);
+            } else if (format == NPUK_WEIGHTS_Q4_0) {
+                q40.w = static_cast<const uint8_t *>(w);
+                q40.k = k;
+                q40.load(s, row0, kt * tk);
+                gemv_q4_0(q40.buf[s], x[s], acc[which], q40.tm, tk, kt == 0);
             } else {
                 bf.w = static_cast<const uint16_t *>(w);
                 bf.k = k;
@@ -66,12 +77,22 @@ void gemv_stage(std::vector<GemvCore> &g, const void *w, int m, int k, const uin
     const int cores = int(g.size());
     for (int c = 0; c < cores; ++c)
         for (int t = c; t < m / tm; t += cores) {
-            g[c].rows(w, k, x, t * tm, 0);
+            g[c].rows(w, k, x, t * tm, 0, tm);
             epilogue(c, t);
         }
 }
 
-bool valid_gemv(int m, int k, int tm, int tk) { return m > 0 && k > 0 && m % tm == 0 && k % tk == 0 && tk % 32 == 0 && tm % 32 == 0; }
+bool valid_gemv(int m, int k, int tm, int tk) {
+    return m > 0 && k > 0 && tm > 0 && tk > 0 && m % tm == 0 && k % tk == 0 && tk % 32 == 0 && tm % 16 == 0;
+}
+
+// rope serves head_dim a multiple of 32, or 16 (two heads per vector)
+bool valid_head_dim(int head_dim) { return head_dim > 0 && (head_dim % 32 == 0 || head_dim == 16); }
+
+// The weight formats the halves take; Q4_0 k-slices must be whole 4-byte words (an even block count).
+bool valid_weights(int q4, int tk) {
+    return q4 == NPUK_WEIGHTS_BF16 || q4 == NPUK_WEIGHTS_Q4_1 || (q4 == NPUK_WEIGHTS_Q4_0 && tk % 64 == 0);
+}
 
 } // namespace
 
@@ -80,13 +101,16 @@ extern "C" {
 int32_t npuk_layer_mlp_half(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
                             const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm, int32_t tk,
                             int32_t cores, uint16_t *out) {
-    return npuk_layer_mlp_half_taps(x, norm_w, eps, q4, w_gate, w_up, w_down, hidden, ffn, tm, tk, cores, nullptr, out);
+    const int32_t tms[2] = {tm, tm};
+    return npuk_layer_mlp_half_taps(x, norm_w, eps, q4, w_gate, w_up, w_down, hidden, ffn, tms, tk, cores, nullptr, out);
 }
 
 int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
-                                 const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm,
+                                 const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, const int32_t *tms,
                                  int32_t tk, int32_t cores, uint16_t *taps, uint16_t *out) {
-    if (!valid_gemv(ffn, hidden, tm, tk) || !valid_gemv(hidden, ffn, tm, tk) || cores <= 0 || hidden % 32)
+    const int tm = tms[0], tm_down = tms[1];   // ffn_gate/ffn_up, ffn_out
+    if (!valid_gemv(ffn, hidden, tm, tk) || !valid_gemv(hidden, ffn, tm_down, tk) || cores <= 0 || hidden % 32 ||
+        !valid_weights(q4, tk))
         return NPUK_BAD_SHAPE;
     Arenas arena = make_arenas(cores);
     emu::power_on();
@@ -96,8 +120,8 @@ int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, floa
     std::vector<GemvCore> g(cores);
     std::vector<bfloat16 *> resid(cores);
     for (int c = 0; c < cores; ++c) {
-        if (!g[c].alloc(*arena[c], q4, tm, tk)) return NPUK_CORE_MEMORY;
-        resid[c] = arena[c]->alloc<bfloat16>(tm);
+        if (!g[c].alloc(*arena[c], q4, std::max(tm, tm_down), tk)) return NPUK_CORE_MEMORY;
+        resid[c] = arena[c]->alloc<bfloat16>(std::max(tm, tm_down));
         if (arena[c]->overflowed()) return NPUK_CORE_MEMORY;
     }
     std::memcpy(nw, norm_w, 2 * size_t(hidden));
@@ -113,8 +137,8 @@ int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, floa
     // gate and up rows of the same indices on the same core, then SwiGLU on them in place
     for (int c = 0; c < cores; ++c)
         for (int t = c; t < ffn / tm; t += cores) {
-            g[c].rows(w_gate, hidden, xn.data(), t * tm, 0);
-            g[c].rows(w_up, hidden, xn.data(), t * tm, 1);
+            g[c].rows(w_gate, hidden, xn.data(), t * tm, 0, tm);
+            g[c].rows(w_up, hidden, xn.data(), t * tm, 1, tm);
             gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
             gemv_out_bf16(g[c].acc[1], g[c].tile[1], tm);
             swiglu_bf16(g[c].tile[0], g[c].tile[1], g[c].tile[2], tm);
@@ -126,7 +150,8 @@ int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, floa
             }
         }
     // down projection with the residual add as its epilogue
-    gemv_stage(g, w_down, hidden, ffn, act.data(), tm, [&](int c, int t) {
+    gemv_stage(g, w_down, hidden, ffn, act.data(), tm_down, [&](int c, int t) {
+        const int tm = tm_down;
         gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
         if (tap_down) std::memcpy(tap_down + long(t) * tm, g[c].tile[0], 2 * size_t(tm));
         std::memcpy(resid[c], x + long(t) * tm, 2 * size_t(tm));
@@ -143,7 +168,7 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
                                   int32_t head_dim, int32_t adjacent, const float *cos_table, const float *sin_table,
                                   int32_t table_positions, int32_t tm, int32_t tk, int32_t cores, int32_t block,
                                   int32_t splits, uint16_t *out) {
-    if (head_dim <= 0 || head_dim % 32 || block <= 0 || capacity <= 0 || pos < 0 || pos >= capacity ||
+    if (!valid_head_dim(head_dim) || block <= 0 || capacity <= 0 || pos < 0 || pos >= capacity ||
         pos >= table_positions)
         return NPUK_BAD_SHAPE;
     // the step params buffer as the host writes it: int32[8] header, then cos || sin in bf16 (nearest even)
@@ -161,21 +186,24 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
     int bucket = 1;
     while (bucket < needed) bucket *= 2;
     bucket = std::min(bucket, capacity / block);
+    const int32_t tms[3] = {tm, tm, tm};
     return npuk_layer_attention_half_step(x, norm_w, eps, q4, wq, wk, wv, wo, k_cache, v_cache, capacity, params.data(),
-                                          hidden, heads, kv_heads, head_dim, adjacent, tm, tk, cores, block, splits,
+                                          hidden, heads, kv_heads, head_dim, adjacent, tms, tk, cores, block, splits,
                                           bucket, nullptr, out);
 }
 
 int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
                                        const void *wk, const void *wv, const void *wo, uint16_t *k_cache,
                                        uint16_t *v_cache, int32_t capacity, const int32_t *params, int32_t hidden,
-                                       int32_t heads, int32_t kv_heads, int32_t head_dim, int32_t adjacent, int32_t tm,
-                                       int32_t tk, int32_t cores, int32_t block, int32_t splits, int32_t bucket,
-                                       uint16_t *taps, uint16_t *out) {
+                                       int32_t heads, int32_t kv_heads, int32_t head_dim, int32_t adjacent,
+                                       const int32_t *tms, int32_t tk, int32_t cores, int32_t block, int32_t splits,
+                                       int32_t bucket, uint16_t *taps, uint16_t *out) {
     const int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, group = heads / std::max(kv_heads, 1);
-    if (heads <= 0 || kv_heads <= 0 || heads % kv_heads || head_dim % 32 || !valid_gemv(q_dim, hidden, tm, tk) ||
-        !valid_gemv(kv_dim, hidden, tm, tk) || !valid_gemv(hidden, q_dim, tm, tk) || block <= 0 || capacity % block ||
-        kv_heads * splits > cores - 1 || hidden % 32 || params == nullptr)
+    const int tm_q = tms[0], tm_kv = tms[1], tm_o = tms[2], tm = std::max({tm_q, tm_kv, tm_o});
+    if (heads <= 0 || kv_heads <= 0 || heads % kv_heads || !valid_head_dim(head_dim) ||
+        !valid_gemv(q_dim, hidden, tm_q, tk) || !valid_gemv(kv_dim, hidden, tm_kv, tk) ||
+        !valid_gemv(hidden, q_dim, tm_o, tk) || block <= 0 || capacity % block ||
+        kv_heads * splits > cores - 1 || hidden % 32 || params == nullptr || !valid_weights(q4, tk))
         return NPUK_BAD_SHAPE;
     const int pos = params[0];
     // the design instance's length bucket must cover pos + 1 positions and fit the cache
@@ -203,7 +231,7 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     std::vector<AttnCore> at(size_t(kv_heads) * splits);
     for (int i = 0; i < kv_heads * splits; ++i) {
         emu::CoreArena &a = *arena[cores - kv_heads * splits + i];
-        const size_t st = size_t(group) * (head_dim + 2);
+        const size_t st = size_t(group) * (head_dim + 16);
         at[i] = AttnCore{a.alloc<bfloat16>(pack_count),
                          {a.alloc<bfloat16>(2 * size_t(block) * head_dim), a.alloc<bfloat16>(2 * size_t(block) * head_dim)},
                          a.alloc<float>(st), a.alloc<float>(st), a.alloc<float>(block)};
@@ -227,15 +255,15 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     };
     tap_copy(ny[0], size_t(hidden));
     // 2. Q, K, V rows through the same gemv fifos
-    auto to = [&](std::vector<uint16_t> &dst) {
-        return [&, d = &dst](int c, int t) {
+    auto to = [&](std::vector<uint16_t> &dst, int tm) {
+        return [&, d = &dst, tm](int c, int t) {
             gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
             std::memcpy(d->data() + long(t) * tm, g[c].tile[0], 2 * size_t(tm));
         };
     };
-    gemv_stage(g, wq, q_dim, hidden, xn.data(), tm, to(q));
-    gemv_stage(g, wk, kv_dim, hidden, xn.data(), tm, to(k));
-    gemv_stage(g, wv, kv_dim, hidden, xn.data(), tm, to(v));
+    gemv_stage(g, wq, q_dim, hidden, xn.data(), tm_q, to(q, tm_q));
+    gemv_stage(g, wk, kv_dim, hidden, xn.data(), tm_kv, to(k, tm_kv));
+    gemv_stage(g, wv, kv_dim, hidden, xn.data(), tm_kv, to(v, tm_kv));
     tap_copy(q.data(), size_t(q_dim));
     tap_copy(k.data(), size_t(kv_dim));
     tap_copy(v.data(), size_t(kv_dim));
@@ -277,7 +305,7 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
             }
         }
         AttnCore &m = at[h * splits];
-        const size_t st = size_t(group) * (head_dim + 2);
+        const size_t st = size_t(group) * (head_dim + 16);
         for (int s = 1; s < splits; ++s) {
             std::memcpy(m.other, at[h * splits + s].state, 4 * st);
             attn_decode_merge_f32(m.state, m.other, group, head_dim);
@@ -287,7 +315,8 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     }
     tap_copy(attn.data(), size_t(q_dim));
     // 6. o-projection with the residual add as its epilogue
-    gemv_stage(g, wo, hidden, q_dim, attn.data(), tm, [&](int c, int t) {
+    gemv_stage(g, wo, hidden, q_dim, attn.data(), tm_o, [&](int c, int t) {
+        const int tm = tm_o;
         gemv_out_bf16(g[c].acc[0], g[c].tile[0], tm);
         if (taps) std::memcpy(tap + long(t) * tm, g[c].tile[0], 2 * size_t(tm));
         std::memcpy(resid[c], x + long(t) * tm, 2 * size_t(tm));

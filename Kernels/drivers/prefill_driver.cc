@@ -1,4 +1,4 @@
-// Tile drivers of the prefill designs: blocked mmul matmul (bf16 / Q4_1 weights) and causal chunk attention with KV append.
+// Tile drivers of the prefill designs: blocked mmul matmul (bf16 / Q4_1 / Q4_0 weights) and causal chunk attention with KV append.
 #include <algorithm>
 #include <vector>
 
@@ -31,7 +31,8 @@ void dma_blocks_b(bfloat16 *dst, const uint16_t *w, int k, int n0, int k0, int t
                         bfloat16::from_bits(w[long(n0 + j * 8 + nn) * k + k0 + kb * 8 + kk]);
 }
 
-template <bool Q4>
+// Q4: NPUK_WEIGHTS_BF16 (0), _Q4_1 (20-byte blocks) or _Q4_0 (18-byte blocks), the blocks as stored.
+template <int Q4>
 int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int chunk, int m, int k, int tr, int tk,
                    int tn, int cores) {
     if (rows <= 0 || rows > chunk || chunk % tr || m % tn || k % tk || tr % 4 || tk % 32 || tn % 8 || cores <= 0 ||
@@ -43,9 +44,10 @@ int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int
         emu::CoreArena arena;
         bfloat16 *abuf[2] = {arena.alloc<bfloat16>(size_t(tr) * tk), arena.alloc<bfloat16>(size_t(tr) * tk)};
         bfloat16 *bbuf[2] = {nullptr, nullptr};
-        uint8_t *qb[2] = {nullptr, nullptr};   // Q4_1 tile as GGUF stores it: tn rows x tk/32 blocks of 20 bytes
+        uint8_t *qb[2] = {nullptr, nullptr};   // Q4 tile as GGUF stores it: tn rows x tk/32 blocks (20 or 18 bytes)
         if (Q4) {
-            for (auto &q : qb) q = arena.alloc<uint8_t>(size_t(tn) * tk / 32 * 20);
+            const size_t block_bytes = Q4 == NPUK_WEIGHTS_Q4_0 ? 18 : 20;
+            for (auto &q : qb) q = arena.alloc<uint8_t>(size_t(tn) * tk / 32 * block_bytes);
             bbuf[0] = arena.alloc<bfloat16>(size_t(tk) * tn); // dequantized scratch, single
         } else {
             for (auto &b : bbuf) b = arena.alloc<bfloat16>(size_t(tk) * tn);
@@ -59,7 +61,12 @@ int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int
             if (r0 >= rows) continue; // all-padding row tile: the host never reads it back
             for (int kt = 0; kt < k / tk; ++kt, s ^= 1) {
                 dma_blocks_a(abuf[s], x, rows, k, r0, kt * tk, tr, tk);
-                if (Q4) {
+                if (Q4 == NPUK_WEIGHTS_Q4_0) { // tn rows' k-slices of 18-byte blocks, row-major, unsplit
+                    const long row_bytes = long(k / 32) * 18, slice = long(tk / 32) * 18;
+                    emu::dma_2d(qb[s], static_cast<const uint8_t *>(wv) + long(n0) * row_bytes + long(kt) * slice, tn,
+                                int(slice), row_bytes);
+                    matmul_q4_0(abuf[s], qb[s], bbuf[0], acc, tr, tk, tn, kt == 0);
+                } else if (Q4) {
                     const uint8_t *w = static_cast<const uint8_t *>(wv);
                     const long row_bytes = long(k / 32) * 20;
                     emu::dma_2d(qb[s], w + long(n0) * row_bytes + long(kt) * (tk / 32) * 20, tn, (tk / 32) * 20, row_bytes);
@@ -89,13 +96,19 @@ extern "C" {
 
 int32_t npuk_matmul_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t rows, int32_t chunk, int32_t m,
                          int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores) {
-    return run_matmul<false>(x, w, y, rows, chunk, m, k, tr, tk, tn, cores);
+    return run_matmul<NPUK_WEIGHTS_BF16>(x, w, y, rows, chunk, m, k, tr, tk, tn, cores);
 }
 
 int32_t npuk_matmul_q4_1(const uint16_t *x, const uint8_t *w, uint16_t *y, int32_t rows, int32_t chunk, int32_t m,
                          int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores) {
     if (tk > 512) return NPUK_BAD_SHAPE;
-    return run_matmul<true>(x, w, y, rows, chunk, m, k, tr, tk, tn, cores);
+    return run_matmul<NPUK_WEIGHTS_Q4_1>(x, w, y, rows, chunk, m, k, tr, tk, tn, cores);
+}
+
+int32_t npuk_matmul_q4_0(const uint16_t *x, const uint8_t *w, uint16_t *y, int32_t rows, int32_t chunk, int32_t m,
+                         int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores) {
+    if (tk > 512 || tk % 64) return NPUK_BAD_SHAPE;
+    return run_matmul<NPUK_WEIGHTS_Q4_0>(x, w, y, rows, chunk, m, k, tr, tk, tn, cores);
 }
 
 int32_t npuk_attn_prefill_bf16(const uint16_t *q, const uint16_t *k_new, const uint16_t *v_new, uint16_t *k_cache,
@@ -120,7 +133,7 @@ int32_t npuk_attn_prefill_bf16(const uint16_t *q, const uint16_t *k_new, const u
             bfloat16 *qbuf = arena.alloc<bfloat16>(size_t(qrows) * hd);
             bfloat16 *kbuf[2] = {arena.alloc<bfloat16>(size_t(block) * hd), arena.alloc<bfloat16>(size_t(block) * hd)};
             bfloat16 *vbuf[2] = {arena.alloc<bfloat16>(size_t(block) * hd), arena.alloc<bfloat16>(size_t(block) * hd)};
-            float *state = arena.alloc<float>(size_t(qrows) * (hd + 2));
+            float *state = arena.alloc<float>(size_t(qrows) * (hd + 16));
             float *scores = arena.alloc<float>(block);
             int32_t *params = arena.alloc<int32_t>(8);
             bfloat16 *obuf = arena.alloc<bfloat16>(size_t(qrows) * hd);

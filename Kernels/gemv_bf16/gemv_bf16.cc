@@ -23,12 +23,19 @@ void gemv_bf16(const bfloat16 *__restrict w, const bfloat16 *__restrict x, float
     event1();
 }
 
-// y[r] = bf16(acc[r]), round to nearest even. rows % 32 == 0.
+// y[r] = bf16(acc[r]), round to nearest even. rows % 16 == 0 (a 16-row tile, or a 16-row tail of
+// a 48-row one, takes the half-width vector).
 void gemv_out_bf16(const float *__restrict acc, bfloat16 *__restrict y, int32_t rows) {
     aie::set_rounding(aie::rounding_mode::conv_even);
-    for (int r = 0; r < rows; r += kVec) {
+    int r = 0;
+    for (; r + int(kVec) <= rows; r += kVec) {
         aie::accum<accfloat, kVec> a;
         a.from_vector(aie::load_v<kVec>(acc + r));
+        aie::store_v(y + r, a.to_vector<bfloat16>());
+    }
+    if (r < rows) {
+        aie::accum<accfloat, kVec / 2> a;
+        a.from_vector(aie::load_v<kVec / 2>(acc + r));
         aie::store_v(y + r, a.to_vector<bfloat16>());
     }
 }

@@ -2,7 +2,9 @@
 #
 # Arguments (mlir-aie: 0-2 opcode/instructions/count, data 3+i) exactly as DecodeDesigns.attentionHalf:
 # x, norm_w, wq, wk, wv, wo, k_cache, v_cache, params, out [, taps]. Placement and dataflow: README.md.
-# Usage: python3 attn_half.py KEY=VALUE ...   (the keyword arguments of design(); Tools/build-kernels.py passes them)
+# Usage: python3 attn_half.py KEY=VALUE ...   (the keyword arguments of design(), tms=64,32,64 per stage;
+# Tools/build-kernels.py passes them)
+import math
 import sys
 
 import numpy as np
@@ -14,16 +16,23 @@ from aie.iron.device import NPU2
 from aie.iron.placers import SequentialPlacer
 from aie.helpers.taplib import TensorAccessPattern
 
-from roles import Weights, broadcast, core_tiles, gemv_rounds, gemv_stage, mem_tile, vec
+from roles import Weights, broadcast, cli_kwargs, core_tiles, gemv_rounds, gemv_stage, mem_tile, vec
 
 PARAM_HEADER = 16   # the step params' int32[8] header, in bf16 slots
+STATE_HEADER = 16   # per query head: m, l, 14 unused floats, then acc[head_dim] (64-byte aligned; attn_decode.cc)
+BLOCK = 64          # the manifest's default attention tiling (attn_decode_bf16); the plan passes its own
+SPLITS = 4
 
 
 def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights, taps, pairing, eps,
-           tm, tk, cores, block, splits, attn_cores_per_head=1):
+           tms, tk, cores, block=BLOCK, splits=SPLITS, attn_cores_per_head=1):
+    """tms: the gemv tile heights of the stages (Qcur, Kcur/Vcur, attn_out), each its plan instance's
+    tiling (DecodeDesigns.attentionTM); tk and cores are shared by the stages."""
     q_dim, kv_dim, group = heads * head_dim, kv_heads * head_dim, heads // kv_heads
-    assert heads % kv_heads == 0 and head_dim % 32 == 0 and hidden % tk == 0 and q_dim % tk == 0
-    assert q_dim % tm == 0 and kv_dim % tm == 0 and hidden % tm == 0 and ctx % block == 0
+    tm_q, tm_kv, tm_o = tms
+    tm = max(tms)       # the gemv cores' weight, accumulator and row objects: the largest stage's
+    assert heads % kv_heads == 0 and (head_dim % 32 == 0 or head_dim == 16) and hidden % tk == 0 and q_dim % tk == 0
+    assert q_dim % tm_q == 0 and kv_dim % tm_kv == 0 and hidden % tm_o == 0 and ctx % block == 0
     assert 0 <= prev_bucket < bucket <= ctx // block
     W = Weights(weights, tm, tk)
     tiles = core_tiles()[:cores]
@@ -33,19 +42,20 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
     assert splits % cph == 0, "attention cores per head must divide the splits"
     per_core = splits // cph
     n_attn = kv_heads * cph
-    stages = [(q_dim, hidden), (kv_dim, hidden), (kv_dim, hidden), (hidden, q_dim)]   # Q, K, V, O
-    g = min(cores - 3 - n_attn, max(m // tm for m, _ in stages))
+    stages = [(q_dim, hidden, tm_q), (kv_dim, hidden, tm_kv), (kv_dim, hidden, tm_kv), (hidden, q_dim, tm_o)]   # Q K V O
+    g = min(cores - 3 - n_attn, max(m // t for m, _, t in stages))
     assert g >= 1, f"{n_attn} attention cores leave no gemv core"
     norm_tile, rope_tile, epi_tile = tiles[0], tiles[1], tiles[2]
     attn_tiles, gemv_tiles = tiles[3:3 + n_attn], tiles[3 + n_attn:3 + n_attn + g]
 
     obj = f"attn_half_{weights}.o"   # rmsnorm + gemv + rope + attn_decode + add, linked as one object
-    st_n = group * (head_dim + 2)
+    st_n = group * (head_dim + STATE_HEADER)
     pack_n = group * head_dim + 2 * head_dim + PARAM_HEADER
     kv_n = block * head_dim
+    rope_slice = math.gcd(tk, q_dim, kv_dim)   # the rope core's tap objects (kvDim may be below tk)
     hid_ty, q_ty, kvd_ty = vec(hidden), vec(q_dim), vec(kv_dim)
     state_ty, pack_ty = vec(st_n, np.float32), vec(pack_n)
-    tm_ty, tk_ty, acc_ty = vec(tm), vec(tk), vec(tm, np.float32)
+    tm_ty, tk_ty, acc_ty, to_ty = vec(tm), vec(tk), vec(tm, np.float32), vec(tm_o)
     params_ty = vec(PARAM_HEADER + head_dim)
     rope_name = "rope_adjacent_bf16" if pairing == "adjacent" else "rope_halfsplit_bf16"
 
@@ -59,7 +69,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
                                                      np.int32, np.int32, np.int32, np.int32])
     k_merge = Kernel("attn_decode_merge_f32", obj, [state_ty, state_ty, np.int32, np.int32])
     k_finish = Kernel("attn_decode_out_bf16", obj, [state_ty, vec(group * head_dim), np.int32, np.int32])
-    k_add = Kernel("add_bf16", obj, [tm_ty, tm_ty, tm_ty, np.int32])
+    k_add = Kernel("add_bf16", obj, [to_ty, to_ty, to_ty, np.int32])
 
     # --- fifos ---
     of_nx = ObjectFifo(hid_ty, depth=2, name="norm_in")              # norm_w, then x
@@ -84,13 +94,14 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
                                       obj_types=[pack_ty] * kv_heads, depths=[1] * kv_heads,
                                       names=[f"pack{h}" for h in range(kv_heads)])
     of_res = ObjectFifo(hid_ty, depth=1, name="residual")
-    of_out = ObjectFifo(tm_ty, depth=2, name="out")
+    of_out = ObjectFifo(to_ty, depth=2, name="out")         # attn_out rows reach DDR: exactly tm_o per object
     tap_fifos = {}
     if taps:
-        tap_fifos = {r: ObjectFifo(tk_ty if r != "epi" else tm_ty, depth=2, name=f"taps_{r}")
+        # the rope core's taps (Qcur Kcur Vcur Qrope Krope) in slices that divide q_dim and kv_dim (kvDim 32 < tk)
+        tap_fifos = {r: ObjectFifo({"norm": tk_ty, "rope": vec(rope_slice), "epi": to_ty}[r], depth=2, name=f"taps_{r}")
                      for r in ("norm", "rope", "epi")}
 
-    rounds = [gemv_rounds(m, tm, g) for m, _ in stages]
+    rounds = [gemv_rounds(m, t, g) for m, _, t in stages]
 
     # --- norm core: rmsnorm, x broadcast for Q/K/V, merge of the attention states, broadcast for O ---
     def norm_core(of_nx, of_xb, of_states, of_tap, y, attn, acc, other, o_head, k_norm, k_merge, k_finish):
@@ -123,18 +134,19 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
                                      k_norm, k_merge, k_finish], placement=norm_tile)
 
     # --- gemv cores: Q, K, V tiles to the rope core, O tiles to the epilogue core ---
+    # (row objects are tm long; a stage with a smaller tile fills the first ts values of each)
     def gemv_body(c):
         def gemv_core(of_w, of_x, of_y, of_oy, acc, k_gemv, k_out):
-            for si, (m, k) in enumerate(stages):
+            for si, (m, k, ts) in enumerate(stages):
                 dest = of_oy if si == 3 else of_y
 
-                def epilogue(t):
+                def epilogue(t, ts=ts):
                     y = dest.acquire(1)
-                    k_out(acc, y, tm)
+                    k_out(acc, y, ts)
                     dest.release(1)
-                gemv_stage(of_w, of_x, acc, k_gemv, m, k, tm, tk, c, g, epilogue)
-                for r in range(gemv_rounds(m, tm, g)):     # idle rounds still fill the join's slot
-                    if r * g + c >= m // tm:
+                gemv_stage(of_w, of_x, acc, k_gemv, m, k, ts, tk, c, g, epilogue)
+                for r in range(gemv_rounds(m, ts, g)):     # idle rounds still fill the join's slot
+                    if r * g + c >= m // ts:
                         dest.acquire(1)
                         dest.release(1)
         return gemv_core
@@ -145,29 +157,30 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
                     for c in range(g)]
 
     # --- rope core: Q/K/V rows in natural order, RoPE of q and k, one pack per KV head ---
-    def order(m, base, dst, of_in):
-        """Copies the stage's rounds of core-major tiles into dst (natural row order)."""
-        for r in range(gemv_rounds(m, tm, g)):
+    def order(m, ts, dst, of_in):
+        """Copies the stage's rounds of core-major tiles (ts valid rows in each core's tm slot) into dst
+        (natural row order)."""
+        for r in range(gemv_rounds(m, ts, g)):
             rows = of_in.acquire(1)
             for c in range(g):
                 t = r * g + c
-                if t < m // tm:
-                    for i in range_(tm):
-                        dst[base + t * tm + i] = rows[c * tm + i]
+                if t < m // ts:
+                    for i in range_(ts):
+                        dst[t * ts + i] = rows[c * tm + i]
             of_in.release(1)
 
     def rope_core(of_p, of_in, of_packs, of_tap, q, k, v, qr, kr, cs, k_rope_q, k_rope_k):
         p = of_p.acquire(1)
         for i in range_(head_dim):
             cs[i] = p[PARAM_HEADER + i]
-        order(q_dim, 0, q, of_in)
-        order(kv_dim, 0, k, of_in)
-        order(kv_dim, 0, v, of_in)
+        order(q_dim, tm_q, q, of_in)
+        order(kv_dim, tm_kv, k, of_in)
+        order(kv_dim, tm_kv, v, of_in)
         k_rope_q(q, cs, qr, heads, head_dim)
         k_rope_k(k, cs, kr, kv_heads, head_dim)
         if of_tap is not None:
             for src, n in ((q, q_dim), (k, kv_dim), (v, kv_dim), (qr, q_dim), (kr, kv_dim)):
-                broadcast(of_tap, src, n, tk, 1)
+                broadcast(of_tap, src, n, rope_slice, 1)
         packs = of_packs.acquire(1)
         for h in range(kv_heads):
             base = h * pack_n
@@ -241,15 +254,15 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
             rows = of_o.acquire(1)
             for c in range(g):
                 t = r * g + c
-                if t < hidden // tm:
-                    for i in range_(tm):
+                if t < hidden // tm_o:
+                    for i in range_(tm_o):
                         ot[i] = rows[c * tm + i]
-                        rt[i] = x[t * tm + i]
+                        rt[i] = x[t * tm_o + i]
                     y = of_out.acquire(1)
-                    k_add(ot, rt, y, tm)
+                    k_add(ot, rt, y, tm_o)
                     if of_tap is not None:
                         a, f = of_tap.acquire(2)
-                        for i in range_(tm):
+                        for i in range_(tm_o):
                             a[i] = ot[i]
                             f[i] = y[i]
                         of_tap.release(2)
@@ -258,7 +271,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
         of_res.release(1)
 
     epi_worker = Worker(epilogue_core, [of_res.cons(), of_o.cons(), of_out.prod(), tap_fifos["epi"].prod() if taps else None,
-                                   Buffer(tm_ty, name="ot"), Buffer(tm_ty, name="rt"), k_add], placement=epi_tile)
+                                   Buffer(to_ty, name="ot"), Buffer(to_ty, name="rt"), k_add], placement=epi_tile)
 
     # --- runtime sequence: the Swift argument list ---
     types = [hid_ty, hid_ty, W.matrix_ty(q_dim, hidden), W.matrix_ty(kv_dim, hidden), W.matrix_ty(kv_dim, hidden),
@@ -277,9 +290,8 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
         rt.fill(of_res.prod(), X)
         rt.fill(of_params.prod(), P)
         for c in range(g):
-            for (m, k), mat in zip(stages, (WQ, WK, WV, WO)):
-                n, tap = W.tap(m, k, c, g, TensorAccessPattern)
-                if n:
+            for (m, k, ts), mat in zip(stages, (WQ, WK, WV, WO)):
+                for tap in W.taps(m, k, c, g, TensorAccessPattern, ts)[1]:
                     rt.fill(w_fifos[c].prod(), mat, tap)
         total = kv_heads * ctx * head_dim
         for k_sub, v_sub, h, blocks in kv_fills:
@@ -305,19 +317,10 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
             rt.drain(tap_fifos["rope"].cons(), T, TensorAccessPattern((1, tn), slot["Qcur"],
                                                                       [1, 1, 1, 2 * q_dim + 3 * kv_dim], [0, 0, 0, 1]))
             rt.drain(tap_fifos["epi"].cons(), T, TensorAccessPattern((1, tn), slot["attn_out"],
-                                                                     [1, hidden // tm, 2, tm], [0, tm, hidden, 1]),
+                                                                     [1, hidden // tm_o, 2, tm_o], [0, tm_o, hidden, 1]),
                      wait=True)
     return Program(NPU2(), rt).resolve_program(SequentialPlacer())
 
 
-def _value(v):
-    for conv in (int, float):
-        try:
-            return conv(v)
-        except ValueError:
-            pass
-    return {"True": True, "False": False}.get(v, v)
-
-
 if __name__ == "__main__":
-    print(design(**{k: _value(v) for k, v in (a.split("=", 1) for a in sys.argv[1:])}))
+    print(design(**cli_kwargs(sys.argv[1:])))

@@ -1,4 +1,4 @@
-// matmul: prefill projection C = X.W^T for a chunk of tokens with aie::mmul 4x8x8 (bf16 in, fp32 accumulate); bf16 or GGUF Q4_1 weights.
+// matmul: prefill projection C = X.W^T for a chunk of tokens with aie::mmul 4x8x8 (bf16 in, fp32 accumulate); bf16, GGUF Q4_1 or Q4_0 weights.
 //
 // Tiles arrive blocked by the DMA (as mlir-aie GEMM designs do): X tile (tr x tk) as 4x8 blocks
 // (row block i, k block kb: index i*(tk/8)+kb, each row-major); W tile (tn output rows x tk) as
@@ -80,6 +80,34 @@ void matmul_q4_1_blocks(const bfloat16 *__restrict a, const uint8_t *__restrict 
             w = aie::add(w, aie::broadcast<float, 32>(m));
             aie::vector<bfloat16, 32> wv = w.to_vector<bfloat16>();
             for (int e = 0; e < 32; ++e) {
+                const int k = blk * 32 + e;
+                b[((k / kS) * jb_count + n / kT) * kS * kT + (k % kS) * kT + n % kT] = wv[e];
+            }
+        }
+    mmul_tile(a, b, acc, tr, tk, tn, first);
+    event1();
+}
+
+// The same with a Q4_0 weight tile: tn rows x tk/32 blocks of 18 bytes (f16 d, 16 bytes of nibbles) as GGUF
+// stores them, row-major by (row, block), every block at an even offset. Dequantized in the core into
+// the blocked bf16 scratch b (tk x tn), w = bf16(d*(q - 8)) with nearest-even rounding ((q - 8)*d is
+// exact in fp32), then the same mmul.
+void matmul_q4_0(const bfloat16 *__restrict a, const uint8_t *__restrict w, bfloat16 *__restrict b,
+                 float *__restrict acc, int32_t tr, int32_t tk, int32_t tn, int32_t first) {
+    event0();
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    const int bpr = tk / 32, jb_count = tn / kT;
+    const aie::vector<bfloat16, 32> eight = aie::broadcast<bfloat16, 32>(8.0f);
+    for (int n = 0; n < tn; ++n)
+        for (int blk = 0; blk < bpr; ++blk) {
+            const uint8_t *p = w + (n * bpr + blk) * 18;
+            uint16_t dbits;
+            __builtin_memcpy(&dbits, p, 2);
+            aie::vector<uint8_t, 16> packed = aie::load_unaligned_v<16>(p + 2, 2);
+            aie::vector<uint8_t, 32> q8 = aie::concat(aie::bit_and(uint8_t(0x0F), packed), aie::downshift(packed, 4));
+            aie::vector<bfloat16, 32> q = aie::sub(aie::to_float<bfloat16>(q8), eight); // exact: -8..7
+            aie::vector<bfloat16, 32> wv = aie::mul(q, f16_to_f32(dbits)).to_vector<bfloat16>();
+            for (int e = 0; e < 32; ++e) { // scatter row n, k = blk*32+e into the 8x8 blocks of W^T
                 const int k = blk * 32 + e;
                 b[((k / kS) * jb_count + n / kT) * kS * kT + (k % kS) * kT + n % kT] = wv[e];
             }

@@ -2,7 +2,7 @@
 #
 # Decode normalises one row of `hidden` values; the work is ~0.1% of the projection after it, so a
 # single core serves it and the fused layer designs place it next to the first projection's cores.
-# Usage: python3 rmsnorm.py N ROWS EPS
+# Usage: python3 rmsnorm.py N ROWS EPS [cores=1]
 import sys
 
 import numpy as np
@@ -17,8 +17,8 @@ CORES = 1
 VECTOR = 32
 
 
-def design(N, rows, eps):
-    assert N % VECTOR == 0
+def design(N, rows, eps, cores=CORES):
+    assert N % VECTOR == 0 and cores == 1, "one core normalises every row"
     row_ty = np.ndarray[(N,), np.dtype[bfloat16]]
     all_ty = np.ndarray[(rows * N,), np.dtype[bfloat16]]
     norm = Kernel("rmsnorm_bf16", "rmsnorm.o", [row_ty, row_ty, row_ty, np.int32, np.float32])
@@ -47,4 +47,7 @@ def design(N, rows, eps):
 
 
 if __name__ == "__main__":
-    print(design(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])))
+    # trailing key=value arguments: the plan's tiling for this instance (Tools/build-kernels.py)
+    args = [a for a in sys.argv[1:] if "=" not in a]
+    tiling = {k: int(v) for k, v in (a.split("=", 1) for a in sys.argv[1:] if "=" in a)}
+    print(design(int(args[0]), int(args[1]), float(args[2]), **tiling))

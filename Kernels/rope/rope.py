@@ -2,7 +2,7 @@
 #
 # The params buffer (int32 header [pos, start, rows, bucket, 0, 0, 0, 0], then per row cos[half] and
 # sin[half] as bf16) is the only position-dependent input: no rebuild per position.
-# Usage: python3 rope.py HEADS HEAD_DIM ROWS PAIRING   (PAIRING: half-split | adjacent)
+# Usage: python3 rope.py HEADS HEAD_DIM ROWS PAIRING [cores=1]   (PAIRING: half-split | adjacent)
 import sys
 
 import numpy as np
@@ -19,8 +19,9 @@ HEADER_WORDS = 8
 ENTRY = {"half-split": "rope_halfsplit_bf16", "adjacent": "rope_adjacent_bf16"}
 
 
-def design(heads, head_dim, rows, pairing):
-    assert head_dim % 32 == 0
+def design(heads, head_dim, rows, pairing, cores=CORES):
+    # head_dim 16: rope.cc rotates two heads per 32-lane vector (an odd last head alone)
+    assert (head_dim % 32 == 0 or head_dim == 16) and cores == 1, "one core rotates every row"
     width = heads * head_dim
     x_ty = np.ndarray[(rows * width,), np.dtype[bfloat16]]
     params_ty = np.ndarray[(2 * HEADER_WORDS + rows * head_dim,), np.dtype[bfloat16]]
@@ -53,4 +54,7 @@ def design(heads, head_dim, rows, pairing):
 
 
 if __name__ == "__main__":
-    print(design(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
+    # trailing key=value arguments: the plan's tiling for this instance (Tools/build-kernels.py)
+    args = [a for a in sys.argv[1:] if "=" not in a]
+    tiling = {k: int(v) for k, v in (a.split("=", 1) for a in sys.argv[1:] if "=" in a)}
+    print(design(int(args[0]), int(args[1]), int(args[2]), args[3], **tiling))

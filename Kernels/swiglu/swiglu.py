@@ -2,7 +2,7 @@
 #
 # In the fused MLP half this kernel runs on the cores that produced the gate and up rows, on their
 # local accumulators' bf16 output, so gate/up never travel to DDR (see Kernels/README.md).
-# Usage: python3 swiglu.py N
+# Usage: python3 swiglu.py N [tile=512 cores=32]
 import sys
 
 import numpy as np
@@ -18,19 +18,19 @@ TILE = 512
 CORES = 32
 
 
-def design(N, entry="swiglu_bf16", obj="swiglu.o"):
-    assert N % TILE == 0
-    tiles = N // TILE
-    cores = min(CORES, tiles)
+def design(N, entry="swiglu_bf16", obj="swiglu.o", tile=TILE, cores=CORES):
+    assert N % tile == 0
+    tiles = N // tile
+    cores = min(cores, tiles)
     vec_ty = np.ndarray[(N,), np.dtype[bfloat16]]
-    tile_ty = np.ndarray[(TILE,), np.dtype[bfloat16]]
+    tile_ty = np.ndarray[(tile,), np.dtype[bfloat16]]
     kernel = Kernel(entry, obj, [tile_ty, tile_ty, tile_ty, np.int32])
 
     def core_body(n):
         def body(of_a, of_b, of_o, kernel):
             for _ in range_(n):
                 a, b, o = of_a.acquire(1), of_b.acquire(1), of_o.acquire(1)
-                kernel(a, b, o, TILE)
+                kernel(a, b, o, tile)
                 of_a.release(1)
                 of_b.release(1)
                 of_o.release(1)
@@ -40,7 +40,7 @@ def design(N, entry="swiglu_bf16", obj="swiglu.o"):
     for c in range(cores):
         n = len(range(c, tiles, cores))
         fifos = [ObjectFifo(tile_ty, depth=2, name=f"{t}{c}") for t in "abo"]
-        tap = TensorAccessPattern((1, N), c * TILE, [1, 1, n, TILE], [0, 0, cores * TILE, 1])
+        tap = TensorAccessPattern((1, N), c * tile, [1, 1, n, tile], [0, 0, cores * tile, 1])
         worker = Worker(core_body(n), [fifos[0].cons(), fifos[1].cons(), fifos[2].prod(), kernel])
         plan.append((worker, fifos, tap))
 
@@ -55,4 +55,7 @@ def design(N, entry="swiglu_bf16", obj="swiglu.o"):
 
 
 if __name__ == "__main__":
-    print(design(int(sys.argv[1])))
+    # trailing key=value arguments: the plan's tiling for this instance (Tools/build-kernels.py)
+    args = [a for a in sys.argv[1:] if "=" not in a]
+    tiling = {k: int(v) for k, v in (a.split("=", 1) for a in sys.argv[1:] if "=" in a)}
+    print(design(int(args[0]), **tiling))

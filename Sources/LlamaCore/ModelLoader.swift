@@ -18,7 +18,7 @@ public final class LoadedModel: @unchecked Sendable {
     /// A tokenizer file beside safetensors weights (`tokenizer.json` or `tokenizer.model`), if any.
     public let tokenizerFile: String?
 
-    private init(path: String, format: ModelFormat, config: ModelConfig, tensors: TensorSource,
+    init(path: String, format: ModelFormat, config: ModelConfig, tensors: TensorSource,
                  gguf: GGUFFile?, tokenizerFile: String?) {
         self.path = path
         self.format = format

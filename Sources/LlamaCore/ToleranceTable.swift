@@ -77,7 +77,7 @@ public struct ToleranceTable: Sendable {
         }
     }
 
-    /// The teacher-forced bound kernel tests apply (dtype as the manifest spells it: bf16, q4_1).
+    /// The teacher-forced bound kernel tests apply (dtype as the manifest spells it: bf16, q4_1, q4_0).
     /// A missing entry is a programming error in a test.
     public static func bound(op: String, dtype: String) -> Tolerance {
         guard let d = DType(rawValue: dtype.uppercased()),
@@ -110,11 +110,18 @@ public struct ToleranceTable: Sendable {
         Tolerance(op: "gemv", dtype: .q4_1, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
                   reason: "d·Σq·x + m·Σx in fp32 equals the GGUF dequantization (LlamaCore.dequantize) up to fp32 " +
                       "rounding; then " + outputRounding),
+        Tolerance(op: "gemv", dtype: .q4_0, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
+                  reason: "d·Σ(q−8)·x in fp32 equals the GGUF dequantization (LlamaCore.dequantize: (q−8)·d, exact in " +
+                      "fp32) up to fp32 summation order; (q−8) is exact in bf16 and each product exact in fp32; then " +
+                      outputRounding),
         Tolerance(op: "matmul", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
                   reason: outputRounding + "; mmul sums 8 products per step in fp32"),
         Tolerance(op: "matmul", dtype: .q4_1, mode: .teacherForced, nmse: 3e-5, maxAbsRelative: 8e-3,
                   reason: "weights dequantized in the core to bf16 (≤ 2⁻⁹ relative each, uncorrelated) for mmul, " +
                       "then " + outputRounding),
+        Tolerance(op: "matmul", dtype: .q4_0, mode: .teacherForced, nmse: 3e-5, maxAbsRelative: 8e-3,
+                  reason: "as matmul/q4_1: weights dequantized in the core to bf16((q−8)·d) (≤ 2⁻⁹ relative each, " +
+                      "uncorrelated) for mmul, then " + outputRounding + "; in verify, prompt rows run as decode gemv"),
         Tolerance(op: "rmsnorm", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
                   reason: dominatedRow + "; " + "mean of squares in fp32 (reference: Double); x·s·w in fp32; " + outputRounding),
         Tolerance(op: "rope", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 8e-3,
@@ -135,11 +142,16 @@ public struct ToleranceTable: Sendable {
                   reason: "Q8_0 weights (SmolLM2's tied embedding) converted to bf16 at upload: ≤ 2⁻⁹ relative per " +
                       "weight on top of gemv's error; logits cancel, so the NMSE is several times 2⁻¹⁸/3 (measured " +
                       "1.5e-5 on SmolLM2 decode); within llama.cpp's matmul 5e-4 (§8)"),
+        Tolerance(op: "lm_head", dtype: .q4_0, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
+                  reason: "Q4_0 LM head (a model converted at load, or a Q4_0 GGUF's embedding): the weights are " +
+                      "bit-identical on both sides, so as gemv/q4_0; argmax reads the fp32 accumulators"),
         Tolerance(op: "block", dtype: .bf16, mode: .teacherForced, nmse: 2e-3, maxAbsRelative: 5e-2,
                   reason: "a fused layer half (or a whole layer at verify's layer granularity) chains several bf16 " +
                       "roundings; llama.cpp's whole-block bound (§8)"),
         Tolerance(op: "block", dtype: .q4_1, mode: .teacherForced, nmse: 2e-3, maxAbsRelative: 5e-2,
                   reason: "as block/bf16: the Q4_1 weights are exact (GGUF dequantization on both sides)"),
+        Tolerance(op: "block", dtype: .q4_0, mode: .teacherForced, nmse: 2e-3, maxAbsRelative: 5e-2,
+                  reason: "as block/bf16: the Q4_0 weights are exact (GGUF dequantization on both sides)"),
 
         // Free running: drift through the model, checked per node against the fp32 reference and goldens.
         Tolerance(op: "*", dtype: .bf16, mode: .freeRunning, nmse: 2e-3, gates: false, reason: freeDrift),
@@ -147,5 +159,8 @@ public struct ToleranceTable: Sendable {
                   reason: "the Q8_0 LM head's logits at the end of a bf16 model: " + freeDrift),
         Tolerance(op: "*", dtype: .q4_1, mode: .freeRunning, nmse: 2e-3, gates: false,
                   reason: "as bf16 (the weights are bit-identical to the reference's, drift comes from bf16 activations): " + freeDrift),
+        Tolerance(op: "*", dtype: .q4_0, mode: .freeRunning, nmse: 2e-3, gates: false,
+                  reason: "as q4_1: the Q4_0 weights (as stored, or converted at load by LlamaCore.quantizeQ4_0 for both " +
+                      "sides) are bit-identical to the reference's; drift comes from bf16 activations: " + freeDrift),
     ])
 }

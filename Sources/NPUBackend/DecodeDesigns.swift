@@ -51,8 +51,12 @@ public struct DecodeDesigns: Sendable {
     public let projectionDType: DType
     public let lmHeadDType: DType
     public let context: Int
-    /// gemv tiling (from `Qcur`), attention blocks and splits per KV head.
-    public let tm: Int, tk: Int, cores: Int, block: Int, splits: Int
+    /// gemv row-tile heights per stage, each its plan instance's tiling: attention half
+    /// [Qcur, Kcur/Vcur, attn_out], MLP half [ffn_gate/ffn_up, ffn_out]. The fused designs' gemv
+    /// cores share one x fifo and one core set, so tk and cores must agree across the stages.
+    public let attentionTM: [Int], mlpTM: [Int]
+    /// gemv k-slice and core count, attention blocks and splits per KV head.
+    public let tk: Int, cores: Int, block: Int, splits: Int
     /// Length buckets in KV blocks: 1, 2, 4 … up to context / block.
     public let buckets: [Int]
 
@@ -62,20 +66,34 @@ public struct DecodeDesigns: Sendable {
         self.projectionDType = projectionDType
         self.lmHeadDType = lmHeadDType
         self.context = context
-        guard let q = plan.instance("Qcur")?.values, let a = plan.instance("kqv_out")?.values else {
-            throw KernelPlanError(use: "Qcur", message: "the plan has no Qcur/kqv_out instance")
+        let stages = ["Qcur", "Kcur", "Vcur", "attn_out", "ffn_gate", "ffn_up", "ffn_out"]
+        var tiling: [String: [String: Int]] = [:]
+        for use in stages + ["kqv_out"] {
+            guard let t = plan.instance(use)?.values else {
+                throw KernelPlanError(use: use, message: "the plan has no \(use) instance")
+            }
+            tiling[use] = t
         }
-        tm = q["tm"]!
+        let q = tiling["Qcur"]!, a = tiling["kqv_out"]!
         tk = q["tk"]!
         cores = q["cores"]!
+        for use in stages {
+            let t = tiling[use]!
+            guard t["tk"] == tk, t["cores"] == cores else {
+                throw KernelPlanError(use: use, message: "tk=\(t["tk"]!) cores=\(t["cores"]!) differ from Qcur's tk=\(tk) cores=\(cores); the fused layer halves' gemv stages share their cores and x fifo")
+            }
+        }
+        // K and V (and gate and up) stream through the same cores with the same row indices
+        for (x, y) in [("Kcur", "Vcur"), ("ffn_gate", "ffn_up")] where tiling[x]!["tm"] != tiling[y]!["tm"] {
+            throw KernelPlanError(use: y, message: "tm=\(tiling[y]!["tm"]!) differs from \(x)'s tm=\(tiling[x]!["tm"]!)")
+        }
+        attentionTM = [q["tm"]!, tiling["Kcur"]!["tm"]!, tiling["attn_out"]!["tm"]!]
+        mlpTM = [tiling["ffn_gate"]!["tm"]!, tiling["ffn_out"]!["tm"]!]
         block = a["block"]!
         // the attention half runs rmsnorm/rope on core 0 and attends on the last kvHeads × splits cores
         splits = min(a["splits"]!, (cores - 1) / config.kvHeadCount)
         guard splits >= 1 else {
             throw KernelPlanError(use: "kqv_out", message: "kvHeads=\(config.kvHeadCount) attention cores do not fit the attention half's \(cores - 1) cores")
-        }
-        guard config.headDim % 32 == 0, config.hiddenSize % 32 == 0 else {
-            throw KernelPlanError(use: "attn_norm", message: "the fused layer halves need hidden and headDim multiples of 32")
         }
         var b = 1, list: [Int] = []
         while b < context / block { list.append(b); b *= 2 }

@@ -220,6 +220,8 @@ final class EmulatedRun: NPURun {
     var values: [Int: UInt64] = [:]
     var buffers: [Int: EmulatedBuffer] = [:]
     var state: CommandState = .new
+    /// XRT: a run belongs to at most one runlist, and a run in a runlist is never started on its own.
+    var inRunlist = false
 
     init(kernel: EmulatedKernel) { ekernel = kernel }
 
@@ -236,6 +238,9 @@ final class EmulatedRun: NPURun {
     }
 
     func start() throws {
+        guard !inRunlist else {
+            throw NPUDeviceError("run of \(spec.name)", "the run is part of a runlist; XRT leaves starting it on its own undefined")
+        }
         ekernel.context.device.countSubmission()
         do {
             try ekernel.context.device.execute(self)
@@ -258,6 +263,10 @@ final class EmulatedRunlist: NPURunlist {
         guard let r = run as? EmulatedRun, r.ekernel.context === context else {
             throw NPUDeviceError("runlist", "run of \(run.kernel.name) is not from the runlist's hardware context")
         }
+        guard !r.inRunlist else {
+            throw NPUDeviceError("runlist", "run of \(run.kernel.name) is already part of a runlist (XRT throws: a run joins one runlist once)")
+        }
+        r.inRunlist = true
         runs.append(r)
     }
 

@@ -11,15 +11,16 @@ public struct KernelManifestError: Error, Equatable, CustomStringConvertible {
 
 /// Element types a manifest may name, with their storage size.
 public enum KernelDType: String, Sendable, CaseIterable {
-    case bf16, f32, i32, u8, u16, q4_1
+    case bf16, f32, i32, u8, u16, q4_1, q4_0
 
-    /// Bytes of `count` elements (Q4_1: 20 bytes per 32), nil when not whole blocks or on overflow.
+    /// Bytes of `count` elements (Q4_1: 20 bytes per 32, Q4_0: 18), nil when not whole blocks or on overflow.
     public func bytes(_ count: Int) -> Int? {
         switch self {
         case .u8: return count
         case .bf16, .u16: return count.multipliedReportingOverflow(by: 2).overflow ? nil : count * 2
         case .f32, .i32: return count.multipliedReportingOverflow(by: 4).overflow ? nil : count * 4
         case .q4_1: return count % 32 == 0 ? DType.q4_1.byteCount(elements: count) : nil
+        case .q4_0: return count % 32 == 0 ? DType.q4_0.byteCount(elements: count) : nil
         }
     }
 }
@@ -56,7 +57,12 @@ public struct KernelSpec: Sendable, Equatable {
     public var entryByPairing: [String: String]
     public var rounding: String
     public var dims: [String]
-    public var tiling: [(key: String, value: Int)]
+    /// Tiling candidates in order of preference (manifest `tilings`, or the one `tiling`); every
+    /// candidate binds the same keys. The plan takes, per use, the first whose constraints and
+    /// buffer budgets hold; the first is the design files' default (their module constants).
+    public var tilings: [[(key: String, value: Int)]]
+    /// The default tiling: the first candidate.
+    public var tiling: [(key: String, value: Int)] { tilings[0] }
     public var constraints: [(check: KernelExpression, message: String)]
     public var args: [KernelBuffer]
     public var coreBuffers: [KernelBuffer]
@@ -64,7 +70,8 @@ public struct KernelSpec: Sendable, Equatable {
 
     public static func == (a: KernelSpec, b: KernelSpec) -> Bool {
         a.name == b.name && a.op == b.op && a.dtype == b.dtype && a.entries == b.entries
-            && a.tiling.map(\.key) == b.tiling.map(\.key) && a.tiling.map(\.value) == b.tiling.map(\.value)
+            && a.tilings.map { $0.map(\.key) } == b.tilings.map { $0.map(\.key) }
+            && a.tilings.map { $0.map(\.value) } == b.tilings.map { $0.map(\.value) }
     }
 }
 
@@ -127,14 +134,31 @@ public struct KernelManifest: Sendable, Equatable {
             let name = try r.identifier(k, "name", p)
             let p2 = "kernels[\(i)] (\(name))"
             let dims = try r.array(k["dims"] as Any, "\(p2).dims").enumerated().map { try r.identifierValue($1, "\(p2).dims[\($0)]") }
-            let tilingObject = try r.object(k["tiling"] as Any, "\(p2).tiling")
-            let tiling = try tilingObject.keys.sorted().map { key -> (key: String, value: Int) in
-                guard let v = jsonInt(tilingObject[key]!), v > 0, v <= 1 << 20 else {
-                    throw fail("\(p2).tiling.\(key)", "must be an integer from 1 to 2^20")
-                }
-                return (key, v)
+            // "tiling": one fixed tiling; "tilings": candidates in order of preference
+            let tilingObjects: [(Any, String)]
+            switch (k["tiling"], k["tilings"]) {
+            case (let one?, nil): tilingObjects = [(one, "\(p2).tiling")]
+            case (nil, let list?):
+                let a = try r.array(list, "\(p2).tilings")
+                guard (1...16).contains(a.count) else { throw fail("\(p2).tilings", "must hold 1 to 16 candidates") }
+                tilingObjects = a.enumerated().map { ($1, "\(p2).tilings[\($0)]") }
+            case (nil, nil): throw fail("\(p2).tiling", "is missing (give 'tiling' or 'tilings')")
+            case (_?, _?): throw fail("\(p2)", "has both 'tiling' and 'tilings'")
             }
-            let known = Self.modelVariables.union(dims).union(tiling.map(\.key))
+            let tilings = try tilingObjects.map { any, tp -> [(key: String, value: Int)] in
+                let o = try r.object(any, tp)
+                return try o.keys.sorted().map { key -> (key: String, value: Int) in
+                    guard let v = jsonInt(o[key]!), v > 0, v <= 1 << 20 else {
+                        throw fail("\(tp).\(key)", "must be an integer from 1 to 2^20")
+                    }
+                    return (key, v)
+                }
+            }
+            let tilingKeys = tilings[0].map(\.key)
+            if let bad = tilings.firstIndex(where: { $0.map(\.key) != tilingKeys }) {
+                throw fail("\(p2).tilings[\(bad)]", "must bind the same keys as the first candidate, \(tilingKeys)")
+            }
+            let known = Self.modelVariables.union(dims).union(tilingKeys)
             func expr(_ value: Any, _ path: String) throws -> KernelExpression {
                 let e: KernelExpression
                 if let n = jsonInt(value) { e = .literal(n) } else {
@@ -183,7 +207,7 @@ public struct KernelManifest: Sendable, Equatable {
             kernels.append(KernelSpec(
                 name: name, op: try r.identifier(k, "op", p2), dtype: try r.identifier(k, "dtype", p2),
                 source: try r.string(k, "source", p2), design: try r.string(k, "design", p2), entries: entries,
-                entryByPairing: byPairing, rounding: try r.string(k, "rounding", p2), dims: dims, tiling: tiling,
+                entryByPairing: byPairing, rounding: try r.string(k, "rounding", p2), dims: dims, tilings: tilings,
                 constraints: constraints, args: try buffers("args", shaped: true),
                 coreBuffers: try buffers("coreBuffers", shaped: false),
                 memTileBuffers: try buffers("memTileBuffers", shaped: false)))

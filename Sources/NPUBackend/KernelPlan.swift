@@ -17,7 +17,9 @@ public struct KernelInstance: Sendable, Equatable {
     /// The entry symbols the design calls (for RoPE, the one for the model's pairing).
     public var entries: [String]
     public var rounding: String
-    /// Model dimensions, the use's dims and the kernel's tiling, all bound.
+    /// The tiling candidate the plan chose for this use (the kernel's first whose constraints hold).
+    public var tiling: [String: Int]
+    /// Model dimensions, the use's dims and the chosen tiling, all bound.
     public var values: [String: Int]
     /// Argument name → dtype and concrete shape.
     public var args: [(name: String, dtype: KernelDType, shape: [Int])]
@@ -36,8 +38,8 @@ public struct KernelPlan: Sendable {
     public let instances: [KernelInstance]
 
     /// - Parameters:
-    ///   - projectionWeights: the dtype of the q/k/v/o and FFN matrices as uploaded (bf16 or Q4_1).
-    ///   - lmHeadWeights: the dtype of the LM head as uploaded (bf16 or Q4_1).
+    ///   - projectionWeights: the dtype of the q/k/v/o and FFN matrices as uploaded (bf16, Q4_1 or Q4_0).
+    ///   - lmHeadWeights: the dtype of the LM head as uploaded (bf16, Q4_1 or Q4_0).
     ///   - context: KV cache length (`ctx`); chunk: prefill rows per step (`chunk`).
     public init(manifest: KernelManifest, config: ModelConfig, projectionWeights: DType, lmHeadWeights: DType,
                 context: Int, chunk: Int) throws {
@@ -65,36 +67,23 @@ public struct KernelPlan: Sendable {
             guard let kernel = manifest.kernels.first(where: { $0.op == use.op && $0.dtype == dtype }) else {
                 throw fail("no \(use.op) kernel takes \(dtype.uppercased()) weights (convert them at upload)")
             }
-            var values = model
+            var dimValues = model
             for (key, e) in use.dims {
-                do { values[key] = try e.evaluate(model) } catch { throw fail("dim \(key): \(error)") }
+                do { dimValues[key] = try e.evaluate(model) } catch { throw fail("dim \(key): \(error)") }
             }
-            for (key, v) in kernel.tiling { values[key] = v }
-            for (check, message) in kernel.constraints {
-                let ok: Int
-                do { ok = try check.evaluate(values) } catch { throw fail("\(check): \(error)") }
-                if ok == 0 { throw fail(Self.fill(message, values)) }
+            // the first tiling candidate whose constraints and buffer budgets hold
+            var chosen: (values: [String: Int], tiling: [String: Int], core: Int, memTile: Int)?
+            var lastFailure: KernelPlanError?
+            for candidate in kernel.tilings {
+                do {
+                    chosen = try Self.bind(kernel, candidate, dimValues, device: device, fail: fail)
+                    break
+                } catch let e as KernelPlanError { lastFailure = e }
             }
-            if let cores = values["cores"], cores > device.cores {
-                throw fail("cores=\(cores) exceeds the device's \(device.cores)")
-            }
-            func bytes(_ list: [KernelBuffer]) throws -> Int {
-                var total = 0
-                for b in list {
-                    let n: Int
-                    do { n = try b.shape[0].evaluate(values) } catch { throw fail("buffer \(b.name): \(error)") }
-                    guard n >= 0, let size = b.dtype.bytes(n) else { throw fail("buffer \(b.name) has \(n) elements") }
-                    total += size * b.depth
-                }
-                return total
-            }
-            let core = try bytes(kernel.coreBuffers), memTile = try bytes(kernel.memTileBuffers)
-            let coreBudget = device.coreBytes - device.coreStackBytes
-            if core > coreBudget {
-                throw fail("\(kernel.name) needs \(core) bytes per core (buffers with their copies), more than the \(coreBudget) a core has after its stack")
-            }
-            if memTile > device.memTileBytes {
-                throw fail("\(kernel.name) needs \(memTile) bytes per memory tile, more than its \(device.memTileBytes)")
+            guard let (values, tiling, core, memTile) = chosen else {
+                var e = lastFailure!
+                if kernel.tilings.count > 1 { e.message += " (tilings tried: \(Self.describe(kernel.tilings)))" }
+                throw e
             }
             let args = try kernel.args.map { a -> (name: String, dtype: KernelDType, shape: [Int]) in
                 let shape: [Int]
@@ -109,12 +98,55 @@ public struct KernelPlan: Sendable {
                 entries = [e]
             }
             instances.append(KernelInstance(use: use.name, kernel: kernel.name, entries: entries, rounding: kernel.rounding,
-                                            values: values, args: args, coreBytes: core, memTileBytes: memTile))
+                                            tiling: tiling, values: values, args: args, coreBytes: core, memTileBytes: memTile))
         }
         self.instances = instances
     }
 
     public func instance(_ use: String) -> KernelInstance? { instances.first { $0.use == use } }
+
+    /// One tiling candidate bound to a use: its constraints checked, its buffers sized against the
+    /// device's per-core and per-memory-tile budgets.
+    private static func bind(_ kernel: KernelSpec, _ candidate: [(key: String, value: Int)], _ dimValues: [String: Int],
+                             device: KernelDevice, fail: (String) -> KernelPlanError)
+        throws -> (values: [String: Int], tiling: [String: Int], core: Int, memTile: Int) {
+        var values = dimValues
+        for (key, v) in candidate { values[key] = v }
+        for (check, message) in kernel.constraints {
+            let ok: Int
+            do { ok = try check.evaluate(values) } catch { throw fail("\(check): \(error)") }
+            if ok == 0 { throw fail(Self.fill(message, values)) }
+        }
+        if let cores = values["cores"], cores > device.cores {
+            throw fail("cores=\(cores) exceeds the device's \(device.cores)")
+        }
+        func bytes(_ list: [KernelBuffer]) throws -> Int {
+            var total = 0
+            for b in list {
+                let n: Int
+                do { n = try b.shape[0].evaluate(values) } catch { throw fail("buffer \(b.name): \(error)") }
+                guard n >= 0, let size = b.dtype.bytes(n) else { throw fail("buffer \(b.name) has \(n) elements") }
+                total += size * b.depth
+            }
+            return total
+        }
+        let core = try bytes(kernel.coreBuffers), memTile = try bytes(kernel.memTileBuffers)
+        let coreBudget = device.coreBytes - device.coreStackBytes
+        if core > coreBudget {
+            throw fail("\(kernel.name) needs \(core) bytes per core (buffers with their copies), more than the \(coreBudget) a core has after its stack")
+        }
+        if memTile > device.memTileBytes {
+            throw fail("\(kernel.name) needs \(memTile) bytes per memory tile, more than its \(device.memTileBytes)")
+        }
+        return (values, Dictionary(uniqueKeysWithValues: candidate.map { ($0.key, $0.value) }), core, memTile)
+    }
+
+    /// The keys that differ between candidates, per candidate: "tm=64, tm=32, tm=16".
+    static func describe(_ tilings: [[(key: String, value: Int)]]) -> String {
+        let varying = tilings[0].indices.filter { i in Set(tilings.map { $0[i].value }).count > 1 }
+        return tilings.map { t in varying.map { "\(t[$0].key)=\(t[$0].value)" }.joined(separator: " ") }
+            .joined(separator: ", ")
+    }
 
     /// "{K}" in a constraint message becomes K's value.
     static func fill(_ message: String, _ values: [String: Int]) -> String {

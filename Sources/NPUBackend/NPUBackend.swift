@@ -4,7 +4,7 @@ import LlamaCore
 
 /// Runs the graph on an `NPUDevice` (the real NPU through XRT, or `EmulatedDevice`).
 ///
-/// - Load: weights are converted once into the kernels' layouts (bf16; GGUF Q4_1 blocks as stored)
+/// - Load: weights are converted once into the kernels' layouts (bf16; GGUF Q4_1 / Q4_0 blocks as stored)
 ///   and uploaded into device buffers; KV cache `(layer, kvHead, ctx, headDim)` bf16 (one BO per
 ///   layer for K and for V) and the activations stay on the device for the session.
 /// - Decode: ONE runlist per token: per layer the attention half and the MLP half, then the LM head
@@ -45,7 +45,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     // Device buffers for the whole session.
     private var layerWeights: [[String: NPUBuffer]] = []   // per layer: norm_w, wq … (attention), ffn_norm … (MLP)
     private var outputNorm: NPUBuffer!                     // (hidden)
-    private var lmHead: NPUBuffer!                          // (vocab, hidden) bf16 or Q4_1 blocks
+    private var lmHead: NPUBuffer!                          // (vocab, hidden) bf16, Q4_1 or Q4_0 blocks
     private var kCache: [NPUBuffer] = []                    // per layer (kvHead, ctx, headDim); together (layer, kvHead, ctx, headDim)
     private var vCache: [NPUBuffer] = []                    // per layer (kvHead, ctx, headDim)
     private var step: NPUBuffer!                            // step params ‖ embedding row
@@ -503,7 +503,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
 
     // MARK: - Backend
 
-    /// bf16 for activations; for a matmul the weights' precision on the device: Q4_1 when used as
+    /// bf16 for activations; for a matmul the weights' precision on the device: Q4_1 / Q4_0 when used as
     /// stored, bf16 — or Q8_0 when the weights were Q8_0 converted to bf16 at upload, since that
     /// rounding is part of the node's error against a reference that reads the file's weights.
     public func dtype(of node: Node) -> DType {

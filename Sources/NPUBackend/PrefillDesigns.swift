@@ -71,12 +71,13 @@ public struct PrefillDesigns: Sendable {
             spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
                 try check(npuk_rmsnorm_bf16(u16(p[0]), u16(p[1]), u16(p[2]), rows, Int32(v["N"]!), c.rmsNormEps), name)
             }
-        case "matmul_bf16", "matmul_q4_1":
-            let q4 = instance.kernel == "matmul_q4_1"
+        case "matmul_bf16", "matmul_q4_1", "matmul_q4_0":
+            let q4 = instance.kernel == "matmul_q4_1", q40 = instance.kernel == "matmul_q4_0"
             let (m, k) = (Int32(v["M"]!), Int32(v["K"]!))
             let (tr, tk, tn, cores) = (Int32(v["tr"]!), Int32(v["tk"]!), Int32(v["tn"]!), Int32(v["cores"]!))
             spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
                 try check(q4 ? npuk_matmul_q4_1(u16(p[0]), p[1].assumingMemoryBound(to: UInt8.self), u16(p[2]), rows, rows, m, k, tr, tk, tn, cores)
+                             : q40 ? npuk_matmul_q4_0(u16(p[0]), p[1].assumingMemoryBound(to: UInt8.self), u16(p[2]), rows, rows, m, k, tr, tk, tn, cores)
                              : npuk_matmul_bf16(u16(p[0]), u16(p[1]), u16(p[2]), rows, rows, m, k, tr, tk, tn, cores), name)
             }
         case "rope_bf16":

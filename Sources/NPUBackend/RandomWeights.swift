@@ -1,8 +1,9 @@
-// A seeded random-weight Llama stored as the NPU takes it (bf16, or Q4_1 blocks for the matrices), for benchmarks at real shapes.
+// A seeded random-weight Llama stored as the NPU takes it (bf16, or Q4_1 / Q4_0 blocks for the matrices), for benchmarks at real shapes.
 import LlamaCore
 
 /// Tensors are generated on first access and kept (raw bytes must outlive the call). Matrices are
-/// bf16 or GGUF Q4_1 (f16 scale and min per 32, random nibbles); norm weights bf16 near 1.
+/// bf16, GGUF Q4_1 (f16 scale and min per 32, random nibbles) or GGUF Q4_0 (f16 scale per 32, random
+/// nibbles); norm weights bf16 near 1.
 public final class RandomWeights: TensorSource, @unchecked Sendable {
     public let path: String
     private let shapes: [String: [Int]]
@@ -10,9 +11,9 @@ public final class RandomWeights: TensorSource, @unchecked Sendable {
     private let seed: UInt64
     private var cache: [String: [UInt8]] = [:]
 
-    /// - matrices: `.bf16` or `.q4_1` (projections and the LM head alike).
+    /// - matrices: `.bf16`, `.q4_1` or `.q4_0` (projections and the LM head alike).
     public init(_ config: ModelConfig, matrices: DType, seed: UInt64 = 1) {
-        precondition(matrices == .bf16 || matrices == .q4_1)
+        precondition(matrices == .bf16 || matrices == .q4_1 || matrices == .q4_0)
         var shapes: [String: [Int]] = [:]
         for (name, shape) in Graph.llama(config).weightShapes { shapes[name] = shape }
         self.shapes = shapes
@@ -40,14 +41,21 @@ public final class RandomWeights: TensorSource, @unchecked Sendable {
 
     /// 1 MB of random matrix data, tiled through each matrix from a per-tensor offset (generating
     /// 2.5 GB element by element would dominate the benchmark; the values do not matter to it).
+    /// Bytes of one pool unit: a Q4_0 block (18), or a Q4_1 block / ten bf16 values (20).
+    private var unit: Int { matrixDType == .q4_0 ? 18 : 20 }
+
     private lazy var pool: [UInt8] = {
         var rng = SplitMix64(seed: seed)
-        let blocks = 52_428   // 20-byte Q4_1 blocks, or the same bytes as bf16 pairs
-        var bytes = [UInt8](repeating: 0, count: blocks * 20)
+        let blocks = 52_428   // Q4_1 / Q4_0 blocks, or the same bytes as bf16 pairs
+        let unit = self.unit
+        var bytes = [UInt8](repeating: 0, count: blocks * unit)
         bytes.withUnsafeMutableBytes { out in
             for block in 0..<blocks {
-                let p = out.baseAddress! + block * 20
-                if matrixDType == .q4_1 {
+                let p = out.baseAddress! + block * unit
+                if matrixDType == .q4_0 {
+                    p.storeBytes(of: floatToF16(0.01), toByteOffset: 0, as: UInt16.self)
+                    for i in 0..<16 { p.storeBytes(of: UInt8(truncatingIfNeeded: rng.next()), toByteOffset: 2 + i, as: UInt8.self) }
+                } else if matrixDType == .q4_1 {
                     p.storeBytes(of: floatToF16(0.01), toByteOffset: 0, as: UInt16.self)
                     p.storeBytes(of: floatToF16(-0.08), toByteOffset: 2, as: UInt16.self)
                     for i in 0..<16 { p.storeBytes(of: UInt8(truncatingIfNeeded: rng.next()), toByteOffset: 4 + i, as: UInt8.self) }
@@ -76,7 +84,7 @@ public final class RandomWeights: TensorSource, @unchecked Sendable {
             return bytes
         }
         let pool = self.pool
-        var from = Int(h % UInt64(pool.count / 20)) * 20
+        var from = Int(h % UInt64(pool.count / unit)) * unit
         var at = 0
         bytes.withUnsafeMutableBytes { out in
             pool.withUnsafeBytes { src in

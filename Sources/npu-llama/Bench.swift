@@ -31,7 +31,7 @@ struct Bench: ParsableCommand {
             throw UserFacingError(message: "--prompt-tokens, --gen-tokens and --repetitions must be positive", hint: nil, code: ExitCodes.usage)
         }
         let (device, quiet) = (options.device, options.quiet)
-        let loaded = try ModelResolution.open(options.model)
+        let loaded = try options.open()
         if tokenizerOnly { return try tokenizerThroughput(loaded) }
         if device == .emulator { return try emulatedDecodeCounts(loaded) }
         let graph = Graph.llama(loaded.config)
@@ -52,9 +52,10 @@ struct Bench: ParsableCommand {
             pp.append(Double(promptTokens) / seconds(clock.now - t0))
             var token = prompt[0]
             let t1 = clock.now
+            // Greedy decode as `generate` runs it: an NPU backend takes the argmax on the device and
+            // brings back one token id per step.
             for pos in 0..<genTokens {
-                let logits = try backend.step(tokens: [token], start: pos, logitRows: .last, observer: nil)
-                token = Sampler.argmax(logits)
+                token = try backend.nextTokenGreedy(after: token, position: pos)
             }
             tg.append(Double(genTokens) / seconds(clock.now - t1))
         }
@@ -66,12 +67,18 @@ struct Bench: ParsableCommand {
         }
         // The reference runs OpenBLAS single-threaded on its own pool of NPULLAMA_THREADS (default: the cores).
         let threads = ProcessInfo.processInfo.environment["NPULLAMA_THREADS"] ?? "\(ProcessInfo.processInfo.activeProcessorCount) (all cores)"
-        let record: [String: Any] = [
+        var record: [String: Any] = [
             "model": loaded.path, "format": loaded.format.rawValue, "device": device.label,
             "backend": backend.label, "threads": threads,
             "pp_tokens": promptTokens, "tg_tokens": genTokens, "repetitions": repetitions,
             "pp_tok_s_median": median(pp), "tg_tok_s_median": median(tg), "pp_tok_s": pp, "tg_tok_s": tg,
         ]
+        if let npu = backend as? NPUBackend {
+            let t = npu.counters.lastToken
+            record["decode_token_counts"] = ["runs": t.runs, "submissions": t.submissions, "syncs_to_device": t.syncsToDevice,
+                                             "syncs_from_device": t.syncsFromDevice, "bytes_to_device": t.bytesToDevice,
+                                             "bytes_from_device": t.bytesFromDevice]
+        }
         if json {
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -82,6 +89,12 @@ struct Bench: ParsableCommand {
                          pp.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
             print(String(format: "tg%d: %8.1f tok/s (median of %d: %@)", genTokens, median(tg), repetitions,
                          tg.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
+            if let npu = backend as? NPUBackend {
+                // On NPU hardware the times above are measured; these are the device's exact counts.
+                let c = npu.counters, t = c.lastToken
+                print("per decode token (\(backend.label)): runs \(t.runs), submissions \(t.submissions), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B)")
+                print("per prefill chunk: runs \(c.lastPrefillChunk.runs), submissions \(c.lastPrefillChunk.submissions); \(c.tokenCount) decode tokens, \(c.prefillChunkCount) prefill chunks in total")
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ struct Chat: ParsableCommand {
     func chat() throws {
         let (device, quiet) = (options.device, options.quiet)
         var samplingParameters = try sampling.parameters()
-        let loaded = try ModelResolution.open(options.model)
+        let loaded = try options.open()
         let tokenizer = try loadTokenizer(for: loaded)
         let format = chatFormat(for: loaded)
         let contextLength = min(context ?? min(loaded.config.maxContext, 4096), loaded.config.maxContext)

@@ -7,8 +7,13 @@ struct ModelOptions: ParsableArguments {
     var model: String = ModelResolution.defaultModel
     @Option(help: "Device: npu (default), emulator (the emulated NPU, a test instrument), or reference (the fp32 CPU reference, for verification).")
     var device: Device = .npu
+    @Option(help: ArgumentHelp(stringLiteral: WeightsOption.help))
+    var weights: WeightsOption = .stored
     @Flag(help: "No progress or timing output on stderr.")
     var quiet = false
+
+    /// The --model, opened, with --weights applied.
+    func open() throws -> LoadedModel { weights.apply(try ModelResolution.open(model)) }
 }
 
 struct SamplingOptions: ParsableArguments {

@@ -16,7 +16,7 @@ struct Doctor: ParsableCommand {
     func run() throws {
         var checks: [NPUEnvironmentCheck] = []
         let loaded = try? ModelResolution.open(model)
-        // Locked memory the session needs: weights as uploaded (bf16, Q4_1 as is) + a 4k-token bf16 KV cache.
+        // Locked memory the session needs: weights as uploaded (bf16, Q4_1/Q4_0 as is) + a 4k-token bf16 KV cache.
         var needed: UInt64 = 1 << 30
         if let loaded {
             let weights = loaded.tensors.tensorNames.compactMap(loaded.tensors.info).reduce(0) { $0 + Inspect.uploadedBytes($1) }

@@ -33,7 +33,7 @@ struct Generate: ParsableCommand {
         guard maxTokens >= 0 else { throw UserFacingError(message: "--max-tokens must be 0 or more", hint: nil, code: ExitCodes.usage) }
         let samplingParameters = try sampling.parameters()
         let (device, quiet) = (options.device, options.quiet)
-        let loaded = try ModelResolution.open(options.model)
+        let loaded = try options.open()
         let tokenizer = try loadTokenizer(for: loaded)
         let ids: [Int]
         var stops = tokenizer.eosIDs

@@ -16,9 +16,9 @@ struct Inspect: ParsableCommand {
         do { try inspect() } catch { fail(error) }
     }
 
-    /// Bytes a tensor takes once uploaded to the NPU: Q4_1 blocks stay as they are; all else is bf16.
+    /// Bytes a tensor takes once uploaded to the NPU: Q4_1 / Q4_0 blocks stay as they are; all else is bf16.
     static func uploadedBytes(_ info: TensorInfo) -> Int {
-        info.dtype == .q4_1 ? (info.dtype.byteCount(elements: info.elementCount) ?? 0) : info.elementCount * 2
+        info.dtype == .q4_1 || info.dtype == .q4_0 ? (info.dtype.byteCount(elements: info.elementCount) ?? 0) : info.elementCount * 2
     }
 
     func inspect() throws {
@@ -61,7 +61,7 @@ struct Inspect: ParsableCommand {
         print("architecture: llama — \(c.layerCount) layers, hidden \(c.hiddenSize), ffn \(c.intermediateSize), heads \(c.headCount)/\(c.kvHeadCount) (GQA \(c.groupSize):1), head_dim \(c.headDim)")
         print("vocab \(c.vocabSize), context \(c.maxContext), rope θ \(c.ropeTheta) \(c.ropePairing.rawValue) pairing, scaling \(describe(c.ropeScaling)), eps \(c.rmsNormEps), \(c.tiedEmbeddings ? "tied" : "untied") LM head")
         print(String(format: "parameters:   %.1f M", Double(params) / 1e6))
-        print("size:         \(megabytes(onDisk)) on disk, \(megabytes(uploaded)) after upload to the NPU (bf16; Q4_1 kept as is)")
+        print("size:         \(megabytes(onDisk)) on disk, \(megabytes(uploaded)) after upload to the NPU (bf16; Q4_1 and Q4_0 kept as is)")
         print("tokenizer:    \(tokenizer.map { "\(type(of: $0)), \($0.vocabularySize) tokens" } ?? "none found")")
         if let template { print("chat template: \(template.count) characters → \(chatFormatName(chatFormat(for: model)))") }
         print("\ntensor group                      count   params       dtypes                bytes       after upload")

@@ -18,12 +18,17 @@ struct Kernels: ParsableCommand {
         var ctx: Int = 4096
         @Option(help: "Prefill rows per step.")
         var chunk: Int = 64
+        @Option(help: ArgumentHelp(stringLiteral: WeightsOption.help))
+        var weights: WeightsOption = .stored
 
-        /// The weight types NPUBackend uploads: Q4_1 projections when the model stores them so, else
-        /// bf16; the LM head likewise.
+        /// The weight types NPUBackend uploads: Q4_1 / Q4_0 projections when the model stores them so (or
+        /// --weights q4_0), else bf16; the LM head likewise.
         func weightTypes(_ model: LoadedModel) -> (projection: DType, lmHead: DType) {
             BuiltKernels.weightTypes(graph: Graph.llama(model.config), tensors: model.tensors)
         }
+
+        /// The --model, opened, with --weights applied.
+        func open() throws -> LoadedModel { weights.apply(try ModelResolution.open(model)) }
     }
 
     struct List: ParsableCommand {
@@ -32,15 +37,17 @@ struct Kernels: ParsableCommand {
 
         func run() throws {
             do {
-                let loaded = try ModelResolution.open(target.model)
+                let loaded = try target.open()
                 let (projection, head) = target.weightTypes(loaded)
                 let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
                 let plan = try KernelPlan(manifest: manifest, config: loaded.config, projectionWeights: projection,
                                           lmHeadWeights: head, context: target.ctx, chunk: target.chunk)
                 print("kernel plan for \(loaded.path): projections \(projection.rawValue), LM head \(head.rawValue), ctx \(target.ctx), chunk \(target.chunk)")
-                print(pad("use", 26) + pad("kernel", 20) + pad("core bytes", 12) + pad("memtile bytes", 15) + "entries")
+                print(pad("use", 26) + pad("kernel", 20) + pad("tiling", 30) + pad("core bytes", 12) + pad("memtile bytes", 15) + "entries")
                 for i in plan.instances {
-                    print(pad(i.use, 26) + pad(i.kernel, 20) + pad("\(i.coreBytes)", 12) + pad("\(i.memTileBytes)", 15) + i.entries.joined(separator: ","))
+                    let tiling = i.tiling.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                    print(pad(i.use, 26) + pad(i.kernel, 20) + pad(tiling, 30) + pad("\(i.coreBytes)", 12) + pad("\(i.memTileBytes)", 15)
+                          + i.entries.joined(separator: ","))
                 }
                 let builds = ((try? FileManager.default.contentsOfDirectory(atPath: Kernels.cacheDirectory)) ?? []).filter { !$0.hasPrefix(".") }
                 print("cache: \(Kernels.cacheDirectory) — \(builds.isEmpty ? "empty (npu-llama kernels build)" : "\(builds.count) build(s)")")
@@ -55,7 +62,7 @@ struct Kernels: ParsableCommand {
         func run() throws {
             let status: Int32
             do {
-                let loaded = try ModelResolution.open(target.model)
+                let loaded = try target.open()
                 let (projection, head) = target.weightTypes(loaded)
                 let c = loaded.config
                 // The build script reads the model's dimensions from an HF-style config.
@@ -63,7 +70,7 @@ struct Kernels: ParsableCommand {
                     "hidden_size": c.hiddenSize, "intermediate_size": c.intermediateSize, "num_attention_heads": c.headCount,
                     "num_key_value_heads": c.kvHeadCount, "head_dim": c.headDim, "vocab_size": c.vocabSize,
                     "num_hidden_layers": c.layerCount, "rms_norm_eps": Double(c.rmsNormEps),
-                    "rope_pairing": c.ropePairing == .adjacent ? "adjacent" : "half-split",
+                    "rope_pairing": c.ropePairing.rawValue,
                 ]
                 // The directory --device npu looks in (BuiltKernels), for the same context rounding.
                 let graph = Graph.llama(c)
@@ -75,7 +82,7 @@ struct Kernels: ParsableCommand {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = ["python3", RepositoryPaths.root + "/Tools/build-kernels.py", "--config", configPath,
-                                     "--weights", projection == .q4_1 ? "q4_1" : "bf16", "--lm-head", head == .q4_1 ? "q4_1" : "bf16",
+                                     "--weights", projection.rawValue.lowercased(), "--lm-head", head.rawValue.lowercased(),
                                      "--ctx", "\(ctx)", "--chunk", "\(BuiltKernels.chunk)", "--out-dir", outDir]
                 try process.run()
                 process.waitUntilExit()

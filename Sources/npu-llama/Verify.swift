@@ -35,7 +35,7 @@ struct Verify: ParsableCommand {
 
     func verify() throws -> Bool {
         let (device, quiet) = (options.device, options.quiet)
-        let loaded = try ModelResolution.open(options.model)
+        let loaded = try options.open()
         var cases: [(name: String, ids: [Int], steps: Int, golden: (set: GoldenSet, case: GoldenSet.Case)?)] = []
         if let prompt {
             let tokenizer = try loadTokenizer(for: loaded)
@@ -51,7 +51,14 @@ struct Verify: ParsableCommand {
             if let sha = set.modelSHA256, loaded.format == .gguf, golden == nil, !quiet {
                 note("golden \(set.modelName) (model sha256 \(sha.prefix(12))…)", quiet: quiet || json)
             }
-            for c in set.cases { cases.append((c.name, c.promptIDs, c.greedyIDs.count, (set, c))) }
+            // The committed golden holds the stored weights' outputs; converted weights are checked on
+            // its prompts against the fp32 reference running the same converted weights.
+            let promptsOnly = golden == nil && options.weights != .stored
+            if promptsOnly {
+                note("--weights \(options.weights.rawValue): the golden's prompts, compared with the fp32 reference on the same converted weights (its outputs are of the stored weights)",
+                     quiet: quiet || json)
+            }
+            for c in set.cases { cases.append((c.name, c.promptIDs, c.greedyIDs.count, promptsOnly ? nil : (set, c))) }
         }
         let longest = cases.map { $0.ids.count + $0.steps + 1 }.max() ?? 1
         guard longest <= loaded.config.maxContext else {

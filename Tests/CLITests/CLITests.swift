@@ -75,6 +75,22 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: dir + "/r.html", encoding: .utf8).contains("<svg"))
     }
 
+    /// The tiny golden model (headDim 16, kvDim 32) on the emulated NPU, as an HF folder and as GGUF: verify passes
+    /// against the reference and the goldens, and the kernel plan shows its 32-row K/V tiles.
+    func testVerifyTinyModelOnTheEmulatedNPU() throws {
+        for model in ["Golden/tiny-llama32/model", "Golden/tiny-llama32/tiny-llama32.bf16.gguf"] {
+            let r = try run(["verify", "--device", "emulator", "--quiet", "--model", model])
+            XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+            XCTAssertTrue(r.stdout.contains("checked backend: emulated NPU"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("result: PASS"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("greedy vs golden: equal for all 20 tokens"), "p0: \(r.stdout)")
+        }
+        let list = try run(["kernels", "list", "--model", "Golden/tiny-llama32/model", "--ctx", "64"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let kcur = list.stdout.split(separator: "\n").first { $0.hasPrefix("Kcur ") }
+        XCTAssertTrue(kcur?.contains("tm=32") ?? false, list.stdout)
+    }
+
     func assertFails(_ args: [String], status: Int32, mentions text: String,
                      file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try run(args)
@@ -176,6 +192,28 @@ final class CLITests: XCTestCase {
         let clean = try run(["kernels", "clean"], environment: ["NPULLAMA_CACHE": cache])
         XCTAssertEqual(clean.status, 0)
         XCTAssertTrue(clean.stdout.hasPrefix("nothing to clean") || clean.stdout.hasPrefix("removed"), clean.stdout)
+    }
+
+    func testWeightsQ4_0ConvertsAtLoadForThePlanAndTheBench() throws {
+        try requireSmolLM2()
+        let list = try run(["kernels", "list", "--weights", "q4_0"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("projections Q4_0, LM head Q4_0"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("gemv_q4_0"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("lm_head_argmax_q4_0"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("matmul_q4_0"), list.stdout)
+        let b = try run(["bench", "--device", "emulator", "--weights", "q4_0", "--json", "--quiet"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let bench = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(bench["weights"] as? String, "Q4_0 matrices, Q4_0 LM head")
+        XCTAssertEqual(bench["runs"] as? Int, 61)
+        XCTAssertEqual(bench["submissions"] as? Int, 1)
+        // SmolLM2: 134,479,872 matrix weights at 18 bytes per 32, + 61 norm weights of 576 in bf16
+        XCTAssertEqual(bench["uploaded_weight_bytes"] as? Int, 134_479_872 / 32 * 18 + 61 * 576 * 2)
+        XCTAssertEqual(bench["weight_bytes_streamed"] as? Int, bench["uploaded_weight_bytes"] as? Int)
+        let bad = try run(["bench", "--device", "emulator", "--weights", "q8_0"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("stored") && bad.stderr.contains("q4_0"), bad.stderr)
     }
 
     func testGenerateAndBenchOnTheEmulatedNPU() throws {

@@ -14,6 +14,43 @@ final class DecodeBenchmarkTests: XCTestCase {
         print(DecodeBenchmark.report([r]))
     }
 
+    /// Always run: SmolLM2 shapes with Q4_0 matrices and LM head, executed; the same goals.
+    func testSmolLM2ShapeQ4_0CountsPerToken() throws {
+        let r = try DecodeBenchmark.run(name: "SmolLM2-135M shape", config: DecodeBenchmark.smolLM2,
+                                        tensors: RandomWeights(DecodeBenchmark.smolLM2, matrices: .q4_0),
+                                        manifest: Support.manifest, position: 100, executeKernels: true)
+        check(r)
+        XCTAssertEqual(r.weights, "Q4_0 matrices, Q4_0 LM head")
+        XCTAssertEqual(r.uploadedWeightBytes, Self.q4_0WeightBytes(DecodeBenchmark.smolLM2))
+        print(DecodeBenchmark.report([r]))
+    }
+
+    /// Always run (counted, kernels not executed; ~1.5 GB): Llama 3.2 1B shapes with Q4_0 matrices at 1k
+    /// context meet the goals: 2 runs per layer + LM head, 1 submission, every weight byte
+    /// streamed once, streamed bytes within 5% of weights + KV read. Prints the modelled tok/s.
+    func testLlama1BQ4_0At1kContextMeetsTheGoals() throws {
+        let c = DecodeBenchmark.llama32_1B
+        let r = try DecodeBenchmark.run(name: "Llama 3.2 1B shape", config: c, tensors: RandomWeights(c, matrices: .q4_0),
+                                        manifest: Support.manifest, position: 1023, executeKernels: false)
+        check(r)
+        XCTAssertEqual(r.perToken.runs, 33)
+        XCTAssertEqual(r.uploadedWeightBytes, Self.q4_0WeightBytes(c), "4.5 bits per matrix weight + bf16 norms")
+        // KV read at position 1023 (bucket 16 blocks of 64): K and V, 16 layers × 8 KV heads × 1024 × 64 bf16
+        XCTAssertEqual(r.traffic.kvReadBytes, 2 * 16 * 8 * 1024 * 64 * 2)
+        print(DecodeBenchmark.report([r]))
+    }
+
+    /// Bytes of a model's weights as the NPU holds them with Q4_0 matrices: 18 per 32 matrix weights,
+    /// norm weights bf16 (the LM head is the tied embedding, uploaded once).
+    static func q4_0WeightBytes(_ c: ModelConfig) -> Int {
+        var total = 0
+        for (name, shape) in Graph.llama(c).weightShapes where name != "token_embd.weight" || c.tiedEmbeddings {
+            let n = shape.reduce(1, *)
+            total += shape.count == 1 ? 2 * n : n / 32 * 18
+        }
+        return total
+    }
+
     func check(_ r: DecodeBenchResult, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(r.perToken.submissions, 1, file: file, line: line)
         XCTAssertEqual(r.perToken.runs, 2 * r.layers + 1, file: file, line: line)
@@ -23,7 +60,7 @@ final class DecodeBenchmarkTests: XCTestCase {
         XCTAssertLessThan(abs(Double(r.streamedBytes) - expected) / expected, 0.05, file: file, line: line)
     }
 
-    /// NPULLAMA_BENCH=1: SmolLM2 and Llama 3.2 1B shapes at 1k context, bf16 and Q4_1.
+    /// NPULLAMA_BENCH=1: SmolLM2 and Llama 3.2 1B shapes at 1k context, bf16, Q4_1 and Q4_0.
     func testBenchmarkAt1kContext() throws {
         guard ProcessInfo.processInfo.environment["NPULLAMA_BENCH"] == "1" else {
             throw XCTSkip("set NPULLAMA_BENCH=1 to run the decode benchmark (1B shapes allocate ~8 GB)")
@@ -31,7 +68,7 @@ final class DecodeBenchmarkTests: XCTestCase {
         var results: [DecodeBenchResult] = []
         for (name, config, execute) in [("SmolLM2-135M shape", DecodeBenchmark.smolLM2, true),
                                         ("Llama 3.2 1B shape", DecodeBenchmark.llama32_1B, false)] {
-            for dtype in [DType.bf16, .q4_1] {
+            for dtype in [DType.bf16, .q4_1, .q4_0] {
                 let r = try DecodeBenchmark.run(name: name, config: config, tensors: RandomWeights(config, matrices: dtype),
                                                 manifest: Support.manifest, position: 1023, executeKernels: execute)
                 check(r)

@@ -115,4 +115,21 @@ final class EmulatedDeviceTests: XCTestCase {
         try b.y.sync(.fromDevice)
         XCTAssertEqual(Array(try b.y.readableHostBytes()), (0..<64).map(UInt8.init))
     }
+
+    func testRunlistRulesOfXRT() throws {
+        let d = device()
+        let a = try setup(d)
+        let list = try a.context.makeRunlist()
+        try list.add(a.run)
+        assertFails({ try list.add(a.run) }, ["already part of a runlist"])
+        let other = try a.context.makeRunlist()
+        assertFails({ try other.add(a.run) }, ["already part of a runlist"])
+        assertFails({ try a.run.start() }, ["part of a runlist"])
+        // a list is re-executed as it is (XRT: "the list can be reused by calling execute() again")
+        let before = d.counters
+        try list.execute()
+        try list.execute()
+        XCTAssertEqual((d.counters - before).submissions, 2)
+        XCTAssertEqual((d.counters - before).runs, 2)
+    }
 }

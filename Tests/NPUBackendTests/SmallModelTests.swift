@@ -130,13 +130,22 @@ final class SmallModelTests: XCTestCase {
         }
     }
 
-    func testTinyGoldenModelIsRejectedAtPlanTime() throws {
-        let model = try LoadedModel.open(path: Support.root.appendingPathComponent("Golden/tiny-llama32/model").path)
-        XCTAssertThrowsError(try NPUBackend.plan(graph: Graph.llama(model.config), tensors: model.tensors,
-                                                 manifest: Support.manifest, contextLength: 64)) { error in
-            let e = error as? KernelPlanError
-            XCTAssertNotNil(e)
-            print("tiny-llama32 on the NPU kernels: \(error)")
+    /// Shapes no tiling candidate serves are still rejected when the plan is made, naming the constraint:
+    /// headDim 8 (RoPE serves multiples of 32, and 16), and K/V rows (kvDim 24) no gemv tile height divides.
+    func testUnsupportedShapesAreRejectedAtPlanTime() throws {
+        func planError(_ heads: Int, _ kvHeads: Int, _ headDim: Int) throws -> String? {
+            let c = try ModelConfig(vocabSize: 1024, hiddenSize: 128, intermediateSize: 384, layerCount: 2, headCount: heads,
+                                    kvHeadCount: kvHeads, headDim: headDim, maxContext: 4096, tiedEmbeddings: true)
+            let g = Graph.llama(c)
+            do {
+                _ = try NPUBackend.plan(graph: g, tensors: Support.bf16Weights(c, seed: 1), manifest: Support.manifest,
+                                        contextLength: 64)
+                return nil
+            } catch let e as KernelPlanError { return "\(e)" }
         }
+        XCTAssertNil(try planError(8, 2, 16), "the tiny golden model's shape is served")
+        XCTAssertEqual(try planError(16, 2, 8),
+                       "Qrope: headDim=8 is neither a multiple of 32 (16-lane halves) nor 16 (two heads per 32-lane vector)")
+        XCTAssertEqual(try planError(4, 1, 24), "Kcur: M=24 is not a multiple of the tile M=16 (tilings tried: tm=64, tm=32, tm=16)")
     }
 }

@@ -4,7 +4,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class AttentionDecodeKernelTests: XCTestCase {
+final class AttentionDecodeKernelTests: KernelTestCase {
     /// Runs one decode step at `pos` with a random cache and checks output and append.
     func check(heads: Int, kvHeads: Int, headDim: Int, capacity: Int, pos: Int, splits: Int, label: String,
                file: StaticString = #filePath, line: UInt = #line) {
@@ -48,6 +48,17 @@ final class AttentionDecodeKernelTests: XCTestCase {
                 check(heads: 9, kvHeads: 3, headDim: 64, capacity: 2048, pos: pos, splits: splits, label: "smol ctx 2048")
             }
         }
+    }
+
+    /// headDim 16 (the tiny golden model): scores and P·V on one 16-lane vector per position, at the first
+    /// positions, across a block boundary and at the end of the cache, with 4 splits and 1, and one KV head.
+    func testHeadDim16AtSeveralPositions() {
+        for pos in [0, 1, 63, 64, 200, 255] {
+            for splits in [Int(TestPlans.tile(TestPlans.tinyPlan, "kqv_out", "splits")), 1] {
+                check(heads: 8, kvHeads: 2, headDim: 16, capacity: 256, pos: pos, splits: splits, label: "tiny ctx 256")
+            }
+        }
+        check(heads: 8, kvHeads: 1, headDim: 16, capacity: 256, pos: 130, splits: 3, label: "tiny 1 KV head")
     }
 
     func testSplitsDoNotChangeMuch() {

@@ -4,7 +4,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class ElementwiseKernelTests: XCTestCase {
+final class ElementwiseKernelTests: KernelTestCase {
     func testRMSNorm() {
         for (i, (rows, n)) in [(1, 576), (3, 2048), (1, 64), (2, 1536)].enumerated() {
             let x = BF16Tensor(count: rows * n, seed: UInt64(40 + i), scale: 3)
@@ -39,6 +39,46 @@ final class ElementwiseKernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// headDim 16 (the tiny golden model): two heads per 32-lane vector, an odd last head alone; both pairings.
+    func testRopeHeadDim16BothPairings() {
+        let config = TestPlans.tiny
+        let positions = 8192
+        let table = RopeTable(config: config, positions: positions)
+        for pairing in [RopePairing.halfSplit, .adjacent] {
+            for (heads, rows, start) in [(8, 1, 0), (2, 1, 1), (8, 3, 61), (3, 2, 4097), (1, 1, 500), (2, 64, positions - 64)] {
+                let width = heads * 16
+                let x = BF16Tensor(count: rows * width, seed: UInt64(80 + start + heads), scale: 2)
+                var y = [UInt16](repeating: 0, count: rows * width)
+                XCTAssertOK(npuk_rope_bf16(x.bits, &y, Int32(rows), Int32(heads), 16, Int32(start), pairing == .adjacent ? 1 : 0,
+                                           table.cos, table.sin, Int32(table.positions)), "rope hd 16")
+                var expected = x.floats
+                ReferenceOps.rope(&expected, rows: rows, heads: heads, headDim: 16, start: start, pairing: pairing,
+                                  cos: table.cos, sin: table.sin)
+                assertWithinTolerance(op: "rope", dtype: "bf16", shape: "tiny hd16 \(pairing.rawValue) h\(heads) pos \(start)+\(rows)",
+                                      expected: expected, actual: y)
+            }
+        }
+        // head_dim 8 has no path: the driver refuses it as the plan does
+        let x = [UInt16](repeating: 0, count: 16)
+        var y = x
+        XCTAssertEqual(Int(npuk_rope_bf16(x, &y, 1, 2, 8, 0, 0, table.cos, table.sin, 16)), Int(NPUK_BAD_SHAPE))
+    }
+
+    /// The 16-value tails of swiglu and add (a 16-row gemv tile's epilogue in the fused layer halves).
+    func testSixteenValueTails() {
+        let n = 96
+        let gate = BF16Tensor(count: n, seed: 90, scale: 6), up = BF16Tensor(count: n, seed: 91, scale: 2)
+        var out = [UInt16](repeating: 0, count: n)
+        XCTAssertOK(npuk_swiglu_bf16(gate.bits, up.bits, &out, Int32(n), 48, 2), "swiglu tile 48")
+        var expected = [Float](repeating: 0, count: n)
+        ReferenceOps.swiglu(gate.floats, up.floats, count: n, into: &expected)
+        assertWithinTolerance(op: "swiglu", dtype: "bf16", shape: "n 96 tile 48", expected: expected, actual: out)
+        XCTAssertOK(npuk_add_bf16(gate.bits, up.bits, &out, Int32(n), 16, 3), "add tile 16")
+        ReferenceOps.add(gate.floats, up.floats, count: n, into: &expected)
+        assertWithinTolerance(op: "add", dtype: "bf16", shape: "n 96 tile 16", expected: expected, actual: out)
+        XCTAssertEqual(out, bf16Bits(expected))
     }
 
     func testRopeInPlace() {

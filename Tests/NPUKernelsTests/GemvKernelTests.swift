@@ -4,7 +4,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class GemvKernelTests: XCTestCase {
+final class GemvKernelTests: KernelTestCase {
     let tm = TestPlans.tile("Qcur", "tm"), tk = TestPlans.tile("Qcur", "tk"), cores = TestPlans.tile("Qcur", "cores")
 
     /// (m, k, label): SmolLM2 and Llama 3.2 1B projection shapes (1B with modest row counts), and ragged edges.
@@ -83,6 +83,45 @@ final class GemvKernelTests: XCTestCase {
         XCTAssertOK(npuk_lm_head_argmax_q4_1(w.bytes, x.bits, &token, Int32(vocab), Int32(k), tm, tk, cores), "ties")
         XCTAssertEqual(Sampler.argmax(referenceGemv(weights: w.floats, x: x.floats, m: vocab, k: k)), 70)
         XCTAssertEqual(token, 70)
+    }
+
+    /// Row tiles of 32 and 16 (the tilings the plan picks for the tiny golden model's K/V rows, kvDim 32, and for
+    /// one KV head of 16), with several tiles per core and fewer tiles than cores.
+    func testSmallRowTilesMatchReference() {
+        let tm32 = TestPlans.tile(TestPlans.tinyPlan, "Kcur", "tm"), tm16 = TestPlans.tile(TestPlans.tinyMQAPlan, "Kcur", "tm")
+        XCTAssertEqual([tm32, tm16], [32, 16])
+        let cases: [(Int, Int, Int32, Int32, String)] = [
+            (32, 128, tm32, cores, "tiny attn_k"), (16, 128, tm16, cores, "1 KV head attn_k"),
+            (96, 384, tm32, 2, "3 tiles on 2 cores"), (48, 192, tm16, 2, "3 tiles of 16 on 2 cores"),
+        ]
+        for (i, (m, k, rowTile, cores, label)) in cases.enumerated() {
+            let x = BF16Tensor(count: k, seed: UInt64(500 + i))
+            let w = BF16Tensor(count: m * k, seed: UInt64(510 + i), scale: 0.05)
+            var y = [UInt16](repeating: 0, count: m)
+            XCTAssertOK(npuk_gemv_bf16(w.bits, x.bits, &y, Int32(m), Int32(k), rowTile, tk, cores), label)
+            assertWithinTolerance(op: "gemv", dtype: "bf16", shape: "\(label) \(m)x\(k) tm \(rowTile)",
+                                  expected: referenceGemv(weights: w.floats, x: x.floats, m: m, k: k), actual: y)
+            let q = Q4Weights(rows: m, k: k, seed: UInt64(520 + i))
+            var yq = [UInt16](repeating: 0, count: m)
+            XCTAssertOK(npuk_gemv_q4_1(q.bytes, x.bits, &yq, Int32(m), Int32(k), rowTile, tk, cores), label)
+            assertWithinTolerance(op: "gemv", dtype: "q4_1", shape: "\(label) \(m)x\(k) tm \(rowTile)",
+                                  expected: referenceGemv(weights: q.floats, x: x.floats, m: m, k: k), actual: yq)
+        }
+        // the LM head with 16-row tiles (a vocabulary that is a multiple of 16 only) keeps the reference's argmax
+        let (vocab, k) = (1040, 128)
+        let w = BF16Tensor(count: vocab * k, seed: 530, scale: 0.05), x = BF16Tensor(count: k, seed: 531)
+        var token: Int32 = -1
+        XCTAssertOK(npuk_lm_head_argmax_bf16(w.bits, x.bits, &token, Int32(vocab), Int32(k), tm16, tk, cores), "lm head tm 16")
+        let logits = referenceGemv(weights: w.floats, x: x.floats, m: vocab, k: k)
+        let best = Sampler.argmax(logits)
+        if Int(token) != best {
+            XCTAssertLessThanOrEqual(Double(logits[best] - logits[Int(token)]),
+                                     ToleranceTable.bound(op: "lm_head", dtype: "bf16").maxAbsRelative * Double(logits.map(abs).max()!))
+        }
+        print("KERNEL-ERROR lm_head    bf16  vocab 1040 tm 16 token \(token) reference \(best)")
+        // 16 rows cannot hold a tile of 8
+        var y = [UInt16](repeating: 0, count: 8)
+        XCTAssertEqual(Int(npuk_gemv_bf16(w.bits, x.bits, &y, 8, Int32(k), 8, tk, cores)), Int(NPUK_BAD_SHAPE))
     }
 
     func testDriverRejectsShapesItsTilingCannotServe() {

@@ -19,6 +19,66 @@ final class KernelPlanTests: XCTestCase {
         XCTAssertEqual(TestPlans.llama1BPlan.instance("Qcur")!.coreBytes, 2 * 8192 + 2 * 128 + 256 + 2 * 128)
     }
 
+    /// The tiling candidates after the first exist for small shapes only: Llama 3.2 1B and SmolLM2 take every
+    /// kernel's first (default) tiling, so they plan exactly as they did with one tiling per kernel.
+    func testReferenceModelsTakeTheDefaultTilingEverywhere() {
+        for (name, plan) in [("Llama 3.2 1B", TestPlans.llama1BPlan), ("SmolLM2", TestPlans.smolPlan)] {
+            for i in plan.instances {
+                let kernel = TestPlans.manifest.kernels.first { $0.name == i.kernel }!
+                XCTAssertEqual(i.tiling, Dictionary(uniqueKeysWithValues: kernel.tiling.map { ($0.key, $0.value) }), "\(name) \(i.use)")
+            }
+            for use in ["Qcur", "Kcur", "ffn_out", "result_output"] { XCTAssertEqual(plan.instance(use)!.values["tm"], 64, "\(name) \(use)") }
+            XCTAssertEqual(plan.instance("prefill_Kcur")!.values["tn"], 64, name)
+            XCTAssertEqual(plan.instance("ffn_act")!.values["tile"], 512, name)
+            XCTAssertEqual(plan.instance("l_out")!.values["tile"], 64, name)
+        }
+    }
+
+    /// The tiny golden model's shapes (kvDim 32, headDim 16, ffn 384) and one KV head of 16 (kvDim 16): each use
+    /// takes the first candidate that fits, recorded in the instance with buffers sized from it.
+    func testSmallShapesTakeTheFirstCandidateThatFits() throws {
+        let tiny = TestPlans.tinyPlan, mqa = TestPlans.tinyMQAPlan
+        XCTAssertEqual(tiny.instance("Kcur")!.tiling, ["tm": 32, "tk": 64, "cores": 32])
+        XCTAssertEqual(tiny.instance("Kcur")!.coreBytes, 2 * (32 * 64 * 2) + 2 * 128 + 32 * 4 + 2 * 64)
+        XCTAssertEqual(tiny.instance("Qcur")!.tiling["tm"], 64)
+        XCTAssertEqual(tiny.instance("prefill_Vcur")!.tiling["tn"], 32)
+        XCTAssertEqual(tiny.instance("ffn_act")!.tiling["tile"], 128)
+        XCTAssertEqual(tiny.instance("prefill_ffn_act")!.tiling["tile"], 512, "chunk × ffn = 24576 takes the default")
+        XCTAssertEqual(tiny.instance("Qrope")!.values["headDim"], 16)
+        XCTAssertEqual(mqa.instance("Kcur")!.tiling["tm"], 16)
+        XCTAssertEqual(mqa.instance("prefill_Kcur")!.tiling["tn"], 16)
+        XCTAssertEqual(mqa.instance("Krope")!.args[0].shape, [1, 1, 16])
+    }
+
+    /// Tools/build-kernels.py plans with the same candidates as KernelPlan (it builds each instance with its tiling).
+    func testBuildScriptPlansTheSameTilings() throws {
+        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile)
+        else { throw XCTSkip("python3 is not installed; the build script cannot be checked") }
+        let root = TestPlans.kernelsDirectory.deletingLastPathComponent()
+        for (plan, args) in [(TestPlans.tinyPlan, ["--config", root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path,
+                                                   "--weights", "bf16", "--ctx", "8192"]),
+                             (TestPlans.smolPlan, ["--preset", "smollm2-135m", "--weights", "q4_1", "--ctx", "8192"])] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = [root.appendingPathComponent("Tools/build-kernels.py").path] + args + ["--plan-only"]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            let uses = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+            XCTAssertEqual(uses.count, plan.instances.count)
+            for (u, i) in zip(uses, plan.instances) {
+                XCTAssertEqual(u["use"] as? String, i.use)
+                XCTAssertEqual(u["kernel"] as? String, i.kernel)
+                XCTAssertEqual(u["tiling"] as? [String: Int], i.tiling, i.use)
+                let designArgs = try XCTUnwrap(u["designArgs"] as? [[String]])
+                for (key, value) in i.tiling { XCTAssertTrue(designArgs.allSatisfy { $0.contains("\(key)=\(value)") }, i.use) }
+            }
+        }
+    }
+
     func testPlanBindsShapesDtypesAndEntries() throws {
         let smol = TestPlans.smolPlan
         XCTAssertEqual(smol.instance("ffn_gate")!.kernel, "gemv_q4_1")
@@ -48,14 +108,22 @@ final class KernelPlanTests: XCTestCase {
 
     func testShapesTheTilingCannotServeAreRejectedWithTheConstraintNamed() throws {
         XCTAssertNil(planError(try config()))
-        XCTAssertEqual(planError(try config(ffn: 1535)), "ffn_gate: M=1535 is not a multiple of the tile M=64")
+        // every candidate tried; the message is the last (smallest tile) candidate's
+        XCTAssertEqual(planError(try config(ffn: 1535)),
+                       "ffn_gate: M=1535 is not a multiple of the tile M=16 (tilings tried: tm=64, tm=32, tm=16)")
         XCTAssertEqual(planError(try config(hidden: 600)), "attn_norm: N=600 is not a multiple of the vector width 32")
-        XCTAssertEqual(planError(try config(hidden: 608)), "Qcur: K=608 is not a multiple of the tile K=64")
+        XCTAssertEqual(planError(try config(hidden: 608)),
+                       "Qcur: K=608 is not a multiple of the tile K=64 (tilings tried: tm=64, tm=32, tm=16)")
         XCTAssertEqual(planError(try config(heads: 12, kvHeads: 4, headDim: 48)),
-                       "Qrope: headDim=48 is not a multiple of 32 (two 16-lane halves)")
+                       "Qrope: headDim=48 is neither a multiple of 32 (16-lane halves) nor 16 (two heads per 32-lane vector)")
+        XCTAssertEqual(planError(try config(heads: 16, kvHeads: 4, headDim: 8)),
+                       "Qrope: headDim=8 is neither a multiple of 32 (16-lane halves) nor 16 (two heads per 32-lane vector)")
+        XCTAssertEqual(planError(try config(hidden: 640, heads: 8, kvHeads: 1, headDim: 40)),
+                       "Kcur: M=40 is not a multiple of the tile M=16 (tilings tried: tm=64, tm=32, tm=16)")
         XCTAssertEqual(planError(try config(heads: 16, kvHeads: 16)),
                        "kqv_out: kvHeads=16 x splits=4 cores exceed the 32 cores")
-        XCTAssertEqual(planError(try config(vocab: 49153)), "result_output: M=49153 is not a multiple of the tile M=64")
+        XCTAssertEqual(planError(try config(vocab: 49153)),
+                       "result_output: M=49153 is not a multiple of the tile M=16 (tilings tried: tm=64, tm=32, tm=16)")
         XCTAssertEqual(planError(try config(), context: 1000), "kqv_out: ctx=1000 is not a multiple of the KV block=64")
         XCTAssertEqual(planError(try config(), context: 16384), "ctx: context 16384 is outside 1...8192 (max_position_embeddings)")
         XCTAssertEqual(planError(try config(), lmHead: .q8_0),
@@ -112,11 +180,19 @@ final class KernelManifestTests: XCTestCase {
         XCTAssertEqual(load("[]"), "m.json: must be an object, not an array")
         XCTAssertEqual(load(#"{"format": 2}"#), "m.json: format: must be 1")
         XCTAssertEqual(load(#"{"format": true}"#), "m.json: format: must be an integer from 0 to 2^40, not a boolean")
-        XCTAssertEqual(load(try mutated(#""tm": 64, "tk": 64, "cores": 32}"#, #""tm": -64, "tk": 64, "cores": 32}"#)),
-                       "m.json: kernels[0] (gemv_bf16).tiling.tm: must be an integer from 1 to 2^20")
+        XCTAssertEqual(load(try mutated(#"{"tm": 32, "tk": 64, "cores": 32}"#, #"{"tm": -32, "tk": 64, "cores": 32}"#)),
+                       "m.json: kernels[0] (gemv_bf16).tilings[1].tm: must be an integer from 1 to 2^20")
+        XCTAssertEqual(load(try mutated(#"{"tm": 16, "tk": 64, "cores": 32}"#, #"{"tm": 16, "tk": 64}"#)),
+                       "m.json: kernels[0] (gemv_bf16).tilings[2]: must bind the same keys as the first candidate, [\"cores\", \"tk\", \"tm\"]")
+        XCTAssertEqual(load(try mutated(#""tiling": {"cores": 1},"#, #""tiling": {"cores": 1}, "tilings": [],"#)),
+                       "m.json: kernels[6] (rmsnorm_bf16): has both 'tiling' and 'tilings'")
+        XCTAssertEqual(load(try mutated(#""tilings": [{"tile": 64, "cores": 8}, {"tile": 32, "cores": 8}]"#, #""tilings": []"#)),
+                       "m.json: kernels[10] (add_bf16).tilings: must hold 1 to 16 candidates")
+        XCTAssertEqual(load(try mutated(#""tiling": {"block": 64, "splits": 4},"#, "")),
+                       "m.json: kernels[8] (attn_decode_bf16).tiling: is missing (give 'tiling' or 'tilings')")
         XCTAssertEqual(load(try mutated(#""dtype": "bf16", "count": "tm * tk", "depth": 2}"#,
                                         #""dtype": "fp8", "count": "tm * tk", "depth": 2}"#)),
-                       "m.json: kernels[0] (gemv_bf16).coreBuffers[0].dtype: 'fp8' is not one of [\"bf16\", \"f32\", \"i32\", \"u8\", \"u16\", \"q4_1\"]")
+                       "m.json: kernels[0] (gemv_bf16).coreBuffers[0].dtype: 'fp8' is not one of [\"bf16\", \"f32\", \"i32\", \"u8\", \"u16\", \"q4_1\", \"q4_0\"]")
         XCTAssertEqual(load(try mutated(#""check": "M % tm == 0""#, #""check": "M % tn == 0""#)),
                        "m.json: kernels[0] (gemv_bf16).constraints[0].check: reads 'tn', which is neither a model dimension, a dim nor a tiling parameter")
         XCTAssertEqual(load(try mutated(#""check": "K % tk == 0""#, #""check": "K % (tk == 0""#)),
@@ -130,7 +206,7 @@ final class KernelManifestTests: XCTestCase {
         XCTAssertEqual(load(try mutated(#""op": "swiglu", "dims""#, #""op": "gelu", "dims""#)),
                        "m.json: instances[12].op: no kernel implements op 'gelu'")
         XCTAssertEqual(load(try mutated(#""entries": ["rmsnorm_bf16"]"#, #""entries": ["rms norm"]"#)),
-                       "m.json: kernels[4] (rmsnorm_bf16).entries[0]: 'rms norm' is not an identifier (ASCII letters, digits, _; at most 64)")
+                       "m.json: kernels[6] (rmsnorm_bf16).entries[0]: 'rms norm' is not an identifier (ASCII letters, digits, _; at most 64)")
         XCTAssertEqual(load(String(repeating: " ", count: (1 << 20) + 1)), "m.json: is larger than 1048576 bytes")
     }
 

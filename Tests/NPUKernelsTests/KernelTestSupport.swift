@@ -1,4 +1,4 @@
-// Shared helpers of the kernel tests: bf16/Q4_1 test data, the reference comparison against ToleranceTable, metric lines.
+// Shared helpers of the kernel tests: bf16/Q4_1/Q4_0 test data, the reference comparison against ToleranceTable, metric lines.
 import Foundation
 import LlamaCore
 import NPUKernels
@@ -44,6 +44,38 @@ struct Q4Weights {
     }
 }
 
+/// GGUF Q4_0 rows (rows × k/32 blocks of 18 bytes) made by LlamaCore.quantizeQ4_0 from random weights
+/// with a per-block spread like real weights (|d| ≈ 0.001–0.01, either sign), and their dequantization.
+struct Q4_0Weights {
+    var bytes: [UInt8]
+    var floats: [Float]
+
+    init(rows: Int, k: Int, seed: UInt64) {
+        precondition(k % 32 == 0)
+        var rng = SplitMix64(seed: seed)
+        var values = [Float](repeating: 0, count: rows * k)
+        for b in 0..<(rows * k / 32) {
+            let spread = Float(0.01 + 0.07 * rng.nextUnit())
+            for j in 0..<32 { values[b * 32 + j] = spread * Float(rng.nextUnit() * 2 - 1) }
+        }
+        bytes = quantizeQ4_0(values)
+        floats = bytes.withUnsafeBytes { dequantize($0, as: .q4_0) }
+    }
+}
+
+/// The weight formats of the fused layer-half drivers: their code (NPUK_WEIGHTS_*) and tolerance dtype.
+enum WeightFormat: CaseIterable {
+    case bf16, q4_1, q4_0
+    var code: Int32 {
+        switch self {
+        case .bf16: return Int32(NPUK_WEIGHTS_BF16)
+        case .q4_1: return Int32(NPUK_WEIGHTS_Q4_1)
+        case .q4_0: return Int32(NPUK_WEIGHTS_Q4_0)
+        }
+    }
+    var dtype: String { "\(self)" }
+}
+
 /// Rounds fp32 values to bf16 bit patterns (nearest even), as the host uploads activations.
 func bf16Bits(_ values: [Float]) -> [UInt16] { values.map(floatToBF16) }
 
@@ -78,4 +110,15 @@ func referenceGemv(weights: [Float], x: [Float], m: Int, k: Int) -> [Float] {
 
 func XCTAssertOK(_ status: Int32, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(Int(status), Int(NPUK_OK), "\(what) returned status \(status)", file: file, line: line)
+}
+
+/// Base of the kernel tests: after each test, no kernel made a misaligned vector access (the NPU's
+/// load_v/store_v need the access size's alignment; the emulation counts every violation).
+class KernelTestCase: XCTestCase {
+    override func tearDown() {
+        var bytes: Int32 = 0, remainder: Int32 = 0
+        let misaligned = npuk_take_misaligned(&bytes, &remainder)
+        XCTAssertEqual(misaligned, 0, "misaligned vector accesses (the first: \(bytes) bytes at an address ≡ \(remainder) mod \(min(bytes, 64)))")
+        super.tearDown()
+    }
 }

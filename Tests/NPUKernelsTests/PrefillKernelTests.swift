@@ -4,7 +4,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class PrefillKernelTests: XCTestCase {
+final class PrefillKernelTests: KernelTestCase {
     let chunk = Int32(TestPlans.llama1BPlan.instance("prefill_Qcur")!.values["rows"]!)
     func tile(_ key: String) -> Int32 { TestPlans.tile("prefill_Qcur", key) }
 
@@ -38,8 +38,28 @@ final class PrefillKernelTests: XCTestCase {
         }
     }
 
-    func checkAttention(heads: Int, kvHeads: Int, capacity: Int, start: Int, rows: Int, label: String) {
-        let headDim = 64
+    /// Output tiles of 32 and 16 columns (the plan's tn for the tiny golden model's K/V rows and for one KV head of 16).
+    func testMatmulSmallColumnTiles() {
+        let tn32 = TestPlans.tile(TestPlans.tinyPlan, "prefill_Kcur", "tn"), tn16 = TestPlans.tile(TestPlans.tinyMQAPlan, "prefill_Kcur", "tn")
+        XCTAssertEqual([tn32, tn16], [32, 16])
+        for (i, (rows, m, k, tn, label)) in [(64, 32, 128, tn32, "tiny attn_k"), (13, 16, 128, tn16, "1 KV head attn_k, 13 rows"),
+                                             (40, 48, 384, tn16, "3 column tiles")].enumerated() {
+            let x = BF16Tensor(count: rows * k, seed: UInt64(95 + i))
+            let w = BF16Tensor(count: m * k, seed: UInt64(950 + i), scale: 0.05), q = Q4Weights(rows: m, k: k, seed: UInt64(960 + i))
+            var y = [UInt16](repeating: 0xFFFF, count: rows * m), yq = y
+            XCTAssertOK(npuk_matmul_bf16(x.bits, w.bits, &y, Int32(rows), chunk, Int32(m), Int32(k), tile("tr"), tile("tk"), tn,
+                                         tile("cores")), label)
+            XCTAssertOK(npuk_matmul_q4_1(x.bits, q.bytes, &yq, Int32(rows), chunk, Int32(m), Int32(k), tile("tr"), tile("tk"), tn,
+                                         tile("cores")), label)
+            var expected = [Float](repeating: 0, count: rows * m), expectedQ = expected
+            ReferenceOps.matmul(x.floats, rows: rows, inDim: k, weight: w.floats, outDim: m, into: &expected)
+            ReferenceOps.matmul(x.floats, rows: rows, inDim: k, weight: q.floats, outDim: m, into: &expectedQ)
+            assertWithinTolerance(op: "matmul", dtype: "bf16", shape: "\(label) \(rows)x\(m)x\(k) tn \(tn)", expected: expected, actual: y)
+            assertWithinTolerance(op: "matmul", dtype: "q4_1", shape: "\(label) \(rows)x\(m)x\(k) tn \(tn)", expected: expectedQ, actual: yq)
+        }
+    }
+
+    func checkAttention(heads: Int, kvHeads: Int, capacity: Int, start: Int, rows: Int, label: String, headDim: Int = 64) {
         let seed = UInt64(start * 7 + rows)
         let q = BF16Tensor(count: rows * heads * headDim, seed: seed, scale: 2)
         let kNew = BF16Tensor(count: rows * kvHeads * headDim, seed: seed + 1, scale: 2)
@@ -63,7 +83,7 @@ final class PrefillKernelTests: XCTestCase {
         ReferenceOps.attention(q: q.floats, rows: rows, start: start, heads: heads, kvHeads: kvHeads, headDim: headDim,
                                kCache: kCache.map(bf16ToFloat), vCache: vCache.map(bf16ToFloat), capacity: capacity,
                                out: &expected, scratch: &scratch)
-        assertWithinTolerance(op: "attention", dtype: "bf16", shape: "prefill \(label) start \(start) rows \(rows)",
+        assertWithinTolerance(op: "attention", dtype: "bf16", shape: "prefill \(label) hd \(headDim) start \(start) rows \(rows)",
                               expected: expected, actual: out)
     }
 
@@ -72,6 +92,14 @@ final class PrefillKernelTests: XCTestCase {
         checkAttention(heads: 9, kvHeads: 3, capacity: 512, start: 1, rows: 13, label: "smol")
         checkAttention(heads: 9, kvHeads: 3, capacity: 512, start: 100, rows: 64, label: "smol")
         checkAttention(heads: 32, kvHeads: 8, capacity: 2048, start: 2048 - 20, rows: 20, label: "1B near ctx")
+    }
+
+    /// headDim 16 (the tiny golden model: 8 heads on 2 KV heads, and one KV head): one 16-lane vector per row.
+    func testCausalPrefillAttentionHeadDim16() {
+        checkAttention(heads: 8, kvHeads: 2, capacity: 256, start: 0, rows: 8, label: "tiny", headDim: 16)
+        checkAttention(heads: 8, kvHeads: 2, capacity: 256, start: 1, rows: 13, label: "tiny", headDim: 16)
+        checkAttention(heads: 8, kvHeads: 2, capacity: 256, start: 100, rows: 64, label: "tiny", headDim: 16)
+        checkAttention(heads: 8, kvHeads: 1, capacity: 256, start: 256 - 20, rows: 20, label: "tiny 1 KV head near ctx", headDim: 16)
     }
 
     func testPrefillThenDecodeAgreeWithOneLongPrefill() {

@@ -3,7 +3,7 @@ import LlamaCore
 import NPUKernels
 import XCTest
 
-final class RoundingModeTests: XCTestCase {
+final class RoundingModeTests: KernelTestCase {
     override func tearDown() { npuk_set_power_on_rounding(0) }
 
     func testKernelsSetTheirOwnRoundingWhateverThePowerOnMode() {

@@ -83,10 +83,11 @@ final class VerifierTests: XCTestCase {
 
     func testToleranceTableCoversWhatBackendsProduceAndGivesReasons() {
         let table = ToleranceTable.standard
-        // A backend reports its activation dtype per node, and q4_1 for matmuls on 4-bit weights.
-        for dtype in [DType.f32, .bf16, .q4_1] {
+        // A backend reports its activation dtype per node, and q4_1 / q4_0 for matmuls on 4-bit weights.
+        for dtype in [DType.f32, .bf16, .q4_1, .q4_0] {
             for mode in ComparisonMode.allCases {
                 let ops = dtype == .q4_1 && mode == .teacherForced ? ["gemv", "matmul", "block"]
+                    : dtype == .q4_0 && mode == .teacherForced ? ["gemv", "matmul", "lm_head", "block"]
                     : ["embed", "rmsnorm", "gemv", "matmul", "rope", "attention", "add", "swiglu", "lm_head", "block"]
                 for op in ops { XCTAssertNotNil(table.bound(op: op, dtype: dtype, mode: mode), "\(op) \(dtype) \(mode)") }
             }

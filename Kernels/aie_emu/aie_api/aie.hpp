@@ -10,9 +10,13 @@
 //   - bf16 x bf16 products are exact in fp32 (8-bit mantissas); sums round in fp32.
 //   - exp2 and invsqrt are evaluated exactly, then rounded to the requested type. The hardware
 //     units are approximations; their error is not modelled (stated in Kernels/README.md).
-// Timing, VLIW scheduling, alignment rules and register pressure are not modelled.
+//   - alignment: load_v/store_v of a 128-, 256- or 512-bit vector need a pointer aligned to the access
+//     size on XDNA 2 (AIE API memory docs; misaligned is undefined behaviour there). Each misaligned
+//     access is counted (aie_emu::misaligned_accesses) and the emulated device fails the run.
+// Timing, VLIW scheduling and register pressure are not modelled.
 #pragma once
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -33,6 +37,23 @@ namespace aie_emu {
 inline aie::rounding_mode &rounding_register() {
     static thread_local aie::rounding_mode mode = aie::rounding_mode::floor;
     return mode;
+}
+
+// Misaligned vector accesses since the counter was last taken (all cores), and the first one's
+// access size and address modulo it. Read and reset by npuk_take_misaligned().
+inline std::atomic<long> misaligned_accesses{0};
+inline std::atomic<long> first_misaligned{0};   // bytes << 8 | (address % bytes)
+inline void check_vector_alignment(const void *ptr, size_t bytes) {
+    // 128-, 256- and 512-bit accesses align to their size; narrower vectors to 128 bits is not
+    // required (they are element-aligned sub-register moves), so only >= 16-byte accesses are checked.
+    if (bytes < 16) return;
+    size_t align = bytes > 64 ? 64 : bytes;
+    size_t rem = reinterpret_cast<uintptr_t>(ptr) % align;
+    if (rem != 0) {
+        long expected = 0;
+        first_misaligned.compare_exchange_strong(expected, long(align) << 8 | long(rem));
+        misaligned_accesses.fetch_add(1);
+    }
 }
 
 [[noreturn]] inline void fail(const char *what) {
@@ -164,20 +185,30 @@ template <typename T, unsigned N, typename S> vector<T, N> broadcast(S value) {
 }
 
 template <unsigned N, typename T> vector<std::remove_const_t<T>, N> load_v(T *ptr) {
+    aie_emu::check_vector_alignment(ptr, N * sizeof(T));
     vector<std::remove_const_t<T>, N> r;
     std::memcpy(r.data, ptr, sizeof(r.data));
     return r;
 }
 
-// A vector load from an address aligned only to `aligned_elems` elements (the hardware combines two
-// aligned loads); here the same bytes.
-template <unsigned N, typename T>
-vector<std::remove_const_t<T>, N> load_unaligned_v(T *ptr, unsigned aligned_elems = 1) {
-    (void)aligned_elems;
-    return load_v<N>(ptr);
+// A vector from an address aligned only to `aligned_elems` elements (the core realigns two aligned
+// loads with a shift; here memory is byte-addressable, so it is the same copy as load_v).
+// Element-aligned load (the pointer need only be aligned to `aligned_elems` elements): no vector
+// alignment rule, at the hardware's cost of extra cycles.
+template <unsigned N, typename T> vector<std::remove_const_t<T>, N> load_unaligned_v(T *ptr, unsigned aligned_elems = 1) {
+    const size_t promised = sizeof(T) * (aligned_elems ? aligned_elems : 1);
+    if (reinterpret_cast<uintptr_t>(ptr) % promised != 0) {   // the promise is broken: count it as misaligned
+        long expected = 0;
+        aie_emu::first_misaligned.compare_exchange_strong(expected, long(promised) << 8 | long(reinterpret_cast<uintptr_t>(ptr) % promised));
+        aie_emu::misaligned_accesses.fetch_add(1);
+    }
+    vector<std::remove_const_t<T>, N> r;
+    std::memcpy(r.data, ptr, sizeof(r.data));
+    return r;
 }
 
 template <typename T, unsigned N> void store_v(T *ptr, const vector<T, N> &v) {
+    aie_emu::check_vector_alignment(ptr, N * sizeof(T));
     std::memcpy(ptr, v.data, sizeof(v.data));
 }
 

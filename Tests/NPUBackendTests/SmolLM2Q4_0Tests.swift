@@ -1,0 +1,118 @@
+// SmolLM2-135M converted at load to GGUF Q4_0 (every matrix, the tied embedding / LM head too) on NPUBackend over the emulated NPU, against the CPU reference on the same Q4_0-dequantized weights.
+import Foundation
+import LlamaCore
+import NPUBackend
+import ReferenceBackend
+import Scheduler
+import XCTest
+
+final class SmolLM2Q4_0Tests: XCTestCase {
+    static let context = 128
+
+    /// The model, its Q4_0 view and the reference's fp32 copy of that view: converted once per run.
+    nonisolated(unsafe) private static var cached: (model: LoadedModel, weights: FloatWeights)?
+
+    func converted() throws -> (model: LoadedModel, graph: Graph, weights: FloatWeights) {
+        if let c = Self.cached { return (c.model, Graph.llama(c.model.config), c.weights) }
+        let path = ModelCache.smolLM2GGUF
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("SmolLM2 GGUF not found at \(path): \(ModelCache.fetchHint)")
+        }
+        let model = try LoadedModel.open(path: path).convertingMatrices(to: .q4_0)
+        let graph = Graph.llama(model.config)
+        let weights = try FloatWeights(graph: graph, source: model.tensors)
+        Self.cached = (model, weights)
+        return (model, graph, weights)
+    }
+
+    func golden() throws -> GoldenSet {
+        try GoldenSet(directory: Support.root.appendingPathComponent("Golden/smollm2-135m-instruct-q4_1").path)
+    }
+
+    func testEveryMatrixIsQ4_0OnBothSides() throws {
+        let (m, graph, weights) = try converted()
+        for name in ["blk.0.attn_q.weight", "blk.29.ffn_down.weight", "token_embd.weight"] {
+            XCTAssertEqual(m.tensors.info(name)?.dtype, .q4_0, name)
+            // the reference holds exactly the dequantized Q4_0 blocks the NPU is given
+            let raw = try m.tensors.rawBytes(name)
+            let rows = min(64, m.tensors.info(name)!.shape[0]) * m.tensors.info(name)!.shape[1]
+            XCTAssertEqual(Array(weights[name]!.prefix(rows)), dequantize(UnsafeRawBufferPointer(rebasing: raw[0..<rows / 32 * 18]), as: .q4_0), name)
+        }
+        XCTAssertEqual(m.tensors.info("blk.0.attn_norm.weight")?.dtype, .f32, "norm weights stay as stored")
+        let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
+        XCTAssertEqual(npu.designs.projectionDType, .q4_0)
+        XCTAssertEqual(npu.designs.lmHeadDType, .q4_0)
+        XCTAssertEqual(npu.dtype(of: graph.node(named: "Qcur-0")!), .q4_0)
+        XCTAssertEqual(npu.dtype(of: graph.node(named: "result_output")!), .q4_0)
+        XCTAssertEqual(npu.designs.mlpHalf(taps: false).kernelName, "mlp_half_q4_0")
+    }
+
+    /// Teacher-forced per node within ToleranceTable (gemv/q4_0, lm_head/q4_0, the bf16 ops), the KL
+    /// gate on the logits, on both golden prompts with a few decode steps.
+    func testVerifyAgainstTheReferenceOnTheSameQ4_0Weights() throws {
+        let (m, graph, weights) = try converted()
+        for c in try golden().cases {
+            let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
+            let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: Self.context),
+                                    free: try Support.reference(graph, weights, context: Self.context))
+            let report = try verifier.verifyCase(name: c.name, promptIDs: c.promptIDs, decodeSteps: 3)
+            let teacher = report.checks.filter { $0.against == "teacher-forced" }
+            let worst = Dictionary(grouping: teacher, by: { "\($0.op)/\($0.dtype)" }).mapValues { $0.map(\.nmse).max() ?? 0 }
+            print("SmolLM2 Q4_0 \(c.name) verify (emulated NPU vs CPU reference on the same Q4_0 weights):\n" + Support.failures(report))
+            print("  worst teacher-forced NMSE per op/dtype: \(worst.sorted { $0.key < $1.key })")
+            XCTAssertTrue(report.passed, Support.failures(report))
+            XCTAssertFalse(teacher.isEmpty)
+            XCTAssertTrue(teacher.contains { $0.dtype == "Q4_0" && $0.op == "gemv" })
+            XCTAssertTrue(teacher.contains { $0.dtype == "Q4_0" && $0.op == "lm_head" })
+            XCTAssertTrue(report.logits.allSatisfy(\.passed), "KL gate")
+        }
+    }
+
+    /// Greedy on every golden prompt, as long as the golden's continuation: along the CPU reference's
+    /// continuation on the same Q4_0 weights (its tokens fed to the NPU), every NPU argmax agrees with
+    /// the reference's or both are near-ties. The NPU's own greedy run (chunked prefill, argmax LM head
+    /// on the NPU; its first `free` tokens, to keep the test's time down) agrees too, or parts at such a
+    /// near-tie.
+    func testGreedyAgreesWithTheReferenceOnTheGoldenPrompts() throws {
+        let (m, graph, weights) = try converted()
+        let free = 8
+        for c in try golden().cases {
+            let count = c.greedyIDs.count
+            let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
+            let ids = try npu.generateGreedy(prompt: c.promptIDs, count: free)
+            let (refIDs, margins) = try Support.referenceGreedy(try Support.reference(graph, weights, context: Self.context),
+                                                                  prompt: c.promptIDs, count: count)
+            let d = zip(ids, refIDs).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            print("SmolLM2 Q4_0 \(c.name): \(ids.count) greedy tokens of the emulated NPU's own run, first difference from the CPU reference: " +
+                  "\(d.map(String.init) ?? "none")" + (d.map { ", reference margin there \(margins[$0])" } ?? ""))
+            // Along the reference's path: the NPU's logits (decode, logits LM head) at every step.
+            let (forced, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
+            var logits = try forced.step(tokens: c.promptIDs, start: 0, logitRows: .last, observer: nil)
+            var agreed = 0
+            for i in 0..<count {
+                if i == d {   // the free run's divergence, on the same prefix: a near-tie on both sides
+                    let gap = logits[refIDs[i]] - logits[ids[i]]
+                    print("  free run at \(i): reference picks \(refIDs[i]), NPU argmax head \(ids[i]); logit(ref) − logit(NPU pick) " +
+                          "on the NPU \(gap), reference margin \(margins[i])")
+                    XCTAssertLessThan(margins[i], 0.25, "\(c.name) step \(i): the reference's choice is a near-tie")
+                    XCTAssertLessThan(abs(gap), 0.25, "\(c.name) step \(i): the NPU's choice is a near-tie")
+                }
+                let pick = Sampler.argmax(logits)
+                if pick == refIDs[i] {
+                    agreed += 1
+                } else {
+                    let gap = logits[refIDs[i]] - logits[pick]
+                    print("  step \(i): reference picks \(refIDs[i]) (margin \(margins[i])), NPU picks \(pick): " +
+                          "logit(ref) − logit(NPU pick) on the NPU \(gap)")
+                    XCTAssertLessThan(margins[i], 0.25, "\(c.name) step \(i): the reference's choice is a near-tie")
+                    XCTAssertLessThan(abs(gap), 0.25, "\(c.name) step \(i): the NPU's choice is a near-tie (bf16 activations)")
+                }
+                if i + 1 < count {
+                    logits = try forced.step(tokens: [refIDs[i]], start: c.promptIDs.count + i, logitRows: .last, observer: nil)
+                }
+            }
+            print("  along the reference's continuation the NPU's argmax agrees at \(agreed) of \(count) steps")
+            XCTAssertEqual(Array(ids.prefix(d ?? free)), Array(refIDs.prefix(d ?? free)))
+        }
+    }
+}
