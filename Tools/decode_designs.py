@@ -4,7 +4,8 @@
 # Shared by Tools/build-kernels.py (what to build, kernels.json names) and Tools/check_designs.py
 # (what each design's runtime sequence must move); a Swift test compares this list with
 # DecodeDesigns.all for the reference models, so the two cannot drift apart.
-# Usage: decode_designs.py --preset llama-3.2-1b --weights bf16 --ctx 8192   (prints the list as JSON)
+# Usage: decode_designs.py --preset llama-3.2-1b --weights bf16 --ctx 8192   (prints the list as JSON, with each
+#        design's parameters; --config config.json for other shapes)
 import argparse
 import importlib.util
 import json
@@ -174,8 +175,8 @@ def main():
     ap.add_argument("--ctx", type=int, default=4096)
     a = ap.parse_args()
     d = load(a.preset, a.config, a.weights, a.lm_head, a.ctx)
-    print(json.dumps([{"kernelName": x["kernelName"], "arguments": [[n, b, r] for n, b, r in x["arguments"]]}
-                      for x in d.all()], indent=1))
+    print(json.dumps([{"kernelName": x["kernelName"], "arguments": [[n, b, r] for n, b, r in x["arguments"]],
+                       "parameters": d.design_parameters(x)} for x in d.all()], indent=1))
     return 0
 
 

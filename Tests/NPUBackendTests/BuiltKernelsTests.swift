@@ -199,20 +199,42 @@ final class PythonMirrorTests: XCTestCase {
                        KernelBuildKey.key(config: Self.smol, projection: .q4_1, lmHead: .bf16, context: 2048, chunk: 64))
     }
 
+    /// The tiny golden model (Golden/tiny-llama32/model/config.json): kvDim 32 takes 32-row K/V tiles.
+    static let tiny = try! ModelConfig(
+        vocabSize: 1024, hiddenSize: 128, intermediateSize: 384, layerCount: 4, headCount: 8, kvHeadCount: 2,
+        headDim: 16, ropeTheta: 500000, maxContext: 131072, tiedEmbeddings: true)
+
+    /// Names, argument bytes and roles of every decode design, and the gemv tile height of each stage the
+    /// designs are generated with (the plan's per-instance tilings), for bf16, Q4_1 and Q4_0 weights.
     func testDecodeDesignsMirrorAgreesWithSwift() throws {
-        for (preset, config, weights) in [("llama-3.2-1b", Self.llama1B, DType.bf16), ("smollm2-135m", Self.smol, .q4_1),
-                                          ("llama-3.2-1b", Self.llama1B, .q4_1)] {
-            let text = try python(["Tools/decode_designs.py", "--preset", preset, "--weights", weights.rawValue.lowercased(),
+        let tinyConfig = ["--config", Support.root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path]
+        for (model, config, weights) in [(["--preset", "llama-3.2-1b"], Self.llama1B, DType.bf16),
+                                         (["--preset", "smollm2-135m"], Self.smol, .q4_1),
+                                         (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_1),
+                                         (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_0),
+                                         (tinyConfig, Self.tiny, .bf16), (tinyConfig, Self.tiny, .q4_0)] {
+            let preset = model.joined(separator: " ")
+            let text = try python(["Tools/decode_designs.py"] + model + ["--weights", weights.rawValue.lowercased(),
                                    "--ctx", "2048"])
             let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
             let plan = try KernelPlan(manifest: Support.manifest, config: config, projectionWeights: weights, lmHeadWeights: .bf16,
                                       context: 2048, chunk: 64)
             let swift = try DecodeDesigns(plan: plan, config: config, projectionDType: weights, lmHeadDType: .bf16, context: 2048).all
+            let designs = try DecodeDesigns(plan: plan, config: config, projectionDType: weights, lmHeadDType: .bf16, context: 2048)
             XCTAssertEqual(list.map { $0["kernelName"] as? String }, swift.map(\.kernelName), preset)
             for (p, s) in zip(list, swift) {
                 let args = (p["arguments"] as? [[Any]] ?? []).map { "\($0[0]) \($0[1]) \($0[2])" }
                 XCTAssertEqual(args, s.arguments.map { "\($0.name) \($0.bytes) \($0.role)" }, s.kernelName)
+                let parameters = try XCTUnwrap(p["parameters"] as? [String: Any], s.kernelName)
+                switch s.kind {
+                case .attentionHalf: XCTAssertEqual(parameters["tms"] as? [Int], designs.attentionTM, s.kernelName)
+                case .mlpHalf: XCTAssertEqual(parameters["tms"] as? [Int], designs.mlpTM, s.kernelName)
+                case .lmHeadArgmax: XCTAssertEqual(parameters["tm"] as? Int, plan.instance("result_output")!.values["tm"], s.kernelName)
+                case .lmHeadLogits: XCTAssertEqual(parameters["tm"] as? Int, plan.instance("result_logits")!.values["tm"], s.kernelName)
+                }
+                XCTAssertEqual(parameters["tk"] as? Int, designs.tk, s.kernelName)
             }
+            if config.kvDim == 32 { XCTAssertEqual(designs.attentionTM, [64, 32, 64], "the tiny model's K/V rows take 32-row tiles") }
         }
     }
 }
