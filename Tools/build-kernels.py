@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
-# Builds every kernel instance a model needs into as few xclbins as possible, with instruction streams; cached by hash.
+# Builds the kernels NPUBackend runs for one model shape into ONE xclbin (the fused decode designs; --prefill adds the per-op prefill designs) with instruction streams.
 #
 # Needs mlir-aie (python package `aie`, `aiecc.py`) and Peano (PEANO_INSTALL_DIR). Without them it
-# says so and exits 2. Inputs: the model's dimensions (an HF config.json or a preset), the weight
-# dtypes, the context and prefill chunk. Output: <out>/<hash>/ with one xclbin per pack, one
-# insts .bin per kernel instance, and kernels.json mapping each manifest use to (xclbin, kernel
-# name, id, insts). The cache key hashes every source, design, the manifest, the instance shapes and
-# the toolchain version, so an unchanged model rebuilds nothing.
+# says so and exits 2 (after checking the shapes). Inputs: the model's dimensions (an HF config.json or
+# a preset), the weight dtypes, the context and prefill chunk. Output: <out-dir>/ (default
+# <out>/<key>, the directory `npu-llama --device npu` looks in: KernelBuildKey.swift) with
+# npu-llama.xclbin, one <kernel>.insts.bin per kernel, and kernels.json mapping each Swift kernel name
+# (DecodeDesigns / PrefillDesigns) to (xclbin, kernel name, id, insts). Every kernel is in one xclbin
+# because a runlist's runs must come from one hw_context (REFERENCE.md §4). kernels.json records a
+# hash of every source, design, the manifest, the shapes and the toolchain version: an unchanged
+# build is not redone.
 #
 # Each use gets the first tiling candidate of its kernel whose constraints and buffer budgets hold (as
-# KernelPlan), and its design is generated with that tiling (trailing key=value arguments).
-# Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --ctx 8192 --chunk 64 [--out DIR] [--plan-only]
+# KernelPlan); every design is generated with its instances' tilings: the layer halves with each gemv
+# stage's tile height (tms=Qcur,Kcur/Vcur,attn_out or gate/up,down), the LM head and the per-op
+# prefill designs with theirs (key=value arguments).
+#
+# Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --ctx 8192 [--out-dir DIR]
 #        Tools/build-kernels.py --config path/config.json --weights q4_1 ...
 #        Tools/build-kernels.py --preset llama-3.2-1b --weights q4_0 --lm-head q4_0 --ctx 1024   (Q4_0 GGUF, or --weights q4_0)
+#        Tools/build-kernels.py ... --print-key      (the cache key only)
+#        Tools/build-kernels.py ... --list           (the kernels and design parameters, no toolchain needed)
+#        Tools/build-kernels.py ... --plan-only      (the plan as JSON: each use's kernel, tiling, design instances)
 import argparse
 import ast
 import hashlib
@@ -30,9 +39,9 @@ PRESETS = {
     "smollm2-135m": dict(hidden=576, ffn=1536, heads=9, kvHeads=3, headDim=64, vocab=49152, layers=30,
                          pairing="adjacent", eps=1e-5),
 }
-# Kernels per xclbin: aiecc packs several kernels (each its own partition of the array) into one
-# xclbin so they share one hw context and one runlist; keep it modest until measured on hardware.
-MAX_KERNELS_PER_XCLBIN = 16
+# aiecc appends each kernel (its own configuration of the array) to the xclbin with --xclbin-input;
+# the whole set must share one hw context. Not yet measured on hardware: how many an xclbin takes.
+XCLBIN_NAME = "npu-llama.xclbin"
 
 
 def evaluate(expr, values):
@@ -150,23 +159,52 @@ def design_args(kernel, v, model):
         return [v["N"]]
     if op == "matmul":
         return [v["M"], v["K"], v["rows"], kernel["dtype"]]
-    if op in ("attention_decode", "attention_prefill"):
-        return None
+    if op == "attention_prefill":   # one instance over the whole context (PrefillDesigns): causal masking
+        return [v["heads"], v["kvHeads"], v["headDim"], v["ctx"], v["rows"], v["ctx"] // v["block"]]
+    if op in ("attention_decode", "lm_head"):
+        return None   # they run inside the fused designs (the attention half per length bucket, the LM head)
     raise ValueError(op)
 
 
-def instance_variants(kernel, v, model):
-    """Every design instance of a use: its arguments followed by its tiling as key=value."""
-    a = design_args(kernel, v, model)
-    buckets = [2 ** i for i in range(0, 32) if 2 ** i <= v.get("ctx", 0) // v.get("block", 1)]
-    if kernel["op"] == "attention_decode":
-        variants = [[v["heads"], v["kvHeads"], v["headDim"], v["ctx"], b] for b in buckets]
-    elif kernel["op"] == "attention_prefill":
-        variants = [[v["heads"], v["kvHeads"], v["headDim"], v["ctx"], v["rows"], b] for b in buckets]
-    else:
-        variants = [a]
+def tiling_args(kernel, v):
+    """The instance's tiling as key=value arguments (the keys of its kernel's candidates)."""
     keys = sorted((kernel["tilings"] if "tilings" in kernel else [kernel["tiling"]])[0])
-    return [x + [f"{k}={v[k]}" for k in keys] for x in variants]
+    return [f"{k}={v[k]}" for k in keys]
+
+
+def cli(a):
+    """A design's command line: positional values as they are, keyword arguments as key=value (a
+    per-stage tuple as a comma list, as Kernels/layer_decode/roles.cli_value reads it)."""
+    if not isinstance(a, dict):
+        return [str(x) for x in a]
+    return [f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in a.items()]
+
+
+FUSED_USES = {"attn_half": ("attn_norm", "Qcur", "Kcur", "Vcur", "Qrope", "Krope", "kqv_out", "attn_out", "ffn_inp"),
+              "mlp_half": ("ffn_norm", "ffn_gate", "ffn_up", "ffn_act", "ffn_out", "l_out"),
+              "lm_head": ("result_norm", "result_output", "result_logits")}
+
+
+def built_in(use):
+    """Which design runs a use: a fused decode design, or the use's own per-op design (prefill, --prefill)."""
+    return next((f for f, uses in FUSED_USES.items() if use in uses), "per-op")
+
+
+def fused_designs(manifest, model, args):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import decode_designs
+    return decode_designs.DecodeDesigns(manifest, model, args.weights, args.lm_head, args.ctx, args.chunk)
+
+
+def instance_variants(kernel, v, model, fused):
+    """Every design instance of a use as its command line with the instance's tiling: the per-op design's
+    arguments then key=value; for the decode attention and the LM head (whose manifest design is the
+    fused one) the fused design's instances: the attention half per length bucket and taps, the LM head."""
+    op = kernel["op"]
+    if op in ("attention_decode", "lm_head"):
+        kinds = ("attention",) if op == "attention_decode" else ("lm_head_argmax",)
+        return [cli(fused.design_parameters(x)) for x in fused.all() if x["kind"] in kinds]
+    return [cli(design_args(kernel, v, model)) + tiling_args(kernel, v)]
 
 
 def toolchain():
@@ -192,6 +230,33 @@ def toolchain():
     return aiecc, peano, version
 
 
+def build_key(model, weights, lm_head, ctx, chunk):
+    """KernelBuildKey.key (Swift): every shape the kernels are built for."""
+    m = model
+    return (f"h{m['hidden']}-f{m['ffn']}-q{m['heads']}-kv{m['kvHeads']}-d{m['headDim']}-v{m['vocab']}-l{m['layers']}"
+            f"-{'adj' if m['pairing'] == 'adjacent' else 'half'}-{weights}-{lm_head}-ctx{ctx}-c{chunk}")
+
+
+def kernel_list(manifest, model, args):
+    """(Swift kernel name, design file, design arguments (list or dict), object name, sources) for every kernel."""
+    d = fused_designs(manifest, model, args)
+    fused = {f["name"]: f for f in manifest["fusedDesigns"]}
+    which = {"attention": "attn_half", "mlp": "mlp_half", "lm_head_argmax": "lm_head", "lm_head_logits": "lm_head"}
+    out = []
+    for x in d.all():
+        f = fused[which[x["kind"]]]
+        kw = d.design_parameters(x)
+        obj = next(o for o in f["objects"] if o.endswith(f"_{kw['weights']}.o"))
+        out.append((x["kernelName"], f["design"], kw, obj, f["objects"][obj]))
+    if args.prefill:
+        for name, kernel, v, _ in plan(manifest, model, args.weights, args.lm_head):
+            if name.startswith("prefill_"):
+                obj = os.path.basename(kernel["source"]).replace(".cc", ".o")
+                out.append((name, kernel["design"], instance_variants(kernel, v, model, d)[0], obj,
+                            [kernel["source"]] + kernel.get("extraSources", [])))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     src = ap.add_mutually_exclusive_group(required=True)
@@ -203,40 +268,53 @@ def main():
     ap.add_argument("--chunk", type=int, default=64)
     ap.add_argument("--out", default=os.path.join(os.environ.get("NPULLAMA_CACHE", os.path.expanduser("~/.cache/npu-llama")),
                                                   "kernels"))
+    ap.add_argument("--out-dir", help="the build directory itself (default: <out>/<key>)")
+    ap.add_argument("--prefill", action="store_true",
+                    help="also build the per-op prefill designs (not used by --device npu yet: see Kernels/layer_decode/README.md)")
+    ap.add_argument("--print-key", action="store_true")
+    ap.add_argument("--list", action="store_true")
     ap.add_argument("--plan-only", action="store_true",
                     help="print the plan (each use's kernel, chosen tiling and design instances) as JSON and exit")
     args = ap.parse_args()
     with open(os.path.join(KERNELS, "manifest.json")) as f:
         manifest = json.load(f)
     model = model_values(args)
+    key = build_key(model, args.weights, args.lm_head, args.ctx, args.chunk)
+    if args.print_key:
+        print(key)
+        return 0
     uses = plan(manifest, model, args.weights, args.lm_head)   # shape errors first, toolchain second
     if args.plan_only:
-        print(json.dumps([{"use": name, "kernel": kernel["name"], "tiling": tiling,
-                           "designArgs": [[str(x) for x in a] for a in instance_variants(kernel, v, model)]}
+        fused = fused_designs(manifest, model, args)
+        print(json.dumps([{"use": name, "kernel": kernel["name"], "tiling": tiling, "builtIn": built_in(name),
+                           "design": kernel["design"],
+                           "designArgs": [[str(x) for x in a] for a in instance_variants(kernel, v, model, fused)]}
                           for name, kernel, v, tiling in uses], indent=1))
         return 0
+    kernels = kernel_list(manifest, model, args)
+    if args.list:
+        for name, design, a, obj, sources in kernels:
+            print(name, design, obj, " ".join(cli(a)))
+        return 0
     aiecc, peano, version = toolchain()
-
-    # Distinct design instances: (kernel, design arguments with the instance's tiling).
-    instances = {}
-    for name, kernel, v, _ in uses:
-        for a in instance_variants(kernel, v, model):
-            key = (kernel["name"], tuple(a))
-            instances.setdefault(key, {"kernel": kernel, "args": a, "uses": []})["uses"].append(name)
 
     h = hashlib.sha256()
     h.update(version.encode())
     h.update(json.dumps(manifest, sort_keys=True).encode())
-    for k in manifest["kernels"]:
-        for rel in (k["source"], k["design"]):
-            with open(os.path.join(KERNELS, rel), "rb") as f:
-                h.update(f.read())
-    h.update(repr(sorted(instances)).encode())
-    out = os.path.join(args.out, h.hexdigest()[:16])
+    for root, _, files in sorted(os.walk(KERNELS)):
+        for name in sorted(files):
+            if name.endswith((".cc", ".py", ".h", ".hpp", ".json")):
+                with open(os.path.join(root, name), "rb") as f:
+                    h.update(f.read())
+    h.update(repr([(k[0], cli(k[2])) for k in kernels]).encode())
+    digest = h.hexdigest()
+    out = args.out_dir or os.path.join(args.out, key)
     index_path = os.path.join(out, "kernels.json")
     if os.path.exists(index_path):
-        print(f"build-kernels: up to date: {index_path}")
-        return 0
+        with open(index_path) as f:
+            if json.load(f).get("sourceHash") == digest:
+                print(f"build-kernels: up to date: {index_path}")
+                return 0
     os.makedirs(out, exist_ok=True)
 
     def run(cmd, **kw):
@@ -245,19 +323,15 @@ def main():
 
     clang = os.path.join(peano, "bin", "clang++")
     aie_include = os.path.join(os.path.dirname(os.path.dirname(aiecc)), "include")
-    index, pack, pack_no, packs = [], [], 0, []
-    for n, ((kname, a), inst) in enumerate(sorted(instances.items())):
-        kernel = inst["kernel"]
-        tag = f"{kname}_" + "_".join(str(x).replace("=", "") for x in a)
-        work = os.path.join(out, tag)
+    xclbin = os.path.join(out, XCLBIN_NAME)
+    if os.path.exists(xclbin):
+        os.remove(xclbin)
+    index = []
+    for n, (name, design, a, obj_name, sources) in enumerate(kernels):
+        work = os.path.join(out, name)
         os.makedirs(work, exist_ok=True)
-        obj_name = {"lm_head": "lm_head.o"}.get(kernel["op"], os.path.basename(kernel["source"]).replace(".cc", ".o"))
-        sources = [kernel["source"]] + (["gemv_bf16/gemv_bf16.cc"] if kernel["op"] == "lm_head" and kernel["dtype"] == "bf16" else []) \
-            + (["gemv_q4_1/gemv_q4_1.cc"] if kernel["op"] == "lm_head" and kernel["dtype"] == "q4_1" else []) \
-            + (["gemv_q4_0/gemv_q4_0.cc"] if kernel["op"] == "lm_head" and kernel["dtype"] == "q4_0" else []) \
-            + (["gemv_bf16/gemv_bf16.cc"] if kernel["name"] == "gemv_q4_0" else [])   # gemv_out_bf16 lives there
         objs = []
-        for s in sources:
+        for s in sources:     # one object per worker, as IRON links it: every source of the design, linked
             o = os.path.join(work, os.path.basename(s).replace(".cc", ".part.o"))
             run([clang, "--target=aie2p-none-unknown-elf", "-O2", "-std=c++20", "-DNDEBUG", "-I", aie_include,
                  "-c", os.path.join(KERNELS, s), "-o", o])
@@ -268,26 +342,20 @@ def main():
             os.replace(objs[0], os.path.join(work, obj_name))
         mlir = os.path.join(work, "aie.mlir")
         with open(mlir, "w") as f:
-            run([sys.executable, os.path.join(KERNELS, kernel["design"]), *a], stdout=f, cwd=work)
-        if len(pack) == MAX_KERNELS_PER_XCLBIN:
-            packs.append(pack)
-            pack, pack_no = [], pack_no + 1
-        xclbin = os.path.join(out, f"pack{pack_no}.xclbin")
-        kid = 0x901 + len(pack)
-        kname_x = f"K{n}"
-        insts = os.path.join(out, f"{tag}.insts.bin")
+            run([sys.executable, os.path.join(KERNELS, design), *cli(a)], stdout=f, cwd=work)
+        kid = 0x901 + n
+        insts = os.path.join(out, f"{name}.insts.bin")
         cmd = [aiecc, "--no-xchesscc", "--no-xbridge", "--aie-generate-xclbin", "--aie-generate-npu-insts",
-               f"--xclbin-name={xclbin}", f"--npu-insts-name={insts}", f"--xclbin-kernel-name={kname_x}",
+               f"--xclbin-name={xclbin}", f"--npu-insts-name={insts}", f"--xclbin-kernel-name={name}",
                f"--xclbin-kernel-id={hex(kid)}", mlir]
-        if pack:
+        if index:
             cmd.insert(1, f"--xclbin-input={xclbin}")
         run(cmd, cwd=work)
-        pack.append(tag)
-        index.append({"instance": tag, "kernel": kname, "designArgs": a, "uses": inst["uses"], "xclbin": xclbin,
-                      "xclbinKernel": kname_x, "kernelId": kid, "insts": insts})
+        index.append({"name": name, "design": design, "designArgs": cli(a), "xclbin": XCLBIN_NAME, "xclbinKernel": name,
+                      "kernelId": kid, "insts": os.path.basename(insts)})
     with open(index_path, "w") as f:
-        json.dump({"toolchain": version, "kernels": index}, f, indent=1)
-    print(f"build-kernels: {len(index)} kernel instances in {pack_no + 1} xclbin(s): {index_path}")
+        json.dump({"format": 1, "toolchain": version, "sourceHash": digest, "key": key, "kernels": index}, f, indent=1)
+    print(f"build-kernels: {len(index)} kernels in {xclbin}: {index_path}")
     return 0
 
 

@@ -108,4 +108,24 @@ void attn_decode_out_bf16(const float *__restrict state, bfloat16 *__restrict ou
     }
 }
 
+// The fused attention half's step on packed buffers (a core has two input DMA channels: one brings
+// `kv`, the other `pack`). pack: q (group x head_dim) | k_new (head_dim) | v_new (head_dim) | the step
+// params header int32[8]; kv: K block | V block (block x head_dim each). When the block holds position
+// params[0], the token's k/v row is first written into it (the KV append: the design writes the block
+// back to the cache), then the block is attended as attn_decode_bf16 does.
+void attn_decode_packed_bf16(const bfloat16 *__restrict pack, bfloat16 *__restrict kv, float *__restrict state,
+                             float *__restrict scores, int32_t block_index, int32_t block, int32_t group,
+                             int32_t head_dim) {
+    const bfloat16 *k_new = pack + group * head_dim, *v_new = k_new + head_dim;
+    const int32_t *params = reinterpret_cast<const int32_t *>(v_new + head_dim);
+    bfloat16 *k = kv, *v = kv + block * head_dim;
+    const int32_t row = params[0] - block_index * block;
+    if (row >= 0 && row < block)
+        for (int d = 0; d < head_dim; d += kVec) {
+            aie::store_v(k + row * head_dim + d, aie::load_v<kVec>(k_new + d));
+            aie::store_v(v + row * head_dim + d, aie::load_v<kVec>(v_new + d));
+        }
+    attn_decode_bf16(pack, k, v, state, scores, params, block_index, block, group, head_dim);
+}
+
 } // extern "C"

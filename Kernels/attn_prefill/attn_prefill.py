@@ -34,10 +34,10 @@ def design(heads, kv_heads, head_dim, ctx, rows, bucket_blocks, block=BLOCK, qro
     state_ty = np.ndarray[(qrows * (head_dim + 16),), np.dtype[np.float32]]
     scores_ty = np.ndarray[(block,), np.dtype[np.float32]]
 
-    init = Kernel("attn_decode_init_f32", "attn.o", [state_ty, np.int32, np.int32])
-    step = Kernel("attn_prefill_bf16", "attn.o", [qt_ty, kv_ty, kv_ty, state_ty, scores_ty, params_ty,
+    init = Kernel("attn_decode_init_f32", "attn_prefill.o", [state_ty, np.int32, np.int32])
+    step = Kernel("attn_prefill_bf16", "attn_prefill.o", [qt_ty, kv_ty, kv_ty, state_ty, scores_ty, params_ty,
                                                   np.int32, np.int32, np.int32, np.int32, np.int32])
-    finish = Kernel("attn_decode_out_bf16", "attn.o", [state_ty, qt_ty, np.int32, np.int32])
+    finish = Kernel("attn_decode_out_bf16", "attn_prefill.o", [state_ty, qt_ty, np.int32, np.int32])
 
     def core_body(my_jobs):
         def body(of_q, of_k, of_v, of_p, of_o, state, scores, init, step, finish):

@@ -63,7 +63,7 @@ int32_t npuk_gemv_bf16(const uint16_t *w, const uint16_t *x, uint16_t *y, int32_
 int32_t npuk_gemv_q4_1(const uint8_t *w, const uint16_t *x, uint16_t *y, int32_t m, int32_t k, int32_t tm,
                        int32_t tk, int32_t cores) {
     if (tk > 512) return NPUK_BAD_SHAPE;
-    return gemv_logits(Q4Tiles{w, k, tm, tk, {}, {}}, x, y, m, k, cores);
+    return gemv_logits(Q4Tiles{w, k, tm, tk, {}}, x, y, m, k, cores);
 }
 
 int32_t npuk_gemv_q4_0(const uint8_t *w, const uint16_t *x, uint16_t *y, int32_t m, int32_t k, int32_t tm,
@@ -80,7 +80,7 @@ int32_t npuk_lm_head_argmax_bf16(const uint16_t *w, const uint16_t *x, int32_t *
 int32_t npuk_lm_head_argmax_q4_1(const uint8_t *w, const uint16_t *x, int32_t *token, int32_t vocab, int32_t k,
                                  int32_t tm, int32_t tk, int32_t cores) {
     if (tk > 512) return NPUK_BAD_SHAPE;
-    return gemv_argmax(Q4Tiles{w, k, tm, tk, {}, {}}, x, token, vocab, k, cores);
+    return gemv_argmax(Q4Tiles{w, k, tm, tk, {}}, x, token, vocab, k, cores);
 }
 
 int32_t npuk_lm_head_argmax_q4_0(const uint8_t *w, const uint16_t *x, int32_t *token, int32_t vocab, int32_t k,

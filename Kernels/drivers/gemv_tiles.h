@@ -21,34 +21,21 @@ struct Bf16Tiles {
     void run(int slot, const bfloat16 *x, float *acc, int first) { gemv_bf16(buf[slot], x, acc, tm, tk, first); }
 };
 
-// GGUF Q4_1 weights: row r is k/32 blocks of 20 bytes. The DMA splits each tile into an aligned
-// nibble plane (16 bytes per block) and a (d, m) plane (two f16 per block): 4-byte-granular
-// strided transfers, no change to any value.
+// GGUF Q4_1 weights: row r is k/32 blocks of 20 bytes. A tile reaches the core as the file stores
+// it (tm rows x tk/32 blocks, row-major; one input DMA channel) and gemv_q4_1_blocks reads the blocks.
 struct Q4Tiles {
     const uint8_t *w;
     int k, tm, tk;
-    uint8_t *qs[2];
-    uint16_t *dm[2];
+    uint8_t *buf[2];
     bool alloc(emu::CoreArena &a) {
-        const size_t blocks = size_t(tm) * (tk / 32);
-        for (int s = 0; s < 2; ++s) {
-            qs[s] = a.alloc<uint8_t>(blocks * 16);
-            dm[s] = a.alloc<uint16_t>(blocks * 2);
-        }
+        for (auto &b : buf) b = a.alloc<uint8_t>(size_t(tm) * (tk / 32) * 20);
         return !a.overflowed();
     }
     void load(int slot, int row0, int k0) {
         const long row_bytes = long(k / 32) * 20;
-        const int bpr = tk / 32;
-        for (int r = 0; r < tm; ++r)
-            for (int b = 0; b < bpr; ++b) {
-                const uint8_t *src = w + long(row0 + r) * row_bytes + long(k0 / 32 + b) * 20;
-                const int i = r * bpr + b;
-                std::memcpy(qs[slot] + i * 16, src + 4, 16);
-                std::memcpy(dm[slot] + 2 * i, src, 4);
-            }
+        emu::dma_2d(buf[slot], w + long(row0) * row_bytes + long(k0 / 32) * 20, tm, (tk / 32) * 20, row_bytes);
     }
-    void run(int slot, const bfloat16 *x, float *acc, int first) { gemv_q4_1(qs[slot], dm[slot], x, acc, tm, tk, first); }
+    void run(int slot, const bfloat16 *x, float *acc, int first) { gemv_q4_1_blocks(buf[slot], x, acc, tm, tk, first); }
 };
 
 // GGUF Q4_0 weights: row r is k/32 blocks of 18 bytes. The tile moves as the GGUF bytes themselves:

@@ -6,8 +6,7 @@
 extern "C" {
 void gemv_bf16(const bfloat16 *w, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void gemv_out_bf16(const float *acc, bfloat16 *y, int32_t rows);
-void gemv_q4_1(const uint8_t *qs, const uint16_t *dm, const bfloat16 *x, float *acc, int32_t rows, int32_t k,
-               int32_t first);
+void gemv_q4_1_blocks(const uint8_t *blocks, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void gemv_q4_0(const uint8_t *w, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void rmsnorm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t n, float eps);
 void rope_halfsplit_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
@@ -15,6 +14,8 @@ void rope_adjacent_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int3
 void attn_decode_init_f32(float *state, int32_t group, int32_t head_dim);
 void attn_decode_bf16(const bfloat16 *q, const bfloat16 *k, const bfloat16 *v, float *state, float *scores,
                       const int32_t *params, int32_t block_index, int32_t block, int32_t group, int32_t head_dim);
+void attn_decode_packed_bf16(const bfloat16 *pack, bfloat16 *kv, float *state, float *scores, int32_t block_index,
+                             int32_t block, int32_t group, int32_t head_dim);
 void attn_decode_merge_f32(float *a, const float *b, int32_t group, int32_t head_dim);
 void attn_decode_out_bf16(const float *state, bfloat16 *out, int32_t group, int32_t head_dim);
 void swiglu_bf16(const bfloat16 *gate, const bfloat16 *up, bfloat16 *out, int32_t n);
@@ -22,8 +23,8 @@ void add_bf16(const bfloat16 *a, const bfloat16 *b, bfloat16 *out, int32_t n);
 void argmax_f32(const float *logits, int32_t rows, int32_t base, int32_t *best, int32_t first);
 void argmax_merge_f32(const int32_t *bests, int32_t n, int32_t *token);
 void matmul_bf16(const bfloat16 *a, const bfloat16 *b, float *acc, int32_t tr, int32_t tk, int32_t tn, int32_t first);
-void matmul_q4_1(const bfloat16 *a, const uint8_t *qs, const uint16_t *dm, bfloat16 *b, float *acc, int32_t tr,
-                 int32_t tk, int32_t tn, int32_t first);
+void matmul_q4_1_blocks(const bfloat16 *a, const uint8_t *blocks, bfloat16 *b, float *acc, int32_t tr, int32_t tk,
+                        int32_t tn, int32_t first);
 void matmul_q4_0(const bfloat16 *a, const uint8_t *w, bfloat16 *b, float *acc, int32_t tr, int32_t tk, int32_t tn,
                  int32_t first);
 void matmul_out_bf16(const float *acc, bfloat16 *out, int32_t count);

@@ -20,7 +20,7 @@ Arenas make_arenas(int cores) {
     return a;
 }
 
-// The gemv stage buffers of one core: weight tile fifo (bf16, Q4_1 planes or Q4_0 blocks), x fifo, two
+// The gemv stage buffers of one core: weight tile fifo (bf16, or Q4_1 / Q4_0 blocks as stored), x fifo, two
 // fp32 accumulators and three bf16 row tiles; reused by every gemv of the design. Each stage keeps its
 // plan instance's tile height tm (K/V rows of a small model: 32 or 16); the buffers are sized for
 // the largest, and a smaller tile fills the first rows of each object.
@@ -36,7 +36,7 @@ struct GemvCore {
     bool alloc(emu::CoreArena &a, int weights, int tm, int tk) {   // tm: the largest stage's
         format = weights;
         bf = emu::Bf16Tiles{nullptr, 0, tm, tk, {}};
-        q4 = emu::Q4Tiles{nullptr, 0, tm, tk, {}, {}};
+        q4 = emu::Q4Tiles{nullptr, 0, tm, tk, {}};
         q40 = emu::Q4_0Tiles{nullptr, 0, tm, tk, {}};
         const bool ok = format == NPUK_WEIGHTS_Q4_1 ? q4.alloc(a) : format == NPUK_WEIGHTS_Q4_0 ? q40.alloc(a) : bf.alloc(a);
         if (!ok) return false;
@@ -55,7 +55,7 @@ struct GemvCore {
                 q4.w = static_cast<const uint8_t *>(w);
                 q4.k = k;
                 q4.load(s, row0, kt * tk);
-                gemv_q4_1(q4.qs[s], q4.dm[s], x[s], acc[which], q4.tm, tk, kt == 0);
+                gemv_q4_1_blocks(q4.buf[s], x[s], acc[which], q4.tm, tk, kt == 0);
             } else if (format == NPUK_WEIGHTS_Q4_0) {
                 q40.w = static_cast<const uint8_t *>(w);
                 q40.k = k;
@@ -224,16 +224,17 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
         if (!g[c].alloc(*arena[c], q4, tm, tk)) return NPUK_CORE_MEMORY;
         resid[c] = arena[c]->alloc<bfloat16>(tm);
     }
-    // attention cores: the last kv_heads * splits cores
-    struct AttnCore { bfloat16 *q, *k[2], *v[2]; float *state, *other, *scores; int32_t *params; };
+    // attention cores: the last kv_heads * splits cores. As the IRON design feeds them (two input DMA
+    // channels): `pack` = q group | k_new | v_new | params header, `kv` = K block | V block.
+    struct AttnCore { bfloat16 *pack, *kv[2]; float *state, *other, *scores; };
+    const size_t pack_count = size_t(group) * head_dim + 2 * size_t(head_dim) + 16;
     std::vector<AttnCore> at(size_t(kv_heads) * splits);
     for (int i = 0; i < kv_heads * splits; ++i) {
         emu::CoreArena &a = *arena[cores - kv_heads * splits + i];
         const size_t st = size_t(group) * (head_dim + 16);
-        at[i] = AttnCore{a.alloc<bfloat16>(size_t(group) * head_dim),
-                         {a.alloc<bfloat16>(size_t(block) * head_dim), a.alloc<bfloat16>(size_t(block) * head_dim)},
-                         {a.alloc<bfloat16>(size_t(block) * head_dim), a.alloc<bfloat16>(size_t(block) * head_dim)},
-                         a.alloc<float>(st), a.alloc<float>(st), a.alloc<float>(block), a.alloc<int32_t>(8)};
+        at[i] = AttnCore{a.alloc<bfloat16>(pack_count),
+                         {a.alloc<bfloat16>(2 * size_t(block) * head_dim), a.alloc<bfloat16>(2 * size_t(block) * head_dim)},
+                         a.alloc<float>(st), a.alloc<float>(st), a.alloc<float>(block)};
     }
     for (auto &a : arena)
         if (a->overflowed()) return NPUK_CORE_MEMORY;
@@ -276,23 +277,31 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     }
     tap_copy(q.data(), size_t(q_dim));
     tap_copy(k.data(), size_t(kv_dim));
-    // 4. KV append at pos (drained before the attention reads the cache)
-    for (int h = 0; h < kv_heads; ++h) {
-        std::memcpy(k_cache + (long(h) * capacity + pos) * head_dim, k.data() + h * head_dim, 2 * size_t(head_dim));
-        std::memcpy(v_cache + (long(h) * capacity + pos) * head_dim, v.data() + h * head_dim, 2 * size_t(head_dim));
-    }
-    // 5. attention over the instance's bucket of blocks (positions past pos masked), splits per KV head, merge
+    // 4-5. attention over the instance's bucket of blocks (positions past pos masked), splits per KV head,
+    // merge. The KV append happens in the core that holds pos's block (attn_decode_packed_bf16 writes the
+    // row into its block copy); every block of the bucket's upper range [prev, bucket) is written back,
+    // since a static runtime sequence cannot address row pos (Kernels/layer_decode/README.md).
+    const int prev = bucket == 1 ? 0 : (bucket & (bucket - 1)) == 0 ? bucket / 2 : 1 << (31 - __builtin_clz(unsigned(bucket)));
+    if (pos / block < prev) return NPUK_BAD_SHAPE;   // not the smallest bucket covering pos + 1
     for (int h = 0; h < kv_heads; ++h) {
         for (int s = 0; s < splits; ++s) {
             AttnCore &c = at[h * splits + s];
-            c.params[0] = pos;
-            std::memcpy(c.q, q.data() + size_t(h) * group * head_dim, 2 * size_t(group) * head_dim);
+            bfloat16 *p = c.pack;
+            std::memcpy(p, q.data() + size_t(h) * group * head_dim, 2 * size_t(group) * head_dim);
+            std::memcpy(p + size_t(group) * head_dim, k.data() + size_t(h) * head_dim, 2 * size_t(head_dim));
+            std::memcpy(p + size_t(group + 1) * head_dim, v.data() + size_t(h) * head_dim, 2 * size_t(head_dim));
+            std::memcpy(p + size_t(group + 2) * head_dim, params, 32);
             attn_decode_init_f32(c.state, group, head_dim);
             for (int b = s, slot = 0; b < bucket; b += splits, slot ^= 1) {
                 const long base = (long(h) * capacity + long(b) * block) * head_dim;
-                std::memcpy(c.k[slot], k_cache + base, 2 * size_t(block) * head_dim);
-                std::memcpy(c.v[slot], v_cache + base, 2 * size_t(block) * head_dim);
-                attn_decode_bf16(c.q, c.k[slot], c.v[slot], c.state, c.scores, c.params, b, block, group, head_dim);
+                const size_t n = size_t(block) * head_dim;
+                std::memcpy(c.kv[slot], k_cache + base, 2 * n);
+                std::memcpy(c.kv[slot] + n, v_cache + base, 2 * n);
+                attn_decode_packed_bf16(c.pack, c.kv[slot], c.state, c.scores, b, block, group, head_dim);
+                if (b >= prev) {
+                    std::memcpy(k_cache + base, c.kv[slot], 2 * n);
+                    std::memcpy(v_cache + base, c.kv[slot] + n, 2 * n);
+                }
             }
         }
         AttnCore &m = at[h * splits];
@@ -301,8 +310,8 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
             std::memcpy(m.other, at[h * splits + s].state, 4 * st);
             attn_decode_merge_f32(m.state, m.other, group, head_dim);
         }
-        attn_decode_out_bf16(m.state, m.q, group, head_dim); // q buffer reused for the output
-        std::memcpy(attn.data() + size_t(h) * group * head_dim, m.q, 2 * size_t(group) * head_dim);
+        attn_decode_out_bf16(m.state, m.pack, group, head_dim); // the pack's q part reused for the output
+        std::memcpy(attn.data() + size_t(h) * group * head_dim, m.pack, 2 * size_t(group) * head_dim);
     }
     tap_copy(attn.data(), size_t(q_dim));
     // 6. o-projection with the residual add as its epilogue

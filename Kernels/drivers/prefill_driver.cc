@@ -31,7 +31,7 @@ void dma_blocks_b(bfloat16 *dst, const uint16_t *w, int k, int n0, int k0, int t
                         bfloat16::from_bits(w[long(n0 + j * 8 + nn) * k + k0 + kb * 8 + kk]);
 }
 
-// Q4: NPUK_WEIGHTS_BF16 (0), _Q4_1 (nibble and (d, m) planes) or _Q4_0 (the 18-byte blocks as stored).
+// Q4: NPUK_WEIGHTS_BF16 (0), _Q4_1 (20-byte blocks) or _Q4_0 (18-byte blocks), the blocks as stored.
 template <int Q4>
 int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int chunk, int m, int k, int tr, int tk,
                    int tn, int cores) {
@@ -44,16 +44,10 @@ int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int
         emu::CoreArena arena;
         bfloat16 *abuf[2] = {arena.alloc<bfloat16>(size_t(tr) * tk), arena.alloc<bfloat16>(size_t(tr) * tk)};
         bfloat16 *bbuf[2] = {nullptr, nullptr};
-        uint8_t *qs[2] = {nullptr, nullptr};
-        uint16_t *dm[2] = {nullptr, nullptr};
-        if (Q4 == NPUK_WEIGHTS_Q4_0) {
-            for (auto &q : qs) q = arena.alloc<uint8_t>(size_t(tn) * tk / 32 * 18);
-            bbuf[0] = arena.alloc<bfloat16>(size_t(tk) * tn); // dequantized scratch, single
-        } else if (Q4) {
-            for (int s = 0; s < 2; ++s) {
-                qs[s] = arena.alloc<uint8_t>(size_t(tn) * tk / 32 * 16);
-                dm[s] = arena.alloc<uint16_t>(size_t(tn) * tk / 32 * 2);
-            }
+        uint8_t *qb[2] = {nullptr, nullptr};   // Q4 tile as GGUF stores it: tn rows x tk/32 blocks (20 or 18 bytes)
+        if (Q4) {
+            const size_t block_bytes = Q4 == NPUK_WEIGHTS_Q4_0 ? 18 : 20;
+            for (auto &q : qb) q = arena.alloc<uint8_t>(size_t(tn) * tk / 32 * block_bytes);
             bbuf[0] = arena.alloc<bfloat16>(size_t(tk) * tn); // dequantized scratch, single
         } else {
             for (auto &b : bbuf) b = arena.alloc<bfloat16>(size_t(tk) * tn);
@@ -69,20 +63,14 @@ int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int
                 dma_blocks_a(abuf[s], x, rows, k, r0, kt * tk, tr, tk);
                 if (Q4 == NPUK_WEIGHTS_Q4_0) { // tn rows' k-slices of 18-byte blocks, row-major, unsplit
                     const long row_bytes = long(k / 32) * 18, slice = long(tk / 32) * 18;
-                    emu::dma_2d(qs[s], static_cast<const uint8_t *>(wv) + long(n0) * row_bytes + long(kt) * slice, tn,
+                    emu::dma_2d(qb[s], static_cast<const uint8_t *>(wv) + long(n0) * row_bytes + long(kt) * slice, tn,
                                 int(slice), row_bytes);
-                    matmul_q4_0(abuf[s], qs[s], bbuf[0], acc, tr, tk, tn, kt == 0);
+                    matmul_q4_0(abuf[s], qb[s], bbuf[0], acc, tr, tk, tn, kt == 0);
                 } else if (Q4) {
                     const uint8_t *w = static_cast<const uint8_t *>(wv);
                     const long row_bytes = long(k / 32) * 20;
-                    const int bpr = tk / 32;
-                    for (int n = 0; n < tn; ++n)
-                        for (int b = 0; b < bpr; ++b) {
-                            const uint8_t *src = w + long(n0 + n) * row_bytes + long(kt * bpr + b) * 20;
-                            std::memcpy(qs[s] + (n * bpr + b) * 16, src + 4, 16);
-                            std::memcpy(dm[s] + 2 * (n * bpr + b), src, 4);
-                        }
-                    matmul_q4_1(abuf[s], qs[s], dm[s], bbuf[0], acc, tr, tk, tn, kt == 0);
+                    emu::dma_2d(qb[s], w + long(n0) * row_bytes + long(kt) * (tk / 32) * 20, tn, (tk / 32) * 20, row_bytes);
+                    matmul_q4_1_blocks(abuf[s], qb[s], bbuf[0], acc, tr, tk, tn, kt == 0);
                 } else {
                     dma_blocks_b(bbuf[s], static_cast<const uint16_t *>(wv), k, n0, kt * tk, tk, tn);
                     matmul_bf16(abuf[s], bbuf[s], acc, tr, tk, tn, kt == 0);

@@ -1,8 +1,8 @@
 # gemv_q4_1.py: IRON design of y = W.x with GGUF Q4_1 weights (20-byte blocks), dequantized in the cores; tiling as gemv_bf16.
 #
-# The weight bytes stay exactly as GGUF stores them. Each core's weight fifo is split by the memory
-# tile DMA into an aligned nibble plane (16 of every 20 bytes) and a (d, m) plane (the other 4):
-# both are 4-byte-granular strided patterns. Usage: python3 gemv_q4_1.py M K [tm=64 tk=64 cores=32]
+# The weight bytes stay exactly as GGUF stores them: each core's weight fifo carries tiles of tm rows x
+# tk/32 blocks of 20 bytes, read by gemv_q4_1_blocks (one input channel for weights, one for x).
+# Usage: python3 gemv_q4_1.py M K [tm=64 tk=64 cores=32]
 import sys
 
 import numpy as np
@@ -29,23 +29,20 @@ def design(M, K, tm=TM, tk=TK, cores=CORES):
     x_ty = np.ndarray[(K,), np.dtype[bfloat16]]
     y_ty = np.ndarray[(M,), np.dtype[bfloat16]]
     raw_ty = np.ndarray[(blocks * BLOCK_BYTES,), np.dtype[np.uint8]]
-    qs_ty = np.ndarray[(blocks * 16,), np.dtype[np.uint8]]
-    dm_ty = np.ndarray[(blocks * 2,), np.dtype[np.uint16]]
     xt_ty = np.ndarray[(tk,), np.dtype[bfloat16]]
     acc_ty = np.ndarray[(tm,), np.dtype[np.float32]]
     yt_ty = np.ndarray[(tm,), np.dtype[bfloat16]]
 
-    gemv = Kernel("gemv_q4_1", "gemv_q4_1.o", [qs_ty, dm_ty, xt_ty, acc_ty, np.int32, np.int32, np.int32])
+    gemv = Kernel("gemv_q4_1_blocks", "gemv_q4_1.o", [raw_ty, xt_ty, acc_ty, np.int32, np.int32, np.int32])
     gemv_out = Kernel("gemv_out_bf16", "gemv_q4_1.o", [acc_ty, yt_ty, np.int32])
 
     def core_body(n_tiles):
-        def body(of_q, of_dm, of_x, of_y, acc, gemv, gemv_out):
+        def body(of_w, of_x, of_y, acc, gemv, gemv_out):
             for _ in range_(n_tiles):
                 for kt in range(ktiles):                      # unrolled: the first slice starts the sums
-                    q, dm, x = of_q.acquire(1), of_dm.acquire(1), of_x.acquire(1)
-                    gemv(q, dm, x, acc, tm, tk, 1 if kt == 0 else 0)
-                    of_q.release(1)
-                    of_dm.release(1)
+                    w, x = of_w.acquire(1), of_x.acquire(1)
+                    gemv(w, x, acc, tm, tk, 1 if kt == 0 else 0)
+                    of_w.release(1)
                     of_x.release(1)
                 y = of_y.acquire(1)
                 gemv_out(acc, y, tm)
@@ -57,16 +54,11 @@ def design(M, K, tm=TM, tk=TK, cores=CORES):
         n = len(range(c, tiles, cores))
         counts.append(n)
         raw = ObjectFifo(raw_ty, depth=2, name=f"wq{c}")
-        # memory tile -> core: nibble plane (skip 4 header bytes of every block) and (d, m) plane
-        q_fifo = raw.cons().forward(obj_type=qs_ty, name=f"qs{c}",
-                                    dims_to_stream=[(blocks, BLOCK_BYTES // 4), (4, 1)], offset=1)
-        dm_fifo = raw.cons().forward(obj_type=dm_ty, name=f"dm{c}",
-                                     dims_to_stream=[(blocks, BLOCK_BYTES // 4), (1, 1)])
         raw_fifos.append(raw)
         x_fifos.append(ObjectFifo(xt_ty, depth=2, name=f"x{c}"))
         y_fifos.append(ObjectFifo(yt_ty, depth=2, name=f"y{c}"))
         acc = Buffer(acc_ty, name=f"acc{c}")
-        workers.append(Worker(core_body(n), [q_fifo.cons(), dm_fifo.cons(), x_fifos[c].cons(), y_fifos[c].prod(),
+        workers.append(Worker(core_body(n), [raw.cons(), x_fifos[c].cons(), y_fifos[c].prod(),
                                              acc, gemv, gemv_out]))
 
     row_bytes = K // 32 * BLOCK_BYTES

@@ -60,24 +60,26 @@ void matmul_bf16(const bfloat16 *__restrict a, const bfloat16 *__restrict b, flo
     event1();
 }
 
-// The same with a Q4_1 weight tile (tn rows x tk/32 blocks, split by the DMA into nibbles and
-// (d, m) planes, row-major by (row, block)): dequantized in the core into the blocked bf16 scratch
-// b (tk x tn), w = bf16(d*q + m) with nearest-even rounding, then the same mmul.
-void matmul_q4_1(const bfloat16 *__restrict a, const uint8_t *__restrict qs, const uint16_t *__restrict dm,
-                 bfloat16 *__restrict b, float *__restrict acc, int32_t tr, int32_t tk, int32_t tn, int32_t first) {
+// The same with the Q4_1 tile as GGUF stores it (tn rows x tk/32 blocks of 20 bytes, row-major): one
+// input DMA channel for weights, the file's bytes unchanged; nibbles read with unaligned loads.
+void matmul_q4_1_blocks(const bfloat16 *__restrict a, const uint8_t *__restrict blocks, bfloat16 *__restrict b,
+                        float *__restrict acc, int32_t tr, int32_t tk, int32_t tn, int32_t first) {
     event0();
     aie::set_rounding(aie::rounding_mode::conv_even);
     const int bpr = tk / 32, jb_count = tn / kT;
     for (int n = 0; n < tn; ++n)
         for (int blk = 0; blk < bpr; ++blk) {
-            const int i = n * bpr + blk;
-            const float d = f16_to_f32(dm[2 * i]), m = f16_to_f32(dm[2 * i + 1]);
-            aie::vector<uint8_t, 16> packed = aie::load_v<16>(qs + i * 16);
+            const uint8_t *p = blocks + long(n * bpr + blk) * 20;
+            uint16_t dh, mh;
+            __builtin_memcpy(&dh, p, 2);
+            __builtin_memcpy(&mh, p + 2, 2);
+            const float d = f16_to_f32(dh), m = f16_to_f32(mh);
+            aie::vector<uint8_t, 16> packed = aie::load_unaligned_v<16>(p + 4, 4);
             aie::vector<uint8_t, 32> q8 = aie::concat(aie::bit_and(uint8_t(0x0F), packed), aie::downshift(packed, 4));
             aie::accum<accfloat, 32> w = aie::mul(aie::to_float<bfloat16>(q8), d);
             w = aie::add(w, aie::broadcast<float, 32>(m));
             aie::vector<bfloat16, 32> wv = w.to_vector<bfloat16>();
-            for (int e = 0; e < 32; ++e) { // scatter row n, k = blk*32+e into the 8x8 blocks of W^T
+            for (int e = 0; e < 32; ++e) {
                 const int k = blk * 32 + e;
                 b[((k / kS) * jb_count + n / kT) * kS * kT + (k % kS) * kT + n % kT] = wv[e];
             }

@@ -1,9 +1,9 @@
-# matmul.py: IRON design of the prefill projection Y = X.W^T for a chunk of tokens: (TR x TN) output tiles over 32 cores, mmul 4x8x8.
+# matmul.py: IRON design of the prefill projection Y = X.W^T for a chunk of tokens: (tr x tn) output tiles over up to 32 cores, mmul 4x8x8.
 #
 # The memory tiles block the operands as the kernel expects (X in 4x8 blocks, W^T in 8x8 blocks,
-# Y un-blocked from 4x8 on the way out); Q4_1 weights keep their GGUF bytes and are split into
-# nibble and (d, m) planes as in gemv_q4_1.py, then dequantized to bf16 in the core; Q4_0 weights reach
-# the core as their 18-byte GGUF blocks, unsplit (as in gemv_q4_0.py), and are dequantized there too.
+# Y un-blocked from 4x8 on the way out); GGUF Q4_1 (20-byte) and Q4_0 (18-byte) weights keep their
+# bytes and reach the core as stored, unsplit (one input channel), to be dequantized to bf16 there
+# (matmul_q4_1_blocks, matmul_q4_0).
 # Usage: python3 matmul.py M K ROWS DTYPE [tr=32 tk=64 tn=64 cores=32]   (DTYPE: bf16 | q4_1 | q4_0; ROWS = the prefill chunk)
 import sys
 
@@ -40,17 +40,13 @@ def design(M, K, rows, dtype, tr=TR, tk=TK, tn=TN, cores=CORES):
     y_ty = np.ndarray[(rows * M,), np.dtype[bfloat16]]
     a_ty = np.ndarray[(tr * tk,), np.dtype[bfloat16]]
     b_ty = np.ndarray[(tk * tn,), np.dtype[bfloat16]]
-    raw_ty = np.ndarray[(tn * tk // 32 * BLOCK_BYTES,), np.dtype[np.uint8]]
-    qs_ty = np.ndarray[(tn * tk // 32 * 16,), np.dtype[np.uint8]]
-    dm_ty = np.ndarray[(tn * tk // 32 * 2,), np.dtype[np.uint16]]
-    q40_ty = np.ndarray[(tn * tk // 32 * Q4_0_BLOCK_BYTES,), np.dtype[np.uint8]]
+    raw_ty = np.ndarray[(tn * tk // 32 * block_bytes,), np.dtype[np.uint8]]   # tn rows' k-slices of GGUF blocks
     acc_ty = np.ndarray[(tr * tn,), np.dtype[np.float32]]
     c_ty = np.ndarray[(tr * tn,), np.dtype[bfloat16]]
 
-    if q4:
-        mm = Kernel("matmul_q4_1", "matmul.o", [a_ty, qs_ty, dm_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
-    elif q40:
-        mm = Kernel("matmul_q4_0", "matmul.o", [a_ty, q40_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
+    if q4 or q40:
+        mm = Kernel("matmul_q4_1_blocks" if q4 else "matmul_q4_0", "matmul.o",
+                    [a_ty, raw_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
     else:
         mm = Kernel("matmul_bf16", "matmul.o", [a_ty, b_ty, acc_ty, np.int32, np.int32, np.int32, np.int32])
     out = Kernel("matmul_out_bf16", "matmul.o", [acc_ty, c_ty, np.int32])
@@ -61,9 +57,7 @@ def design(M, K, rows, dtype, tr=TR, tk=TK, tn=TN, cores=CORES):
                 for kt in range(ktiles):
                     a, ws = of_a.acquire(1), [f.acquire(1) for f in of_ws]
                     first = 1 if kt == 0 else 0
-                    if q4:
-                        mm(a, ws[0], ws[1], scratch, acc, tr, tk, tn, first)
-                    elif q40:
+                    if q4 or q40:
                         mm(a, ws[0], scratch, acc, tr, tk, tn, first)
                     else:
                         mm(a, ws[0], acc, tr, tk, tn, first)
@@ -80,14 +74,9 @@ def design(M, K, rows, dtype, tr=TR, tk=TK, tn=TN, cores=CORES):
         n = len(range(c, tiles, cores))
         a_l3 = ObjectFifo(a_ty, depth=2, name=f"a{c}")
         a_l1 = a_l3.cons().forward(name=f"a{c}_blocked", dims_to_stream=[(tr // R, R * tk), (tk // S, S), (R, tk), (S, 1)])
-        if q4:
+        if q4 or q40:   # the blocks as stored, through the memory tile unchanged
             w_l3 = ObjectFifo(raw_ty, depth=2, name=f"w{c}")
-            blocks = tn * tk // 32
-            ws = [w_l3.cons().forward(obj_type=qs_ty, name=f"qs{c}", dims_to_stream=[(blocks, BLOCK_BYTES // 4), (4, 1)], offset=1),
-                  w_l3.cons().forward(obj_type=dm_ty, name=f"dm{c}", dims_to_stream=[(blocks, BLOCK_BYTES // 4), (1, 1)])]
-        elif q40:   # the tn rows' k-slices of 18-byte blocks, forwarded unchanged
-            w_l3 = ObjectFifo(q40_ty, depth=2, name=f"w{c}")
-            ws = [w_l3.cons().forward(obj_type=q40_ty, name=f"wq{c}")]
+            ws = [w_l3.cons().forward(name=f"wq{c}_l1")]
         else:
             w_l3 = ObjectFifo(b_ty, depth=2, name=f"w{c}")
             # W tile (tn rows x tk) -> 8x8 blocks of W^T: k blocks outer, column blocks, then (k, n)

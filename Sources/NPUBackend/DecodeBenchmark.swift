@@ -85,7 +85,7 @@ public enum DecodeBenchmark {
             let expected = r.uploadedWeightBytes + x.kvReadBytes
             lines.append("\(r.model) [\(r.weights)] at position \(r.position)\(r.kernelsExecuted ? "" : " (runs checked and counted, kernels not executed)"):")
             lines.append("  runs \(t.runs) (\(String(format: "%.2f", Double(t.runs - 1) / Double(r.layers))) per layer + LM head), submissions \(t.submissions), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B)")
-            lines.append("  streamed: weights \(mb(x.weightBytes)) (uploaded \(mb(r.uploadedWeightBytes))), KV read \(mb(x.kvReadBytes)), KV append \(x.kvWriteBytes) B, activations/params \(x.activationReadBytes) B, outputs \(x.outputBytes) B")
+            lines.append("  streamed: weights \(mb(x.weightBytes)) (uploaded \(mb(r.uploadedWeightBytes))), KV read \(mb(x.kvReadBytes)), KV write-back \(mb(x.kvWriteBytes)), activations/params \(x.activationReadBytes) B, outputs \(x.outputBytes) B")
             lines.append(String(format: "  total streamed %@ = %.2f%% of weights + KV read", mb(r.streamedBytes), 100 * Double(r.streamedBytes) / Double(expected)))
             lines.append(String(format: "  modelled: %.2f ms/token → %.1f tok/s (modelled)", r.modelledSeconds * 1e3, r.modelledTokensPerSecond))
         }

@@ -101,6 +101,10 @@ public struct DecodeDesigns: Sendable {
         buckets = list
     }
 
+    /// The next smaller bucket (0 for the first): a step run with `bucket` has its position in blocks
+    /// [previous, bucket), which the attention half writes back to the cache.
+    public func previousBucket(_ bucket: Int) -> Int { buckets.last { $0 < bucket } ?? 0 }
+
     /// The smallest bucket covering positions 0...pos.
     public func bucket(forPosition pos: Int) -> Int {
         let needed = (pos + 1 + block - 1) / block

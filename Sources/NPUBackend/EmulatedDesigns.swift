@@ -51,6 +51,9 @@ public enum EmulatedDesigns {
             }
             spec.kvCapacity = d.context
             spec.kvReadPositions = bucket * d.block
+            // the IRON design appends in the core and writes back the bucket's blocks [prev, bucket): a
+            // static runtime sequence cannot address row pos (Kernels/layer_decode/README.md)
+            spec.kvAppendRows = (bucket - d.previousBucket(bucket)) * d.block
         case .mlpHalf:
             let q4 = weightFormat(d.projectionDType)
             spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in

@@ -28,6 +28,10 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     public let device: NPUDevice
     public let designs: DecodeDesigns
     public let prefillDesigns: PrefillDesigns
+    /// Whether prompts run through the chunked prefill designs; without them (the real NPU until the
+    /// prefill attention design can append KV rows, Kernels/layer_decode/README.md) each prompt row is a
+    /// decode step: the same results, one runlist per row.
+    public let usesPrefillDesigns: Bool
     public private(set) var counters = BackendCounters()
 
     private let hwContext: NPUHardwareContext
@@ -71,13 +75,14 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     ///   - instructions: a kernel's instruction stream (insts.bin words) by kernel name.
     ///   - progress: (bytes uploaded, total weight bytes) during load.
     public init(graph: Graph, tensors: TensorSource, device: NPUDevice, manifest: KernelManifest, contextLength: Int,
-                xclbin: String, instructions: @escaping (String) throws -> [UInt32],
+                xclbin: String, instructions: @escaping (String) throws -> [UInt32], prefillDesigns usePrefill: Bool = true,
                 progress: ((Int, Int) -> Void)? = nil) throws {
         let c = graph.config
         let plan = try Self.plan(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
         designs = try DecodeDesigns(plan: plan, config: c, projectionDType: WeightConversion.projectionDType(tensors, graph),
                                     lmHeadDType: WeightConversion.lmHeadDType(tensors, graph), context: contextLength)
         prefillDesigns = try PrefillDesigns(plan: plan, config: c, context: contextLength)
+        usesPrefillDesigns = usePrefill
         self.graph = graph
         self.contextLength = contextLength
         self.maxBatch = contextLength
@@ -94,6 +99,17 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         try KernelPlan(manifest: manifest, config: graph.config,
                        projectionWeights: WeightConversion.projectionDType(tensors, graph),
                        lmHeadWeights: WeightConversion.lmHeadDType(tensors, graph), context: contextLength, chunk: 64)
+    }
+
+    /// Every kernel name the backend opens for this model (the decode designs, then the prefill designs
+    /// when it uses them), as `Tools/build-kernels.py` names them in kernels.json.
+    public static func kernelNames(graph: Graph, tensors: TensorSource, manifest: KernelManifest, contextLength: Int,
+                                   prefillDesigns: Bool) throws -> [String] {
+        let plan = try plan(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
+        let d = try DecodeDesigns(plan: plan, config: graph.config, projectionDType: WeightConversion.projectionDType(tensors, graph),
+                                  lmHeadDType: WeightConversion.lmHeadDType(tensors, graph), context: contextLength)
+        let prefill = prefillDesigns ? try PrefillDesigns(plan: plan, config: graph.config, context: contextLength).all : []
+        return (d.all + prefill).map(\.kernelName)
     }
 
     /// An emulated device holding every decode design this model needs (a test instrument).
@@ -161,6 +177,15 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         logitsOut = try dataBuffer(bytes(head, "logits"), "logits")
 
         let pre = prefillDesigns
+        if usesPrefillDesigns { try allocatePrefill(pre) }
+        try upload(uploads, progress: progress)
+        // every kernel's instruction stream, uploaded once (runs and runlists are built on first use, without syncs)
+        for design in designs.all + (usesPrefillDesigns ? prefillDesigns.all : []) { _ = try instructionBuffer(design.kernelName) }
+        counters.load = device.counters
+    }
+
+    private func allocatePrefill(_ pre: PrefillDesigns) throws {
+        let c = graph.config
         prefillStep = try dataBuffer(pre.stepBytes, "prefill_step")
         prefillRopeParams = try device.subBuffer(of: prefillStep, offset: 0, size: pre.ropeParamsBytes)
         prefillAttnParams = try device.subBuffer(of: prefillStep, offset: 0, size: 32)
@@ -170,6 +195,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             let out = d.arguments.last!
             prefillSlots[String(use.dropFirst("prefill_".count))] = try dataBuffer(out.bytes, use)
         }
+    }
+
+    private func upload(_ uploads: [(name: String, dtype: DType, buffer: NPUBuffer)], progress: ((Int, Int) -> Void)?) throws {
 
         let total = uploads.reduce(0) { $0 + $1.buffer.size }
         var done = 0
@@ -180,9 +208,6 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             done += u.buffer.size
             progress?(done, total)
         }
-        // every kernel's instruction stream, uploaded once (runs and runlists are built on first use, without syncs)
-        for design in designs.all + prefillDesigns.all { _ = try instructionBuffer(design.kernelName) }
-        counters.load = device.counters
     }
 
     // MARK: - Kernels, runs, runlists (built once, reused)
@@ -328,6 +353,15 @@ public final class NPUBackend: Backend, @unchecked Sendable {
 
     /// The prompt through the chunked prefill; the last chunk ends with `tail`'s LM head.
     private func prefill(_ tokens: [Int], start: Int, tail: Tail) throws {
+        if !usesPrefillDesigns {   // each row a decode step; the last one ends with the LM head
+            for (i, t) in tokens.enumerated() {
+                let last = i == tokens.count - 1
+                try measured { _ = try runToken(t, position: start + i, tail: last ? tail : .none, taps: false) }
+            }
+            if tail == .logits { try logitsOut.sync(.fromDevice) }
+            if tail == .argmax { try tokenOut.sync(.fromDevice) }
+            return
+        }
         let chunk = prefillDesigns.chunk
         for from in stride(from: 0, to: tokens.count, by: chunk) {
             let to = min(from + chunk, tokens.count)

@@ -19,23 +19,38 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
             return try ReferenceBackend(graph: graph, weights: weights, contextLength: contextLength, maxBatch: maxBatch)
         case .npu:
             // Opening the device names everything that is missing (device node, driver, XRT, version).
-            do { _ = try XRTDevice.open() } catch {
+            let device: XRTDevice
+            do { device = try XRTDevice.open() } catch {
                 let missing = NPUEnvironment.current().openPrerequisites().filter { !$0.ok }.map(\.name)
                 throw UserFacingError(message: missing.isEmpty ? "\(error)"
                                         : "no usable XDNA NPU here (missing: \(missing.joined(separator: ", "))); --device npu never falls back to the CPU",
                                       hint: "run `npu-llama doctor` for every check and its fix; --device emulator runs the same kernels on the CPU (a test instrument), --device reference the fp32 CPU reference",
                                       code: ExitCodes.noDevice)
             }
-            throw UserFacingError(
-                message: "the NPU opened, but the fused per-layer designs the NPU backend runs (attention half, MLP half, LM head) exist so far only as emulated drivers, not as IRON designs that build into an xclbin",
-                hint: "see Kernels/README.md; --device emulator runs the same backend and kernel sources on the CPU",
-                code: ExitCodes.noDevice)
+            let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
+            let contextLength = Device.kernelContext(contextLength, graph)
+            let kernels: BuiltKernels
+            do {
+                kernels = try BuiltKernels(graph: graph, tensors: model.tensors, manifest: manifest, contextLength: contextLength)
+            } catch let missing as BuiltKernels.Missing {
+                throw UserFacingError(message: "\(missing)",
+                                      hint: "build them with: npu-llama kernels build --model \(model.path) --ctx \(contextLength)",
+                                      code: ExitCodes.noDevice)
+            } catch let broken as KernelIndexError {
+                throw UserFacingError(message: "the NPU kernels built for this model cannot be used: \(broken)",
+                                      hint: "rebuild them with: npu-llama kernels clean && npu-llama kernels build --model \(model.path) --ctx \(contextLength)",
+                                      code: ExitCodes.noDevice)
+            }
+            let backend = try kernels.backend(graph: graph, tensors: model.tensors, device: device, manifest: manifest,
+                                              contextLength: contextLength,
+                                              progress: { done, total in progress?.update(done, total) })
+            progress?.finish()
+            return backend
         case .emulator:
             // The emulated NPU: the same backend, runlists and kernels (Kernels/*.cc on the CPU), checked
             // and counted. A test instrument, selected only by name; its times are not NPU times.
             let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
-            // The attention kernels read the KV cache in blocks of 64 positions.
-            let contextLength = min((contextLength + 63) / 64 * 64, graph.config.maxContext)
+            let contextLength = Device.kernelContext(contextLength, graph)
             let device = try NPUBackend.emulatedDevice(graph: graph, tensors: model.tensors, manifest: manifest,
                                                        contextLength: contextLength)
             let backend = try NPUBackend(graph: graph, tensors: model.tensors, device: device, manifest: manifest,
@@ -45,6 +60,12 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
             progress?.finish()
             return backend
         }
+    }
+
+    /// The context the kernels are planned and built for: the attention kernels read the KV cache in
+    /// blocks of 64 positions. Shared by the NPU, the emulator and `npu-llama kernels build`.
+    static func kernelContext(_ contextLength: Int, _ graph: Graph) -> Int {
+        min((contextLength + 63) / 64 * 64, graph.config.maxContext)
     }
 
     /// What produced the figures, printed beside every figure.

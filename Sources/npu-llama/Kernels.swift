@@ -9,7 +9,7 @@ struct Kernels: ParsableCommand {
         abstract: "The NPU kernels a model needs: list the plan, build them (mlir-aie + Peano), or clean the cache.",
         subcommands: [List.self, Build.self, Clean.self])
 
-    static var cacheDirectory: String { (ModelCache.directory as NSString).deletingLastPathComponent + "/kernels" }
+    static var cacheDirectory: String { KernelBuildKey.cacheDirectory }
 
     struct Target: ParsableArguments {
         @Option(help: "Model (path or short name).")
@@ -21,13 +21,10 @@ struct Kernels: ParsableCommand {
         @Option(help: ArgumentHelp(stringLiteral: WeightsOption.help))
         var weights: WeightsOption = .stored
 
-        /// Q4_1 / Q4_0 projections when the model ships them (or --weights q4_0), else bf16; the LM head likewise.
+        /// The weight types NPUBackend uploads: Q4_1 / Q4_0 projections when the model stores them so (or
+        /// --weights q4_0), else bf16; the LM head likewise.
         func weightTypes(_ model: LoadedModel) -> (projection: DType, lmHead: DType) {
-            func kernelDType(_ name: String) -> DType {
-                let d = model.tensors.info(name)?.dtype
-                return d == .q4_1 || d == .q4_0 ? d! : .bf16
-            }
-            return (kernelDType("blk.0.attn_q.weight"), kernelDType(model.config.tiedEmbeddings ? "token_embd.weight" : "output.weight"))
+            BuiltKernels.weightTypes(graph: Graph.llama(model.config), tensors: model.tensors)
         }
 
         /// The --model, opened, with --weights applied.
@@ -75,6 +72,10 @@ struct Kernels: ParsableCommand {
                     "num_hidden_layers": c.layerCount, "rms_norm_eps": Double(c.rmsNormEps),
                     "rope_pairing": c.ropePairing.rawValue,
                 ]
+                // The directory --device npu looks in (BuiltKernels), for the same context rounding.
+                let graph = Graph.llama(c)
+                let ctx = Device.kernelContext(target.ctx, graph)
+                let outDir = BuiltKernels.directory(graph: graph, tensors: loaded.tensors, contextLength: ctx)
                 let configPath = FileManager.default.temporaryDirectory.appendingPathComponent("npu-llama-kernels-\(getpid()).json").path
                 try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
                 defer { try? FileManager.default.removeItem(atPath: configPath) }
@@ -82,7 +83,7 @@ struct Kernels: ParsableCommand {
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = ["python3", RepositoryPaths.root + "/Tools/build-kernels.py", "--config", configPath,
                                      "--weights", projection.rawValue.lowercased(), "--lm-head", head.rawValue.lowercased(),
-                                     "--ctx", "\(target.ctx)", "--chunk", "\(target.chunk)", "--out", Kernels.cacheDirectory]
+                                     "--ctx", "\(ctx)", "--chunk", "\(BuiltKernels.chunk)", "--out-dir", outDir]
                 try process.run()
                 process.waitUntilExit()
                 status = process.terminationStatus

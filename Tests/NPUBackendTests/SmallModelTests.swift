@@ -63,7 +63,8 @@ final class SmallModelTests: XCTestCase {
         XCTAssertEqual(traffic.weightBytes, weightBytes)
         let bucketPositions = 64   // positions ≤ 13 < one block
         XCTAssertEqual(traffic.kvReadBytes, layers * 2 * config.kvHeadCount * bucketPositions * config.headDim * 2)
-        XCTAssertEqual(traffic.kvWriteBytes, layers * 2 * config.kvDim * 2)
+        // the design appends in the core and writes back the bucket's blocks [0, 1): one block per KV head
+        XCTAssertEqual(traffic.kvWriteBytes, layers * 2 * config.kvHeadCount * bucketPositions * config.headDim * 2)
     }
 
     /// bf16 bytes of every weight the decode reads per token (tied embedding read once, as the LM head).

@@ -133,15 +133,25 @@ final class KernelPlanTests: XCTestCase {
         XCTAssertEqual(big, "attn_norm: rmsnorm_bf16 needs 81920 bytes per core (buffers with their copies), more than the 64512 a core has after its stack")
     }
 
-    func testDesignFilesDeclareTheManifestTiling() throws {
-        // Each design's module-level constants (TM, TK, CORES, BLOCK, ...) must equal the manifest's tiling.
+    func testDesignFilesDeclareTheManifestTilingAndTheFusedDesignsFitTheDevice() throws {
+        // Static: each design's tiling constants equal the manifest's. Executed (against Tools/iron_stub):
+        // every design for Llama 3.2 1B and SmolLM2 fits the cores, memory tiles and DMA channels, calls
+        // kernels the sources define, and moves exactly the bytes DecodeDesigns declares.
+        try runPython(["Tools/check_designs.py", TestPlans.manifestPath])
+    }
+
+    func testTheDesignCheckerReportsBrokenDesigns() throws {
+        // A fifo too big for a core, a wrong argument size, a third input channel, a missing symbol.
+        try runPython(["-m", "unittest", "discover", "-s", "Tools/tests"])
+    }
+
+    func runPython(_ arguments: [String]) throws {
         guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile)
         else { throw XCTSkip("python3 is not installed; the design files cannot be checked") }
-        let script = TestPlans.kernelsDirectory.deletingLastPathComponent()
-            .appendingPathComponent("Tools/check_designs.py").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, TestPlans.manifestPath]
+        p.currentDirectoryURL = TestPlans.kernelsDirectory.deletingLastPathComponent()
+        p.arguments = arguments
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out

@@ -5,7 +5,7 @@ import NPUKernels
 import ReferenceBackend
 import XCTest
 
-final class Q4_0KernelTests: XCTestCase {
+final class Q4_0KernelTests: KernelTestCase {
     let tm = TestPlans.tile("Qcur", "tm"), tk = TestPlans.tile("Qcur", "tk"), cores = TestPlans.tile("Qcur", "cores")
 
     /// (m, k, label): SmolLM2 and Llama 3.2 1B projection shapes (1B with modest row counts), and ragged edges.

@@ -1,0 +1,15 @@
+# range_ as IRON's controlflow: the loop body is emitted (here: traced) once; the stub records how often it runs.
+from . import _record
+
+
+def range_(start, stop=None, step=1):
+    r = range(start) if stop is None else range(start, stop, step)
+    trace = _record.current_trace()
+    if trace is not None:
+        trace.mult.append(len(r))
+    try:
+        if len(r):
+            yield _record.LoopIndex(r)
+    finally:
+        if trace is not None:
+            trace.mult.pop()

@@ -1,0 +1,106 @@
+# The design checker catches real mistakes: a fifo too big for a core, a wrong argument size, a third input channel, a missing C symbol.
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(TOOLS)
+sys.path.insert(0, TOOLS)
+
+import design_check  # noqa: E402
+
+DESIGN = '''
+import numpy as np
+from ml_dtypes import bfloat16
+from aie.iron import Kernel, ObjectFifo, Program, Runtime, Worker
+from aie.iron.device import NPU2, Tile
+from aie.iron.placers import SequentialPlacer
+
+def design(fifo_elems, arg_elems, extra_input=False, entry="add_bf16"):
+    t = np.ndarray[(fifo_elems,), np.dtype[bfloat16]]
+    add = Kernel(entry, "add.o", [t, t, t, np.int32])
+    a, b, o, c = ObjectFifo(t, name="a"), ObjectFifo(t, name="b"), ObjectFifo(t, name="o"), ObjectFifo(t, name="c")
+    def body(a, b, o, c, add):
+        x, y, z = a.acquire(1), b.acquire(1), o.acquire(1)
+        add(x, y, z, fifo_elems)
+        a.release(1)
+        b.release(1)
+        o.release(1)
+        if c is not None:
+            c.acquire(1)
+            c.release(1)
+    w = Worker(body, [a.cons(), b.cons(), o.prod(), c.cons() if extra_input else None, add], placement=Tile(0, 2))
+    arg = np.ndarray[(arg_elems,), np.dtype[bfloat16]]
+    rt = Runtime()
+    with rt.sequence(arg, arg, arg) as (A, B, O):
+        rt.start(w)
+        rt.fill(a.prod(), A)
+        rt.fill(b.prod(), B)
+        if extra_input:
+            rt.fill(c.prod(), B)
+        rt.drain(o.cons(), O, wait=True)
+    return Program(NPU2(), rt).resolve_program(SequentialPlacer())
+'''
+
+
+class DesignCheckTests(unittest.TestCase):
+    def setUp(self):
+        with open(os.path.join(ROOT, "Kernels", "manifest.json")) as f:
+            self.device = json.load(f)["device"]
+        self.dir = tempfile.mkdtemp()
+        self.path = os.path.join(self.dir, "tiny_design.py")
+        with open(self.path, "w") as f:
+            f.write(DESIGN)
+        self.objects = {"add.o": [os.path.join(ROOT, "Kernels", "add", "add.cc")]}
+
+    def problems(self, fifo=64, arg=64, extra=False, entry="add_bf16", declared=128):
+        rec = design_check.run_design(self.path, fifo, arg, extra, entry)
+        args = [("a", declared, "input"), ("b", declared, "input"), ("out", declared, "output")]
+        return design_check.check(rec, "tiny", self.device, self.objects, args)
+
+    def test_a_correct_design_passes(self):
+        self.assertEqual(self.problems(), [])
+
+    def test_a_fifo_too_big_for_the_core_is_reported(self):
+        p = self.problems(fifo=6000, arg=6000, declared=12000)   # 3 fifos x 2 x 12000 B = 72000 B
+        self.assertTrue(any("needs 73024 bytes" in x and "more than 65536" in x for x in p), p)
+
+    def test_a_wrong_argument_size_is_reported(self):
+        p = self.problems(declared=256)
+        self.assertIn("tiny: argument 3 (a) is 128 bytes, DecodeDesigns declares 256", p)
+
+    def test_a_fifo_whose_consumer_takes_fewer_objects_than_are_sent_is_reported(self):
+        # the runtime fills 2 objects into `a` per run, the core takes 1: a deadlock on hardware
+        p = self.problems(fifo=64, arg=128, declared=256)
+        self.assertIn("tiny: fifo a: its producer makes 2 objects per run, body takes 1", p)
+        self.assertIn("tiny: fifo o: its producer makes 1 objects per run, the runtime takes 2", p)
+
+    def test_a_transfer_that_misses_bytes_is_reported(self):
+        # the design's argument is right, but a declared-bigger argument would be half covered
+        rec = design_check.run_design(self.path, 64, 64, False, "add_bf16")
+        rec.rt.args[0].type.shape = (128,)
+        p = design_check.check(rec, "tiny", self.device, self.objects,
+                               [("a", 256, "input"), ("b", 128, "input"), ("out", 128, "output")])
+        self.assertTrue(any("transfers cover [(0, 128)], not exactly its 256 bytes" in x for x in p), p)
+
+    def test_a_third_input_channel_is_reported(self):
+        p = self.problems(extra=True)
+        self.assertTrue(any("3 input fifos" in x for x in p), p)
+
+    def test_a_kernel_missing_from_the_sources_is_reported(self):
+        p = self.problems(entry="add_f32")
+        self.assertTrue(any("add_f32 is not an extern" in x for x in p), p)
+
+    def test_two_object_files_in_one_worker_fail_as_in_iron(self):
+        design_check.use_stub()
+        import numpy as np
+        from aie.iron import Kernel, Worker
+        k1, k2 = Kernel("a", "a.o", [np.int32]), Kernel("b", "b.o", [np.int32])
+        with self.assertRaises(ValueError):
+            Worker(lambda *a: None, [k1, k2])
+
+
+if __name__ == "__main__":
+    unittest.main()
