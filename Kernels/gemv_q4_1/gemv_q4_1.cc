@@ -6,32 +6,12 @@
 // input channel). The dot product uses  sum_j w_j x_j = d * sum_j q_j x_j + m * sum_j x_j:
 // q_j (0..15) is exact in bf16, q_j*x_j exact in fp32, so no rounded weight is ever formed.
 #include <aie_api/aie.hpp>
+
+#include "../common/f16.h"
 #include <stdint.h>
 
 static constexpr unsigned kBlock = 32;
 static constexpr int kMaxBlocks = 16; // k <= 512 per tile
-
-// IEEE half bits -> fp32, exact (subnormals, inf, NaN).
-static inline float f16_to_f32(uint16_t h) {
-    uint32_t sign = uint32_t(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, bits;
-    if (exp == 0) {
-        if (man == 0) {
-            bits = sign;
-        } else { // subnormal: normalise
-            int e = -1;
-            do { man <<= 1; ++e; } while ((man & 0x400u) == 0);
-            bits = sign | uint32_t(127 - 15 - e) << 23 | (man & 0x3FFu) << 13;
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7F800000u | man << 13;
-    } else {
-        bits = sign | (exp + 127 - 15) << 23 | man << 13;
-    }
-    float f;
-    __builtin_memcpy(&f, &bits, 4);
-    return f;
-}
 
 extern "C" {
 

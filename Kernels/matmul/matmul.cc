@@ -5,6 +5,8 @@
 // 8x8 blocks of W^T (k block kb, column block j: index kb*(tn/8)+j, each row-major in (k, n));
 // the fp32 accumulator tile (tr x tn) as 4x8 blocks (index i*(tn/8)+j).
 #include <aie_api/aie.hpp>
+
+#include "../common/f16.h"
 #include <stdint.h>
 
 static constexpr unsigned kR = 4, kS = 8, kT = 8; // mmul shape: (4 x 8) . (8 x 8)
@@ -29,25 +31,6 @@ static inline void mmul_tile(const bfloat16 *__restrict a, const bfloat16 *__res
                       aie::load_v<kS * kT>(b + (kb * jb_count + j) * kS * kT));
             aie::store_v(c, m.to_accum().to_vector<float>());
         }
-}
-
-// IEEE half bits -> fp32, exact.
-static inline float f16_to_f32(uint16_t h) {
-    uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, bits;
-    if (exp == 0) {
-        if (man == 0) {
-            bits = sign;
-        } else {
-            int e = -1;
-            do { man <<= 1; ++e; } while ((man & 0x400u) == 0);
-            bits = sign | uint32_t(127 - 15 - e) << 23 | (man & 0x3FFu) << 13;
-        }
-    } else {
-        bits = sign | (exp == 31 ? 0x7F800000u : (exp + 127 - 15) << 23) | man << 13;
-    }
-    float f;
-    __builtin_memcpy(&f, &bits, 4);
-    return f;
 }
 
 extern "C" {
