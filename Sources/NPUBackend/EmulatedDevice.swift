@@ -135,6 +135,7 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
         var pointers: [UnsafeMutableRawPointer] = []
         var bound: [EmulatedBuffer] = []
         var windows: [SubBufferWindow?] = []
+        defer { for w in windows { w?.release() } }   // at the end: kvTraffic below reads the runs' params
         for (i, a) in spec.arguments.enumerated() {
             let index = 3 + i
             guard let b = run.buffers[index] else { throw fail("argument \(index) (\(a.name)) is not set") }
@@ -157,7 +158,6 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
             throw fail("argument \(extra) is set but the kernel has \(spec.arguments.count) data arguments")
         }
         if executesKernels {
-            defer { for w in windows { w?.release() } }
             try spec.execute(pointers)
             for (i, w) in windows.enumerated() {
                 guard let w else { continue }
