@@ -209,7 +209,7 @@ def fused_instances(manifest, root, quick=False):
                 kv = None
                 if x["kind"] == "attention":
                     hd = d.model["headDim"]
-                    kv = (d.model["kvHeads"], ctx * hd * 2, d.block * hd * 2, x["bucket"], kw["prev_bucket"])
+                    kv = (d.model["kvHeads"], ctx * hd * 2, d.block * hd * 2, x["bucket"])
                 yield (f"{preset_name} {x['kernelName']}", d.DESIGN_FILES[x["kind"]], kw, x["arguments"], kv,
                        fused[names[x["kind"]]])
                 if x["kind"] == "attention" and not x["taps"] and x["bucket"] == picked[1]:

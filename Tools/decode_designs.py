@@ -67,10 +67,10 @@ class DecodeDesigns:
         buckets.append(ctx // self.block)
         self.buckets = buckets
 
-    def prev_bucket(self, bucket):
-        """The next smaller bucket (0 for the first): the blocks [prev, bucket) may hold the step's position."""
-        smaller = [b for b in self.buckets if b < bucket]
-        return smaller[-1] if smaller else 0
+    def kv_row_bytes(self):
+        """Bytes of a row argument (k_row, v_row): row pos of KV head 0 to the end of row pos of the last head."""
+        m = self.model
+        return ((m["kvHeads"] - 1) * self.ctx + 1) * m["headDim"] * 2
 
     def bytes(self, use, arg):
         kernel, values = self.uses[use]
@@ -99,7 +99,8 @@ class DecodeDesigns:
         args = [("x", b("attn_norm", "x"), "input"), ("norm_w", b("attn_norm", "w"), "weight"),
                 ("wq", b("Qcur", "w"), "weight"), ("wk", b("Kcur", "w"), "weight"), ("wv", b("Vcur", "w"), "weight"),
                 ("wo", b("attn_out", "w"), "weight"), ("k_cache", b("kqv_out", "k_cache"), "kvCache"),
-                ("v_cache", b("kqv_out", "v_cache"), "kvCache"), ("params", b("Qrope", "params"), "params"),
+                ("v_cache", b("kqv_out", "v_cache"), "kvCache"), ("k_row", self.kv_row_bytes(), "kvRow"),
+                ("v_row", self.kv_row_bytes(), "kvRow"), ("params", b("Qrope", "params"), "params"),
                 ("out", b("ffn_inp", "out"), "output")]
         if taps:
             args.append(self._taps_arg("attention"))
@@ -145,7 +146,7 @@ class DecodeDesigns:
         common = dict(hidden=m["hidden"], tk=self.tk, cores=self.cores, taps=d["taps"])
         if d["kind"] == "attention":
             return dict(common, tms=self.attention_tm, heads=m["heads"], kv_heads=m["kvHeads"], head_dim=m["headDim"],
-                        ctx=self.ctx, bucket=d["bucket"], prev_bucket=self.prev_bucket(d["bucket"]), block=self.block,
+                        ctx=self.ctx, bucket=d["bucket"], block=self.block,
                         splits=self.splits, attn_cores_per_head=ATTENTION_CORES_PER_HEAD, weights=self.weights,
                         pairing=m["pairing"], eps=m["eps"])
         if d["kind"] == "mlp":

@@ -87,7 +87,8 @@ def figures(record, device):
 def check(record, label, device, objects, expected_args, kv=None):
     """Problems (strings) of one executed design.
     objects: bin name -> list of .cc paths; expected_args: [(name, bytes, role)] in order;
-    kv: for attention designs (kv_heads, ctx_rows_bytes_per_head, block_bytes, bucket, prev)."""
+    kv: for attention designs (kv_heads, ctx_rows_bytes_per_head, block_bytes, bucket): the kvCache arguments are
+    read up to the bucket, the kvRow arguments written as kv_heads rows at a stride of ctx_rows_bytes_per_head."""
     from aie.iron._record import Link
     problems = []
 
@@ -209,14 +210,24 @@ def check(record, label, device, objects, expected_args, kv=None):
                  for a, b in t.tap.intervals()]
         writes = [(a * size, b * size) for t in rt.transfers if t.data is data and t.kind == "drain"
                   for a, b in t.tap.intervals()]
-        if role == "kvCache":
-            heads, per_head, block_bytes, bucket, prev = kv
+        if role == "kvCache":   # read up to the bucket, never written (the new rows go through kvRow arguments)
+            heads, per_head, block_bytes, bucket = kv
             want_r = _union([(h * per_head, h * per_head + bucket * block_bytes) for h in range(heads)])
-            want_w = _union([(h * per_head + prev * block_bytes, h * per_head + bucket * block_bytes) for h in range(heads)])
             if _union(reads) != want_r:
                 p(f"argument {3 + i} ({name}): reads cover {_union(reads)[:4]}..., the bucket's {bucket} blocks per KV head are {want_r[:4]}...")
-            if _union(writes) != want_w:
-                p(f"argument {3 + i} ({name}): writes cover {_union(writes)[:4]}..., blocks [{prev}, {bucket}) per KV head are {want_w[:4]}...")
+            if writes:
+                p(f"argument {3 + i} ({name}): written by the runtime sequence at {_union(writes)[:4]}...; "
+                  f"the KV append writes through the row arguments only")
+            continue
+        if role == "kvRow":   # rows at stride: one row per KV head, `per_head` bytes apart, each written once
+            heads, per_head = kv[0], kv[1]
+            row = nbytes - (heads - 1) * per_head
+            want_w = [(h * per_head, h * per_head + row) for h in range(heads)]
+            if row <= 0 or _union(writes) != _union(want_w) or sum(b - a for a, b in writes) != heads * row:
+                p(f"argument {3 + i} ({name}, kvRow): writes cover {_union(writes)[:4]}..., not the {heads} rows of "
+                  f"{row} bytes at a stride of {per_head} bytes {want_w[:4]}... each once")
+            if reads:
+                p(f"argument {3 + i} ({name}, kvRow) is read by the runtime sequence")
             continue
         if role == "params":   # a consumer may read only the part it needs (rope: the cos/sin rows)
             if not reads or writes:

@@ -187,14 +187,18 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
     while (bucket < needed) bucket *= 2;
     bucket = std::min(bucket, capacity / block);
     const int32_t tms[3] = {tm, tm, tm};
-    return npuk_layer_attention_half_step(x, norm_w, eps, q4, wq, wk, wv, wo, k_cache, v_cache, capacity, params.data(),
+    // the row arguments as the host binds them: sub-buffers of the caches at row pos of KV head 0
+    return npuk_layer_attention_half_step(x, norm_w, eps, q4, wq, wk, wv, wo, k_cache, v_cache,
+                                          k_cache + long(pos) * head_dim, v_cache + long(pos) * head_dim, capacity,
+                                          params.data(),
                                           hidden, heads, kv_heads, head_dim, adjacent, tms, tk, cores, block, splits,
                                           bucket, nullptr, out);
 }
 
 int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
-                                       const void *wk, const void *wv, const void *wo, uint16_t *k_cache,
-                                       uint16_t *v_cache, int32_t capacity, const int32_t *params, int32_t hidden,
+                                       const void *wk, const void *wv, const void *wo, const uint16_t *k_cache,
+                                       const uint16_t *v_cache, uint16_t *k_row, uint16_t *v_row, int32_t capacity,
+                                       const int32_t *params, int32_t hidden,
                                        int32_t heads, int32_t kv_heads, int32_t head_dim, int32_t adjacent,
                                        const int32_t *tms, int32_t tk, int32_t cores, int32_t block, int32_t splits,
                                        int32_t bucket, uint16_t *taps, uint16_t *out) {
@@ -203,7 +207,8 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     if (heads <= 0 || kv_heads <= 0 || heads % kv_heads || !valid_head_dim(head_dim) ||
         !valid_gemv(q_dim, hidden, tm_q, tk) || !valid_gemv(kv_dim, hidden, tm_kv, tk) ||
         !valid_gemv(hidden, q_dim, tm_o, tk) || block <= 0 || capacity % block ||
-        kv_heads * splits > cores - 1 || hidden % 32 || params == nullptr || !valid_weights(q4, tk))
+        kv_heads * splits > cores - 1 || hidden % 32 || params == nullptr || !valid_weights(q4, tk) ||
+        k_row == nullptr || v_row == nullptr)
         return NPUK_BAD_SHAPE;
     const int pos = params[0];
     // the design instance's length bucket must cover pos + 1 positions and fit the cache
@@ -278,11 +283,10 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
     tap_copy(q.data(), size_t(q_dim));
     tap_copy(k.data(), size_t(kv_dim));
     // 4-5. attention over the instance's bucket of blocks (positions past pos masked), splits per KV head,
-    // merge. The KV append happens in the core that holds pos's block (attn_decode_packed_bf16 writes the
-    // row into its block copy); every block of the bucket's upper range [prev, bucket) is written back,
-    // since a static runtime sequence cannot address row pos (Kernels/layer_decode/README.md).
-    const int prev = bucket == 1 ? 0 : (bucket & (bucket - 1)) == 0 ? bucket / 2 : 1 << (31 - __builtin_clz(unsigned(bucket)));
-    if (pos / block < prev) return NPUK_BAD_SHAPE;   // not the smallest bucket covering pos + 1
+    // merge. The core that holds pos's block patches the new row into its copy (attn_decode_packed_bf16:
+    // the DDR row is written in the same run, so the block read may be stale); the new K and V rows of
+    // each head reach DDR through the row arguments k_row / v_row (sub-buffers at row pos of KV head 0;
+    // head h's row at the static offset h * capacity * head_dim), and nothing else of the cache is written.
     for (int h = 0; h < kv_heads; ++h) {
         for (int s = 0; s < splits; ++s) {
             AttnCore &c = at[h * splits + s];
@@ -298,10 +302,10 @@ int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w
                 std::memcpy(c.kv[slot], k_cache + base, 2 * n);
                 std::memcpy(c.kv[slot] + n, v_cache + base, 2 * n);
                 attn_decode_packed_bf16(c.pack, c.kv[slot], c.state, c.scores, b, block, group, head_dim);
-                if (b >= prev) {
-                    std::memcpy(k_cache + base, c.kv[slot], 2 * n);
-                    std::memcpy(v_cache + base, c.kv[slot] + n, 2 * n);
-                }
+            }
+            if (s == 0) {   // the head's first attention core drains its pack's k and v rows
+                std::memcpy(k_row + long(h) * capacity * head_dim, p + size_t(group) * head_dim, 2 * size_t(head_dim));
+                std::memcpy(v_row + long(h) * capacity * head_dim, p + size_t(group + 1) * head_dim, 2 * size_t(head_dim));
             }
         }
         AttnCore &m = at[h * splits];

@@ -123,10 +123,13 @@ int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, flo
 // the debug BO the verify-mode variants write the named intermediates to, in graph order:
 // attention half: attn_norm (hidden) | Qcur (heads*head_dim) | Kcur | Vcur (kv_heads*head_dim each) | Qrope | Krope
 // | kqv_out (heads*head_dim) | attn_out (hidden) | ffn_inp (hidden, = out); MLP half: ffn_norm (hidden) | ffn_gate |
-// ffn_up | ffn_act (ffn each) | ffn_out (hidden) | l_out (hidden, = out).
+// ffn_up | ffn_act (ffn each) | ffn_out (hidden) | l_out (hidden, = out). The attention half reads k_cache / v_cache
+// (kv_heads, capacity, head_dim) and writes ONLY the new rows, through k_row / v_row: views of the caches at row pos
+// of KV head 0, ((kv_heads - 1) * capacity + 1) * head_dim values, head h's row at offset h * capacity * head_dim.
 int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
-                                       const void *wk, const void *wv, const void *wo, uint16_t *k_cache,
-                                       uint16_t *v_cache, int32_t capacity, const int32_t *params, int32_t hidden,
+                                       const void *wk, const void *wv, const void *wo, const uint16_t *k_cache,
+                                       const uint16_t *v_cache, uint16_t *k_row, uint16_t *v_row, int32_t capacity,
+                                       const int32_t *params, int32_t hidden,
                                        int32_t heads, int32_t kv_heads, int32_t head_dim, int32_t adjacent,
                                        const int32_t *tms, int32_t tk, int32_t cores, int32_t block, int32_t splits,
                                        int32_t bucket, uint16_t *taps, uint16_t *out);

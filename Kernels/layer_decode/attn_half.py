@@ -1,7 +1,10 @@
 # attn_half.py: IRON design of the fused decode attention half: attn_norm -> Q/K/V gemv -> RoPE -> KV append -> GQA attention (one KV length bucket) -> o-proj -> residual add.
 #
 # Arguments (mlir-aie: 0-2 opcode/instructions/count, data 3+i) exactly as DecodeDesigns.attentionHalf:
-# x, norm_w, wq, wk, wv, wo, k_cache, v_cache, params, out [, taps]. Placement and dataflow: README.md.
+# x, norm_w, wq, wk, wv, wo, k_cache, v_cache, k_row, v_row, params, out [, taps]. k_row / v_row are views of
+# the caches at the step's row of KV head 0 (re-bound by the host per token): head h's new row is at the
+# static offset h * ctx * head_dim, so a static runtime sequence appends exactly the new rows.
+# Placement and dataflow: README.md.
 # Usage: python3 attn_half.py KEY=VALUE ...   (the keyword arguments of design(), tms=64,32,64 per stage;
 # Tools/build-kernels.py passes them)
 import math
@@ -24,7 +27,7 @@ BLOCK = 64          # the manifest's default attention tiling (attn_decode_bf16)
 SPLITS = 4
 
 
-def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights, taps, pairing, eps,
+def design(hidden, heads, kv_heads, head_dim, ctx, bucket, weights, taps, pairing, eps,
            tms, tk, cores, block=BLOCK, splits=SPLITS, attn_cores_per_head=1):
     """tms: the gemv tile heights of the stages (Qcur, Kcur/Vcur, attn_out), each its plan instance's
     tiling (DecodeDesigns.attentionTM); tk and cores are shared by the stages."""
@@ -33,7 +36,7 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
     tm = max(tms)       # the gemv cores' weight, accumulator and row objects: the largest stage's
     assert heads % kv_heads == 0 and (head_dim % 32 == 0 or head_dim == 16) and hidden % tk == 0 and q_dim % tk == 0
     assert q_dim % tm_q == 0 and kv_dim % tm_kv == 0 and hidden % tm_o == 0 and ctx % block == 0
-    assert 0 <= prev_bucket < bucket <= ctx // block
+    assert 0 < bucket <= ctx // block
     W = Weights(weights, tm, tk)
     tiles = core_tiles()[:cores]
     # `splits` states per KV head (the emulated driver's numerics: split s attends blocks b = s mod splits,
@@ -200,20 +203,21 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
                                      Buffer(q_ty, name="qr"), Buffer(kvd_ty, name="kr"), Buffer(vec(head_dim), name="cs"),
                                      k_rope_q, k_rope_k], placement=rope_tile)
 
-    # --- attention cores: KV blocks of the bucket, in-core append, write-back of blocks [prev, bucket) ---
+    # --- attention cores: KV blocks of the bucket, the new row patched into its block copy (the DDR row is
+    # written in the same run, so the block read may be stale), the head's first core drains k ‖ v rows ---
     def attn_body(blocks):
-        def attention_core(of_kv, of_pack, of_state, of_wb, states, scores, k_init, k_step):
+        def attention_core(of_kv, of_pack, of_state, of_row, states, scores, k_init, k_step):
             pack = of_pack.acquire(1)
+            if of_row is not None:
+                row = of_row.acquire(1)
+                for i in range_(2 * head_dim):
+                    row[i] = pack[group * head_dim + i]
+                of_row.release(1)
             for state in states:
                 k_init(state, group, head_dim)
             for b in blocks:                       # unrolled: the block index is a constant per call
                 kv = of_kv.acquire(1)
                 k_step(pack, kv, states[(b % splits) // cph], scores, b, block, group, head_dim)
-                if b >= prev_bucket:
-                    wb = of_wb.acquire(1)
-                    for i in range_(2 * kv_n):
-                        wb[i] = kv[i]
-                    of_wb.release(1)
                 of_kv.release(1)
             out = of_state.acquire(1)
             for t, state in enumerate(states):
@@ -223,26 +227,25 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
             of_pack.release(1)
         return attention_core
 
-    attn_workers, kv_fills, kv_drains = [], [], []
+    attn_workers, kv_fills, row_drains = [], [], []
     for h in range(kv_heads):
         for j in range(cph):
             i = h * cph + j
             blocks = list(range(j, bucket, cph))   # the blocks of splits j, j + cph, ...
-            written = [b for b in blocks if b >= prev_bucket]
-            of_kv = of_wb = None
+            of_kv = of_row = None
             if blocks:   # a split with no block of this bucket only contributes an empty state
                 of_kv = ObjectFifo(vec(2 * kv_n), depth=2, name=f"kv{i}")
                 k_sub, v_sub = of_kv.prod().join([0, kv_n], placement=mem_tile(i), obj_types=[vec(kv_n)] * 2,
                                                  names=[f"k{i}", f"v{i}"])
                 kv_fills.append((k_sub, v_sub, h, blocks))
-            if written:   # depth 1: the write-back copy and the next block's read overlap through kv's 2 buffers
-                of_wb = ObjectFifo(vec(2 * kv_n), depth=1, name=f"wb{i}")
-                kw_sub, vw_sub = of_wb.cons().split([0, kv_n], placement=mem_tile(i), obj_types=[vec(kv_n)] * 2,
-                                                    names=[f"kw{i}", f"vw{i}"])
-                kv_drains.append((kw_sub, vw_sub, h, written))
+            if j == 0:   # the head's new k ‖ v row, split to k_row and v_row
+                of_row = ObjectFifo(vec(2 * head_dim), depth=1, name=f"row{i}")
+                kr_sub, vr_sub = of_row.cons().split([0, head_dim], placement=mem_tile(i),
+                                                     obj_types=[vec(head_dim)] * 2, names=[f"krow{i}", f"vrow{i}"])
+                row_drains.append((kr_sub, vr_sub, h))
             attn_workers.append(Worker(attn_body(blocks), [of_kv.cons() if of_kv else None, pack_subs[h].cons(),
                                                            state_subs[i].prod(),
-                                                           of_wb.prod() if of_wb else None,
+                                                           of_row.prod() if of_row else None,
                                                            [Buffer(state_ty, name=f"state{i}_{t}") for t in range(per_core)],
                                                            Buffer(vec(block, np.float32), name=f"scores{i}"),
                                                            k_init, k_step], placement=attn_tiles[i]))
@@ -274,16 +277,17 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
                                    Buffer(to_ty, name="ot"), Buffer(to_ty, name="rt"), k_add], placement=epi_tile)
 
     # --- runtime sequence: the Swift argument list ---
+    row_n = ((kv_heads - 1) * ctx + 1) * head_dim   # k_row / v_row: row pos of head 0 .. row pos of the last head
     types = [hid_ty, hid_ty, W.matrix_ty(q_dim, hidden), W.matrix_ty(kv_dim, hidden), W.matrix_ty(kv_dim, hidden),
              W.matrix_ty(hidden, q_dim), vec(kv_heads * ctx * head_dim), vec(kv_heads * ctx * head_dim),
-             vec(2 * (8 + head_dim // 2), np.uint16), hid_ty]
+             vec(row_n), vec(row_n), vec(2 * (8 + head_dim // 2), np.uint16), hid_ty]
     # taps (DecodeDesigns.attentionTaps): attn_norm | Qcur | Kcur | Vcur | Qrope | Krope | kqv_out | attn_out | ffn_inp
     tn = 3 * hidden + 3 * q_dim + 3 * kv_dim
     if taps:
         types.append(vec(tn))
     rt = Runtime()
     with rt.sequence(*types) as args:
-        X, NW, WQ, WK, WV, WO, KC, VC, P, OUT = args[:10]
+        X, NW, WQ, WK, WV, WO, KC, VC, KR, VR, P, OUT = args[:12]
         rt.start(norm_worker, rope_worker, epi_worker, *attn_workers, *gemv_workers)
         rt.fill(of_nx.prod(), NW)
         rt.fill(of_nx.prod(), X)
@@ -300,15 +304,13 @@ def design(hidden, heads, kv_heads, head_dim, ctx, bucket, prev_bucket, weights,
             if tap is not None:
                 rt.fill(k_sub.prod(), KC, tap)
                 rt.fill(v_sub.prod(), VC, tap)
-        for kw, vw, h, blocks in kv_drains:
-            step = (blocks[1] - blocks[0] if len(blocks) > 1 else 1) * kv_n
-            tap = TensorAccessPattern((1, total), h * ctx * head_dim + blocks[0] * kv_n, [1, 1, len(blocks), kv_n],
-                                      [0, 0, step, 1])
-            rt.drain(kw.cons(), KC, tap, wait=True)
-            rt.drain(vw.cons(), VC, tap, wait=True)
+        for kr, vr, h in row_drains:   # head h's new row at the static offset h * ctx * head_dim
+            tap = TensorAccessPattern((1, row_n), h * ctx * head_dim, [1, 1, 1, head_dim], [0, 0, 0, 1])
+            rt.drain(kr.cons(), KR, tap, wait=True)
+            rt.drain(vr.cons(), VR, tap, wait=True)
         rt.drain(of_out.cons(), OUT, wait=True)
         if taps:
-            T = args[10]
+            T = args[12]
             slot = {"attn_norm": 0, "Qcur": hidden, "kqv_out": hidden + 2 * q_dim + 3 * kv_dim,
                     "attn_out": hidden + 3 * q_dim + 3 * kv_dim}
             rt.drain(tap_fifos["norm"].cons(), T, TensorAccessPattern((1, tn), 0, [1, 1, 1, hidden], [0, 0, 0, 1]))

@@ -13,6 +13,10 @@ public struct BackendCounters: Sendable, Equatable {
     /// Bytes the last token's runs moved (emulated device only: counted from their bound arguments).
     public var lastTokenTraffic: DeviceTraffic?
     public var tokensTraffic = DeviceTraffic()
+    /// Run arguments re-bound by the host (set_arg on runs of a cached runlist): k_row / v_row of every
+    /// attention-half run before each token; in total and for the last token.
+    public var argumentRebinds = 0
+    public var lastTokenArgumentRebinds = 0
 
     /// The last prefill chunk, and every prefill chunk so far.
     public var lastPrefillChunk = DeviceCounters()
@@ -42,8 +46,9 @@ public struct BackendCounters: Sendable, Equatable {
         return s
     }
 
-    mutating func recordToken(_ counters: DeviceCounters, traffic: DeviceTraffic?) {
+    mutating func recordToken(_ counters: DeviceCounters, traffic: DeviceTraffic?, rebinds: Int = 0) {
         lastToken = counters
+        lastTokenArgumentRebinds = rebinds
         tokenCount += 1
         tokens = Self.sum(tokens, counters)
         lastTokenTraffic = traffic

@@ -32,11 +32,15 @@ public struct DecodeBenchResult: Sendable {
     public var weights: String
     public var position: Int
     public var layers: Int
+    /// KV heads × headDim: the bf16 values of one new K (or V) row per layer.
+    public var kvDim: Int
     public var kernelsExecuted: Bool
     public var perToken: DeviceCounters
     public var traffic: DeviceTraffic
     /// Bytes of every weight buffer uploaded (what one token should stream).
     public var uploadedWeightBytes: Int
+    /// Run arguments the host re-bound for the token (k_row / v_row per layer).
+    public var argumentRebinds: Int
     public var model_: DecodeCostModel
     public var streamedBytes: Int { traffic.totalRead + traffic.kvWriteBytes + traffic.outputBytes }
     public var modelledSeconds: Double { model_.seconds(perToken, streamedBytes: streamedBytes) }
@@ -70,9 +74,9 @@ public enum DecodeBenchmark {
         let c = backend.counters
         let weights = "\(backend.designs.projectionDType.rawValue) matrices, \(backend.designs.lmHeadDType.rawValue) LM head"
         let uploaded = c.load.bytesToDevice - backend.instructionBytes
-        return DecodeBenchResult(model: name, weights: weights, position: position, layers: config.layerCount,
+        return DecodeBenchResult(model: name, weights: weights, position: position, layers: config.layerCount, kvDim: config.kvDim,
                                  kernelsExecuted: executeKernels, perToken: c.lastToken, traffic: c.lastTokenTraffic!,
-                                 uploadedWeightBytes: uploaded, model_: cost)
+                                 uploadedWeightBytes: uploaded, argumentRebinds: c.lastTokenArgumentRebinds, model_: cost)
     }
 
     /// A table of the results, labelled "modelled", with the cost model's parameters.
@@ -84,8 +88,8 @@ public enum DecodeBenchmark {
             let t = r.perToken, x = r.traffic
             let expected = r.uploadedWeightBytes + x.kvReadBytes
             lines.append("\(r.model) [\(r.weights)] at position \(r.position)\(r.kernelsExecuted ? "" : " (runs checked and counted, kernels not executed)"):")
-            lines.append("  runs \(t.runs) (\(String(format: "%.2f", Double(t.runs - 1) / Double(r.layers))) per layer + LM head), submissions \(t.submissions), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B)")
-            lines.append("  streamed: weights \(mb(x.weightBytes)) (uploaded \(mb(r.uploadedWeightBytes))), KV read \(mb(x.kvReadBytes)), KV write-back \(mb(x.kvWriteBytes)), activations/params \(x.activationReadBytes) B, outputs \(x.outputBytes) B")
+            lines.append("  runs \(t.runs) (\(String(format: "%.2f", Double(t.runs - 1) / Double(r.layers))) per layer + LM head), submissions \(t.submissions), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B), argument rebinds \(r.argumentRebinds)")
+            lines.append("  streamed: weights \(mb(x.weightBytes)) (uploaded \(mb(r.uploadedWeightBytes))), KV read \(mb(x.kvReadBytes)), KV write (new rows) \(mb(x.kvWriteBytes)), activations/params \(x.activationReadBytes) B, outputs \(x.outputBytes) B")
             lines.append(String(format: "  total streamed %@ = %.2f%% of weights + KV read", mb(r.streamedBytes), 100 * Double(r.streamedBytes) / Double(expected)))
             lines.append(String(format: "  modelled: %.2f ms/token → %.1f tok/s (modelled)", r.modelledSeconds * 1e3, r.modelledTokensPerSecond))
         }

@@ -5,7 +5,10 @@ import LlamaCore
 public enum ArgumentRole: Sendable, Equatable {
     case input          // activation read once (x)
     case weight         // read whole every run (matrices, norm weights)
-    case kvCache        // read up to the instance's length bucket, one row appended
+    case kvCache        // read up to the instance's length bucket (decode: not written)
+    /// The decode KV append: a view of a KV cache at the step's row of KV head 0, rebound per token; the
+    /// run writes `kvHeads` rows of headDim at the stride of one head's `context` rows (its bytes are KV writes)
+    case kvRow
     case params         // the step params buffer (or the embedding row beside it)
     case output         // written by the run
     case taps           // debug BO of the verify-mode variants: the named intermediates
@@ -101,9 +104,12 @@ public struct DecodeDesigns: Sendable {
         buckets = list
     }
 
-    /// The next smaller bucket (0 for the first): a step run with `bucket` has its position in blocks
-    /// [previous, bucket), which the attention half writes back to the cache.
-    public func previousBucket(_ bucket: Int) -> Int { buckets.last { $0 < bucket } ?? 0 }
+    /// Bytes of a row argument (`k_row`, `v_row`): from row `pos` of KV head 0 to the end of row `pos` of
+    /// the last KV head, so head h's new row is at the static offset h · context · headDim · 2.
+    public var kvRowBytes: Int { ((config.kvHeadCount - 1) * context + 1) * config.headDim * 2 }
+
+    /// Byte offset in a layer's K (or V) cache of the row argument for position `pos`.
+    public func kvRowOffset(position pos: Int) -> Int { pos * config.headDim * 2 }
 
     /// The smallest bucket covering positions 0...pos.
     public func bucket(forPosition pos: Int) -> Int {
@@ -145,6 +151,8 @@ public struct DecodeDesigns: Sendable {
             DesignArgument(name: "wo", bytes: bytes("attn_out", "w"), role: .weight),
             DesignArgument(name: "k_cache", bytes: bytes("kqv_out", "k_cache"), role: .kvCache),
             DesignArgument(name: "v_cache", bytes: bytes("kqv_out", "v_cache"), role: .kvCache),
+            DesignArgument(name: "k_row", bytes: kvRowBytes, role: .kvRow),
+            DesignArgument(name: "v_row", bytes: kvRowBytes, role: .kvRow),
             DesignArgument(name: "params", bytes: bytes("Qrope", "params"), role: .params),
             DesignArgument(name: "out", bytes: bytes("ffn_inp", "out"), role: .output),
         ]

@@ -44,16 +44,16 @@ public enum EmulatedDesigns {
             let q4 = weightFormat(d.projectionDType)
             spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
                 try check(npuk_layer_attention_half_step(
-                    u16(p[0]), u16(p[1]), eps, q4, p[2], p[3], p[4], p[5], u16(p[6]), u16(p[7]), Int32(d.context),
-                    p[8].assumingMemoryBound(to: Int32.self), hidden, Int32(c.headCount), Int32(c.kvHeadCount),
-                    Int32(c.headDim), c.ropePairing == .adjacent ? 1 : 0, attentionTM, tk, cores, Int32(d.block), Int32(d.splits),
-                    Int32(bucket), design.taps ? u16(p[10]) : nil, u16(p[9])), name)
+                    u16(p[0]), u16(p[1]), eps, q4, p[2], p[3], p[4], p[5], u16(p[6]), u16(p[7]), u16(p[8]), u16(p[9]),
+                    Int32(d.context), p[10].assumingMemoryBound(to: Int32.self), hidden, Int32(c.headCount),
+                    Int32(c.kvHeadCount), Int32(c.headDim), c.ropePairing == .adjacent ? 1 : 0, attentionTM, tk, cores,
+                    Int32(d.block), Int32(d.splits), Int32(bucket), design.taps ? u16(p[12]) : nil, u16(p[11])), name)
             }
             spec.kvCapacity = d.context
             spec.kvReadPositions = bucket * d.block
-            // the IRON design appends in the core and writes back the bucket's blocks [prev, bucket): a
-            // static runtime sequence cannot address row pos (Kernels/layer_decode/README.md)
-            spec.kvAppendRows = (bucket - d.previousBucket(bucket)) * d.block
+            // the caches are only read; the new rows go through k_row / v_row (kvHeads rows at a stride)
+            spec.kvAppendRows = 0
+            spec.kvRowCount = c.kvHeadCount
         case .mlpHalf:
             let q4 = weightFormat(d.projectionDType)
             spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in

@@ -11,6 +11,8 @@ public struct EmulatedKernelSpec: @unchecked Sendable {
     public var kvCapacity = 1
     public var kvReadPositions = 1
     public var kvAppendRows = 1
+    /// `.kvRow` arguments: the rows a run writes into each (one per KV head, `kvCapacity` rows apart).
+    public var kvRowCount = 1
     /// For runs whose KV reads depend on the step (prefill): (positions read, rows appended) from
     /// the run's arguments, replacing the two above.
     public var kvTraffic: (([UnsafeMutableRawPointer]) -> (read: Int, appended: Int))?
@@ -27,7 +29,7 @@ public struct EmulatedKernelSpec: @unchecked Sendable {
 public struct DeviceTraffic: Sendable, Equatable {
     public var weightBytes = 0        // matrices and norm weights streamed
     public var kvReadBytes = 0        // KV cache rows read (up to each run's length bucket)
-    public var kvWriteBytes = 0       // KV rows appended
+    public var kvWriteBytes = 0       // KV rows appended (through k_row / v_row, or a prefill run's cache)
     public var activationReadBytes = 0 // x, step params
     public var outputBytes = 0        // outputs and taps written
     public init() {}
@@ -132,6 +134,8 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
         }
         var pointers: [UnsafeMutableRawPointer] = []
         var bound: [EmulatedBuffer] = []
+        var windows: [SubBufferWindow?] = []
+        defer { for w in windows { w?.release() } }   // at the end: kvTraffic below reads the runs' params
         for (i, a) in spec.arguments.enumerated() {
             let index = 3 + i
             guard let b = run.buffers[index] else { throw fail("argument \(index) (\(a.name)) is not set") }
@@ -141,16 +145,29 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
                 throw fail("argument \(index) (\(a.name)): \(b.name) is in memory group \(b.memoryGroup), not the kernel's group_id(\(index)) = \(group)")
             }
             guard b.size == a.bytes else { throw fail("argument \(index) (\(a.name)): \(b.name) has \(b.size) bytes; the design takes \(a.bytes)") }
-            if a.role != .output && a.role != .taps && b.size <= 1 << 20 && b.hostWroteWithoutSync() {
+            if !a.role.isWritten && b.size <= 1 << 20 && b.hostWroteWithoutSync() {
                 throw fail("argument \(index) (\(a.name)): the host wrote \(b.name) but did not sync it to the device")
             }
-            pointers.append(b.deviceMemory)
+            // a sub-buffer is run on a guarded copy of its range, so a write past it fails like any other
+            let window = b.parent != nil && executesKernels ? SubBufferWindow(b) : nil
+            pointers.append(window?.memory ?? b.deviceMemory)
             bound.append(b)
+            windows.append(window)
         }
         if let extra = run.buffers.keys.first(where: { $0 >= 3 + spec.arguments.count }) {
             throw fail("argument \(extra) is set but the kernel has \(spec.arguments.count) data arguments")
         }
-        if executesKernels { try spec.execute(pointers) }
+        if executesKernels {
+            try spec.execute(pointers)
+            for (i, w) in windows.enumerated() {
+                guard let w else { continue }
+                if let where_ = w.brokenGuard() {
+                    throw fail("wrote outside argument \(3 + i) (\(spec.arguments[i].name), sub-buffer \(bound[i].name)): guard bytes changed \(where_)")
+                }
+            }
+            // the runs' writes reach the parent (as a sub-buffer shares its parent's memory)
+            for (a, w) in zip(spec.arguments, windows) where a.role.isWritten { w?.writeBack() }
+        }
         let kv = spec.kvTraffic?(pointers) ?? (read: spec.kvReadPositions, appended: spec.kvAppendRows)
         for (i, b) in bound.enumerated() {
             if let where_ = b.root.brokenGuard() {
@@ -165,6 +182,11 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
             case .kvCache:
                 traffic.kvReadBytes += b.size / spec.kvCapacity * kv.read
                 traffic.kvWriteBytes += b.size / spec.kvCapacity * kv.appended
+                b.markWrittenByDevice()
+            case .kvRow:
+                // kvRowCount rows, kvCapacity rows apart: size = ((rows - 1) · capacity + 1) · row bytes
+                let rowBytes = b.size / ((spec.kvRowCount - 1) * spec.kvCapacity + 1)
+                traffic.kvWriteBytes += spec.kvRowCount * rowBytes
                 b.markWrittenByDevice()
             case .output, .taps:
                 traffic.outputBytes += b.size
@@ -225,6 +247,8 @@ final class EmulatedRun: NPURun {
 
     init(kernel: EmulatedKernel) { ekernel = kernel }
 
+    /// Allowed on a run that is in a runlist (the runlist is not executing here: `execute` is
+    /// synchronous); the next execution binds the new buffer (NPUBackend re-binds k_row / v_row per token).
     func setArgument(_ index: Int, buffer: NPUBuffer) throws {
         guard let b = buffer as? EmulatedBuffer else { throw NPUDeviceError("run of \(spec.name)", "argument \(index) is not an emulated buffer") }
         guard index >= 1 else { throw NPUDeviceError("run of \(spec.name)", "argument 0 is the opcode, not a buffer") }
@@ -285,4 +309,45 @@ final class EmulatedRunlist: NPURunlist {
     }
 
     func wait(timeoutMilliseconds: Int) throws {}
+}
+
+extension ArgumentRole {
+    /// Roles a run writes (the device copy becomes newer than the host's).
+    var isWritten: Bool { self == .output || self == .taps || self == .kvRow }
+}
+
+/// A run's view of a sub-buffer argument: a copy of its range with guard bytes on each side, written
+/// back to the parent after the run (for roles the run writes), so a write past the sub-buffer's bounds
+/// is caught even though the parent's memory continues there. A run that reads the parent through
+/// another argument sees the parent as it was before the run (on the device the order is not defined).
+final class SubBufferWindow {
+    let buffer: EmulatedBuffer
+    let raw: UnsafeMutableRawPointer
+    /// The copy keeps the sub-buffer's address modulo 64, so alignment checks see what the device would.
+    let start: Int
+    var memory: UnsafeMutableRawPointer { raw + start }
+
+    init(_ b: EmulatedBuffer) {
+        buffer = b
+        let g = EmulatedBuffer.guardBytes
+        start = g + Int(bitPattern: b.deviceMemory) & 63
+        raw = UnsafeMutableRawPointer.allocate(byteCount: start + b.size + g, alignment: 64)
+        raw.initializeMemory(as: UInt8.self, repeating: EmulatedBuffer.guardPattern, count: start)
+        (raw + start).copyMemory(from: b.deviceMemory, byteCount: b.size)
+        (raw + start + b.size).initializeMemory(as: UInt8.self, repeating: EmulatedBuffer.guardPattern, count: g)
+    }
+
+    func brokenGuard() -> String? {
+        let g = EmulatedBuffer.guardBytes
+        for i in 0..<start where raw.load(fromByteOffset: i, as: UInt8.self) != EmulatedBuffer.guardPattern {
+            return "\(start - i) bytes before its start"
+        }
+        for i in 0..<g where raw.load(fromByteOffset: start + buffer.size + i, as: UInt8.self) != EmulatedBuffer.guardPattern {
+            return "\(i) bytes past its end (size \(buffer.size))"
+        }
+        return nil
+    }
+
+    func writeBack() { buffer.deviceMemory.copyMemory(from: memory, byteCount: buffer.size) }
+    func release() { raw.deallocate() }
 }

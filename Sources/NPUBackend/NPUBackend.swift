@@ -9,8 +9,10 @@ import LlamaCore
 ///   layer for K and for V) and the activations stay on the device for the session.
 /// - Decode: ONE runlist per token: per layer the attention half and the MLP half, then the LM head
 ///   (argmax variant: one int32 back; logits variant: bf16 logits back). Runs and runlists are built
-///   once per (KV length bucket, tail, taps) and reused. Per token the host writes the step params
-///   BO (header, RoPE row, embedding row) with one sync and reads the token or logits with one sync.
+///   once per (KV length bucket, tail, taps) and reused. Per token the host re-binds each attention
+///   run's `k_row` / `v_row` to sub-buffers of the layer's caches at the token's row (the only KV
+///   bytes the token writes), writes the step params BO (header, RoPE row, embedding row) with one
+///   sync and reads the token or logits with one sync.
 /// - Prefill (steps of several rows, no observer, `.last` logits): chunks of `chunk` rows through the
 ///   per-op prefill designs (rmsnorm, matmul, rope, attn_prefill with KV append, add, swiglu: 15 runs
 ///   per layer), all layers and the LM head of the last row in ONE runlist per chunk; one sync in
@@ -262,8 +264,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             let w = layerWeights[l]
             var a: [String: NPUBuffer] = [
                 "x": l == 0 ? embedRow : residual, "norm_w": w["attn_norm_w"]!, "wq": w["wq"]!, "wk": w["wk"]!,
-                "wv": w["wv"]!, "wo": w["wo"]!, "k_cache": kCache[l], "v_cache": vCache[l], "params": stepParams,
-                "out": ffnInput,
+                "wv": w["wv"]!, "wo": w["wo"]!, "k_cache": kCache[l], "v_cache": vCache[l],
+                "k_row": try kvRow(kCache[l], position: 0), "v_row": try kvRow(vCache[l], position: 0),
+                "params": stepParams, "out": ffnInput,
             ]
             if key.taps { a["taps"] = attentionTaps[l] }
             runs.append(try makeRun(designs.attentionHalf(bucket: key.bucket, taps: key.taps), a))
@@ -285,6 +288,29 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         for r in runs { try list.add(r) }
         runlists[key] = (list, runs)
         return list
+    }
+
+    /// The row argument (k_row / v_row) of a layer's K or V cache at `position`: a sub-buffer from row
+    /// `position` of KV head 0, so head h's new row is at the design's static offset h · context · headDim · 2.
+    private func kvRow(_ cache: NPUBuffer, position: Int) throws -> NPUBuffer {
+        try device.subBuffer(of: cache, offset: designs.kvRowOffset(position: position), size: designs.kvRowBytes)
+    }
+
+    /// Re-binds k_row / v_row of every attention-half run of `key`'s runlist to row `position` (2 · layers
+    /// set_arg calls, fresh sub-buffer objects: the run keeps its bound buffers alive). The runs are in a
+    /// runlist that is not executing: XRT's runlist documents reuse by calling execute() again and forbids
+    /// only add/start while it executes; that set_arg between executions takes effect at the next
+    /// execute() is the assumption, to be confirmed on hardware.
+    private func bindKVRows(_ key: RunlistKey, position: Int) throws {
+        guard let runs = runlists[key]?.runs else { return }
+        let d = designs.attentionHalf(bucket: key.bucket, taps: key.taps)
+        let (k, v) = (3 + d.index(of: "k_row"), 3 + d.index(of: "v_row"))
+        for l in 0..<graph.config.layerCount {
+            let run = runs[2 * l]   // per layer: attention half, MLP half
+            try run.setArgument(k, buffer: try kvRow(kCache[l], position: position))
+            try run.setArgument(v, buffer: try kvRow(vCache[l], position: position))
+            counters.argumentRebinds += 2
+        }
     }
 
     /// Every layer's 15 per-op prefill runs, then the LM head on row `lastRow` of l_out.
@@ -387,7 +413,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     /// One token at `position`: write the step BO (one sync), execute the runlist (one submission).
     private func runToken(_ token: Int, position: Int, tail: Tail, taps: Bool) throws -> [UInt16] {
         let bucket = designs.bucket(forPosition: position)
-        let list = try runlist(RunlistKey(bucket: bucket, tail: tail, taps: taps))
+        let key = RunlistKey(bucket: bucket, tail: tail, taps: taps)
+        let list = try runlist(key)
+        try bindKVRows(key, position: position)
         let row = try embedding(token)
         params.write(position: position, bucket: bucket, embedding: row, into: step.hostMemory)
         try step.sync(.toDevice)
@@ -414,9 +442,11 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     private func measured<R>(_ body: () throws -> R) rethrows -> R {
         let before = device.counters
         let trafficBefore = (device as? EmulatedDevice)?.traffic
+        let rebindsBefore = counters.argumentRebinds
         let r = try body()
         counters.recordToken(device.counters - before,
-                             traffic: trafficBefore.map { (device as! EmulatedDevice).traffic - $0 })
+                             traffic: trafficBefore.map { (device as! EmulatedDevice).traffic - $0 },
+                             rebinds: counters.argumentRebinds - rebindsBefore)
         return r
     }
 

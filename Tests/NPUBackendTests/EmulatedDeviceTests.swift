@@ -132,4 +132,45 @@ final class EmulatedDeviceTests: XCTestCase {
         XCTAssertEqual((d.counters - before).submissions, 2)
         XCTAssertEqual((d.counters - before).runs, 2)
     }
+
+    /// The output bound as a 64-byte sub-buffer of a larger buffer: the parent's memory continues past
+    /// it, yet a run writing past the sub-buffer fails like any out-of-bounds write, and nothing of the
+    /// parent outside the sub-buffer changes; a run within bounds writes through to the parent.
+    func testWritePastASubBufferIsCaught() throws {
+        for (overrun, offset) in [(1, 64), (0, 64), (1, 128)] {
+            let d = device(overrun: overrun)
+            let s = try setup(d)
+            let parent = try d.allocate(size: 256, flags: .hostOnly, memoryGroup: 3)
+            try parent.sync(.toDevice)
+            let view = try d.subBuffer(of: parent, offset: offset, size: 64)
+            try s.run.setArgument(4, buffer: view)
+            if overrun > 0 {
+                assertFails({ try s.run.start() }, ["copy", "argument 4 (y", "sub-buffer", "past its end"])
+                continue
+            }
+            try s.run.start()
+            try parent.sync(.fromDevice)
+            let bytes = Array(try parent.readableHostBytes())
+            XCTAssertEqual(Array(bytes[offset..<offset + 64]), (0..<64).map(UInt8.init))
+            XCTAssertTrue(bytes[..<offset].allSatisfy { $0 == 0 } && bytes[(offset + 64)...].allSatisfy { $0 == 0 },
+                          "the parent outside the sub-buffer is unchanged")
+        }
+    }
+
+    /// A run in a runlist may be re-bound while the list is not executing (NPUBackend re-binds k_row /
+    /// v_row per token); the next execution writes through the new binding.
+    func testRebindingARunInARunlistBetweenExecutions() throws {
+        let d = device()
+        let a = try setup(d)
+        let list = try a.context.makeRunlist()
+        try list.add(a.run)
+        let parent = try d.allocate(size: 192, flags: .hostOnly, memoryGroup: 3)
+        try parent.sync(.toDevice)
+        for row in 0..<3 {
+            try a.run.setArgument(4, buffer: try d.subBuffer(of: parent, offset: 64 * row, size: 64))
+            try list.execute()
+        }
+        try parent.sync(.fromDevice)
+        XCTAssertEqual(Array(try parent.readableHostBytes()), (0..<3).flatMap { _ in (0..<64).map(UInt8.init) })
+    }
 }

@@ -63,8 +63,9 @@ final class SmallModelTests: XCTestCase {
         XCTAssertEqual(traffic.weightBytes, weightBytes)
         let bucketPositions = 64   // positions ≤ 13 < one block
         XCTAssertEqual(traffic.kvReadBytes, layers * 2 * config.kvHeadCount * bucketPositions * config.headDim * 2)
-        // the design appends in the core and writes back the bucket's blocks [0, 1): one block per KV head
-        XCTAssertEqual(traffic.kvWriteBytes, layers * 2 * config.kvHeadCount * bucketPositions * config.headDim * 2)
+        // the KV append writes exactly the token's rows through k_row / v_row: K and V, kvDim each, per layer
+        XCTAssertEqual(traffic.kvWriteBytes, layers * 2 * config.kvDim * 2)
+        XCTAssertEqual(npu.counters.lastTokenArgumentRebinds, 2 * layers, "k_row and v_row re-bound per layer")
     }
 
     /// bf16 bytes of every weight the decode reads per token (tied embedding read once, as the LM head).

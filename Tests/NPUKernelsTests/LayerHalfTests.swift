@@ -61,6 +61,7 @@ final class LayerHalfTests: KernelTestCase {
         var refK = kCache.map(bf16ToFloat), refV = vCache.map(bf16ToFloat)
         let table = RopeTable(config: c, positions: capacity)
         var out = [UInt16](repeating: 0, count: h)
+        var rowsWritten = false
         if let tms {
             // int32[8] [pos, pos, 1, bucket, 0…] then cos[hd/2] ‖ sin[hd/2] in bf16
             let block = Int(TestPlans.tile("kqv_out", "block"))
@@ -74,10 +75,23 @@ final class LayerHalfTests: KernelTestCase {
                     raw.storeBytes(of: floatToBF16(table.sin[pos * hd / 2 + i]), toByteOffset: 32 + hd + 2 * i, as: UInt16.self)
                 }
             }
-            XCTAssertOK(npuk_layer_attention_half_step(
-                x.bits, nw.bits, c.rmsNormEps, q4.code, wq.raw, wk.raw, wv.raw, wo.raw, &kCache, &vCache, Int32(capacity),
-                params, Int32(h), Int32(c.headCount), Int32(c.kvHeadCount), Int32(hd), c.ropePairing == .adjacent ? 1 : 0,
-                tms, Int32(tiles["tk"]!), Int32(tiles["cores"]!), Int32(block), Int32(splits), Int32(bucket), nil, &out), label)
+            // the row arguments: views of the caches at row pos of KV head 0 (what the backend binds)
+            let kIn = kCache, vIn = vCache
+            kCache.withUnsafeMutableBufferPointer { kc in
+                vCache.withUnsafeMutableBufferPointer { vc in
+                    XCTAssertOK(npuk_layer_attention_half_step(
+                        x.bits, nw.bits, c.rmsNormEps, q4.code, wq.raw, wk.raw, wv.raw, wo.raw, kIn, vIn,
+                        kc.baseAddress! + pos * hd, vc.baseAddress! + pos * hd, Int32(capacity), params, Int32(h),
+                        Int32(c.headCount), Int32(c.kvHeadCount), Int32(hd), c.ropePairing == .adjacent ? 1 : 0, tms,
+                        Int32(tiles["tk"]!), Int32(tiles["cores"]!), Int32(block), Int32(splits), Int32(bucket), nil, &out), label)
+                }
+            }
+            // only the new rows are written: every other cache value is the one read
+            for (name, before, after) in [("K", kIn, kCache), ("V", vIn, vCache)] {
+                let changed = (0..<before.count).filter { before[$0] != after[$0] && ($0 / hd) % capacity != pos }
+                XCTAssertEqual(changed, [], "\(label) pos \(pos): \(name) cache values outside row \(pos) were written")
+            }
+            rowsWritten = true
         } else {
             XCTAssertOK(npuk_layer_attention_half(
                 x.bits, nw.bits, c.rmsNormEps, q4.code, wq.raw, wk.raw, wv.raw, wo.raw, &kCache, &vCache, Int32(capacity),
@@ -96,6 +110,12 @@ final class LayerHalfTests: KernelTestCase {
                 refK[(kh * capacity + pos) * hd + d] = k[kh * hd + d]
                 refV[(kh * capacity + pos) * hd + d] = v[kh * hd + d]
             }
+        }
+        if rowsWritten {   // the rows the design appended: the reference's roped k and v
+            let rows = (0..<c.kvHeadCount).flatMap { kh in (0..<hd).map { kCache[(kh * capacity + pos) * hd + $0] } }
+            let vrows = (0..<c.kvHeadCount).flatMap { kh in (0..<hd).map { vCache[(kh * capacity + pos) * hd + $0] } }
+            assertWithinTolerance(op: "block", dtype: q4.dtype, shape: "\(label) K row pos \(pos)", expected: k, actual: rows)
+            assertWithinTolerance(op: "block", dtype: q4.dtype, shape: "\(label) V row pos \(pos)", expected: v, actual: vrows)
         }
         var attn = [Float](repeating: 0, count: qd), scratch = [Float](repeating: 0, count: c.groupSize * (pos + 1))
         ReferenceOps.attention(q: q, rows: 1, start: pos, heads: c.headCount, kvHeads: c.kvHeadCount, headDim: hd,

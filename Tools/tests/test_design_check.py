@@ -45,6 +45,34 @@ def design(fifo_elems, arg_elems, extra_input=False, entry="add_bf16"):
 '''
 
 
+ROW_DESIGN = '''
+import numpy as np
+from ml_dtypes import bfloat16
+from aie.iron import ObjectFifo, Program, Runtime, Worker
+from aie.iron.device import NPU2, Tile
+from aie.iron.placers import SequentialPlacer
+from aie.helpers.taplib import TensorAccessPattern
+
+def design(heads, ctx, hd, stride_rows):
+    """A KV append through a row argument: one row per head drained at h * stride_rows rows (right: ctx)."""
+    row_ty = np.ndarray[(hd,), np.dtype[bfloat16]]
+    r = ObjectFifo(row_ty, depth=1, name="row")
+    def body(r):
+        for _ in range(heads):
+            r.acquire(1)
+            r.release(1)
+    w = Worker(body, [r.prod()], placement=Tile(0, 2))
+    n = ((heads - 1) * ctx + 1) * hd
+    rt = Runtime()
+    with rt.sequence(np.ndarray[(n,), np.dtype[bfloat16]]) as R:
+        rt.start(w)
+        for h in range(heads):
+            rt.drain(r.cons(), R, TensorAccessPattern((1, n), min(h * stride_rows * hd, n - hd), [1, 1, 1, hd],
+                                                      [0, 0, 0, 1]), wait=True)
+    return Program(NPU2(), rt).resolve_program(SequentialPlacer())
+'''
+
+
 class DesignCheckTests(unittest.TestCase):
     def setUp(self):
         with open(os.path.join(ROOT, "Kernels", "manifest.json")) as f:
@@ -92,6 +120,24 @@ class DesignCheckTests(unittest.TestCase):
     def test_a_kernel_missing_from_the_sources_is_reported(self):
         p = self.problems(entry="add_f32")
         self.assertTrue(any("add_f32 is not an extern" in x for x in p), p)
+
+    def row_problems(self, stride_rows, heads=3, ctx=8, hd=16):
+        path = os.path.join(self.dir, "row_design.py")
+        with open(path, "w") as f:
+            f.write(ROW_DESIGN)
+        rec = design_check.run_design(path, heads, ctx, hd, stride_rows)
+        nbytes = ((heads - 1) * ctx + 1) * hd * 2
+        kv = (heads, ctx * hd * 2, 4 * hd * 2, 1)
+        return design_check.check(rec, "rows", self.device, {}, [("k_row", nbytes, "kvRow")], kv)
+
+    def test_kv_rows_at_the_head_stride_pass(self):
+        self.assertEqual(self.row_problems(stride_rows=8), [])
+
+    def test_kv_rows_at_a_wrong_stride_are_reported(self):
+        for stride in (7, 4, 0):   # a row stride other than ctx: another position's row, or one row written 3 times
+            p = self.row_problems(stride_rows=stride)
+            self.assertTrue(any("argument 3 (k_row, kvRow): writes cover" in x and "at a stride of 256 bytes" in x
+                                for x in p), (stride, p))
 
     def test_two_object_files_in_one_worker_fail_as_in_iron(self):
         design_check.use_stub()
