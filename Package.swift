@@ -41,6 +41,7 @@ let kernelNonSources: [String] = [
     "layer_decode/mlp_half.py",
     "layer_decode/roles.py",
     "manifest.json",
+    "npu2_target.json",
     "matmul/README.md",
     "matmul/matmul.py",
     "rmsnorm/README.md",
