@@ -189,6 +189,9 @@ def run_instance(probe, design_path, args, kwargs):
         verdict = "verify" if verify else "ok"
     out = {"constructed": probe.constructed, "placed": probe.placed, "resolved": probe.resolved,
            "verdict": verdict, "error": error, "verify_errors": verify}
+    if probe.runtime:   # distinct fifos the runtime fills (shim MM2S) and drains (shim S2MM)
+        fifos = set(probe.runtime.values())
+        out["runtime_fifos"] = {d: sum(1 for _, x in fifos if x == d) for d in ("MM2S", "S2MM")}
     if probe.resolved:
         out["module"] = {"objectfifos": len(rec.fifos), "symbols": len(rec.symbols), "runtime_dma_tasks": len(rec.dma_tasks)}
     return out, list(probe.endpoints)
