@@ -1,0 +1,1 @@
+# The `aie` package that Tools/real_iron/run_real_iron.py assembles: mlir-aie's own pure-Python files (iron, helpers, util, dialects/aie.py, aiex.py) from a checkout, over this folder's mocks of its compiled layer.

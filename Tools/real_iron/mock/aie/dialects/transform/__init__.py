@@ -1,0 +1,1 @@
+# Mock package aie.dialects.transform (upstream MLIR): only what aiex.py imports.
