@@ -79,6 +79,7 @@ public enum DecodeBenchmark {
         let context = max(64, (position + 1 + 63) / 64 * 64)
         let device = try NPUBackend.emulatedDevice(graph: graph, tensors: tensors, manifest: manifest, contextLength: context)
         device.executesKernels = executeKernels
+        device.cost = cost   // the same model times each chain against the TDR
         let backend = try NPUBackend(graph: graph, tensors: tensors, device: device, manifest: manifest,
                                      contextLength: context, xclbin: "emulated-decode.xclbin",
                                      instructions: { try device.instructions(for: $0) })

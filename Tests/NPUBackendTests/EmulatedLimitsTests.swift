@@ -265,6 +265,20 @@ final class EmulatedLimitsTests: XCTestCase {
         XCTAssertNoThrow(try list.wait(timeoutMilliseconds: 200))
     }
 
+    /// The backend follows the protocol: a decode token whose chain is modelled past the TDR (at 100 kB/s
+    /// the small model's ~1 MB of weights take ~10 s) fails at its wait with TIMEOUT, and the next token
+    /// is refused on the stopped context.
+    func testTheBackendReportsATDRAndStopsOnTheContext() throws {
+        let graph = Graph.llama(Support.smallConfig)
+        let (npu, device) = try Support.npuBackend(graph, Support.bf16Weights(Support.smallConfig, seed: 3), context: 256)
+        device.cost.bytesPerSecond = 1e5
+        XCTAssertThrowsError(try npu.nextTokenGreedy(after: 5, position: 0)) { error in
+            XCTAssertEqual((error as? NPUDeviceError)?.state, .timeout, "\(error)")
+            XCTAssertTrue("\(error)".contains("aie2_tdr.c"), "\(error)")
+        }
+        assertFails({ _ = try npu.nextTokenGreedy(after: 5, position: 0) }, ["hardware context", "TIMEOUT"])
+    }
+
     // MARK: 6. BO flags
 
     func testNormalBuffersAreRefusedAndSubBuffersAreArguments() throws {
