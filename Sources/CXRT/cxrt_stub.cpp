@@ -81,6 +81,11 @@ cxrt_status cxrt_runlist_create(cxrt_context*, cxrt_runlist** out) {
 void cxrt_runlist_free(cxrt_runlist*) {}
 cxrt_status cxrt_runlist_add(cxrt_runlist*, cxrt_run*) { return no_xrt("xrt::runlist::add"); }
 cxrt_status cxrt_runlist_execute(cxrt_runlist*) { return no_xrt("xrt::runlist::execute"); }
+cxrt_status cxrt_run_state(cxrt_run*, int* state) {
+    if (state) *state = 0;
+    return no_xrt("xrt::run::state");
+}
+
 cxrt_status cxrt_runlist_wait(cxrt_runlist*, unsigned int, int* failed_index) {
     if (failed_index) *failed_index = -1;
     return no_xrt("xrt::runlist::wait");

@@ -308,6 +308,18 @@ cxrt_status cxrt_run_wait(cxrt_run* run, unsigned int timeout_ms, int* state) {
     }
 }
 
+cxrt_status cxrt_run_state(cxrt_run* run, int* state) {
+    if (state) *state = 0;
+    if (!run) return null_argument("xrt::run::state", "run");
+    if (!state) return null_argument("xrt::run::state", "state");
+    try {
+        *state = static_cast<int>(run->run.state());
+        return cxrt::ok();
+    } catch (...) {
+        return cxrt::fail_current_exception("xrt::run::state of '" + run->kernel_name + "'");
+    }
+}
+
 cxrt_status cxrt_runlist_create(cxrt_context* context, cxrt_runlist** out) {
     if (!out) return null_argument("xrt::runlist", "out");
     *out = nullptr;

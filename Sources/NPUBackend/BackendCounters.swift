@@ -13,6 +13,9 @@ public struct BackendCounters: Sendable, Equatable {
     /// Bytes the last token's runs moved (emulated device only: counted from their bound arguments).
     public var lastTokenTraffic: DeviceTraffic?
     public var tokensTraffic = DeviceTraffic()
+    /// The chained commands of the last token's runlist (emulated device only): runs, payload bytes of the
+    /// firmware command buffer, modelled time against the TDR.
+    public var lastTokenChains: [RunlistChain]?
     /// Run arguments re-bound by the host (set_arg on runs of a cached runlist): k_row / v_row of every
     /// attention-half run before each token; in total and for the last token.
     public var argumentRebinds = 0
@@ -23,11 +26,13 @@ public struct BackendCounters: Sendable, Equatable {
     public var prefill = DeviceCounters()
     public var prefillChunkCount = 0
     public var lastPrefillTraffic: DeviceTraffic?
+    public var lastPrefillChains: [RunlistChain]?
 
     public init() {}
 
-    mutating func recordPrefillChunk(_ counters: DeviceCounters, traffic: DeviceTraffic?) {
+    mutating func recordPrefillChunk(_ counters: DeviceCounters, traffic: DeviceTraffic?, chains: [RunlistChain]? = nil) {
         lastPrefillChunk = counters
+        lastPrefillChains = chains
         prefillChunkCount += 1
         prefill = Self.sum(prefill, counters)
         lastPrefillTraffic = traffic
@@ -37,6 +42,10 @@ public struct BackendCounters: Sendable, Equatable {
         var s = a
         s.runs += b.runs
         s.submissions += b.submissions
+        s.runlistExecutes += b.runlistExecutes
+        s.driverCommands += b.driverCommands
+        s.chainPayloadBytes += b.chainPayloadBytes
+        s.knownViolationRuns += b.knownViolationRuns
         s.syncsToDevice += b.syncsToDevice
         s.syncsFromDevice += b.syncsFromDevice
         s.bytesToDevice += b.bytesToDevice
@@ -46,8 +55,9 @@ public struct BackendCounters: Sendable, Equatable {
         return s
     }
 
-    mutating func recordToken(_ counters: DeviceCounters, traffic: DeviceTraffic?, rebinds: Int = 0) {
+    mutating func recordToken(_ counters: DeviceCounters, traffic: DeviceTraffic?, chains: [RunlistChain]? = nil, rebinds: Int = 0) {
         lastToken = counters
+        lastTokenChains = chains
         lastTokenArgumentRebinds = rebinds
         tokenCount += 1
         tokens = Self.sum(tokens, counters)

@@ -20,6 +20,10 @@ public struct DecodeCostModel: Sendable {
             + Double(c.submissions) * secondsPerSubmission + Double(c.syncsToDevice + c.syncsFromDevice) * secondsPerSync
     }
 
+    /// One run's modelled time: its streamed bytes plus the per-run cost (what EmulatedDevice holds each
+    /// chained command to against the TDR watchdog).
+    public func seconds(ofRunStreaming bytes: Int) -> Double { Double(bytes) / bytesPerSecond + secondsPerRun }
+
     public var description: String {
         String(format: "%.0f GB/s streaming, %.0f µs/run in a runlist, %.0f µs/submission, %.0f µs/host sync (assumed)",
                bytesPerSecond / 1e9, secondsPerRun * 1e6, secondsPerSubmission * 1e6, secondsPerSync * 1e6)
@@ -41,6 +45,14 @@ public struct DecodeBenchResult: Sendable {
     public var uploadedWeightBytes: Int
     /// Run arguments the host re-bound for the token (k_row / v_row per layer).
     public var argumentRebinds: Int
+    /// The token's runlist as the driver receives it: chained commands of `runlist.runsPerChain` runs.
+    public var chains: [RunlistChain]
+    public var target: NPU2Target
+    /// Designs over a limit that Kernels/npu2_baseline.json tolerates: (design, its count, the limit).
+    public var knownBufferArgumentViolations: [(design: String, count: Int)]
+    /// The hardware context's kernel count and whether the baseline tolerated it over the limit.
+    public var contextKernels: Int
+    public var contextKernelViolation: String?
     public var model_: DecodeCostModel
     public var streamedBytes: Int { traffic.totalRead + traffic.kvWriteBytes + traffic.outputBytes }
     public var modelledSeconds: Double { model_.seconds(perToken, streamedBytes: streamedBytes) }
@@ -67,6 +79,7 @@ public enum DecodeBenchmark {
         let context = max(64, (position + 1 + 63) / 64 * 64)
         let device = try NPUBackend.emulatedDevice(graph: graph, tensors: tensors, manifest: manifest, contextLength: context)
         device.executesKernels = executeKernels
+        device.cost = cost   // the same model times each chain against the TDR
         let backend = try NPUBackend(graph: graph, tensors: tensors, device: device, manifest: manifest,
                                      contextLength: context, xclbin: "emulated-decode.xclbin",
                                      instructions: { try device.instructions(for: $0) })
@@ -74,9 +87,16 @@ public enum DecodeBenchmark {
         let c = backend.counters
         let weights = "\(backend.designs.projectionDType.rawValue) matrices, \(backend.designs.lmHeadDType.rawValue) LM head"
         let uploaded = c.load.bytesToDevice - backend.instructionBytes
+        let limit = manifest.target.aieccBufferArguments
+        var over: [String: Int] = [:]
+        for d in backend.designs.all + backend.prefillDesigns.all where d.arguments.count > limit { over[d.design] = d.arguments.count }
         return DecodeBenchResult(model: name, weights: weights, position: position, layers: config.layerCount, kvDim: config.kvDim,
                                  kernelsExecuted: executeKernels, perToken: c.lastToken, traffic: c.lastTokenTraffic!,
-                                 uploadedWeightBytes: uploaded, argumentRebinds: c.lastTokenArgumentRebinds, model_: cost)
+                                 uploadedWeightBytes: uploaded, argumentRebinds: c.lastTokenArgumentRebinds,
+                                 chains: c.lastTokenChains ?? [], target: manifest.target,
+                                 knownBufferArgumentViolations: over.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                 contextKernels: device.kernelNames.count, contextKernelViolation: device.knownViolations.first,
+                                 model_: cost)
     }
 
     /// A table of the results, labelled "modelled", with the cost model's parameters.
@@ -89,10 +109,26 @@ public enum DecodeBenchmark {
             let expected = r.uploadedWeightBytes + x.kvReadBytes
             lines.append("\(r.model) [\(r.weights)] at position \(r.position)\(r.kernelsExecuted ? "" : " (runs checked and counted, kernels not executed)"):")
             lines.append("  runs \(t.runs) (\(String(format: "%.2f", Double(t.runs - 1) / Double(r.layers))) per layer + LM head), submissions \(t.submissions), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B), argument rebinds \(r.argumentRebinds)")
+            lines.append("  " + chainLine(t, r.chains, r.target))
+            if !r.knownBufferArgumentViolations.isEmpty || r.contextKernelViolation != nil {
+                let designs = r.knownBufferArgumentViolations.map { "\($0.design) \($0.count)" }.joined(separator: ", ")
+                lines.append("  KNOWN VIOLATIONS (Kernels/npu2_baseline.json, issue 12): \(t.knownViolationRuns) runs per token bind more buffer arguments than aiecc's \(r.target.aieccBufferArguments) (designs of the xclbin over it: \(designs)); hardware context \(r.contextKernels) kernels (limit \(r.target.maxKernelsPerContext))\(r.contextKernelViolation == nil ? "" : ", over the limit: tolerated")")
+            }
             lines.append("  streamed: weights \(mb(x.weightBytes)) (uploaded \(mb(r.uploadedWeightBytes))), KV read \(mb(x.kvReadBytes)), KV write (new rows) \(mb(x.kvWriteBytes)), activations/params \(x.activationReadBytes) B, outputs \(x.outputBytes) B")
             lines.append(String(format: "  total streamed %@ = %.2f%% of weights + KV read", mb(r.streamedBytes), 100 * Double(r.streamedBytes) / Double(expected)))
             lines.append(String(format: "  modelled: %.2f ms/token → %.1f tok/s (modelled)", r.modelledSeconds * 1e3, r.modelledTokensPerSecond))
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// "runlist executes 1 → driver commands 2 (chains of 24 + 9 runs: 3456 + 1264 B of 4096 B; modelled
+    /// 31.2 + 11.0 ms of the 2 s TDR)": the runlist as XRT splits it and amdxdna copies it.
+    public static func chainLine(_ t: DeviceCounters, _ chains: [RunlistChain], _ target: NPU2Target) -> String {
+        var s = "runlist executes \(t.runlistExecutes) → driver commands \(t.driverCommands)"
+        guard !chains.isEmpty else { return s }
+        s += " (chains of " + chains.map { "\($0.runs)" }.joined(separator: " + ") + " runs: "
+        s += chains.map { "\($0.payloadBytes)" }.joined(separator: " + ") + " B of the \(target.chainPayloadBytes) B firmware buffer each; modelled "
+        s += chains.map { String(format: "%.1f", $0.modelledSeconds * 1e3) }.joined(separator: " + ") + " ms of the \(target.tdrSeconds) s TDR)"
+        return s
     }
 }

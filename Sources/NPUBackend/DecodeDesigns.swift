@@ -37,6 +37,9 @@ public enum DesignKind: Sendable, Hashable {
 /// then `arguments` as 3+i.
 public struct FusedDesign: Sendable, Equatable {
     public var kernelName: String
+    /// The design whatever its weight type and bucket ("attn_half", "attn_half_taps", "mlp_half",
+    /// "lm_head_argmax", "prefill_kqv_out" …): the key of Kernels/npu2_baseline.json.
+    public var design: String
     public var kind: DesignKind
     public var taps: Bool
     public var arguments: [DesignArgument]
@@ -102,6 +105,8 @@ public struct DecodeDesigns: Sendable {
         while b < context / block { list.append(b); b *= 2 }
         list.append(context / block)
         buckets = list
+        // validation hook: aiecc's buffer arguments (NPU2 target model), today's exceptions in the baseline
+        try DesignLimits.checkBufferArguments(all, target: plan.manifest.target, baseline: plan.manifest.baseline)
     }
 
     /// Bytes of a row argument (`k_row`, `v_row`): from row `pos` of KV head 0 to the end of row `pos` of
@@ -158,7 +163,7 @@ public struct DecodeDesigns: Sendable {
         ]
         if taps { args.append(tapsArgument(attentionTaps)) }
         return FusedDesign(kernelName: "attn_half_\(wdt)_b\(bucket)" + (taps ? "_taps" : ""),
-                           kind: .attentionHalf(bucket: bucket), taps: taps, arguments: args)
+                           design: "attn_half" + (taps ? "_taps" : ""), kind: .attentionHalf(bucket: bucket), taps: taps, arguments: args)
     }
 
     public func mlpHalf(taps: Bool) -> FusedDesign {
@@ -171,7 +176,8 @@ public struct DecodeDesigns: Sendable {
             DesignArgument(name: "out", bytes: bytes("l_out", "out"), role: .output),
         ]
         if taps { args.append(tapsArgument(mlpTaps)) }
-        return FusedDesign(kernelName: "mlp_half_\(wdt)" + (taps ? "_taps" : ""), kind: .mlpHalf, taps: taps,
+        return FusedDesign(kernelName: "mlp_half_\(wdt)" + (taps ? "_taps" : ""), design: "mlp_half" + (taps ? "_taps" : ""),
+                           kind: .mlpHalf, taps: taps,
                            arguments: args)
     }
 
@@ -190,6 +196,7 @@ public struct DecodeDesigns: Sendable {
         }
         if taps { args.append(tapsArgument(lmHeadTaps)) }
         return FusedDesign(kernelName: (argmax ? "lm_head_argmax_" : "lm_head_logits_") + hdt + (taps ? "_taps" : ""),
+                           design: (argmax ? "lm_head_argmax" : "lm_head_logits") + (taps ? "_taps" : ""),
                            kind: argmax ? .lmHeadArgmax : .lmHeadLogits, taps: taps, arguments: args)
     }
 

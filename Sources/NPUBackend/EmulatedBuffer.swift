@@ -76,6 +76,11 @@ public final class EmulatedBuffer: NPUBuffer, CheckedHostRead, @unchecked Sendab
         guard offset >= 0, size >= 0, offset + size <= self.size else {
             throw NPUDeviceError("sync of \(name)", "range \(offset)..<\(offset + size) is outside its \(self.size) bytes")
         }
+        if device.isBusy(self) {
+            throw NPUDeviceError("sync(\(direction == .toDevice ? ".toDevice" : ".fromDevice")) of \(name)",
+                                 "a runlist that binds it is executing: XRT defines a run's buffers only after runlist.wait() "
+                                     + "(Xilinx/XRT src/runtime_src/core/common/api/xrt_kernel.cpp runlist_impl::wait); wait() first")
+        }
         switch direction {
         case .toDevice:
             if root.deviceNewer {

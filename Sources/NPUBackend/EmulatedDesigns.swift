@@ -5,7 +5,13 @@ import NPUKernels
 public enum EmulatedDesigns {
     /// An emulated xclbin with every decode design of `designs`.
     public static func device(for designs: DecodeDesigns) -> EmulatedDevice {
-        EmulatedDevice(kernels: designs.all.map { spec(for: $0, designs) })
+        EmulatedDevice(kernels: designs.all.map { spec(for: $0, designs) }, target: designs.plan.manifest.target)
+    }
+
+    /// The baseline entry that tolerates a design binding more buffer arguments than aiecc emits (the plan
+    /// checked it: DesignLimits.checkBufferArguments), or nil.
+    static func exemption(_ design: FusedDesign, _ manifest: KernelManifest) -> NPU2Exemption? {
+        design.arguments.count > manifest.target.aieccBufferArguments ? manifest.baseline.bufferArguments[design.design] : nil
     }
 
     static func check(_ status: Int32, _ kernel: String) throws {
@@ -86,6 +92,7 @@ public enum EmulatedDesigns {
                 }
             }
         }
+        spec.exemption = exemption(design, d.plan.manifest)
         return spec
     }
 }

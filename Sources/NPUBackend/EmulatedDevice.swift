@@ -17,6 +17,10 @@ public struct EmulatedKernelSpec: @unchecked Sendable {
     /// the run's arguments, replacing the two above.
     public var kvTraffic: (([UnsafeMutableRawPointer]) -> (read: Int, appended: Int))?
     public var execute: ([UnsafeMutableRawPointer]) throws -> Void
+    /// The baseline entry (Kernels/npu2_baseline.json bufferArguments) that tolerates this design binding
+    /// more buffer arguments than aiecc emits: the xclbin declares its own count, and every run of it is
+    /// counted in `DeviceCounters.knownViolationRuns`. nil: the kernel declares aiecc's count.
+    public var exemption: NPU2Exemption?
 
     public init(name: String, arguments: [DesignArgument], execute: @escaping ([UnsafeMutableRawPointer]) throws -> Void) {
         self.name = name
@@ -46,22 +50,42 @@ public struct DeviceTraffic: Sendable, Equatable {
     }
 }
 
-/// The emulated NPU: a test instrument, selected explicitly (never a fallback for the real device).
+/// The emulated NPU: a test instrument, selected explicitly (never a fallback for the real device). It
+/// enforces the XRT and amdxdna limits of the NPU2 target model (Kernels/npu2_target.json), each failure
+/// citing its source: BO flags (`bo.allowedFlags`), kernels per hw_context (`hwContext.maxKernels`), the
+/// buffer arguments aiecc declares (`aiecc.bufferArguments`: set_arg past them throws), runlists split into
+/// chained commands (`runlist.runsPerChain`) that must fit the firmware command buffer
+/// (`runlist.chainPayloadBytes`), the TDR watchdog on each chain's modelled time (`tdr.seconds`, with
+/// `cost`), and XRT's asynchronous runlist (EmulatedRunlist).
 public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
     public let label = "emulated NPU"
+    public let target: NPU2Target
     public private(set) var counters = DeviceCounters()
     public private(set) var traffic = DeviceTraffic()
     /// false: every check and count, but the kernels are not executed (for counting 1B shapes fast).
     public var executesKernels = true
+    /// The modelled time of a run (DecodeBenchmark's cost model: streamed bytes at `bytesPerSecond` plus
+    /// `secondsPerRun`): a chain modelled longer than `tdr.seconds` ends in TIMEOUT as amdxdna's watchdog ends it.
+    public var cost = DecodeCostModel()
+    /// Tolerated: an xclbin with more kernels than `hwContext.maxKernels`, up to this entry's count
+    /// (Kernels/npu2_baseline.json hwContextKernels; set by `NPUBackend.emulatedDevice`).
+    public var contextKernelExemption: NPU2Exemption?
+    /// The known violations this device tolerated, in words, for printing beside the counts.
+    public private(set) var knownViolations: [String] = []
+    /// Every chained command the runlists' executions made, in order (`counters.driverCommands` of them).
+    public private(set) var chains: [RunlistChain] = []
     /// The xclbins opened, in order.
     public private(set) var openedXclbins: [String] = []
     private var specs: [String: EmulatedKernelSpec] = [:]
     private var nextBuffer = 0
+    /// Root buffers bound by runlists that are executing (not yet waited for): count per buffer.
+    private var busy: [ObjectIdentifier: Int] = [:]
     static let instructionMagic: UInt32 = 0x4E50_5545   // "NPUE"
     static let instructionWords = 16
 
-    /// An emulated xclbin holding `kernels` (see `EmulatedDesigns` for the decode designs).
-    public init(kernels: [EmulatedKernelSpec] = []) {
+    /// An emulated xclbin holding `kernels` (see `EmulatedDesigns` for the decode designs), enforcing `target`.
+    public init(kernels: [EmulatedKernelSpec] = [], target: NPU2Target) {
+        self.target = target
         for k in kernels { specs[k.name] = k }
     }
 
@@ -78,20 +102,42 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
         return [Self.instructionMagic, h] + (2..<Self.instructionWords).map { UInt32($0) }
     }
 
+    /// `register_xclbin` + `hw_context`: every kernel of the xclbin is one CU of the context, and amdxdna
+    /// configures at most `hwContext.maxKernels` (aie2_config_cu fails with -EINVAL), unless the baseline
+    /// tolerates this xclbin's count (recorded in `knownViolations`).
     public func openContext(xclbin path: String) throws -> NPUHardwareContext {
+        let n = specs.count, limit = target.maxKernelsPerContext
+        if n > limit {
+            guard let known = contextKernelExemption, n <= known.count else {
+                let listed = contextKernelExemption.map { "; the baseline tolerates \($0.count) for \($0.name)" } ?? ""
+                throw NPUDeviceError("openContext(\(path))",
+                                     "the xclbin holds \(n) kernels; amdxdna accepts at most \(limit) per hardware context "
+                                         + "(\(target.source("hwContext.maxKernels")))\(listed)")
+            }
+            knownViolations.append("hardware context on \(path): \(n) kernels > \(limit) (\(target.source("hwContext.maxKernels"))), "
+                                   + "tolerated up to \(known.count) for \(known.name): \(known.reason)")
+        }
         openedXclbins.append(path)
         return EmulatedContext(device: self)
     }
 
+    /// `xrt::bo(device, size, flags, group)`: only the flags amdxdna's shim accepts (`bo.allowedFlags`).
     public func allocate(size: Int, flags: BufferFlags, memoryGroup: Int) throws -> NPUBuffer {
         guard size > 0 else { throw NPUDeviceError("allocate", "a buffer object needs a positive size, not \(size)") }
+        guard target.allowedBufferFlags.contains(flags.xrtName) else {
+            throw NPUDeviceError("allocate(\(size) bytes, \(flags.xrtName))",
+                                 "amdxdna's shim refuses the \(flags.xrtName) flag; it accepts \(target.allowedBufferFlags.joined(separator: ", ")) "
+                                     + "(\(target.source("bo.allowedFlags")))",
+                                 hint: "host_only for data, cacheable for instruction streams")
+        }
         nextBuffer += 1
         counters.buffersAllocated += 1
         counters.bytesAllocated += size
         return EmulatedBuffer(device: self, size: size, flags: flags, memoryGroup: memoryGroup, name: "bo#\(nextBuffer)")
     }
 
-    /// A view (no allocation counted: XRT's sub-buffer shares its parent's memory).
+    /// A view (no allocation counted: XRT's sub-buffer shares its parent's memory). Sub-buffers are valid
+    /// kernel arguments.
     public func subBuffer(of parent: NPUBuffer, offset: Int, size: Int) throws -> NPUBuffer {
         guard let p = parent as? EmulatedBuffer else { throw NPUDeviceError("sub-buffer", "the parent is not an emulated buffer") }
         guard offset >= 0, size > 0, offset + size <= p.size else {
@@ -107,13 +153,22 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
         }
     }
 
-    func spec(_ name: String) -> EmulatedKernelSpec? { specs[name] }
+    /// A kernel of the emulated xclbin, by name.
+    public func spec(_ name: String) -> EmulatedKernelSpec? { specs[name] }
+
+    /// The buffer arguments the xclbin declares for a kernel: aiecc's, or the design's own for a design
+    /// the baseline tolerates over it (built with a widened aiecc).
+    func declaredBufferArguments(_ spec: EmulatedKernelSpec) -> Int {
+        spec.exemption != nil ? target.declaredBufferArguments(bound: spec.arguments.count) : target.aieccBufferArguments
+    }
 
     /// Checks a run's arguments against mlir-aie's convention and the kernel's signature, executes
     /// it, checks the guard bytes of every buffer it bound, and counts it. A host write not synced
     /// to the device is detected by comparing the two copies of input buffers up to 1 MB (params,
     /// activations, norm weights; large weight BOs are written once at load and synced there).
-    func execute(_ run: EmulatedRun) throws {
+    /// - Returns: the bytes the run moved between DDR and the array (what the cost model times).
+    @discardableResult
+    func execute(_ run: EmulatedRun) throws -> Int {
         let spec = run.spec
         let k = spec.name
         func fail(_ what: String) -> NPUDeviceError { NPUDeviceError("run of \(k)", what) }
@@ -175,6 +230,7 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
                 throw fail("wrote outside argument \(3 + i) (\(spec.arguments[i].name), \(b.name)): guard bytes changed \(where_)")
             }
         }
+        let before = traffic
         for (a, b) in zip(spec.arguments, bound) {
             switch a.role {
             case .weight: traffic.weightBytes += b.size
@@ -194,40 +250,91 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
             }
         }
         counters.runs += 1
+        if spec.arguments.count > target.aieccBufferArguments { counters.knownViolationRuns += 1 }
+        let moved = traffic - before
+        return moved.totalRead + moved.kvWriteBytes + moved.outputBytes
     }
 
-    func countSubmission() { counters.submissions += 1 }
+    func countStart() {
+        counters.submissions += 1
+        counters.driverCommands += 1
+    }
+
+    func countRunlistExecute() {
+        counters.submissions += 1
+        counters.runlistExecutes += 1
+    }
+
+    func record(_ chain: RunlistChain) {
+        counters.driverCommands += 1
+        counters.chainPayloadBytes += chain.payloadBytes
+        chains.append(chain)
+    }
+
+    /// Marks the root buffers of `runs` as bound by an executing runlist; `release` with the result.
+    func hold(_ runs: [EmulatedRun]) -> [ObjectIdentifier] {
+        var roots = Set<ObjectIdentifier>()
+        for r in runs { for b in r.buffers.values { roots.insert(ObjectIdentifier(b.root)) } }
+        for id in roots { busy[id, default: 0] += 1 }
+        return Array(roots)
+    }
+
+    func release(_ roots: [ObjectIdentifier]) {
+        for id in roots {
+            busy[id]! -= 1
+            if busy[id] == 0 { busy[id] = nil }
+        }
+    }
+
+    /// Whether a runlist that binds the buffer is executing (its contents are undefined until wait()).
+    func isBusy(_ b: EmulatedBuffer) -> Bool { busy[ObjectIdentifier(b.root)] != nil }
 }
 
-/// The emulated hardware context: kernels by name, runs, runlists.
+/// The emulated hardware context: kernels by name, runs, runlists. After a TDR it refuses all work.
 final class EmulatedContext: NPUHardwareContext {
     let device: EmulatedDevice
+    /// Why the context is unusable: amdxdna's watchdog stopped a chain and restarted the context.
+    var stopped: String?
     init(device: EmulatedDevice) { self.device = device }
+
+    func checkUsable() throws {
+        if let why = stopped {
+            throw NPUDeviceError("hardware context", why, hint: "open a new hardware context (the emulator does not reuse one its TDR restarted)",
+                                 state: .abort)
+        }
+    }
 
     func kernel(named name: String) throws -> NPUKernel {
         guard let spec = device.spec(name) else {
             throw NPUDeviceError("kernel \(name)", "the emulated xclbin has no such kernel (it has \(device.kernelNames.count))")
         }
-        return EmulatedKernel(spec: spec, context: self)
+        return EmulatedKernel(spec: spec, context: self, declaredBufferArguments: device.declaredBufferArguments(spec))
     }
 
     func makeRun(_ kernel: NPUKernel) throws -> NPURun {
         guard let k = kernel as? EmulatedKernel, k.context === self else {
             throw NPUDeviceError("run of \(kernel.name)", "the kernel is not from this hardware context")
         }
+        try checkUsable()
         return EmulatedRun(kernel: k)
     }
 
-    func makeRunlist() throws -> NPURunlist { EmulatedRunlist(context: self) }
+    func makeRunlist() throws -> NPURunlist {
+        try checkUsable()
+        return EmulatedRunlist(context: self)
+    }
 }
 
 final class EmulatedKernel: NPUKernel {
     let spec: EmulatedKernelSpec
     let context: EmulatedContext
+    /// The buffer arguments of the xclbin's kernel (its register map): aiecc's 5, or a tolerated design's own.
+    let declaredBufferArguments: Int
     var name: String { spec.name }
-    init(spec: EmulatedKernelSpec, context: EmulatedContext) {
+    init(spec: EmulatedKernelSpec, context: EmulatedContext, declaredBufferArguments: Int) {
         self.spec = spec
         self.context = context
+        self.declaredBufferArguments = declaredBufferArguments
     }
     /// The instruction stream's group (group_id(1) = 1) and one DDR data group for every data
     /// argument (group_id(3+i) = 3), so buffers can be shared between kernels and arguments as
@@ -242,73 +349,70 @@ final class EmulatedRun: NPURun {
     var values: [Int: UInt64] = [:]
     var buffers: [Int: EmulatedBuffer] = [:]
     var state: CommandState = .new
-    /// XRT: a run belongs to at most one runlist, and a run in a runlist is never started on its own.
-    var inRunlist = false
+    /// Runlists holding the run (XRT counts them: such a run is never started on its own), and how many
+    /// of them are executing.
+    var runlists = 0
+    var executing = 0
 
     init(kernel: EmulatedKernel) { ekernel = kernel }
 
-    /// Allowed on a run that is in a runlist (the runlist is not executing here: `execute` is
-    /// synchronous); the next execution binds the new buffer (NPUBackend re-binds k_row / v_row per token).
+    private func checkArgument(_ index: Int) throws {
+        let declared = ekernel.declaredBufferArguments
+        guard index >= 0, index < 3 + declared else {
+            let target = ekernel.context.device.target
+            throw NPUDeviceError("run of \(spec.name)",
+                                 "set_arg(\(index)): the kernel has \(3 + declared) arguments (opcode, instr, ninstr, \(declared) buffers); "
+                                     + "aiecc emits \(target.aieccBufferArguments) buffer arguments (\(target.source("aiecc.bufferArguments"))) "
+                                     + "and XRT refuses an index past them (mlir-aie #3248)")
+        }
+        guard executing == 0 else {
+            throw NPUDeviceError("run of \(spec.name)",
+                                 "set_arg(\(index)) while a runlist holding the run executes: the command is in flight; wait() first")
+        }
+    }
+
+    /// Allowed on a run in a runlist that is not executing: the next execution binds the new buffer
+    /// (NPUBackend re-binds k_row / v_row per token, between wait() and the next execute()).
     func setArgument(_ index: Int, buffer: NPUBuffer) throws {
         guard let b = buffer as? EmulatedBuffer else { throw NPUDeviceError("run of \(spec.name)", "argument \(index) is not an emulated buffer") }
         guard index >= 1 else { throw NPUDeviceError("run of \(spec.name)", "argument 0 is the opcode, not a buffer") }
+        try checkArgument(index)
         buffers[index] = b
         values[index] = nil
     }
 
     func setArgument(_ index: Int, value: UInt64) throws {
+        try checkArgument(index)
         values[index] = value
         buffers[index] = nil
     }
 
+    /// One run as one driver command (ERT_START_CU). The emulator checks and executes it here and throws
+    /// what failed (a run's wait() then returns the state); runlists report at wait() as XRT does.
     func start() throws {
-        guard !inRunlist else {
-            throw NPUDeviceError("run of \(spec.name)", "the run is part of a runlist; XRT leaves starting it on its own undefined")
+        guard runlists == 0 else {
+            throw NPUDeviceError("run of \(spec.name)", "the run belongs to a runlist and cannot be explicitly started (Xilinx/XRT xrt_kernel.cpp run_impl::start)")
         }
-        ekernel.context.device.countSubmission()
+        let context = ekernel.context, device = context.device
+        try context.checkUsable()
+        device.countStart()
         do {
-            try ekernel.context.device.execute(self)
+            let bytes = try device.execute(self)
+            let seconds = device.cost.seconds(ofRunStreaming: bytes)
+            if seconds > Double(device.target.tdrSeconds) {
+                state = .timeout
+                let why = EmulatedRunlist.tdrText(seconds: seconds, what: "the run", device: device)
+                context.stopped = why
+                throw NPUDeviceError("run of \(spec.name)", why, state: .timeout)
+            }
             state = .completed
-        } catch {
-            state = .error
-            throw error
+        } catch let e as NPUDeviceError {
+            if state != .timeout { state = .error }
+            throw e
         }
     }
 
     func wait(timeoutMilliseconds: Int) throws -> CommandState { state }
-}
-
-final class EmulatedRunlist: NPURunlist {
-    let context: EmulatedContext
-    var runs: [EmulatedRun] = []
-    init(context: EmulatedContext) { self.context = context }
-
-    func add(_ run: NPURun) throws {
-        guard let r = run as? EmulatedRun, r.ekernel.context === context else {
-            throw NPUDeviceError("runlist", "run of \(run.kernel.name) is not from the runlist's hardware context")
-        }
-        guard !r.inRunlist else {
-            throw NPUDeviceError("runlist", "run of \(run.kernel.name) is already part of a runlist (XRT throws: a run joins one runlist once)")
-        }
-        r.inRunlist = true
-        runs.append(r)
-    }
-
-    /// Executes the runs in order, atomically as one submission; the first failure stops the list.
-    func execute() throws {
-        context.device.countSubmission()
-        for (i, run) in runs.enumerated() {
-            do {
-                try context.device.execute(run)
-                run.state = .completed
-            } catch let e as NPUDeviceError {
-                run.state = .error
-                throw NPUDeviceError("runlist run \(i) (\(run.spec.name))", e.detail)
-            }
-        }
-    }
-
-    func wait(timeoutMilliseconds: Int) throws {}
 }
 
 extension ArgumentRole {

@@ -25,7 +25,9 @@ public enum KernelDType: String, Sendable, CaseIterable {
     }
 }
 
-/// The device the designs target.
+/// The device budgets the plan checks every tiling against, read from the NPU2 target model
+/// (Kernels/npu2_target.json), not from the manifest: array columns × core rows, a core's data memory and
+/// stack, a memory tile's bytes.
 public struct KernelDevice: Sendable, Equatable {
     public var name: String
     public var columns: Int
@@ -34,6 +36,15 @@ public struct KernelDevice: Sendable, Equatable {
     public var coreStackBytes: Int
     public var memTileBytes: Int
     public var cores: Int { columns * coresPerColumn }
+
+    public init(_ target: NPU2Target) {
+        name = target.target
+        columns = target.columns
+        coresPerColumn = target.coreRows
+        coreBytes = target.coreDataMemoryBytes
+        coreStackBytes = target.coreStackBytes
+        memTileBytes = target.memTileBytes
+    }
 }
 
 /// A tensor argument or an on-chip buffer of a kernel, sized by expressions.
@@ -88,9 +99,14 @@ public struct KernelUse: Sendable, Equatable {
     }
 }
 
-/// The parsed manifest. Every expression is parsed and every name checked at load.
+/// The parsed manifest. Every expression is parsed and every name checked at load. The device budgets and
+/// every other hardware limit come from the NPU2 target model beside it (`target`), the tolerated
+/// violations of those limits from the baseline beside it (`baseline`).
 public struct KernelManifest: Sendable, Equatable {
+    /// The budgets the plan checks against (from `target`).
     public var device: KernelDevice
+    public var target: NPU2Target
+    public var baseline: NPU2Baseline
     public var kernels: [KernelSpec]
     public var uses: [KernelUse]
 
@@ -107,7 +123,11 @@ public struct KernelManifest: Sendable, Equatable {
         return try KernelManifest(json: data, file: path)
     }
 
-    public init(json data: Data, file: String = "manifest.json") throws {
+    /// - Parameters:
+    ///   - target, baseline: the NPU2 target model and the known violations; nil reads `npu2_target.json` and
+    ///     `npu2_baseline.json` from the directory of `file` (Kernels/ holds all three), after the manifest
+    ///     itself parsed.
+    public init(json data: Data, file: String = "manifest.json", target: NPU2Target? = nil, baseline: NPU2Baseline? = nil) throws {
         func fail(_ path: String, _ why: String) -> KernelManifestError {
             KernelManifestError(file: file, message: path.isEmpty ? why : "\(path): \(why)")
         }
@@ -120,12 +140,6 @@ public struct KernelManifest: Sendable, Equatable {
         let top = try r.object(root, "")
         guard try r.int(top, "format", "") == 1 else { throw fail("format", "must be 1") }
 
-        let d = try r.object(top["device"] as Any, "device")
-        device = KernelDevice(name: try r.string(d, "name", "device"), columns: try r.positive(d, "columns", "device"),
-                              coresPerColumn: try r.positive(d, "coresPerColumn", "device"),
-                              coreBytes: try r.positive(d, "coreBytes", "device"),
-                              coreStackBytes: try r.int(d, "coreStackBytes", "device"),
-                              memTileBytes: try r.positive(d, "memTileBytes", "device"))
 
         var kernels: [KernelSpec] = []
         for (i, any) in try r.array(top["kernels"] as Any, "kernels").enumerated() {
@@ -250,6 +264,25 @@ public struct KernelManifest: Sendable, Equatable {
             uses.append(KernelUse(name: try r.identifier(u, "name", p), op: op, weights: weights, dims: dims))
         }
         self.uses = uses
+
+        let target = try target ?? NPU2Target.load(path: NPU2Target.path(besides: file))
+        self.target = target
+        self.baseline = try baseline ?? NPU2Baseline.load(path: NPU2Baseline.path(besides: file))
+        device = KernelDevice(target)
+        // Tools/design_check.py still reads the manifest's "device" section until it reads the target model:
+        // while the section exists it must say what the target model says (one model, not two).
+        if let d = top["device"] {
+            let o = try r.object(d, "device")
+            let mirrored: [(String, Int)] = [("columns", device.columns), ("coresPerColumn", device.coresPerColumn),
+                                             ("coreBytes", device.coreBytes), ("coreStackBytes", device.coreStackBytes),
+                                             ("memTileBytes", device.memTileBytes)]
+            for (key, value) in mirrored where o[key] != nil {
+                let v = try r.int(o, key, "device")
+                if v != value {
+                    throw fail("device.\(key)", "is \(v) but the NPU2 target model (\(target.file)) says \(value); the target model is the one source")
+                }
+            }
+        }
     }
 }
 

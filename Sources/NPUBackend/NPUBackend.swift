@@ -92,6 +92,11 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         self.tensors = tensors
         instructionSource = instructions
         params = StepParams(config: c)
+        // amdxdna's CUs per hw_context (NPU2 target model), for every device: the kernels this backend opens
+        let names = (designs.all + (usePrefill ? prefillDesigns.all : [])).map(\.kernelName)
+        try DesignLimits.checkContextKernels(count: names.count, composition: DesignLimits.composition(kernelNames: names),
+                                             target: manifest.target, baseline: manifest.baseline)
+        if let xrt = device as? XRTDevice, xrt.target == nil { xrt.target = manifest.target }   // XRT's chain size, for counting
         hwContext = try device.openContext(xclbin: xclbin)
         try allocateAndUpload(progress: progress)
     }
@@ -124,6 +129,8 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         for spec in try PrefillDesigns(plan: plan, config: graph.config, context: contextLength).emulatedSpecs() {
             device.register(spec)
         }
+        // the xclbin holds decode and prefill designs: over amdxdna's kernels per context at long contexts
+        device.contextKernelExemption = manifest.baseline.hwContextKernels[DesignLimits.composition(kernelNames: device.kernelNames)]
         return device
     }
 
@@ -357,7 +364,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     private func runPrefillChunk(_ tokens: ArraySlice<Int>, start: Int, tail: Tail) throws {
         let chunk = prefillDesigns.chunk, c = graph.config
         let before = device.counters
-        let trafficBefore = (device as? EmulatedDevice)?.traffic
+        let emulated = device as? EmulatedDevice
+        let trafficBefore = emulated?.traffic
+        let chainsBefore = emulated?.chains.count ?? 0
         let list = try runlist(RunlistKey(bucket: 0, tail: tail, taps: false, prefillLastRow: tokens.count - 1))
         let memory = prefillStep.hostMemory
         memory.initializeMemory(as: UInt8.self, repeating: 0)
@@ -369,12 +378,13 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         let rows = (memory.baseAddress! + prefillDesigns.ropeParamsBytes).assumingMemoryBound(to: UInt16.self)
         for (r, t) in tokens.enumerated() { (rows + r * c.hiddenSize).update(from: try embedding(t), count: c.hiddenSize) }
         try prefillStep.sync(.toDevice)
-        try list.execute()
+        try list.execute()   // XRT's protocol: execute, wait (errors reported here), then sync the outputs
         try list.wait(timeoutMilliseconds: 10_000)
         if tail == .logits { try logitsOut.sync(.fromDevice) }
         if tail == .argmax { try tokenOut.sync(.fromDevice) }
         counters.recordPrefillChunk(device.counters - before,
-                                    traffic: trafficBefore.map { (device as! EmulatedDevice).traffic - $0 })
+                                    traffic: trafficBefore.map { emulated!.traffic - $0 },
+                                    chains: emulated.map { Array($0.chains[chainsBefore...]) })
     }
 
     /// The prompt through the chunked prefill; the last chunk ends with `tail`'s LM head.
@@ -419,7 +429,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         let row = try embedding(token)
         params.write(position: position, bucket: bucket, embedding: row, into: step.hostMemory)
         try step.sync(.toDevice)
-        try list.execute()
+        try list.execute()   // XRT's protocol: execute, wait (errors reported here), then the caller syncs outputs
         try list.wait(timeoutMilliseconds: 10_000)
         return row
     }
@@ -441,11 +451,14 @@ public final class NPUBackend: Backend, @unchecked Sendable {
 
     private func measured<R>(_ body: () throws -> R) rethrows -> R {
         let before = device.counters
-        let trafficBefore = (device as? EmulatedDevice)?.traffic
+        let emulated = device as? EmulatedDevice
+        let trafficBefore = emulated?.traffic
+        let chainsBefore = emulated?.chains.count ?? 0
         let rebindsBefore = counters.argumentRebinds
         let r = try body()
         counters.recordToken(device.counters - before,
-                             traffic: trafficBefore.map { (device as! EmulatedDevice).traffic - $0 },
+                             traffic: trafficBefore.map { emulated!.traffic - $0 },
+                             chains: emulated.map { Array($0.chains[chainsBefore...]) },
                              rebinds: counters.argumentRebinds - rebindsBefore)
         return r
     }

@@ -12,15 +12,33 @@ public enum CommandState: Int32, Sendable {
 }
 
 /// Buffer object flags, as `xrt::bo::flags`. mlir-aie's convention: the instruction stream in a
-/// `cacheable` BO in the kernel's group 1; data in `hostOnly` BOs in the kernel's groups 3+i.
+/// `cacheable` BO in the kernel's group 1; data in `hostOnly` BOs in the kernel's groups 3+i. amdxdna's
+/// shim refuses `normal` (NPU2 target model `bo.allowedFlags`).
 public enum BufferFlags: Sendable {
     case normal, cacheable, hostOnly
+
+    /// XRT's name of the flag, as the target model lists them.
+    public var xrtName: String {
+        switch self {
+        case .normal: "normal"
+        case .cacheable: "cacheable"
+        case .hostOnly: "host_only"
+        }
+    }
 }
 
 /// Everything a device did, as the real device would count it. Emulator counts are exact.
 public struct DeviceCounters: Sendable, Equatable {
     public var runs = 0               // kernel runs executed (inside runlists or alone)
     public var submissions = 0        // host → device submissions: run.start() or runlist.execute()
+    public var runlistExecutes = 0    // runlist.execute() calls (a share of `submissions`)
+    /// Commands the driver receives: one per run.start(), and per runlist.execute() one chained command
+    /// (ERT_CMD_CHAIN) per `runlist.runsPerChain` runs, as XRT splits it (a 33-run runlist is 2).
+    public var driverCommands = 0
+    /// Bytes of the chained commands' firmware buffers (slot + register map per run; emulated device only).
+    public var chainPayloadBytes = 0
+    /// Runs of designs the baseline tolerates over a limit (Kernels/npu2_baseline.json): known violations.
+    public var knownViolationRuns = 0
     public var syncsToDevice = 0
     public var syncsFromDevice = 0
     public var bytesToDevice = 0
@@ -33,6 +51,10 @@ public struct DeviceCounters: Sendable, Equatable {
         var d = DeviceCounters()
         d.runs = a.runs - b.runs
         d.submissions = a.submissions - b.submissions
+        d.runlistExecutes = a.runlistExecutes - b.runlistExecutes
+        d.driverCommands = a.driverCommands - b.driverCommands
+        d.chainPayloadBytes = a.chainPayloadBytes - b.chainPayloadBytes
+        d.knownViolationRuns = a.knownViolationRuns - b.knownViolationRuns
         d.syncsToDevice = a.syncsToDevice - b.syncsToDevice
         d.syncsFromDevice = a.syncsFromDevice - b.syncsFromDevice
         d.bytesToDevice = a.bytesToDevice - b.bytesToDevice
@@ -92,12 +114,20 @@ public protocol NPURun: AnyObject {
     func wait(timeoutMilliseconds: Int) throws -> CommandState
 }
 
-/// An ordered batch of runs submitted at once (`xrt::runlist`): runs execute atomically in order;
-/// all runs come from kernels of the same hardware context.
+/// An ordered batch of runs submitted at once (`xrt::runlist`): runs execute atomically in order; all
+/// runs come from kernels of the same hardware context. Asynchronous as XRT's (Xilinx/XRT
+/// src/runtime_src/core/common/api/xrt_kernel.cpp runlist_impl): `execute()` submits and returns; `wait()`
+/// reports the outcome — the first failed run's state (ERROR, TIMEOUT …), the later runs ABORT; outputs
+/// are defined only after `wait()`. `add()` and `execute()` are refused while the list executes; after
+/// `wait()` the list is idle and may be executed again.
 public protocol NPURunlist: AnyObject {
     func add(_ run: NPURun) throws
     func execute() throws
+    /// 0 blocks until done. Throws `NPUDeviceError` with `state` and `failedRun` when a run failed, or
+    /// with state `.timeout` when the timeout elapsed first (the list is then still executing).
     func wait(timeoutMilliseconds: Int) throws
+    /// Every run's state (`xrt::run::state()`), in list order.
+    func runStates() throws -> [CommandState]
 }
 
 /// A hardware context on one registered xclbin (`xrt::hw_context`).
@@ -133,10 +163,15 @@ public struct NPUDeviceError: Error, CustomStringConvertible, Sendable {
     public var what: String
     public var detail: String
     public var hint: String?
-    public init(_ what: String, _ detail: String, hint: String? = nil) {
+    /// For a failed command: its state, and for a runlist the position of the first failed run.
+    public var state: CommandState?
+    public var failedRun: Int?
+    public init(_ what: String, _ detail: String, hint: String? = nil, state: CommandState? = nil, failedRun: Int? = nil) {
         self.what = what
         self.detail = detail
         self.hint = hint
+        self.state = state
+        self.failedRun = failedRun
     }
     public var description: String { "\(what): \(detail)" + (hint.map { " (\($0))" } ?? "") }
 }

@@ -24,6 +24,8 @@ public struct PrefillDesigns: Sendable {
             throw KernelPlanError(use: "prefill_attn_norm", message: "the plan has no prefill instances")
         }
         chunk = n
+        // validation hook: aiecc's buffer arguments (NPU2 target model), today's exceptions in the baseline
+        try DesignLimits.checkBufferArguments(all, target: plan.manifest.target, baseline: plan.manifest.baseline)
     }
 
     /// Bytes of the prefill step BO: int32[8] header, `chunk` RoPE rows, `chunk` embedding rows.
@@ -45,7 +47,7 @@ public struct PrefillDesigns: Sendable {
             }
             return DesignArgument(name: a.name, bytes: bytes, role: role)
         }
-        return FusedDesign(kernelName: use, kind: .mlpHalf, taps: false, arguments: args)
+        return FusedDesign(kernelName: use, design: use, kind: .mlpHalf, taps: false, arguments: args)
     }
 
     public var all: [FusedDesign] { Self.layerUses.map(design) }
@@ -126,6 +128,7 @@ public struct PrefillDesigns: Sendable {
         default:
             preconditionFailure("no emulation for \(instance.kernel)")
         }
+        spec.exemption = EmulatedDesigns.exemption(design, plan.manifest)
         return spec
     }
 }

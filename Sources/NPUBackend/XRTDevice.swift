@@ -21,6 +21,9 @@ public final class XRTDevice: NPUDevice {
     /// The linked XRT library's version.
     public let xrtVersion: String
     public var counters: DeviceCounters { counterStore.snapshot }
+    /// The NPU2 target model (NPUBackend hands its manifest's): runlist executions are counted as the
+    /// driver commands XRT splits them into (`runlist.runsPerChain`); nil counts none.
+    public var target: NPU2Target?
 
     let handle: OpaquePointer
     let counterStore = XRTCounters()

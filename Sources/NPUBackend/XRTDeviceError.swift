@@ -36,7 +36,8 @@ extension CommandState {
     var failureHint: String? {
         switch self {
         case .timeout:
-            "the wait's timeout elapsed, or amdxdna's watchdog (about 4-6 s) stopped the dispatch: "
+            "the wait's timeout elapsed, or amdxdna's watchdog stopped a command that made no progress for 2 s "
+                + "(amd/xdna-driver aie2_tdr.c timeout_in_sec; a runlist's chain of 24 runs is one command): "
                 + "split long work into shorter runs"
         case .error:
             "the NPU reported an error: check `dmesg` for amdxdna messages; the instruction stream or "
@@ -58,7 +59,7 @@ extension NPUDeviceError {
         let subject = XRTFailureSubject(operation: "command", kernel: kernel, label: label)
         let stateText = "\(state.ertName) (\(state.rawValue))"
         return NPUDeviceError(subject.text, detail.map { "ended in \(stateText): \($0)" } ?? "ended in \(stateText)",
-                              hint: state.failureHint)
+                              hint: state.failureHint, state: state)
     }
 }
 

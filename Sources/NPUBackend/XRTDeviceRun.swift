@@ -44,7 +44,7 @@ public final class XRTRun: NPURun {
         boundBuffers[index] = nil
     }
 
-    /// `run.start()`: one submission, one run.
+    /// `run.start()`: one submission, one run, one driver command.
     public func start() throws {
         if inRunlist {
             throw NPUDeviceError(subject("start").text, "the run belongs to a runlist; execute the runlist instead")
@@ -53,7 +53,18 @@ public final class XRTRun: NPURun {
         xrtKernel.context.device.counterStore.update {
             $0.runs += 1
             $0.submissions += 1
+            $0.driverCommands += 1
         }
+    }
+
+    /// `run.state()`.
+    func state() throws -> CommandState {
+        var state: Int32 = 0
+        try xrtCheck(cxrt_run_state(handle, &state), subject("state"))
+        guard let s = CommandState(rawValue: state) else {
+            throw NPUDeviceError(subject("state").text, "XRT reported the unknown command state \(state)")
+        }
+        return s
     }
 
     /// `run.wait(timeout)` (0 = block): the command's state. States other than `.completed` are
@@ -78,6 +89,8 @@ public final class XRTRunlist: NPURunlist {
     let context: XRTHardwareContext
     /// The runs, in order. Released after the runlist (deinit frees the runlist first).
     private var runs: [XRTRun] = []
+    /// Between execute() and the wait() that reports its outcome (XRT runlist_impl's running state).
+    private var executing = false
 
     init(handle: OpaquePointer, context: XRTHardwareContext) {
         self.handle = handle
@@ -86,8 +99,13 @@ public final class XRTRunlist: NPURunlist {
 
     deinit { cxrt_runlist_free(handle) }   // `runs` are released after this body: they outlive the list
 
-    /// `runlist.add(run)`: the run must come from a kernel of this runlist's context and not be started.
+    /// `runlist.add(run)`: the run must come from a kernel of this runlist's context and not be started;
+    /// the list must be idle (XRT throws "runlist must be idle before adding run objects").
     public func add(_ run: NPURun) throws {
+        if executing {
+            throw NPUDeviceError("XRT runlist.add of kernel '\(run.kernel.name)'" + (label.map { " (\($0))" } ?? ""),
+                                 "the runlist is executing; wait() first (XRT adds runs only to an idle runlist)")
+        }
         guard let run = run as? XRTRun, run.xrtKernel.context === context else {
             throw NPUDeviceError("XRT runlist.add of kernel '\(run.kernel.name)'" + (label.map { " (\($0))" } ?? ""),
                                  "the run's kernel is not from this runlist's hardware context "
@@ -99,33 +117,56 @@ public final class XRTRunlist: NPURunlist {
         runs.append(run)
     }
 
-    /// `runlist.execute()`: one submission of all its runs.
+    /// `runlist.execute()`: one submission of all its runs, which XRT splits into chained commands of
+    /// `runlist.runsPerChain` (counted as driver commands when the device has the target model). Returns
+    /// at once; `wait()` reports the outcome. Refused while executing (XRT: "runlist must be idle before
+    /// submitting for execution"). A failed submission still leaves the list executing: XRT requires wait().
     public func execute() throws {
-        try xrtCheck(cxrt_runlist_execute(handle),
-                     XRTFailureSubject(operation: "runlist.execute (\(runs.count) runs)", label: label))
+        if executing {
+            throw NPUDeviceError(XRTFailureSubject(operation: "runlist.execute (\(runs.count) runs)", label: label).text,
+                                 "the runlist is already executing; wait() first (XRT executes only an idle runlist)")
+        }
+        guard !runs.isEmpty else { return }   // XRT: executing an empty runlist is a no-op
+        let status = cxrt_runlist_execute(handle)
+        executing = true
+        try xrtCheck(status, XRTFailureSubject(operation: "runlist.execute (\(runs.count) runs)", label: label))
         let count = runs.count
+        let perChain = context.device.target?.runsPerChain
         context.device.counterStore.update {
             $0.runs += count
             $0.submissions += 1
+            $0.runlistExecutes += 1
+            if let perChain { $0.driverCommands += (count + perChain - 1) / perChain }
         }
     }
+
+    /// Every run's `state()`: after a failed wait, COMPLETED up to the failed run, its state, then ABORT.
+    public func runStates() throws -> [CommandState] { try runs.map { try $0.state() } }
 
     /// `runlist.wait(timeout)` (0 = block). Throws when a run failed (naming its kernel, its label
     /// or its position, and its state) or the timeout elapsed.
     public func wait(timeoutMilliseconds: Int) throws {
+        guard executing else { return }   // XRT: waiting on an idle runlist returns at once
         var failedIndex: Int32 = -1
         let status = cxrt_runlist_wait(handle, UInt32(clamping: max(0, timeoutMilliseconds)), &failedIndex)
-        if status == CXRT_OK { return }
+        if status == CXRT_OK {
+            executing = false
+            return
+        }
         let detail = String(cString: cxrt_last_error())
         if let state = CommandState(rawValue: Int32(cxrt_last_command_state())), state != .completed {
             if failedIndex >= 0, Int(failedIndex) < runs.count {
+                executing = false   // XRT: a run failed; the list is idle again
                 let run = runs[Int(failedIndex)]
                 let where_ = [label, run.label, "run \(failedIndex + 1) of \(runs.count)"].compactMap { $0 }
-                throw NPUDeviceError.command(kernel: run.xrtKernel.name, label: where_.joined(separator: ", "),
-                                             state: state, detail: detail)
+                var e = NPUDeviceError.command(kernel: run.xrtKernel.name, label: where_.joined(separator: ", "),
+                                               state: state, detail: detail)
+                e.failedRun = Int(failedIndex)
+                throw e
             }
+            // the wait's own timeout (the list keeps executing), or a failure XRT did not attribute to a run
             throw NPUDeviceError(XRTFailureSubject(operation: "runlist.wait (\(runs.count) runs)", label: label).text,
-                                 detail, hint: state.failureHint)
+                                 detail, hint: state.failureHint, state: state)
         }
         throw xrtError(status, XRTFailureSubject(operation: "runlist.wait (\(runs.count) runs)", label: label))
     }

@@ -75,7 +75,8 @@ struct Bench: ParsableCommand {
         ]
         if let npu = backend as? NPUBackend {
             let t = npu.counters.lastToken
-            record["decode_token_counts"] = ["runs": t.runs, "submissions": t.submissions, "syncs_to_device": t.syncsToDevice,
+            record["decode_token_counts"] = ["runs": t.runs, "submissions": t.submissions, "runlist_executes": t.runlistExecutes,
+                                             "driver_commands": t.driverCommands, "syncs_to_device": t.syncsToDevice,
                                              "syncs_from_device": t.syncsFromDevice, "bytes_to_device": t.bytesToDevice,
                                              "bytes_from_device": t.bytesFromDevice]
         }
@@ -92,7 +93,7 @@ struct Bench: ParsableCommand {
             if let npu = backend as? NPUBackend {
                 // On NPU hardware the times above are measured; these are the device's exact counts.
                 let c = npu.counters, t = c.lastToken
-                print("per decode token (\(backend.label)): runs \(t.runs), submissions \(t.submissions), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B)")
+                print("per decode token (\(backend.label)): runs \(t.runs), submissions \(t.submissions), runlist executes \(t.runlistExecutes), driver commands \(t.driverCommands), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B)")
                 print("per prefill chunk: runs \(c.lastPrefillChunk.runs), submissions \(c.lastPrefillChunk.submissions); \(c.tokenCount) decode tokens, \(c.prefillChunkCount) prefill chunks in total")
             }
         }
@@ -144,6 +145,12 @@ extension Bench {
             let record: [String: Any] = [
                 "model": loaded.path, "device": "emulated NPU", "time": "modelled", "weights": result.weights,
                 "position": result.position, "runs": t.runs, "submissions": t.submissions,
+                "runlist_executes": t.runlistExecutes, "driver_commands": t.driverCommands,
+                "chain_runs": result.chains.map(\.runs), "chain_payload_bytes": result.chains.map(\.payloadBytes),
+                "chain_payload_limit_bytes": result.target.chainPayloadBytes,
+                "known_violation_runs": t.knownViolationRuns,
+                "known_violation_designs": Dictionary(uniqueKeysWithValues: result.knownBufferArgumentViolations.map { ($0.design, $0.count) }),
+                "hw_context_kernels": result.contextKernels,
                 "syncs_to_device": t.syncsToDevice, "syncs_from_device": t.syncsFromDevice,
                 "weight_bytes_streamed": x.weightBytes, "kv_read_bytes": x.kvReadBytes, "streamed_bytes": result.streamedBytes,
                 "uploaded_weight_bytes": result.uploadedWeightBytes,

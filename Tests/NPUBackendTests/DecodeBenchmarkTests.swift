@@ -11,6 +11,11 @@ final class DecodeBenchmarkTests: XCTestCase {
                                         tensors: RandomWeights(DecodeBenchmark.smolLM2, matrices: .q4_1),
                                         manifest: Support.manifest, position: 100, executeKernels: true)
         check(r)
+        // 61 runs: chains of 24 + 24 + 13; a layer's attention half (12 buffers) 168 B, MLP half (6) 120 B,
+        // LM head (aiecc's 5) 112 B per run
+        XCTAssertEqual(r.chains.map(\.runs), [24, 24, 13])
+        XCTAssertEqual(r.chains.map(\.payloadBytes), [3456, 3456, 6 * 168 + 6 * 120 + 112])
+        XCTAssertEqual(r.perToken.knownViolationRuns, 60)
         print(DecodeBenchmark.report([r]))
     }
 
@@ -35,6 +40,19 @@ final class DecodeBenchmarkTests: XCTestCase {
         check(r)
         checkBytesGoal(r)
         XCTAssertEqual(r.perToken.runs, 33)
+        // XRT splits the 33-run runlist into chained commands of 24 + 9 runs: 2 driver commands per token;
+        // their firmware buffers hold 12 × 168 + 12 × 120 = 3456 B and 4 × 168 + 4 × 120 + 112 = 1264 B
+        // (52 + 20 + 8 per buffer argument each run) of 4096; 32 runs bind more buffers than aiecc's 5
+        XCTAssertEqual([r.perToken.runlistExecutes, r.perToken.driverCommands], [1, 2])
+        XCTAssertEqual(r.chains.map(\.runs), [24, 9])
+        XCTAssertEqual(r.chains.map(\.payloadBytes), [3456, 1264])
+        XCTAssertEqual(r.perToken.chainPayloadBytes, 4720)
+        XCTAssertEqual(r.perToken.knownViolationRuns, 32)
+        XCTAssertEqual(r.knownBufferArgumentViolations.map(\.design), ["attn_half", "attn_half_taps", "mlp_half", "mlp_half_taps", "prefill_kqv_out"])
+        XCTAssertEqual(r.contextKernels, 15 + 15, "ctx 1024: 5 buckets × 2 + 5 decode kernels, 15 prefill")
+        XCTAssertNil(r.contextKernelViolation)
+        // modelled time per chain (cost model: 50 GB/s, 33 µs per run) stays far under the 2 s TDR
+        XCTAssertLessThan(r.chains.map(\.modelledSeconds).max()!, 0.05)
         XCTAssertEqual(r.uploadedWeightBytes, Self.q4_0WeightBytes(c), "4.5 bits per matrix weight + bf16 norms")
         // KV read at position 1023 (bucket 16 blocks of 64): K and V, 16 layers × 8 KV heads × 1024 × 64 bf16
         XCTAssertEqual(r.traffic.kvReadBytes, 2 * 16 * 8 * 1024 * 64 * 2)
@@ -54,6 +72,9 @@ final class DecodeBenchmarkTests: XCTestCase {
 
     func check(_ r: DecodeBenchResult, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(r.perToken.submissions, 1, file: file, line: line)
+        XCTAssertEqual(r.perToken.runlistExecutes, 1, file: file, line: line)
+        XCTAssertEqual(r.perToken.driverCommands, (r.perToken.runs + 23) / 24, "chains of 24 runs", file: file, line: line)
+        XCTAssertTrue(r.chains.allSatisfy { $0.payloadBytes <= r.target.chainPayloadBytes && $0.state == .completed }, file: file, line: line)
         XCTAssertEqual(r.perToken.runs, 2 * r.layers + 1, file: file, line: line)
         XCTAssertEqual(r.perToken.syncsToDevice + r.perToken.syncsFromDevice, 2, file: file, line: line)
         XCTAssertEqual(r.traffic.weightBytes, r.uploadedWeightBytes, "every weight streamed once", file: file, line: line)

@@ -9,7 +9,7 @@ final class EmulatedDeviceTests: XCTestCase {
         return EmulatedDevice(kernels: [EmulatedKernelSpec(name: "copy", arguments: args) { p in
             p[1].copyMemory(from: p[0], byteCount: 64)
             if overrun > 0 { p[1].initializeMemory(as: UInt8.self, repeating: 0x11, count: 64 + overrun) }
-        }])
+        }], target: Support.manifest.target)
     }
 
     struct Setup {
@@ -116,21 +116,40 @@ final class EmulatedDeviceTests: XCTestCase {
         XCTAssertEqual(Array(try b.y.readableHostBytes()), (0..<64).map(UInt8.init))
     }
 
+    /// XRT's runlist protocol (Xilinx/XRT xrt_kernel.cpp runlist_impl): add and execute only while idle,
+    /// a run of a runlist is never started alone, and the list is reused by execute() after wait().
     func testRunlistRulesOfXRT() throws {
         let d = device()
         let a = try setup(d)
         let list = try a.context.makeRunlist()
         try list.add(a.run)
-        assertFails({ try list.add(a.run) }, ["already part of a runlist"])
+        assertFails({ try list.add(a.run) }, ["already in this runlist"])
+        assertFails({ try a.run.start() }, ["belongs to a runlist", "xrt_kernel.cpp"])
+        // XRT counts the runlists a run is in; executing two that share it without wait() is undefined
         let other = try a.context.makeRunlist()
-        assertFails({ try other.add(a.run) }, ["already part of a runlist"])
-        assertFails({ try a.run.start() }, ["part of a runlist"])
-        // a list is re-executed as it is (XRT: "the list can be reused by calling execute() again")
+        try other.add(a.run)
         let before = d.counters
         try list.execute()
+        assertFails({ try other.execute() }, ["also in a runlist that is executing"])
+        assertFails({ try list.execute() }, ["already executing", "runlist_impl::execute", "must be idle"])
+        let b = try setup(d, context: a.context)
+        assertFails({ try list.add(b.run) }, ["executing", "runlist_impl::add", "must be idle"])
+        assertFails({ try a.run.setArgument(4, buffer: a.y) }, ["set_arg(4)", "executes"])
+        try list.wait(timeoutMilliseconds: 100)
+        try list.wait(timeoutMilliseconds: 100)   // waiting on an idle runlist returns at once
+        // a list is re-executed as it is once waited for
         try list.execute()
+        try list.wait(timeoutMilliseconds: 0)
+        let delta = d.counters - before
+        XCTAssertEqual(delta.submissions, 2)
+        XCTAssertEqual(delta.runlistExecutes, 2)
+        XCTAssertEqual(delta.driverCommands, 2)
+        XCTAssertEqual(delta.runs, 2)
+        XCTAssertEqual(try list.runStates(), [.completed])
+        // an empty runlist executes as a no-op (XRT)
+        let empty = try a.context.makeRunlist()
+        try empty.execute()
         XCTAssertEqual((d.counters - before).submissions, 2)
-        XCTAssertEqual((d.counters - before).runs, 2)
     }
 
     /// The output bound as a 64-byte sub-buffer of a larger buffer: the parent's memory continues past
@@ -169,6 +188,7 @@ final class EmulatedDeviceTests: XCTestCase {
         for row in 0..<3 {
             try a.run.setArgument(4, buffer: try d.subBuffer(of: parent, offset: 64 * row, size: 64))
             try list.execute()
+            try list.wait(timeoutMilliseconds: 0)
         }
         try parent.sync(.fromDevice)
         XCTAssertEqual(Array(try parent.readableHostBytes()), (0..<3).flatMap { _ in (0..<64).map(UInt8.init) })

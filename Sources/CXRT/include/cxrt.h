@@ -97,6 +97,9 @@ cxrt_status cxrt_run_start(cxrt_run *run);
 /// run.wait(timeout) (0 = block). Writes the ert_cmd_state and returns CXRT_OK only for
 /// COMPLETED (4); any other final state returns its CXRT_ERR_COMMAND_* code.
 cxrt_status cxrt_run_wait(cxrt_run *run, unsigned int timeout_ms, int *state);
+/// run.state(): the run's ert_cmd_state now (NEW 1 ... NORESPONSE 9). After a runlist's wait reported a
+/// failed run, XRT leaves the runs before it COMPLETED, the failed one in its state, the later ones ABORT.
+cxrt_status cxrt_run_state(cxrt_run *run, int *state);
 
 /// xrt::runlist(context). The runlist keeps its runs alive and is destroyed before them.
 cxrt_status cxrt_runlist_create(cxrt_context *context, cxrt_runlist **out);
