@@ -83,7 +83,8 @@ let package = Package(
         .target(name: "NPUKernels", path: "Kernels", exclude: kernelNonSources,
                 cxxSettings: [.headerSearchPath("aie_emu"), .headerSearchPath("drivers"),
                               .unsafeFlags(["-O2"])]),   // the emulation is unusably slow at -O0
-        // C interface over XRT's C++ API (device, hw_context, kernel, bo, run, runlist); stubs without XRT.
+        // C interface over XRT's C++ API (device, xclbin metadata, hw_context, kernel, bo, run, runlist) for
+        // XRT >= 2.18 (the first whose runlist submits on amdxdna); stubs without XRT.
         .target(name: "CXRT", cxxSettings: cxrtCxxSettings, linkerSettings: cxrtLinkerSettings),
         // The NPU backend; for now the kernel manifest reader and KernelPlan.
         .target(name: "NPUBackend", dependencies: ["LlamaCore", "CXRT", "NPUKernels"]),
@@ -97,8 +98,9 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
         // Runs the built npu-llama as a user would, in a subprocess.
         .testTarget(name: "CLITests", dependencies: ["npu-llama", "LlamaCore"]),
-        // XRTDevice and NPUEnvironment on this machine; hardware tests skip without an NPU.
-        .testTarget(name: "XRTDeviceTests", dependencies: ["NPUBackend", "CXRT"]),
+        // XRTDevice and NPUEnvironment on this machine and on fake file trees, the memlock plan and the
+        // preflight of --device npu (XRT >= 2.18); hardware tests skip without an NPU.
+        .testTarget(name: "XRTDeviceTests", dependencies: ["NPUBackend", "CXRT", "LlamaCore"]),
         .testTarget(name: "NPUBackendTests", dependencies: ["NPUBackend", "Scheduler", "ReferenceBackend", "LlamaCore"]),
         .testTarget(name: "NPUKernelsTests", dependencies: ["NPUKernels", "NPUBackend", "ReferenceBackend", "LlamaCore"]),
     ]

@@ -10,7 +10,7 @@ usage: Tools/check-xrt-shim.sh XRT_DIR
 XRT_DIR is one of:
   - a checkout of the public XRT sources, e.g.
         git clone --depth 1 https://github.com/Xilinx/XRT /tmp/XRT            (newest)
-        git clone --depth 1 -b 202410.2.17.319 https://github.com/Xilinx/XRT /tmp/XRT-2.17
+        git clone --depth 1 -b 202420.2.18.179 https://github.com/Xilinx/XRT /tmp/XRT-2.18   (the oldest NPULlama supports)
     (only src/runtime_src/core/include and src/CMake are read). The version headers XRT's CMake
     would generate (version.h, version-slim.h, version-git.h, from src/CMake/config/*.in) are
     written to a temporary folder with the checkout's version numbers filled in;
@@ -63,7 +63,7 @@ if [[ -n "$config" ]]; then
         patch=0
     fi
     [[ -n "$major" && -n "$minor" ]] || {
-        echo "check-xrt-shim: could not read XRT's version numbers; set XRT_VERSION=2.17.0" >&2
+        echo "check-xrt-shim: could not read XRT's version numbers; set XRT_VERSION=2.18.0" >&2
         exit 2
     }
     patch="${patch:-0}"

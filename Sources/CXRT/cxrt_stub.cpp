@@ -10,7 +10,7 @@ cxrt_status no_xrt(const char* call) {
     return cxrt::fail(CXRT_ERR_NO_XRT,
                       std::string(call) +
                           ": CXRT was built without XRT (no xrt/xrt_device.h under $XRT_ROOT/include, "
-                          "/opt/xilinx/xrt/include or /usr/include); install XRT >= 2.17 (or set "
+                          "/opt/xilinx/xrt/include or /usr/include); install XRT >= 2.18 (or set "
                           "XRT_ROOT) and rebuild from clean");
 }
 }  // namespace
@@ -19,6 +19,25 @@ extern "C" {
 
 int cxrt_built_with_xrt(void) { return 0; }
 const char* cxrt_version(void) { return ""; }
+
+cxrt_status cxrt_xrt_library_path(char* buffer, size_t capacity) {
+    if (buffer && capacity) buffer[0] = '\0';
+    return no_xrt("cxrt_xrt_library_path");
+}
+
+cxrt_status cxrt_xclbin_open(const char*, cxrt_xclbin** out) {
+    if (out) *out = nullptr;
+    return no_xrt("xrt::xclbin");
+}
+void cxrt_xclbin_close(cxrt_xclbin*) {}
+cxrt_status cxrt_xclbin_kernel_arg_count(cxrt_xclbin*, const char*, size_t* count) {
+    if (count) *count = 0;
+    return no_xrt("xrt::xclbin::kernel::get_num_args");
+}
+cxrt_status cxrt_xclbin_kernel_arg(cxrt_xclbin*, const char*, size_t, cxrt_xclbin_arg* out) {
+    if (out) *out = cxrt_xclbin_arg{};
+    return no_xrt("xrt::xclbin::kernel::get_args");
+}
 
 cxrt_status cxrt_device_open(unsigned int, cxrt_device** out) {
     if (out) *out = nullptr;

@@ -1,6 +1,7 @@
-// CXRT over XRT >= 2.17: the C interface implemented with XRT's C++ API (xrt_coreutil), as mlir-aie's
+// CXRT over XRT >= 2.18: the C interface implemented with XRT's C++ API (xrt_coreutil), as mlir-aie's
 // test_lib drives it: device(0), register_xclbin + hw_context, kernel(ctx, name), bo(device, size,
-// flags, group), run with set_arg/start/wait, and xrt::runlist for batches. Built with CXRT_HAVE_XRT.
+// flags, group), run with set_arg/start/wait, and xrt::runlist for batches; plus xrt::xclbin's kernel
+// metadata (argument count, names and host types) read without a device. Built with CXRT_HAVE_XRT.
 #ifdef CXRT_HAVE_XRT
 
 #include "cxrt.h"
@@ -11,7 +12,7 @@
 #include <xrt/xrt_hw_context.h>
 #include <xrt/xrt_kernel.h>
 // xrt::runlist, xrt::xclbin and xrt::version live in the experimental headers, which moved from
-// include/experimental/ (XRT 2.17, 2.18) to include/xrt/experimental/ (XRT 2.19 and later).
+// include/experimental/ (XRT 2.18 and older) to include/xrt/experimental/ (XRT 2.19 and later).
 #if __has_include(<xrt/experimental/xrt_kernel.h>)
 #include <xrt/experimental/xrt_kernel.h>
 #include <xrt/experimental/xrt_version.h>
@@ -22,6 +23,8 @@
 #include <experimental/xrt_xclbin.h>
 #endif
 
+#include <link.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -31,6 +34,11 @@
 
 struct cxrt_device {
     xrt::device device;
+};
+
+struct cxrt_xclbin {
+    xrt::xclbin xclbin;
+    std::string path;
 };
 
 struct cxrt_context {
@@ -59,7 +67,7 @@ struct cxrt_runlist {
     // Declared before `list` so that they are destroyed after it: the runs outlive the runlist.
     std::vector<xrt::run> runs;
     std::vector<std::string> kernel_names;
-    xrt::runlist list;  // XRT 2.17's runlist has no default constructor
+    xrt::runlist list;  // constructed from its hw_context (XRT 2.18's runlist has no default constructor)
     explicit cxrt_runlist(const xrt::hw_context& context) : list(context) {}
 };
 
@@ -76,6 +84,23 @@ xrt::bo::flags bo_flags(cxrt_bo_flags flags) {
     case CXRT_BO_NORMAL: break;
     }
     return xrt::bo::flags::normal;
+}
+
+void copy_truncated(const std::string& text, char* buffer, size_t capacity) {
+    size_t n = std::min(text.size(), capacity - 1);
+    std::memcpy(buffer, text.data(), n);
+    buffer[n] = '\0';
+}
+
+// The xclbin's kernel `name`, or a CXRT_ERR_INVALID_ARGUMENT naming it (get_kernel returns an empty
+// kernel for a name the xclbin does not have).
+cxrt_status find_kernel(const cxrt_xclbin* x, const char* name, const char* call, xrt::xclbin::kernel& out) {
+    out = x->xclbin.get_kernel(name);
+    if (out) return cxrt::ok();
+    std::string names;
+    for (const auto& k : x->xclbin.get_kernels()) names += (names.empty() ? "" : ", ") + k.get_name();
+    return cxrt::fail(CXRT_ERR_INVALID_ARGUMENT, std::string(call) + ": \"" + x->path + "\" has no kernel '" + name +
+                                                     "' (its kernels: " + (names.empty() ? "none" : names) + ")");
 }
 
 std::string command_failure(const std::string& call, const std::string& kernel, int state) {
@@ -102,6 +127,80 @@ const char* cxrt_version(void) {
     return version.c_str();
 }
 
+cxrt_status cxrt_xrt_library_path(char* buffer, size_t capacity) {
+    if (!buffer || capacity == 0) return null_argument("cxrt_xrt_library_path", "buffer");
+    buffer[0] = '\0';
+    // the loaded objects' file names; XRT's own loader finds the plugin directory from this library
+    // (core/common/detail/linux/xilinx_xrt.h, dladdr on libxrt_coreutil)
+    std::string found;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) -> int {
+            std::string name = info->dlpi_name ? info->dlpi_name : "";
+            if (name.find("/libxrt_coreutil.so") == std::string::npos) return 0;
+            *static_cast<std::string*>(data) = name;
+            return 1;
+        },
+        &found);
+    copy_truncated(found, buffer, capacity);
+    return cxrt::ok();
+}
+
+cxrt_status cxrt_xclbin_open(const char* path, cxrt_xclbin** out) {
+    if (!out) return null_argument("xrt::xclbin", "out");
+    *out = nullptr;
+    if (!path) return null_argument("xrt::xclbin", "path");
+    try {
+        *out = new cxrt_xclbin{xrt::xclbin{std::string(path)}, path};
+        return cxrt::ok();
+    } catch (...) {
+        return cxrt::fail_current_exception(std::string("xrt::xclbin(\"") + path + "\")");
+    }
+}
+
+void cxrt_xclbin_close(cxrt_xclbin* xclbin) { delete xclbin; }
+
+cxrt_status cxrt_xclbin_kernel_arg_count(cxrt_xclbin* xclbin, const char* kernel, size_t* count) {
+    const char* call = "xrt::xclbin::kernel::get_num_args";
+    if (!count) return null_argument(call, "count");
+    *count = 0;
+    if (!xclbin) return null_argument(call, "xclbin");
+    if (!kernel) return null_argument(call, "kernel name");
+    try {
+        xrt::xclbin::kernel k;
+        if (cxrt_status s = find_kernel(xclbin, kernel, call, k); s != CXRT_OK) return s;
+        *count = k.get_num_args();
+        return cxrt::ok();
+    } catch (...) {
+        return cxrt::fail_current_exception(std::string(call) + " of '" + kernel + "' in \"" + xclbin->path + "\"");
+    }
+}
+
+cxrt_status cxrt_xclbin_kernel_arg(cxrt_xclbin* xclbin, const char* kernel, size_t position, cxrt_xclbin_arg* out) {
+    const char* call = "xrt::xclbin::kernel::get_args";
+    if (!out) return null_argument(call, "out");
+    *out = cxrt_xclbin_arg{};
+    if (!xclbin) return null_argument(call, "xclbin");
+    if (!kernel) return null_argument(call, "kernel name");
+    try {
+        xrt::xclbin::kernel k;
+        if (cxrt_status s = find_kernel(xclbin, kernel, call, k); s != CXRT_OK) return s;
+        const auto args = k.get_args();
+        if (position >= args.size())
+            return cxrt::fail(CXRT_ERR_INVALID_ARGUMENT, std::string(call) + ": kernel '" + kernel + "' has " +
+                                                             std::to_string(args.size()) + " arguments, not " +
+                                                             std::to_string(position + 1));
+        const auto& a = args[position];
+        copy_truncated(a.get_name(), out->name, sizeof(out->name));
+        copy_truncated(a.get_host_type(), out->host_type, sizeof(out->host_type));
+        out->index = a.get_index();
+        out->offset = a.get_offset();
+        out->size = a.get_size();
+        return cxrt::ok();
+    } catch (...) {
+        return cxrt::fail_current_exception(std::string(call) + " of '" + kernel + "' in \"" + xclbin->path + "\"");
+    }
+}
+
 cxrt_status cxrt_device_open(unsigned int index, cxrt_device** out) {
     if (!out) return null_argument("xrt::device", "out");
     *out = nullptr;
@@ -120,10 +219,7 @@ cxrt_status cxrt_device_name(cxrt_device* device, char* buffer, size_t capacity)
     if (!buffer || capacity == 0) return null_argument("xrt::device::get_info<name>", "buffer");
     buffer[0] = '\0';
     try {
-        std::string name = device->device.get_info<xrt::info::device::name>();
-        size_t n = std::min(name.size(), capacity - 1);
-        std::memcpy(buffer, name.data(), n);
-        buffer[n] = '\0';
+        copy_truncated(device->device.get_info<xrt::info::device::name>(), buffer, capacity);
         return cxrt::ok();
     } catch (...) {
         return cxrt::fail_current_exception("xrt::device::get_info<name>");

@@ -1,4 +1,5 @@
-// The real-NPU path's kernels: which build directory serves a model, the command that builds it, and the backend over it.
+// The real-NPU path's kernels: which build directory serves a model, the command that builds it, the checks
+// --device npu makes before allocating (memlock, xclbin signatures), and the backend over it.
 import Foundation
 import LlamaCore
 
@@ -47,9 +48,71 @@ public struct BuiltKernels: Sendable {
         xclbin = try index.xclbin(for: names)
     }
 
-    /// NPUBackend over `device` with this build: the xclbin registered once, each kernel's instructions loaded.
+    /// Every design the backend runs from this build (the decode designs, and the prefill ones when built).
+    public static func designs(graph: Graph, tensors: TensorSource, manifest: KernelManifest,
+                               contextLength: Int) throws -> [FusedDesign] {
+        let plan = try NPUBackend.plan(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
+        let (p, h) = weightTypes(graph: graph, tensors: tensors)
+        let decode = try DecodeDesigns(plan: plan, config: graph.config, projectionDType: p, lmHeadDType: h,
+                                       context: contextLength)
+        let prefill = prefillDesigns ? try PrefillDesigns(plan: plan, config: graph.config, context: contextLength).all : []
+        return decode.all + prefill
+    }
+
+    /// What the backend will map for this build (DeviceMemoryPlan): the build's instruction streams, and its
+    /// xclbin's size as the bound on the PDIs the hardware context copies into the device heap.
+    public func memoryPlan(graph: Graph, tensors: TensorSource, manifest: KernelManifest, contextLength: Int,
+                           limits: XDNALimits = .standard) throws -> DeviceMemoryPlan {
+        let designs = try Self.designs(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
+        var instructionBytes: [String: Int] = [:]
+        for d in designs { instructionBytes[d.kernelName] = 4 * (try index.instructions(for: d.kernelName)).count }
+        let xclbinBytes = (try? FileManager.default.attributesOfItem(atPath: xclbin)[.size] as? NSNumber)?.intValue ?? 0
+        return try NPUBackend.memoryPlan(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength,
+                                         prefillDesigns: Self.prefillDesigns, instructionBytes: instructionBytes,
+                                         pdiBytes: xclbinBytes, limits: limits)
+    }
+
+    /// Each kernel's arguments in the xclbin (XRT's xrt::xclbin, or `xclbinMetadata`) against what the plan binds.
+    public func checkSignatures(graph: Graph, tensors: TensorSource, manifest: KernelManifest, contextLength: Int,
+                                xclbinMetadata: XclbinMetadata? = nil) throws {
+        let designs = try Self.designs(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
+        try KernelSignatureCheck.check(designs, against: xclbinMetadata ?? XRTXclbin(path: xclbin))
+    }
+
+    /// What --device npu checks before it opens the device or allocates anything, returning the plan it checked:
+    /// 1. every byte the backend will map MAP_LOCKED (`memoryPlan`) against RLIMIT_MEMLOCK, and the device heap
+    ///    use against its maximum;
+    /// 2. each kernel's arguments in the xclbin against what the plan binds (`checkSignatures`).
+    @discardableResult
+    public func preflight(graph: Graph, tensors: TensorSource, manifest: KernelManifest, contextLength: Int,
+                          environment: NPUEnvironment = .current(),
+                          xclbinMetadata: XclbinMetadata? = nil) throws -> DeviceMemoryPlan {
+        let limits = environment.limits
+        let plan = try memoryPlan(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength,
+                                  limits: limits)
+        if plan.heapUseBytes > limits.deviceHeapMaxBytes {
+            throw NPUPreflightError(
+                check: "device heap",
+                message: "the instruction streams (\(plan.bytes(.instructions)) bytes) and PDIs (at most the xclbin's "
+                    + "\(plan.pdiBytes) bytes) need \(plan.heapUseBytes) bytes of the XDNA plugin's device heap, which "
+                    + "stops at \(limits.deviceHeapMaxBytes) (\(limits.source("memlock.deviceHeapMaxBytes")))",
+                fix: "build fewer kernels into the xclbin (fewer KV length buckets or no taps variants)")
+        }
+        let c = graph.config
+        let memlock = environment.memlock(plan: plan, what: "\(c.layerCount) layers, hidden \(c.hiddenSize), context \(contextLength)")
+        if !memlock.ok { throw NPUPreflightError(memlock) }
+        try checkSignatures(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength,
+                            xclbinMetadata: xclbinMetadata)
+        return plan
+    }
+
+    /// NPUBackend over `device` with this build: the preflight checks, then the xclbin registered once and
+    /// each kernel's instructions loaded.
     public func backend(graph: Graph, tensors: TensorSource, device: NPUDevice, manifest: KernelManifest,
-                        contextLength: Int, progress: ((Int, Int) -> Void)? = nil) throws -> NPUBackend {
+                        contextLength: Int, environment: NPUEnvironment = .current(),
+                        xclbinMetadata: XclbinMetadata? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> NPUBackend {
+        try preflight(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength,
+                      environment: environment, xclbinMetadata: xclbinMetadata)
         let index = self.index
         return try NPUBackend(graph: graph, tensors: tensors, device: device, manifest: manifest,
                               contextLength: contextLength, xclbin: xclbin,

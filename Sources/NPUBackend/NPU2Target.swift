@@ -15,6 +15,8 @@ public struct NPU2Limit: Sendable, Equatable {
         case int(Int)
         case string(String)
         case strings([String])
+        /// A list of flat records of strings (e.g. `driver.xdna2Devices`).
+        case records([[String: String]])
     }
     public var key: String
     public var value: Value
@@ -114,6 +116,14 @@ public struct NPU2Target: Sendable, Equatable {
             case nil: throw fail("\(p).value: is missing")
             case let v? where jsonInt(v) != nil: value = .int(jsonInt(v)!)
             case let v as String: value = .string(try text(v, "\(p).value")!)
+            case let v as [Any] where v.contains(where: { $0 is [String: Any] }):
+                guard v.count <= 64 else { throw fail("\(p).value: has more than 64 elements") }
+                value = .records(try v.enumerated().map { i, r in
+                    guard let record = r as? [String: Any], record.count <= 16 else {
+                        throw fail("\(p).value[\(i)]: must be an object of at most 16 strings, not \(jsonKind(r))")
+                    }
+                    return try record.reduce(into: [String: String]()) { $0[$1.key] = try text($1.value, "\(p).value[\(i)].\($1.key)")! }
+                })
             case let v as [Any]:
                 guard v.count <= 64 else { throw fail("\(p).value: has more than 64 elements") }
                 value = .strings(try v.enumerated().map { try text($1, "\(p).value[\($0)]")! })

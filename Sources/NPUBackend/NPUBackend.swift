@@ -97,8 +97,14 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         try DesignLimits.checkContextKernels(count: names.count, composition: DesignLimits.composition(kernelNames: names),
                                              target: manifest.target, baseline: manifest.baseline)
         if let xrt = device as? XRTDevice, xrt.target == nil { xrt.target = manifest.target }   // XRT's chain size, for counting
+        let before = device.counters
         hwContext = try device.openContext(xclbin: xclbin)
         try allocateAndUpload(progress: progress)
+        // the memlock check (DeviceMemoryPlan) must describe exactly these allocations
+        let loaded = device.counters - before
+        try DeviceMemoryPlan(designs: designs, prefill: usePrefill ? prefillDesigns : nil,
+                             instructionBytes: instructionBuffers.mapValues(\.size))
+            .verify(allocatedBuffers: loaded.buffersAllocated, allocatedBytes: loaded.bytesAllocated)
     }
 
     /// The kernel plan for a model's weights (throws `KernelPlanError` naming what the kernels cannot serve).

@@ -1,5 +1,7 @@
 // NPUEnvironment: what running on the XDNA NPU needs from this machine, checked one by one, each
-// check giving (ok, finding, fix). Used by XRTDevice.open() for its one error, and by `doctor`.
+// check giving (ok, finding, fix). Used by XRTDevice.open() for its one error, by --device npu before it
+// allocates, and by `doctor`. The facts checked come from Kernels/npu2_target.json (XDNALimits); the
+// firmware/driver, plugin and memlock checks live in NPUEnvironment{Firmware,Plugin,Memlock}.swift.
 import CXRT
 import Foundation
 #if canImport(Glibc)
@@ -30,8 +32,8 @@ public struct NPUEnvironmentCheck: Sendable, Equatable, CustomStringConvertible 
 /// The machine as the checks see it. `current()` reads this process's machine; tests build one
 /// over a fake file tree (`root`) with chosen shim facts and limits.
 public struct NPUEnvironment: Sendable {
-    /// The oldest XRT with hw_context and runlist.
-    public static let minimumXRTVersion = "2.17"
+    /// The oldest XRT whose runlist submits on amdxdna (xrt.minimumVersion of the target model).
+    public static var minimumXRTVersion: String { XDNALimits.standard.minimumXRTVersion }
 
     /// Prefix for every absolute path read ("/" for this machine).
     public var root: String
@@ -43,21 +45,31 @@ public struct NPUEnvironment: Sendable {
     public var memlockLimit: UInt64?
     /// Whether a check may run `xrt-smi --version` (only on the real machine).
     public var mayRunTools: Bool
+    /// The libxrt_coreutil file this process loaded (`cxrt_xrt_library_path()`; "" without XRT): XRT looks
+    /// for its driver plugins in its directory.
+    public var xrtLibraryPath: String
+    /// The NPU2 target model's XRT/amdxdna facts.
+    public var limits: XDNALimits
 
     public init(root: String, environment: [String: String], shimBuiltWithXRT: Bool, shimXRTVersion: String,
-                memlockLimit: UInt64?, mayRunTools: Bool) {
+                memlockLimit: UInt64?, mayRunTools: Bool, xrtLibraryPath: String = "", limits: XDNALimits = .standard) {
         self.root = root
         self.environment = environment
         self.shimBuiltWithXRT = shimBuiltWithXRT
         self.shimXRTVersion = shimXRTVersion
         self.memlockLimit = memlockLimit
         self.mayRunTools = mayRunTools
+        self.xrtLibraryPath = xrtLibraryPath
+        self.limits = limits
     }
 
     public static func current() -> NPUEnvironment {
-        NPUEnvironment(root: "/", environment: ProcessInfo.processInfo.environment,
-                       shimBuiltWithXRT: cxrt_built_with_xrt() != 0, shimXRTVersion: String(cString: cxrt_version()),
-                       memlockLimit: currentMemlockLimit(), mayRunTools: true)
+        var path = [CChar](repeating: 0, count: 4096)
+        let library = cxrt_xrt_library_path(&path, path.count) == CXRT_OK
+            ? String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        return NPUEnvironment(root: "/", environment: ProcessInfo.processInfo.environment,
+                              shimBuiltWithXRT: cxrt_built_with_xrt() != 0, shimXRTVersion: String(cString: cxrt_version()),
+                              memlockLimit: currentMemlockLimit(), mayRunTools: true, xrtLibraryPath: library)
     }
 
     /// The soft RLIMIT_MEMLOCK of this process (nil = unlimited).
@@ -74,18 +86,18 @@ public struct NPUEnvironment: Sendable {
 
     // MARK: - The checks
 
-    /// What XRTDevice.open() needs: device node, driver, XRT (and its version), a shim built with XRT.
+    /// What XRTDevice.open() needs: device node, driver, XRT (its version and its XDNA plugin), a shim built
+    /// with XRT.
     public func openPrerequisites() -> [NPUEnvironmentCheck] {
         var checks = [deviceNode(), driver(), xrt()]
-        if xrtVersionFound() != nil { checks.append(xrtVersion()) }
+        if xrtVersionFound() != nil { checks += [xrtVersion(), xdnaPlugin()] }
         checks.append(shim())
         return checks
     }
 
-    /// Every check, for `doctor`; `memlockNeeded` is what the model will pin, in bytes.
-    public func all(memlockNeeded: UInt64) -> [NPUEnvironmentCheck] {
-        [deviceNode(), driver(), firmware(), xrt(), xrtVersion(), shim(), memlock(needed: memlockNeeded),
-         unsignedXclbins()]
+    /// Every check, for `doctor`; `memlock` is the check of the limit against what the model will map.
+    public func all(memlock: NPUEnvironmentCheck) -> [NPUEnvironmentCheck] {
+        [deviceNode(), driver(), firmware(), firmwareDriverMatch(), xrt(), xrtVersion(), xdnaPlugin(), shim(), memlock]
     }
 
     /// `/dev/accel/accel*`, present and open-able for read and write.
@@ -126,21 +138,6 @@ public struct NPUEnvironment: Sendable {
                 + "from github.com/amd/xdna-driver")
     }
 
-    /// NPU firmware files under /lib/firmware/amdnpu.
-    public func firmware() -> NPUEnvironmentCheck {
-        let name = "NPU firmware"
-        let dirs = entries(of: "/lib/firmware/amdnpu").sorted()
-        let files = dirs.flatMap { d in entries(of: "/lib/firmware/amdnpu/\(d)").map { "\(d)/\($0)" } }
-        guard !files.isEmpty else {
-            return NPUEnvironmentCheck(
-                name: name, ok: false, finding: "no firmware files under /lib/firmware/amdnpu",
-                fix: "install a recent linux-firmware (it carries amdnpu/), or the firmware that comes with "
-                    + "amd/xdna-driver")
-        }
-        return NPUEnvironmentCheck(name: name, ok: true,
-                                   finding: "\(files.count) files under /lib/firmware/amdnpu (\(dirs.joined(separator: ", ")))")
-    }
-
     /// XRT installed: the version the shim links, else version.json, else `xrt-smi --version`.
     public func xrt() -> NPUEnvironmentCheck {
         let name = "XRT"
@@ -151,27 +148,30 @@ public struct NPUEnvironment: Sendable {
             name: name, ok: false,
             finding: "XRT not found (no \(xrtRootCandidates.map { "\($0)/version.json" }.joined(separator: ", ")), "
                 + "no xrt-smi)",
-            fix: "install XRT >= \(Self.minimumXRTVersion) with its NPU (amdxdna) plugin, e.g. built from "
-                + "github.com/amd/xdna-driver, then `source /opt/xilinx/xrt/setup.sh`")
+            fix: "install XRT >= \(limits.minimumXRTVersion) with the XDNA plugin built for it: github.com/amd/xdna-driver "
+                + "builds both (its xrt submodule is XRT \(limits.xdnaDriverXRTVersion)), then `source /opt/xilinx/xrt/setup.sh`")
     }
 
-    /// XRT's version is at least 2.17 (hw_context, runlist).
+    /// XRT's version is at least xrt.minimumVersion (2.18): older runlists cannot submit on amdxdna.
     public func xrtVersion() -> NPUEnvironmentCheck {
         let name = "XRT version"
+        let minimum = limits.minimumXRTVersion
         guard let (version, source) = xrtVersionFound() else {
             return NPUEnvironmentCheck(name: name, ok: false, finding: "no XRT, so no version",
-                                       fix: "install XRT >= \(Self.minimumXRTVersion)")
+                                       fix: "install XRT >= \(minimum)")
         }
-        if Self.compareVersions(version, Self.minimumXRTVersion) == .orderedAscending {
+        if Self.compareVersions(version, minimum) == .orderedAscending {
             return NPUEnvironmentCheck(
                 name: name, ok: false,
-                finding: "XRT \(version) (\(source)) is older than \(Self.minimumXRTVersion): it lacks hw_context "
-                    + "or runlist",
-                fix: "install XRT >= \(Self.minimumXRTVersion) (Debian 12's 2.13 is too old), then rebuild from "
+                finding: "XRT \(version) (\(source)) is older than \(minimum): its xrt::runlist submits the whole list at "
+                    + "once (hwqueue_handle::submit_command of a vector), which the XDNA plugin does not implement, so "
+                    + "no runlist runs on amdxdna; runlists are chained commands from \(minimum) on "
+                    + "(Xilinx/XRT src/runtime_src/core/common/api/xrt_kernel.cpp runlist_impl; amd/xdna-driver src/shim/hwq.h)",
+                fix: "install XRT >= \(minimum) with the XDNA plugin built for it (xdna-driver builds both; its xrt "
+                    + "submodule is XRT \(limits.xdnaDriverXRTVersion); Debian 12's 2.13 is too old), then rebuild from "
                     + "clean (rm -rf .build)")
         }
-        return NPUEnvironmentCheck(name: name, ok: true,
-                                   finding: "XRT \(version) >= \(Self.minimumXRTVersion) (\(source))")
+        return NPUEnvironmentCheck(name: name, ok: true, finding: "XRT \(version) >= \(minimum) (\(source))")
     }
 
     /// The CXRT shim was compiled against XRT's headers (else every call fails).
@@ -187,37 +187,6 @@ public struct NPUEnvironment: Sendable {
                 + "then rebuild from clean: `rm -rf .build && swift build`")
     }
 
-    /// RLIMIT_MEMLOCK against what the model will pin (XRT buffer objects are locked memory).
-    public func memlock(needed: UInt64) -> NPUEnvironmentCheck {
-        let name = "memlock limit"
-        guard let limit = memlockLimit else {
-            return NPUEnvironmentCheck(name: name, ok: true, finding: "unlimited")
-        }
-        if limit >= needed {
-            return NPUEnvironmentCheck(name: name, ok: true,
-                                       finding: "\(Self.formatBytes(limit)) >= \(Self.formatBytes(needed)) needed")
-        }
-        return NPUEnvironmentCheck(
-            name: name, ok: false,
-            finding: "\(Self.formatBytes(limit)) < \(Self.formatBytes(needed)) the model needs locked",
-            fix: "raise it: `ulimit -l unlimited` (within the hard limit), or `<user> - memlock unlimited` in "
-                + "/etc/security/limits.conf (LimitMEMLOCK=infinity for a systemd service), then log in again")
-    }
-
-    /// XRT_HACK_UNSECURE_LOADING_XCLBIN=1, without which XRT refuses the unsigned xclbins aiecc builds.
-    public func unsignedXclbins() -> NPUEnvironmentCheck {
-        let name = "unsigned xclbins"
-        let value = environment["XRT_HACK_UNSECURE_LOADING_XCLBIN"]
-        if value == "1" {
-            return NPUEnvironmentCheck(name: name, ok: true, finding: "XRT_HACK_UNSECURE_LOADING_XCLBIN=1")
-        }
-        return NPUEnvironmentCheck(
-            name: name, ok: false,
-            finding: value.map { "XRT_HACK_UNSECURE_LOADING_XCLBIN=\($0) (not 1): unsigned xclbins will be refused" }
-                ?? "XRT_HACK_UNSECURE_LOADING_XCLBIN is not set: unsigned xclbins will be refused",
-            fix: "`export XRT_HACK_UNSECURE_LOADING_XCLBIN=1` before running")
-    }
-
     /// The single error XRTDevice.open() throws when prerequisites are missing.
     public static func openError(_ missing: [NPUEnvironmentCheck]) -> NPUDeviceError {
         let names = missing.map(\.name).joined(separator: ", ")
@@ -228,7 +197,7 @@ public struct NPUEnvironment: Sendable {
 
     // MARK: - XRT's version
 
-    private var xrtRootCandidates: [String] {
+    var xrtRootCandidates: [String] {
         var roots = [String]()
         if let r = environment["XRT_ROOT"], !r.isEmpty { roots.append(r) }
         if !roots.contains("/opt/xilinx/xrt") { roots.append("/opt/xilinx/xrt") }
@@ -331,18 +300,40 @@ public struct NPUEnvironment: Sendable {
 
     // MARK: - File system under `root`
 
-    private func path(_ absolute: String) -> String {
+    func path(_ absolute: String) -> String {
         root == "/" ? absolute : (root.hasSuffix("/") ? String(root.dropLast()) : root) + absolute
     }
 
-    private func exists(_ absolute: String) -> Bool { FileManager.default.fileExists(atPath: path(absolute)) }
+    func exists(_ absolute: String) -> Bool { FileManager.default.fileExists(atPath: path(absolute)) }
 
-    private func entries(of absolute: String) -> [String] {
+    func entries(of absolute: String) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: path(absolute))) ?? []
     }
 
-    private func read(_ absolute: String) -> String? {
+    func read(_ absolute: String) -> String? {
         guard let data = FileManager.default.contents(atPath: path(absolute)) else { return nil }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A file's first line, trimmed (sysfs attributes).
+    func readLine(_ absolute: String) -> String? {
+        read(absolute).map { String($0.split(separator: "\n", omittingEmptySubsequences: false).first ?? "") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// The target of a symbolic link (as written in the link), or nil when `absolute` is not one.
+    func linkTarget(_ absolute: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: path(absolute))
+    }
+
+    /// The last file name a chain of links ends at (`npu.dev.sbin` → `1.7_npu.sbin.1.1.2.64`), at most 8 hops.
+    func resolvedName(_ absolute: String) -> String {
+        var current = absolute
+        for _ in 0..<8 {
+            guard let target = linkTarget(current) else { break }
+            current = target.hasPrefix("/") ? target
+                : ((current as NSString).deletingLastPathComponent as NSString).appendingPathComponent(target)
+        }
+        return (current as NSString).lastPathComponent
     }
 }

@@ -28,8 +28,9 @@ public final class XRTDevice: NPUDevice {
     let handle: OpaquePointer
     let counterStore = XRTCounters()
 
-    /// Opens device `index` after checking what it needs (device node, amdxdna, XRT >= 2.17, a shim
-    /// built with XRT). Throws one `NPUDeviceError` listing every missing piece with its fix.
+    /// Opens device `index` after checking what it needs (device node, amdxdna, XRT >= 2.18 with its XDNA
+    /// plugin, a shim built with XRT). Throws one `NPUDeviceError` listing every missing piece with its fix.
+    /// The memlock limit is checked before this by BuiltKernels.preflight: opening maps the 64 MiB device heap.
     public static func open(index: UInt32 = 0, environment: NPUEnvironment = .current()) throws -> XRTDevice {
         let missing = environment.openPrerequisites().filter { !$0.ok }
         if !missing.isEmpty { throw NPUEnvironment.openError(missing) }

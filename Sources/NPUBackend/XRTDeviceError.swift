@@ -82,15 +82,19 @@ func xrtCheck(_ status: cxrt_status, _ subject: @autoclosure () -> XRTFailureSub
 private func xrtHint(_ status: cxrt_status, errno: Int32, subject: XRTFailureSubject) -> String? {
     switch status {
     case CXRT_ERR_NO_XRT:
-        return "this build has no XRT: install XRT >= 2.17 (or set XRT_ROOT) and rebuild from clean (rm -rf .build)"
+        return "this build has no XRT: install XRT >= \(XDNALimits.standard.minimumXRTVersion) (or set XRT_ROOT) and "
+            + "rebuild from clean (rm -rf .build)"
     case CXRT_ERR_NO_MEMORY:
         return "out of host memory"
     case CXRT_ERR_SYSTEM where subject.operation == "allocate":
-        return "buffer objects are pinned memory: check `ulimit -l` (memlock) against the model's needs"
+        return "the XDNA plugin maps every buffer object MAP_LOCKED: check `ulimit -l` (memlock) against what "
+            + "`npu-llama doctor` says the model maps"
     case CXRT_ERR_SYSTEM, CXRT_ERR_XRT:
         if subject.operation == "openContext" {
-            return "xclbins that aiecc builds are unsigned: XRT loads them only with "
-                + "XRT_HACK_UNSECURE_LOADING_XCLBIN=1; also check `xrt-smi examine` and `dmesg`"
+            // (no environment variable is involved: XRT_HACK_UNSECURE_LOADING_XCLBIN was last read by the xdna
+            // shim before amd/xdna-driver c27f42f5, "Support unprivileged loading of xclbin", 2024-04-01)
+            return "check `xrt-smi examine` (is the NPU listed with its firmware?) and `dmesg` for amdxdna messages; "
+                + "an xclbin with more than 32 kernels does not fit one hardware context (amdxdna MAX_NUM_CUS)"
         }
         return errno != 0 ? "errno \(errno); see `dmesg` for amdxdna messages" : nil
     default:

@@ -18,12 +18,13 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
             progress?.finish()
             return try ReferenceBackend(graph: graph, weights: weights, contextLength: contextLength, maxBatch: maxBatch)
         case .npu:
-            // Opening the device names everything that is missing (device node, driver, XRT, version).
-            let device: XRTDevice
-            do { device = try XRTDevice.open() } catch {
-                let missing = NPUEnvironment.current().openPrerequisites().filter { !$0.ok }.map(\.name)
-                throw UserFacingError(message: missing.isEmpty ? "\(error)"
-                                        : "no usable XDNA NPU here (missing: \(missing.joined(separator: ", "))); --device npu never falls back to the CPU",
+            // Before anything is opened or allocated: the device, driver, XRT and its plugin (each missing piece
+            // named), the kernel build, then what the backend will map against memlock and the xclbin's kernel
+            // signatures against the plan (BuiltKernels.preflight). Nothing falls back.
+            let environment = NPUEnvironment.current()
+            let missing = environment.openPrerequisites().filter { !$0.ok }.map(\.name)
+            if !missing.isEmpty {
+                throw UserFacingError(message: "no usable XDNA NPU here (missing: \(missing.joined(separator: ", "))); --device npu never falls back to the CPU",
                                       hint: "run `npu-llama doctor` for every check and its fix; --device emulator runs the same kernels on the CPU (a test instrument), --device reference the fp32 CPU reference",
                                       code: ExitCodes.noDevice)
             }
@@ -32,6 +33,8 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
             let kernels: BuiltKernels
             do {
                 kernels = try BuiltKernels(graph: graph, tensors: model.tensors, manifest: manifest, contextLength: contextLength)
+                try kernels.preflight(graph: graph, tensors: model.tensors, manifest: manifest, contextLength: contextLength,
+                                      environment: environment)
             } catch let missing as BuiltKernels.Missing {
                 throw UserFacingError(message: "\(missing)",
                                       hint: "build them with: npu-llama kernels build --model \(model.path) --ctx \(contextLength)",
@@ -40,9 +43,17 @@ enum Device: String, ExpressibleByArgument, CaseIterable {
                 throw UserFacingError(message: "the NPU kernels built for this model cannot be used: \(broken)",
                                       hint: "rebuild them with: npu-llama kernels clean && npu-llama kernels build --model \(model.path) --ctx \(contextLength)",
                                       code: ExitCodes.noDevice)
+            } catch let failed as NPUPreflightError {
+                throw UserFacingError(message: "--device npu: \(failed.check): \(failed.message)", hint: failed.fix,
+                                      code: ExitCodes.noDevice)
+            } catch let mismatch as KernelSignatureMismatch {
+                throw UserFacingError(message: "--device npu: the built xclbin does not take what the plan binds: \(mismatch)",
+                                      hint: "rebuild the kernels with the aiecc the designs are written for: npu-llama kernels clean && npu-llama kernels build --model \(model.path) --ctx \(contextLength)",
+                                      code: ExitCodes.noDevice)
             }
+            let device = try XRTDevice.open(environment: environment)
             let backend = try kernels.backend(graph: graph, tensors: model.tensors, device: device, manifest: manifest,
-                                              contextLength: contextLength,
+                                              contextLength: contextLength, environment: environment,
                                               progress: { done, total in progress?.update(done, total) })
             progress?.finish()
             return backend

@@ -6,26 +6,24 @@ import NPUBackend
 
 struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the NPU set-up (device, driver, firmware, XRT, memlock, kernel toolchain and cache) and say how to fix what is wrong.")
+        abstract: "Check the NPU set-up (device, driver, firmware and its match, XRT and its XDNA plugin, memlock, kernel toolchain and cache) and say how to fix what is wrong.")
 
     @Option(help: "Model whose memory needs and kernel cache to check (path or short name).")
     var model: String = ModelResolution.defaultModel
+    @Option(help: "Context length the memlock need is computed for (default: the model's, at most 4096, as generate uses).")
+    var context: Int?
+    @Option(help: ArgumentHelp(stringLiteral: WeightsOption.help))
+    var weights: WeightsOption = .stored
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() throws {
         var checks: [NPUEnvironmentCheck] = []
-        let loaded = try? ModelResolution.open(model)
-        // Locked memory the session needs: weights as uploaded (bf16, Q4_1/Q4_0 as is) + a 4k-token bf16 KV cache.
-        var needed: UInt64 = 1 << 30
-        if let loaded {
-            let weights = loaded.tensors.tensorNames.compactMap(loaded.tensors.info).reduce(0) { $0 + Inspect.uploadedBytes($1) }
-            let c = loaded.config
-            let kv = 2 * c.layerCount * c.kvDim * min(c.maxContext, 4096) * 2
-            needed = UInt64(weights + kv)
-        }
+        let loaded = try? weights.apply(ModelResolution.open(model))
         let environment = NPUEnvironment.current()
-        checks += environment.all(memlockNeeded: needed)
+        let (memlock, signatures) = memoryAndSignatureChecks(environment, loaded)
+        checks += environment.all(memlock: memlock)
+        if let signatures { checks.append(signatures) }
         checks.append(toolchainCheck())
         checks.append(kernelCacheCheck(loaded))
         checks.append(NPUEnvironmentCheck(name: "OpenBLAS (CPU reference)", ok: true,
@@ -44,6 +42,46 @@ struct Doctor: ParsableCommand {
                            : "\nThe NPU cannot run here yet (see the fixes above). The CPU reference and the emulated NPU still can: --device reference | emulator")
         }
         if !npuReady { throw ExitCode(ExitCodes.noDevice) }
+    }
+
+    /// RLIMIT_MEMLOCK against what --device npu will map for the model (DeviceMemoryPlan, computed from the
+    /// kernel plan, with the build's instruction streams and xclbin when one exists), and the build's xclbin
+    /// kernel signatures against the plan's bindings (only with a build).
+    func memoryAndSignatureChecks(_ environment: NPUEnvironment, _ loaded: LoadedModel?) -> (NPUEnvironmentCheck, NPUEnvironmentCheck?) {
+        let limits = environment.limits
+        guard let loaded else {
+            return (environment.memlock(needed: UInt64(limits.deviceHeapBytes), what: "no model (\(model) did not open)",
+                                        breakdown: "only the device heap mapped at device open"), nil)
+        }
+        let graph = Graph.llama(loaded.config)
+        let ctx = Device.kernelContext(context ?? min(loaded.config.maxContext, 4096), graph)
+        let what = "\((loaded.path as NSString).lastPathComponent) at context \(ctx)"
+        do {
+            let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
+            guard let built = try? BuiltKernels(graph: graph, tensors: loaded.tensors, manifest: manifest, contextLength: ctx) else {
+                let plan = try NPUBackend.memoryPlan(graph: graph, tensors: loaded.tensors, manifest: manifest,
+                                                     contextLength: ctx, prefillDesigns: BuiltKernels.prefillDesigns,
+                                                     instructionBytes: [:], limits: limits)
+                return (environment.memlock(plan: plan, what: what + " (no kernel build: instruction streams and PDIs "
+                                                + "taken to fit the first heap step)"), nil)
+            }
+            let plan = try built.memoryPlan(graph: graph, tensors: loaded.tensors, manifest: manifest, contextLength: ctx,
+                                            limits: limits)
+            let signatures: NPUEnvironmentCheck
+            do {
+                try built.checkSignatures(graph: graph, tensors: loaded.tensors, manifest: manifest, contextLength: ctx)
+                signatures = NPUEnvironmentCheck(name: "xclbin kernel signatures", ok: true,
+                                                 finding: "every kernel of \(built.xclbin) declares the arguments the plan binds")
+            } catch {
+                signatures = NPUEnvironmentCheck(name: "xclbin kernel signatures", ok: false, finding: "\(error)",
+                                                 fix: "rebuild the kernels with the aiecc the designs are written for: "
+                                                     + "npu-llama kernels clean && npu-llama kernels build --model \(model) --ctx \(ctx)")
+            }
+            return (environment.memlock(plan: plan, what: what + " (with the built kernels)"), signatures)
+        } catch {
+            return (NPUEnvironmentCheck(name: "memlock limit", ok: false, finding: "not computed: \(error)",
+                                        fix: "`ulimit -l unlimited`, or fix what keeps the plan from being made (above)"), nil)
+        }
     }
 
     /// mlir-aie (aiecc.py) and Peano are needed only to build kernels.

@@ -152,7 +152,7 @@ final class BuiltKernelsTests: XCTestCase {
     func testRealDeviceBackendOverABuild() throws {
         let missing = NPUEnvironment.current().openPrerequisites().filter { !$0.ok }
         if !missing.isEmpty {
-            throw XCTSkip("needs an XDNA NPU with XRT ≥ 2.17 (missing \(missing.map(\.name).joined(separator: ", "))) and kernels built by mlir-aie")
+            throw XCTSkip("needs an XDNA NPU with XRT ≥ 2.18 and its XDNA plugin (missing \(missing.map(\.name).joined(separator: ", "))) and kernels built by mlir-aie")
         }
         let built: BuiltKernels
         do {

@@ -11,7 +11,7 @@ final class CXRTStubTests: XCTestCase {
         XCTAssertNil(device)
         let message = String(cString: cxrt_last_error())
         XCTAssertTrue(message.hasPrefix("xrt::device: CXRT was built without XRT"), message)
-        XCTAssertTrue(message.contains("install XRT >= 2.17"), message)
+        XCTAssertTrue(message.contains("install XRT >= 2.18"), message)
         XCTAssertEqual(cxrt_last_errno(), 0)
         XCTAssertEqual(cxrt_last_command_state(), 0)
     }
@@ -31,12 +31,23 @@ final class CXRTStubTests: XCTestCase {
             cxrt_run_start(nil), cxrt_run_wait(nil, 100, &value), cxrt_runlist_create(nil, &handle),
             cxrt_runlist_add(nil, nil), cxrt_runlist_execute(nil), cxrt_runlist_wait(nil, 100, &value),
         ]
+        XCTAssertTrue(String(cString: cxrt_last_error()).hasPrefix("xrt::runlist::wait: "))
+        var count = 5
+        var arg = cxrt_xclbin_arg()
+        arg.index = 9
+        var path = [CChar](repeating: 1, count: 8)
+        let metadata = [cxrt_xclbin_open("x.xclbin", &handle), cxrt_xclbin_kernel_arg_count(nil, "k", &count),
+                        cxrt_xclbin_kernel_arg(nil, "k", 0, &arg), cxrt_xrt_library_path(&path, path.count)]
+        XCTAssertTrue(metadata.allSatisfy { $0 == CXRT_ERR_NO_XRT }, "\(metadata.map(\.rawValue))")
+        XCTAssertEqual(count, 0)
+        XCTAssertEqual(arg.index, 0)
+        XCTAssertEqual(path[0], 0)
+        XCTAssertTrue(String(cString: cxrt_last_error()).hasPrefix("cxrt_xrt_library_path: CXRT was built without XRT"))
         XCTAssertTrue(statuses.allSatisfy { $0 == CXRT_ERR_NO_XRT }, "\(statuses.map(\.rawValue))")
         XCTAssertNil(handle)
         XCTAssertNil(pointer)
         XCTAssertEqual(value, -1)          // the runlist's failed index, reset
         XCTAssertEqual(name[0], 0)         // the name buffer, emptied
-        XCTAssertTrue(String(cString: cxrt_last_error()).hasPrefix("xrt::runlist::wait: "))
     }
 
     func testLastErrorIsPerThread() throws {

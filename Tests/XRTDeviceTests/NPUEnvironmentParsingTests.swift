@@ -54,26 +54,38 @@ final class NPUEnvironmentParsingTests: XCTestCase {
         XCTAssertEqual(NPUEnvironment.formatBytes(3_700_000_000), "3.4 GiB")
     }
 
-    func testMemlockCheck() {
-        var env = NPUEnvironment(root: "/nonexistent", environment: [:], shimBuiltWithXRT: false,
-                                 shimXRTVersion: "", memlockLimit: 8 << 20, mayRunTools: false)
-        let low = env.memlock(needed: 4 << 30)
-        XCTAssertFalse(low.ok)
-        XCTAssertEqual(low.finding, "8 MiB < 4 GiB the model needs locked")
-        XCTAssertTrue(low.fix?.contains("ulimit -l unlimited") ?? false)
-        XCTAssertTrue(env.memlock(needed: 1 << 20).ok)
-        env.memlockLimit = nil
-        XCTAssertEqual(env.memlock(needed: 64 << 30), NPUEnvironmentCheck(name: "memlock limit", ok: true, finding: "unlimited"))
+    /// The target model's XRT/amdxdna entries as XDNALimits reads them, and a file missing one.
+    func testXDNALimitsFromTheTargetModel() throws {
+        let l = XDNALimits.standard
+        XCTAssertEqual(l.minimumXRTVersion, "2.18")
+        XCTAssertEqual(l.xdnaDriverXRTVersion, "2.26")
+        XCTAssertEqual([l.execBufferBytes, l.runsPerChain, l.pageBytes, l.deviceHeapBytes, l.deviceHeapMaxBytes],
+                       [4096, 24, 4096, 64 << 20, 512 << 20])
+        XCTAssertEqual(l.firmwareRequestOrder, ["npu.dev.sbin", "npu_7.sbin", "npu.sbin"])
+        XCTAssertEqual(l.xdna2Devices.map { "\($0.device)_\($0.revision)->\($0.firmware)" }, ["17f0_10->17f0_10", "17f0_11->17f0_11", "17f0_20->17f0_10"])
+        XCTAssertEqual(l.driverPluginPrefix + "xdna", l.xdnaPluginLibrary)
+        XCTAssertTrue(l.source("memlock.mapFlags").hasPrefix("amd/xdna-driver src/shim/buffer.cpp mmap_ptr::mmap_ptr"))
+        XCTAssertEqual(NPUEnvironment.minimumXRTVersion, "2.18")
+        // the real file less one key: NPU2Target still reads it, XDNALimits names the missing key
+        var top = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: XDNALimits.defaultPath))) as? [String: Any])
+        var limits = try XCTUnwrap(top["limits"] as? [String: Any])
+        limits["xrt.xdnaDriverPin"] = nil
+        top["limits"] = limits
+        let broken = try JSONSerialization.data(withJSONObject: top)
+        XCTAssertThrowsError(try XDNALimits(json: broken, file: "t.json")) { error in
+            XCTAssertEqual("\(error)", "t.json: xrt.xdnaDriverPin: missing")
+        }
     }
 
-    func testUnsignedXclbinVariable() {
-        var env = NPUEnvironment(root: "/nonexistent", environment: [:], shimBuiltWithXRT: false,
+    /// No check reads an environment variable XRT no longer reads: XRT_HACK_UNSECURE_LOADING_XCLBIN was last read
+    /// by the xdna shim before amd/xdna-driver c27f42f5 (2024-04-01) and by no XRT at these sources.
+    func testNoCheckForVariablesXRTDoesNotRead() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("noenv-\(UUID().uuidString)").path
+        let env = NPUEnvironment(root: root, environment: ["XRT_HACK_UNSECURE_LOADING_XCLBIN": "1"], shimBuiltWithXRT: false,
                                  shimXRTVersion: "", memlockLimit: nil, mayRunTools: false)
-        XCTAssertFalse(env.unsignedXclbins().ok)
-        XCTAssertEqual(env.unsignedXclbins().fix, "`export XRT_HACK_UNSECURE_LOADING_XCLBIN=1` before running")
-        env.environment["XRT_HACK_UNSECURE_LOADING_XCLBIN"] = "0"
-        XCTAssertTrue(env.unsignedXclbins().finding.contains("=0 (not 1)"))
-        env.environment["XRT_HACK_UNSECURE_LOADING_XCLBIN"] = "1"
-        XCTAssertTrue(env.unsignedXclbins().ok)
+        let checks = env.all(memlock: env.memlock(needed: 1, what: "m", breakdown: "-"))
+        XCTAssertEqual(checks.map(\.name), ["device node", "amdxdna driver", "NPU firmware", "firmware/driver match", "XRT",
+                                            "XRT version", "XDNA plugin", "CXRT shim", "memlock limit"])
+        XCTAssertFalse(checks.contains { $0.description.contains("XRT_HACK") })
     }
 }

@@ -28,6 +28,6 @@ final class XRTDeviceErrorTests: XCTestCase {
         let e = xrtError(status, XRTFailureSubject(operation: "makeRun", kernel: "MLIR_AIE", label: "layer 0 mlp"))
         XCTAssertEqual(e.what, "XRT makeRun of kernel 'MLIR_AIE' (layer 0 mlp)")
         XCTAssertTrue(e.detail.hasPrefix("xrt::run: CXRT was built without XRT"), e.detail)
-        XCTAssertEqual(e.hint, "this build has no XRT: install XRT >= 2.17 (or set XRT_ROOT) and rebuild from clean (rm -rf .build)")
+        XCTAssertEqual(e.hint, "this build has no XRT: install XRT >= 2.18 (or set XRT_ROOT) and rebuild from clean (rm -rf .build)")
     }
 }

@@ -1,4 +1,4 @@
-// CXRT: a small C interface over XRT's C++ API (device, hw_context, kernel, bo, run, runlist) for Swift.
+// CXRT: a small C interface over XRT's C++ API (device, xclbin metadata, hw_context, kernel, bo, run, runlist) for Swift.
 // Every call returns a cxrt_status; on failure the calling thread's last-error message holds the
 // XRT exception's what(). Built without XRT's headers, every call fails with CXRT_ERR_NO_XRT.
 #ifndef CXRT_H
@@ -58,6 +58,10 @@ int cxrt_last_errno(void);
 /// The ert_cmd_state (1...9) of the last CXRT_ERR_COMMAND_* on this thread (0 otherwise).
 int cxrt_last_command_state(void);
 
+/// The file of the libxrt_coreutil this process loaded ("" when none is loaded or built without XRT).
+/// XRT finds its driver plugins (libxrt_driver_*.so.<major>) in that file's directory.
+cxrt_status cxrt_xrt_library_path(char *buffer, size_t capacity);
+
 /// xrt::device(index). Close with cxrt_device_close.
 cxrt_status cxrt_device_open(unsigned int index, cxrt_device **out);
 void cxrt_device_close(cxrt_device *device);
@@ -67,6 +71,26 @@ cxrt_status cxrt_device_name(cxrt_device *device, char *buffer, size_t capacity)
 /// xrt::xclbin(path); device.register_xclbin(xclbin); xrt::hw_context(device, uuid).
 cxrt_status cxrt_context_open(cxrt_device *device, const char *xclbin_path, cxrt_context **out);
 void cxrt_context_close(cxrt_context *context);
+
+/// An argument of a kernel in an xclbin's metadata, as xrt::xclbin::arg describes it.
+typedef struct cxrt_xclbin_arg {
+    char name[64];       // get_name(), truncated: "opcode", "instr", "ninstr", "bo0"...
+    char host_type[64];  // get_host_type(), truncated: "uint64_t", "char *", "uint32_t", "void*"
+    uint64_t index;      // get_index()
+    uint64_t offset;     // get_offset(): byte offset in the command's register map
+    uint64_t size;       // get_size(): bytes
+} cxrt_xclbin_arg;
+
+typedef struct cxrt_xclbin cxrt_xclbin;
+
+/// xrt::xclbin(path): the file's metadata, read without a device. Close with cxrt_xclbin_close.
+cxrt_status cxrt_xclbin_open(const char *path, cxrt_xclbin **out);
+void cxrt_xclbin_close(cxrt_xclbin *xclbin);
+/// xclbin.get_kernel(name).get_num_args(); CXRT_ERR_INVALID_ARGUMENT naming the kernel when the
+/// xclbin has no kernel of that name.
+cxrt_status cxrt_xclbin_kernel_arg_count(cxrt_xclbin *xclbin, const char *kernel, size_t *count);
+/// xclbin.get_kernel(name).get_args()[position] (the arguments sorted by index).
+cxrt_status cxrt_xclbin_kernel_arg(cxrt_xclbin *xclbin, const char *kernel, size_t position, cxrt_xclbin_arg *out);
 
 /// xrt::kernel(context, name).
 cxrt_status cxrt_kernel_open(cxrt_context *context, const char *name, cxrt_kernel **out);
