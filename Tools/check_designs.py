@@ -11,12 +11,18 @@
 # Executed, with the tilings the plan picks, for Llama 3.2 1B, SmolLM2-135M and the tiny golden model
 # (headDim 16, kvDim 32), bf16, Q4_1 and Q4_0 weights: every fused design ("fusedDesigns": the
 # attention half with its per-stage tiles, taps variants and several KV length buckets, the MLP half,
-# the LM head) and every per-op design, checked by Tools/design_check.py (cores, per-core and
-# memory-tile bytes, DMA channels, kernel symbols and argument counts, flow balance, every runtime
-# argument's bytes as Tools/decode_designs.py — the mirror of DecodeDesigns.swift — or the manifest
-# declares them), and each fused worker's kernel calls follow the driver's order (the entries).
-# Usage: check_designs.py [Kernels/manifest.json] [--quick] [--figures]   (exit 1 with one line per problem;
-#        --figures prints per fused design: workers, largest core and its role, gemv cores, largest memory tile)
+# the LM head) and every per-op design, checked by Tools/design_check.py against the real toolchain's
+# rules (placement as mlir-aie's SequentialPlacer, memory-tile channels/BDs/locks, shim BD shapes and BDs
+# per task group, device symbols, top-level Worker arguments, per-core memory/channels/BDs/locks/program
+# size; limits from Kernels/npu2_target.json) and our own (kernel symbols and argument counts, flow
+# balance, every runtime argument's bytes as Tools/decode_designs.py — the mirror of DecodeDesigns.swift —
+# or the manifest declares them), and each fused worker's kernel calls follow the driver's order.
+# Gate: the problems (one line each, "instance: [rule] message") are compared with Tools/design_baseline.txt,
+# today's known violations: a problem not listed fails, a listed one no longer found fails ("fixed").
+# Usage: check_designs.py [Kernels/manifest.json] [--quick] [--figures] [--update-baseline]
+#        (exit 1 on a new or fixed problem; --quick executes fewer attention instances and judges no "fixed";
+#        --figures prints per fused design: workers, largest core and its role, gemv cores, largest memory tile;
+#        --update-baseline rewrites the baseline with every problem found)
 import ast
 import json
 import os
@@ -65,7 +71,7 @@ def string_literals(tree):
     return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
-def main(manifest_path, quick=False, figures=False):
+def main(manifest_path, quick=False, figures=False, update=False):
     root = os.path.dirname(os.path.abspath(manifest_path))
     with open(manifest_path) as f:
         manifest = json.load(f)
@@ -75,13 +81,13 @@ def main(manifest_path, quick=False, figures=False):
         source = os.path.join(root, k["source"])
         name = k["name"]
         if not os.path.exists(design):
-            problems.append(f"{name}: design {k['design']} is missing")
+            problems.append(f"{name}: [static] design {k['design']} is missing")
             continue
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 py_compile.compile(design, cfile=os.path.join(tmp, "d.pyc"), doraise=True)
             except py_compile.PyCompileError as e:
-                problems.append(f"{name}: {k['design']} does not compile: {e.msg}")
+                problems.append(f"{name}: [static] {k['design']} does not compile: {e.msg}")
                 continue
         with open(design) as f:
             tree = ast.parse(f.read(), design)
@@ -90,14 +96,14 @@ def main(manifest_path, quick=False, figures=False):
         default = tilings[0]
         for i, t in enumerate(tilings[1:], 1):
             if set(t) != set(default):
-                problems.append(f"{name}: tilings[{i}] binds {sorted(t)}, the first candidate {sorted(default)}")
+                problems.append(f"{name}: [static] tilings[{i}] binds {sorted(t)}, the first candidate {sorted(default)}")
         for key, value in default.items():
             got = consts.get(key.upper())
             if got is None:
-                problems.append(f"{name}: {k['design']} declares no module constant {key.upper()} (manifest {key}={value})")
+                problems.append(f"{name}: [static] {k['design']} declares no module constant {key.upper()} (manifest {key}={value})")
             elif got != value:
-                problems.append(f"{name}: {k['design']} has {key.upper()}={got}, the manifest's default is {key}={value}")
-        problems += [f"{name}: {k['design']} {p}" for p in tiling_parameters(tree, list(default))]
+                problems.append(f"{name}: [static] {k['design']} has {key.upper()}={got}, the manifest's default is {key}={value}")
+        problems += [f"{name}: [static] {k['design']} {p}" for p in tiling_parameters(tree, list(default))]
         literals = string_literals(tree)
         entries = list(k["entries"])
         if "entryByPairing" in k:
@@ -106,38 +112,72 @@ def main(manifest_path, quick=False, figures=False):
             cc = f.read()
         for e in entries:
             if e not in literals:
-                problems.append(f"{name}: {k['design']} never names entry '{e}'")
+                problems.append(f"{name}: [static] {k['design']} never names entry '{e}'")
         own = [e for e in k["entries"] if f" {e}(" in cc]
         if not own:
-            problems.append(f"{name}: {k['source']} defines none of {k['entries']}")
+            problems.append(f"{name}: [static] {k['source']} defines none of {k['entries']}")
         if 'extern "C"' not in cc:
-            problems.append(f"{name}: {k['source']} has no extern \"C\" block")
+            problems.append(f"{name}: [static] {k['source']} has no extern \"C\" block")
     executed = check_fused(manifest, root, problems, quick, figures)
-    known = []
-    executed += check_per_op(manifest, root, problems, known)
-    for p in problems:
-        print(p)
-    for design, reason in KNOWN.items():
-        mine = [p for p in known if f"({design})" in p]
-        if mine:
-            print(f"known problems of {design} ({reason}): {len(mine)}, e.g.")
-            for p in sorted(set(x.split(": ", 1)[1] for x in mine))[:3]:
-                print(f"  {p}")
-    if not problems:
-        print(f"{len(manifest['kernels'])} designs agree with {manifest_path}; {executed} design instances "
-              f"executed against the IRON stub and within the device's limits"
-              + (f"; {len(known)} known problems of designs --device npu does not use (above)" if known else ""))
-    return 1 if problems else 0
+    executed += check_per_op(manifest, root, problems)
+    return report(problems, executed, manifest_path, len(manifest["kernels"]), quick, update)
 
 
-# Designs that are executed and checked, whose problems are printed but do not fail the check, with why.
-KNOWN = {
-    "attn_prefill/attn_prefill.py": "the chunk's KV append at a run-time position is not expressible in a static "
-                                    "runtime sequence yet; --device npu runs prompts as decode steps (BuiltKernels)",
-}
+BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "design_baseline.txt")
+BASELINE_HEADER = """\
+# Tools/design_baseline.txt: every problem Tools/check_designs.py finds in today's designs, one per line ("instance: [rule] message").
+# The designs break the real toolchain's rules (issue 11); the decode-design redesign (issue 12) removes them.
+# check_designs.py fails on a problem not listed here (new) and on a line here it no longer finds (fixed: remove
+# it). Regenerate with: python3 Tools/check_designs.py Kernels/manifest.json --update-baseline
+"""
 
 
-def check_per_op(manifest, root, problems, known):
+def normalized(problems):
+    """Sorted unique one-line problems (no trailing spaces, no line breaks)."""
+    return sorted({" ".join(x.split()) for x in problems})
+
+
+def read_baseline(path=BASELINE):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [x.rstrip("\n") for x in f if x.strip() and not x.startswith("#")]
+
+
+def compare(found, baseline, quick=False):
+    """(new, fixed): problems not in the baseline, and baseline lines no longer found (not judged in --quick runs,
+    which execute fewer instances)."""
+    have = set(baseline)
+    new = [x for x in found if x not in have]
+    got = set(found)
+    fixed = [] if quick else [x for x in baseline if x not in got]
+    return new, fixed
+
+
+def report(problems, executed, manifest_path, designs, quick=False, update=False, baseline_path=BASELINE):
+    found = normalized(problems)
+    if update:
+        with open(baseline_path, "w") as f:
+            f.write(BASELINE_HEADER + "".join(x + "\n" for x in found))
+        print(f"wrote {len(found)} problems to {os.path.relpath(baseline_path)}")
+        return 0
+    baseline = read_baseline(baseline_path)
+    new, fixed = compare(found, baseline, quick)
+    for x in new:
+        print(f"new: {x}")
+    for x in fixed:
+        print(f"fixed: remove it from the baseline: {x}")
+    rules = {}
+    for x in found:
+        r = x.split(": [", 1)[1].split("]", 1)[0] if ": [" in x else "?"
+        rules[r] = rules.get(r, 0) + 1
+    print(f"{designs} designs, {executed} design instances executed against the IRON stub: {len(found)} problems "
+          f"({', '.join(f'{r} {n}' for r, n in sorted(rules.items()))}); {len(baseline)} in the baseline "
+          f"{os.path.relpath(baseline_path)}; {len(new)} new, {len(fixed)} fixed")
+    return 1 if new or fixed else 0
+
+
+def check_per_op(manifest, root, problems):
     """Executes every per-op design (the prefill designs and the single-op decode designs) for every model
     and weight type, each instance with the tiling the plan picks for it."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -167,15 +207,14 @@ def check_per_op(manifest, root, problems, known):
                         n *= bk.evaluate(e, v)
                     expected.append((a["name"], decode_designs.nbytes(a["dtype"], n), role.get(a["name"], "input")))
                 sources = [os.path.join(root, kernel["source"])] + [os.path.join(root, x) for x in kernel.get("extraSources", [])]
-                found = problems if kernel["design"] not in KNOWN else known
                 try:
                     record = design_check.run_design(os.path.join(root, kernel["design"]), *args, **kwargs)
                 except Exception as e:
-                    found.append(f"{label}: fails: {type(e).__name__}: {e}")
+                    problems.append(f"{label}: [fails] {type(e).__name__}: {e}")
                     continue
                 count += 1
                 objects = {k.bin_name: sources for w in record.rt.started for k in w.kernels}
-                found += design_check.check(record, label, manifest["device"], objects, expected)
+                problems += design_check.check(record, label, objects, expected)
     return count
 
 
@@ -230,12 +269,12 @@ def check_fused(manifest, root, problems, quick=False, figures=False):
         try:
             record = design_check.run_design(os.path.join(root, design), **kw)
         except Exception as e:  # a design that does not run is a problem, named with its instance
-            problems.append(f"{label}: {design} fails: {type(e).__name__}: {e}")
+            problems.append(f"{label}: [fails] {design}: {type(e).__name__}: {e}")
             continue
         count += 1
-        problems += design_check.check(record, label, manifest["device"], objects, args, kv)
+        problems += design_check.check(record, label, objects, args, kv)
         if figures and not kw["taps"]:
-            f = design_check.figures(record, manifest["device"])
+            f = design_check.figures(record)
             tiles = kw.get("tms", kw.get("tm"))
             print(f"{label}: {f['workers']} workers, largest core {f['core_bytes'] / 1024:.1f} KB ({f['core']}), "
                   f"{f['gemv_cores']} gemv cores, largest memory tile {f['memtile_bytes'] / 1024:.1f} KB; "
@@ -245,7 +284,7 @@ def check_fused(manifest, root, problems, quick=False, figures=False):
             called = [c for c, _ in w.trace.calls]
             unknown = sorted(set(called) - set(order))
             if unknown:
-                problems.append(f"{label}: core {w.name} calls {unknown}, not among the design's entries {order}")
+                problems.append(f"{label}: [entries] core {w.name} calls {unknown}, not among the design's entries {order}")
                 continue
             idx = [order.index(c) for c in called]
             firsts = []
@@ -253,15 +292,16 @@ def check_fused(manifest, root, problems, quick=False, figures=False):
                 if i not in firsts:
                     firsts.append(i)
             if firsts != sorted(firsts):
-                problems.append(f"{label}: core {w.name} calls {[order[i] for i in firsts]} out of the driver's order {order}")
+                problems.append(f"{label}: [entries] core {w.name} calls {[order[i] for i in firsts]} out of the driver's order {order}")
     for entry in manifest.get("fusedDesigns", []):
         for e in entry["entries"]:
             if e not in drivers:
-                problems.append(f"{entry['name']}: entry {e} is called by no emulated driver in Kernels/drivers")
+                problems.append(f"{entry['name']}: [static] entry {e} is called by no emulated driver in Kernels/drivers")
     return count
 
 
 if __name__ == "__main__":
-    argv = [a for a in sys.argv[1:] if a not in ("--quick", "--figures")]
+    flags = ("--quick", "--figures", "--update-baseline")
+    argv = [a for a in sys.argv[1:] if a not in flags]
     sys.exit(main(argv[0] if argv else "Kernels/manifest.json", quick="--quick" in sys.argv,
-                  figures="--figures" in sys.argv))
+                  figures="--figures" in sys.argv, update="--update-baseline" in sys.argv))

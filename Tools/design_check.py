@@ -1,16 +1,44 @@
-# Executes an IRON design against Tools/iron_stub and checks the record: cores, memory, DMA channels, kernel symbols, flow balance, argument coverage.
+# Executes an IRON design against Tools/iron_stub and checks the record against the real toolchain's rules, each limit read from Kernels/npu2_target.json and each problem naming its source.
 #
-# Used by Tools/check_designs.py. Device limits come from Kernels/manifest.json ("device"): 8 x 4 cores,
-# 64 KB per core (stack included), 512 KB per memory tile; 2 input and 2 output DMA channels per core.
-# Not checked (aiecc will be the judge): stream routing, memory-tile and shim channel counts, BD counts.
+# Used by Tools/check_designs.py. Every problem is "[rule] message (source)"; the rules (Kernels/README.md):
+#   placement     the real SequentialPlacer's result (python/iron/placers.py), as the stub replicates it
+#   worker-args   the real Worker resolves only top-level fn_args (python/iron/worker.py)
+#   symbols       one name per device symbol: Kernel func.func, Buffer, ObjectFifo (MLIR SymbolTable)
+#   cores         workers on distinct compute tiles, at most array.columns x array.coreRows
+#   core-memory / core-dma / core-bds / core-locks / core-program   per compute tile
+#   memtile-channels / memtile-bds / memtile-locks / memtile-memory   per memory tile, from its links
+#   shim-channels / shim-bds / shim-bd   per shim tile, per runtime task group, per transfer's BD shape
+#   kernels, flow, arguments   our own: C symbols and argument counts, objects per run, bytes per argument
+# Limits: npu2_target.value(key); sources: npu2_target.cite(key) plus the code that applies the limit.
+import functools
 import importlib
+import math
 import os
 import re
 import sys
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 STUB = os.path.join(TOOLS, "iron_stub")
-CORE_DMA_IN = CORE_DMA_OUT = 2
+sys.path.insert(0, TOOLS)
+import npu2_target as T  # noqa: E402
+
+MLIR_AIE = "mlir-aie "
+SRC = {
+    "placement": MLIR_AIE + "python/iron/placers.py SequentialPlacer.make_placement/_place_endpoint/_find_col_match",
+    "worker": MLIR_AIE + "python/iron/worker.py Worker.__init__ (top-level fn_args only); program.py resolve_program",
+    "symbols": T.source("program.uniqueSymbols"),
+    "coreChannels": MLIR_AIE + "lib/Dialect/AIE/Transforms/AIEObjectFifoStatefulTransform.cpp "
+                               "DMAChannelAnalysis::getDMAChannelIndex ('number of input/output DMA channel exceeded!')",
+    "fifoSize": MLIR_AIE + "lib/Dialect/AIE/Transforms/AIEObjectFifoStatefulTransform.cpp findObjectFifoSize "
+                           "(a core producer gets max acquire + 1 buffers when all depths agree) and createObjectFifoElements",
+    "unroll": MLIR_AIE + "lib/Dialect/AIE/Transforms/AIEObjectFifoStatefulTransform.cpp unrollForLoops (loops that "
+                         "acquire are unrolled by the LCM of the fifo sizes; the worker's while(true) loop too)",
+    "memtile": MLIR_AIE + "lib/Dialect/AIE/Transforms/AIEObjectFifoStatefulTransform.cpp createMemTileDMA, "
+                          "createObjectFifoLocks (a link of N sub-fifos at depth d: N + 1 channels, 2·N·d BDs, 2·N locks)",
+    "shimTasks": MLIR_AIE + "lib/Dialect/AIEX/Transforms/AIEAssignRuntimeSequenceBDIDs.cpp ('Allocator exhausted "
+                            "available buffer descriptor IDs.'); python/iron/runtime/runtime.py (tasks freed when "
+                            "their task group finishes, the default group at the end)",
+}
 
 
 def use_stub():
@@ -41,8 +69,8 @@ def run_design(path, *args, **kwargs):
 _FN = re.compile(r"\b(?:void|int32_t|float|int)\s+([A-Za-z_]\w*)\s*\(([^)]*)\)\s*\{", re.S)
 
 
-def extern_functions(paths):
-    """name -> parameter count of every function defined inside extern "C" { ... } in the sources."""
+@functools.lru_cache(maxsize=None)
+def _extern_functions(paths):
     out = {}
     for p in paths:
         with open(p) as f:
@@ -57,6 +85,11 @@ def extern_functions(paths):
     return out
 
 
+def extern_functions(paths):
+    """name -> parameter count of every function defined inside extern "C" { ... } in the sources."""
+    return dict(_extern_functions(tuple(paths)))
+
+
 def _union(intervals):
     merged = []
     for a, b in sorted(intervals):
@@ -67,64 +100,393 @@ def _union(intervals):
     return [tuple(x) for x in merged]
 
 
-def core_bytes(worker, device):
-    """A core's memory as the checker counts it: every fifo endpoint's buffers (depth copies), every local buffer, the stack."""
-    return (sum(h.fifo.obj_type.nbytes * h.depth for h in worker.fifos) + sum(b.type.nbytes for b in worker.buffers)
-            + device["coreStackBytes"])
+def _names(xs, n=4):
+    xs = list(xs)
+    return ", ".join(str(x) for x in xs[:n]) + (f", ... ({len(xs)})" if len(xs) > n else "")
 
 
-def figures(record, device):
+# --- compute tiles -----------------------------------------------------------------------------------
+
+def endpoint_buffers(h, worker=None):
+    """Buffers a fifo end on a compute tile gets: a consumer its depth; a producer max acquire + 1 when every
+    handle of the fifo has one depth (findObjectFifoSize), else its depth."""
+    if not h.is_prod:
+        return h.depth
+    f = h.fifo
+    depths = {f._prod.depth} | {c.depth for c in f._cons}
+    if len(depths) > 1:
+        return h.depth
+    most = (worker.trace.max_acquire.get(h, 0) if worker is not None and worker.trace else 0)
+    if most == 0:
+        return h.depth
+    return 1 if most == 1 and h.depth == 1 else most + 1
+
+
+def core_bytes(worker):
+    """A core's data memory as the checker counts it: every fifo end's buffers, every Buffer, the stack."""
+    return (sum(h.fifo.obj_type.nbytes * endpoint_buffers(h, worker) for h in worker.fifos)
+            + sum(b.type.nbytes for b in worker.buffers) + worker.stack_bytes)
+
+
+def figures(record):
     """The record's summary: workers, the largest core (bytes, worker name), gemv cores, the fullest memory tile's bytes."""
     workers = record.rt.started
-    big = max(workers, key=lambda w: core_bytes(w, device))
+    big = max(workers, key=core_bytes)
     mem = {}
-    for l in record.links:
-        mem[l.tile] = mem.get(l.tile, 0) + l.wide.fifo.obj_type.nbytes * max(l.wide.fifo.depth or 1, 1)
-    return {"workers": len(workers), "core_bytes": core_bytes(big, device), "core": big.name,
+    for link in record.links:
+        mem[str(link.tile)] = mem.get(str(link.tile), 0) + link_figures(link)["bytes"]
+    return {"workers": len(workers), "core_bytes": core_bytes(big), "core": big.name,
             "gemv_cores": sum(1 for w in workers if w.name == "gemv_core"), "memtile_bytes": max(mem.values(), default=0)}
 
 
-def check(record, label, device, objects, expected_args, kv=None):
-    """Problems (strings) of one executed design.
-    objects: bin name -> list of .cc paths; expected_args: [(name, bytes, role)] in order;
-    kv: for attention designs (kv_heads, ctx_rows_bytes_per_head, block_bytes, bucket): the kvCache arguments are
-    read up to the bucket, the kvRow arguments written as kv_heads rows at a stride of ctx_rows_bytes_per_head."""
-    from aie.iron._record import Link
-    problems = []
-
-    def p(msg):
-        problems.append(f"{label}: {msg}")
-
-    rt, links = record.rt, record.links
-    workers = rt.started
-    cols, rows = device["columns"], device["coresPerColumn"]
+def check_cores(record, p):
+    workers = record.rt.started
+    cols, rows = T.value("array.columns"), T.value("array.coreRows")
+    first = T.value("array.firstCoreRow")
+    from aie.iron.device import Tile
     if len(workers) > cols * rows:
-        p(f"{len(workers)} workers, more than the {cols * rows} cores")
+        p("cores", f"{len(workers)} workers, more than the {cols * rows} cores{T.cite('array.columns')}")
     seen = {}
     for w in workers:
         t = w.tile
-        if not (0 <= t.col < cols and 2 <= t.row < 2 + rows):
-            p(f"worker {w.name} on {t}, not a compute tile")
+        if not isinstance(t, Tile):
+            continue
+        if not (0 <= t.col < cols and first <= t.row < first + rows):
+            p("cores", f"worker {w.name} on {t}, not a compute tile{T.cite('array.firstCoreRow')}")
         if t in seen:
-            p(f"workers {seen[t]} and {w.name} share {t}")
+            p("cores", f"workers {seen[t]} and {w.name} share {t}")
         seen[t] = w.name
-        # memory: every fifo endpoint's buffers (depth copies), every local buffer, the stack
-        fifo_bytes = sum(h.fifo.obj_type.nbytes * h.depth for h in w.fifos)
-        buf_bytes = sum(b.type.nbytes for b in w.buffers)
-        total = core_bytes(w, device)
-        if total > device["coreBytes"]:
-            detail = ", ".join(f"{h.name} {h.fifo.obj_type.nbytes}x{h.depth}" for h in w.fifos)
-            p(f"core {w.name} at {t} needs {total} bytes (fifos {fifo_bytes}: {detail}; buffers {buf_bytes}; "
-              f"stack {device['coreStackBytes']}), more than {device['coreBytes']}")
-        ins = [h.name for h in w.fifos if not h.is_prod]
-        outs = [h.name for h in w.fifos if h.is_prod]
-        if len(ins) > CORE_DMA_IN:
-            p(f"core {w.name} at {t} has {len(ins)} input fifos {ins}: a core has {CORE_DMA_IN} input DMA channels")
-        if len(outs) > CORE_DMA_OUT:
-            p(f"core {w.name} at {t} has {len(outs)} output fifos {outs}: a core has {CORE_DMA_OUT} output DMA channels")
-        for e in w.trace.errors:
-            p(f"core {w.name}: {e}")
-        # kernel symbols
+        where = f"core {w.name} at {t}"
+        total, limit = core_bytes(w), T.value("core.dataMemoryBytes")
+        if total > limit:
+            detail = ", ".join(f"{h.name} {h.fifo.obj_type.nbytes}x{endpoint_buffers(h, w)}" for h in w.fifos)
+            p("core-memory", f"{where} needs {total} bytes (fifos: {detail}; buffers "
+                             f"{sum(b.type.nbytes for b in w.buffers)}; stack {w.stack_bytes}), more than {limit}"
+                             f"{T.cite('core.dataMemoryBytes')}")
+        for output, key in ((False, "core.dmaS2MMChannels"), (True, "core.dmaMM2SChannels")):
+            hs = [h.name for h in w.fifos if h.is_prod == output]
+            if len(hs) > T.value(key):
+                p("core-dma", f"{where} has {len(hs)} {'output' if output else 'input'} fifos {hs}: a core has "
+                              f"{T.value(key)} {'MM2S' if output else 'S2MM'} DMA channels{T.cite(key)}; {SRC['coreChannels']}")
+        bds = sum(endpoint_buffers(h, w) * T.value("objectFifo.bdsPerBuffer") for h in w.fifos)
+        if bds > T.value("core.bds"):
+            p("core-bds", f"{where} needs {bds} BDs for its fifo buffers "
+                          f"({', '.join(f'{h.name} {endpoint_buffers(h, w)}' for h in w.fifos)}), more than "
+                          f"{T.value('core.bds')}{T.cite('core.bds')}; {T.source('objectFifo.bdsPerBuffer')}")
+        locks = len(w.fifos) * T.value("objectFifo.locksPerSubFifo")
+        if locks > T.value("core.locks"):
+            p("core-locks", f"{where} needs {locks} locks for {len(w.fifos)} fifo ends, more than "
+                            f"{T.value('core.locks')}{T.cite('core.locks')}; {T.source('objectFifo.locksPerSubFifo')}")
+    # program size, one line per worker role (name): the largest estimate and the tiles over
+    over = {}
+    for w in workers:
+        if w.trace is not None and isinstance(w.tile, Tile):
+            size = w.trace.program_bytes()
+            if size > T.value("core.programMemoryBytes"):
+                over.setdefault(w.name, []).append((size, w))
+    for name, xs in sorted(over.items()):
+        size, w = max(xs, key=lambda x: x[0])
+        p("core-program", f"core {name} on {len(xs)} tiles ({_names([str(x.tile) for _, x in xs], 2)}): program estimate "
+                          f"up to {size} bytes ({len(w.trace.calls)} kernel call sites, {len(w.trace.functions)} kernels, "
+                          f"loops unrolled as the transform does), more than {T.value('core.programMemoryBytes')}"
+                          f"{T.cite('core.programMemoryBytes')}; estimate: core.programCost.*; {SRC['unroll']}")
+
+
+# --- memory tiles ------------------------------------------------------------------------------------
+
+def link_figures(link):
+    """What a link takes on its memory tile: channels per direction, BDs per channel, locks, bytes."""
+    n = len(link.subs)
+    wide = link.wide.fifo
+    if n == 1:   # forward: the buffers are the larger fifo's (createObjectFifoElements)
+        sub = link.subs[0]
+        sub_end = sub._prod if link.split else next(c for c in sub._cons if c.endpoint is link)
+        big_wide = wide.obj_type.count >= sub.obj_type.count if link.split else sub.obj_type.count >= wide.obj_type.count
+        tgt_ty, depth = (wide.obj_type, link.wide.depth) if big_wide else (sub.obj_type, sub_end.depth)
+    else:
+        tgt_ty, depth = wide.obj_type, link.wide.depth
+    wide_chan = [depth * n]             # the wide fifo's channel: d BDs per buffer per sub-fifo
+    narrow = [depth] * n                # each sub-fifo's channel: d BDs
+    s2mm, mm2s = (wide_chan, narrow) if link.split else (narrow, wide_chan)
+    return {"s2mm": s2mm, "mm2s": mm2s, "locks": n * T.value("objectFifo.locksPerSubFifo"),
+            "bytes": depth * tgt_ty.nbytes, "n": n, "depth": depth}
+
+
+def check_memtiles(record, p):
+    from aie.iron.device import Tile
+    tiles = {}
+    for link in record.links:
+        if isinstance(link.tile, Tile):
+            tiles.setdefault(link.tile, []).append(link)
+    for tile, links in sorted(tiles.items(), key=lambda x: (x[0].col, x[0].row)):
+        figs = [(l, link_figures(l)) for l in links]
+        what = f"memory tile {tile}"
+        for key, d in (("memTile.dmaS2MMChannels", "s2mm"), ("memTile.dmaMM2SChannels", "mm2s")):
+            n = sum(len(f[d]) for _, f in figs)
+            if n > T.value(key):
+                used = ", ".join(f"{l.wide.name} {len(f[d])}" for l, f in figs if f[d])
+                p("memtile-channels", f"{what}: its links need {n} {d.upper()} channels ({used}), more than "
+                                      f"{T.value(key)}: 'number of {'input' if d == 's2mm' else 'output'} DMA channel "
+                                      f"exceeded!'{T.cite(key)}; {SRC['memtile']}")
+        bds = {0: 0, 1: 0}          # channel parity -> BDs (channels numbered per direction in declaration order)
+        for d in ("s2mm", "mm2s"):
+            for i, n in enumerate(x for _, f in figs for x in f[d]):
+                bds[i % 2] += n
+        total = bds[0] + bds[1]
+        if total > T.value("memTile.bds"):
+            used = ", ".join(f"{l.wide.name} {sum(f['s2mm']) + sum(f['mm2s'])}" for l, f in figs)
+            p("memtile-bds", f"{what}: its links need {total} BDs ({used}), more than {T.value('memTile.bds')}"
+                             f"{T.cite('memTile.bds')}; {SRC['memtile']}")
+        else:
+            for parity, n in bds.items():
+                if n > T.value("memTile.bdsPerChannelParity"):
+                    p("memtile-bds", f"{what}: its {'even' if parity == 0 else 'odd'} channels need {n} BDs, more "
+                                     f"than {T.value('memTile.bdsPerChannelParity')}{T.cite('memTile.bdsPerChannelParity')}")
+        locks = sum(f["locks"] for _, f in figs)
+        if locks > T.value("memTile.locks"):
+            p("memtile-locks", f"{what}: its links need {locks} locks, more than {T.value('memTile.locks')}"
+                               f"{T.cite('memTile.locks')}; {SRC['memtile']}")
+        nbytes = sum(f["bytes"] for _, f in figs)
+        if nbytes > T.value("memTile.bytes"):
+            p("memtile-memory", f"{what} holds {nbytes} bytes of link buffers, more than {T.value('memTile.bytes')}"
+                                f"{T.cite('memTile.bytes')}")
+
+
+# --- shim tiles --------------------------------------------------------------------------------------
+
+def bd_problems(tap, itemsize):
+    """The shim BD rules one runtime transfer breaks: [(check, message)]. The TAP's sizes/strides (elements of
+    the argument's dtype, outermost first) become the BD's d0 (innermost) .. d3 (iteration) as
+    python/dialects/aiex.py shim_dma_single_bd_task and AIEDMATasksToNPU.cpp do, then
+    AIEX::getHardwareStridesWraps converts them to 32-bit words and verifyStridesWraps / NpuWriteBdOp::verify /
+    NpuPushQueueOp::verify apply."""
+    out = []
+    bits, gran = itemsize * 8, T.value("shimBd.addressGranularityBits")
+    word = gran // 8
+    sizes, strides = tap.sizes, tap.strides
+    n = len(sizes)
+    if n > T.value("shimBd.dimensionsMax"):
+        return [("dimensions", f"{n} dimensions, more than {T.value('shimBd.dimensionsMax')}{T.cite('shimBd.dimensionsMax')}")]
+    ins = [sizes[n - 1 - i] if i < n else 1 for i in range(4)]       # d0 (innermost) .. d3
+    ist = [strides[n - 1 - i] if i < n else 0 for i in range(4)]
+    gcite = T.cite("shimBd.addressGranularityBits")
+    if tap.offset * itemsize % word:
+        out.append(("offset", f"offset {tap.offset * itemsize} bytes is not {word}-byte aligned{gcite}"))
+    if ins[0] * bits % gran:
+        out.append(("granularity", f"d0 size {ins[0]} x {itemsize} B is not a multiple of {word} bytes{gcite}"))
+    for i in range(3):
+        if ins[i] > 1 and ist[i] < 1:
+            out.append(("stride0", f"d{i} has size {ins[i]} and stride 0: 'Stride {i} must be a positive integer.' "
+                                   f"({MLIR_AIE}lib/Dialect/AIEX/IR/AIEXDialect.cpp AIEX::verifyStridesWraps)"))
+    for i in range(4):
+        if not (i == 0 and ist[0] == 1) and ist[i] * bits % gran:
+            out.append(("granularity", f"d{i} stride {ist[i]} x {itemsize} B is not a multiple of {word} bytes{gcite}"))
+    linear = ins[1] == 1 and ins[2] == 1 and ist[0] == 1 and ist[1] == 0 and ist[2] == 0
+    words0 = ins[0] * bits // gran
+    if not linear and words0 > T.value("shimBd.innerSizeMaxWords"):
+        out.append(("innerSize", f"d0 size {words0} words (not a linear transfer), more than "
+                                 f"{T.value('shimBd.innerSizeMaxWords')}{T.cite('shimBd.innerSizeMaxWords')}"))
+    if ins[1] > T.value("shimBd.d1SizeMax"):
+        out.append(("d1Size", f"d1 size {ins[1]}, more than {T.value('shimBd.d1SizeMax')}{T.cite('shimBd.d1SizeMax')}"))
+    iterating = ins[3] > 1 and ist[3] > 0
+    if iterating and ins[3] > T.value("shimBd.iterationSizeMax"):
+        out.append(("iterations", f"{ins[3]} iterations (d3 stride {ist[3] * bits // gran} words), more than "
+                                  f"{T.value('shimBd.iterationSizeMax')}{T.cite('shimBd.iterationSizeMax')}"))
+    limit = T.value("shimBd.strideMaxWords")
+    for i in range(4):
+        words = ist[i] * bits // gran
+        active = (i == 0 and ist[0] * bits >= gran and bits <= gran) or (i in (1, 2) and ins[i] > 1) or (i == 3 and iterating)
+        if active and words > limit:
+            out.append(("stride", f"d{i} stride {words} words, more than {limit}{T.cite('shimBd.strideMaxWords')}"))
+    repeat = sizes[0] - 1 if sizes[0] > 1 else 0
+    if repeat > T.value("shimBd.repeatCountMax"):
+        out.append(("repeat", f"repeat count {repeat}, more than {T.value('shimBd.repeatCountMax')}"
+                              f"{T.cite('shimBd.repeatCountMax')}"))
+    return out
+
+
+def check_shim(record, p):
+    from aie.iron._record import RuntimeEndpoint
+    from aie.iron.device import Tile
+    rt = record.rt
+    # BD shape of every transfer, one line per (argument, direction, check)
+    found = {}
+    for t in rt.transfers:
+        for check, msg in bd_problems(t.tap, t.data.type.dtype.itemsize):
+            key = (t.data.index, t.kind, check)
+            if key not in found:
+                found[key] = [msg, [], 0]
+            found[key][1].append(t.handle.name)
+            found[key][2] += 1
+    for (index, kind, _), (msg, fifos, count) in sorted(found.items(), key=lambda x: x[0]):
+        p("shim-bd", f"{count} {kind}s of argument {3 + index} (fifos {_names(dict.fromkeys(fifos))}): the first: {msg}")
+    # channels per placed shim tile: a fifo the runtime fills takes an MM2S channel, one it drains an S2MM channel
+    ends = {}
+    for t in rt.transfers:
+        e = t.endpoint
+        ends[id(e)] = (e, t.kind, t.handle.name)
+    per_tile = {}
+    for e, kind, name in ends.values():
+        if isinstance(e, RuntimeEndpoint) and isinstance(e.tile, Tile):
+            per_tile.setdefault((e.tile.col, e.tile.row, kind), []).append(name)
+    for (col, row, kind), names in sorted(per_tile.items()):
+        key = "shim.dmaMM2SChannels" if kind == "fill" else "shim.dmaS2MMChannels"
+        if len(names) > T.value(key):
+            p("shim-channels", f"shim tile Tile({col}, {row}) has {len(names)} runtime {kind}s' fifos ({_names(names)}), "
+                               f"more than its {T.value(key)} channels{T.cite(key)}; {SRC['coreChannels']}")
+    # BDs held at once: a task holds its BD from its start until its task group finishes
+    live, peak_fifo, peak_tile, peak_all = {}, {}, {}, [0, None]
+    per_fifo, per_tile_live, total = {}, {}, [0]
+
+    def start(t):
+        e = t.endpoint
+        tile = e.tile if isinstance(e, RuntimeEndpoint) and isinstance(e.tile, Tile) else None
+        live.setdefault(t.task_group, []).append((t, tile))
+        name = t.handle.name
+        per_fifo[name] = per_fifo.get(name, 0) + 1
+        peak_fifo[name] = max(peak_fifo.get(name, 0), per_fifo[name])
+        if tile is not None:
+            per_tile_live[tile] = per_tile_live.get(tile, 0) + 1
+            if per_tile_live[tile] > peak_tile.get(tile, (0,))[0]:
+                here = {}
+                for ts in live.values():
+                    for x, xt in ts:
+                        if xt == tile:
+                            here[x.handle.name] = here.get(x.handle.name, 0) + 1
+                peak_tile[tile] = (per_tile_live[tile], here)
+        total[0] += 1
+        peak_all[0] = max(peak_all[0], total[0])
+
+    def finish(group):
+        for t, tile in live.pop(group, []):
+            per_fifo[t.handle.name] -= 1
+            total[0] -= 1
+            if tile is not None:
+                per_tile_live[tile] -= 1
+    for task in rt.tasks:
+        if isinstance(task, tuple):
+            finish(task[1])
+        else:
+            start(task)
+    groups = {t.task_group is None for t in rt.transfers}
+    if rt.strict_task_groups and len(groups) > 1:
+        p("shim-bds", "the sequence mixes the default task group with explicit ones: 'Mixing explicit task groups and the "
+                      f"default task group is prohibitted.' ({MLIR_AIE}python/iron/runtime/runtime.py Runtime.resolve)")
+    bds = T.value("shim.bds")
+    over = {n: c for n, c in peak_fifo.items() if c > bds}
+    if over:
+        p("shim-bds", f"{len(over)} fifos each hold more than {bds} BDs of their shim tile at once "
+                      f"({_names(f'{n} {c}' for n, c in sorted(over.items(), key=lambda x: (-x[1], x[0])))}): every task "
+                      f"of a fifo runs on its one shim channel{T.cite('shim.bds')}")
+    for tile, (n, names) in sorted(peak_tile.items(), key=lambda x: (x[0].col, x[0].row)):
+        if n > bds:
+            p("shim-bds", f"shim tile {tile} holds {n} BDs at once "
+                          f"({_names(f'{k} {v}' for k, v in sorted(names.items()))}), more than {bds}{T.cite('shim.bds')}")
+    shims = T.value("array.columns")
+    if peak_all[0] > bds * shims:
+        p("shim-bds", f"the runtime sequence holds {peak_all[0]} BDs at once, more than the {bds * shims} of the "
+                      f"{shims} shim tiles{T.cite('shim.bds')}; {SRC['shimTasks']}")
+
+
+# --- symbols, worker arguments, placement -----------------------------------------------------------
+
+def all_fifos(record):
+    fifos = {}
+    for h in record.handles:
+        fifos[id(h.fifo)] = h.fifo
+    for w in record.rt.started:
+        for h in w.fifos:
+            fifos[id(h.fifo)] = h.fifo
+    for link in record.links:
+        for f in [link.wide.fifo] + list(link.subs):
+            fifos[id(f)] = f
+    for t in record.rt.transfers:
+        fifos[id(t.handle.fifo)] = t.handle.fifo
+    return list(fifos.values())
+
+
+def check_symbols(record, p):
+    """Every name a device symbol takes once: ObjectFifo (aie.objectfifo), Buffer (aie.buffer), Kernel (func.func)."""
+    owners = {}
+    for f in all_fifos(record):
+        owners.setdefault(f.name, {})[id(f)] = ("fifo", f)
+    for w in record.rt.started:
+        for a in w.fn_args:
+            if type(a).__name__ == "Buffer":
+                owners.setdefault(a.name, {})[id(a)] = ("Buffer", a)
+            elif type(a).__name__ == "Kernel":
+                owners.setdefault(a.name, {})[id(a)] = ("Kernel", a)
+    clashes = {}
+    for name, objs in sorted(owners.items()):
+        if len(objs) < 2:
+            continue
+        kinds = sorted(k for k, _ in objs.values())
+        if set(kinds) == {"Kernel"}:
+            sigs = {tuple(repr(t) for t in o.arg_types) for _, o in objs.values()}
+            p("symbols", f"{len(objs)} Kernels named {name}" + (f" with {len(sigs)} different signatures" if len(sigs) > 1 else "")
+                         + f": one func.func each, one device symbol ({SRC['symbols']})")
+        else:
+            clashes.setdefault(" and ".join(f"a {k}" for k in kinds), []).append(name)
+    for kinds, names in sorted(clashes.items()):
+        p("symbols", f"{len(names)} names each name {kinds} ({_names(names)}): one device symbol each ({SRC['symbols']})")
+
+
+def check_worker_args(record, p):
+    nested, raised = {}, {}
+    for w in record.rt.started:
+        if w.nested:
+            nested.setdefault(w.name, []).append(w)
+        for e in (w.trace.errors if w.trace else []):
+            if "raises" in e:
+                raised.setdefault((w.name, e), []).append(w)
+    for name, ws in sorted(nested.items()):
+        things = [x for w in ws for x in w.nested]
+        kinds = sorted({type(x).__name__ for x in things})
+        p("worker-args", f"{len(ws)} workers {name} pass {len(things)} {'/'.join(kinds)} inside lists "
+                         f"({_names(getattr(x, 'name', '?') for x in things)}): never placed or resolved ({SRC['worker']})")
+    for (name, e), ws in sorted(raised.items()):
+        p("worker-args", f"{len(ws)} cores {name}: {e} ({SRC['worker']})")
+
+
+def check_placement(record, p):
+    e = record.placement_error
+    if e is not None:
+        p("placement", f"{type(e).__name__}: {e} ({SRC['placement']}; the real Program stops here)")
+    for e in record.resolve_errors:
+        p("placement", f"{e} ({MLIR_AIE}python/iron/program.py resolve_program)")
+
+
+# --- the whole check ---------------------------------------------------------------------------------
+
+def check(record, label, objects, expected_args, kv=None):
+    """Problems (strings "label: [rule] message") of one executed design.
+    objects: bin name -> list of .cc paths; expected_args: [(name, bytes, role)] in order;
+    kv: for attention designs (kv_heads, ctx_rows_bytes_per_head, block_bytes, bucket): the kvCache arguments are
+    read up to the bucket, the kvRow arguments written as kv_heads rows at a stride of ctx_rows_bytes_per_head."""
+    from aie.iron._record import Link, RuntimeEndpoint
+    problems = []
+
+    def p(rule, msg=None):
+        if msg is None:       # our own checks: rule given by the caller's section
+            rule, msg = section[0], rule
+        problems.append(f"{label}: [{rule}] {msg}")
+
+    section = ["cores"]
+    rt, links = record.rt, record.links
+    workers = rt.started
+    check_placement(record, p)
+    check_worker_args(record, p)
+    check_symbols(record, p)
+    check_cores(record, p)
+    check_memtiles(record, p)
+    check_shim(record, p)
+    section[0] = "kernels"
+    nested = {id(x) for w in workers for x in w.nested}
+    for w in workers:
+        for e in (w.trace.errors if w.trace else []):
+            if "raises" in e or (e.endswith("a handle it was not given") and w.nested):
+                continue        # reported under worker-args
+            p("flow", f"core {w.name}: {e}")
         for k in w.kernels:
             srcs = objects.get(k.bin_name)
             if srcs is None:
@@ -135,20 +497,12 @@ def check(record, label, device, objects, expected_args, kv=None):
                 p(f"kernel {k.name} is not an extern \"C\" function of {[os.path.relpath(s) for s in srcs]}")
             elif fns[k.name] != len(k.arg_types):
                 p(f"kernel {k.name} is declared with {len(k.arg_types)} arguments, its C definition takes {fns[k.name]}")
-    # every fifo has a producer and a consumer
-    fifos = {}
-    for w in workers:
-        for h in w.fifos:
-            fifos[id(h.fifo)] = h.fifo
-    for l in links:
-        for f in [l.wide] + [s for s in l.subs]:
-            fifos[id(getattr(f, "fifo", f))] = getattr(f, "fifo", f)
-    for t in rt.transfers:
-        fifos[id(t.handle.fifo)] = t.handle.fifo
-    for f in fifos.values():
+    section[0] = "flow"
+    fifos = all_fifos(record)
+    for f in fifos:
         if f._prod is None or f._prod.endpoint is None:
             p(f"fifo {f.name} has no producer")
-        if not f._cons or any(c.endpoint is None for c in f._cons):
+        if not f._cons or any(c.endpoint is None and id(c) not in nested for c in f._cons):
             p(f"fifo {f.name} has a consumer handle without an endpoint")
     # flow balance: per run, every consumer of a fifo takes as many objects as its producer makes
     # (a mismatch deadlocks or leaves data behind); links pass objects through unchanged
@@ -156,46 +510,51 @@ def check(record, label, device, objects, expected_args, kv=None):
 
     def count(h):
         e = h.endpoint
-        if isinstance(e, Link):
+        if e is None or isinstance(e, Link):   # no endpoint: reported above (or under worker-args)
             return None
-        if e is rt:
+        if isinstance(e, RuntimeEndpoint):
             size = h.fifo.obj_type.nbytes
-            moved = sum(t.tap.count * t.data.type.dtype.itemsize for t in rt.transfers if t.handle is h)
+            kind = "fill" if h.is_prod else "drain"
+            moved = sum(t.tap.count * t.data.type.dtype.itemsize for t in rt.transfers
+                        if t.handle.fifo is h.fifo and t.kind == kind)
             if moved % size:
                 p(f"fifo {h.name}: the runtime moves {moved} bytes, not whole {size}-byte objects")
             return moved // size
-        return e.trace.objects.get(h, 0) if e is not None and e.trace else 0
-    for f in fifos.values():
+        trace = getattr(e, "trace", None)
+        if trace is not None and trace.aborted:
+            return None          # its body raised: the count is unknown (reported under worker-args)
+        return trace.objects.get(h, 0) if trace is not None else 0
+    for f in fifos:
         if f._prod is not None and not isinstance(f._prod.endpoint, Link):
-            made[id(f)] = count(f._prod)
+            n = count(f._prod)
+            if n is not None:
+                made[id(f)] = n
     for _ in range(3):   # propagate through links (joins: the subs' common count; splits: the wide's)
-        for l in links:
-            wide = l.wide.fifo
-            if l.split and id(wide) in made:
-                for sub in l.subs:
+        for link in links:
+            wide = link.wide.fifo
+            if link.split and id(wide) in made:
+                for sub in link.subs:
                     made.setdefault(id(sub), made[id(wide)])
-            elif not l.split:
-                counts = {made.get(id(sub)) for sub in l.subs}
+            elif not link.split:
+                counts = {made.get(id(sub)) for sub in link.subs}
                 if None not in counts and len(counts) > 1:
                     p(f"join into {wide.name}: its inputs make {sorted(counts)} objects per run, not one count")
                 elif None not in counts:
                     made.setdefault(id(wide), counts.pop())
-    for f in fifos.values():
+    for f in fifos:
         if id(f) not in made:
             continue
         for c in f._cons:
             n = count(c)
             if n is not None and n != made[id(f)]:
-                who = "the runtime" if c.endpoint is rt else getattr(c.endpoint, "name", "?")
+                who = "the runtime" if isinstance(c.endpoint, RuntimeEndpoint) else getattr(c.endpoint, "name", "?")
                 p(f"fifo {f.name}: its producer makes {made[id(f)]} objects per run, {who} takes {n}")
-    # memory tiles
-    mem = {}
-    for l in links:
-        wide = l.wide.fifo
-        mem[l.tile] = mem.get(l.tile, 0) + wide.obj_type.nbytes * max(wide.depth or 1, 1)
-    for tile, b in mem.items():
-        if b > device["memTileBytes"]:
-            p(f"memory tile {tile} holds {b} bytes of link buffers, more than {device['memTileBytes']}")
+    section[0] = "arguments"
+    for t in rt.transfers:
+        top = t.tap.offset + sum((n - 1) * st for n, st in zip(t.tap.sizes, t.tap.strides)) + 1
+        if top > t.data.type.count:
+            p(f"a {t.kind} of argument {3 + t.data.index} ({t.handle.name}) reaches element {top}, past its "
+              f"{t.data.type.count}")
     # runtime arguments: count, sizes, and what the transfers cover
     if len(rt.args) != len(expected_args):
         p(f"runtime sequence has {len(rt.args)} data arguments, DecodeDesigns declares {len(expected_args)} "
