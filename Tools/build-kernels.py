@@ -104,6 +104,14 @@ def buffer_bytes(buffers, values):
     return total
 
 
+def target_budgets():
+    """The core and memory-tile budgets of the NPU2 target model (Kernels/npu2_target.json), as KernelPlan reads them."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import npu2_target
+    return {"coreBytes": npu2_target.value("core.dataMemoryBytes"), "coreStackBytes": npu2_target.value("core.stackBytes"),
+            "memTileBytes": npu2_target.value("memTile.bytes")}
+
+
 def bind(kernel, candidate, dim_values, device):
     """One tiling candidate for a use: (values, None) when its constraints and budgets hold, else (None, why)."""
     values = dict(dim_values)
@@ -134,7 +142,7 @@ def plan(manifest, model, weights, lm_head):
         dim_values.update({d: evaluate(e, model) for d, e in use["dims"].items()})
         candidates = kernel["tilings"] if "tilings" in kernel else [kernel["tiling"]]
         for candidate in candidates:
-            values, why = bind(kernel, candidate, dim_values, manifest["device"])
+            values, why = bind(kernel, candidate, dim_values, target_budgets())
             if values is not None:
                 out.append((use["name"], kernel, values, dict(candidate)))
                 break

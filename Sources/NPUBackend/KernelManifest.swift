@@ -269,19 +269,9 @@ public struct KernelManifest: Sendable, Equatable {
         self.target = target
         self.baseline = try baseline ?? NPU2Baseline.load(path: NPU2Baseline.path(besides: file))
         device = KernelDevice(target)
-        // Tools/design_check.py still reads the manifest's "device" section until it reads the target model:
-        // while the section exists it must say what the target model says (one model, not two).
-        if let d = top["device"] {
-            let o = try r.object(d, "device")
-            let mirrored: [(String, Int)] = [("columns", device.columns), ("coresPerColumn", device.coresPerColumn),
-                                             ("coreBytes", device.coreBytes), ("coreStackBytes", device.coreStackBytes),
-                                             ("memTileBytes", device.memTileBytes)]
-            for (key, value) in mirrored where o[key] != nil {
-                let v = try r.int(o, key, "device")
-                if v != value {
-                    throw fail("device.\(key)", "is \(v) but the NPU2 target model (\(target.file)) says \(value); the target model is the one source")
-                }
-            }
+        // the device's limits live in the target model alone; a manifest that still carries its own is refused
+        if top["device"] != nil {
+            throw fail("device", "is no longer read: the NPU2 target model (\(target.file)) is the one source of device limits")
         }
     }
 }

@@ -15,6 +15,7 @@ public struct NPU2Limit: Sendable, Equatable {
         case int(Int)
         case string(String)
         case strings([String])
+        case bool(Bool)
         /// A list of flat records of strings (e.g. `driver.xdna2Devices`).
         case records([[String: String]])
     }
@@ -114,6 +115,7 @@ public struct NPU2Target: Sendable, Equatable {
             let value: NPU2Limit.Value
             switch e["value"] {
             case nil: throw fail("\(p).value: is missing")
+            case let v as NSNumber where ["c", "B"].contains(String(cString: v.objCType)): value = .bool(v.boolValue)
             case let v? where jsonInt(v) != nil: value = .int(jsonInt(v)!)
             case let v as String: value = .string(try text(v, "\(p).value")!)
             case let v as [Any] where v.contains(where: { $0 is [String: Any] }):
@@ -127,7 +129,7 @@ public struct NPU2Target: Sendable, Equatable {
             case let v as [Any]:
                 guard v.count <= 64 else { throw fail("\(p).value: has more than 64 elements") }
                 value = .strings(try v.enumerated().map { try text($1, "\(p).value[\($0)]")! })
-            case let v?: throw fail("\(p).value: must be an integer, a string or a list of strings, not \(jsonKind(v))")
+            case let v?: throw fail("\(p).value: must be an integer, a boolean, a string or a list of strings, not \(jsonKind(v))")
             }
             guard let confirmed = e["confirmed"], let c = confirmed as? NSNumber,
                   String(cString: c.objCType) == "c" || String(cString: c.objCType) == "B" else {

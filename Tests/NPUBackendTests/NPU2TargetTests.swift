@@ -41,8 +41,7 @@ final class NPU2TargetTests: XCTestCase {
         }
     }
 
-    /// KernelPlan's budgets come from the target model; the manifest's old "device" section (still read
-    /// by Tools/design_check.py) must agree with it while it exists.
+    /// KernelPlan's budgets come from the target model alone; a manifest that carries its own device section is refused.
     func testManifestDeviceBudgetsAreTheTargetModels() throws {
         let d = Support.manifest.device
         XCTAssertEqual([d.columns, d.coresPerColumn, d.coreBytes, d.coreStackBytes, d.memTileBytes],
@@ -50,10 +49,10 @@ final class NPU2TargetTests: XCTestCase {
         XCTAssertEqual(d.cores, 32)
         let path = Support.root.appendingPathComponent("Kernels/manifest.json").path
         var text = try String(contentsOfFile: path, encoding: .utf8)
-        guard text.contains(#""coreStackBytes": 1024"#) else { throw XCTSkip("the manifest no longer has a device section") }
-        text = text.replacingOccurrences(of: #""coreStackBytes": 1024"#, with: #""coreStackBytes": 2048"#)
+        XCTAssertFalse(text.contains(#""device":"#), "the manifest carries no device section of its own")
+        text = text.replacingOccurrences(of: #""kernels":"#, with: #""device": {"coreStackBytes": 2048}, "kernels":"#)
         XCTAssertThrowsError(try KernelManifest(json: Data(text.utf8), file: path)) { error in
-            XCTAssertTrue("\(error)".contains("device.coreStackBytes: is 2048 but the NPU2 target model"), "\(error)")
+            XCTAssertTrue("\(error)".contains("device: is no longer read: the NPU2 target model"), "\(error)")
         }
     }
 
