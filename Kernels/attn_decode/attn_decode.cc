@@ -13,8 +13,10 @@ static constexpr unsigned kVec = 16;
 static constexpr int kStateHeader = 16;
 static constexpr float kLog2e = 1.4426950408889634f;
 
+// 2^x for one value. aie2p's exp2 returns bfloat16 only (aieApi.exp2.resultType), so a correction factor
+// carries bf16 precision; exp2(0) = 1 and exp2(-inf) = 0 exactly, so an unchanged maximum costs nothing.
 static inline float exp2_scalar(float x) {
-    return aie::exp2<float>(aie::broadcast<float, kVec>(x)).get(0);
+    return float(aie::exp2<bfloat16>(aie::broadcast<float, kVec>(x)).get(0));
 }
 
 extern "C" {

@@ -13,7 +13,8 @@ static constexpr unsigned kVec = 16;
 static constexpr int kStateHeader = 16;
 static constexpr float kLog2e = 1.4426950408889634f;
 
-static inline float exp2_scalar(float x) { return aie::exp2<float>(aie::broadcast<float, kVec>(x)).get(0); }
+// 2^x for one value, in bf16 precision: aie2p's exp2 returns bfloat16 only (aieApi.exp2.resultType).
+static inline float exp2_scalar(float x) { return float(aie::exp2<bfloat16>(aie::broadcast<float, kVec>(x)).get(0)); }
 
 extern "C" {
 

@@ -7,14 +7,15 @@ static constexpr unsigned kVec = 32; // bf16 lanes per multiply
 extern "C" {
 
 // acc[r] = (first ? 0 : acc[r]) + sum_j w[r*k + j] * x[j], for r < rows. k % 32 == 0.
-// Products of bf16 are exact in fp32; each row's lanes are summed as a tree once per tile.
+// Products of bf16 are exact in fp32; each row's lanes are summed as a tree once per tile. (No
+// AIE_PREPARE_FOR_PIPELINING: that hint is mlir-aie's aie_kernel_utils.h, not the AIE API, and is empty
+// under Peano anyway; aieApi.macros.kernelUtils.)
 void gemv_bf16(const bfloat16 *__restrict w, const bfloat16 *__restrict x, float *__restrict acc,
                int32_t rows, int32_t k, int32_t first) {
     event0();
     for (int r = 0; r < rows; ++r) {
         const bfloat16 *wr = w + r * k;
         aie::accum<accfloat, kVec> a = aie::zeros<accfloat, kVec>();
-        AIE_PREPARE_FOR_PIPELINING
         for (int j = 0; j < k; j += kVec)
             a = aie::mac(a, aie::load_v<kVec>(wr + j), aie::load_v<kVec>(x + j));
         float s = aie::reduce_add(a.to_vector<float>());

@@ -59,7 +59,9 @@ void matmul_q4_1_blocks(const bfloat16 *__restrict a, const uint8_t *__restrict 
             const float d = f16_to_f32(dh), m = f16_to_f32(mh);
             aie::vector<uint8_t, 16> packed = aie::load_unaligned_v<16>(p + 4, 4);
             aie::vector<uint8_t, 32> q8 = aie::concat(aie::bit_and(uint8_t(0x0F), packed), aie::downshift(packed, 4));
-            aie::accum<accfloat, 32> w = aie::mul(aie::to_float<bfloat16>(q8), d);
+            // q·d + m in fp32: q (0..15) converted straight to float, as aie2p multiplies float×float only
+            // (aieApi.mul.typePairs); q·d is exact (4 × 11 significant bits) through the FP32 emulation.
+            aie::accum<accfloat, 32> w = aie::mul(aie::to_float<float>(q8), d);
             w = aie::add(w, aie::broadcast<float, 32>(m));
             aie::vector<bfloat16, 32> wv = w.to_vector<bfloat16>();
             for (int e = 0; e < 32; ++e) {
@@ -80,7 +82,7 @@ void matmul_q4_0(const bfloat16 *__restrict a, const uint8_t *__restrict w, bflo
     event0();
     aie::set_rounding(aie::rounding_mode::conv_even);
     const int bpr = tk / 32, jb_count = tn / kT;
-    const aie::vector<bfloat16, 32> eight = aie::broadcast<bfloat16, 32>(8.0f);
+    const aie::vector<float, 32> eight = aie::broadcast<float, 32>(8.0f);
     for (int n = 0; n < tn; ++n)
         for (int blk = 0; blk < bpr; ++blk) {
             const uint8_t *p = w + (n * bpr + blk) * 18;
@@ -88,7 +90,9 @@ void matmul_q4_0(const bfloat16 *__restrict a, const uint8_t *__restrict w, bflo
             __builtin_memcpy(&dbits, p, 2);
             aie::vector<uint8_t, 16> packed = aie::load_unaligned_v<16>(p + 2, 2);
             aie::vector<uint8_t, 32> q8 = aie::concat(aie::bit_and(uint8_t(0x0F), packed), aie::downshift(packed, 4));
-            aie::vector<bfloat16, 32> q = aie::sub(aie::to_float<bfloat16>(q8), eight); // exact: -8..7
+            // (q - 8)·d in fp32 (aie2p multiplies float×float only, aieApi.mul.typePairs): q - 8 (-8..7) and the
+            // product (4 × 11 significant bits) are exact; then one rounding to bf16.
+            aie::vector<float, 32> q = aie::sub(aie::to_float<float>(q8), eight); // exact: -8..7
             aie::vector<bfloat16, 32> wv = aie::mul(q, f16_to_f32(dbits)).to_vector<bfloat16>();
             for (int e = 0; e < 32; ++e) { // scatter row n, k = blk*32+e into the 8x8 blocks of W^T
                 const int k = blk * 32 + e;

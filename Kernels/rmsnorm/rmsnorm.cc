@@ -1,4 +1,4 @@
-// rmsnorm_bf16: y = x / sqrt(mean(x^2) + eps) * w for one row, statistics in fp32, output rounded to nearest even.
+// rmsnorm_bf16: y = x * w / sqrt(mean(x^2) + eps) for one row, statistics in fp32, output rounded to nearest even.
 #include <aie_api/aie.hpp>
 #include <stdint.h>
 
@@ -17,11 +17,11 @@ void rmsnorm_bf16(const bfloat16 *__restrict x, const bfloat16 *__restrict w, bf
         ss = aie::mac(ss, xv, xv);
     }
     const float scale = aie::invsqrt(aie::reduce_add(ss.to_vector<float>()) / float(n) + eps);
+    // x·w first: bfloat16×bfloat16, exact in fp32; then ·scale as fp32×fp32 (aie2p's FP32 emulation). aie2p has
+    // no bfloat16×float multiply (aieApi.mul.typePairs).
     for (int j = 0; j < n; j += kVec) {
-        aie::vector<float, kVec> xs = aie::mul(aie::load_v<kVec>(x + j), scale).to_vector<float>();
-        aie::accum<accfloat, kVec> wf;
-        wf.from_vector(aie::load_v<kVec>(w + j));
-        aie::store_v(y + j, aie::mul(xs, wf.to_vector<float>()).to_vector<bfloat16>());
+        aie::accum<accfloat, kVec> xw = aie::mul(aie::load_v<kVec>(x + j), aie::load_v<kVec>(w + j));
+        aie::store_v(y + j, aie::mul(xw.to_vector<float>(), scale).to_vector<bfloat16>());
     }
     event1();
 }

@@ -77,14 +77,19 @@ final class TinyGoldenTests: XCTestCase {
             XCTAssertTrue(outside.isEmpty, outside.prefix(5).map { "\($0.step) \($0.node) \($0.against): nmse \($0.nmse) bound \($0.bound)" }
                 .joined(separator: "\n"))
             // free-running drift is reported, not gated (ToleranceTable): here it must be what storing activations in
-            // bf16 causes by itself, measured on the same tokens
+            // bf16 causes by itself, measured on the same tokens, times what aie2p's bf16-only exp2 adds (attention's
+            // probabilities and correction factors, swiglu's sigmoid; Kernels/npu2_target.json aieApi.numerics.exp2):
+            // twice storage alone, times 4 (attention's teacher-forced NMSE is 4.4× that of round-to-nearest
+            // probabilities under the exp2 model). Measured worst: 5.2× storage alone (p1 decode 13 ffn_act-3); 5.5×
+            // with a correctly rounded exp2, 3.0× with an exact invsqrt too (the row scale's 6.5e-4, aieApi.numerics.invsqrt);
+            // within 2× before aie2p's exp2 and invsqrt were modelled.
             let storage = try bf16StorageDrift(graph, weights, tokens: c.promptIDs + report.generatedIDs, promptCount: c.promptIDs.count)
             var worstRatio = (ratio: 0.0, check: report.checks[0], storage: 0.0)
             for check in report.checks where check.against == "fp32 reference" {
                 let s = try XCTUnwrap(storage[check.step]?[check.node], "\(check.step) \(check.node)")
                 if check.exceedsBound, check.nmse / s > worstRatio.ratio { worstRatio = (check.nmse / s, check, s) }
-                XCTAssertLessThanOrEqual(check.nmse, max(check.bound, 2 * s),
-                                         "\(check.step) \(check.node): drift beyond twice that of bf16 storage alone (\(s))")
+                XCTAssertLessThanOrEqual(check.nmse, max(check.bound, 8 * s),
+                                         "\(check.step) \(check.node): drift beyond 8× that of bf16 storage alone (\(s))")
             }
             let drifted = report.checks.filter { $0.exceedsBound && $0.against == "fp32 reference" }
             print("tiny \(source) \(c.name) free-running: \(drifted.count) checks above the drift mark" +

@@ -110,6 +110,22 @@ final class ElementwiseKernelTests: KernelTestCase {
         XCTAssertEqual(bf16ToFloat(out[1]), 100)
     }
 
+    /// Gates all negative (silu's minimum is the row's largest output): there sigmoid ≈ 2^-g·log2e carries the whole
+    /// error of aie2p's bf16 exp2, the worst case of the swiglu row of ToleranceTable.
+    func testSwiGLUNegativeGates() {
+        for (i, (scale, offset)) in [(Float(3), Float(-3)), (1, -1.5), (10, -10)].enumerated() {
+            let n = 2048
+            let gate = BF16Tensor(count: n, seed: UInt64(95 + i), scale: scale, offset: offset)
+            let up = BF16Tensor(count: n, seed: UInt64(950 + i), scale: 0.5, offset: 1)
+            var out = [UInt16](repeating: 0, count: n)
+            XCTAssertOK(npuk_swiglu_bf16(gate.bits, up.bits, &out, Int32(n), 512, 2), "swiglu negative gates")
+            var expected = [Float](repeating: 0, count: n)
+            ReferenceOps.swiglu(gate.floats, up.floats, count: n, into: &expected)
+            assertWithinTolerance(op: "swiglu", dtype: "bf16", shape: "n \(n) gates \(offset - scale)..\(offset + scale)",
+                                  expected: expected, actual: out)
+        }
+    }
+
     func testResidualAdd() {
         for (i, n) in [576, 2048, 64].enumerated() {
             let a = BF16Tensor(count: n, seed: UInt64(70 + i), scale: 4), b = BF16Tensor(count: n, seed: UInt64(700 + i))

@@ -1,4 +1,4 @@
-// The emulated rounding register: floor (truncation) at power-on, conv_even when a kernel asks, and kernels independent of the power-on value.
+// The emulated rounding register: floor (toward −inf, aie_types.hpp) at power-on, conv_even when a kernel asks, and kernels independent of the power-on value.
 import LlamaCore
 import NPUKernels
 import XCTest
