@@ -16,6 +16,9 @@ public struct NPU2Limit: Sendable, Equatable {
         case string(String)
         case strings([String])
         case bool(Bool)
+        case double(Double)
+        /// A structured value Swift does not enforce (an AIE API rule's type table, a numeric model), as compact JSON.
+        case json(String)
         /// A list of flat records of strings (e.g. `driver.xdna2Devices`).
         case records([[String: String]])
     }
@@ -109,7 +112,7 @@ public struct NPU2Target: Sendable, Equatable {
             else { throw fail("limits: '\(key.prefix(64))' is not a key (area.name, ASCII letters and digits)") }
             let p = "limits.\(key)"
             guard let e = any as? [String: Any] else { throw fail("\(p): must be an object, not \(jsonKind(any))") }
-            if let unknown = Set(e.keys).subtracting(["value", "unit", "source", "confirmed", "note"]).sorted().first {
+            if let unknown = Set(e.keys).subtracting(["value", "unit", "source", "confirmed", "note", "check"]).sorted().first {
                 throw fail("\(p): unknown field '\(unknown)'")
             }
             let value: NPU2Limit.Value
@@ -118,7 +121,9 @@ public struct NPU2Target: Sendable, Equatable {
             case let v as NSNumber where ["c", "B"].contains(String(cString: v.objCType)): value = .bool(v.boolValue)
             case let v? where jsonInt(v) != nil: value = .int(jsonInt(v)!)
             case let v as String: value = .string(try text(v, "\(p).value")!)
-            case let v as [Any] where v.contains(where: { $0 is [String: Any] }):
+            case let v as NSNumber where !(v is Bool) && v.doubleValue.isFinite && jsonInt(v) == nil: value = .double(v.doubleValue)
+            case let v as [Any] where v.allSatisfy({ $0 is [String: Any] }) && !v.isEmpty
+                && v.allSatisfy({ ($0 as! [String: Any]).values.allSatisfy { $0 is String } }):
                 guard v.count <= 64 else { throw fail("\(p).value: has more than 64 elements") }
                 value = .records(try v.enumerated().map { i, r in
                     guard let record = r as? [String: Any], record.count <= 16 else {
@@ -126,14 +131,23 @@ public struct NPU2Target: Sendable, Equatable {
                     }
                     return try record.reduce(into: [String: String]()) { $0[$1.key] = try text($1.value, "\(p).value[\(i)].\($1.key)")! }
                 })
-            case let v as [Any]:
+            case let v as [Any] where v.allSatisfy({ $0 is String }):
                 guard v.count <= 64 else { throw fail("\(p).value: has more than 64 elements") }
                 value = .strings(try v.enumerated().map { try text($1, "\(p).value[\($0)]")! })
-            case let v?: throw fail("\(p).value: must be an integer, a boolean, a string or a list of strings, not \(jsonKind(v))")
+            case let v? where v is [Any] || v is [String: Any]:
+                guard let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]), d.count <= 4096,
+                      let text = String(data: d, encoding: .utf8) else {
+                    throw fail("\(p).value: a structured value must be JSON of at most 4096 bytes")
+                }
+                value = .json(text)
+            case let v?: throw fail("\(p).value: must be an integer, a number, a boolean, a string, a list or an object, not \(jsonKind(v))")
             }
             guard let confirmed = e["confirmed"], let c = confirmed as? NSNumber,
                   String(cString: c.objCType) == "c" || String(cString: c.objCType) == "B" else {
                 throw fail("\(p).confirmed: must be true or false")
+            }
+            if let check = try text(e["check"], "\(p).check", optional: true), !["compile", "numerics", "runtime"].contains(check) {
+                throw fail("\(p).check: must be compile, numerics or runtime (how the AIE API emulation enforces it), not '\(check.prefix(32))'")
             }
             let note = try text(e["note"], "\(p).note", optional: true)
             if !c.boolValue && note == nil { throw fail("\(p).note: an unconfirmed value must say why it is used") }
