@@ -117,8 +117,21 @@ public enum DecodeBenchmark {
             lines.append("  streamed: weights \(mb(x.weightBytes)) (uploaded \(mb(r.uploadedWeightBytes))), KV read \(mb(x.kvReadBytes)), KV write (new rows) \(mb(x.kvWriteBytes)), activations/params \(x.activationReadBytes) B, outputs \(x.outputBytes) B")
             lines.append(String(format: "  total streamed %@ = %.2f%% of weights + KV read", mb(r.streamedBytes), 100 * Double(r.streamedBytes) / Double(expected)))
             lines.append(String(format: "  modelled: %.2f ms/token → %.1f tok/s (modelled)", r.modelledSeconds * 1e3, r.modelledTokensPerSecond))
+            if let n = Self.designRuleViolations() {
+                lines.append("  NOT ROUTABLE: today's decode designs break \(n) of NPU2's real rules (Tools/design_baseline.txt: placement, memory-tile channels, shim BDs …; issue 12), so this modelled time assumes a dataflow aiecc would reject")
+            }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Problems the design checker lists in today's baseline (Tools/design_baseline.txt of this checkout), or nil
+    /// when the file is absent or empty: the decode designs the modelled time assumes are not yet routable on NPU2.
+    public static func designRuleViolations() -> Int? {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Tools/design_baseline.txt").path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let n = text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
+        return n > 0 ? n : nil
     }
 
     /// "runlist executes 1 → driver commands 2 (chains of 24 + 9 runs: 3456 + 1264 B of 4096 B; modelled
