@@ -7,15 +7,15 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var messages: [ChatRequestMessage]
     var stream: Bool?
     var streamOptions: StreamOptions?
-    var maxTokens: Int?
-    var maxCompletionTokens: Int?
+    var maxTokens: JSONInteger?
+    var maxCompletionTokens: JSONInteger?
     var temperature: Double?
     var topP: Double?
-    var seed: Int64?
+    var seed: JSONInteger?
     var stop: StopField?
-    var n: Int?
+    var n: JSONInteger?
     var logprobs: Bool?
-    var topLogprobs: Int?
+    var topLogprobs: JSONInteger?
     var frequencyPenalty: Double?
     var presencePenalty: Double?
     var logitBias: [String: Double]?
@@ -36,7 +36,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
     /// The request as the device runs it: messages in the model's chat format, ids checked against the context.
     func validated(for served: ServedModel) throws -> GenerationRequest {
         try RequestValidation.model(model, served: served)
-        try RequestValidation.n(n)
+        try RequestValidation.n(n?.value)
         guard !messages.isEmpty else { throw OpenAIError.invalid("'messages' must hold at least one message", param: "messages") }
         if let tools, !tools.isEmpty { throw OpenAIError.unsupported("tools", "the server runs plain chat only") }
         if let functions, !functions.isEmpty { throw OpenAIError.unsupported("functions", "the server runs plain chat only") }
@@ -47,12 +47,12 @@ struct ChatCompletionRequest: Decodable, Sendable {
             throw OpenAIError.invalid("'stream_options' is only allowed when 'stream' is true", param: "stream_options")
         }
         try RequestValidation.neutral(frequencyPenalty: frequencyPenalty, presencePenalty: presencePenalty, logitBias: logitBias)
-        let sampling = try RequestValidation.sampling(temperature: temperature, topP: topP, seed: seed)
+        let sampling = try RequestValidation.sampling(temperature: temperature, topP: topP, seed: seed.map { Int64($0.value) })
         let stops = try RequestValidation.stop(stop)
-        let limit = try RequestValidation.maxTokens(maxCompletionTokens, param: "max_completion_tokens")
-            ?? RequestValidation.maxTokens(maxTokens, param: "max_tokens")
+        let limit = try RequestValidation.maxTokens(maxCompletionTokens?.value, param: "max_completion_tokens")
+            ?? RequestValidation.maxTokens(maxTokens?.value, param: "max_tokens")
         var top: Int?
-        if let k = topLogprobs {
+        if let k = topLogprobs?.value {
             guard (0...20).contains(k) else { throw OpenAIError.invalid("'top_logprobs' must be between 0 and 20 (got \(k))", param: "top_logprobs") }
             guard logprobs == true else {
                 throw OpenAIError.invalid("'top_logprobs' requires 'logprobs' to be true", param: "top_logprobs")

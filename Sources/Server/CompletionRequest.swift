@@ -7,14 +7,14 @@ struct CompletionRequest: Decodable, Sendable {
     var prompt: PromptField
     var stream: Bool?
     var streamOptions: StreamOptions?
-    var maxTokens: Int?
+    var maxTokens: JSONInteger?
     var temperature: Double?
     var topP: Double?
-    var seed: Int64?
+    var seed: JSONInteger?
     var stop: StopField?
-    var n: Int?
-    var bestOf: Int?
-    var logprobs: Int?
+    var n: JSONInteger?
+    var bestOf: JSONInteger?
+    var logprobs: JSONInteger?
     var echo: Bool?
     var suffix: String?
     var frequencyPenalty: Double?
@@ -35,24 +35,24 @@ struct CompletionRequest: Decodable, Sendable {
 
     func validated(for served: ServedModel) throws -> GenerationRequest {
         try RequestValidation.model(model, served: served)
-        try RequestValidation.n(n)
-        if let bestOf, bestOf != 1 { throw OpenAIError.unsupported("best_of", "only 1 is served (got \(bestOf))") }
+        try RequestValidation.n(n?.value)
+        if let bestOf = bestOf?.value, bestOf != 1 { throw OpenAIError.unsupported("best_of", "only 1 is served (got \(bestOf))") }
         if echo == true { throw OpenAIError.unsupported("echo", "the prompt is not returned with the answer") }
         if let suffix, !suffix.isEmpty { throw OpenAIError.unsupported("suffix", "the models served have no fill-in-the-middle format") }
         if streamOptions != nil && !isStreamed {
             throw OpenAIError.invalid("'stream_options' is only allowed when 'stream' is true", param: "stream_options")
         }
         try RequestValidation.neutral(frequencyPenalty: frequencyPenalty, presencePenalty: presencePenalty, logitBias: logitBias)
-        let sampling = try RequestValidation.sampling(temperature: temperature, topP: topP, seed: seed)
+        let sampling = try RequestValidation.sampling(temperature: temperature, topP: topP, seed: seed.map { Int64($0.value) })
         let stops = try RequestValidation.stop(stop)
-        let limit = try RequestValidation.maxTokens(maxTokens, param: "max_tokens") ?? Self.defaultMaxTokens
-        if let k = logprobs, !(0...5).contains(k) {
+        let limit = try RequestValidation.maxTokens(maxTokens?.value, param: "max_tokens") ?? Self.defaultMaxTokens
+        if let k = logprobs?.value, !(0...5).contains(k) {
             throw OpenAIError.invalid("'logprobs' must be between 0 and 5 (got \(k))", param: "logprobs")
         }
         let ids = try prompt.ids(served: served)
         try RequestValidation.fits(ids, served: served, param: "prompt")
         return GenerationRequest(promptIDs: ids, maxTokens: min(limit, served.contextLength - ids.count), sampling: sampling,
-                                 stopTokenIDs: served.completionStopTokenIDs, stopSequences: stops, topLogprobs: logprobs)
+                                 stopTokenIDs: served.completionStopTokenIDs, stopSequences: stops, topLogprobs: logprobs?.value)
     }
 }
 

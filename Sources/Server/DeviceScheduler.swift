@@ -46,8 +46,10 @@ public final class DeviceScheduler: @unchecked Sendable {
     }
 
     /// Queues `request` behind those already waiting, or throws 429 (queue full, with Retry-After) or 503 (stopping).
-    public func submit(_ request: GenerationRequest) throws -> GenerationJob {
+    /// `timeout`: seconds to this request's deadline (default: the server's).
+    public func submit(_ request: GenerationRequest, timeout: Double? = nil) throws -> GenerationJob {
         let now = clock.now
+        let timeout = timeout ?? requestTimeout
         let job: GenerationJob = try condition.withLock {
             if stopping { throw OpenAIError.shuttingDown }
             guard waiting.count < capacity else {
@@ -56,13 +58,13 @@ public final class DeviceScheduler: @unchecked Sendable {
             }
             arrivals += 1
             let job = GenerationJob(request: request, sequence: arrivals, arrival: now,
-                                    deadline: now + .milliseconds(Int64(requestTimeout * 1000)))
+                                    deadline: now + .milliseconds(Int64(timeout * 1000)), timeout: timeout)
             waiting.append(job)
             condition.signal()
             return job
         }
         // A request still waiting at its deadline is answered 503 then, not when the device frees up.
-        DispatchQueue.global().asyncAfter(deadline: .now() + requestTimeout) { [weak self, weak job] in
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self, weak job] in
             if let self, let job { self.expire(job) }
         }
         return job
@@ -91,7 +93,7 @@ public final class DeviceScheduler: @unchecked Sendable {
         }
         if removed {
             metrics.recordDeadlineExceeded()
-            job.send(.failed(.deadlineExceeded(seconds: requestTimeout)))
+            job.send(.failed(.deadlineExceeded(seconds: job.timeout)))
             job.close()
         }
     }
@@ -143,7 +145,7 @@ public final class DeviceScheduler: @unchecked Sendable {
         if job.isCancelled { return }
         if start >= job.deadline {
             metrics.recordDeadlineExceeded()
-            job.send(.failed(.deadlineExceeded(seconds: requestTimeout)))
+            job.send(.failed(.deadlineExceeded(seconds: job.timeout)))
             return
         }
         let cached = prefixCache.reusableCount(for: r.promptIDs)

@@ -7,6 +7,8 @@ public final class GenerationJob: @unchecked Sendable {
     public let sequence: Int
     public let arrival: ContinuousClock.Instant
     public let deadline: ContinuousClock.Instant
+    /// Seconds from arrival to the deadline.
+    public let timeout: Double
     private let stream: AsyncStream<GenerationEvent>
     private let continuation: AsyncStream<GenerationEvent>.Continuation
     private let lock = NSLock()
@@ -14,8 +16,9 @@ public final class GenerationJob: @unchecked Sendable {
     private var done = false
     private var iterator: AsyncStream<GenerationEvent>.Iterator?
 
-    init(request: GenerationRequest, sequence: Int, arrival: ContinuousClock.Instant, deadline: ContinuousClock.Instant) {
+    init(request: GenerationRequest, sequence: Int, arrival: ContinuousClock.Instant, deadline: ContinuousClock.Instant, timeout: Double) {
         self.request = request
+        self.timeout = timeout
         self.sequence = sequence
         self.arrival = arrival
         self.deadline = deadline
