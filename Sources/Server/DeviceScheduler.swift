@@ -184,7 +184,10 @@ public final class DeviceScheduler: @unchecked Sendable {
 
         let (reason, detail): (FinishReason, String)
         switch ended {
-        case .cancelled?: return   // the handler is gone: nothing to tell (counted when cancelled)
+        case .cancelled?:   // the handler is gone: nothing to tell (counted when cancelled); its tokens were made
+            metrics.recordCancelledGeneration(promptTokens: r.promptIDs.count, cachedTokens: cached,
+                                              completionTokens: result.generatedIDs.count)
+            return
         case .stopSequence?: (reason, detail) = (.stop, StopReason.stopSequence.rawValue)
         case .deadline?: (reason, detail) = (.length, "deadline")
         case nil:

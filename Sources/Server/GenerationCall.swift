@@ -8,25 +8,33 @@ struct GenerationCall: Sendable {
     let job: GenerationJob
     let scheduler: DeviceScheduler
     let cachedTokens: Int
+    let watcher: ClientDisconnectWatcher?
+    let watch: Int
 
-    /// Queues `request`, cancels the job when the client's connection closes, and waits until the device starts it.
+    /// Queues `request`, cancels the job when the client leaves, and waits until the device starts it.
     static func start(_ request: GenerationRequest, scheduler: DeviceScheduler, context: ServerContext) async throws -> GenerationCall {
+        let watcher = await context.disconnectWatcher()
         let job = try scheduler.submit(request)
-        context.onClose { [weak scheduler, weak job] in
-            if let scheduler, let job { scheduler.cancel(job) }
-        }
+        let watch = watcher?.whenClientLeaves { scheduler.cancel(job) } ?? -1
         let first = await withTaskCancellationHandler {
             await job.next()
         } onCancel: {
             scheduler.cancel(job)
         }
         switch first {
-        case .started(let cached)?: return GenerationCall(job: job, scheduler: scheduler, cachedTokens: cached)
-        case .failed(let error)?: throw error
-        case .token?, .finished?: throw OpenAIError.internalError("the device sent an event before starting the request")
-        case nil: throw OpenAIError.internalError("the request was dropped before it started")
+        case .started(let cached)?:
+            return GenerationCall(job: job, scheduler: scheduler, cachedTokens: cached, watcher: watcher, watch: watch)
+        case .failed(let error)?:
+            watcher?.forget(watch)
+            throw error
+        case .token?, .finished?, nil:
+            watcher?.forget(watch)
+            throw OpenAIError.internalError("the request was dropped before it started")
         }
     }
+
+    /// The request is answered: stop watching its connection for it.
+    func done() { watcher?.forget(watch) }
 
     /// The next token or the end. Throws the device's error; `nil` only if the job was cancelled.
     func next() async throws -> GenerationEvent? {
@@ -41,6 +49,7 @@ struct GenerationCall: Sendable {
 
     /// Runs to the end: every token, then the summary.
     func collect() async throws -> (tokens: [TokenOutput], summary: GenerationSummary) {
+        defer { done() }
         var tokens: [TokenOutput] = []
         while let event = try await next() {
             switch event {
@@ -57,6 +66,7 @@ struct GenerationCall: Sendable {
     func streamResponse(render: @escaping @Sendable (StreamItem) -> [JSONValue]) -> Response {
         let call = self
         return Response(status: .ok, headers: ServerSentEvents.headers, body: ResponseBody { writer in
+            defer { call.done() }
             do {
                 for json in render(.begin) { try await writer.write(ServerSentEvents.event(json)) }
                 loop: while true {

@@ -62,7 +62,8 @@ public final class InferenceServer: Sendable {
         logger.logLevel = .warning
         let app = Application(
             router: makeRouter(),
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectWatcher()],
+                                                idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "npu-llama"),
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? -1) },
             logger: logger)

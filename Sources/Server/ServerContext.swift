@@ -12,8 +12,8 @@ public struct ServerContext: RequestContext {
         channel = source.channel
     }
 
-    /// Calls `action` once the connection closes (at once if it already has).
-    func onClose(_ action: @escaping @Sendable () -> Void) {
-        channel.closeFuture.whenComplete { _ in action() }
+    /// The connection's disconnect watcher (InferenceServer puts one in every connection's pipeline).
+    func disconnectWatcher() async -> ClientDisconnectWatcher? {
+        try? await channel.pipeline.handler(type: ClientDisconnectWatcher.self).get()
     }
 }

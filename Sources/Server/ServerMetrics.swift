@@ -39,6 +39,15 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
+    /// Tokens of a request whose client left while it ran: counted in and out, with no timings.
+    func recordCancelledGeneration(promptTokens: Int, cachedTokens: Int, completionTokens: Int) {
+        lock.withLock {
+            self.promptTokens += promptTokens
+            cachedPromptTokens += cachedTokens
+            generatedTokens += completionTokens
+        }
+    }
+
     func recordCancelled() { lock.withLock { cancelled += 1 } }
     func recordDeadlineExceeded() { lock.withLock { deadlines += 1 } }
     func recordDeviceFailure() { lock.withLock { deviceFailures += 1 } }

@@ -64,6 +64,19 @@ final class DeviceSchedulerTests: XCTestCase {
         scheduler.shutdown()
     }
 
+    /// Nobody reads the first job's events: the device still finishes it and runs the next (a slow client's tokens
+    /// wait in its job's buffer; they never hold the device).
+    func testAnUnreadJobDoesNotHoldTheDevice() async throws {
+        let (scheduler, _, _) = try makeScheduler(capacity: 2, delay: 0)
+        let unread = try scheduler.submit(request("nobody reads this", maxTokens: 60))
+        let next = await drain(try scheduler.submit(request("next", maxTokens: 3)))
+        XCTAssertEqual(next.tokens.count, 3)
+        let late = await drain(unread)
+        XCTAssertEqual(late.tokens.count, 60, "every token was kept for the late reader")
+        XCTAssertEqual(late.summary?.finishReason, .length)
+        scheduler.shutdown()
+    }
+
     func testCancellingAQueuedJobRemovesItAtOnce() async throws {
         let (scheduler, _, _) = try makeScheduler(capacity: 1, delay: 0.02)
         let running = try scheduler.submit(request("busy", maxTokens: 20))
