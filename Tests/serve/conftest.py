@@ -20,6 +20,13 @@ MODEL_CACHE = Path(os.environ.get("NPULLAMA_CACHE", Path.home() / ".cache" / "np
 SMOLLM2 = Path(os.environ.get("NPULLAMA_SMOLLM2_GGUF", MODEL_CACHE / "SmolLM2-135M-Instruct.Q4_1.gguf"))
 BINARY = Path(os.environ.get("NPULLAMA_BIN", REPO / ".build" / "debug" / "npu-llama"))
 MODEL = "smollm2"
+#: Figures tests report (the load test's); printed in pytest's summary, so CI logs keep them.
+REPORT = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in REPORT:
+        terminalreporter.write_line(line)
 
 
 def npu_llama(*args, timeout=300):
