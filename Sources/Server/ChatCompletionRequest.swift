@@ -82,9 +82,11 @@ struct ChatCompletionRequest: Decodable, Sendable {
 struct ChatRequestMessage: Decodable, Sendable {
     var role: String
     var content: MessageContent?
+    /// A participant's name: checked to be a string, not shown to the model (the chat formats have no place for it).
+    var name: String?
     var toolCalls: [JSONIgnored]?
 
-    enum CodingKeys: String, CodingKey { case role, content, toolCalls = "tool_calls" }
+    enum CodingKeys: String, CodingKey { case role, content, name, toolCalls = "tool_calls" }
 
     func chatMessage(index i: Int) throws -> ChatMessage {
         let role: String

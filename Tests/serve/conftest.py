@@ -110,6 +110,19 @@ class Server:
         return self.proc.returncode
 
 
+def openapi_validator(name):
+    """A JSON Schema validator for components.schemas[name] of the committed OpenAPI document (Draft 2020-12, as
+    OpenAPI 3.1): the tests hold every body and stream chunk they read to the document, not only the fuzz."""
+    import jsonschema_rs
+    document = json.loads((REPO / "Sources" / "Server" / "openapi.json").read_text())
+    validator = jsonschema_rs.Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": document["components"]})
+
+    def validate(value):
+        validator.validate(value)
+        return value
+    return validate
+
+
 @pytest.fixture(scope="session")
 def server():
     """The main server: reference device, 4 waiting places (the load test fills them), 60 s deadlines."""

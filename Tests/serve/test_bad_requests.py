@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from conftest import MODEL
+from conftest import MODEL, openapi_validator
 
 CHAT = "/v1/chat/completions"
 
@@ -29,7 +29,7 @@ def error_of(status_headers_body, status):
     code, headers, body = status_headers_body
     assert code == status, body
     assert headers["Content-Type"] == "application/json"
-    error = json.loads(body)["error"]
+    error = openapi_validator("ErrorResponse")(json.loads(body))["error"]
     assert set(error) == {"message", "type", "param", "code"} and error["message"]
     return error
 

@@ -3,7 +3,7 @@ line, `data: [DONE]` last, each event whole UTF-8), and plain JSON responses' he
 import json
 import subprocess
 
-from conftest import MODEL
+from conftest import MODEL, openapi_validator
 
 
 def curl(server, path, body=None, headers=(), extra=()):
@@ -47,7 +47,8 @@ def test_chat_stream_framing_and_headers(server):
     assert "content-length" not in headers and headers.get("transfer-encoding") == "chunked"
     data = events(payload)
     assert data[-1] == b"[DONE]"
-    chunks = [json.loads(d.decode("utf-8", "strict")) for d in data[:-1]]   # strict: no event splits a character
+    chunk_schema = openapi_validator("ChatCompletionChunk")
+    chunks = [chunk_schema(json.loads(d.decode("utf-8", "strict"))) for d in data[:-1]]   # strict: no event splits a character
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
     finish = [c for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]]
@@ -66,13 +67,24 @@ def test_completion_stream_framing(server):
     assert status == 200 and headers["content-type"].startswith("text/event-stream")
     data = events(payload)
     assert data[-1] == b"[DONE]"
-    chunks = [json.loads(d) for d in data[:-1]]
+    chunk_schema = openapi_validator("CompletionChunk")
+    chunks = [chunk_schema(json.loads(d)) for d in data[:-1]]
     assert len(chunks) == 6, "5 token chunks and the finish chunk"
     assert all(c["object"] == "text_completion" and "usage" not in c for c in chunks)
     assert chunks[-1]["choices"][0]["finish_reason"] == "length"
 
 
 def test_json_responses_and_errors_have_their_headers(server):
+    status, headers, payload = curl(server, "/v1/chat/completions", {
+        "model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3, "logprobs": True, "top_logprobs": 2})
+    assert status == 200 and headers["content-type"] == "application/json"
+    openapi_validator("ChatCompletion")(json.loads(payload))
+    status, headers, payload = curl(server, "/v1/completions", {"model": MODEL, "prompt": "Hi", "max_tokens": 3, "logprobs": 1})
+    assert status == 200
+    openapi_validator("Completion")(json.loads(payload))
+    status, headers, payload = curl(server, "/health")
+    assert status == 200
+    openapi_validator("Health")(json.loads(payload))
     status, headers, payload = curl(server, "/v1/models")
     assert status == 200 and headers["content-type"] == "application/json"
     assert int(headers["content-length"]) == len(payload)
@@ -81,6 +93,6 @@ def test_json_responses_and_errors_have_their_headers(server):
     assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
     status, headers, payload = curl(server, "/v1/chat/completions", extra=["-X", "GET"])
     assert status == 405 and headers["allow"] == "POST"
-    assert json.loads(payload)["error"]["code"] == "method_not_allowed"
+    assert openapi_validator("ErrorResponse")(json.loads(payload))["error"]["code"] == "method_not_allowed"
     status, headers, payload = curl(server, "/openapi.json")
     assert status == 200 and json.loads(payload)["openapi"] == "3.1.0"
