@@ -18,14 +18,14 @@ public final class InferenceServer: Sendable {
                                     requestTimeout: configuration.requestTimeout, metrics: metrics)
     }
 
-    /// The endpoints and which methods each takes (others: 405 with Allow).
+    /// The endpoints and which methods each takes (others: 405 with Allow; HEAD wherever GET is).
     static let routes: [(path: String, methods: [HTTPRequest.Method])] = [
         ("/health", [.get]), ("/metrics", [.get]), ("/openapi.json", [.get]), ("/v1/models", [.get]),
         ("/v1/models/{model}", [.get]), ("/v1/chat/completions", [.post]), ("/v1/completions", [.post]),
     ]
 
     public func makeRouter() -> Router<ServerContext> {
-        let router = Router(context: ServerContext.self)
+        let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         if configuration.cors {
             router.add(middleware: CORSMiddleware(allowOrigin: .all, allowHeaders: [.authorization, .contentType, .accept],
@@ -46,7 +46,8 @@ public final class InferenceServer: Sendable {
         router.post("/v1/completions") { request, context in try await completions.handle(request, context: context) }
         for route in Self.routes {
             let allowed = route.methods.map(\.rawValue)
-            for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .options] where !route.methods.contains(method) {
+            let others: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options] + (route.methods.contains(.get) ? [] : [.head])
+            for method in others where !route.methods.contains(method) {
                 router.on(RouterPath(stringLiteral: route.path), method: method) { request, _ -> Response in
                     throw OpenAIError.methodNotAllowed(request.method.rawValue, request.uri.path, allowed: allowed)
                 }
