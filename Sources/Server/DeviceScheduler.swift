@@ -52,7 +52,8 @@ public final class DeviceScheduler: @unchecked Sendable {
         let timeout = timeout ?? requestTimeout
         let job: GenerationJob = try condition.withLock {
             if stopping { throw OpenAIError.shuttingDown }
-            guard waiting.count < capacity else {
+            // A free device takes a request even with --queue 0; otherwise up to `capacity` wait.
+            guard waiting.count < capacity || (running == nil && waiting.isEmpty) else {
                 let seconds = Int((serviceSeconds * Double(waiting.count + 1)).rounded(.up))
                 throw OpenAIError.queueFull(capacity: capacity, retryAfter: max(1, seconds))
             }
@@ -64,9 +65,11 @@ public final class DeviceScheduler: @unchecked Sendable {
             return job
         }
         // A request still waiting at its deadline is answered 503 then, not when the device frees up.
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self, weak job] in
+        let expiry = ExpiryTimer(DispatchWorkItem { [weak self, weak job] in
             if let self, let job { self.expire(job) }
-        }
+        })
+        job.onClose { expiry.item.cancel() }   // a finished job's timer does not linger for its whole timeout
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: expiry.item)
         return job
     }
 
@@ -209,4 +212,10 @@ public final class DeviceScheduler: @unchecked Sendable {
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
+}
+
+/// A job's deadline timer, cancelled from whichever thread closes the job (DispatchWorkItem's cancel is thread-safe).
+private final class ExpiryTimer: @unchecked Sendable {
+    let item: DispatchWorkItem
+    init(_ item: DispatchWorkItem) { self.item = item }
 }

@@ -15,6 +15,7 @@ public final class GenerationJob: @unchecked Sendable {
     private var cancelled = false
     private var done = false
     private var iterator: AsyncStream<GenerationEvent>.Iterator?
+    private var closeActions: [@Sendable () -> Void] = []
 
     init(request: GenerationRequest, sequence: Int, arrival: ContinuousClock.Instant, deadline: ContinuousClock.Instant, timeout: Double) {
         self.request = request
@@ -41,8 +42,22 @@ public final class GenerationJob: @unchecked Sendable {
 
     /// The device is done with the job (finished, failed or dropped): no more events.
     func close() {
-        lock.withLock { done = true }
+        let actions = lock.withLock {
+            done = true
+            defer { closeActions.removeAll() }
+            return closeActions
+        }
         continuation.finish()
+        for action in actions { action() }
+    }
+
+    /// Runs `action` when the job closes (its deadline timer is cancelled so).
+    func onClose(_ action: @escaping @Sendable () -> Void) {
+        let closed = lock.withLock {
+            if !done { closeActions.append(action) }
+            return done
+        }
+        if closed { action() }
     }
 
     /// The next event for the one handler that reads this job (nil once the device is done with it).

@@ -64,6 +64,19 @@ final class DeviceSchedulerTests: XCTestCase {
         scheduler.shutdown()
     }
 
+    /// --queue 0: the free device takes a request; while it runs, the next is refused.
+    func testQueueZeroServesOneAtATime() async throws {
+        let (scheduler, _, _) = try makeScheduler(capacity: 0, delay: 0.02)
+        let first = try scheduler.submit(request("one", maxTokens: 10))
+        while !scheduler.state.running { try await Task.sleep(for: .milliseconds(2)) }
+        XCTAssertThrowsError(try scheduler.submit(request("two", maxTokens: 1))) { XCTAssertEqual(($0 as? OpenAIError)?.status.code, 429) }
+        _ = await drain(first)
+        while scheduler.state.running { try await Task.sleep(for: .milliseconds(2)) }
+        let third = await drain(try scheduler.submit(request("three", maxTokens: 1)))
+        XCTAssertEqual(third.tokens.count, 1)
+        scheduler.shutdown()
+    }
+
     /// Nobody reads the first job's events: the device still finishes it and runs the next (a slow client's tokens
     /// wait in its job's buffer; they never hold the device).
     func testAnUnreadJobDoesNotHoldTheDevice() async throws {
