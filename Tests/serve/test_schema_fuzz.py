@@ -10,7 +10,7 @@ CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conform
           "response_schema_conformance", "negative_data_rejection"]
 
 
-def test_schemathesis_finds_nothing(guarded_server):
+def test_schemathesis_finds_nothing(guarded_server, tmp_path):
     seconds = os.environ.get("NPULLAMA_SERVE_FUZZ_SECONDS", "30")
     schemathesis = Path(sys.executable).parent / "schemathesis"
     env = dict(os.environ, SCHEMATHESIS_HOOKS=str(HERE / "schemathesis_hooks.py"))
@@ -18,7 +18,7 @@ def test_schemathesis_finds_nothing(guarded_server):
         [str(schemathesis), "run", guarded_server.url("/openapi.json"), "--header", "Authorization: Bearer test-key",
          "--checks", ",".join(CHECKS), "--max-time", seconds, "--workers", "1", "--request-timeout", "30",
          "--suppress-health-check", "all", "--no-color"],
-        cwd=HERE, env=env, capture_output=True, text=True, timeout=int(seconds) + 180)
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=int(seconds) + 180)   # its cache stays out of the tree
     summary = result.stdout[-3000:]
     assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-3000:]
     assert "No issues found" in summary, summary
