@@ -63,6 +63,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Hummingbird's own dependencies, named for the types the server module uses directly (Channel, Logger, HTTPField).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // DType, tensors, ModelConfig, safetensors/GGUF readers, the graph, the sampler.
@@ -88,14 +93,25 @@ let package = Package(
         .target(name: "CXRT", cxxSettings: cxrtCxxSettings, linkerSettings: cxrtLinkerSettings),
         // The NPU backend; for now the kernel manifest reader and KernelPlan.
         .target(name: "NPUBackend", dependencies: ["LlamaCore", "CXRT", "NPUKernels"]),
+        // `npu-llama serve`: the OpenAI-compatible HTTP server (Hummingbird 2) over one Backend, one request at a time.
+        .target(name: "Server", dependencies: [
+            "LlamaCore", "Tokenizers", "Scheduler",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], resources: [.copy("openapi.json")]),
         .executableTarget(name: "npu-llama", dependencies: [
-            "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler", "NPUBackend",
+            "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler", "NPUBackend", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore"]),
         .testTarget(name: "ReferenceBackendTests", dependencies: ["LlamaCore", "ReferenceBackend"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "LlamaCore"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
+        // The server's engine without HTTP: queue, cancellation, deadlines, KV prefix reuse, request validation, SSE, metrics.
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Scheduler", "Tokenizers", "LlamaCore", "ReferenceBackend"]),
         // Runs the built npu-llama as a user would, in a subprocess.
         .testTarget(name: "CLITests", dependencies: ["npu-llama", "LlamaCore"]),
         // XRTDevice and NPUEnvironment on this machine and on fake file trees, the memlock plan and the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need, gates on the design checker (real-toolchain rules vs the committed baseline) and its unittests, then runs the whole suite.
+# The test command: installs what the tests need, gates on the design checker (real-toolchain rules vs the committed baseline) and its unittests, runs the server tests (npu-llama serve against real clients), then the whole Swift suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/setup.sh
@@ -7,4 +7,7 @@ Tools/setup.sh
 # rules: a problem not in Tools/design_baseline.txt, or a baseline line no longer found, fails the run.
 python3 -m unittest discover -s Tools/tests
 python3 Tools/check_designs.py Kernels/manifest.json
+# `npu-llama serve` as a process on loopback against the official openai client, curl, a bounded load test,
+# disconnects, bad requests and a schemathesis fuzz (Tests/serve; its pinned packages in a private venv).
+Tools/serve-tests.sh -q
 exec swift test "$@"

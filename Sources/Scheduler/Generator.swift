@@ -59,8 +59,11 @@ public final class Generator {
     /// chosen and returns false to stop. A stop token ends generation and is included in the ids.
     /// `cachedPrefix`: how many leading prompt tokens the backend's cache already holds (a chat
     /// continuing its conversation); only the rest is prefilled.
+    /// `onLogits`, when given, sees the logits row each token is chosen from and that token (before `onToken`); greedy
+    /// decode then brings the logits back instead of a device-side argmax (same token: lowest index on ties).
     public func generate(promptIDs: [Int], cachedPrefix: Int = 0, maxTokens: Int, sampling: SamplingParameters = .greedy,
-                         stopTokenIDs: Set<Int> = [], onToken: (Int) -> Bool = { _ in true }) throws -> GenerationResult {
+                         stopTokenIDs: Set<Int> = [], onToken: (Int) -> Bool = { _ in true },
+                         onLogits: (([Float], Int) -> Void)? = nil) throws -> GenerationResult {
         precondition(cachedPrefix >= 0 && cachedPrefix < max(promptIDs.count, 1), "the cached prefix must leave a token to run")
         var sampler = Sampler(sampling)
         let clock = ContinuousClock()
@@ -73,6 +76,7 @@ public final class Generator {
         let tDecode: ContinuousClock.Instant
         if maxTokens > 0 {
             let first = sampler.sample(logits)
+            onLogits?(logits, first)
             generated.append(first)
             prefillSeconds = seconds(clock.now - t0)
             tDecode = clock.now
@@ -82,11 +86,12 @@ public final class Generator {
                 while generated.count < maxTokens {
                     guard position < backend.contextLength else { reason = .contextFull; break }
                     let next: Int
-                    if sampling.isGreedy {
+                    if sampling.isGreedy && onLogits == nil {
                         next = try backend.nextTokenGreedy(after: generated.last!, position: position)
                     } else {
                         logits = try backend.step(tokens: [generated.last!], start: position, logitRows: .last, observer: nil)
                         next = sampler.sample(logits)
+                        onLogits?(logits, next)
                     }
                     position += 1
                     generated.append(next)

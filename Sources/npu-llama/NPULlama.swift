@@ -3,11 +3,11 @@ import ArgumentParser
 import Foundation
 
 @main
-struct NPULlama: ParsableCommand {
+struct NPULlama: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "npu-llama",
         abstract: "Run Llama-architecture LLMs on the AMD XDNA2 NPU, and verify them against an fp32 CPU reference.",
-        subcommands: [Generate.self, Chat.self, Verify.self, Bench.self, Tokenize.self, Detokenize.self, Inspect.self, Doctor.self, Kernels.self],
+        subcommands: [Generate.self, Chat.self, Serve.self, Verify.self, Bench.self, Tokenize.self, Detokenize.self, Inspect.self, Doctor.self, Kernels.self],
         defaultSubcommand: nil)
 }
 

@@ -61,3 +61,29 @@ final class GeneratorTests: XCTestCase {
         XCTAssertEqual(a.generatedIDs, b.generatedIDs)
     }
 }
+
+/// `onLogits` (what the server's logprobs read) shows the row each token was chosen from, and asking for it changes
+/// no token: greedy then brings logits back instead of the device's argmax, and picks the same ids.
+extension GeneratorTests {
+    func testOnLogitsSeesTheRowOfEveryTokenAndChangesNothing() throws {
+        let prompt = [3, 14, 15, 9, 26]
+        let tests = self
+        let plain = try Generator(backend: tests.makeBackend()).generate(promptIDs: prompt, maxTokens: 10)
+        var rows: [(logits: [Float], id: Int)] = []
+        let observed = try Generator(backend: tests.makeBackend()).generate(promptIDs: prompt, maxTokens: 10,
+                                                                            onLogits: { rows.append(($0, $1)) })
+        XCTAssertEqual(observed.generatedIDs, plain.generatedIDs)
+        XCTAssertEqual(rows.map(\.id), plain.generatedIDs)
+        for row in rows {
+            XCTAssertEqual(row.logits.count, 61)
+            XCTAssertEqual(Sampler.argmax(row.logits), row.id)
+        }
+        let sampling = SamplingParameters(temperature: 0.8, topK: 0, topP: 0.9, seed: 3)
+        let sampled = try Generator(backend: tests.makeBackend()).generate(promptIDs: prompt, maxTokens: 10, sampling: sampling)
+        var count = 0
+        let sampledObserved = try Generator(backend: tests.makeBackend()).generate(promptIDs: prompt, maxTokens: 10, sampling: sampling,
+                                                                                   onLogits: { _, _ in count += 1 })
+        XCTAssertEqual(sampledObserved.generatedIDs, sampled.generatedIDs)
+        XCTAssertEqual(count, 10)
+    }
+}
