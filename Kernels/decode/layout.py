@@ -324,5 +324,8 @@ class DecodeLayout:
                      "base": {str(p): self.base(p) for p in positions},
                      "kvRowElements": self.kv_row_elements, "kvRowBytes": self.kv_row_bytes},
             "ioBO": {"elements": self.io_elements, "bytes": self.io_bytes, "layerBase": self.layer_base,
-                     "layerStride": self.layer_stride, "sizes": self.io_size, "offsets": self.io_offsets},
+                     "layerStride": self.layer_stride, "sizes": self.io_size,
+                     "offsets": {r: o for r, o in self.io_offsets.items() if r not in self.LAYER_REGIONS},
+                     "layerOffsets": {r: self.io_offsets[r] for r in self.LAYER_REGIONS},   # + layerBase + l·layerStride
+                     "lastLayer": {r: self.io(r, self.L - 1) for r in self.LAYER_REGIONS}},
         }
