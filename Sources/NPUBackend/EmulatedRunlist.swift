@@ -99,7 +99,7 @@ final class EmulatedRunlist: NPURunlist {
             }
             for (offset, run) in members.enumerated() {
                 do {
-                    chain.modelledSeconds += device.cost.seconds(ofRunStreaming: try device.execute(run))
+                    chain.modelledSeconds += try device.execute(run)
                 } catch let e as NPUDeviceError {
                     chain.state = .error
                     failure = (first + offset, .error, e.detail)

@@ -50,8 +50,9 @@ final class SmolLM2Tests: XCTestCase {
         XCTAssertEqual(ids, Array(capital.greedyIDs.prefix(4)), "golden margins: \(capital.greedyMargins.prefix(4))")
         let t = npu.counters.lastToken
         XCTAssertEqual(t.submissions, 1)
-        XCTAssertEqual(t.runs, 2 * 30 + 1)
-        XCTAssertEqual(t.syncsToDevice + t.syncsFromDevice, 2, "step params in, token id out")
+        XCTAssertEqual(t.runs, 1, "one run per token: 30 layers and the LM head")
+        XCTAssertEqual(t.driverCommands, 1)
+        XCTAssertEqual(t.syncsToDevice + t.syncsFromDevice, 2, "io inputs in, token id out")
         XCTAssertEqual(t.bytesFromDevice, 4)
     }
 
