@@ -24,9 +24,11 @@ public struct DecodeCostModel: Sendable {
     /// A phase's time and what bounds it: "DRAM" or the slowest channel.
     public func phase(_ p: DecodePhase) -> (seconds: Double, limit: String) {
         let dram = Double(p.dramBytes) / dramBytesPerSecond
-        guard let (channel, bytes) = p.bytes.max(by: { ($0.value, $1.key.description) < ($1.value, $0.key.description) }) else {
-            return (0, "nothing")
-        }
+        // the busiest channel; of equal ones the DRAM side (a memory tile's channel only relays a shim channel's bytes)
+        let rank: [DecodeChannel.Kind: Int] = [.shimMM2S: 4, .shimS2MM: 3, .memTileS2MM: 2, .memTileMM2S: 1, .core: 0]
+        guard let (channel, bytes) = p.bytes.max(by: { a, b in
+            (a.value, rank[a.key.kind]!, b.key.name) < (b.value, rank[b.key.kind]!, a.key.name)
+        }) else { return (0, "nothing") }
         let slowest = Double(bytes) / channelBytesPerSecond
         return dram >= slowest ? (dram, "DRAM") : (slowest, channel.description)
     }
@@ -148,14 +150,18 @@ public enum DecodeBenchmark {
             lines.append("  runs \(t.runs), runlist executes \(t.runlistExecutes), driver commands \(t.driverCommands), submissions \(t.submissions), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B), argument rebinds \(r.argumentRebinds), waits in the run \(l.waitsPerToken)")
             lines.append("  " + chainLine(t, r.chains, r.target) + "; hardware context \(r.contextKernels) kernels (limit \(r.target.maxKernelsPerContext))")
             lines.append("  per argument (emulator): weights read \(mb(x.weightBytes)) (model's weights \(mb(r.naturalWeightBytes)) + zero padded rows \(mb(r.paddingBytes))), kv read \(mb(x.kvReadBytes)), kv_row written \(x.kvWriteBytes) B, io read \(x.activationReadBytes) B, io written \(x.outputBytes) B")
-            lines.append("  bytes per channel per token (layout; shim channels also counted by the emulator):")
+            lines.append("  bytes per DMA channel per token (from the layout; the shim channels and x_bcast also counted by the emulator, equal unless said):")
             let totals = r.channelTotals
             for kind in DecodeChannel.Kind.allCases {
-                let chs = totals.filter { $0.key.kind == kind }.sorted { $0.key.name < $1.key.name }
+                let chs = totals.filter { $0.key.kind == kind }
                 guard !chs.isEmpty else { continue }
-                let text = chs.map { ch, b -> String in
-                    let emulated = x.channels[ch].map { $0 == b ? "" : " (emulator \($0)!)" } ?? (ch.dram ? " (emulator: none!)" : "")
-                    return "\(ch.name) \(b)\(emulated)"
+                // channels of equal bytes on one line: "8 × 86999040 B (weights(0,0) … weights(3,1))"
+                let text = Dictionary(grouping: chs, by: \.value).sorted { $0.key > $1.key }.map { bytes, group -> String in
+                    let names = group.map(\.key.name).sorted()
+                    let mismatched = group.filter { ch, b in (x.channels[ch] ?? (ch.dram || ch.kind == .core ? -1 : b)) != b }
+                    let check = mismatched.isEmpty ? "" : " (emulator differs: \(mismatched.map { "\($0.key.name) \(x.channels[$0.key] ?? 0)" }.joined(separator: ", ")))"
+                    let which = names.count == 1 ? names[0] : "\(names.first!) … \(names.last!)"
+                    return "\(group.count) × \(bytes) B (\(which))\(check)"
                 }.joined(separator: ", ")
                 lines.append("    \(kind.rawValue): \(text)")
             }

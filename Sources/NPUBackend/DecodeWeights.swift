@@ -95,9 +95,13 @@ public enum DecodeWeights {
                 // (the LM head in the projections' format; LlamaCore.ConvertedTensors makes the same bytes for the
                 // reference, see NPUBackend.deviceTensors)
                 let chunk = max(1, (1 << 20) / s.k)
+                // a source without stored bytes (in-memory tensors) gives the whole tensor at once
+                let whole = (try? tensors.rawBytes(part.tensor)) == nil ? try tensors.floats(part.tensor) : nil
                 for from in stride(from: 0, to: part.rows, by: chunk) {
                     let rows = from..<min(from + chunk, part.rows)
-                    let bytes = try convertRows(try tensors.floats(part.tensor, rows: rows), to: s.dtype, file: tensors.path, name: part.tensor)
+                    let values = try whole.map { Array($0[rows.lowerBound * s.k..<rows.upperBound * s.k]) }
+                        ?? tensors.floats(part.tensor, rows: rows)
+                    let bytes = try convertRows(values, to: s.dtype, file: tensors.path, name: part.tensor)
                     bytes.withUnsafeBytes { scatter($0.baseAddress!, rows: rows) }
                 }
             }

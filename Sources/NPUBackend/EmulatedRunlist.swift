@@ -114,7 +114,8 @@ final class EmulatedRunlist: NPURunlist {
                 }
                 run.state = .completed
             }
-            modelledSeconds += chain.modelledSeconds
+            // the watchdog ends a chain at the TDR: the list's wait sees at most that much of it
+            modelledSeconds += chain.state == .timeout ? Double(target.tdrSeconds) : chain.modelledSeconds
         }
         executing = true
         for r in runs { r.executing += 1 }
