@@ -176,8 +176,21 @@ public enum DecodeBenchmark {
             lines.append("  limited by: " + limits.joined(separator: "; ") + String(format: "; overheads (waits, run, syncs) %.2f ms (%.0f%%)",
                                                                                         (b.waits + b.runs + b.syncs) * 1e3,
                                                                                         100 * (b.waits + b.runs + b.syncs) / r.modelledSeconds))
+            if let n = Self.designRuleViolations() {
+                lines.append("  NOT ROUTABLE YET: the design checker lists \(n) violations of NPU2's real rules (Tools/design_baseline.txt), so this modelled time assumes a dataflow aiecc would reject")
+            }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Problems the design checker lists in its baseline (Tools/design_baseline.txt of this checkout), or nil when the
+    /// file is absent or empty: while it lists any, the designs the modelled time assumes are not routable on NPU2.
+    public static func designRuleViolations() -> Int? {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Tools/design_baseline.txt").path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let n = text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
+        return n > 0 ? n : nil
     }
 
     /// "runlist executes 1 → driver commands 1 (chains of 1 runs: 100 B of the 4096 B firmware buffer each; modelled
