@@ -212,9 +212,10 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bench["driver_commands"] as? Int, 1)
         XCTAssertEqual(bench["submissions"] as? Int, 1)
         // SmolLM2: 134,479,872 matrix weights at 18 bytes per 32, + 61 norm weights of 576 in bf16; the channel
-        // streams carry them and the zero rows of O and D (576 → 1024 per layer) and QKV (960 → 1024)
+        // streams carry them and the zero rows of QKV (960 → 1024) and O (576 → 1024) of 576 columns and of D
+        // (576 → 1024) of 1536 columns, per layer
         XCTAssertEqual(bench["model_weight_bytes"] as? Int, 134_479_872 / 32 * 18 + 61 * 576 * 2)
-        XCTAssertEqual(bench["padding_bytes"] as? Int, 30 * (64 + 448 + 448) * 576 / 32 * 18)
+        XCTAssertEqual(bench["padding_bytes"] as? Int, 30 * ((64 + 448) * 576 + 448 * 1536) / 32 * 18)
         XCTAssertEqual(bench["weight_bytes_streamed"] as? Int, (bench["model_weight_bytes"] as! Int) + (bench["padding_bytes"] as! Int))
         let bad = try run(["bench", "--device", "emulator", "--weights", "q8_0"])
         XCTAssertNotEqual(bad.status, 0)
