@@ -233,11 +233,13 @@ final class PythonMirrorTests: XCTestCase {
                                     "ffn_inp": c.hiddenSize, "ffn_norm": c.hiddenSize, "act": c.intermediateSize,
                                     "l_out": c.hiddenSize, "result_norm": c.hiddenSize, "logits": l.stages[4].paddedRows,
                                     "bests": DecodeLayout.gemvCores * l.tm, "token": l.hubSlice]
-        let offsets: [String: Int] = ["params": l.ioParams, "x": l.ioX, "qkv": 0, "o": r.o - lb, "gu": r.gu - lb, "d": r.d - lb,
-                                      "packs": r.packs - lb, "kqv": r.kqv - lb, "attn_norm": r.attnNorm - lb,
-                                      "ffn_inp": r.ffnInp - lb, "ffn_norm": r.ffnNorm - lb, "act": r.act - lb,
-                                      "l_out": r.lOut - lb, "result_norm": l.ioResultNorm, "logits": l.ioLogits,
+        let offsets: [String: Int] = ["params": l.ioParams, "x": l.ioX, "result_norm": l.ioResultNorm, "logits": l.ioLogits,
                                       "bests": l.ioBests, "token": l.ioToken]
+        func perLayer(_ g: DecodeLayout.LayerRegions, minus base: Int) -> [String: Int] {
+            ["qkv": g.qkv - base, "o": g.o - base, "gu": g.gu - base, "d": g.d - base, "packs": g.packs - base,
+             "kqv": g.kqv - base, "attn_norm": g.attnNorm - base, "ffn_inp": g.ffnInp - base, "ffn_norm": g.ffnNorm - base,
+             "act": g.act - base, "l_out": g.lOut - base]
+        }
         let designs = l.buckets.map { l.kernelName(bucket: $0) }
         return [
             "model": ["hidden": c.hiddenSize, "ffn": c.intermediateSize, "heads": c.headCount, "kvHeads": c.kvHeadCount,
@@ -257,7 +259,8 @@ final class PythonMirrorTests: XCTestCase {
             "kvBO": ["elements": l.kvElements, "bytes": 2 * l.kvElements, "NB": l.blocks, "chunk": l.kvChunk, "slab": l.kvSlab,
                      "off": off, "base": base, "kvRowElements": l.kvRowElements, "kvRowBytes": 2 * l.kvRowElements],
             "ioBO": ["elements": l.ioElements, "bytes": 2 * l.ioElements, "layerBase": lb,
-                     "layerStride": L > 1 ? l.layers[1].qkv - lb : l.ioResultNorm - lb, "sizes": sizes, "offsets": offsets],
+                     "layerStride": L > 1 ? l.layers[1].qkv - lb : l.ioResultNorm - lb, "sizes": sizes, "offsets": offsets,
+                     "layerOffsets": perLayer(r, minus: lb), "lastLayer": perLayer(l.layers[L - 1], minus: 0)],
         ]
     }
 
