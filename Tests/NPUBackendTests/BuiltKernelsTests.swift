@@ -197,7 +197,7 @@ final class PythonMirrorTests: XCTestCase {
         headDim: 64, ropePairing: .adjacent, maxContext: 8192, tiedEmbeddings: true)
 
     func testBuildKeyAgreesWithBuildKernels() throws {
-        let key = try python(["Tools/build-kernels.py", "--preset", "smollm2-135m", "--weights", "q4_1", "--ctx", "2048", "--print-key"])
+        let key = try python(["Tools/build-kernels.py", "--preset", "smollm2-135m", "--weights", "q4_1", "--lm-head", "q4_1", "--ctx", "2048", "--print-key"])
         XCTAssertEqual(key.trimmingCharacters(in: .whitespacesAndNewlines),
                        KernelBuildKey.key(config: Self.smol, projection: .q4_1, lmHead: .q4_1, context: 2048, chunk: 64))
     }
