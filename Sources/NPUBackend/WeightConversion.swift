@@ -1,4 +1,4 @@
-// Weights into the kernels' layouts, once at load: bf16 (converted from F32/F16/Q8_0 or copied), or GGUF Q4_1 / Q4_0 blocks as stored.
+// The weight formats on the device (projections and LM head in one format: bf16, or GGUF Q4_1 / Q4_0 blocks as stored) and a tensor as bf16 (the norms).
 import LlamaCore
 
 enum WeightConversion {
@@ -18,10 +18,9 @@ enum WeightConversion {
         return .bf16
     }
 
-    static func lmHeadDType(_ tensors: TensorSource, _ graph: Graph) -> DType {
-        let stored = tensors.info(graph.outputWeightName)?.dtype ?? .bf16
-        return blockFormats.contains(stored) ? stored : .bf16
-    }
+    /// The LM head's dtype on the device: the projections' (the decode token's weight channels carry one tile format,
+    /// DecodeLayout); a head stored otherwise is converted (`NPUBackend.deviceTensors`, or rounded to bf16 at upload).
+    static func lmHeadDType(_ tensors: TensorSource, _ graph: Graph) -> DType { projectionDType(tensors, graph) }
 
     /// Writes tensor `name` as `dtype` (bf16, Q4_1 or Q4_0) into `destination`, which must be exactly its size.
     static func write(_ name: String, as dtype: DType, from tensors: TensorSource,
