@@ -1,23 +1,24 @@
 #!/usr/bin/env python3
-# Builds the decode kernels NPUBackend runs for one model shape into ONE xclbin: decode_token (Kernels/decode, issue 12), one kernel per KV length bucket, with instruction streams.
+# Builds the decode kernels NPUBackend runs for one model shape into ONE xclbin: decode_token (Kernels/decode, issue 12), one kernel per KV length bucket, and the one lm_head kernel (the runlist's second run), with instruction streams.
 #
 # Needs mlir-aie (python package `aie`, the C++ `aiecc`) and Peano (PEANO_INSTALL_DIR). Without them it
 # says so and exits 2 (after checking the shapes). Inputs: the model's dimensions (an HF config.json or
-# a preset), the weight dtypes (the LM head must have the projections' format: Kernels/decode/layout.py),
-# the context. Output: <out-dir>/ (default <out>/<key>, the directory `npu-llama --device npu` looks in:
+# a preset), the weight dtypes (projections w; the LM head h, its own format: lm_head_<h> has its own weight
+# channels), the context. Output: <out-dir>/ (default <out>/<key>, the directory `npu-llama --device npu` looks in:
 # KernelBuildKey.swift) with npu-llama.xclbin, one <kernel>.insts.bin per kernel, and kernels.json mapping
 # each Swift kernel name (DecodeDesigns) to (xclbin, kernel name, id, insts). Every kernel is in one xclbin
 # because a runlist's runs must come from one hw_context (REFERENCE.md §4). kernels.json records a hash of
 # every source, design, the manifest, the shapes and the toolchain version: an unchanged build is not redone.
 #
 # The plan (the first tiling candidate per use whose constraints and budgets hold, as KernelPlan) gives tk
-# (Qcur) and the attention block (kqv_out); decode_token's one tm per model is Tools/decode_designs.py's choice.
-# Each role's object (gemv cores, hub, attention cores) is compiled from its sources (manifest fusedDesigns),
-# the design's MLIR is generated per bucket, and aiecc gets the design's AIECC_FLAGS (--dynamic-objFifos).
+# (Qcur) and the attention block (kqv_out); decode_token's one tm per model and lm_head's (tm_lm, tk_lm) are
+# Tools/decode_designs.py's choices. Each role's object (gemv cores, hub, attention cores) is compiled from its
+# sources (manifest fusedDesigns), the design's MLIR is generated per kernel (decode_token per bucket, lm_head
+# once), and aiecc gets the design's AIECC_FLAGS (--dynamic-objFifos).
 # Prefill designs: none (prompts run as decode steps until issue 13).
 #
 # Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --lm-head bf16 --ctx 8192 [--out-dir DIR]
-#        Tools/build-kernels.py --config path/config.json --weights q4_1 --lm-head q4_1 ...
+#        Tools/build-kernels.py --config path/config.json --weights q4_1 --lm-head bf16 ...
 #        Tools/build-kernels.py ... --print-key      (the cache key only)
 #        Tools/build-kernels.py ... --list           (the kernels and design parameters, no toolchain needed)
 #        Tools/build-kernels.py ... --plan-only      (the plan as JSON: each use's kernel, tiling, design instances)
@@ -152,11 +153,15 @@ def plan(manifest, model, weights, lm_head):
 
 
 PREFILL = "prefill_"
+LM_USES = ("result_norm", "result_output", "result_logits")
 
 
 def built_in(use):
-    """Which design runs a use on the NPU: decode_token, or none (the prefill uses: prompts run as decode steps)."""
-    return "none" if use.startswith(PREFILL) else "decode_token"
+    """Which design runs a use on the NPU: lm_head (result_norm, the LM head), decode_token (every other decode
+    use), or none (the prefill uses: prompts run as decode steps)."""
+    if use.startswith(PREFILL):
+        return "none"
+    return "lm_head" if use in LM_USES else "decode_token"
 
 
 def cli(a):
@@ -172,10 +177,9 @@ def fused_designs(manifest, model, args):
 
 def instance_variants(use, fused):
     """The design instances that run a use, as command lines: every decode_token kernel (one per bucket) for the
-    decode uses, none for the prefill uses."""
-    if built_in(use) == "none":
-        return []
-    return [cli(fused.design_parameters(x)) for x in fused.all()]
+    layers' uses, the lm_head kernel for the LM uses, none for the prefill uses."""
+    kind = built_in(use)
+    return [cli(fused.design_parameters(x)) for x in fused.all() if x["kind"] == kind]
 
 
 def aiecc_flags(design):
@@ -218,13 +222,25 @@ def build_key(model, weights, lm_head, ctx, chunk):
             f"-{'adj' if m['pairing'] == 'adjacent' else 'half'}-{weights}-{lm_head}-ctx{ctx}-c{chunk}")
 
 
+def design_objects(manifest, kind, dtype):
+    """{object: sources} a kernel of a fused design links: its roles' objects, the gemv cores' in the design's
+    weight format only (decode_gemv_<w>.o, lm_gemv_<h>.o)."""
+    entry = next(f for f in manifest["fusedDesigns"] if f["name"] == kind)
+    gemv = {"decode_token": "decode_gemv_", "lm_head": "lm_gemv_"}[kind]
+    return entry["design"], {o: srcs for o, srcs in entry["objects"].items()
+                             if not o.startswith(gemv) or o == f"{gemv}{dtype}.o"}
+
+
 def kernel_list(manifest, model, args):
-    """(Swift kernel name, design file, design keyword arguments, {object: sources}) for every kernel."""
+    """(Swift kernel name, design file, design keyword arguments, {object: sources}) for every kernel: decode_token
+    per bucket (projections' format), then lm_head (the LM head's format)."""
     d = fused_designs(manifest, model, args)
-    entry = next(f for f in manifest["fusedDesigns"] if f["name"] == "decode_token")
-    objects = {o: srcs for o, srcs in entry["objects"].items()
-               if not o.startswith("decode_gemv_") or o == f"decode_gemv_{args.weights}.o"}
-    return [(x["kernelName"], entry["design"], d.design_parameters(x), objects) for x in d.all()]
+    out = []
+    for x in d.all():
+        design, objects = design_objects(manifest, x["kind"], args.weights if x["kind"] == "decode_token" else args.lm_head)
+        assert design == x["design"], (design, x["design"])
+        out.append((x["kernelName"], design, d.design_parameters(x), objects))
+    return out
 
 
 def main():
@@ -233,7 +249,8 @@ def main():
     src.add_argument("--preset", choices=sorted(PRESETS))
     src.add_argument("--config")
     ap.add_argument("--weights", choices=["bf16", "q4_1", "q4_0"], required=True)
-    ap.add_argument("--lm-head", choices=["bf16", "q4_1", "q4_0"], default="bf16")
+    ap.add_argument("--lm-head", choices=["bf16", "q4_1", "q4_0"], default="bf16",
+                    help="the LM head's format (its own run, lm_head_<h>; any projections' format)")
     ap.add_argument("--ctx", type=int, required=True)
     ap.add_argument("--chunk", type=int, default=64)
     ap.add_argument("--out", default=os.path.join(os.environ.get("NPULLAMA_CACHE", os.path.expanduser("~/.cache/npu-llama")),

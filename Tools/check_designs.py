@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-# Checks the decode design (Kernels/decode/decode_token.py) against Kernels/manifest.json and the real toolchain's rules without mlir-aie: static checks, then it EXECUTES every checked instance against Tools/iron_stub.
+# Checks the decode designs (Kernels/decode/decode_token.py and lm_head.py, the two runs of a token) against Kernels/manifest.json and the real toolchain's rules without mlir-aie: static checks, then it EXECUTES every checked instance against Tools/iron_stub.
 #
 # Static: every fused design (manifest "fusedDesigns") byte-compiles; its design() takes the tiling keys it is
-# built with (tm, tk, block, bucket) as parameters and never reads module constants of those names, and its command
+# built with (decode_token: tm, tk, block, bucket, tm_lm, tk_lm; lm_head: tm, tm_lm, tk_lm) as parameters and
+# never reads module constants of those names, and its command
 # line passes key=value through; every entry it lists is named in the design's package (the design file and its
 # sibling modules) and defined as an extern "C" function of its objects' sources and called by an emulated driver
 # (Kernels/drivers); every manifest kernel's `design` is a fused design file or "none" (no design runs it today).
-# Executed, with the tiling the plan picks (Tools/decode_designs.py, the mirror of the Swift contract), for Llama
-# 3.2 1B, SmolLM2-135M and the tiny golden model, bf16 / Q4_1 / Q4_0, the first, a middle and the last KV bucket at
-# ctx 2048 and the last bucket at the longest context each model offers: every instance is checked by
+# Executed, with the tilings the plan picks (Tools/decode_designs.py, the mirror of the Swift contract), for Llama
+# 3.2 1B, SmolLM2-135M and the tiny golden model: decode_token in bf16 / Q4_1 / Q4_0 (LM head alike), the first,
+# a middle and the last KV bucket at ctx 2048 and the last bucket at the longest context each model offers;
+# lm_head once per model and (projections, LM head) format pair — bf16/bf16, Q4_1/Q4_1, Q4_0/Q4_0 and the mixed
+# Q4_1/bf16, Q4_0/bf16 that a Q4 GGUF with a higher-precision output.weight gives (SmolLM2 as shipped: Q4_1
+# projections, Q8_0 head -> bf16); lm_head does not depend on the context or bucket. Every instance is checked by
 # Tools/design_check.py — the real toolchain's rules (placement as mlir-aie's SequentialPlacer, memory-tile and shim
 # channels/BDs/locks, shim BD shapes and argument offsets, BDs per task group, device symbols, top-level Worker
 # arguments, per-core memory/channels/BDs/locks/program size, the objectfifo lowering) and our own (kernel symbols,
@@ -30,7 +34,8 @@ import tempfile
 import time
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
-TILING_KEYS = ("tm", "tk", "block", "bucket")
+TILING_KEYS = ("tm", "tk", "block", "bucket", "tm_lm", "tk_lm")       # decode_token's
+DESIGN_TILING_KEYS = {"decode_token": TILING_KEYS, "lm_head": ("tm", "tm_lm", "tk_lm")}
 
 
 def module_constants(tree):
@@ -106,7 +111,8 @@ def static_problems(manifest, root):
                 continue
         trees = design_package(root, design)
         tree = trees[os.path.basename(design)]
-        problems += [f"{entry['name']}: [static] {design} {p}" for p in tiling_parameters(tree, TILING_KEYS)]
+        keys = DESIGN_TILING_KEYS.get(entry["name"], TILING_KEYS)
+        problems += [f"{entry['name']}: [static] {design} {p}" for p in tiling_parameters(tree, keys)]
         literals = set().union(*(string_literals(t) for t in trees.values()))
         sources = sorted({s for srcs in entry["objects"].values() for s in srcs})
         cc = ""
@@ -210,11 +216,18 @@ def report(problems, executed, manifest_path, designs, quick=False, update=False
 MODELS = [("llama-3.2-1b", "llama-3.2-1b", None, (2048, 131072)), ("smollm2-135m", "smollm2-135m", None, (2048, 8192)),
           ("tiny-llama32", None, "Golden/tiny-llama32/model/config.json", (2048, 131072))]
 WEIGHTS = ("bf16", "q4_1", "q4_0")
+# (projections, LM head) of the lm_head instances: every format alike, and the mixed pairs the plan produces for
+# a Q4 model whose output.weight is stored otherwise (Q8_0, F16, ... -> bf16)
+LM_PAIRS = (("bf16", "bf16"), ("q4_1", "q4_1"), ("q4_0", "q4_0"), ("q4_1", "bf16"), ("q4_0", "bf16"))
 
 
 def models(root):
     repo = os.path.dirname(root)
     return [(n, p, os.path.join(repo, c) if c else None, ctxs) for n, p, c, ctxs in MODELS]
+
+
+def _io_range(io, region, n, l=None):
+    return (2 * io.io(region, l), 2 * (io.io(region, l) + n))
 
 
 class Contract:
@@ -235,17 +248,30 @@ class Contract:
                 for l in range(L) for g in range(G) for i in range(gk) for kvi in (0, 1)]
 
         def io(region, n, l=None):
-            return (2 * lay.io(region, l), 2 * (lay.io(region, l) + n))
+            return _io_range(lay.io_layout, region, n, l)
         size = lay.io_size
         # read: the host's inputs and every intermediate a later stage reads back (the prefix of natural rows)
         back = {"qkv": lay.Q + 2 * lay.KV, "o": lay.H, "gu": 2 * lay.F, "d": lay.H, "packs": size["packs"],
                 "kqv": size["kqv"]}
-        io_reads = [io("params", size["params"]), io("x", size["x"]), io("bests", size["bests"])]
+        io_reads = [io("params", size["params"]), io("x", size["x"])]
         io_reads += [io(r, n, l) for l in range(L) for r, n in back.items()]
-        io_writes = [io(r, size[r], l) for l in range(L) for r in lay.LAYER_REGIONS]
-        io_writes += [io(r, size[r]) for r in ("result_norm", "logits", "bests", "token")]
+        io_writes = [io(r, size[r], l) for l in range(L) for r in lay.LAYER_REGIONS] + [io("x_final", size["x_final"])]
         return {"weights": {"reads": weights, "writes": []}, "kv": {"reads": kv, "writes": []},
                 "kv_row": {"reads": [], "writes": rows}, "io": {"reads": io_reads, "writes": io_writes}}
+
+
+class LMContract:
+    """What the lm_head instance's runtime sequence must move: all of lm_weights once; from io x_final (decode_token's
+    output) and the bests it wrote itself; into io result_norm, logits (the padded vocab rows), bests, token."""
+
+    def __init__(self, lm):
+        self.lay = lm
+        self.region_at = lm.region_at
+        io, size = lm.io_layout, lm.io_layout.size
+        self.coverage = {
+            "lm_weights": {"reads": [(0, lm.weights_bytes)], "writes": []},
+            "io": {"reads": [_io_range(io, r, size[r]) for r in ("x_final", "bests")],
+                   "writes": [_io_range(io, r, size[r]) for r in ("result_norm", "logits", "bests", "token")]}}
 
 
 def fused_instances(manifest, root, quick=False):
@@ -260,10 +286,15 @@ def fused_instances(manifest, root, quick=False):
                 b = d.buckets
                 picked = [b[0], b[len(b) // 2], b[-1]] if ctx == ctxs[0] else [b[-1]]
                 for x in d.all():
-                    if x["bucket"] not in picked:
+                    if x["kind"] != "decode_token" or x["bucket"] not in picked:
                         continue
-                    yield (f"{name} ctx{ctx} {x['kernelName']}", decode_designs.DESIGN_FILE, d.design_parameters(x),
+                    yield (f"{name} ctx{ctx} {x['kernelName']}", x["design"], d.design_parameters(x),
                            x["arguments"], Contract(d.layout, x["bucket"]), fused["decode_token"])
+        for weights, head in LM_PAIRS:     # lm_head: no context or bucket in it (the io BO does not depend on them)
+            d = decode_designs.load(preset=preset, config=config, weights=weights, lm_head=head, ctx=ctxs[0])
+            x = next(x for x in d.all() if x["kind"] == "lm_head")
+            yield (f"{name} {x['kernelName']} (projections {weights})", x["design"], d.design_parameters(x),
+                   x["arguments"], LMContract(d.layout.lm), fused["lm_head"])
 
 
 def check_fused(manifest, root, problems, quick=False, figures=False):
@@ -279,7 +310,7 @@ def check_fused(manifest, root, problems, quick=False, figures=False):
             continue
         count += 1
         problems += design_check.check(record, label, objects, args, contract)
-        key = label.split(" ctx")[0] + " " + kw["weights"]
+        key = label.split(" ctx")[0].split(" lm_head")[0] + " " + kw.get("weights", "lm_head " + kw["lm_head"])
         if figures and key not in shown:
             shown.add(key)
             print(design_check.describe_figures(record, label))

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-# The decode kernels of a model as the issue-12 contract defines them (Kernels/decode/README.md): the plan's tiling choice, one decode_token kernel per KV length bucket, its 4 arguments, and every layout number (Kernels/decode/layout.py).
+# The decode kernels of a model as the issue-12 contract and its LM-head addendum define them (Kernels/decode/README.md): the tiling choices, one decode_token kernel per KV length bucket (4 arguments) and ONE lm_head kernel (2 arguments), and every layout number (Kernels/decode/layout.py).
 #
 # Shared by Tools/build-kernels.py (what to build, kernels.json names), Tools/check_designs.py (what each
 # instance's runtime sequence must move) and Tools/real_iron; PythonMirrorTests compares its output with
 # Swift's DecodeLayout / DecodeDesigns, so the two cannot drift apart.
 # Tiling: tk from the plan's Qcur instance, block from its kqv_out instance (as KernelPlan picks them today);
 # tm among the Qcur kernel's candidates: the one with the least padded rows per token, ties -> the larger
-# (layout.choose_tm); the LM head must have the projections' format (layout.DecodeLayout says why).
-# Usage: decode_designs.py --preset llama-3.2-1b --weights bf16 --ctx 8192          (kernels, arguments, parameters)
+# (layout.choose_tm). The LM head's own (tm_lm, tk_lm) among the (tm, tk) candidates of the plan's result_output
+# kernel (lm_head_argmax_<h>): the least padded vocab rows, ties -> the larger (layout.choose_lm_tiling). The
+# LM head's format h is its own (bf16, Q4_1, Q4_0), whatever the projections' format w.
+# Usage: decode_designs.py --preset llama-3.2-1b --weights q4_0 --lm-head bf16 --ctx 8192   (kernels, arguments, parameters)
 #        decode_designs.py --config config.json --weights q4_0 --ctx 2048 --layout-json [--positions 0,5,4095]
 import argparse
 import importlib.util
@@ -25,6 +27,7 @@ layout = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(layout)
 
 DESIGN_FILE = "decode/decode_token.py"
+LM_DESIGN_FILE = "decode/lm_head.py"
 DTYPE_BYTES = {"bf16": 2, "f32": 4, "i32": 4, "u8": 1, "u16": 2}
 BLOCK_BYTES = layout.BLOCK_BYTES
 
@@ -45,22 +48,35 @@ class DecodeDesigns:
                                                                              weights, lm_head)}
         qkernel, q = uses["Qcur"]
         self.tk, self.block = q["tk"], uses["kqv_out"][1]["block"]
-        candidates = [t["tm"] for t in (qkernel["tilings"] if "tilings" in qkernel else [qkernel["tiling"]])]
+        candidates = [t["tm"] for t in tilings(qkernel)]
         self.tm = layout.choose_tm(model, candidates)
-        self.layout = layout.DecodeLayout(model, weights, lm_head, ctx, self.tm, self.tk, self.block)
+        self.tm_lm, self.tk_lm = layout.choose_lm_tiling(model, lm_head, [(t["tm"], t["tk"])
+                                                                           for t in tilings(uses["result_output"][0])])
+        self.layout = layout.DecodeLayout(model, weights, lm_head, ctx, self.tm, self.tk, self.block, self.tm_lm, self.tk_lm)
         self.buckets = self.layout.buckets
 
     def all(self):
+        """Every kernel of the decode xclbin: decode_token per bucket, then lm_head (the runlist's second run)."""
         lay = self.layout
-        return [{"kernelName": lay.kernel_name(b), "kind": "decode_token", "bucket": b, "taps": False,
-                 "arguments": lay.arguments()} for b in self.buckets]
+        return [{"kernelName": lay.kernel_name(b), "kind": "decode_token", "design": DESIGN_FILE, "bucket": b,
+                 "taps": False, "arguments": lay.arguments()} for b in self.buckets] + [
+                {"kernelName": lay.lm.kernel_name(), "kind": "lm_head", "design": LM_DESIGN_FILE, "bucket": None,
+                 "taps": False, "arguments": lay.lm.arguments()}]
 
     def design_parameters(self, d):
-        """Keyword arguments of decode_token.design() for one kernel."""
+        """Keyword arguments of the design() of one kernel (decode_token.py or lm_head.py)."""
         m = self.model
-        return dict(hidden=m["hidden"], ffn=m["ffn"], heads=m["heads"], kv_heads=m["kvHeads"], head_dim=m["headDim"],
-                    vocab=m["vocab"], layers=m["layers"], pairing=m["pairing"], eps=m["eps"], weights=self.weights,
-                    lm_head=self.head_dtype, ctx=self.ctx, bucket=d["bucket"], tm=self.tm, tk=self.tk, block=self.block)
+        shape = dict(hidden=m["hidden"], ffn=m["ffn"], heads=m["heads"], kv_heads=m["kvHeads"], head_dim=m["headDim"],
+                     vocab=m["vocab"], layers=m["layers"])
+        if d["kind"] == "lm_head":
+            return dict(shape, eps=m["eps"], lm_head=self.head_dtype, tm=self.tm, tm_lm=self.tm_lm, tk_lm=self.tk_lm)
+        return dict(shape, pairing=m["pairing"], eps=m["eps"], weights=self.weights, lm_head=self.head_dtype,
+                    ctx=self.ctx, bucket=d["bucket"], tm=self.tm, tk=self.tk, block=self.block, tm_lm=self.tm_lm,
+                    tk_lm=self.tk_lm)
+
+
+def tilings(kernel):
+    return kernel["tilings"] if "tilings" in kernel else [kernel["tiling"]]
 
 
 def load(preset=None, config=None, weights="bf16", lm_head=None, ctx=4096, chunk=64):
@@ -91,7 +107,8 @@ def main():
         positions = [int(x) for x in a.positions.split(",")] if a.positions else (0, 1, 63, 64, 1000)
         print(json.dumps(d.layout.to_json(positions), indent=1))
         return 0
-    print(json.dumps([{"kernelName": x["kernelName"], "arguments": [[n, b, r] for n, b, r in x["arguments"]],
+    print(json.dumps([{"kernelName": x["kernelName"], "design": x["design"],
+                       "arguments": [[n, b, r] for n, b, r in x["arguments"]],
                        "parameters": d.design_parameters(x)} for x in d.all()], indent=1))
     return 0
 

@@ -1,14 +1,16 @@
-# decode_token.py: IRON design of ONE run per decode token — every layer and the LM head of one KV length bucket — that fits NPU2 (issue 12; contract and placement: Kernels/decode/README.md).
+# decode_token.py: IRON design of the first of a decode token's two runs — every layer of one KV length bucket, ending with the final residual in io.x_final — that fits NPU2 (issue 12 and its LM-head addendum; contract and placement: Kernels/decode/README.md).
 #
-# Arguments (aiecc: opcode, instr, ninstr, then these 4 of its 5 buffer arguments), laid out by layout.py:
-#   weights  norms, then the 8 channel streams interleaved pair by pair (one 3-D fill per channel)
+# The LM head is the second run of the same runlist (lm_head.py, its own weight format and tiling); one chained
+# driver command per token. Arguments (aiecc: opcode, instr, ninstr, then these 4 of its 5 buffer arguments),
+# laid out by layout.py:
+#   weights  the layers' norms, then the 8 channel streams interleaved pair by pair (one 3-D fill per channel)
 #   kv       block-major K|V cache; read bucket blocks per layer and KV group
 #   kv_row   a sub-buffer of kv at base(pos) (the host re-binds it per token): the token's K/V rows
-#   io       params + embedding row (host-written), every intermediate (the verify taps), the token
-# Cores: 16 gemv cores (all projections and the LM head, weights through 2 MM2S channels per shim of
-# columns 0-3, split by memory tiles 0-3), one hub (norms, RoPE, residual adds, SwiGLU, argmax merge, the x
-# broadcast), one attention core per KV head. Every intermediate goes through io (a DDR round trip per
-# stage): the runtime sequence waits for a drain (its task group's finish) before the fill that reads it.
+#   io       params + embedding row (host-written), every intermediate (the verify taps), x_final
+# Cores: 16 gemv cores (all projections, weights through 2 MM2S channels per shim of columns 0-3, split by
+# memory tiles 0-3), one hub (norms, RoPE, residual adds, SwiGLU, the x broadcast), one attention core per KV
+# head. Every intermediate goes through io (a DDR round trip per stage): the runtime sequence waits for a drain
+# (its task group's finish) before the fill that reads it.
 # Build with aiecc --dynamic-objFifos (AIECC_FLAGS): the cores' loops acquire in counts no static buffer
 # rotation fits (e.g. 23 gemv outputs per layer on 2 buffers); the dynamic lowering indexes buffers at run
 # time instead of unrolling (mlir-aie AIEObjectFifoStatefulTransform.cpp dynamicGlobalObjectFifos).
@@ -27,10 +29,11 @@ from aie.helpers.util import np_dtype_to_mlir_type
 from aie.extras.dialects.arith import index_cast
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from layout import CHANNELS, GEMV_ENTRIES, NG, PARAM_HEADER, STAGES, STATE_HEADER, DecodeLayout  # noqa: E402
+from layout import GEMV_ENTRIES, NG, PARAM_HEADER, STAGES, STATE_HEADER, DecodeLayout  # noqa: E402
 import roles  # noqa: E402
 from roles import (HUB_IN_SHIM, HUB_OUT_SHIM, HUB_TILE, KVG_COLUMNS, attention_tile, cli_kwargs, copy,  # noqa: E402
-                   forward, gemv_tile, give, once, pack_column, skip, take, vec, zero)
+                   drain_rows, fill_channels, forward, gemv_outputs, gemv_round, gemv_tile, give, linear, pack_column,
+                   take, vec, weight_channels, zero)
 
 AIECC_FLAGS = ["--dynamic-objFifos"]
 ROPE_ENTRIES = {"half-split": "rope_halfsplit_bf16", "adjacent": "rope_adjacent_bf16"}
@@ -39,11 +42,12 @@ OUT_REGION = {"QKV": "qkv", "O": "o", "GU": "gu", "D": "d"}                # whe
 
 
 def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, weights, lm_head, ctx, bucket,
-           tm, tk, block):
+           tm, tk, block, tm_lm, tk_lm):
+    """lm_head, tm_lm, tk_lm: the LM head's format and tiling, which size the io BO's last regions."""
     model = dict(hidden=hidden, ffn=ffn, heads=heads, kvHeads=kv_heads, headDim=head_dim, vocab=vocab, layers=layers)
-    lay = DecodeLayout(model, weights, lm_head, ctx, tm, tk, block)
+    lay = DecodeLayout(model, weights, lm_head, ctx, tm, tk, block, tm_lm, tk_lm)
     assert bucket in lay.buckets, f"bucket {bucket} is not one of {lay.buckets}"
-    H, Q, KV, F, V, L, hd, S = lay.H, lay.Q, lay.KV, lay.F, lay.V, lay.L, lay.hd, lay.S
+    H, Q, KV, F, L, hd, S = lay.H, lay.Q, lay.KV, lay.F, lay.L, lay.hd, lay.S
     nh, nkv, grp, G, gk, PN = lay.nh, lay.nkv, lay.grp, lay.G, lay.gk, lay.PN
     st = lay.stages
     i32, f32 = np.int32, np.float32
@@ -61,36 +65,19 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     gobj, hobj, aobj = f"decode_gemv_{weights}.o", "decode_hub.o", "decode_attn.o"
     k_gemv = Kernel(GEMV_ENTRIES[weights], gobj, [tile_ty, vec(tk), acc_ty, i32, i32, i32])
     k_out = Kernel("gemv_out_bf16", gobj, [acc_ty, tm_ty, i32])
-    k_argmax = Kernel("argmax_f32", gobj, [acc_ty, i32, i32, vec(4), i32])
     k_norm = Kernel("rmsnorm_bf16", hobj, [h_ty, h_ty, h_ty, i32, f32])
     k_rope = Kernel(ROPE_ENTRIES[pairing], hobj, [vec(Q + KV), vec(hd), vec(Q + KV), i32, i32])
     k_add = Kernel("add_bf16", hobj, [h_ty, h_ty, h_ty, i32])
     k_swiglu = Kernel("swiglu_bf16", hobj, [tm_ty, tm_ty, tm_ty, i32])
-    k_merge = Kernel("argmax_merge_f32", hobj, [vec(4 * NG), i32, s_ty])
     k_init = Kernel("attn_decode_init_f32", aobj, [state_ty, i32, i32])
     k_step = Kernel("attn_decode_packed_bf16", aobj, [vec(PN), vec(kvb), state_ty, vec(block, f32), i32, i32, i32, i32])
     k_finish = Kernel("attn_decode_out_bf16", aobj, [state_ty, vec(grp * hd), i32, i32])
 
     # --- fifos ---
     # weights: channel (c, j) -> memory tile (c, 1) -> split to cores 4c+2j, 4c+2j+1 (a pair of tiles per object)
-    wch, w_in = {}, {}
-    for c in range(4):
-        for j in range(2):
-            f = ObjectFifo(pair_ty, depth=2, name=f"wch{c}{j}")
-            g0 = 4 * c + 2 * j
-            subs = f.cons().split([0, tile_n], placement=Tile(c, 1), obj_types=[tile_ty] * 2, depths=[2, 2],
-                                  names=[f"w{g0}", f"w{g0 + 1}"])
-            wch[2 * c + j] = f
-            w_in[g0], w_in[g0 + 1] = subs
+    wch, w_in = weight_channels(pair_ty, tile_ty, tile_n)
     # gemv outputs: column c's 4 cores joined at memory tile (c, 1) -> shim (c, 0)
-    gout, y_out = {}, {}
-    for c in range(4):
-        f = ObjectFifo(vec(4 * tm), depth=2, name=f"gout{c}")
-        subs = f.prod().join([k * tm for k in range(4)], placement=Tile(c, 1), obj_types=[tm_ty] * 4,
-                             depths=[2] * 4, names=[f"y{4 * c + k}" for k in range(4)])
-        gout[c] = f
-        for k in range(4):
-            y_out[4 * c + k] = subs[k]
+    gout, y_out = gemv_outputs(tm)
     x_bcast = ObjectFifo(s_ty, depth=2, name="x_bcast")
     hub_in = ObjectFifo(s_ty, depth=2, name="hub_in")
     hub_out = ObjectFifo(s_ty, depth=2, name="hub_out")
@@ -119,70 +106,28 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
 
     # --- gemv cores ---
     def gemv_body(g):
-        def round_body(wf, out, x, xs, acc, k_gemv, k_out, ks):
-            copy(xs, 0, x, 0, tk)
-            w = wf.acquire(1)
-            k_gemv(w, xs, acc, tm, tk, 1)
-            wf.release(1)
-            if ks > 1:
-                for k in range_(1, ks):
-                    copy(xs, 0, x, k * tk, tk)
-                    w = wf.acquire(1)
-                    k_gemv(w, xs, acc, tm, tk, 0)
-                    wf.release(1)
-            y = out.acquire(1)
-            k_out(acc, y, tm)
-            out.release(1)
-
-        def gemv_core(wf, xb, out, x, xs, acc, best, k_gemv, k_out, k_argmax):
+        def gemv_core(wf, xb, out, x, xs, acc, k_gemv, k_out):
             roles.expect(wf, f"weights{g // 2}")      # channel (c, j) = g div 2 feeds cores 4c+2j, 4c+2j+1
             for _ in range_(L):
                 for s in STAGES:
                     take(xb, st[s]["K"] // S, x, 0, S, X_FROM[s])
                     roles.expect(out, OUT_REGION[s])
                     for _ in range_(st[s]["rho"]):
-                        round_body(wf, out, x, xs, acc, k_gemv, k_out, st[s]["ks"])
-            # LM head: the rounds' logits, and the best of this core's valid rows (< vocab), then one best object
-            lm = st["LM"]
-            take(xb, H // S, x, 0, S, "result_norm")
-            roles.expect(out, "logits")
-            rho = lm["rho"]
-            for _ in once():                      # round 0: every core's tile is whole (vocab >= NG·tm)
-                round_body(wf, out, x, xs, acc, k_gemv, k_out, lm["ks"])
-                k_argmax(acc, tm, g * tm, best, 1)
-            if rho > 2:
-                for r in range_(1, rho - 1):
-                    round_body(wf, out, x, xs, acc, k_gemv, k_out, lm["ks"])
-                    r32 = index_cast(r, to=np_dtype_to_mlir_type(np.int32))
-                    k_argmax(acc, tm, r32 * (NG * tm) + g * tm, best, 0)
-            if rho > 1:
-                base = ((rho - 1) * NG + g) * tm
-                valid = max(0, min(tm, V - base))
-                for _ in once():
-                    round_body(wf, out, x, xs, acc, k_gemv, k_out, lm["ks"])
-                    if valid:
-                        k_argmax(acc, valid, base, best, 0)
-            roles.expect(out, "bests")
-            for _ in once():
-                o = out.acquire(1)
-                copy(o, 0, best, 0, 4)
-                zero(o, 4, tm - 4)
-                out.release(1)
+                        gemv_round(wf, out, x, xs, acc, k_gemv, k_out, tm, tk, st[s]["ks"])
         return gemv_core
 
     gemv_workers = []
     for g in range(NG):
         fn_args = [w_in[g].cons(), x_bcast.cons(), y_out[g].prod(), Buffer(vec(max(H, Q, F)), name=f"gx{g}"),
-                   Buffer(vec(tk), name=f"gxs{g}"), Buffer(acc_ty, name=f"gacc{g}"), Buffer(vec(4), name=f"gbest{g}"),
-                   k_gemv, k_out, k_argmax]
+                   Buffer(vec(tk), name=f"gxs{g}"), Buffer(acc_ty, name=f"gacc{g}"), k_gemv, k_out]
         gemv_workers.append(Worker(gemv_body(g), fn_args, placement=gemv_tile(g)))
 
     # --- hub ---
     QK = Q + KV
     pack_pad = PN - (grp + 2) * hd - PARAM_HEADER
 
-    def hub_core(hin, hout, xb, prm, cs, xa, xr, t, y, qk, qr, v, pk, gate, up, act, bests,
-                 k_norm, k_rope, k_add, k_swiglu, k_merge):
+    def hub_core(hin, hout, xb, prm, cs, xa, xr, t, y, qk, qr, v, pk, gate, up, act,
+                 k_norm, k_rope, k_add, k_swiglu):
         take(hin, lay.params // S, prm, 0, S, "params")          # header, cos || sin
         copy(cs, 0, prm, PARAM_HEADER, hd)
         take(hin, H // S, xa, 0, S, "x")                          # the token's embedding row
@@ -225,32 +170,16 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             take(hin, H // S, t, 0, S, "d")
             k_add(xr, t, xa, H)
             give([hout], H // S, xa, 0, S, "l_out")
-        # result_norm -> io and the LM stage's x; then the token from the 16 cores' bests
-        take(hin, H // S, t, 0, S, "output_norm_w")
-        k_norm(xa, t, y, H, eps)
-        give([hout, xb], H // S, y, 0, S, "result_norm")
-        roles.expect(hin, "bests")
-        for gi in range_(NG):
-            e = hin.acquire(1)
-            for j in range_(4):
-                bests[gi * 4 + j] = e[j]
-            hin.release(1)
-            if tm // S > 1:
-                skip(hin, tm // S - 1, "bests")
-        roles.expect(hout, "token")
-        for _ in once():
-            tok = hout.acquire(1)
-            k_merge(bests, NG, tok)
-            zero(tok, 2, S - 2)
-            hout.release(1)
+        # the final residual, lm_head's input
+        give([hout], H // S, xa, 0, S, "x_final")
 
     hub_buffers = [Buffer(vec(lay.params), name="hub_prm"), Buffer(vec(hd), name="hub_cs"), Buffer(h_ty, name="hub_xa"),
                    Buffer(h_ty, name="hub_xr"), Buffer(h_ty, name="hub_t"), Buffer(h_ty, name="hub_y"),
                    Buffer(vec(QK), name="hub_qk"), Buffer(vec(QK), name="hub_qr"), Buffer(vec(KV), name="hub_v"),
                    Buffer(vec(PN), name="hub_pk"), Buffer(tm_ty, name="hub_gate"), Buffer(tm_ty, name="hub_up"),
-                   Buffer(tm_ty, name="hub_act"), Buffer(vec(4 * NG), name="hub_bests")]
+                   Buffer(tm_ty, name="hub_act")]
     hub = Worker(hub_core, [hub_in.cons(), hub_out.prod(), x_bcast.prod(), *hub_buffers,
-                            k_norm, k_rope, k_add, k_swiglu, k_merge], placement=HUB_TILE)
+                            k_norm, k_rope, k_add, k_swiglu], placement=HUB_TILE)
 
     # --- attention: one core per KV head, the bucket's blocks in order, one state per head ---
     def attention_core(pack_f, kv_f, out_f, state, scores, k_init, k_step, k_finish):
@@ -275,9 +204,6 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                  for h in range(nkv)]
 
     # --- runtime sequence ---
-    def lin(total, start, n):
-        return TensorAccessPattern((1, total), start, [1, 1, 1, n], [0, 0, 0, 1])
-
     IO, WB = lay.io_elements, lay.weights_bytes
     hub_out_c, gout_c, attnj_c = hub_out.cons(), {c: gout[c].cons() for c in range(4)}, {i: attnj[i].cons() for i in attnj}
     rt = Runtime()
@@ -294,26 +220,18 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             rt.finish_task_group(tg)
 
         def fill_hub(tg, arg, total, start, n):
-            rt.fill(hub_in.prod(), arg, lin(total, start, n), task_group=tg, placement=HUB_IN_SHIM)
+            rt.fill(hub_in.prod(), arg, linear(total, start, n), task_group=tg, placement=HUB_IN_SHIM)
 
         def drain_hub(tg, arg, total, start, n):
-            rt.drain(hub_out_c, arg, lin(total, start, n), task_group=tg, wait=True, placement=HUB_OUT_SHIM)
+            rt.drain(hub_out_c, arg, linear(total, start, n), task_group=tg, wait=True, placement=HUB_OUT_SHIM)
 
-        def drain_gemv(tg, region, s, l=None):
+        def drain_gemv(tg, region, s, l):
             """Column c's joined rounds -> rows [(r·NG + 4c)·tm, +4·tm) of the stage's io region."""
-            rho = st[s]["rho"]
-            for c in range(4):
-                tap = TensorAccessPattern((1, IO), lay.io(region, l) + 4 * c * tm, [1, 1, rho, 4 * tm], [0, 0, NG * tm, 1])
-                rt.drain(gout_c[c], X, tap, task_group=tg, wait=True, placement=Tile(c, 0))
+            drain_rows(rt, gout_c, X, IO, lay.io(region, l), st[s]["rho"], tm, tg)
 
         # the weights: one 3-D transfer per channel for the whole token (its group finishes last)
         wg = group()
-        d1 = lay.pair_d1
-        for ch in range(CHANNELS):
-            c, j = divmod(ch, 2)
-            tap = TensorAccessPattern((1, WB), lay.stream_offset(ch), [1, lay.pairs, d1, lay.pair_bytes // d1],
-                                      [0, CHANNELS * lay.pair_bytes, lay.pair_bytes // d1, 1])
-            rt.fill(wch[ch].prod(), W, tap, task_group=wg, placement=Tile(c, 0))
+        fill_channels(rt, wch, W, lay, wg)
         tg = group()
         fill_hub(tg, X, IO, lay.io("params"), lay.params)
         fill_hub(tg, X, IO, lay.io("x"), H)
@@ -341,9 +259,9 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                 rt.fill(kvg[gi].prod(), K, tap, task_group=tg, placement=Tile(KVG_COLUMNS[gi], 0))
             for i, hs in enumerate(lay.pack_heads):
                 col = pack_column(i)
-                rt.fill(packs[i].prod(), X, lin(IO, lay.io("packs", l) + hs[0] * PN, len(hs) * PN), task_group=tg,
+                rt.fill(packs[i].prod(), X, linear(IO, lay.io("packs", l) + hs[0] * PN, len(hs) * PN), task_group=tg,
                         placement=Tile(col, 0))
-                rt.drain(attnj_c[i], X, lin(IO, lay.io("kqv", l) + hs[0] * grp * hd, len(hs) * grp * hd),
+                rt.drain(attnj_c[i], X, linear(IO, lay.io("kqv", l) + hs[0] * grp * hd, len(hs) * grp * hd),
                          task_group=tg, wait=True, placement=Tile(col, 0))
             done(tg)
             # D: kqv_out to the hub (the O stage's x); attn_out rows
@@ -369,17 +287,7 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             tg = group()
             fill_hub(tg, X, IO, lay.io("d", l), H)
             drain_hub(tg, X, IO, lay.io("l_out", l), H)
-        # LM head: result_norm, the logits and every core's best; then the token
-        fill_hub(tg, W, WB, lay.norm_offset("output"), 2 * H)
-        drain_hub(tg, X, IO, lay.io("result_norm"), H)
-        drain_gemv(tg, "logits", "LM")
-        for c in range(4):
-            rt.drain(gout_c[c], X, lin(IO, lay.io("bests") + 4 * c * tm, 4 * tm), task_group=tg, wait=True,
-                     placement=Tile(c, 0))
-        done(tg)
-        tg = group()
-        fill_hub(tg, X, IO, lay.io("bests"), NG * tm)
-        drain_hub(tg, X, IO, lay.io("token"), S)
+        drain_hub(tg, X, IO, lay.io("x_final"), H)        # lm_head's input
         done(tg)
         done(wg)
     return Program(NPU2(), rt).resolve_program(SequentialPlacer())

@@ -1,4 +1,4 @@
-# The checker holds decode_token to its rules: the design passes, and each deliberate break of its runtime sequence, layout or lowering is reported by the rule that owns it (read-after-write, schedule: deadlock and freed BDs, order, coverage, argument offsets, static lowering).
+# The checker holds decode_token and lm_head to their rules: the designs pass, and each deliberate break of a runtime sequence, layout or lowering is reported by the rule that owns it (read-after-write, schedule: deadlock and freed BDs, order, coverage, argument offsets, static lowering).
 import json
 import os
 import shutil
@@ -12,32 +12,46 @@ KERNELS = os.path.join(ROOT, "Kernels")
 sys.path.insert(0, TOOLS)
 
 import check_designs  # noqa: E402
+import decode_designs  # noqa: E402
 import design_check  # noqa: E402
 
 with open(os.path.join(KERNELS, "manifest.json")) as f:
     MANIFEST = json.load(f)
-with open(os.path.join(KERNELS, "decode", "decode_token.py")) as f:
-    SOURCE = f.read()
 
 
 def instance(label):
     return next(x for x in check_designs.fused_instances(MANIFEST, KERNELS) if x[0] == label)
 
 
-def problems(label, replace=None, bucket=None):
-    """The checker's problems for one instance, of decode_token as it is or with one text replaced."""
-    _, design, kw, args, contract, entry = instance(label)
+def deep_1b(layers):
+    """decode_token of Llama 3.2 1B with more layers (bf16, ctx 2048, bucket 1): (label, design, kw, args, contract,
+    entry) as fused_instances gives them."""
+    model = dict(decode_designs.bk.PRESETS["llama-3.2-1b"], layers=layers)
+    model.update(qDim=2048, kvDim=512, group=4, ctx=2048, chunk=64)
+    d = decode_designs.DecodeDesigns(MANIFEST, model, "bf16", "bf16", 2048)
+    x = d.all()[0]
+    entry = next(f for f in MANIFEST["fusedDesigns"] if f["name"] == "decode_token")
+    return (f"1b x{layers}", x["design"], d.design_parameters(x), x["arguments"], check_designs.Contract(d.layout, 1), entry)
+
+
+def problems(label, replace=None, bucket=None, file="decode_token.py"):
+    """The checker's problems for one instance (a label of fused_instances, or the tuple itself), of its design as it
+    is or with texts of `file` (in Kernels/decode) replaced: replace = (old, new) or a list of them."""
+    _, design, kw, args, contract, entry = instance(label) if isinstance(label, str) else label
     if bucket is not None:
         kw = dict(kw, bucket=bucket)
         contract = check_designs.Contract(contract.lay, bucket)
     folder = tempfile.mkdtemp()
     shutil.copytree(os.path.join(KERNELS, "decode"), os.path.join(folder, "decode"))
-    path = os.path.join(folder, "decode", "decode_token.py")
+    path = os.path.join(folder, design)
     if replace:
-        old, new = replace
-        assert old in SOURCE, old
-        with open(path, "w") as f:
-            f.write(SOURCE.replace(old, new))
+        with open(os.path.join(KERNELS, "decode", file)) as f:
+            source = f.read()
+        for old, new in [replace] if isinstance(replace[0], str) else replace:
+            assert source.count(old) == 1, old
+            source = source.replace(old, new)
+        with open(os.path.join(folder, "decode", file), "w") as f:
+            f.write(source)
     objects = {o: [os.path.join(KERNELS, s) for s in srcs] for o, srcs in entry["objects"].items()}
     try:
         return design_check.check(design_check.run_design(path, **kw), "x", objects, args, contract)
@@ -45,7 +59,7 @@ def problems(label, replace=None, bucket=None):
         shutil.rmtree(folder)
 
 
-TINY = "tiny-llama32 ctx2048 decode_q4_0_q4_0_b1"
+TINY = "tiny-llama32 ctx2048 decode_q4_0_b1"
 
 
 class DecodeDesignTests(unittest.TestCase):
@@ -85,15 +99,17 @@ class DecodeDesignTests(unittest.TestCase):
 
     def test_the_static_lowering_breaks_on_the_designs_counts(self):
         ps = problems(TINY, ('AIECC_FLAGS = ["--dynamic-objFifos"]', 'AIECC_FLAGS = []'))
-        self.assertRule(ps, "lowering", "core gemv_core", "the next trip reads the wrong buffer", "unrollForLoops")
+        self.assertRule(ps, "lowering", "core hub_core", "the next trip reads the wrong buffer", "unrollForLoops")
+        self.assertRule(ps, "lowering", "core attention_core", "moves 1 objects of kv0 per trip on 2 buffers")
 
-    def test_one_linear_weight_fill_per_channel_starts_past_two_to_the_31_bytes_for_1b_bf16(self):
-        ps = problems("llama-3.2-1b ctx2048 decode_bf16_bf16_b1", (
-            'tap = TensorAccessPattern((1, WB), lay.stream_offset(ch), [1, lay.pairs, d1, lay.pair_bytes // d1],\n'
-            '                                      [0, CHANNELS * lay.pair_bytes, lay.pair_bytes // d1, 1])',
-            'tap = TensorAccessPattern((1, WB), lay.streams_offset + ch * lay.stream_bytes, [1, 1, 1, lay.stream_bytes],'
-            ' [0, 0, 0, 1])'))
-        self.assertRule(ps, "shim-bd", "fills of argument 3 (fifos wch31)", "past 2147483647", "NpuAddressPatchOp")
+    def test_one_linear_weight_fill_per_channel_starts_past_two_to_the_31_bytes_for_a_24_layer_1b_bf16(self):
+        # 1B bf16 has 1.95 GB of layer weights since the LM head is its own run: 24 layers make 2.92 GB
+        ps = problems(deep_1b(24), (
+            'tap = TensorAccessPattern((1, lay.weights_bytes), lay.stream_offset(ch), [1, lay.pairs, d1, lay.pair_bytes // d1],\n'
+            '                                  [0, len(wch) * lay.pair_bytes, lay.pair_bytes // d1, 1])',
+            'tap = TensorAccessPattern((1, lay.weights_bytes), lay.streams_offset + ch * lay.stream_bytes, '
+            '[1, 1, 1, lay.stream_bytes], [0, 0, 0, 1])'), file="roles.py")
+        self.assertRule(ps, "shim-bd", "2 fills of argument 3 (fifos wch30, wch31)", "past 2147483647", "NpuAddressPatchOp")
         self.assertRule(ps, "order", "fifo w2", "weights0", "weights1")
 
 

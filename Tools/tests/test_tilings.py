@@ -1,4 +1,4 @@
-# The tilings reach the designs: a design that ignores its tiling parameter (or whose command line drops it) is reported; decode_token takes tm, tk, block and bucket.
+# The tilings reach the designs: a design that ignores its tiling parameter (or whose command line drops it) is reported; decode_token takes tm, tk, block, bucket (and tm_lm, tk_lm, which size io), lm_head tm, tm_lm, tk_lm.
 import ast
 import os
 import sys
@@ -40,10 +40,12 @@ class TilingParameterTests(unittest.TestCase):
         p = tiling_problems(keys=("tm", "tk"))
         self.assertTrue(any("takes no parameter tk" in x for x in p), p)
 
-    def test_decode_token_takes_its_tiling(self):
-        with open(os.path.join(ROOT, "Kernels", "decode", "decode_token.py")) as f:
-            tree = ast.parse(f.read())
-        self.assertEqual(check_designs.tiling_parameters(tree, check_designs.TILING_KEYS), [])
+    def test_decode_token_and_lm_head_take_their_tilings(self):
+        for name, keys in check_designs.DESIGN_TILING_KEYS.items():
+            with open(os.path.join(ROOT, "Kernels", "decode", f"{name}.py")) as f:
+                tree = ast.parse(f.read())
+            self.assertEqual(check_designs.tiling_parameters(tree, keys), [], name)
+        self.assertEqual(check_designs.DESIGN_TILING_KEYS["lm_head"], ("tm", "tm_lm", "tk_lm"))
 
 
 if __name__ == "__main__":
