@@ -3,8 +3,9 @@
 // Every offset and size comes from `npuk_lm_layout` (Swift's LMHeadLayout and DecodeLayout's io regions). The hub:
 // hub_in ← output_norm_w (lm_weights), x_final (io); y = rmsnorm(x)·w; hub_out → io result_norm; x_bcast ← y. The
 // gemv cores: the LM stage, argmax_f32 over each tile's valid rows (< vocab), one best object each after the last
-// round; the column joins drain the logits (padded rows too) and the bests. The hub: hub_in ← io bests (16·tm values
-// in S-value objects) → argmax_merge_f32 in core order → hub_out → io token. Counted per argument and shim channel.
+// round; the column joins drain the logits (padded rows too) and the bests. The hub: hub_in ← io bests (the whole
+// region, 16·tm values in S-value objects) → each core's 4 slots → argmax_merge_f32 in core order → hub_out → io
+// token. Counted per argument and shim channel.
 #include <cstring>
 
 #include "decode_array.h"
@@ -26,16 +27,18 @@ class LMHead : Array {
 
   private:
     const npuk_lm_layout &L;
-    // the hub core's Buffers: x, the norm weight, y, the 16 bests (4 bf16 slots each)
-    bfloat16 *xa, *tb, *yb, *bests;
+    // the hub core's Buffers (lm_head.py hub_buffers): the norm weight, x, y, the bests region, the 16 bests (4 bf16
+    // slots each)
+    bfloat16 *tb, *xa, *yb, *all_bests, *bests;
 
     bool allocate() {
         if (!allocate_gemv(L.hidden, L.stage.tile_bytes, true)) return false;
         CoreArena &a = arena(emu::kCoreDataBytes);
         allocate_hub_fifos(a);
-        xa = a.alloc<bfloat16>(size_t(L.hidden));
         tb = a.alloc<bfloat16>(size_t(L.hidden));
+        xa = a.alloc<bfloat16>(size_t(L.hidden));
         yb = a.alloc<bfloat16>(size_t(L.hidden));
+        all_bests = a.alloc<bfloat16>(size_t(NPUK_DECODE_GEMV_CORES) * size_t(L.tm));
         bests = a.alloc<bfloat16>(4 * size_t(NPUK_DECODE_GEMV_CORES));
         return !a.overflowed();
     }
@@ -53,17 +56,10 @@ int32_t LMHead::run() {
     give_and_broadcast(L.io_result_norm, yb, H);
     // the logits and each core's best
     if (!gemv_stage(L.stage, L.io_logits, L.io_bests)) return NPUK_BAD_LAYOUT;
-    // the bests back through hub_in, object by object; core g's best starts at slot g·tm (column c's object at 4c·tm)
-    for (int64_t o = 0; o < ng * tm; o += S) {
-        bfloat16 *in = hin[hin_slot ^= 1];
-        std::memcpy(in, io + L.io_bests + o, 2 * size_t(S));
-        for (int core = 0; core < ng; ++core) {
-            const int64_t slot = int64_t(core) * tm;
-            if (slot >= o && slot < o + S) std::memcpy(bests + 4 * core, in + (slot - o), 8);
-        }
-    }
-    t.io_read += 2 * ng * tm;
-    t.hub_in += 2 * ng * tm;
+    // the bests region back through hub_in (S-value objects); core g's best in slots g·tm .. +3 (column c's object
+    // at 4c·tm)
+    take_io(all_bests, L.io_bests, ng * tm);
+    for (int core = 0; core < ng; ++core) std::memcpy(bests + 4 * core, all_bests + int64_t(core) * tm, 8);
     // the merge in core order (the lower row on ties) → the token object
     bfloat16 *tok = hout[hout_slot ^= 1];
     std::memset(tok, 0, 2 * size_t(S));

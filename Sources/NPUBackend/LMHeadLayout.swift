@@ -108,12 +108,13 @@ public struct LMHeadLayout: Sendable, Equatable {
     /// Bytes of the buffers of a gemv core and of the hub core in the LM head run (each 64-byte aligned as IRON places
     /// them); Kernels/drivers/lm_head_driver.cc allocates the same in its arenas. gemv: x_bcast objects (2), the local
     /// x (hidden), the k-slice of x, the split's tiles (2), the fp32 accumulator, output objects (2), its best (4 bf16
-    /// slots). hub: hub_in, hub_out, x_bcast objects (2 each), x, the norm weight, y, the 16 bests (4 slots each).
+    /// slots). hub: hub_in, hub_out, x_bcast objects (2 each), the norm weight, x, y, the bests region (16·tm), the 16
+    /// bests (4 slots each).
     public func coreBytes(config c: ModelConfig) -> (gemv: Int, hub: Int) {
         func sum(_ sizes: [Int]) -> Int { sizes.reduce(0) { DecodeLayout.pad($0, DecodeLayout.alignment) + $1 } }
-        let S = 2 * hubSlice, H = 2 * c.hiddenSize
+        let S = 2 * hubSlice, H = 2 * c.hiddenSize, NG = DecodeLayout.gemvCores
         let gemv = sum([S, S, H, 2 * tk, stage.tileBytes, stage.tileBytes, 4 * tm, 2 * tm, 2 * tm, 8])
-        let hub = sum([S, S, S, S, S, S, H, H, H, 8 * DecodeLayout.gemvCores])
+        let hub = sum([S, S, S, S, S, S, H, H, H, 2 * NG * tm, 8 * NG])
         return (gemv, hub)
     }
 }
