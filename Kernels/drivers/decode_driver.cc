@@ -1,4 +1,4 @@
-// Driver of the decode token design (Kernels/decode/decode_token.py): one run, every layer and the LM head, moving data exactly as its fifos and runtime sequence do.
+// Driver of the decode token design (Kernels/decode/decode_token.py): one run, every layer, moving data exactly as its fifos and runtime sequence do; the final residual drained to io x_final for the LM head run (lm_head_driver.cc).
 //
 // The cores run concurrently on the NPU; here they run in the order their data dependencies force (the hub's
 // order, issue 12's contract): each phase completes before the next, which is what the runtime sequence's task
@@ -8,158 +8,61 @@
 // budgets are checked, not claimed. Every DDR transfer is counted per argument and per shim channel.
 #include <algorithm>
 #include <cstring>
-#include <limits>
-#include <memory>
 #include <vector>
 
-#include "emu_core.h"
-#include "kernels.h"
+#include "decode_array.h"
 
 namespace {
 
+using decode_emu::Array;
 using emu::CoreArena;
 
 constexpr int kParamHeader = 16;   // int32[8] in bf16 slots
 constexpr int kStateHeader = 16;   // attention state per head: m, l, 14 unused, acc[hd]
-
-// A gemv core: the x_bcast objects it receives, its local x and k-slice, the split's weight tiles, its
-// accumulator, its output objects, its LM best (fp32 value bits, row: 4 bf16 slots).
-struct GemvCore {
-    bfloat16 *xin[2], *x, *xs;
-    uint8_t *w[2];
-    float *acc;
-    bfloat16 *y[2];
-    int32_t *best;
-    int xfill;
-};
 
 struct AttnCore {
     bfloat16 *pack, *kv[2], *out;
     float *state, *scores;
 };
 
-class Token {
+class Token : Array {
   public:
     Token(const npuk_decode_layout &L, const uint8_t *weights, const uint16_t *kv, uint16_t *kv_row, uint16_t *io,
           npuk_decode_traffic &t)
-        : L(L), weights(weights), kv(kv), kv_row(kv_row), io(io), t(t), exec(L.execute != 0) {}
+        : Array(io, t, L.execute != 0,
+                decode_emu::Streams{weights, L.streams_offset, L.pair_bytes, L.pairs, L.weights_bytes}, L.hub_slice,
+                L.tm, L.tk),
+          L(L), kv(kv), kv_row(kv_row) {}
 
     int32_t run();
 
   private:
     const npuk_decode_layout &L;
-    const uint8_t *weights;
     const uint16_t *kv;
-    uint16_t *kv_row, *io;
-    npuk_decode_traffic &t;
-    const bool exec;
-    std::vector<std::unique_ptr<CoreArena>> arenas;
-    int64_t next_pair[NPUK_DECODE_CHANNELS] = {};
-    std::vector<GemvCore> g;
+    uint16_t *kv_row;
     std::vector<AttnCore> at;
-    // memory tiles: column c's weight channels (one pair object each) and output join; the KV groups', packs' and
-    // attention joins' objects
-    uint8_t *pair[NPUK_DECODE_CHANNELS];
-    bfloat16 *join[4];
+    // memory tiles of the KV groups', packs' and attention joins' objects
     std::vector<bfloat16 *> kvobj, packobj, attnjoin;
-    // the hub core: its fifo objects and Buffers (decode_token.py hub_buffers)
-    bfloat16 *hin[2], *hout[2], *xb[2];
-    bfloat16 *prm, *cs, *xa, *xr, *tb, *yb, *qk, *qr, *vb, *pk, *gate, *up, *act, *bests;
-    int hin_slot = 0, hout_slot = 0, xb_slot = 0;
-    int64_t S = 0;
+    // the hub core's Buffers (decode_token.py hub_buffers)
+    bfloat16 *prm, *cs, *xa, *xr, *tb, *yb, *qk, *qr, *vb, *pk, *gate, *up, *act;
 
-    CoreArena &arena(size_t bytes) {
-        arenas.push_back(std::make_unique<CoreArena>(bytes));
-        return *arenas.back();
-    }
     bool allocate();
-
-    // hub_in: n values of io (element offset) or of the weights BO (byte offset) into dst, S per object
-    void take_io(bfloat16 *dst, int64_t at, int64_t n) {
-        for (int64_t o = 0; o < n; o += S) {
-            bfloat16 *obj = hin[hin_slot ^= 1];
-            std::memcpy(obj, io + at + o, 2 * size_t(S));
-            std::memcpy(dst + o, obj, 2 * size_t(S));
-        }
-        t.io_read += 2 * n;
-        t.hub_in += 2 * n;
-    }
-    void take_weights(bfloat16 *dst, int64_t byte_offset, int64_t n) {
-        for (int64_t o = 0; o < n; o += S) {
-            bfloat16 *obj = hin[hin_slot ^= 1];
-            std::memcpy(obj, weights + byte_offset + 2 * o, 2 * size_t(S));
-            std::memcpy(dst + o, obj, 2 * size_t(S));
-        }
-        t.weights_read += 2 * n;
-        t.hub_in += 2 * n;
-    }
-    // hub_out: n values of src through the hub's output objects to io or kv_row (element offsets)
-    void give(uint16_t *base, int64_t at, const bfloat16 *src, int64_t n, bool to_kv) {
-        for (int64_t o = 0; o < n; o += S) {
-            bfloat16 *obj = hout[hout_slot ^= 1];
-            std::memcpy(obj, src + o, 2 * size_t(S));
-            std::memcpy(base + at + o, obj, 2 * size_t(S));
-        }
-        (to_kv ? t.kv_row_written : t.io_written) += 2 * n;
-        t.hub_out += 2 * n;
-    }
-    void give_io(int64_t at, const bfloat16 *src, int64_t n) { give(io, at, src, n, false); }
-    // x_bcast: the hub's objects to every gemv core's local x, in order
-    void begin_x() {
-        for (auto &c : g) c.xfill = 0;
-    }
-    void broadcast(const bfloat16 *src, int64_t n) {
-        for (int64_t o = 0; o < n; o += S) {
-            bfloat16 *obj = xb[xb_slot ^= 1];
-            std::memcpy(obj, src + o, 2 * size_t(S));
-            for (auto &c : g) {
-                bfloat16 *in = c.xin[(c.xfill / S) & 1];
-                std::memcpy(in, obj, 2 * size_t(S));
-                std::memcpy(c.x + c.xfill, in, 2 * size_t(S));
-                c.xfill += int(S);
-            }
-        }
-        t.broadcast += 2 * n;
-    }
-    // give to hub_out (io) and x_bcast, object by object
-    void give_and_broadcast(int64_t at, const bfloat16 *src, int64_t n) {
-        give_io(at, src, n);
-        broadcast(src, n);
-    }
-
-    bool gemv_stage(int s, int64_t io_out);
     void rope_and_packs(int l);
     void attention(int l);
 };
 
 bool Token::allocate() {
-    const int64_t hd = L.head_dim, tm = L.tm, grp = L.q_per_kv;
-    S = L.hub_slice;
-    int64_t kmax = 0, tile = 0;
+    const int64_t hd = L.head_dim, tm = L.tm;
+    int64_t kmax = 0;
     for (const auto &st : L.stage) {
         kmax = std::max(kmax, st.k);
-        tile = std::max(tile, st.tile_bytes);
+        if (st.tile_bytes != L.stage[0].tile_bytes) return false;
     }
-    if (2 * tile != L.pair_bytes) return false;
-    // 16 gemv cores: x_bcast (consumer, depth 2), x, xs, the split's tiles (depth 2), acc, outputs (depth 2), best
-    g.resize(NPUK_DECODE_GEMV_CORES);
-    for (auto &c : g) {
-        CoreArena &a = arena(emu::kCoreDataBytes);
-        for (auto &p : c.xin) p = a.alloc<bfloat16>(size_t(S));
-        c.x = a.alloc<bfloat16>(size_t(kmax));
-        c.xs = a.alloc<bfloat16>(size_t(L.tk));
-        for (auto &p : c.w) p = a.alloc<uint8_t>(size_t(tile));
-        c.acc = a.alloc<float>(size_t(tm));
-        for (auto &p : c.y) p = a.alloc<bfloat16>(size_t(tm));
-        c.best = reinterpret_cast<int32_t *>(a.alloc<bfloat16>(4));
-        if (a.overflowed()) return false;
-    }
-    // the hub: hub_in (consumer), hub_out and x_bcast (producer), depth 2 each; its Buffers
+    if (!allocate_gemv(kmax, L.stage[0].tile_bytes, false)) return false;
+    // the hub: its fifo objects and Buffers
     {
         CoreArena &a = arena(emu::kCoreDataBytes);
-        for (auto &p : hin) p = a.alloc<bfloat16>(size_t(S));
-        for (auto &p : hout) p = a.alloc<bfloat16>(size_t(S));
-        for (auto &p : xb) p = a.alloc<bfloat16>(size_t(S));
+        allocate_hub_fifos(a);
         prm = a.alloc<bfloat16>(size_t(L.params));
         cs = a.alloc<bfloat16>(size_t(hd));
         xa = a.alloc<bfloat16>(size_t(L.hidden));
@@ -173,10 +76,10 @@ bool Token::allocate() {
         gate = a.alloc<bfloat16>(size_t(tm));
         up = a.alloc<bfloat16>(size_t(tm));
         act = a.alloc<bfloat16>(size_t(tm));
-        bests = a.alloc<bfloat16>(4 * size_t(NPUK_DECODE_GEMV_CORES));
         if (a.overflowed()) return false;
     }
     // one attention core per KV head: pack (depth 1), K ‖ V blocks (depth 2), output (depth 1), state, scores
+    const int64_t grp = L.q_per_kv;
     at.resize(size_t(L.kv_heads));
     for (auto &c : at) {
         CoreArena &a = arena(emu::kCoreDataBytes);
@@ -185,17 +88,6 @@ bool Token::allocate() {
         c.out = a.alloc<bfloat16>(size_t(grp * hd));
         c.state = a.alloc<float>(size_t(grp * (hd + kStateHeader)));
         c.scores = a.alloc<float>(size_t(L.block));
-        if (a.overflowed()) return false;
-    }
-    // memory tiles 0-3: each column's two weight channels and its output join
-    for (int c = 0; c < 4; ++c) {
-        CoreArena &a = arena(emu::kMemTileBytes);
-        for (int j = 0; j < 2; ++j) {
-            pair[2 * c + j] = a.alloc<uint8_t>(size_t(L.pair_bytes));
-            a.alloc<uint8_t>(size_t(L.pair_bytes));   // depth 2
-        }
-        join[c] = a.alloc<bfloat16>(4 * size_t(tm));
-        a.alloc<bfloat16>(4 * size_t(tm));
         if (a.overflowed()) return false;
     }
     // memory tiles of the KV groups (depth 2), packs and attention joins (depth 1)
@@ -210,71 +102,6 @@ bool Token::allocate() {
         packobj.push_back(a.alloc<bfloat16>(4 * size_t(L.pack)));
         attnjoin.push_back(a.alloc<bfloat16>(4 * size_t(grp * hd)));
         if (a.overflowed()) return false;
-    }
-    return true;
-}
-
-// One gemv stage on the 16 cores. Per round and k-slice each weight channel delivers its next pair object (the
-// memory tile splits it to its two cores) and every core accumulates gemv(tile, xs = x[ks·tk, +tk)); per round each
-// core writes gemv_out of its tile and each column joins its 4 objects and drains them to io_out + (r·16 + 4c)·tm.
-// The LM stage folds argmax_f32 over each tile's valid rows (< vocab) and after the last round emits each core's
-// best object (its best in slots 0–3, the rest 0).
-bool Token::gemv_stage(int s, int64_t io_out) {
-    const npuk_decode_stage &st = L.stage[s];
-    const int tm = L.tm, tk = L.tk, slices = int(st.k / tk), ng = NPUK_DECODE_GEMV_CORES;
-    const bool lm = s == NPUK_STAGE_LM;
-    int slot = 0, oslot = 0;
-    for (int64_t r = 0; r < st.rounds; ++r) {
-        for (int ks = 0; ks < slices; ++ks, slot ^= 1) {
-            for (int ch = 0; ch < NPUK_DECODE_CHANNELS; ++ch) {
-                if (next_pair[ch] >= L.pairs) return false;
-                const int64_t at = L.streams_offset + (next_pair[ch]++ * NPUK_DECODE_CHANNELS + ch) * L.pair_bytes;
-                if (at + L.pair_bytes > L.weights_bytes) return false;
-                std::memcpy(pair[ch], weights + at, size_t(L.pair_bytes));   // shim (c, 0) MM2S j → memory tile c
-                t.weight_channel[ch] += L.pair_bytes;
-                t.weights_read += L.pair_bytes;
-                const int c = ch / 2, j = ch % 2;
-                for (int h = 0; h < 2; ++h)   // the split: tile h to core 4c + 2j + h
-                    std::memcpy(g[4 * c + 2 * j + h].w[slot], pair[ch] + h * st.tile_bytes, size_t(st.tile_bytes));
-            }
-            for (auto &c : g) {
-                std::memcpy(c.xs, c.x + ks * tk, 2 * size_t(tk));
-                if (!exec) continue;
-                switch (st.format) {
-                case NPUK_WEIGHTS_Q4_1: gemv_q4_1_blocks(c.w[slot], c.xs, c.acc, tm, tk, ks == 0); break;
-                case NPUK_WEIGHTS_Q4_0: gemv_q4_0(c.w[slot], c.xs, c.acc, tm, tk, ks == 0); break;
-                default: gemv_bf16(reinterpret_cast<const bfloat16 *>(c.w[slot]), c.xs, c.acc, tm, tk, ks == 0);
-                }
-            }
-        }
-        for (int core = 0; core < ng; ++core) {
-            GemvCore &c = g[core];
-            const int64_t base = (r * ng + core) * tm;
-            if (!exec) continue;
-            gemv_out_bf16(c.acc, c.y[oslot], tm);
-            const int64_t valid = std::min<int64_t>(tm, st.rows - base);
-            if (lm && valid > 0) argmax_f32(c.acc, int32_t(valid), int32_t(base), c.best, r == 0);
-        }
-        for (int col = 0; col < 4; ++col) {   // the column's join, drained by shim (col, 0) S2MM
-            for (int k = 0; k < 4; ++k) std::memcpy(join[col] + k * tm, g[4 * col + k].y[oslot], 2 * size_t(tm));
-            std::memcpy(io + io_out + (r * ng + 4 * col) * tm, join[col], 8 * size_t(tm));
-            t.gemv_drain[col] += 8 * tm;
-            t.io_written += 8 * tm;
-        }
-        oslot ^= 1;
-    }
-    if (lm) {
-        for (auto &c : g) {
-            bfloat16 *o = c.y[oslot];
-            std::memset(o, 0, 2 * size_t(tm));
-            std::memcpy(o, c.best, 8);
-        }
-        for (int col = 0; col < 4; ++col) {
-            for (int k = 0; k < 4; ++k) std::memcpy(join[col] + k * tm, g[4 * col + k].y[oslot], 2 * size_t(tm));
-            std::memcpy(io + L.io_bests + int64_t(col) * 4 * tm, join[col], 8 * size_t(tm));
-            t.gemv_drain[col] += 8 * tm;
-            t.io_written += 8 * tm;
-        }
     }
     return true;
 }
@@ -371,7 +198,7 @@ int32_t Token::run() {
         if (exec) rmsnorm_bf16(xa, tb, yb, int32_t(H), L.eps);
         begin_x();
         give_and_broadcast(io_l.attn_norm, yb, H);
-        if (!gemv_stage(NPUK_STAGE_QKV, io_l.qkv)) return NPUK_BAD_LAYOUT;
+        if (!gemv_stage(L.stage[NPUK_STAGE_QKV], io_l.qkv)) return NPUK_BAD_LAYOUT;
         // 2. RoPE, packs, K/V rows; the attention cores
         rope_and_packs(l);
         attention(l);
@@ -384,7 +211,7 @@ int32_t Token::run() {
             t.hub_in += 2 * S;
             broadcast(in, S);
         }
-        if (!gemv_stage(NPUK_STAGE_O, io_l.o)) return NPUK_BAD_LAYOUT;
+        if (!gemv_stage(L.stage[NPUK_STAGE_O], io_l.o)) return NPUK_BAD_LAYOUT;
         // 4. the residual + attn_out → ffn_inp; ffn_norm → io and the GU stage's x
         take_io(tb, io_l.o, H);
         if (exec) add_bf16(xa, tb, xr, int32_t(H));
@@ -393,7 +220,7 @@ int32_t Token::run() {
         if (exec) rmsnorm_bf16(xr, tb, yb, int32_t(H), L.eps);
         begin_x();
         give_and_broadcast(io_l.ffn_norm, yb, H);
-        if (!gemv_stage(NPUK_STAGE_GU, io_l.gu)) return NPUK_BAD_LAYOUT;
+        if (!gemv_stage(L.stage[NPUK_STAGE_GU], io_l.gu)) return NPUK_BAD_LAYOUT;
         // 5. SwiGLU per (gate tile, up tile) → act to io and the D stage's x, tile by tile
         begin_x();
         for (int64_t p = 0; p < F / tm; ++p) {
@@ -402,35 +229,15 @@ int32_t Token::run() {
             if (exec) swiglu_bf16(gate, up, act, int32_t(tm));
             give_and_broadcast(io_l.act + p * tm, act, tm);
         }
-        if (!gemv_stage(NPUK_STAGE_D, io_l.d)) return NPUK_BAD_LAYOUT;
+        if (!gemv_stage(L.stage[NPUK_STAGE_D], io_l.d)) return NPUK_BAD_LAYOUT;
         // 6. the residual + ffn_out → l_out
         take_io(tb, io_l.d, H);
         if (exec) add_bf16(xr, tb, xa, int32_t(H));
         give_io(io_l.l_out, xa, H);
     }
-    // the LM head: result_norm → io and the LM stage's x; the logits and bests; the merge in core order
-    take_weights(tb, L.output_norm, H);
-    if (exec) rmsnorm_bf16(xa, tb, yb, int32_t(H), L.eps);
-    begin_x();
-    give_and_broadcast(L.io_result_norm, yb, H);
-    if (!gemv_stage(NPUK_STAGE_LM, L.io_logits)) return NPUK_BAD_LAYOUT;
-    for (int core = 0; core < NPUK_DECODE_GEMV_CORES; ++core) {   // each core's first object: its best; the rest unread
-        for (int64_t o = 0; o < tm; o += S) {
-            bfloat16 *in = hin[hin_slot ^= 1];
-            std::memcpy(in, io + L.io_bests + core * tm + o, 2 * size_t(S));
-            if (o == 0) std::memcpy(bests + 4 * core, in, 8);
-        }
-        t.io_read += 2 * tm;
-        t.hub_in += 2 * tm;
-    }
-    bfloat16 *tok = hout[hout_slot ^= 1];
-    std::memset(tok, 0, 2 * size_t(S));
-    if (exec) argmax_merge_f32(reinterpret_cast<const int32_t *>(bests), NPUK_DECODE_GEMV_CORES, reinterpret_cast<int32_t *>(tok));
-    std::memcpy(io + L.io_token, tok, 2 * size_t(S));
-    t.io_written += 2 * S;
-    t.hub_out += 2 * S;
-    for (int ch = 0; ch < NPUK_DECODE_CHANNELS; ++ch)
-        if (next_pair[ch] != L.pairs) return NPUK_BAD_LAYOUT;   // every pair of every channel consumed exactly once
+    // the final residual → io x_final (the LM head run's input)
+    give_io(L.io_x_final, xa, H);
+    if (!streams_consumed()) return NPUK_BAD_LAYOUT;
     return NPUK_OK;
 }
 

@@ -100,12 +100,14 @@ int32_t npuk_attn_prefill_bf16(const uint16_t *q, const uint16_t *k_new, const u
                                int32_t block, int32_t qrows, uint16_t *out);
 
 // The decode token (Kernels/decode/decode_token.py; the layouts are issue 12's contract, computed by Swift's
-// DecodeLayout and passed here, never recomputed): ONE run moves the whole token through 16 gemv cores (4 columns x
-// 4 rows, each column's two weight channels split at its memory tile to core pairs), one hub core (norms, residual,
-// RoPE, SwiGLU, the argmax merge) and one attention core per KV head. Offsets in the weights BO are bytes; in the KV
-// and io BOs bf16 elements.
-enum { NPUK_DECODE_CHANNELS = 8, NPUK_DECODE_STAGES = 5, NPUK_DECODE_GEMV_CORES = 16 };
-enum { NPUK_STAGE_QKV = 0, NPUK_STAGE_O = 1, NPUK_STAGE_GU = 2, NPUK_STAGE_D = 3, NPUK_STAGE_LM = 4 };
+// DecodeLayout and passed here, never recomputed): ONE run moves a token through every layer — 16 gemv cores (4
+// columns x 4 rows, each column's two weight channels split at its memory tile to core pairs), one hub core (norms,
+// residual, RoPE, SwiGLU, the x broadcast) and one attention core per KV head — and leaves the final residual in the
+// io region x_final. The LM head (the addendum's second design, lm_head_<h>) is the next run of the same runlist: the
+// same 16 gemv cores on the same 8 channels and the hub, its own tiling and weight format (npuk_lm_head). Offsets in
+// the weights BOs are bytes; in the KV and io BOs bf16 elements.
+enum { NPUK_DECODE_CHANNELS = 8, NPUK_DECODE_STAGES = 4, NPUK_DECODE_GEMV_CORES = 16 };
+enum { NPUK_STAGE_QKV = 0, NPUK_STAGE_O = 1, NPUK_STAGE_GU = 2, NPUK_STAGE_D = 3 };
 
 // One gemv stage: tile t (rows [t*tm, +tm) of the padded rows) goes to core t mod 16 in round t div 16.
 struct npuk_decode_stage {
@@ -124,7 +126,7 @@ struct npuk_decode_io_layer {
 };
 
 struct npuk_decode_layout {
-    int32_t hidden, q_dim, kv_dim, ffn, vocab, layers, heads, kv_heads, head_dim;
+    int32_t hidden, q_dim, kv_dim, ffn, layers, heads, kv_heads, head_dim;
     int32_t q_per_kv;          // heads / kv_heads (the attention kernels' `group`)
     float eps;
     int32_t adjacent;          // RoPE pairing: 1 adjacent, 0 half-split
@@ -135,23 +137,24 @@ struct npuk_decode_layout {
     int32_t pack;              // PN: bf16 values of one KV head's pack (q of its query heads, k, v, params header)
     int32_t params;            // bf16 values of the io params region (int32[8] header, cos, sin, padding)
     int32_t execute;           // 0: move and count every byte, call no kernel (counting at 1B shapes)
-    struct npuk_decode_stage stage[NPUK_DECODE_STAGES];   // QKV, O, GU, D, LM
-    // weights BO (bytes): the norms, then the channel streams interleaved pair by pair: pair p of channel ch
+    struct npuk_decode_stage stage[NPUK_DECODE_STAGES];   // QKV, O, GU, D
+    // weights BO (bytes): the layers' norms, then the channel streams interleaved pair by pair: pair p of channel ch
     // (= 2c + j, feeding cores 4c + 2j and 4c + 2j + 1) at streams_offset + (p * 8 + ch) * pair_bytes
     int64_t streams_offset, pair_bytes, pairs;   // pairs: per channel per token
     const int64_t *attn_norm, *ffn_norm;   // [layers]: byte offsets of the bf16 norm weights
-    int64_t output_norm, weights_bytes;
+    int64_t weights_bytes;
     // KV BO (bf16 elements), block-major: (block, layer, group, head in group, K|V, row, head_dim)
     const int64_t *kv_group;               // [layers * kv_groups]: off(l, group, 0, K), also its offset in kv_row
     int64_t kv_chunk, kv_slab;             // one group's block (gk heads' K ‖ V), one block of every layer and group
     int64_t kv_head_stride, kv_half_stride;   // 2*block*hd, block*hd
     int64_t kv_elements, kv_row_elements;
     // io BO (bf16 elements)
-    int64_t io_params, io_x, io_result_norm, io_logits, io_bests, io_token, io_elements;
+    int64_t io_params, io_x, io_x_final, io_elements;
     const struct npuk_decode_io_layer *io_layer;   // [layers]
 };
 
-// Bytes the token moved, per argument and per shim DMA channel (MM2S reads DDR, S2MM writes it).
+// Bytes a run moved, per argument and per shim DMA channel (MM2S reads DDR, S2MM writes it). The LM head run uses
+// `weights_read` for its lm_weights and leaves the KV, pack and attention fields zero.
 struct npuk_decode_traffic {
     int64_t weights_read, kv_read, kv_row_written, io_read, io_written;
     int64_t weight_channel[NPUK_DECODE_CHANNELS];  // MM2S: the channel streams (channel 2c + j)
@@ -159,17 +162,39 @@ struct npuk_decode_traffic {
     int64_t kv_channel[4];                         // MM2S: kvg{i}
     int64_t pack_channel[2];                       // MM2S: packs{i}
     int64_t gemv_drain[4];                         // S2MM: column c's joined outputs
-    int64_t hub_out;                               // S2MM: the hub's intermediates, packs, K/V rows, token
+    int64_t hub_out;                               // S2MM: the hub's intermediates, packs, K/V rows, x_final, token
     int64_t attn_drain[2];                         // S2MM: attention joins
     int64_t broadcast;                             // on chip: x_bcast objects the hub sent (counted once)
 };
 
-// Runs one token at the position the io params header holds (int32[8] [pos, pos, 1, bucket, 0...]). kv is read,
-// never written; kv_row (the host's sub-buffer of kv at base(pos)) receives exactly the token's K and V rows.
-// Returns NPUK_OK, NPUK_BAD_SHAPE (position or bucket), NPUK_CORE_MEMORY (a core's or memory tile's buffers do not
-// fit) or NPUK_BAD_LAYOUT. `traffic` (nullable) is overwritten.
+// Runs one token's layers at the position the io params header holds (int32[8] [pos, pos, 1, bucket, 0...]): kv is
+// read, never written; kv_row (the host's sub-buffer of kv at base(pos)) receives exactly the token's K and V rows;
+// the final residual is drained to io x_final. Returns NPUK_OK, NPUK_BAD_SHAPE (position or bucket),
+// NPUK_CORE_MEMORY (a core's or memory tile's buffers do not fit) or NPUK_BAD_LAYOUT. `traffic` (nullable) is
+// overwritten.
 int32_t npuk_decode_token(const struct npuk_decode_layout *layout, const uint8_t *weights, const uint16_t *kv,
                           uint16_t *kv_row, uint16_t *io, struct npuk_decode_traffic *traffic);
+
+// The LM head run (lm_head_<h>; Swift's LMHeadLayout and DecodeLayout's io regions).
+struct npuk_lm_layout {
+    int32_t hidden, vocab;
+    int32_t tm, tk, hub_slice;  // the LM head's own gemv tiling; S = the hub's object (bf16 values)
+    float eps;
+    int32_t execute;            // 0: move and count every byte, call no kernel
+    int32_t unused;
+    struct npuk_decode_stage stage;   // the LM stage: vocab rows padded to 16 * tm, k = hidden
+    // lm_weights BO (bytes): output_norm_w (bf16) at output_norm, then the 8 channel streams interleaved pair by pair
+    int64_t output_norm, streams_offset, pair_bytes, pairs, weights_bytes;
+    // io BO (bf16 elements): the decode token's x_final; this run's result_norm, logits (padded rows), bests (16 * tm:
+    // column c's object at 4c * tm, core k's best in slots k*tm .. +3), token (S: int32 in slots 0-1)
+    int64_t io_x_final, io_result_norm, io_logits, io_bests, io_token, io_elements;
+};
+
+// Runs the LM head on the io BO's x_final: result_norm, every logit (padded rows too), each gemv core's best over its
+// valid rows, and the token (argmax_merge_f32 in core order; the lower row on ties). Returns NPUK_OK,
+// NPUK_BAD_SHAPE, NPUK_CORE_MEMORY or NPUK_BAD_LAYOUT. `traffic` (nullable) is overwritten.
+int32_t npuk_lm_head(const struct npuk_lm_layout *layout, const uint8_t *lm_weights, uint16_t *io,
+                     struct npuk_decode_traffic *traffic);
 
 #ifdef __cplusplus
 }

@@ -11,21 +11,17 @@ import Foundation
 /// the Q4_0 blocks the NPU runs, so a comparison measures the kernels, not the conversion.
 public final class ConvertedTensors: TensorSource, @unchecked Sendable {
     public let source: TensorSource
-    /// `.q4_0`, `.q4_1` or `.bf16`.
+    /// `.q4_0` or `.bf16`.
     public let matrices: DType
-    /// When set, only these matrices are converted (NPUBackend: a Q4 model's LM head stored in another format).
-    public let only: Set<String>?
     public let path: String
     private var converted: [String: UnsafeMutableRawBufferPointer] = [:]
     private let lock = NSLock()
 
-    public init(_ source: TensorSource, matrices: DType, only: Set<String>? = nil) {
-        precondition(matrices == .q4_0 || matrices == .q4_1 || matrices == .bf16, "matrices convert to Q4_0, Q4_1 or bf16")
+    public init(_ source: TensorSource, matrices: DType) {
+        precondition(matrices == .q4_0 || matrices == .bf16, "matrices convert to Q4_0 or bf16")
         self.source = source
         self.matrices = matrices
-        self.only = only
-        path = source.path + (only.map { " (\($0.sorted().joined(separator: ", ")) converted to \(matrices.rawValue) at load)" }
-                                  ?? " (matrices converted to \(matrices.rawValue) at load)")
+        path = source.path + " (matrices converted to \(matrices.rawValue) at load)"
     }
 
     deinit { for b in converted.values { b.deallocate() } }
@@ -35,7 +31,6 @@ public final class ConvertedTensors: TensorSource, @unchecked Sendable {
     /// True for the tensors this view converts.
     public func isConverted(_ info: TensorInfo) -> Bool {
         info.shape.count == 2 && info.dtype != matrices && (info.shape.last ?? 0) % 32 == 0
-            && (only?.contains(info.name) ?? true)
     }
 
     public func info(_ name: String) -> TensorInfo? {
@@ -72,8 +67,6 @@ public final class ConvertedTensors: TensorSource, @unchecked Sendable {
             values.withUnsafeBufferPointer { v in
                 if matrices == .q4_0 {
                     quantizeQ4_0(v, into: out)
-                } else if matrices == .q4_1 {
-                    quantizeQ4_1(v, into: out)
                 } else {
                     let bf = out.bindMemory(to: UInt16.self)
                     for i in 0..<v.count { bf[i] = floatToBF16(v[i]).littleEndian }

@@ -1,7 +1,8 @@
 // What the NPU backend cost the device: at load, per token (the last one) and in total, for tests and the benchmark.
 
-/// Device counters of an NPUBackend session. A "token" is one row through the decode token design (one run in a
-/// one-run runlist), prompt rows included (they run as decode steps).
+/// Device counters of an NPUBackend session. A "token" is one row through the decode designs: one runlist execute
+/// (one driver command) of the decode token run and the LM head run, or of the decode token run alone for a prompt row
+/// whose logits nobody reads; prompt rows are included (they run as decode steps).
 public struct BackendCounters: Sendable, Equatable {
     /// Everything up to the end of load (allocations, weight uploads).
     public var load = DeviceCounters()
@@ -9,7 +10,7 @@ public struct BackendCounters: Sendable, Equatable {
     public var lastToken = DeviceCounters()
     public var tokens = DeviceCounters()
     public var tokenCount = 0
-    /// Bytes the last token's runs moved (emulated device only: counted from their bound arguments).
+    /// Bytes the last token's runs moved (emulated device only: as the drivers counted them).
     public var lastTokenTraffic: DeviceTraffic?
     public var tokensTraffic = DeviceTraffic()
     /// The chained commands of the last token's runlist (emulated device only): runs, payload bytes of the

@@ -1,9 +1,10 @@
-// Decode benchmark: exact per-token counts from the emulated run (bytes per argument and per DMA channel) and a MODELLED NPU decode time from the channels the decode token uses.
+// Decode benchmark: exact per-token counts from the emulated runlist (bytes per argument and per DMA channel) and a MODELLED NPU decode time from the channels the decode token and LM head runs use.
 import Foundation
 import LlamaCore
 
-/// The throughput model of a decode token (issue 12 point 5). Per phase (DecodeLayout.phases: the hub, gemv and
-/// attention phases of every layer and the LM head, serialized as the runtime sequence waits between them):
+/// The throughput model of a decode token (issue 12 point 5). Per phase (DecodeLayout.tokenPhases: the hub, gemv and
+/// attention phases of every layer, then the LM head run's, serialized as the runtime sequences wait between them and
+/// the runlist runs one run after the other):
 /// max(each channel's bytes / `channelBytesPerSecond`, the phase's DRAM bytes / `dramBytesPerSecond`); plus
 /// `secondsPerWait` per wait, `secondsPerRun` per run and `secondsPerSync` per host BO sync. Sources:
 /// - DRAM ceiling 50 GB/s: issue 12's modelling figure (REFERENCE.md §6 measured 55–65 GB/s over 8 shim columns).
@@ -71,30 +72,38 @@ public struct DecodeBenchResult: Sendable {
     public var cost: DecodeCostModel
 
     public var layers: Int { layout.config.layerCount }
-    public var phases: [DecodePhase] { layout.phases(bucket: bucket) }
-    /// Every channel's bytes from the layout (what the emulator's counts must equal for the shim channels).
-    public var channelTotals: [DecodeChannel: Int] { layout.channelTotals(bucket: bucket) }
-    /// Zero rows the channel streams carry (tiles padded to 16 · tm rows), in bytes.
-    public var paddingBytes: Int { DecodeLayout.channels * layout.channelBytes - matrixBytes }
+    /// The token's phases: the decode token run's, then the LM head run's.
+    public var phases: [DecodePhase] { layout.tokenPhases(bucket: bucket) }
+    /// Every channel's bytes over both runs from the layout (what the emulator's counts must equal for the shim channels).
+    public var channelTotals: [DecodeChannel: Int] { layout.tokenChannelTotals(bucket: bucket) }
+    /// Waits in the token's runtime sequences (the decode token's and the LM head's).
+    public var waits: Int { layout.waitsPerToken + layout.lmHeadWaits }
+    /// Zero rows the channel streams carry (tiles padded to 16 · tm rows, the LM head's to 16 · its tm), in bytes.
+    public var paddingBytes: Int { DecodeLayout.channels * (layout.channelBytes + layout.lmHead.channelBytes) - matrixBytes }
     var matrixBytes: Int { naturalWeightBytes - 2 * layout.config.hiddenSize * (2 * layers + 1) }
     public var streamedBytes: Int { traffic.totalRead + traffic.kvWriteBytes + traffic.outputBytes }
 
     /// Modelled seconds per token, and its parts.
     public var breakdown: (phases: Double, waits: Double, runs: Double, syncs: Double) {
         let p = phases.reduce(0) { $0 + cost.phase($1).seconds }
-        return (p, Double(layout.waitsPerToken) * cost.secondsPerWait, Double(perToken.runs) * cost.secondsPerRun,
+        return (p, Double(waits) * cost.secondsPerWait, Double(perToken.runs) * cost.secondsPerRun,
                 Double(perToken.syncsToDevice + perToken.syncsFromDevice) * cost.secondsPerSync)
     }
     public var modelledSeconds: Double { let b = breakdown; return b.phases + b.waits + b.runs + b.syncs }
     public var modelledTokensPerSecond: Double { 1 / modelledSeconds }
 
-    /// What bounds the phases' time: seconds per limit ("DRAM", a channel), largest first.
+    /// The LM head run's share of the phases' time.
+    public var lmHeadSeconds: Double { layout.lmHeadPhases.reduce(0) { $0 + cost.phase($1).seconds } }
+
+    /// What bounds the phases' time: seconds per limit ("DRAM", a channel) and kind of phase (the LM head run's apart),
+    /// largest first.
     public var limits: [(limit: String, seconds: Double)] {
         var byLimit: [String: Double] = [:]
         for p in phases {
             let (s, limit) = cost.phase(p)
             // name a channel by its kind of stream (kvg0…kvg3 → kvg), a phase kind beside it
-            let key = limit == "DRAM" ? "DRAM (\(p.kind.rawValue) phases)" : limit.replacingOccurrences(of: #"\d+$"#, with: "*", options: .regularExpression) + " (\(p.kind.rawValue) phases)"
+            let kind = p.run == "LM head" ? "LM head \(p.kind.rawValue)" : p.kind.rawValue
+            let key = (limit == "DRAM" ? "DRAM" : limit.replacingOccurrences(of: #"\d+$"#, with: "*", options: .regularExpression)) + " (\(kind) phases)"
             byLimit[key, default: 0] += s
         }
         return byLimit.sorted { $0.value > $1.value }.map { ($0.key, $0.value) }
@@ -128,8 +137,8 @@ public enum DecodeBenchmark {
         let c = backend.counters, l = backend.layout
         let weights = "\(l.projectionDType.rawValue) matrices, \(l.lmHeadDType.rawValue) LM head"
         let natural = DecodeWeights.parts(l, outputWeight: graph.outputWeightName).reduce(0) { sum, part in
-            let s = l.stages[part.stage.rawValue]
-            return sum + part.rows * s.slices * s.tileBytes / l.tm
+            let s = l.shape(part.stage)
+            return sum + part.rows * s.slices * s.tileBytes / (part.stage == .lm ? l.lmHead.tm : l.tm)
         } + 2 * config.hiddenSize * (2 * config.layerCount + 1)
         return DecodeBenchResult(model: name, weights: weights, position: position, bucket: l.bucket(forPosition: position),
                                  layout: l, kernelsExecuted: executeKernels, perToken: c.lastToken, traffic: c.lastTokenTraffic!,
@@ -146,11 +155,11 @@ public enum DecodeBenchmark {
         for r in results {
             let t = r.perToken, x = r.traffic, l = r.layout
             let expected = r.naturalWeightBytes + x.kvReadBytes
-            lines.append("\(r.model) [\(r.weights)] at position \(r.position) (bucket \(r.bucket) blocks of \(l.block), tm \(l.tm), tk \(l.tk))\(r.kernelsExecuted ? "" : " (every byte moved and counted, kernels not executed)"):")
-            lines.append("  runs \(t.runs), runlist executes \(t.runlistExecutes), driver commands \(t.driverCommands), submissions \(t.submissions), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B), argument rebinds \(r.argumentRebinds), waits in the run \(l.waitsPerToken)")
+            lines.append("\(r.model) [\(r.weights)] at position \(r.position) (bucket \(r.bucket) blocks of \(l.block); decode tm \(l.tm), tk \(l.tk); LM head tm \(l.lmHead.tm), tk \(l.lmHead.tk))\(r.kernelsExecuted ? "" : " (every byte moved and counted, kernels not executed)"):")
+            lines.append("  runs \(t.runs) (\(l.kernelName(bucket: r.bucket)), \(l.lmHead.kernelName)), runlist executes \(t.runlistExecutes), driver commands \(t.driverCommands), submissions \(t.submissions), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B), argument rebinds \(r.argumentRebinds), waits in the runs \(l.waitsPerToken) + \(l.lmHeadWaits)")
             lines.append("  " + chainLine(t, r.chains, r.target) + "; hardware context \(r.contextKernels) kernels (limit \(r.target.maxKernelsPerContext))")
-            lines.append("  per argument (emulator): weights read \(mb(x.weightBytes)) (model's weights \(mb(r.naturalWeightBytes)) + zero padded rows \(mb(r.paddingBytes))), kv read \(mb(x.kvReadBytes)), kv_row written \(x.kvWriteBytes) B, io read \(x.activationReadBytes) B, io written \(x.outputBytes) B")
-            lines.append("  bytes per DMA channel per token (from the layout; the shim channels and x_bcast also counted by the emulator, equal unless said):")
+            lines.append("  per argument (emulator): weights and lm_weights read \(mb(x.weightBytes)) (model's weights \(mb(r.naturalWeightBytes)) + zero padded rows \(mb(r.paddingBytes))), kv read \(mb(x.kvReadBytes)), kv_row written \(x.kvWriteBytes) B, io read \(x.activationReadBytes) B, io written \(x.outputBytes) B")
+            lines.append("  bytes per DMA channel per token, both runs (from the layouts; the shim channels and x_bcast also counted by the emulator, equal unless said):")
             let totals = r.channelTotals
             for kind in DecodeChannel.Kind.allCases {
                 let chs = totals.filter { $0.key.kind == kind }
@@ -169,11 +178,11 @@ public enum DecodeBenchmark {
                                 mb(r.streamedBytes), 100 * Double(r.streamedBytes) / Double(expected), mb(r.paddingBytes),
                                 100 * Double(r.paddingBytes) / Double(r.naturalWeightBytes)))
             let b = r.breakdown
-            lines.append(String(format: "  modelled: %.2f ms/token → %.1f tok/s (modelled): phases %.2f ms, waits %.2f ms (%d × %.0f µs), run %.3f ms, host syncs %.3f ms",
-                                r.modelledSeconds * 1e3, r.modelledTokensPerSecond, b.phases * 1e3, b.waits * 1e3,
-                                l.waitsPerToken, r.cost.secondsPerWait * 1e6, b.runs * 1e3, b.syncs * 1e3))
-            let limits = r.limits.prefix(4).map { String(format: "%@ %.2f ms (%.0f%%)", $0.limit, $0.seconds * 1e3, 100 * $0.seconds / r.modelledSeconds) }
-            lines.append("  limited by: " + limits.joined(separator: "; ") + String(format: "; overheads (waits, run, syncs) %.2f ms (%.0f%%)",
+            lines.append(String(format: "  modelled: %.2f ms/token → %.1f tok/s (modelled): phases %.2f ms (of which the LM head run %.2f ms), waits %.2f ms (%d × %.0f µs), runs %.3f ms (%d × %.0f µs), host syncs %.3f ms",
+                                r.modelledSeconds * 1e3, r.modelledTokensPerSecond, b.phases * 1e3, r.lmHeadSeconds * 1e3, b.waits * 1e3,
+                                r.waits, r.cost.secondsPerWait * 1e6, b.runs * 1e3, t.runs, r.cost.secondsPerRun * 1e6, b.syncs * 1e3))
+            let limits = r.limits.map { String(format: "%@ %.2f ms (%.0f%%)", $0.limit, $0.seconds * 1e3, 100 * $0.seconds / r.modelledSeconds) }
+            lines.append("  limited by: " + limits.joined(separator: "; ") + String(format: "; overheads (waits, runs, syncs) %.2f ms (%.0f%%)",
                                                                                         (b.waits + b.runs + b.syncs) * 1e3,
                                                                                         100 * (b.waits + b.runs + b.syncs) / r.modelledSeconds))
             if let n = Self.designRuleViolations() {

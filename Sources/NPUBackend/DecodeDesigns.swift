@@ -1,10 +1,10 @@
-// The decode xclbin's kernels: one decode token design per KV length bucket (decode_<w>_<h>_b<bucket>), four data arguments each, sized by DecodeLayout.
+// The decode xclbin's kernels: one decode token design per KV length bucket (decode_<w>_b<bucket>: weights, kv, kv_row, io) and one LM head design (lm_head_<h>: lm_weights, io), sized by DecodeLayout and LMHeadLayout.
 import LlamaCore
 
 /// What a data argument of a design is to the device: what it reads or writes and how much.
 public enum ArgumentRole: Sendable, Equatable {
     case input          // activation read once
-    case weight         // read every run (the channel streams and norms)
+    case weight         // read every run (the channel streams and norms; lm_weights)
     case kvCache        // read up to the kernel's length bucket (decode: never written)
     /// The decode KV append: a sub-buffer of the KV BO at the token's row, rebound per token; the run writes exactly
     /// the token's K and V rows into it
@@ -12,7 +12,8 @@ public enum ArgumentRole: Sendable, Equatable {
     case params         // host-written run-time values
     case output         // written by the run
     case taps           // a debug BO the run writes
-    /// Host-written inputs first (`DesignArgument.hostInputBytes`), then every region the run writes.
+    /// Host-written inputs first (`DesignArgument.hostInputBytes`), then every region the runs write (the decode
+    /// token's intermediates and x_final, the LM head's result_norm, logits, bests, token).
     case io
 }
 
@@ -20,7 +21,8 @@ public struct DesignArgument: Sendable, Equatable {
     public var name: String
     public var bytes: Int
     public var role: ArgumentRole
-    /// `.io`: the leading bytes the host writes before a run (params, the embedding row); the run writes the rest.
+    /// `.io`: the leading bytes the host writes before a token's runlist (params, the embedding row); its runs write
+    /// the rest.
     public var hostInputBytes: Int
     public init(name: String, bytes: Int, role: ArgumentRole, hostInputBytes: Int = 0) {
         self.name = name
@@ -32,14 +34,15 @@ public struct DesignArgument: Sendable, Equatable {
 
 /// Which design a kernel of the decode xclbin is.
 public enum DesignKind: Sendable, Hashable {
-    case decodeToken(bucket: Int)   // KV blocks read: the length bucket
+    case decodeToken(bucket: Int)   // every layer of a token; KV blocks read: the length bucket
+    case lmHead                     // the LM head after it (same runlist)
 }
 
 /// One kernel of the decode xclbin: mlir-aie's arguments 0–2 (opcode, instructions, word count), then
 /// `arguments` as 3+i.
 public struct FusedDesign: Sendable, Equatable {
     public var kernelName: String
-    /// The design whatever its weight types and bucket ("decode_token"): the key of Kernels/npu2_baseline.json.
+    /// The design whatever its weight types and bucket ("decode_token", "lm_head"): the key of Kernels/npu2_baseline.json.
     public var design: String
     public var kind: DesignKind
     public var arguments: [DesignArgument]
@@ -54,7 +57,8 @@ public struct FusedDesign: Sendable, Equatable {
     public func index(of name: String) -> Int { arguments.firstIndex { $0.name == name }! }
 }
 
-/// Every decode design a model needs: one decode token kernel per KV length bucket.
+/// Every decode design a model needs: one decode token kernel per KV length bucket and the LM head kernel; a token's
+/// runlist is [decode_b, lm_head] (one chained command), prompt rows whose logits nobody reads run [decode_b].
 public struct DecodeDesigns: Sendable {
     public let layout: DecodeLayout
     public var config: ModelConfig { layout.config }
@@ -76,7 +80,7 @@ public struct DecodeDesigns: Sendable {
     /// The smallest bucket covering positions 0...pos.
     public func bucket(forPosition pos: Int) -> Int { layout.bucket(forPosition: pos) }
 
-    /// The decode token kernel of a bucket: weights (channel streams ‖ norms), kv, kv_row, io.
+    /// The decode token kernel of a bucket: weights (norms ‖ channel streams), kv, kv_row, io.
     public func token(bucket: Int) -> FusedDesign {
         let l = layout
         return FusedDesign(kernelName: l.kernelName(bucket: bucket), design: "decode_token", kind: .decodeToken(bucket: bucket),
@@ -88,8 +92,18 @@ public struct DecodeDesigns: Sendable {
                            ])
     }
 
-    /// Every kernel of the decode xclbin.
-    public var all: [FusedDesign] { buckets.map { token(bucket: $0) } }
+    /// The LM head kernel: lm_weights (output_norm_w ‖ channel streams), io (the same BO as the decode token's).
+    public var lmHead: FusedDesign {
+        let l = layout
+        return FusedDesign(kernelName: l.lmHead.kernelName, design: "lm_head", kind: .lmHead,
+                           arguments: [
+                               DesignArgument(name: "lm_weights", bytes: l.lmHead.weightsBytes, role: .weight),
+                               DesignArgument(name: "io", bytes: 2 * l.ioElements, role: .io, hostInputBytes: l.hostInputBytes),
+                           ])
+    }
+
+    /// Every kernel of the decode xclbin: the decode token per bucket, then the LM head.
+    public var all: [FusedDesign] { buckets.map { token(bucket: $0) } + [lmHead] }
 
     public func design(named name: String) -> FusedDesign? { all.first { $0.kernelName == name } }
 }

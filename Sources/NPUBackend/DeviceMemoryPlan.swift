@@ -18,12 +18,15 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
         public var category: Category
     }
 
-    /// NPUBackend's allocations at load, in its order: the weights BO (channel streams ‖ norms), the KV BO, the io
-    /// BO; then one instruction BO per kernel (KV length bucket).
+    /// NPUBackend's allocations at load, in its order: the weights BO (norms ‖ channel streams), the lm_weights BO
+    /// (output_norm_w ‖ the LM head's channel streams), the KV BO, the io BO; then one instruction BO per kernel
+    /// (each KV length bucket's decode token, the LM head).
     public let buffers: [Buffer]
-    /// xrt::run objects the backend can keep (one per bucket), each with a command BO.
+    /// xrt::run objects the backend can keep (one decode token run per bucket and the LM head run), each with a
+    /// command BO.
     public let runs: Int
-    /// Chained commands of those runlists (`runsPerChain` runs each), each with a command BO.
+    /// Chained commands of its runlists (`runsPerChain` runs each: one chain per runlist), each with a command BO:
+    /// per bucket [decode, LM head] and [decode] (prompt rows without logits).
     public let chainedCommands: Int
     /// PDI bytes the hardware context copies into the device heap (bounded by the xclbin's size; 0 if unknown).
     public let pdiBytes: Int
@@ -38,6 +41,7 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
         let l = designs.layout
         var list: [Buffer] = [
             Buffer(name: "weights", bytes: l.weightsBytes, flags: .hostOnly, category: .weights),
+            Buffer(name: "lm_weights", bytes: l.lmHead.weightsBytes, flags: .hostOnly, category: .weights),
             Buffer(name: "kv", bytes: 2 * l.kvElements, flags: .hostOnly, category: .kvCache),
             Buffer(name: "io", bytes: 2 * l.ioElements, flags: .hostOnly, category: .activations),
         ]
@@ -46,9 +50,9 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
                                flags: .cacheable, category: .instructions))
         }
         buffers = list
-        // one one-run runlist per KV bucket (NPUBackend builds each on first use)
-        runs = designs.buckets.count
-        chainedCommands = designs.buckets.count
+        // per KV bucket a decode token run and two runlists (NPUBackend builds them on first use); one LM head run
+        runs = designs.buckets.count + 1
+        chainedCommands = 2 * designs.buckets.count
         self.pdiBytes = pdiBytes
         self.limits = limits
     }

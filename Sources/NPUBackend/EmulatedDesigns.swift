@@ -1,4 +1,4 @@
-// The decode token kernels of DecodeDesigns as emulated kernels: each run calls npuk_decode_token (Kernels/drivers/decode_driver.cc) with the layout DecodeLayout computed, and reports the bytes it moved.
+// The kernels of DecodeDesigns as emulated kernels: a decode token run calls npuk_decode_token (Kernels/drivers/decode_driver.cc), the LM head run npuk_lm_head (lm_head_driver.cc), with the layouts DecodeLayout computed, and each reports the bytes it moved.
 import LlamaCore
 import NPUKernels
 
@@ -27,7 +27,7 @@ public final class DecodeDriverLayout: @unchecked Sendable {
         }
         var d = npuk_decode_layout()
         d.hidden = Int32(c.hiddenSize); d.q_dim = Int32(c.qDim); d.kv_dim = Int32(c.kvDim); d.ffn = Int32(c.intermediateSize)
-        d.vocab = Int32(c.vocabSize); d.layers = Int32(L); d.heads = Int32(c.headCount); d.kv_heads = Int32(c.kvHeadCount)
+        d.layers = Int32(L); d.heads = Int32(c.headCount); d.kv_heads = Int32(c.kvHeadCount)
         d.head_dim = Int32(c.headDim); d.q_per_kv = Int32(c.groupSize); d.eps = c.rmsNormEps
         d.adjacent = c.ropePairing == .adjacent ? 1 : 0
         d.tm = Int32(l.tm); d.tk = Int32(l.tk); d.hub_slice = Int32(l.hubSlice); d.block = Int32(l.block)
@@ -36,19 +36,15 @@ public final class DecodeDriverLayout: @unchecked Sendable {
         d.execute = execute ? 1 : 0
         withUnsafeMutableBytes(of: &d.stage) { raw in
             let p = raw.bindMemory(to: npuk_decode_stage.self)
-            for (i, s) in l.stages.enumerated() {
-                p[i] = npuk_decode_stage(rows: Int64(s.rows), padded_rows: Int64(s.paddedRows), k: Int64(s.k), rounds: Int64(s.rounds),
-                                         tile_bytes: Int64(s.tileBytes), format: EmulatedDesigns.weightFormat(s.dtype), unused: 0)
-            }
+            for (i, s) in l.stages.enumerated() { p[i] = EmulatedDesigns.stage(s) }
         }
         d.streams_offset = Int64(l.streamsOffset); d.pair_bytes = Int64(l.pairBytes); d.pairs = Int64(l.pairsPerChannel)
         d.attn_norm = UnsafePointer(attnNorm); d.ffn_norm = UnsafePointer(ffnNorm)
-        d.output_norm = Int64(l.outputNormOffset); d.weights_bytes = Int64(l.weightsBytes)
+        d.weights_bytes = Int64(l.weightsBytes)
         d.kv_group = UnsafePointer(kvGroup)
         d.kv_chunk = Int64(l.kvChunk); d.kv_slab = Int64(l.kvSlab); d.kv_head_stride = Int64(l.kvHeadStride); d.kv_half_stride = Int64(l.kvHalfStride)
         d.kv_elements = Int64(l.kvElements); d.kv_row_elements = Int64(l.kvRowElements)
-        d.io_params = Int64(l.ioParams); d.io_x = Int64(l.ioX); d.io_result_norm = Int64(l.ioResultNorm)
-        d.io_logits = Int64(l.ioLogits); d.io_bests = Int64(l.ioBests); d.io_token = Int64(l.ioToken); d.io_elements = Int64(l.ioElements)
+        d.io_params = Int64(l.ioParams); d.io_x = Int64(l.ioX); d.io_x_final = Int64(l.ioXFinal); d.io_elements = Int64(l.ioElements)
         d.io_layer = UnsafePointer(ioLayer)
         raw = d
     }
@@ -64,6 +60,22 @@ public final class DecodeDriverLayout: @unchecked Sendable {
         ffnNorm.deallocate()
         kvGroup.deallocate()
         ioLayer.deallocate()
+    }
+}
+
+extension npuk_lm_layout {
+    /// The LM head run's layout from a DecodeLayout (LMHeadLayout and the io regions).
+    public init(_ l: DecodeLayout, execute: Bool = true) {
+        self.init()
+        let lm = l.lmHead
+        hidden = Int32(l.config.hiddenSize); vocab = Int32(l.config.vocabSize)
+        tm = Int32(lm.tm); tk = Int32(lm.tk); hub_slice = Int32(lm.hubSlice); eps = l.config.rmsNormEps
+        self.execute = execute ? 1 : 0
+        stage = EmulatedDesigns.stage(lm.stage)
+        output_norm = Int64(lm.outputNormOffset); streams_offset = Int64(lm.streamsOffset); pair_bytes = Int64(lm.pairBytes)
+        pairs = Int64(lm.pairsPerChannel); weights_bytes = Int64(lm.weightsBytes)
+        io_x_final = Int64(l.ioXFinal); io_result_norm = Int64(l.ioResultNorm); io_logits = Int64(l.ioLogits)
+        io_bests = Int64(l.ioBests); io_token = Int64(l.ioToken); io_elements = Int64(l.ioElements)
     }
 }
 
@@ -115,6 +127,12 @@ public enum EmulatedDesigns {
         }
     }
 
+    /// A stage as the drivers take it.
+    static func stage(_ s: DecodeLayout.StageShape) -> npuk_decode_stage {
+        npuk_decode_stage(rows: Int64(s.rows), padded_rows: Int64(s.paddedRows), k: Int64(s.k), rounds: Int64(s.rounds),
+                          tile_bytes: Int64(s.tileBytes), format: weightFormat(s.dtype), unused: 0)
+    }
+
     /// The driver's weight format code (NPUK_WEIGHTS_*) of a dtype.
     static func weightFormat(_ dtype: DType) -> Int32 {
         switch dtype {
@@ -125,24 +143,36 @@ public enum EmulatedDesigns {
     }
 
     public static func spec(for design: FusedDesign, _ d: DecodeDesigns) -> EmulatedKernelSpec {
-        guard case .decodeToken(let bucket) = design.kind else { preconditionFailure("not a decode token design") }
         let name = design.kernelName
         let layout = d.layout
-        let driver = DecodeDriverLayout(layout, bucket: bucket)
         var spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { _ in
-            preconditionFailure("the decode token runs through `measured`")
+            preconditionFailure("the decode designs run through `measured`")
         }
-        spec.measured = { p, execute in
-            var traffic = npuk_decode_traffic()
-            var raw = driver.executing(execute)
-            try check(npuk_decode_token(&raw, p[0].assumingMemoryBound(to: UInt8.self), p[1].assumingMemoryBound(to: UInt16.self),
-                                        p[2].assumingMemoryBound(to: UInt16.self), p[3].assumingMemoryBound(to: UInt16.self),
-                                        &traffic), name)
-            return RunTraffic(read: [Int(traffic.weights_read), Int(traffic.kv_read), 0, Int(traffic.io_read)],
-                              written: [0, 0, Int(traffic.kv_row_written), Int(traffic.io_written)],
-                              channels: traffic.channels(layout))
+        switch design.kind {
+        case .decodeToken(let bucket):
+            let driver = DecodeDriverLayout(layout, bucket: bucket)
+            spec.measured = { p, execute in
+                var traffic = npuk_decode_traffic()
+                var raw = driver.executing(execute)
+                try check(npuk_decode_token(&raw, p[0].assumingMemoryBound(to: UInt8.self), p[1].assumingMemoryBound(to: UInt16.self),
+                                            p[2].assumingMemoryBound(to: UInt16.self), p[3].assumingMemoryBound(to: UInt16.self),
+                                            &traffic), name)
+                return RunTraffic(read: [Int(traffic.weights_read), Int(traffic.kv_read), 0, Int(traffic.io_read)],
+                                  written: [0, 0, Int(traffic.kv_row_written), Int(traffic.io_written)],
+                                  channels: traffic.channels(layout))
+            }
+            spec.phases = layout.phases(bucket: bucket)
+        case .lmHead:
+            spec.measured = { p, execute in
+                var traffic = npuk_decode_traffic()
+                var raw = npuk_lm_layout(layout, execute: execute)
+                try check(npuk_lm_head(&raw, p[0].assumingMemoryBound(to: UInt8.self), p[1].assumingMemoryBound(to: UInt16.self),
+                                       &traffic), name)
+                return RunTraffic(read: [Int(traffic.weights_read), Int(traffic.io_read)], written: [0, Int(traffic.io_written)],
+                                  channels: traffic.channels(layout).filter { $0.value > 0 })
+            }
+            spec.phases = layout.lmHeadPhases
         }
-        spec.phases = layout.phases(bucket: bucket)
         spec.exemption = exemption(design, d.manifest)
         return spec
     }

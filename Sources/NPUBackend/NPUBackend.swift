@@ -1,22 +1,26 @@
-// NPUBackend: the Llama graph as ONE decode-token run per token on an NPUDevice — weights resident in their channel layout, KV and io resident, counted.
+// NPUBackend: the Llama graph on an NPUDevice as one runlist per token — the decode token run and the LM head run, one driver command — weights resident in their channel layouts, KV and io resident, counted.
 import Foundation
 import LlamaCore
 
 /// Runs the graph on an `NPUDevice` (the real NPU through XRT, or `EmulatedDevice`).
 ///
-/// - Load: the weights BO is written once in the decode token's channel layout (`DecodeWeights`: every matrix's
-///   tiles permuted into the 8 channel streams, bf16 or GGUF Q4_1 / Q4_0 blocks as stored, then the norms); the KV
-///   BO (`DecodeLayout`: layer, group, block, head, K|V, row, headDim) and the io BO stay on the device.
-/// - Decode: ONE run per token (all layers and the LM head), in a one-run runlist per KV length bucket built once.
-///   Per token the host writes the io params region and the embedding row (one sync of that range), re-binds
-///   kv_row to the token's row (one set_arg), executes, waits, and syncs back only what it needs: the token (4 bytes)
-///   for greedy, the logits when sampling needs them, every intermediate's io regions in verify mode.
-/// - Prompts run as decode steps (issue 13 brings chunked prefill designs that fit NPU2): the same run per row.
+/// - Load: the weights BO is written once in the decode token's channel layout (`DecodeWeights`: the layers' norms,
+///   then every matrix's tiles permuted into the 8 channel streams, bf16 or GGUF Q4_1 / Q4_0 blocks as stored), the
+///   lm_weights BO in the LM head's (output_norm_w, then its channel streams in its own format: bf16, Q4_1, Q4_0 as
+///   stored, other formats rounded to bf16); the KV BO (`DecodeLayout`: block, layer, group, head, K|V, row,
+///   headDim) and the io BO stay on the device.
+/// - Decode: a runlist per KV length bucket, built once: [decode token run, LM head run] — two runs, one chained
+///   command, one driver command per token. Per token the host writes the io params region and the embedding row
+///   (one sync of that range), re-binds kv_row to the token's row (one set_arg), executes, waits, and syncs back only
+///   what it needs: the token (4 bytes) for greedy, the logits when sampling needs them, every intermediate's io
+///   regions in verify mode.
+/// - Prompts run as decode steps (issue 13 brings chunked prefill designs that fit NPU2): a prompt row whose logits
+///   nobody reads runs the bucket's runlist of the decode token run alone (the LM head's bytes are not streamed).
 /// - Verify mode (observer non-nil): the io regions of every intermediate are the taps (node names as llama.cpp's).
 public final class NPUBackend: Backend, @unchecked Sendable {
     public let graph: Graph
     public let contextLength: Int
-    /// Rows per step accepted; each row is one decode run.
+    /// Rows per step accepted; each row is one runlist execution.
     public let maxBatch: Int
     public var label: String { device.label }
     public let device: NPUDevice
@@ -26,17 +30,19 @@ public final class NPUBackend: Backend, @unchecked Sendable {
 
     private let hwContext: NPUHardwareContext
     private let instructionSource: (String) throws -> [UInt32]
-    /// The weights as the device holds them (`deviceTensors`): what a reference compared with this backend must read.
-    public let tensors: TensorSource
+    private let tensors: TensorSource
     private let params: StepParams
     private var kernels: [String: NPUKernel] = [:]
     private var instructionBuffers: [String: NPUBuffer] = [:]
-    private var runlists: [Int: (list: NPURunlist, run: NPURun)] = [:]   // per bucket
+    /// Per bucket: the decode token run, the runlist [decode, LM head] and the runlist [decode] (prompt rows).
+    private var runlists: [Int: (run: NPURun, token: NPURunlist, layers: NPURunlist)] = [:]
+    private var lmHeadRun: NPURun?   // one run, in every bucket's token runlist (XRT lets a run join several runlists)
 
     // Device buffers for the whole session.
-    private var weights: NPUBuffer!   // channel streams ‖ norms
-    private var kv: NPUBuffer!        // the KV cache
-    private var io: NPUBuffer!        // params, x, every intermediate, logits, bests, token
+    private var weights: NPUBuffer!     // the layers' norms ‖ channel streams
+    private var lmWeights: NPUBuffer!   // output_norm_w ‖ the LM head's channel streams
+    private var kv: NPUBuffer!          // the KV cache
+    private var io: NPUBuffer!          // params, x, every intermediate, x_final, result_norm, logits, bests, token
 
     /// - Parameters:
     ///   - xclbin: the decode xclbin (Tools/build-kernels.py output; any name for the emulator).
@@ -45,7 +51,6 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     public init(graph: Graph, tensors: TensorSource, device: NPUDevice, manifest: KernelManifest, contextLength: Int,
                 xclbin: String, instructions: @escaping (String) throws -> [UInt32], progress: ((Int, Int) -> Void)? = nil) throws {
         let c = graph.config
-        let tensors = Self.deviceTensors(tensors, graph: graph)
         designs = try Self.designs(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
         self.graph = graph
         self.contextLength = contextLength
@@ -76,22 +81,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
                        lmHeadWeights: WeightConversion.lmHeadDType(tensors, graph), context: contextLength, chunk: 64)
     }
 
-    /// The weights as the NPU runs them: `tensors`, or, when the projections are Q4_1 / Q4_0 blocks and the LM head is
-    /// stored in another format (SmolLM2's Q8_0 embedding), a view with the LM head quantized to the projections'
-    /// format (LlamaCore.ConvertedTensors; the decode token's weight channels carry one tile format, DecodeLayout).
-    /// A reference compared with the NPU reads this view, so both see the same bytes.
-    public static func deviceTensors(_ tensors: TensorSource, graph: Graph) -> TensorSource {
-        let projection = WeightConversion.projectionDType(tensors, graph), head = graph.outputWeightName
-        guard WeightConversion.blockFormats.contains(projection), let stored = tensors.info(head)?.dtype, stored != projection else {
-            return tensors
-        }
-        return ConvertedTensors(tensors, matrices: projection, only: [head])
-    }
-
-    /// The decode designs of a model (one decode token kernel per KV length bucket).
+    /// The decode designs of a model (one decode token kernel per KV length bucket, the LM head kernel).
     public static func designs(graph: Graph, tensors: TensorSource, manifest: KernelManifest, contextLength: Int) throws -> DecodeDesigns {
-        let tensors = deviceTensors(tensors, graph: graph)
-        return try DecodeDesigns(manifest: manifest, config: graph.config, projectionDType: WeightConversion.projectionDType(tensors, graph),
+        try DecodeDesigns(manifest: manifest, config: graph.config, projectionDType: WeightConversion.projectionDType(tensors, graph),
                           lmHeadDType: WeightConversion.lmHeadDType(tensors, graph), context: contextLength)
     }
 
@@ -119,10 +111,16 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     private func allocateAndUpload(progress: ((Int, Int) -> Void)?) throws {
         let l = layout
         weights = try dataBuffer(l.weightsBytes, "weights")
+        lmWeights = try dataBuffer(l.lmHead.weightsBytes, "lm_weights")
         kv = try dataBuffer(2 * l.kvElements, "kv")
         io = try dataBuffer(2 * l.ioElements, "io")
-        try DecodeWeights.write(l, tensors: tensors, outputWeight: graph.outputWeightName, into: weights.hostMemory, progress: progress)
+        let total = l.weightsBytes + l.lmHead.weightsBytes
+        try DecodeWeights.write(l, tensors: tensors, into: weights.hostMemory) { done, _ in progress?(done, total) }
         try weights.sync(.toDevice)
+        try DecodeWeights.writeLMHead(l, tensors: tensors, outputWeight: graph.outputWeightName, into: lmWeights.hostMemory) { done, _ in
+            progress?(l.weightsBytes + done, total)
+        }
+        try lmWeights.sync(.toDevice)
         // every kernel's instruction stream, uploaded once (runs and runlists are built on first use, without syncs)
         for design in designs.all { _ = try instructionBuffer(design.kernelName) }
         counters.load = device.counters
@@ -159,21 +157,30 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         try device.subBuffer(of: kv, offset: 2 * layout.kvRowBase(position: position), size: 2 * layout.kvRowElements)
     }
 
-    /// The bucket's one-run runlist: weights, kv, kv_row (re-bound per token), io.
-    private func runlist(bucket: Int) throws -> (list: NPURunlist, run: NPURun) {
-        if let r = runlists[bucket] { return r }
-        let design = designs.token(bucket: bucket)
+    /// A run of `design` with opcode, its instruction stream and its data arguments bound.
+    private func makeRun(_ design: FusedDesign, _ buffers: [String: NPUBuffer]) throws -> NPURun {
         let run = try hwContext.makeRun(try kernel(design.kernelName))
         let (insts, words) = try instructionBuffer(design.kernelName)
         try run.setArgument(0, value: 3)
         try run.setArgument(1, buffer: insts)
         try run.setArgument(2, value: UInt64(words))
-        let buffers: [String: NPUBuffer] = ["weights": weights, "kv": kv, "kv_row": try kvRow(position: 0), "io": io]
         for (i, a) in design.arguments.enumerated() { try run.setArgument(3 + i, buffer: buffers[a.name]!) }
-        let list = try hwContext.makeRunlist()
-        try list.add(run)
-        runlists[bucket] = (list, run)
-        return (list, run)
+        return run
+    }
+
+    /// The bucket's decode token run (weights, kv, kv_row re-bound per token, io) and its two runlists: [decode, LM
+    /// head (lm_weights, io)] for a token, [decode] for a prompt row without logits.
+    private func runlist(bucket: Int) throws -> (run: NPURun, token: NPURunlist, layers: NPURunlist) {
+        if let r = runlists[bucket] { return r }
+        let run = try makeRun(designs.token(bucket: bucket), ["weights": weights, "kv": kv, "kv_row": try kvRow(position: 0), "io": io])
+        if lmHeadRun == nil { lmHeadRun = try makeRun(designs.lmHead, ["lm_weights": lmWeights, "io": io]) }
+        let token = try hwContext.makeRunlist()
+        try token.add(run)
+        try token.add(lmHeadRun!)
+        let layers = try hwContext.makeRunlist()
+        try layers.add(run)
+        runlists[bucket] = (run, token, layers)
+        return (run, token, layers)
     }
 
     // MARK: - Decode
@@ -192,10 +199,11 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     private var embeddingTable: [UInt16]?   // (vocab, hidden) bf16, only for sources without stored bytes
 
     /// One token at `position`: the io inputs (one sync of their range), kv_row re-bound (one set_arg), the runlist
-    /// executed (one driver command) and waited for.
-    private func runToken(_ token: Int, position: Int) throws -> [UInt16] {
+    /// executed (one driver command) and waited for — [decode, LM head], or without `lmHead` [decode] alone.
+    private func runToken(_ token: Int, position: Int, lmHead: Bool = true) throws -> [UInt16] {
         let bucket = designs.bucket(forPosition: position)
-        let (list, run) = try runlist(bucket: bucket)
+        let (run, tokenList, layersList) = try runlist(bucket: bucket)
+        let list = lmHead ? tokenList : layersList
         // XRT's runlist documents reuse by calling execute() again; that set_arg between executions takes effect
         // at the next execute() is the assumption (REFERENCE §9: rebinding to a sub-buffer of a bound parent is safe)
         try run.setArgument(3 + designs.token(bucket: bucket).index(of: "kv_row"), buffer: try kvRow(position: position))
@@ -265,7 +273,8 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         try checkStep(prompt, start)
         var out: [Int] = []
         guard count > 0, !prompt.isEmpty else { return out }
-        for (i, t) in prompt.dropLast().enumerated() { try measured { _ = try runToken(t, position: start + i) } }
+        // the prompt's rows before the last: no logits read, so the decode token run alone
+        for (i, t) in prompt.dropLast().enumerated() { try measured { _ = try runToken(t, position: start + i, lmHead: false) } }
         var token = try nextTokenGreedy(after: prompt.last!, position: start + prompt.count - 1)
         out.append(token)
         var pos = start + prompt.count
@@ -287,7 +296,8 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             let wantLogits = r == tokens.count - 1 || logitRows == .all
             let taps = observer != nil
             try measured {
-                let row = try runToken(t, position: start + r)
+                // the LM head runs when the row's logits are read (verify reads every row's result_norm and logits)
+                let row = try runToken(t, position: start + r, lmHead: wantLogits || taps)
                 if taps {
                     // every intermediate's io regions, one sync from the first layer's region to the end
                     let from = l.layers[0].qkv
@@ -355,9 +365,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
 
     // MARK: - Backend
 
-    /// bf16 for activations; for a matmul the weights' precision on the device: Q4_1 / Q4_0 as `tensors` holds them
-    /// (a Q4 model's LM head quantized there), bf16 — or Q8_0 when the weights were Q8_0 converted to bf16 at
-    /// upload, since that rounding is part of the node's error against a reference that reads the file's weights.
+    /// bf16 for activations; for a matmul the weights' precision on the device: Q4_1 / Q4_0 as stored, bf16 — or
+    /// Q8_0 when the weights were Q8_0 converted to bf16 at upload (SmolLM2's LM head), since that rounding is part of
+    /// the node's error against a reference that reads the file's weights.
     public func dtype(of node: Node) -> DType {
         guard case .matmul(let weight) = node.op else { return .bf16 }
         let onDevice = node.name == "result_output" ? designs.lmHeadDType : designs.projectionDType

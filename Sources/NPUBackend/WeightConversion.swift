@@ -1,4 +1,4 @@
-// The weight formats on the device (projections and LM head in one format: bf16, or GGUF Q4_1 / Q4_0 blocks as stored) and a tensor as bf16 (the norms).
+// The weight formats on the device (the projections' and the LM head's, each bf16 or GGUF Q4_1 / Q4_0 blocks as stored) and a tensor as bf16 (the norms).
 import LlamaCore
 
 enum WeightConversion {
@@ -18,9 +18,12 @@ enum WeightConversion {
         return .bf16
     }
 
-    /// The LM head's dtype on the device: the projections' (the decode token's weight channels carry one tile format,
-    /// DecodeLayout); a head stored otherwise is converted (`NPUBackend.deviceTensors`, or rounded to bf16 at upload).
-    static func lmHeadDType(_ tensors: TensorSource, _ graph: Graph) -> DType { projectionDType(tensors, graph) }
+    /// The LM head's dtype on the device (its own run, LMHeadLayout): Q4_1 or Q4_0 as stored, else bf16 (Q8_0, F16
+    /// and F32 heads are rounded to bf16 at upload, as SmolLM2's Q8_0 embedding).
+    static func lmHeadDType(_ tensors: TensorSource, _ graph: Graph) -> DType {
+        let stored = tensors.info(graph.outputWeightName)?.dtype ?? .bf16
+        return blockFormats.contains(stored) ? stored : .bf16
+    }
 
     /// Writes tensor `name` as `dtype` (bf16, Q4_1 or Q4_0) into `destination`, which must be exactly its size.
     static func write(_ name: String, as dtype: DType, from tensors: TensorSource,

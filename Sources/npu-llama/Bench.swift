@@ -94,7 +94,7 @@ struct Bench: ParsableCommand {
                 // On NPU hardware the times above are measured; these are the device's exact counts.
                 let c = npu.counters, t = c.lastToken
                 print("per decode token (\(backend.label)): runs \(t.runs), submissions \(t.submissions), runlist executes \(t.runlistExecutes), driver commands \(t.driverCommands), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B)")
-                print("\(c.tokenCount) decode runs in total (prompt rows run as decode steps until issue 13)")
+                print("\(c.tokenCount) runlist executions in total (prompt rows run as decode steps until issue 13; those without logits skip the LM head run)")
             }
         }
     }
@@ -146,12 +146,14 @@ extension Bench {
             let record: [String: Any] = [
                 "model": loaded.path, "device": "emulated NPU", "time": "modelled", "weights": result.weights,
                 "position": result.position, "bucket": result.bucket, "tm": result.layout.tm, "tk": result.layout.tk,
+                "lm_head_tm": result.layout.lmHead.tm, "lm_head_tk": result.layout.lmHead.tk,
+                "kernels": [result.layout.kernelName(bucket: result.bucket), result.layout.lmHead.kernelName],
                 "runs": t.runs, "submissions": t.submissions,
                 "runlist_executes": t.runlistExecutes, "driver_commands": t.driverCommands,
                 "chain_runs": result.chains.map(\.runs), "chain_payload_bytes": result.chains.map(\.payloadBytes),
                 "chain_payload_limit_bytes": result.target.chainPayloadBytes,
                 "hw_context_kernels": result.contextKernels, "argument_rebinds": result.argumentRebinds,
-                "waits": result.layout.waitsPerToken,
+                "waits": result.waits,
                 "syncs_to_device": t.syncsToDevice, "syncs_from_device": t.syncsFromDevice,
                 "bytes_to_device": t.bytesToDevice, "bytes_from_device": t.bytesFromDevice,
                 "weight_bytes_streamed": x.weightBytes, "kv_read_bytes": x.kvReadBytes, "kv_write_bytes": x.kvWriteBytes,
@@ -160,6 +162,7 @@ extension Bench {
                 "channel_bytes": Dictionary(uniqueKeysWithValues: result.channelTotals.map { ($0.key.description, $0.value) }),
                 "emulated_channel_bytes": Dictionary(uniqueKeysWithValues: x.channels.map { ($0.key.description, $0.value) }),
                 "modelled_seconds_per_token": result.modelledSeconds, "modelled_tok_s": result.modelledTokensPerSecond,
+                "modelled_lm_head_seconds": result.lmHeadSeconds,
                 "limited_by": result.limits.map { ["limit": $0.limit, "seconds": $0.seconds] },
                 "cost_model": result.cost.description,
             ]

@@ -2,7 +2,6 @@
 import ArgumentParser
 import Foundation
 import LlamaCore
-import NPUBackend
 import ReferenceBackend
 import Scheduler
 
@@ -68,10 +67,7 @@ struct Verify: ParsableCommand {
         let graph = Graph.llama(loaded.config)
         let progress = Progress("converting weights", quiet: quiet || json)
         let checked = try device.makeBackend(graph: graph, model: loaded, contextLength: longest, maxBatch: longest, progress: progress)
-        // the reference reads the weights as the checked device holds them (NPUBackend.tensors: a Q4 model's LM head
-        // quantized to the projections' format at load), so both run the same bytes
-        let weights = try (checked as? ReferenceBackend)?.weights
-            ?? FloatWeights(graph: graph, source: (checked as? NPUBackend)?.tensors ?? loaded.tensors)
+        let weights = try (checked as? ReferenceBackend)?.weights ?? FloatWeights(graph: graph, source: loaded.tensors)
         let verifier = Verifier(checked: checked,
                                 teacher: try ReferenceBackend(graph: graph, weights: weights, contextLength: longest, maxBatch: longest),
                                 free: try ReferenceBackend(graph: graph, weights: weights, contextLength: longest, maxBatch: longest),

@@ -89,8 +89,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(list.status, 0, list.stderr)
         let kcur = list.stdout.split(separator: "\n").first { $0.hasPrefix("Kcur ") }
         XCTAssertTrue(kcur?.contains("tm=32") ?? false, list.stdout)
-        XCTAssertTrue(list.stdout.contains("decode token (one run per token): gemv tm 16, tk 64"), list.stdout)
-        XCTAssertTrue(list.stdout.contains("kernels: decode_bf16_bf16_b1"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("the decode token run, then the LM head run): gemv tm 16, tk 64"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("LM head BF16 tm 64, tk 64"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("kernels: decode_bf16_b1, lm_head_bf16"), list.stdout)
     }
 
     func assertFails(_ args: [String], status: Int32, mentions text: String,
@@ -208,8 +209,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(b.status, 0, b.stderr)
         let bench = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(bench["weights"] as? String, "Q4_0 matrices, Q4_0 LM head")
-        XCTAssertEqual(bench["runs"] as? Int, 1)
+        XCTAssertEqual(bench["runs"] as? Int, 2)
         XCTAssertEqual(bench["driver_commands"] as? Int, 1)
+        XCTAssertEqual(bench["kernels"] as? [String], ["decode_q4_0_b16", "lm_head_q4_0"])
         XCTAssertEqual(bench["submissions"] as? Int, 1)
         // SmolLM2: 134,479,872 matrix weights at 18 bytes per 32, + 61 norm weights of 576 in bf16; the channel
         // streams carry them and the zero rows of QKV (960 → 1024) and O (576 → 1024) of 576 columns and of D
@@ -237,9 +239,11 @@ final class CLITests: XCTestCase {
         let bench = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(bench["device"] as? String, "emulated NPU")
         XCTAssertEqual(bench["time"] as? String, "modelled")
-        XCTAssertEqual(bench["runs"] as? Int, 1, "one run: 30 layers and the LM head")
+        XCTAssertEqual(bench["weights"] as? String, "Q4_1 matrices, BF16 LM head", "its Q8_0 embedding as a bf16 LM head")
+        XCTAssertEqual(bench["runs"] as? Int, 2, "the decode token (30 layers) and the LM head")
         XCTAssertEqual(bench["runlist_executes"] as? Int, 1)
         XCTAssertEqual(bench["driver_commands"] as? Int, 1)
+        XCTAssertEqual(bench["chain_payload_bytes"] as? [Int], [224], "one chained command of 2 runs × 112 B")
         XCTAssertEqual(bench["submissions"] as? Int, 1)
         XCTAssertGreaterThan(bench["modelled_tok_s"] as? Double ?? 0, 0)
         XCTAssertNotNil(bench["limited_by"])

@@ -111,7 +111,8 @@ final class BuiltKernelsTests: XCTestCase {
         let dir = BuiltKernels.directory(graph: graph, tensors: tensors, contextLength: context, cache: cache)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let names = try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: Support.manifest, contextLength: context)
-        XCTAssertEqual(names, ["decode_bf16_bf16_b1", "decode_bf16_bf16_b2", "decode_bf16_bf16_b4"], "one decode token kernel per bucket")
+        XCTAssertEqual(names, ["decode_bf16_b1", "decode_bf16_b2", "decode_bf16_b4", "lm_head_bf16"],
+                       "one decode token kernel per bucket, one LM head kernel")
         let kernels = names.enumerated().map { i, n in
             ["name": n, "xclbin": "npu-llama.xclbin", "xclbinKernel": n, "kernelId": 0x901 + i, "insts": "\(n).insts.bin"] as [String: Any]
         }
@@ -197,9 +198,10 @@ final class PythonMirrorTests: XCTestCase {
         headDim: 64, ropePairing: .adjacent, maxContext: 8192, tiedEmbeddings: true)
 
     func testBuildKeyAgreesWithBuildKernels() throws {
-        let key = try python(["Tools/build-kernels.py", "--preset", "smollm2-135m", "--weights", "q4_1", "--lm-head", "q4_1", "--ctx", "2048", "--print-key"])
+        // SmolLM2 as shipped: Q4_1 projections, its Q8_0 embedding a bf16 LM head (build-kernels.py's default head)
+        let key = try python(["Tools/build-kernels.py", "--preset", "smollm2-135m", "--weights", "q4_1", "--ctx", "2048", "--print-key"])
         XCTAssertEqual(key.trimmingCharacters(in: .whitespacesAndNewlines),
-                       KernelBuildKey.key(config: Self.smol, projection: .q4_1, lmHead: .q4_1, context: 2048, chunk: 64))
+                       KernelBuildKey.key(config: Self.smol, projection: .q4_1, lmHead: .bf16, context: 2048, chunk: 64))
     }
 
     /// The tiny golden model (Golden/tiny-llama32/model/config.json): headDim 16 takes tm 16.
@@ -211,11 +213,13 @@ final class PythonMirrorTests: XCTestCase {
     static func mirror(_ l: DecodeLayout, positions: [Int] = [0, 1, 63, 64, 1000]) -> [String: Any] {
         let c = l.config, L = c.layerCount
         func dt(_ d: DType) -> String { d.rawValue.lowercased() }
-        var stages: [String: Any] = [:]
-        for s in l.stages {
-            stages[s.stage.name] = ["rows": s.rows, "K": s.k, "R": s.paddedRows, "T": s.paddedRows / l.tm, "rho": s.rounds,
-                                    "dtype": dt(s.dtype), "ks": s.slices, "tileBytes": s.tileBytes]
+        func stage(_ s: DecodeLayout.StageShape, tm: Int) -> [String: Any] {
+            ["rows": s.rows, "K": s.k, "R": s.paddedRows, "T": s.paddedRows / tm, "rho": s.rounds,
+             "dtype": dt(s.dtype), "ks": s.slices, "tileBytes": s.tileBytes]
         }
+        var stages: [String: Any] = [:]
+        for s in l.stages { stages[s.stage.name] = stage(s, tm: l.tm) }
+        let lm = l.lmHead
         var off: [String: Int] = [:]
         for layer in Set([0, L - 1]) {
             for g in 0..<l.kvGroups {
@@ -231,16 +235,16 @@ final class PythonMirrorTests: XCTestCase {
                                     "o": l.stages[1].paddedRows, "gu": l.stages[2].paddedRows, "d": l.stages[3].paddedRows,
                                     "packs": c.kvHeadCount * l.pack, "kqv": c.qDim, "attn_norm": c.hiddenSize,
                                     "ffn_inp": c.hiddenSize, "ffn_norm": c.hiddenSize, "act": c.intermediateSize,
-                                    "l_out": c.hiddenSize, "result_norm": c.hiddenSize, "logits": l.stages[4].paddedRows,
-                                    "bests": DecodeLayout.gemvCores * l.tm, "token": l.hubSlice]
-        let offsets: [String: Int] = ["params": l.ioParams, "x": l.ioX, "result_norm": l.ioResultNorm, "logits": l.ioLogits,
-                                      "bests": l.ioBests, "token": l.ioToken]
+                                    "l_out": c.hiddenSize, "x_final": c.hiddenSize, "result_norm": c.hiddenSize,
+                                    "logits": lm.stage.paddedRows, "bests": DecodeLayout.gemvCores * lm.tm, "token": l.hubSlice]
+        let offsets: [String: Int] = ["params": l.ioParams, "x": l.ioX, "x_final": l.ioXFinal, "result_norm": l.ioResultNorm,
+                                      "logits": l.ioLogits, "bests": l.ioBests, "token": l.ioToken]
         func perLayer(_ g: DecodeLayout.LayerRegions, minus base: Int) -> [String: Int] {
             ["qkv": g.qkv - base, "o": g.o - base, "gu": g.gu - base, "d": g.d - base, "packs": g.packs - base,
              "kqv": g.kqv - base, "attn_norm": g.attnNorm - base, "ffn_inp": g.ffnInp - base, "ffn_norm": g.ffnNorm - base,
              "act": g.act - base, "l_out": g.lOut - base]
         }
-        let designs = l.buckets.map { l.kernelName(bucket: $0) }
+        let designs = l.buckets.map { l.kernelName(bucket: $0) } + [lm.kernelName]
         return [
             "model": ["hidden": c.hiddenSize, "ffn": c.intermediateSize, "heads": c.headCount, "kvHeads": c.kvHeadCount,
                       "headDim": c.headDim, "vocab": c.vocabSize, "layers": L],
@@ -251,16 +255,23 @@ final class PythonMirrorTests: XCTestCase {
             "buckets": l.buckets, "kernels": designs,
             "arguments": [["weights", l.weightsBytes, "weight"], ["kv", 2 * l.kvElements, "kvCache"],
                           ["kv_row", 2 * l.kvRowElements, "kvRow"], ["io", 2 * l.ioElements, "io"]],
-            "weightsBO": ["bytes": l.weightsBytes, "normsOffset": l.normsOffset, "normsBytes": (2 * L + 1) * 2 * c.hiddenSize,
-                          "attnNorm": l.attnNormOffsets, "ffnNorm": l.ffnNormOffsets, "outputNorm": l.outputNormOffset,
+            "weightsBO": ["bytes": l.weightsBytes, "normsOffset": l.normsOffset, "normsBytes": 2 * L * 2 * c.hiddenSize,
+                          "attnNorm": l.attnNormOffsets, "ffnNorm": l.ffnNormOffsets,
                           "streamsOffset": l.streamsOffset, "pairBytes": l.pairBytes, "pairsPerLayer": l.pairsPerLayer,
-                          "pairsLM": l.pairsLM, "pairsPerChannel": l.pairsPerChannel, "streamBytesPerChannel": l.channelBytes,
+                          "pairsPerChannel": l.pairsPerChannel, "streamBytesPerChannel": l.channelBytes,
                           "channelOffsets": l.channelOffsets],
             "kvBO": ["elements": l.kvElements, "bytes": 2 * l.kvElements, "NB": l.blocks, "chunk": l.kvChunk, "slab": l.kvSlab,
                      "off": off, "base": base, "kvRowElements": l.kvRowElements, "kvRowBytes": 2 * l.kvRowElements],
             "ioBO": ["elements": l.ioElements, "bytes": 2 * l.ioElements, "layerBase": lb,
-                     "layerStride": L > 1 ? l.layers[1].qkv - lb : l.ioResultNorm - lb, "sizes": sizes, "offsets": offsets,
+                     "layerStride": L > 1 ? l.layers[1].qkv - lb : l.ioXFinal - lb, "sizes": sizes, "offsets": offsets,
                      "layerOffsets": perLayer(r, minus: lb), "lastLayer": perLayer(l.layers[L - 1], minus: 0)],
+            "lm": ["kernel": lm.kernelName, "dtype": dt(lm.dtype), "tm": lm.tm, "tk": lm.tk, "stage": stage(lm.stage, tm: lm.tm),
+                   "paddedRows": lm.stage.paddedRows - lm.stage.rows,
+                   "arguments": [["lm_weights", lm.weightsBytes, "weight"], ["io", 2 * l.ioElements, "io"]],
+                   "lmWeightsBO": ["bytes": lm.weightsBytes, "outputNorm": lm.outputNormOffset, "normBytes": 2 * c.hiddenSize,
+                                   "streamsOffset": lm.streamsOffset, "pairBytes": lm.pairBytes,
+                                   "pairsPerChannel": lm.pairsPerChannel, "streamBytesPerChannel": lm.channelBytes,
+                                   "channelOffsets": lm.channelOffsets]],
         ]
     }
 
@@ -269,19 +280,21 @@ final class PythonMirrorTests: XCTestCase {
     /// weight format, at a short and the longest context.
     func testDecodeLayoutMirrorAgreesWithSwift() throws {
         let tinyConfig = ["--config", Support.root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path]
-        for (model, config, weights, ctx) in [(["--preset", "llama-3.2-1b"], Self.llama1B, DType.bf16, 2048),
-                                              (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_0, 131072),
-                                              (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_1, 2048),
-                                              (["--preset", "smollm2-135m"], Self.smol, .q4_1, 8192),
-                                              (["--preset", "smollm2-135m"], Self.smol, .bf16, 2048),
-                                              (tinyConfig, Self.tiny, .bf16, 2048), (tinyConfig, Self.tiny, .q4_0, 256)] {
-            let label = model.joined(separator: " ") + " \(weights.rawValue) ctx \(ctx)"
-            let args = ["Tools/decode_designs.py"] + model + ["--weights", weights.rawValue.lowercased(), "--ctx", "\(ctx)", "--layout-json"]
+        for (model, config, weights, head, ctx) in [(["--preset", "llama-3.2-1b"], Self.llama1B, DType.bf16, DType.bf16, 2048),
+                                                    (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_0, .q4_0, 131072),
+                                                    (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_1, .q4_1, 2048),
+                                                    (["--preset", "smollm2-135m"], Self.smol, .q4_1, .bf16, 8192),
+                                                    (["--preset", "smollm2-135m"], Self.smol, .q4_1, .q4_1, 2048),
+                                                    (["--preset", "smollm2-135m"], Self.smol, .bf16, .bf16, 2048),
+                                                    (tinyConfig, Self.tiny, .bf16, .bf16, 2048), (tinyConfig, Self.tiny, .q4_0, .bf16, 256)] {
+            let label = model.joined(separator: " ") + " \(weights.rawValue) + \(head.rawValue) LM head ctx \(ctx)"
+            let args = ["Tools/decode_designs.py"] + model + ["--weights", weights.rawValue.lowercased(), "--lm-head", head.rawValue.lowercased(),
+                                                              "--ctx", "\(ctx)", "--layout-json"]
             guard let text = try? pythonOutput(args) else {
                 throw XCTSkip("Tools/decode_designs.py of this checkout has no --layout-json (Kernels/decode/layout.py's mirror)")
             }
             let python = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary, label)
-            let layout = try DecodeLayout(manifest: Support.manifest, config: config, projection: weights, lmHead: weights, context: ctx)
+            let layout = try DecodeLayout(manifest: Support.manifest, config: config, projection: weights, lmHead: head, context: ctx)
             let swift = try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONSerialization.data(withJSONObject: Self.mirror(layout))) as? NSDictionary)
             for key in Set(swift.allKeys.map { "\($0)" }).union(python.allKeys.map { "\($0)" }).sorted() {
                 XCTAssertEqual(swift[key] as? NSObject, python[key] as? NSObject, "\(label): \(key)")

@@ -1,4 +1,4 @@
-// DecodeLayout and DecodeWeights: every byte of the weights BO in exactly one slot, the host permutation round-trips (Q4 blocks intact), the KV / kv_row / io numbers of the reference models within the rules they answer to.
+// DecodeLayout and DecodeWeights: every byte of the weights and lm_weights BOs in exactly one slot, the host permutation round-trips (Q4 blocks intact), the KV / kv_row / io numbers of the reference models within the rules they answer to.
 import Foundation
 import LlamaCore
 import NPUBackend
@@ -15,62 +15,76 @@ final class DecodeLayoutTests: XCTestCase {
     }()
 
     /// Every slot the layout gives (a matrix row's k-slice, a padded row's, a norm, the alignment gap before the streams)
-    /// sorted: they tile the weights BO exactly, so each byte belongs to exactly one.
+    /// sorted: they tile the weights BO and the lm_weights BO exactly, so each byte belongs to exactly one.
     func testEveryWeightByteIsInExactlyOneSlot() throws {
         for (name, c) in Self.shapes {
-            for dtype in [DType.bf16, .q4_1, .q4_0] {
-                let l = try DecodeLayout(manifest: Support.manifest, config: c, projection: dtype, lmHead: dtype, context: 256)
-                var slots: [(at: Int, bytes: Int)] = []
+            for (dtype, head) in [(DType.bf16, DType.bf16), (.q4_1, .q4_1), (.q4_0, .q4_0), (.q4_1, .bf16), (.bf16, .q4_0)] {
+                let label = "\(name) \(dtype.rawValue) + \(head.rawValue) LM head"
+                let l = try DecodeLayout(manifest: Support.manifest, config: c, projection: dtype, lmHead: head, context: 256)
+                var slots: [(at: Int, bytes: Int)] = [], lmSlots: [(at: Int, bytes: Int)] = []
                 func markRow(_ stage: DecodeLayout.Stage, _ layer: Int?, _ row: Int) {
                     let (first, stride, bytes) = DecodeWeights.slot(l, stage: stage, layer: layer, stageRow: row)
-                    for ks in 0..<l.stages[stage.rawValue].slices { slots.append((first + ks * stride, bytes)) }
+                    for ks in 0..<l.shape(stage).slices {
+                        if stage == .lm { lmSlots.append((first + ks * stride, bytes)) } else { slots.append((first + ks * stride, bytes)) }
+                    }
                 }
                 for part in DecodeWeights.parts(l, outputWeight: "token_embd.weight") {
                     for i in 0..<part.rows { markRow(part.stage, part.layer, part.stageRow(i, tm: l.tm)) }
                 }
                 for stage in DecodeLayout.Stage.allCases {
-                    let s = l.stages[stage.rawValue]
+                    let s = l.shape(stage)
                     for layer in stage == .lm ? [nil] : (0..<c.layerCount).map(Optional.some) {
                         for row in s.rows..<s.paddedRows { markRow(stage, layer, row) }
                     }
                 }
-                for at in l.attnNormOffsets + l.ffnNormOffsets + [l.outputNormOffset] { slots.append((at, 2 * c.hiddenSize)) }
-                slots.append((l.outputNormOffset + 2 * c.hiddenSize, l.streamsOffset - l.outputNormOffset - 2 * c.hiddenSize))   // the gap
-                // sorted, the slots must tile 0..<weightsBytes: each starts where the previous ends
-                slots.sort { $0.at < $1.at }
-                var end = 0, broken: Int?
-                for s in slots where s.bytes > 0 {
-                    if s.at != end { broken = s.at; break }
-                    end = s.at + s.bytes
+                for at in l.attnNormOffsets + l.ffnNormOffsets { slots.append((at, 2 * c.hiddenSize)) }
+                let normsEnd = 4 * c.layerCount * c.hiddenSize
+                slots.append((normsEnd, l.streamsOffset - normsEnd))   // the gap
+                lmSlots.append((l.lmHead.outputNormOffset, 2 * c.hiddenSize))
+                lmSlots.append((2 * c.hiddenSize, l.lmHead.streamsOffset - 2 * c.hiddenSize))
+                // sorted, the slots must tile 0..<bytes: each starts where the previous ends
+                for (bo, list, bytes) in [("weights", slots, l.weightsBytes), ("lm_weights", lmSlots, l.lmHead.weightsBytes)] {
+                    var end = 0, broken: Int?
+                    for s in list.sorted(by: { $0.at < $1.at }) where s.bytes > 0 {
+                        if s.at != end { broken = s.at; break }
+                        end = s.at + s.bytes
+                    }
+                    XCTAssertNil(broken, "\(label) \(bo): a slot starts at \(broken ?? -1), not where the previous ends (\(end))")
+                    XCTAssertEqual(end, bytes, "\(label): the slots cover the \(bo) BO")
                 }
-                XCTAssertNil(broken, "\(name) \(dtype.rawValue): a slot starts at \(broken ?? -1), not where the previous ends (\(end))")
-                XCTAssertEqual(end, l.weightsBytes, "\(name) \(dtype.rawValue): the slots cover the weights BO")
                 // a k-slice is whole GGUF blocks (tk / 32 of them), so a Q4 block never straddles two tiles
-                let slice = l.stages[0].tileBytes / l.tm
-                XCTAssertEqual(slice, dtype == .bf16 ? 2 * l.tk : l.tk / 32 * (dtype == .q4_1 ? 20 : 18))
+                for (s, tm, tk, d) in [(l.stages[0], l.tm, l.tk, dtype), (l.lmHead.stage, l.lmHead.tm, l.lmHead.tk, head)] {
+                    XCTAssertEqual(s.tileBytes / tm, d == .bf16 ? 2 * tk : tk / 32 * (d == .q4_1 ? 20 : 18), label)
+                }
             }
         }
     }
 
     /// Written and gathered back: every matrix's bytes exactly as the source stores them (Q4_1 / Q4_0 blocks intact,
-    /// bf16 values), padded rows zero, the norms bf16; the LM head of a Q4 model stored otherwise quantized to its format.
+    /// bf16 values; the LM head in its own BO and format), padded rows zero, the norms bf16; an LM head stored in
+    /// another format than bf16, Q4_1 or Q4_0 rounded to bf16, whatever the projections' format.
     func testThePermutationRoundTrips() throws {
         for (name, c) in Self.shapes.prefix(2) {
-            for dtype in [DType.bf16, .q4_1, .q4_0] {
-                let w = RandomWeights(c, matrices: dtype, seed: 3)
-                let l = try DecodeLayout(manifest: Support.manifest, config: c, projection: dtype, lmHead: dtype, context: 128)
-                var bo = [UInt8](repeating: 0xEE, count: l.weightsBytes)
-                var reported: [Int] = []
+            for (dtype, head) in [(DType.bf16, DType.bf16), (.q4_1, .q4_1), (.q4_0, .q4_0), (.q4_1, .bf16)] {
+                let w = RandomWeights(c, matrices: dtype, lmHead: head, seed: 3)
+                let l = try DecodeLayout(manifest: Support.manifest, config: c, projection: dtype, lmHead: head, context: 128)
+                var bo = [UInt8](repeating: 0xEE, count: l.weightsBytes), lm = [UInt8](repeating: 0xEE, count: l.lmHead.weightsBytes)
+                var reported: [Int] = [], lmReported: [Int] = []
                 try bo.withUnsafeMutableBytes {
-                    try DecodeWeights.write(l, tensors: w, outputWeight: "token_embd.weight", into: $0) { done, _ in reported.append(done) }
+                    try DecodeWeights.write(l, tensors: w, into: $0) { done, _ in reported.append(done) }
+                }
+                try lm.withUnsafeMutableBytes {
+                    try DecodeWeights.writeLMHead(l, tensors: w, outputWeight: "token_embd.weight", into: $0) { done, _ in lmReported.append(done) }
                 }
                 XCTAssertEqual(reported.last, l.weightsBytes, "progress ends at the whole BO")
-                try bo.withUnsafeBytes { raw in
-                    for part in DecodeWeights.parts(l, outputWeight: "token_embd.weight") {
-                        XCTAssertEqual(DecodeWeights.read(part, l, from: raw), Array(try w.rawBytes(part.tensor)), "\(name) \(part.tensor)")
-                    }
-                    for stage in DecodeLayout.Stage.allCases {
-                        let s = l.stages[stage.rawValue]
+                XCTAssertEqual(lmReported.last, l.lmHead.weightsBytes, "progress ends at the whole lm_weights BO")
+                for part in DecodeWeights.parts(l, outputWeight: "token_embd.weight") {
+                    let back = (part.stage == .lm ? lm : bo).withUnsafeBytes { DecodeWeights.read(part, l, from: $0) }
+                    XCTAssertEqual(back, Array(try w.rawBytes(part.tensor)), "\(name) \(part.tensor)")
+                }
+                for stage in DecodeLayout.Stage.allCases {
+                    let s = l.shape(stage)
+                    try (stage == .lm ? lm : bo).withUnsafeBytes { raw in
                         for layer in stage == .lm ? [nil] : (0..<c.layerCount).map(Optional.some) {
                             for row in s.rows..<s.paddedRows {
                                 let (first, stride, bytes) = DecodeWeights.slot(l, stage: stage, layer: layer, stageRow: row)
@@ -79,30 +93,28 @@ final class DecodeLayoutTests: XCTestCase {
                                 }
                             }
                         }
+                        if stage == .lm {
+                            let norm = Array(raw[0..<2 * c.hiddenSize])
+                            XCTAssertEqual(norm, Array(try w.rawBytes("output_norm.weight")), "\(name) output_norm bf16")
+                        }
                     }
-                    let norm = Array(raw[l.ffnNormOffsets[1]..<l.ffnNormOffsets[1] + 2 * c.hiddenSize])
-                    XCTAssertEqual(norm, Array(try w.rawBytes("blk.1.ffn_norm.weight")), "\(name) ffn_norm-1 bf16")
                 }
+                XCTAssertEqual(Array(bo[l.ffnNormOffsets[1]..<l.ffnNormOffsets[1] + 2 * c.hiddenSize]),
+                               Array(try w.rawBytes("blk.1.ffn_norm.weight")), "\(name) ffn_norm-1 bf16")
             }
         }
-        // a Q4_1 model whose LM head is stored in F32: the device view quantizes it to Q4_1 (ggml's reference
-        // quantizer), the same bytes NPUBackend writes and a reference reading `NPUBackend.tensors` dequantizes
+        // a Q4_1 model whose LM head is stored in F32: the head is bf16 on the device (its own run), rounded at upload
         let c = Self.shapes[0].1
         let q = RandomWeights(c, matrices: .q4_1, seed: 4)
         let mixed = TensorDictionary()
         for n in q.tensorNames where n != "token_embd.weight" { mixed.set(n, shape: q.info(n)!.shape, values: try q.floats(n)) }
-        mixed.set("token_embd.weight", shape: [c.vocabSize, c.hiddenSize], values: try q.floats("token_embd.weight").map { $0 * 1.5 })
-        let graph = Graph.llama(c)
-        XCTAssertTrue(NPUBackend.deviceTensors(mixed, graph: graph) === mixed, "F32 projections: bf16 on the device, no view")
-        let asQ4_1 = ConvertedTensors(mixed, matrices: .q4_1, only: Set(graph.weightShapes.map(\.name)).subtracting(["token_embd.weight"]))
-        let view = NPUBackend.deviceTensors(asQ4_1, graph: graph)
-        XCTAssertEqual(view.info("token_embd.weight")?.dtype, .q4_1)
-        XCTAssertEqual(view.info("blk.0.attn_q.weight")?.dtype, .q4_1)
-        let embd = try mixed.floats("token_embd.weight")
-        XCTAssertEqual(Array(try view.rawBytes("token_embd.weight")), quantizeQ4_1(embd))
-        let back = try view.floats("token_embd.weight")
-        let worst = zip(back, embd).map { abs($0 - $1) }.max()!
-        XCTAssertLessThanOrEqual(worst, 0.08 * 1.5 * 2 / 15 / 2 + 1e-3, "within half a Q4_1 step of a block spanning ±0.12")
+        let embd = try q.floats("token_embd.weight").map { $0 * 1.5 }
+        mixed.set("token_embd.weight", shape: [c.vocabSize, c.hiddenSize], values: embd)
+        let l = try DecodeLayout(manifest: Support.manifest, config: c, projection: .bf16, lmHead: .bf16, context: 128)
+        var lm = [UInt8](repeating: 0xEE, count: l.lmHead.weightsBytes)
+        try lm.withUnsafeMutableBytes { try DecodeWeights.writeLMHead(l, tensors: mixed, outputWeight: "token_embd.weight", into: $0) }
+        let back = lm.withUnsafeBytes { DecodeWeights.read(DecodeWeights.lmHeadPart(l, outputWeight: "token_embd.weight"), l, from: $0) }
+        XCTAssertEqual(back, embd.map(floatToBF16).withUnsafeBytes { Array($0) }, "F32 LM head rounded to bf16 (nearest even)")
     }
 
     /// The numbers of the reference models: tiling, padding, the 2^31 rule on every transfer's start, kv_row's reach,
@@ -111,10 +123,15 @@ final class DecodeLayoutTests: XCTestCase {
         let m = Support.manifest
         let b = try DecodeLayout(manifest: m, config: DecodeBenchmark.llama32_1B, projection: .bf16, lmHead: .bf16, context: 131072)
         XCTAssertEqual([b.tm, b.tk, b.hubSlice, b.kvGroups, b.headsPerGroup, b.pack, b.paramsValues], [64, 64, 64, 4, 2, 448, 128])
-        XCTAssertEqual(b.stages.map(\.paddedRows), [3072, 2048, 16384, 2048, 129024])
-        XCTAssertEqual(b.candidates.compactMap(\.paddedRows), [768], "tm 32 and 16 break S = 64 | tm")
+        XCTAssertEqual(b.stages.map(\.paddedRows), [3072, 2048, 16384, 2048])
+        XCTAssertEqual(b.candidates.map(\.paddedRows), [0, nil, nil], "tm 32 and 16 break S = 64 | tm")
+        // the LM head's own tiling: 128256 rows = 501 rounds of 16 cores × 16, no padded row (tm 64: 768, tm 32: 256)
+        XCTAssertEqual([b.lmHead.tm, b.lmHead.tk, b.lmHead.stage.paddedRows], [16, 64, 128256])
+        XCTAssertEqual(b.lmHead.candidates.map(\.paddedRows), [768, 256, 0])
+        XCTAssertEqual(b.lmHead.weightsBytes, 4096 + 128256 * 2048 * 2, "output_norm_w (4 KB), then the vocab rows in bf16")
+        XCTAssertEqual([b.ioBests - b.ioLogits, b.ioToken - b.ioBests], [128256, 256], "logits: the padded vocab; bests: 16 · tm 16")
         XCTAssertEqual(b.buckets.count, 12)
-        XCTAssertGreaterThan(b.weightsBytes, 1 << 31, "1B bf16: 2.47 GB of weights")
+        XCTAssertEqual(b.weightsBytes + b.lmHead.weightsBytes, 2_471_628_800, "1B bf16: 1.95 GB of layers + 0.53 GB of LM head")
         XCTAssertLessThan(b.channelOffsets.max()! + b.pairBytes, 1 << 31, "every channel's fill starts in the first 8 pairs")
         XCTAssertGreaterThan(2 * b.kvElements, 1 << 31, "1B KV at 131072 positions: 4.3 GB")
         XCTAssertLessThan(2 * b.kvOffset(layer: 15, group: 3, head: 1, value: true), 1 << 31,
@@ -125,16 +142,19 @@ final class DecodeLayoutTests: XCTestCase {
                 XCTAssertLessThan(b.kvElement(layer: 15, kvHead: h, position: pos, value: true, dim: 63) - b.kvRowBase(position: pos), b.kvRowElements)
             }
         }
-        let regions = [b.ioParams, b.ioX, b.ioResultNorm, b.ioLogits, b.ioBests, b.ioToken]
+        XCTAssertEqual(b.ioXFinal, b.layers[15].lOut + 2048, "x_final right after the last layer's regions")
+        let regions = [b.ioParams, b.ioX, b.ioXFinal, b.ioResultNorm, b.ioLogits, b.ioBests, b.ioToken]
             + b.layers.flatMap { [$0.qkv, $0.o, $0.gu, $0.d, $0.packs, $0.kqv, $0.attnNorm, $0.ffnInp, $0.ffnNorm, $0.act, $0.lOut] }
         XCTAssertTrue(regions.allSatisfy { $0 % 32 == 0 }, "every io region starts at a multiple of 32 bf16 (64 B)")
         XCTAssertEqual(Set(zip(b.layers.dropFirst(), b.layers).map { $0.qkv - $1.qkv }).count, 1, "every layer's regions the same size")
-        XCTAssertEqual(b.kernelName(bucket: 4), "decode_bf16_bf16_b4")
-        let s = try DecodeLayout(manifest: m, config: DecodeBenchmark.smolLM2, projection: .q4_1, lmHead: .q4_1, context: 8192)
+        XCTAssertEqual(b.kernelName(bucket: 4), "decode_bf16_b4")
+        XCTAssertEqual(b.lmHead.kernelName, "lm_head_bf16")
+        // SmolLM2 as shipped: Q4_1 projections, its Q8_0 embedding as a bf16 LM head in its own BO and run
+        let s = try DecodeLayout(manifest: m, config: DecodeBenchmark.smolLM2, projection: .q4_1, lmHead: .bf16, context: 8192)
         XCTAssertEqual([s.tm, s.kvGroups, s.headsPerGroup, s.pack], [64, 3, 1, 384])
-        XCTAssertEqual(s.stages.map(\.paddedRows), [1024, 1024, 3072, 1024, 49152], "576 rows of O and D pad to 1024")
-        XCTAssertThrowsError(try DecodeLayout(manifest: m, config: DecodeBenchmark.smolLM2, projection: .q4_1, lmHead: .bf16, context: 8192)) {
-            XCTAssertTrue("\($0)".contains("must be in the projections' format"), "\($0)")
-        }
+        XCTAssertEqual(s.stages.map(\.paddedRows), [1024, 1024, 3072, 1024], "576 rows of O and D pad to 1024")
+        XCTAssertEqual([s.lmHead.tm, s.lmHead.stage.paddedRows, s.pairBytes, s.lmHead.pairBytes], [64, 49152, 2 * 64 * 2 * 20, 2 * 64 * 64 * 2])
+        XCTAssertEqual([s.kernelName(bucket: 1), s.lmHead.kernelName], ["decode_q4_1_b1", "lm_head_bf16"])
+        XCTAssertEqual(s.streamsOffset, 4 * 30 * 576, "the layers' norms only (69120 B, a multiple of 64)")
     }
 }

@@ -53,15 +53,15 @@ final class EmulatedLimitsTests: XCTestCase {
     // MARK: 1. aiecc's buffer arguments
 
     /// A design binding more than aiecc's 5 buffer arguments fails at plan time naming the kernel and both
-    /// numbers unless the baseline lists it, and may not grow past its listed count; the decode token binds 4 and
-    /// needs no baseline entry (Kernels/npu2_baseline.json lists none).
+    /// numbers unless the baseline lists it, and may not grow past its listed count; the decode token binds 4, the LM
+    /// head 2, and neither needs a baseline entry (Kernels/npu2_baseline.json lists none).
     func testBufferArgumentsOverAieccFailAtPlanTime() throws {
         let graph = Graph.llama(Support.smallConfig)
         let tensors = Support.bf16Weights(Support.smallConfig, seed: 1)
         let data = try Data(contentsOf: Support.root.appendingPathComponent("Kernels/manifest.json"))
         let bare = try KernelManifest(json: data, file: "manifest.json", target: target, baseline: .empty)
         let designs = try NPUBackend.designs(graph: graph, tensors: tensors, manifest: bare, contextLength: 256)
-        XCTAssertEqual(Set(designs.all.map(\.arguments.count)), [4])
+        XCTAssertEqual(designs.all.map(\.arguments.count), [4, 4, 4, 2])
         XCTAssertEqual(Support.manifest.baseline.bufferArguments, [:])
         let wide = FusedDesign(kernelName: "wide_b1", design: "wide", kind: .decodeToken(bucket: 1),
                                arguments: (0..<6).map { DesignArgument(name: "a\($0)", bytes: 64, role: .input) })
@@ -103,20 +103,20 @@ final class EmulatedLimitsTests: XCTestCase {
         XCTAssertNoThrow(try EmulatedDevice(kernels: Array(kernels.prefix(32)), target: target).openContext(xclbin: "ok.xclbin"))
     }
 
-    /// The decode xclbin holds one kernel per KV length bucket: the small model at 4096 positions 7, Llama 3.2 1B
-    /// at its longest context (131072) 12, both within amdxdna's 32 without a baseline entry; an xclbin over 32
-    /// still fails at context creation naming the limit.
+    /// The decode xclbin holds one kernel per KV length bucket and the LM head: the small model at 4096 positions
+    /// 7 + 1, Llama 3.2 1B at its longest context (131072) 12 + 1, both within amdxdna's 32 without a baseline entry;
+    /// an xclbin over 32 still fails at context creation naming the limit.
     func testTheDecodeXclbinFits32KernelsAtTheLongestContext() throws {
         let graph = Graph.llama(Support.smallConfig)
         let tensors = Support.bf16Weights(Support.smallConfig, seed: 1)
         let (backend, device) = try Support.npuBackend(graph, tensors, context: 4096)
         XCTAssertEqual(backend.designs.buckets, [1, 2, 4, 8, 16, 32, 64])
-        XCTAssertEqual(device.kernelNames.count, 7)
+        XCTAssertEqual(device.kernelNames.count, 8)
         XCTAssertEqual(device.knownViolations, [])
         let c = DecodeBenchmark.llama32_1B
         for dtype in [DType.bf16, .q4_0] {
             let d = try DecodeDesigns(manifest: Support.manifest, config: c, projectionDType: dtype, lmHeadDType: dtype, context: c.maxContext)
-            XCTAssertEqual(d.all.count, 12, "1B at 131072: buckets 1 … 2048")
+            XCTAssertEqual(d.all.count, 13, "1B at 131072: buckets 1 … 2048 and the LM head")
         }
         XCTAssertEqual(Support.manifest.baseline.hwContextKernels, [:])
         assertFails({ try DesignLimits.checkContextKernels(count: 33, composition: "decode", target: self.target, baseline: Support.manifest.baseline) },
@@ -292,20 +292,25 @@ final class EmulatedLimitsTests: XCTestCase {
 
     // MARK: counters of the backend
 
-    /// The small model (2 layers) at 256 positions: every row (prompt rows too) is ONE run in a one-run runlist =
-    /// 1 driver command of 52 + 20 + 8 × 5 = 112 bytes (aiecc's 5 buffer arguments declared, 4 bound); nothing is a
-    /// known violation; one set_arg (kv_row) per token.
+    /// The small model (2 layers) at 256 positions: every row is ONE runlist execute = 1 driver command; a token's
+    /// runlist chains the decode token run and the LM head run (2 × (52 + 20 + 8 × 5) = 224 bytes: aiecc's 5 buffer
+    /// arguments declared, 4 and 2 bound), a prompt row whose logits nobody reads the decode token run alone (112
+    /// bytes); nothing is a known violation; one set_arg (kv_row) per row.
     func testBackendCountsRunlistExecutesAndDriverCommands() throws {
         let graph = Graph.llama(Support.smallConfig)
         let (npu, _) = try Support.npuBackend(graph, Support.bf16Weights(Support.smallConfig, seed: 3), context: 256)
         _ = try npu.step(tokens: [1, 2, 3], start: 0, logitRows: .last, observer: nil)
         XCTAssertEqual(npu.counters.tokenCount, 3)
-        XCTAssertEqual(npu.counters.tokens.runs, 3)
-        _ = try npu.nextTokenGreedy(after: 5, position: 3)
+        XCTAssertEqual(npu.counters.tokens.runs, 1 + 1 + 2)
+        XCTAssertEqual(npu.counters.tokens.driverCommands, 3)
+        _ = try npu.step(tokens: [1, 2], start: 3, logitRows: .all, observer: nil)
+        XCTAssertEqual(npu.counters.tokens.runs, 4 + 2 + 2, "every row's logits: every row runs the LM head")
+        _ = try npu.nextTokenGreedy(after: 5, position: 5)
         let t = npu.counters.lastToken
-        XCTAssertEqual([t.runs, t.submissions, t.runlistExecutes, t.driverCommands, t.knownViolationRuns], [1, 1, 1, 1, 0])
-        XCTAssertEqual(npu.counters.lastTokenChains?.map(\.payloadBytes), [112])
-        XCTAssertEqual(t.chainPayloadBytes, 112)
+        XCTAssertEqual([t.runs, t.submissions, t.runlistExecutes, t.driverCommands, t.knownViolationRuns], [2, 1, 1, 1, 0])
+        XCTAssertEqual(npu.counters.lastTokenChains?.map(\.payloadBytes), [224])
+        XCTAssertEqual(npu.counters.lastTokenChains?.map(\.runs), [2])
+        XCTAssertEqual(t.chainPayloadBytes, 224)
         XCTAssertEqual(npu.counters.lastTokenArgumentRebinds, 1)
     }
 }

@@ -29,15 +29,17 @@ final class Q4_0GGUFTests: XCTestCase {
         let (npu, device) = try Support.npuBackend(graph, model.tensors, context: context)
         XCTAssertEqual(npu.designs.projectionDType, .q4_0, "the file's Q4_0 matrices are used as they are")
         XCTAssertEqual(npu.designs.lmHeadDType, .q4_0)
-        // uploaded: the weights BO, in which every matrix is the file's Q4_0 blocks as they are (gathered back from
-        // its channel streams), the rest zero padded rows and the F32 norms as bf16
-        XCTAssertEqual(npu.counters.load.bytesToDevice - npu.instructionBytes, npu.layout.weightsBytes)
+        // uploaded: the weights and lm_weights BOs, in which every matrix is the file's Q4_0 blocks as they are
+        // (gathered back from their channel streams), the rest zero padded rows and the F32 norms as bf16
+        let l = npu.layout
+        XCTAssertEqual(npu.counters.load.bytesToDevice - npu.instructionBytes, l.weightsBytes + l.lmHead.weightsBytes)
         XCTAssertEqual(device.counters.bytesToDevice, npu.counters.load.bytesToDevice)
-        var bo = [UInt8](repeating: 0xEE, count: npu.layout.weightsBytes)
-        try bo.withUnsafeMutableBytes { try DecodeWeights.write(npu.layout, tensors: model.tensors, outputWeight: graph.outputWeightName, into: $0) }
-        for part in DecodeWeights.parts(npu.layout, outputWeight: graph.outputWeightName) {
+        var bo = [UInt8](repeating: 0xEE, count: l.weightsBytes), lm = [UInt8](repeating: 0xEE, count: l.lmHead.weightsBytes)
+        try bo.withUnsafeMutableBytes { try DecodeWeights.write(l, tensors: model.tensors, into: $0) }
+        try lm.withUnsafeMutableBytes { try DecodeWeights.writeLMHead(l, tensors: model.tensors, outputWeight: graph.outputWeightName, into: $0) }
+        for part in DecodeWeights.parts(l, outputWeight: graph.outputWeightName) {
             let stored = Array(try model.tensors.rawBytes(part.tensor))
-            XCTAssertEqual(bo.withUnsafeBytes { DecodeWeights.read(part, npu.layout, from: $0) }, stored, part.tensor)
+            XCTAssertEqual((part.stage == .lm ? lm : bo).withUnsafeBytes { DecodeWeights.read(part, l, from: $0) }, stored, part.tensor)
         }
 
         let weights = try FloatWeights(graph: graph, source: model.tensors)
@@ -52,7 +54,7 @@ final class Q4_0GGUFTests: XCTestCase {
         let prompt = [3, 99, 250, 4, 61, 77]
         let reference = try Support.referenceGreedy(try Support.reference(graph, weights, context: context), prompt: prompt, count: 8)
         XCTAssertEqual(try fresh.generateGreedy(prompt: prompt, count: 8), reference.ids, "greedy margins (reference): \(reference.margins)")
-        XCTAssertEqual(fresh.counters.lastToken.runs, 1)
+        XCTAssertEqual(fresh.counters.lastToken.runs, 2, "the decode token and the LM head, one runlist")
         XCTAssertEqual(fresh.counters.lastToken.submissions, 1)
     }
 }

@@ -33,9 +33,10 @@ final class SmallModelTests: XCTestCase {
         let ids = try npu.generateGreedy(prompt: prompt, count: 8)
         XCTAssertEqual(ids, expected.ids, "greedy margins (reference): \(expected.margins)")
 
-        // every row is one decode run: 6 prompt rows (the last one's token is the first generated), 7 more tokens
+        // every row is one runlist: 6 prompt rows (the last one's token is the first generated; the 5 before it need
+        // no logits: the decode token run alone), 7 more tokens (the decode token run and the LM head run)
         let t = npu.counters.lastToken, l = npu.layout
-        XCTAssertEqual([t.runs, t.submissions, t.runlistExecutes, t.driverCommands], [1, 1, 1, 1])
+        XCTAssertEqual([t.runs, t.submissions, t.runlistExecutes, t.driverCommands], [2, 1, 1, 1])
         XCTAssertEqual(t.syncsToDevice, 1, "the io params and embedding row")
         XCTAssertEqual(t.bytesToDevice, l.hostInputBytes)
         XCTAssertEqual(l.hostInputBytes, 2 * (l.paramsValues + config.hiddenSize), "params region (header, cos, sin) and x")
@@ -43,21 +44,29 @@ final class SmallModelTests: XCTestCase {
         XCTAssertEqual(t.bytesFromDevice, 4)
         XCTAssertEqual(t.buffersAllocated, 0, "nothing allocated per token")
         XCTAssertEqual(npu.counters.tokenCount, prompt.count + 7)
-        XCTAssertEqual(npu.counters.tokens.runs, prompt.count + 7)
+        XCTAssertEqual(npu.counters.tokens.runs, (prompt.count - 1) + 2 * 8)
+        XCTAssertEqual(npu.counters.tokens.driverCommands, prompt.count + 7, "one driver command per row")
         XCTAssertEqual(device.counters.runs, npu.counters.tokens.runs, "no runs outside tokens")
 
-        // bytes the run moved, as the driver counted them: every channel stream and norm once, the KV read up to the
-        // bucket (positions ≤ 13: one block), exactly the token's K and V rows written
+        // bytes the runs moved, as the drivers counted them: every channel stream and norm once (weights and
+        // lm_weights), the KV read up to the bucket (positions ≤ 13: one block), exactly the token's K and V rows written
         let traffic = try XCTUnwrap(npu.counters.lastTokenTraffic)
-        let a = l.argumentBytes(bucket: 1)
-        XCTAssertEqual(traffic.weightBytes, a.weights)
-        XCTAssertEqual(traffic.weightBytes, l.weightsBytes - (l.streamsOffset - l.outputNormOffset - 2 * config.hiddenSize),
-                       "the whole weights BO but the alignment gap")
+        let a = l.argumentBytes(bucket: 1), h = l.lmHeadArgumentBytes
+        XCTAssertEqual(traffic.weightBytes, a.weights + h.weights)
+        XCTAssertEqual(traffic.weightBytes, l.weightsBytes - (l.streamsOffset - 4 * config.layerCount * config.hiddenSize)
+                           + l.lmHead.weightsBytes - (l.lmHead.streamsOffset - 2 * config.hiddenSize),
+                       "the whole weights and lm_weights BOs but their alignment gaps")
         XCTAssertGreaterThanOrEqual(traffic.weightBytes, try npuWeightBytes(), "the model's weights and zero padded rows")
         XCTAssertEqual(traffic.kvReadBytes, config.layerCount * 2 * config.kvHeadCount * 64 * config.headDim * 2)
         XCTAssertEqual(traffic.kvWriteBytes, config.layerCount * 2 * config.kvDim * 2)
-        XCTAssertEqual([traffic.activationReadBytes, traffic.outputBytes], [a.ioRead, a.ioWritten])
-        for (ch, bytes) in traffic.channels { XCTAssertEqual(bytes, l.channelTotals(bucket: 1)[ch], "\(ch)") }
+        XCTAssertEqual([traffic.activationReadBytes, traffic.outputBytes], [a.ioRead + h.ioRead, a.ioWritten + h.ioWritten])
+        for (ch, bytes) in traffic.channels { XCTAssertEqual(bytes, l.tokenChannelTotals(bucket: 1)[ch], "\(ch)") }
+        // a prompt row before the last: the decode token run alone (no LM head bytes streamed)
+        let fresh = try Support.npuBackend(graph, tensors, context: context).0
+        _ = try fresh.generateGreedy(prompt: [3, 99], count: 1)
+        XCTAssertEqual(fresh.counters.tokenCount, 2)
+        XCTAssertEqual(fresh.counters.tokens.runs, 3, "row 0: decode alone; row 1: decode and LM head")
+        XCTAssertEqual(fresh.counters.tokensTraffic.weightBytes, 2 * a.weights + h.weights)
         XCTAssertEqual(npu.counters.lastTokenArgumentRebinds, 1, "kv_row re-bound per token")
     }
 
@@ -77,12 +86,13 @@ final class SmallModelTests: XCTestCase {
         XCTAssertEqual(npu.counters.tokenCount, 3)
         XCTAssertEqual(npu.counters.tokens.syncsFromDevice, 1, "only the last row's logits come back")
         let t = npu.counters.lastToken
-        XCTAssertEqual([t.submissions, t.runs, t.syncsToDevice, t.syncsFromDevice], [1, 1, 1, 1])
+        XCTAssertEqual([t.submissions, t.runs, t.syncsToDevice, t.syncsFromDevice], [1, 2, 1, 1])
+        XCTAssertEqual(npu.counters.tokens.runs, 2 + 2, "rows 0 and 1: the decode token run alone; row 2 with the LM head")
         XCTAssertEqual(t.bytesFromDevice, 2 * config.vocabSize, "the logits region's natural rows")
         // verify mode: the same run, and one sync of every intermediate's io regions
         _ = try npu.step(tokens: [5], start: 3, logitRows: .last) { _, _, _ in }
         let v = npu.counters.lastToken, l = npu.layout
-        XCTAssertEqual([v.submissions, v.runs, v.syncsFromDevice], [1, 1, 1])
+        XCTAssertEqual([v.submissions, v.runs, v.syncsFromDevice], [1, 2, 1])
         XCTAssertEqual(v.bytesFromDevice, 2 * (l.ioElements - l.layers[0].qkv))
     }
 

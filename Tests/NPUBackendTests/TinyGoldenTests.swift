@@ -27,7 +27,8 @@ final class TinyGoldenTests: XCTestCase {
     func golden() throws -> GoldenSet { try GoldenSet(directory: Self.goldenDirectory) }
 
     /// The decode token's one tile height: tm 16 pads the fewest rows for headDim 16 (tm 64: 2880 per token, 32:
-    /// 1344, 16: 320 — QKV 192 and O/D 128 rows per layer against 16 cores × tm).
+    /// 1344, 16: 320 — QKV 192 and O/D 128 rows per layer against 16 cores × tm); the LM head's own: tm 64 (vocab
+    /// 1024 pads no row at any tm; ties → the larger).
     func testLayoutChoosesTheTileHeightWithTheFewestPaddedRows() throws {
         for source in Source.allCases {
             let m = try model(source)
@@ -35,8 +36,10 @@ final class TinyGoldenTests: XCTestCase {
             let l = npu.layout
             XCTAssertEqual(l.tm, 16)
             XCTAssertEqual(l.candidates.map(\.paddedRows), [4 * (832 + 896 + 256 + 896), 4 * (320 + 384 + 256 + 384), 4 * (64 + 128 + 0 + 128)])
-            XCTAssertEqual(l.stages.map(\.paddedRows), [256, 256, 768, 256, 1024])
-            XCTAssertEqual(npu.designs.all.map(\.kernelName).first, "decode_bf16_bf16_b1")
+            XCTAssertEqual(l.stages.map(\.paddedRows), [256, 256, 768, 256])
+            XCTAssertEqual(l.lmHead.candidates.map(\.paddedRows), [0, 0, 0])
+            XCTAssertEqual(npu.designs.all.map(\.kernelName).first, "decode_bf16_b1")
+            XCTAssertEqual([l.lmHead.tm, l.lmHead.stage.paddedRows], [64, 1024], "vocab 1024 = 16 cores × 64: no zero row")
         }
     }
 
@@ -152,11 +155,12 @@ final class TinyGoldenTests: XCTestCase {
                   (firstDiff.map { "\($0) (golden margin \(c.greedyMargins[$0]))" } ?? "none"))
             if let d = firstDiff { try explainDivergence(m, c, ids, at: d) }
 
-            // every row one run: the io inputs in, the token id out, and nothing else
+            // every row one runlist (one driver command): the io inputs in, the token id out, and nothing else; the
+            // prompt rows before the last run the decode token alone, every other row the decode token and the LM head
             let tokens = npu.counters.tokenCount
             XCTAssertEqual(tokens, c.promptIDs.count + c.greedyIDs.count - 1)
             XCTAssertEqual(npu.counters.tokens.submissions, tokens, "exactly one submission per token")
-            XCTAssertEqual(npu.counters.tokens.runs, tokens)
+            XCTAssertEqual(npu.counters.tokens.runs, (c.promptIDs.count - 1) + 2 * c.greedyIDs.count)
             XCTAssertEqual(npu.counters.tokens.driverCommands, tokens)
             XCTAssertEqual(npu.counters.tokens.syncsToDevice, tokens, "the io inputs, once per token")
             XCTAssertEqual(npu.counters.tokens.syncsFromDevice, c.greedyIDs.count, "the token id of the last prompt row and each decode token: no sync between ops")

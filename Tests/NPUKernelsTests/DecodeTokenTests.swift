@@ -1,4 +1,4 @@
-// The decode token driver (npuk_decode_token) against the fp32 reference node by node, teacher-forced on the driver's own inputs (ToleranceTable), bf16 / Q4_1 / Q4_0; its KV append, its traffic against DecodeLayout, its per-core budgets at 1B shapes.
+// The decode token and LM head drivers (npuk_decode_token, then npuk_lm_head on its x_final) against the fp32 reference node by node, teacher-forced on the drivers' own inputs (ToleranceTable), bf16 / Q4_1 / Q4_0 and LM heads in another format than the projections; the KV append, the traffic against DecodeLayout, the per-core budgets at 1B shapes.
 import LlamaCore
 import NPUBackend
 import NPUKernels
@@ -16,22 +16,27 @@ final class DecodeTokenTests: KernelTestCase {
         var kv: [UInt16]
         var io: [UInt16]
         var traffic: npuk_decode_traffic
+        var lmTraffic: npuk_decode_traffic
         let pos: Int, bucket: Int
-        let status: Int32
+        /// npuk_decode_token's status, and npuk_lm_head's (run only after the decode token succeeded).
+        let status: Int32, lmStatus: Int32
 
         func values(_ at: Int, _ n: Int) -> [Float] { io[at..<at + n].map(bf16ToFloat) }
         func bits(_ at: Int, _ n: Int) -> [UInt16] { Array(io[at..<at + n]) }
     }
 
-    /// Runs one token at `pos` with random weights (`RandomWeights`), a random KV cache (every position, so masking
-    /// is exercised) and a random embedding row. The driver reads a copy of the KV BO and writes kv_row into the
-    /// original: the attention sees the cache as it was (as on the device, where the row lands in the same run).
-    func run(_ c: ModelConfig, _ dtype: DType, pos: Int, context: Int, execute: Bool = true) throws -> TokenRun {
-        let layout = try DecodeLayout(manifest: TestPlans.manifest, config: c, projection: dtype, lmHead: dtype, context: context)
-        let w = RandomWeights(c, matrices: dtype, seed: 7)
+    /// Runs one token at `pos` with random weights (`RandomWeights`; the LM head in `lmHead`, default `dtype`), a
+    /// random KV cache (every position, so masking is exercised) and a random embedding row: the decode token run,
+    /// then the LM head run on the same io. The driver reads a copy of the KV BO and writes kv_row into the original:
+    /// the attention sees the cache as it was (as on the device, where the row lands in the same run).
+    func run(_ c: ModelConfig, _ dtype: DType, lmHead: DType? = nil, pos: Int, context: Int, execute: Bool = true) throws -> TokenRun {
+        let layout = try DecodeLayout(manifest: TestPlans.manifest, config: c, projection: dtype, lmHead: lmHead ?? dtype, context: context)
+        let w = RandomWeights(c, matrices: dtype, lmHead: lmHead, seed: 7)
         var weights = [UInt8](repeating: 0xEE, count: layout.weightsBytes)
-        try weights.withUnsafeMutableBytes {
-            try DecodeWeights.write(layout, tensors: w, outputWeight: Graph.llama(c).outputWeightName, into: $0)
+        try weights.withUnsafeMutableBytes { try DecodeWeights.write(layout, tensors: w, into: $0) }
+        var lmWeights = [UInt8](repeating: 0xEE, count: layout.lmHead.weightsBytes)
+        try lmWeights.withUnsafeMutableBytes {
+            try DecodeWeights.writeLMHead(layout, tensors: w, outputWeight: Graph.llama(c).outputWeightName, into: $0)
         }
         let kvBefore = BF16Tensor(count: layout.kvElements, seed: 8, scale: 2).bits
         var kv = kvBefore
@@ -63,8 +68,11 @@ final class DecodeTokenTests: KernelTestCase {
                 }
             }
         }
+        var lmRaw = npuk_lm_layout(layout, execute: execute)
+        var lmTraffic = npuk_decode_traffic()
+        let lmStatus = status != 0 ? Int32(-1) : npuk_lm_head(&lmRaw, lmWeights, &io, &lmTraffic)
         return TokenRun(config: c, layout: layout, weights: w, x: x.floats, kvBefore: kvBefore, kv: kv, io: io, traffic: traffic,
-                        pos: pos, bucket: bucket, status: status)
+                        lmTraffic: lmTraffic, pos: pos, bucket: bucket, status: status, lmStatus: lmStatus)
     }
 
     func gemv(_ w: RandomWeights, _ name: String, _ x: [Float], m: Int) throws -> [Float] {
@@ -72,10 +80,12 @@ final class DecodeTokenTests: KernelTestCase {
     }
 
     /// Every node of every layer against the fp32 reference on the driver's own inputs (teacher-forced), the padded
-    /// rows zero, the packs and the KV append exact, the token the reference's argmax (up to a near-tie).
+    /// rows zero, the packs and the KV append exact, x_final the last layer's l_out; then the LM head run's
+    /// result_norm and logits (in the LM head's format), the token the reference's argmax (up to a near-tie).
     func checkNodes(_ r: TokenRun, label: String, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertOK(r.status, "\(label): npuk_decode_token")
-        guard r.status == 0 else { return }
+        XCTAssertOK(r.lmStatus, "\(label): npuk_lm_head")
+        guard r.status == 0, r.lmStatus == 0 else { return }
         let c = r.config, l = r.layout, H = c.hiddenSize, hd = c.headDim, grp = c.groupSize, F = c.intermediateSize
         let w = r.weights, dtype = l.projectionDType.rawValue.lowercased(), pos = r.pos
         let table = RopeTable(config: c, positions: pos + 1)
@@ -159,11 +169,15 @@ final class DecodeTokenTests: KernelTestCase {
             }
             x = r.values(g.lOut, H)
         }
+        XCTAssertEqual(r.bits(l.ioXFinal, H), r.bits(l.layers[c.layerCount - 1].lOut, H), "\(label): x_final is the last l_out", file: file, line: line)
         var n = [Float](repeating: 0, count: H)
-        ReferenceOps.rmsNorm(x, rows: 1, dim: H, weight: try w.floats("output_norm.weight"), eps: c.rmsNormEps, into: &n)
+        ReferenceOps.rmsNorm(r.values(l.ioXFinal, H), rows: 1, dim: H, weight: try w.floats("output_norm.weight"), eps: c.rmsNormEps, into: &n)
         check("rmsnorm", "result_norm", n, r.bits(l.ioResultNorm, H))
         let logits = try gemv(w, Graph.llama(c).outputWeightName, r.values(l.ioResultNorm, H), m: c.vocabSize)
         check("gemv", "result_output", logits, r.bits(l.ioLogits, c.vocabSize), dt: l.lmHeadDType.rawValue.lowercased())
+        let padded = l.lmHead.stage.paddedRows - c.vocabSize
+        XCTAssertEqual(Set(r.bits(l.ioLogits + c.vocabSize, padded)).subtracting([0, 0x8000]), [], "\(label): padded vocab rows are zero weights",
+                       file: file, line: line)
         // the token: the argmax of the LM stage's fp32 accumulators, merged in core order (the lowest row on ties);
         // the reference's argmax over the same input, up to the gemv bound
         let token = Int(r.io.withUnsafeBytes { $0.load(fromByteOffset: 2 * l.ioToken, as: Int32.self) })
@@ -174,17 +188,27 @@ final class DecodeTokenTests: KernelTestCase {
         }
     }
 
-    /// Every byte the driver moved, per argument and per shim channel, is what DecodeLayout says.
+    /// Every byte each driver moved, per argument and per shim channel, is what DecodeLayout says for its run.
     func checkTraffic(_ r: TokenRun, label: String, file: StaticString = #filePath, line: UInt = #line) {
         let l = r.layout
         let a = l.argumentBytes(bucket: r.bucket)
         let t = r.traffic
         XCTAssertEqual([Int(t.weights_read), Int(t.kv_read), Int(t.kv_row_written), Int(t.io_read), Int(t.io_written)],
                        [a.weights, a.kv, a.kvRow, a.ioRead, a.ioWritten], "\(label): bytes per argument", file: file, line: line)
-        let totals = l.channelTotals(bucket: r.bucket)
-        let counted = t.channels(l)
-        for (ch, bytes) in counted { XCTAssertEqual(bytes, totals[ch] ?? 0, "\(label): \(ch)", file: file, line: line) }
-        for (ch, bytes) in totals where ch.dram { XCTAssertEqual(counted[ch], bytes, "\(label): \(ch) counted", file: file, line: line) }
+        XCTAssertEqual(a.weights, l.weightsBytes - (l.streamsOffset - 4 * l.config.layerCount * l.config.hiddenSize),
+                       "\(label): the whole weights BO but the gap before the streams", file: file, line: line)
+        let b = l.lmHeadArgumentBytes, m = r.lmTraffic
+        XCTAssertEqual([Int(m.weights_read), Int(m.kv_read), Int(m.kv_row_written), Int(m.io_read), Int(m.io_written)],
+                       [b.weights, 0, 0, b.ioRead, b.ioWritten], "\(label): LM head bytes per argument", file: file, line: line)
+        XCTAssertEqual(b.weights, l.lmHead.weightsBytes - (l.lmHead.streamsOffset - 2 * l.config.hiddenSize),
+                       "\(label): the whole lm_weights BO but the gap before the streams", file: file, line: line)
+        for (run, totals, counted) in [("decode token", l.channelTotals(bucket: r.bucket), t.channels(l)),
+                                       ("LM head", l.lmHeadChannelTotals, m.channels(l).filter { $0.value > 0 })] {
+            for (ch, bytes) in counted { XCTAssertEqual(bytes, totals[ch] ?? 0, "\(label) \(run): \(ch)", file: file, line: line) }
+            for (ch, bytes) in totals where ch.dram || ch.kind == .core {
+                XCTAssertEqual(counted[ch], bytes, "\(label) \(run): \(ch) counted", file: file, line: line)
+            }
+        }
     }
 
     func testTinyShapesEveryNodeEveryFormat() throws {
@@ -198,6 +222,18 @@ final class DecodeTokenTests: KernelTestCase {
         }
     }
 
+    /// The LM head in another format than the projections (its own run): Q4_1 or Q4_0 projections with a bf16 head
+    /// (SmolLM2 ships Q4_1 with a Q8_0 embedding, uploaded as bf16), bf16 projections with a Q4_0 or Q4_1 head.
+    func testTinyLMHeadInItsOwnFormat() throws {
+        for (dtype, head) in [(DType.q4_1, DType.bf16), (.q4_0, .bf16), (.bf16, .q4_0), (.bf16, .q4_1)] {
+            let r = try run(TestPlans.tiny, dtype, lmHead: head, pos: 37, context: 256)
+            XCTAssertEqual([r.layout.projectionDType, r.layout.lmHeadDType], [dtype, head])
+            XCTAssertEqual(r.layout.lmHead.stage.tileBytes, r.layout.lmHead.pairBytes / 2)
+            try checkNodes(r, label: "tiny \(dtype.rawValue) + \(head.rawValue) LM head")
+            checkTraffic(r, label: "tiny \(dtype.rawValue) + \(head.rawValue) LM head")
+        }
+    }
+
     /// One KV head (kvDim 16, adjacent pairing): one KV group of one head, one pack of one.
     func testTinyOneKVHead() throws {
         let r = try run(TestPlans.tinyMQA, .q4_1, pos: 70, context: 128)
@@ -206,12 +242,13 @@ final class DecodeTokenTests: KernelTestCase {
         checkTraffic(r, label: "tiny 1 KV head")
     }
 
+    /// SmolLM2's shapes: Q4_1 with a bf16 LM head (as shipped: its Q8_0 embedding uploaded as bf16), Q4_0, bf16.
     func testSmolLM2Shapes() throws {
-        for (dtype, pos) in [(DType.q4_1, 300), (.q4_0, 1), (.bf16, 64)] {
-            let r = try run(TestPlans.smol, dtype, pos: pos, context: 512)
-            XCTAssertEqual([r.layout.tm, r.layout.kvGroups, r.layout.headsPerGroup], [64, 3, 1])
-            try checkNodes(r, label: "smol \(dtype.rawValue)")
-            checkTraffic(r, label: "smol \(dtype.rawValue)")
+        for (dtype, head, pos) in [(DType.q4_1, DType.bf16, 300), (.q4_0, .q4_0, 1), (.bf16, .bf16, 64)] {
+            let r = try run(TestPlans.smol, dtype, lmHead: head, pos: pos, context: 512)
+            XCTAssertEqual([r.layout.tm, r.layout.kvGroups, r.layout.headsPerGroup, r.layout.lmHead.tm], [64, 3, 1, 64])
+            try checkNodes(r, label: "smol \(dtype.rawValue) + \(head.rawValue) LM head")
+            checkTraffic(r, label: "smol \(dtype.rawValue) + \(head.rawValue) LM head")
         }
     }
 
@@ -226,8 +263,48 @@ final class DecodeTokenTests: KernelTestCase {
             XCTAssertEqual([r.layout.tm, r.layout.tk, r.layout.kvGroups, r.layout.headsPerGroup], [64, 64, 4, 2])
             try checkNodes(r, label: "1B \(dtype.rawValue)")
             checkTraffic(r, label: "1B \(dtype.rawValue)")
-            let b = r.layout.coreBytes
-            print("1B \(dtype.rawValue) core buffers: gemv \(b.gemv) B, hub \(b.hub) B, attention \(b.attention) B")
+            let b = r.layout.coreBytes, h = r.layout.lmHead.coreBytes(config: c)
+            print("1B \(dtype.rawValue) core buffers: gemv \(b.gemv) B, hub \(b.hub) B, attention \(b.attention) B; LM head gemv \(h.gemv) B, hub \(h.hub) B")
+        }
+    }
+
+    /// Llama 3.2 1B's LM head at its real vocabulary (128256 rows; the layers do not matter to it): tm 16 pads no row
+    /// (128256 = 501 · 16 · 16; tm 64 would stream 768 zero rows), every core fits, and the LM head run on a random
+    /// x_final gives the logits and token of the fp32 reference (Q4_0: 148 MB of weights; the reference dequantizes
+    /// 4096 rows at a time).
+    func testLlama1BLMHeadAtItsVocabulary() throws {
+        var c = TestPlans.llama1B
+        c.layerCount = 1
+        for dtype in [DType.q4_0] {
+            let layout = try DecodeLayout(manifest: TestPlans.manifest, config: c, projection: dtype, lmHead: dtype, context: 64)
+            let lm = layout.lmHead
+            XCTAssertEqual([lm.tm, lm.tk, lm.stage.paddedRows, lm.stage.rounds], [16, 64, 128256, 501])
+            XCTAssertEqual(lm.candidates.map(\.paddedRows), [768, 256, 0])
+            let w = RandomWeights(c, matrices: dtype, seed: 9)
+            var lmWeights = [UInt8](repeating: 0xEE, count: lm.weightsBytes)
+            try lmWeights.withUnsafeMutableBytes { try DecodeWeights.writeLMHead(layout, tensors: w, outputWeight: "token_embd.weight", into: $0) }
+            var io = [UInt16](repeating: 0x7FC1, count: layout.ioElements)
+            let x = BF16Tensor(count: c.hiddenSize, seed: 3, scale: 2)
+            for i in 0..<c.hiddenSize { io[layout.ioXFinal + i] = x.bits[i] }
+            var raw = npuk_lm_layout(layout)
+            var traffic = npuk_decode_traffic()
+            XCTAssertOK(npuk_lm_head(&raw, lmWeights, &io, &traffic), "1B LM head \(dtype.rawValue)")
+            var n = [Float](repeating: 0, count: c.hiddenSize)
+            ReferenceOps.rmsNorm(x.floats, rows: 1, dim: c.hiddenSize, weight: try w.floats("output_norm.weight"), eps: c.rmsNormEps, into: &n)
+            assertWithinTolerance(op: "rmsnorm", dtype: "bf16", shape: "1B result_norm", expected: n, actual: Array(io[layout.ioResultNorm..<layout.ioResultNorm + c.hiddenSize]))
+            let y = io[layout.ioResultNorm..<layout.ioResultNorm + c.hiddenSize].map(bf16ToFloat)
+            var logits: [Float] = []
+            for from in stride(from: 0, to: c.vocabSize, by: 4096) {
+                let rows = from..<min(from + 4096, c.vocabSize)
+                logits += referenceGemv(weights: try w.floats("token_embd.weight", rows: rows), x: y, m: rows.count, k: c.hiddenSize)
+            }
+            assertWithinTolerance(op: "gemv", dtype: dtype.rawValue.lowercased(), shape: "1B result_output", expected: logits,
+                                  actual: Array(io[layout.ioLogits..<layout.ioLogits + c.vocabSize]))
+            let token = Int(io.withUnsafeBytes { $0.load(fromByteOffset: 2 * layout.ioToken, as: Int32.self) })
+            let best = logits.max()!, maxAbs = logits.map(abs).max()!
+            XCTAssertGreaterThanOrEqual(logits[token], best - 4e-3 * maxAbs, "1B \(dtype.rawValue): token \(token)")
+            XCTAssertEqual(Int(traffic.weights_read), layout.lmHeadArgumentBytes.weights)
+            print("1B LM head \(dtype.rawValue): core buffers gemv \(lm.coreBytes(config: c).gemv) B, hub \(lm.coreBytes(config: c).hub) B")
         }
     }
 
@@ -236,7 +313,9 @@ final class DecodeTokenTests: KernelTestCase {
         let counted = try run(TestPlans.smol, .q4_0, pos: 200, context: 512, execute: false)
         let executed = try run(TestPlans.smol, .q4_0, pos: 200, context: 512)
         XCTAssertOK(counted.status, "counting run")
+        XCTAssertOK(counted.lmStatus, "counting LM head run")
         XCTAssertEqual(counted.traffic.channels(counted.layout), executed.traffic.channels(executed.layout))
+        XCTAssertEqual(counted.lmTraffic.channels(counted.layout), executed.lmTraffic.channels(executed.layout))
         checkTraffic(counted, label: "counting run")
     }
 
@@ -250,5 +329,22 @@ final class DecodeTokenTests: KernelTestCase {
         var row = kv, io = [UInt16](repeating: 0, count: layout.ioElements)
         io.withUnsafeMutableBytes { $0.storeBytes(of: Int32(64), toByteOffset: 2 * layout.ioParams, as: Int32.self) }   // bucket 1 covers 0..<64
         XCTAssertEqual(Int(npuk_decode_token(&raw, weights, kv, &row, &io, nil)), Int(NPUK_BAD_SHAPE))
+    }
+
+    /// An LM head layout whose vocabulary leaves a gemv core without rows in its first round, or whose stage is not
+    /// over hidden, is refused; a stream one pair short is not consumed exactly.
+    func testLMHeadRefusesWhatItsDesignCannotServe() throws {
+        let layout = try DecodeLayout(manifest: TestPlans.manifest, config: TestPlans.tiny, projection: .bf16, lmHead: .bf16, context: 256)
+        let lmWeights = [UInt8](repeating: 0, count: layout.lmHead.weightsBytes)
+        var io = [UInt16](repeating: 0, count: layout.ioElements)
+        var raw = npuk_lm_layout(layout, execute: false)
+        XCTAssertEqual(Int(npuk_lm_head(&raw, lmWeights, &io, nil)), Int(NPUK_OK))
+        var small = raw
+        small.vocab = 15 * raw.tm
+        small.stage.rows = Int64(small.vocab)
+        XCTAssertEqual(Int(npuk_lm_head(&small, lmWeights, &io, nil)), Int(NPUK_BAD_SHAPE))
+        var short = raw
+        short.pairs -= 1
+        XCTAssertEqual(Int(npuk_lm_head(&short, lmWeights, &io, nil)), Int(NPUK_BAD_LAYOUT))
     }
 }
