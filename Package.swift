@@ -30,6 +30,7 @@ let kernelNonSources: [String] = [
     "decode/README.md",
     "decode/decode_token.py",
     "decode/layout.py",
+    "decode/lm_head.py",
     "decode/roles.py",
     "gemv_bf16/README.md",
     "gemv_q4_0/README.md",
