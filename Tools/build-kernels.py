@@ -1,24 +1,24 @@
 #!/usr/bin/env python3
-# Builds the kernels NPUBackend runs for one model shape into ONE xclbin (the fused decode designs; --prefill adds the per-op prefill designs) with instruction streams.
+# Builds the decode kernels NPUBackend runs for one model shape into ONE xclbin: decode_token (Kernels/decode, issue 12), one kernel per KV length bucket, and the one lm_head kernel (the runlist's second run), with instruction streams.
 #
-# Needs mlir-aie (python package `aie`, `aiecc.py`) and Peano (PEANO_INSTALL_DIR). Without them it
+# Needs mlir-aie (python package `aie`, the C++ `aiecc`) and Peano (PEANO_INSTALL_DIR). Without them it
 # says so and exits 2 (after checking the shapes). Inputs: the model's dimensions (an HF config.json or
-# a preset), the weight dtypes, the context and prefill chunk. Output: <out-dir>/ (default
-# <out>/<key>, the directory `npu-llama --device npu` looks in: KernelBuildKey.swift) with
-# npu-llama.xclbin, one <kernel>.insts.bin per kernel, and kernels.json mapping each Swift kernel name
-# (DecodeDesigns / PrefillDesigns) to (xclbin, kernel name, id, insts). Every kernel is in one xclbin
-# because a runlist's runs must come from one hw_context (REFERENCE.md §4). kernels.json records a
-# hash of every source, design, the manifest, the shapes and the toolchain version: an unchanged
-# build is not redone.
+# a preset), the weight dtypes (projections w; the LM head h, its own format: lm_head_<h> has its own weight
+# channels), the context. Output: <out-dir>/ (default <out>/<key>, the directory `npu-llama --device npu` looks in:
+# KernelBuildKey.swift) with npu-llama.xclbin, one <kernel>.insts.bin per kernel, and kernels.json mapping
+# each Swift kernel name (DecodeDesigns) to (xclbin, kernel name, id, insts). Every kernel is in one xclbin
+# because a runlist's runs must come from one hw_context (REFERENCE.md §4). kernels.json records a hash of
+# every source, design, the manifest, the shapes and the toolchain version: an unchanged build is not redone.
 #
-# Each use gets the first tiling candidate of its kernel whose constraints and buffer budgets hold (as
-# KernelPlan); every design is generated with its instances' tilings: the layer halves with each gemv
-# stage's tile height (tms=Qcur,Kcur/Vcur,attn_out or gate/up,down), the LM head and the per-op
-# prefill designs with theirs (key=value arguments).
+# The plan (the first tiling candidate per use whose constraints and budgets hold, as KernelPlan) gives tk
+# (Qcur) and the attention block (kqv_out); decode_token's one tm per model and lm_head's (tm_lm, tk_lm) are
+# Tools/decode_designs.py's choices. Each role's object (gemv cores, hub, attention cores) is compiled from its
+# sources (manifest fusedDesigns), the design's MLIR is generated per kernel (decode_token per bucket, lm_head
+# once), and aiecc gets the design's AIECC_FLAGS (--dynamic-objFifos).
+# Prefill designs: none (prompts run as decode steps until issue 13).
 #
-# Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --ctx 8192 [--out-dir DIR]
-#        Tools/build-kernels.py --config path/config.json --weights q4_1 ...
-#        Tools/build-kernels.py --preset llama-3.2-1b --weights q4_0 --lm-head q4_0 --ctx 1024   (Q4_0 GGUF, or --weights q4_0)
+# Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --lm-head bf16 --ctx 8192 [--out-dir DIR]
+#        Tools/build-kernels.py --config path/config.json --weights q4_1 --lm-head bf16 ...
 #        Tools/build-kernels.py ... --print-key      (the cache key only)
 #        Tools/build-kernels.py ... --list           (the kernels and design parameters, no toolchain needed)
 #        Tools/build-kernels.py ... --plan-only      (the plan as JSON: each use's kernel, tiling, design instances)
@@ -152,50 +152,21 @@ def plan(manifest, model, weights, lm_head):
     return out
 
 
-def design_args(kernel, v, model):
-    """The design's command-line arguments for one instance (None: one instance per KV length bucket)."""
-    op = kernel["op"]
-    if op in ("gemv",):
-        return [v["M"], v["K"]]
-    if op == "lm_head":
-        return [v["M"], v["K"], kernel["dtype"]]
-    if op == "rmsnorm":
-        return [v["N"], v["rows"], model["eps"]]
-    if op == "rope":
-        return [v["heads"], v["headDim"], v["rows"], model["pairing"]]
-    if op in ("swiglu", "add"):
-        return [v["N"]]
-    if op == "matmul":
-        return [v["M"], v["K"], v["rows"], kernel["dtype"]]
-    if op == "attention_prefill":   # one instance over the whole context (PrefillDesigns): causal masking
-        return [v["heads"], v["kvHeads"], v["headDim"], v["ctx"], v["rows"], v["ctx"] // v["block"]]
-    if op in ("attention_decode", "lm_head"):
-        return None   # they run inside the fused designs (the attention half per length bucket, the LM head)
-    raise ValueError(op)
-
-
-def tiling_args(kernel, v):
-    """The instance's tiling as key=value arguments (the keys of its kernel's candidates)."""
-    keys = sorted((kernel["tilings"] if "tilings" in kernel else [kernel["tiling"]])[0])
-    return [f"{k}={v[k]}" for k in keys]
-
-
-def cli(a):
-    """A design's command line: positional values as they are, keyword arguments as key=value (a
-    per-stage tuple as a comma list, as Kernels/layer_decode/roles.cli_value reads it)."""
-    if not isinstance(a, dict):
-        return [str(x) for x in a]
-    return [f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in a.items()]
-
-
-FUSED_USES = {"attn_half": ("attn_norm", "Qcur", "Kcur", "Vcur", "Qrope", "Krope", "kqv_out", "attn_out", "ffn_inp"),
-              "mlp_half": ("ffn_norm", "ffn_gate", "ffn_up", "ffn_act", "ffn_out", "l_out"),
-              "lm_head": ("result_norm", "result_output", "result_logits")}
+PREFILL = "prefill_"
+LM_USES = ("result_norm", "result_output", "result_logits")
 
 
 def built_in(use):
-    """Which design runs a use: a fused decode design, or the use's own per-op design (prefill, --prefill)."""
-    return next((f for f, uses in FUSED_USES.items() if use in uses), "per-op")
+    """Which design runs a use on the NPU: lm_head (result_norm, the LM head), decode_token (every other decode
+    use), or none (the prefill uses: prompts run as decode steps)."""
+    if use.startswith(PREFILL):
+        return "none"
+    return "lm_head" if use in LM_USES else "decode_token"
+
+
+def cli(a):
+    """A design's command line: keyword arguments as key=value."""
+    return [f"{k}={v}" for k, v in a.items()]
 
 
 def fused_designs(manifest, model, args):
@@ -204,15 +175,21 @@ def fused_designs(manifest, model, args):
     return decode_designs.DecodeDesigns(manifest, model, args.weights, args.lm_head, args.ctx, args.chunk)
 
 
-def instance_variants(kernel, v, model, fused):
-    """Every design instance of a use as its command line with the instance's tiling: the per-op design's
-    arguments then key=value; for the decode attention and the LM head (whose manifest design is the
-    fused one) the fused design's instances: the attention half per length bucket and taps, the LM head."""
-    op = kernel["op"]
-    if op in ("attention_decode", "lm_head"):
-        kinds = ("attention",) if op == "attention_decode" else ("lm_head_argmax",)
-        return [cli(fused.design_parameters(x)) for x in fused.all() if x["kind"] in kinds]
-    return [cli(design_args(kernel, v, model)) + tiling_args(kernel, v)]
+def instance_variants(use, fused):
+    """The design instances that run a use, as command lines: every decode_token kernel (one per bucket) for the
+    layers' uses, the lm_head kernel for the LM uses, none for the prefill uses."""
+    kind = built_in(use)
+    return [cli(fused.design_parameters(x)) for x in fused.all() if x["kind"] == kind]
+
+
+def aiecc_flags(design):
+    """The design module's AIECC_FLAGS (a list of string literals), read without importing it."""
+    with open(os.path.join(KERNELS, design)) as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "AIECC_FLAGS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return []
 
 
 def toolchain():
@@ -245,23 +222,24 @@ def build_key(model, weights, lm_head, ctx, chunk):
             f"-{'adj' if m['pairing'] == 'adjacent' else 'half'}-{weights}-{lm_head}-ctx{ctx}-c{chunk}")
 
 
+def design_objects(manifest, kind, dtype):
+    """{object: sources} a kernel of a fused design links: its roles' objects, the gemv cores' in the design's
+    weight format only (decode_gemv_<w>.o, lm_gemv_<h>.o)."""
+    entry = next(f for f in manifest["fusedDesigns"] if f["name"] == kind)
+    gemv = {"decode_token": "decode_gemv_", "lm_head": "lm_gemv_"}[kind]
+    return entry["design"], {o: srcs for o, srcs in entry["objects"].items()
+                             if not o.startswith(gemv) or o == f"{gemv}{dtype}.o"}
+
+
 def kernel_list(manifest, model, args):
-    """(Swift kernel name, design file, design arguments (list or dict), object name, sources) for every kernel."""
+    """(Swift kernel name, design file, design keyword arguments, {object: sources}) for every kernel: decode_token
+    per bucket (projections' format), then lm_head (the LM head's format)."""
     d = fused_designs(manifest, model, args)
-    fused = {f["name"]: f for f in manifest["fusedDesigns"]}
-    which = {"attention": "attn_half", "mlp": "mlp_half", "lm_head_argmax": "lm_head", "lm_head_logits": "lm_head"}
     out = []
     for x in d.all():
-        f = fused[which[x["kind"]]]
-        kw = d.design_parameters(x)
-        obj = next(o for o in f["objects"] if o.endswith(f"_{kw['weights']}.o"))
-        out.append((x["kernelName"], f["design"], kw, obj, f["objects"][obj]))
-    if args.prefill:
-        for name, kernel, v, _ in plan(manifest, model, args.weights, args.lm_head):
-            if name.startswith("prefill_"):
-                obj = os.path.basename(kernel["source"]).replace(".cc", ".o")
-                out.append((name, kernel["design"], instance_variants(kernel, v, model, d)[0], obj,
-                            [kernel["source"]] + kernel.get("extraSources", [])))
+        design, objects = design_objects(manifest, x["kind"], args.weights if x["kind"] == "decode_token" else args.lm_head)
+        assert design == x["design"], (design, x["design"])
+        out.append((x["kernelName"], design, d.design_parameters(x), objects))
     return out
 
 
@@ -271,14 +249,13 @@ def main():
     src.add_argument("--preset", choices=sorted(PRESETS))
     src.add_argument("--config")
     ap.add_argument("--weights", choices=["bf16", "q4_1", "q4_0"], required=True)
-    ap.add_argument("--lm-head", choices=["bf16", "q4_1", "q4_0"], default="bf16")
+    ap.add_argument("--lm-head", choices=["bf16", "q4_1", "q4_0"], default="bf16",
+                    help="the LM head's format (its own run, lm_head_<h>; any projections' format)")
     ap.add_argument("--ctx", type=int, required=True)
     ap.add_argument("--chunk", type=int, default=64)
     ap.add_argument("--out", default=os.path.join(os.environ.get("NPULLAMA_CACHE", os.path.expanduser("~/.cache/npu-llama")),
                                                   "kernels"))
     ap.add_argument("--out-dir", help="the build directory itself (default: <out>/<key>)")
-    ap.add_argument("--prefill", action="store_true",
-                    help="also build the per-op prefill designs (not used by --device npu yet: see Kernels/layer_decode/README.md)")
     ap.add_argument("--print-key", action="store_true")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--plan-only", action="store_true",
@@ -293,16 +270,21 @@ def main():
         return 0
     uses = plan(manifest, model, args.weights, args.lm_head)   # shape errors first, toolchain second
     if args.plan_only:
-        fused = fused_designs(manifest, model, args)
+        try:
+            fused = fused_designs(manifest, model, args)
+        except ValueError as e:
+            sys.exit(f"build-kernels: {e}")
         print(json.dumps([{"use": name, "kernel": kernel["name"], "tiling": tiling, "builtIn": built_in(name),
-                           "design": kernel["design"],
-                           "designArgs": [[str(x) for x in a] for a in instance_variants(kernel, v, model, fused)]}
+                           "design": kernel["design"], "designArgs": instance_variants(name, fused)}
                           for name, kernel, v, tiling in uses], indent=1))
         return 0
-    kernels = kernel_list(manifest, model, args)
+    try:
+        kernels = kernel_list(manifest, model, args)
+    except ValueError as e:
+        sys.exit(f"build-kernels: {e}")
     if args.list:
-        for name, design, a, obj, sources in kernels:
-            print(name, design, obj, " ".join(cli(a)))
+        for name, design, a, objects in kernels:
+            print(name, design, " ".join(sorted(objects)), " ".join(cli(a)))
         return 0
     aiecc, peano, version = toolchain()
 
@@ -335,30 +317,42 @@ def main():
     if os.path.exists(xclbin):
         os.remove(xclbin)
     index = []
-    for n, (name, design, a, obj_name, sources) in enumerate(kernels):
+    objects_dir = os.path.join(out, "objects")
+    os.makedirs(objects_dir, exist_ok=True)
+    built = set()
+    for n, (name, design, a, objects) in enumerate(kernels):
         work = os.path.join(out, name)
         os.makedirs(work, exist_ok=True)
-        objs = []
-        for s in sources:     # one object per worker, as IRON links it: every source of the design, linked
-            o = os.path.join(work, os.path.basename(s).replace(".cc", ".part.o"))
-            run([clang, "--target=aie2p-none-unknown-elf", "-O2", "-std=c++20", "-DNDEBUG", "-I", aie_include,
-                 "-c", os.path.join(KERNELS, s), "-o", o])
-            objs.append(o)
-        if len(objs) > 1:
-            run([os.path.join(peano, "bin", "ld.lld"), "-r", "-o", os.path.join(work, obj_name), *objs])
-        else:
-            os.replace(objs[0], os.path.join(work, obj_name))
+        for obj_name, sources in sorted(objects.items()):   # each role's object: its sources, linked (ld -r)
+            target = os.path.join(objects_dir, obj_name)
+            if obj_name not in built:
+                parts = []
+                for s in sources:
+                    o = os.path.join(objects_dir, obj_name[:-2] + "." + os.path.basename(s).replace(".cc", ".part.o"))
+                    run([clang, "--target=aie2p-none-unknown-elf", "-O2", "-std=c++20", "-DNDEBUG", "-I", aie_include,
+                         "-c", os.path.join(KERNELS, s), "-o", o])
+                    parts.append(o)
+                run([os.path.join(peano, "bin", "ld.lld"), "-r", "-o", target, *parts])
+                built.add(obj_name)
+            shutil.copyfile(target, os.path.join(work, obj_name))   # aiecc links the objects named next to the MLIR
         mlir = os.path.join(work, "aie.mlir")
         with open(mlir, "w") as f:
             run([sys.executable, os.path.join(KERNELS, design), *cli(a)], stdout=f, cwd=work)
         kid = 0x901 + n
         insts = os.path.join(out, f"{name}.insts.bin")
+        # xclbinutil refuses an output that is also an input: append into a new file, then rename it
+        # (XRT XclBinUtilMain.cxx; REFERENCE.md §9)
+        target_xclbin = xclbin + ".next" if index else xclbin
         cmd = [aiecc, "--no-xchesscc", "--no-xbridge", "--aie-generate-xclbin", "--aie-generate-npu-insts",
-               f"--xclbin-name={xclbin}", f"--npu-insts-name={insts}", f"--xclbin-kernel-name={name}",
-               f"--xclbin-kernel-id={hex(kid)}", mlir]
+               *aiecc_flags(design), f"--xclbin-name={target_xclbin}", f"--npu-insts-name={insts}",
+               f"--xclbin-kernel-name={name}", f"--xclbin-kernel-id={hex(kid)}", mlir]
         if index:
             cmd.insert(1, f"--xclbin-input={xclbin}")
         run(cmd, cwd=work)
+        if index:
+            os.replace(target_xclbin, xclbin)
+        if not os.path.exists(xclbin):
+            sys.exit(f"build-kernels: aiecc wrote no {xclbin} (is xclbinutil on PATH? aiecc skips the xclbin without it)")
         index.append({"name": name, "design": design, "designArgs": cli(a), "xclbin": XCLBIN_NAME, "xclbinKernel": name,
                       "kernelId": kid, "insts": os.path.basename(insts)})
     with open(index_path, "w") as f:

@@ -1,27 +1,29 @@
 #!/usr/bin/env python3
-# Checks every IRON design against Kernels/manifest.json without mlir-aie: static checks, then EXECUTES every design against Tools/iron_stub.
+# Checks the decode designs (Kernels/decode/decode_token.py and lm_head.py, the two runs of a token) against Kernels/manifest.json and the real toolchain's rules without mlir-aie: static checks, then it EXECUTES every checked instance against Tools/iron_stub.
 #
-# Static, per kernel: the design file byte-compiles (py_compile); its module-level integer constants
-# named like the tiling keys in upper case (tm -> TM, cores -> CORES) equal the manifest's default
-# tiling (`tiling`, or the first of `tilings`); its design() takes every tiling key as a parameter
-# defaulting to that constant and never reads the constant itself, and its command line passes
-# key=value overrides through, so an instance built with another candidate (Tools/build-kernels.py)
-# really has that tiling; each entry symbol appears in the design as a string and in the C++ source
-# as an extern "C" function.
-# Executed, with the tilings the plan picks, for Llama 3.2 1B, SmolLM2-135M and the tiny golden model
-# (headDim 16, kvDim 32), bf16, Q4_1 and Q4_0 weights: every fused design ("fusedDesigns": the
-# attention half with its per-stage tiles, taps variants and several KV length buckets, the MLP half,
-# the LM head) and every per-op design, checked by Tools/design_check.py against the real toolchain's
-# rules (placement as mlir-aie's SequentialPlacer, memory-tile channels/BDs/locks, shim BD shapes and BDs
-# per task group, device symbols, top-level Worker arguments, per-core memory/channels/BDs/locks/program
-# size; limits from Kernels/npu2_target.json) and our own (kernel symbols and argument counts, flow
-# balance, every runtime argument's bytes as Tools/decode_designs.py — the mirror of DecodeDesigns.swift —
-# or the manifest declares them), and each fused worker's kernel calls follow the driver's order.
-# Gate: the problems (one line each, "instance: [rule] message") are compared with Tools/design_baseline.txt,
-# today's known violations: a problem not listed fails, a listed one no longer found fails ("fixed").
+# Static: every fused design (manifest "fusedDesigns") byte-compiles; its design() takes the tiling keys it is
+# built with (decode_token: tm, tk, block, bucket, tm_lm, tk_lm; lm_head: tm, tm_lm, tk_lm) as parameters and
+# never reads module constants of those names, and its command
+# line passes key=value through; every entry it lists is named in the design's package (the design file and its
+# sibling modules) and defined as an extern "C" function of its objects' sources and called by an emulated driver
+# (Kernels/drivers); every manifest kernel's `design` is a fused design file or "none" (no design runs it today).
+# Executed, with the tilings the plan picks (Tools/decode_designs.py, the mirror of the Swift contract), for Llama
+# 3.2 1B, SmolLM2-135M and the tiny golden model: decode_token in bf16 / Q4_1 / Q4_0 (LM head alike), the first,
+# a middle and the last KV bucket at ctx 2048 and the last bucket at the longest context each model offers;
+# lm_head once per model and (projections, LM head) format pair — bf16/bf16, Q4_1/Q4_1, Q4_0/Q4_0 and the mixed
+# Q4_1/bf16, Q4_0/bf16 that a Q4 GGUF with a higher-precision output.weight gives (SmolLM2 as shipped: Q4_1
+# projections, Q8_0 head -> bf16); lm_head does not depend on the context or bucket. Every instance is checked by
+# Tools/design_check.py — the real toolchain's rules (placement as mlir-aie's SequentialPlacer, memory-tile and shim
+# channels/BDs/locks, shim BD shapes and argument offsets, BDs per task group, device symbols, top-level Worker
+# arguments, per-core memory/channels/BDs/locks/program size, the objectfifo lowering) and our own (kernel symbols,
+# flow balance, each argument's bytes read / written exactly as the contract's layouts say, fills after awaited
+# drains, each fifo's regions in order, and a simulated run: no deadlock, no BD freed while in use).
+# Gate: the problems (one line each, "instance: [rule] message") are compared with Tools/design_baseline.txt, the
+# known violations (empty since issue 12): a problem not listed fails, a listed one no longer found fails ("fixed").
 # Usage: check_designs.py [Kernels/manifest.json] [--quick] [--figures] [--update-baseline]
-#        (exit 1 on a new or fixed problem; --quick executes fewer attention instances and judges no "fixed";
-#        --figures prints per fused design: workers, largest core and its role, gemv cores, largest memory tile;
+#        (exit 1 on a new or fixed problem; --quick executes the ctx-2048 instances only and judges no "fixed";
+#        --figures prints per model and weight type the design's cores, channels per shim and memory tile, shim BDs
+#        per task group, the largest core and its program estimate, the fullest memory tile;
 #        --update-baseline rewrites the baseline with every problem found)
 import ast
 import json
@@ -29,6 +31,11 @@ import os
 import py_compile
 import sys
 import tempfile
+import time
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+TILING_KEYS = ("tm", "tk", "block", "bucket", "tm_lm", "tk_lm")       # decode_token's
+DESIGN_TILING_KEYS = {"decode_token": TILING_KEYS, "lm_head": ("tm", "tm_lm", "tk_lm")}
 
 
 def module_constants(tree):
@@ -41,20 +48,22 @@ def module_constants(tree):
 
 
 def tiling_parameters(tree, keys):
-    """Problems with how design() takes the tiling: one parameter per key defaulting to the module
-    constant, the constant never read inside, and the command line passing key=value overrides."""
+    """Problems with how design() takes the tiling: one parameter per key (required, or defaulting to the module
+    constant KEY), no module constant of those names read inside, and the command line passing key=value overrides."""
     design = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "design"), None)
     if design is None:
         return ["defines no design() function"]
     problems = []
     args = design.args
     positional = args.posonlyargs + args.args
+    names = {a.arg for a in positional + args.kwonlyargs}
     defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
     defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
     for key in keys:
         d = defaults.get(key)
-        if not (isinstance(d, ast.Name) and d.id == key.upper()):
-            problems.append(f"design() takes no parameter {key}={key.upper()} (the instance's tiling)")
+        if key not in names or (d is not None and not (isinstance(d, ast.Name) and d.id == key.upper())):
+            problems.append(f"design() takes no parameter {key} (or defaults it to something but {key.upper()}): "
+                            "an instance's tiling would not reach it")
     constants = {key.upper() for key in keys}
     body = ast.Module(body=design.body, type_ignores=[])
     read = sorted({n.id for n in ast.walk(body) if isinstance(n, ast.Name) and n.id in constants})
@@ -71,64 +80,88 @@ def string_literals(tree):
     return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
-def main(manifest_path, quick=False, figures=False, update=False):
-    root = os.path.dirname(os.path.abspath(manifest_path))
-    with open(manifest_path) as f:
-        manifest = json.load(f)
+def design_package(root, design):
+    """The design file and its sibling modules (the helpers it imports from its folder): their parsed trees."""
+    folder = os.path.dirname(os.path.join(root, design))
+    trees = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name)) as f:
+                trees[name] = ast.parse(f.read(), name)
+    return trees
+
+
+def static_problems(manifest, root):
     problems = []
-    for k in manifest["kernels"]:
-        design = os.path.join(root, k["design"])
-        source = os.path.join(root, k["source"])
-        name = k["name"]
-        if not os.path.exists(design):
-            problems.append(f"{name}: [static] design {k['design']} is missing")
+    fused = {f["design"]: f for f in manifest.get("fusedDesigns", [])}
+    drivers = ""
+    for name in sorted(os.listdir(os.path.join(root, "drivers"))):
+        with open(os.path.join(root, "drivers", name)) as f:
+            drivers += f.read()
+    for design, entry in fused.items():
+        path = os.path.join(root, design)
+        if not os.path.exists(path):
+            problems.append(f"{entry['name']}: [static] design {design} is missing")
             continue
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                py_compile.compile(design, cfile=os.path.join(tmp, "d.pyc"), doraise=True)
+                py_compile.compile(path, cfile=os.path.join(tmp, "d.pyc"), doraise=True)
             except py_compile.PyCompileError as e:
-                problems.append(f"{name}: [static] {k['design']} does not compile: {e.msg}")
+                problems.append(f"{entry['name']}: [static] {design} does not compile: {e.msg}")
                 continue
-        with open(design) as f:
-            tree = ast.parse(f.read(), design)
-        consts = module_constants(tree)
-        tilings = k["tilings"] if "tilings" in k else [k["tiling"]]
-        default = tilings[0]
-        for i, t in enumerate(tilings[1:], 1):
-            if set(t) != set(default):
-                problems.append(f"{name}: [static] tilings[{i}] binds {sorted(t)}, the first candidate {sorted(default)}")
-        for key, value in default.items():
-            got = consts.get(key.upper())
-            if got is None:
-                problems.append(f"{name}: [static] {k['design']} declares no module constant {key.upper()} (manifest {key}={value})")
-            elif got != value:
-                problems.append(f"{name}: [static] {k['design']} has {key.upper()}={got}, the manifest's default is {key}={value}")
-        problems += [f"{name}: [static] {k['design']} {p}" for p in tiling_parameters(tree, list(default))]
-        literals = string_literals(tree)
-        entries = list(k["entries"])
-        if "entryByPairing" in k:
-            entries = list(k["entryByPairing"].values())
-        with open(source) as f:
-            cc = f.read()
-        for e in entries:
+        trees = design_package(root, design)
+        tree = trees[os.path.basename(design)]
+        keys = DESIGN_TILING_KEYS.get(entry["name"], TILING_KEYS)
+        problems += [f"{entry['name']}: [static] {design} {p}" for p in tiling_parameters(tree, keys)]
+        literals = set().union(*(string_literals(t) for t in trees.values()))
+        sources = sorted({s for srcs in entry["objects"].values() for s in srcs})
+        cc = ""
+        for s in sources:
+            with open(os.path.join(root, s)) as f:
+                cc += f.read()
+        for e in entry["entries"]:
             if e not in literals:
-                problems.append(f"{name}: [static] {k['design']} never names entry '{e}'")
-        own = [e for e in k["entries"] if f" {e}(" in cc]
-        if not own:
+                problems.append(f"{entry['name']}: [static] {design} never names entry '{e}'")
+            if f" {e}(" not in cc:
+                problems.append(f"{entry['name']}: [static] no source of its objects defines entry '{e}'")
+            if e not in drivers:
+                problems.append(f"{entry['name']}: [static] entry {e} is called by no emulated driver in Kernels/drivers")
+    for k in manifest["kernels"]:
+        name, design = k["name"], k["design"]
+        with open(os.path.join(root, k["source"])) as f:
+            cc = f.read()
+        if not any(f" {e}(" in cc for e in k["entries"]):
             problems.append(f"{name}: [static] {k['source']} defines none of {k['entries']}")
         if 'extern "C"' not in cc:
             problems.append(f"{name}: [static] {k['source']} has no extern \"C\" block")
+        if design == "none":
+            continue
+        if design not in fused:
+            problems.append(f"{name}: [static] design {design} is not a fused design of the manifest (or \"none\")")
+            continue
+        entries = list(k["entryByPairing"].values()) if "entryByPairing" in k else k["entries"]
+        if not any(e in fused[design]["entries"] for e in entries):
+            problems.append(f"{name}: [static] {design} calls none of its entries {entries}")
+    return problems
+
+
+def main(manifest_path, quick=False, figures=False, update=False):
+    t0 = time.time()
+    root = os.path.dirname(os.path.abspath(manifest_path))
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    problems = static_problems(manifest, root)
     executed = check_fused(manifest, root, problems, quick, figures)
-    executed += check_per_op(manifest, root, problems)
-    return report(problems, executed, manifest_path, len(manifest["kernels"]), quick, update)
+    return report(problems, executed, manifest_path, len(manifest.get("fusedDesigns", [])), quick, update,
+                  seconds=time.time() - t0)
 
 
-BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "design_baseline.txt")
+BASELINE = os.path.join(TOOLS, "design_baseline.txt")
 BASELINE_HEADER = """\
 # Tools/design_baseline.txt: every problem Tools/check_designs.py finds in today's designs, one per line ("instance: [rule] message").
-# The designs break the real toolchain's rules (issue 11); the decode-design redesign (issue 12) removes them.
-# check_designs.py fails on a problem not listed here (new) and on a line here it no longer finds (fixed: remove
-# it). Regenerate with: python3 Tools/check_designs.py Kernels/manifest.json --update-baseline
+# Empty since issue 12 (decode_token fits the real rules). check_designs.py fails on a problem not listed here
+# (new) and on a line here it no longer finds (fixed: remove it). Regenerate with:
+# python3 Tools/check_designs.py Kernels/manifest.json --update-baseline
 """
 
 
@@ -154,7 +187,7 @@ def compare(found, baseline, quick=False):
     return new, fixed
 
 
-def report(problems, executed, manifest_path, designs, quick=False, update=False, baseline_path=BASELINE):
+def report(problems, executed, manifest_path, designs, quick=False, update=False, baseline_path=BASELINE, seconds=None):
     found = normalized(problems)
     if update:
         with open(baseline_path, "w") as f:
@@ -171,100 +204,104 @@ def report(problems, executed, manifest_path, designs, quick=False, update=False
     for x in found:
         r = x.split(": [", 1)[1].split("]", 1)[0] if ": [" in x else "?"
         rules[r] = rules.get(r, 0) + 1
-    print(f"{designs} designs, {executed} design instances executed against the IRON stub: {len(found)} problems "
-          f"({', '.join(f'{r} {n}' for r, n in sorted(rules.items()))}); {len(baseline)} in the baseline "
+    took = f" in {seconds:.0f} s" if seconds is not None else ""
+    print(f"{designs} designs, {executed} design instances executed against the IRON stub{took}: {len(found)} problems "
+          f"({', '.join(f'{r} {n}' for r, n in sorted(rules.items())) or 'none'}); {len(baseline)} in the baseline "
           f"{os.path.relpath(baseline_path)}; {len(new)} new, {len(fixed)} fixed")
     return 1 if new or fixed else 0
 
 
-def check_per_op(manifest, root, problems):
-    """Executes every per-op design (the prefill designs and the single-op decode designs) for every model
-    and weight type, each instance with the tiling the plan picks for it."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import argparse
-    import decode_designs
-    import design_check
-    bk = decode_designs.bk
-    role = {"w": "weight", "y": "output", "out": "output", "params": "params", "k_cache": "kvCache", "v_cache": "kvCache"}
-    seen, count = set(), 0
-    for name, preset, config, ctx in models(root):
-        for weights in WEIGHTS:
-            model = bk.model_values(argparse.Namespace(preset=preset, config=config, ctx=ctx, chunk=64))
-            for use, kernel, v, tiling in bk.plan(manifest, model, weights, weights):
-                if kernel["op"] in ("lm_head", "attention_decode"):
-                    continue    # these run inside the fused designs (checked above)
-                args = bk.design_args(kernel, v, model)
-                kwargs = {k: v[k] for k in tiling}
-                key = (kernel["design"], tuple(args), tuple(sorted(kwargs.items())))
-                if key in seen:
-                    continue
-                seen.add(key)
-                label = f"{name} {use} ({kernel['design']}) {' '.join(f'{k}={x}' for k, x in sorted(kwargs.items()))}"
-                expected = []
-                for a in kernel["args"]:
-                    n = 1
-                    for e in a["shape"]:
-                        n *= bk.evaluate(e, v)
-                    expected.append((a["name"], decode_designs.nbytes(a["dtype"], n), role.get(a["name"], "input")))
-                sources = [os.path.join(root, kernel["source"])] + [os.path.join(root, x) for x in kernel.get("extraSources", [])]
-                try:
-                    record = design_check.run_design(os.path.join(root, kernel["design"]), *args, **kwargs)
-                except Exception as e:
-                    problems.append(f"{label}: [fails] {type(e).__name__}: {e}")
-                    continue
-                count += 1
-                objects = {k.bin_name: sources for w in record.rt.started for k in w.kernels}
-                problems += design_check.check(record, label, objects, expected)
-    return count
-
-
-# (name, preset, HF config relative to the repository, ctx): the reference models and the tiny golden model
-MODELS = [("llama-3.2-1b", "llama-3.2-1b", None, 2048), ("smollm2-135m", "smollm2-135m", None, 2048),
-          ("tiny-llama32", None, "Golden/tiny-llama32/model/config.json", 2048)]
+# (name, preset, HF config relative to the repository, contexts): the reference models and the tiny golden model,
+# at 2048 and at the longest context each offers (Llama 3.2 1B and the tiny model: 131072; SmolLM2: 8192)
+MODELS = [("llama-3.2-1b", "llama-3.2-1b", None, (2048, 131072)), ("smollm2-135m", "smollm2-135m", None, (2048, 8192)),
+          ("tiny-llama32", None, "Golden/tiny-llama32/model/config.json", (2048, 131072))]
 WEIGHTS = ("bf16", "q4_1", "q4_0")
+# (projections, LM head) of the lm_head instances: every format alike, and the mixed pairs the plan produces for
+# a Q4 model whose output.weight is stored otherwise (Q8_0, F16, ... -> bf16)
+LM_PAIRS = (("bf16", "bf16"), ("q4_1", "q4_1"), ("q4_0", "q4_0"), ("q4_1", "bf16"), ("q4_0", "bf16"))
 
 
 def models(root):
     repo = os.path.dirname(root)
-    return [(n, p, os.path.join(repo, c) if c else None, ctx) for n, p, c, ctx in MODELS]
+    return [(n, p, os.path.join(repo, c) if c else None, ctxs) for n, p, c, ctxs in MODELS]
+
+
+def _io_range(io, region, n, l=None):
+    return (2 * io.io(region, l), 2 * (io.io(region, l) + n))
+
+
+class Contract:
+    """What one decode_token instance's runtime sequence must move, from the contract's layouts (layout.py):
+    each argument's byte ranges read / written exactly once, and the region names of its bytes."""
+
+    def __init__(self, lay, bucket):
+        self.lay, self.bucket = lay, bucket
+        self.region_at = lay.region_at
+        self.coverage = self._coverage()
+
+    def _coverage(self):
+        lay, L, G, gk, hd = self.lay, self.lay.L, self.lay.G, self.lay.gk, self.lay.hd
+        weights = [(lay.norms_offset, lay.norms_offset + lay.norms_bytes), (lay.streams_offset, lay.weights_bytes)]
+        kv = [(2 * (b * lay.slab + lay.off(l, g, 0, 0)), 2 * (b * lay.slab + lay.off(l, g, 0, 0) + lay.chunk))
+              for b in range(self.bucket) for l in range(L) for g in range(G)]
+        rows = [(2 * lay.off(l, g, i, kvi), 2 * (lay.off(l, g, i, kvi) + hd))
+                for l in range(L) for g in range(G) for i in range(gk) for kvi in (0, 1)]
+
+        def io(region, n, l=None):
+            return _io_range(lay.io_layout, region, n, l)
+        size = lay.io_size
+        # read: the host's inputs and every intermediate a later stage reads back (the prefix of natural rows)
+        back = {"qkv": lay.Q + 2 * lay.KV, "o": lay.H, "gu": 2 * lay.F, "d": lay.H, "packs": size["packs"],
+                "kqv": size["kqv"]}
+        io_reads = [io("params", size["params"]), io("x", size["x"])]
+        io_reads += [io(r, n, l) for l in range(L) for r, n in back.items()]
+        io_writes = [io(r, size[r], l) for l in range(L) for r in lay.LAYER_REGIONS] + [io("x_final", size["x_final"])]
+        return {"weights": {"reads": weights, "writes": []}, "kv": {"reads": kv, "writes": []},
+                "kv_row": {"reads": [], "writes": rows}, "io": {"reads": io_reads, "writes": io_writes}}
+
+
+class LMContract:
+    """What the lm_head instance's runtime sequence must move: all of lm_weights once; from io x_final (decode_token's
+    output) and the bests it wrote itself; into io result_norm, logits (the padded vocab rows), bests, token."""
+
+    def __init__(self, lm):
+        self.lay = lm
+        self.region_at = lm.region_at
+        io, size = lm.io_layout, lm.io_layout.size
+        self.coverage = {
+            "lm_weights": {"reads": [(0, lm.weights_bytes)], "writes": []},
+            "io": {"reads": [_io_range(io, r, size[r]) for r in ("x_final", "bests")],
+                   "writes": [_io_range(io, r, size[r]) for r in ("result_norm", "logits", "bests", "token")]}}
 
 
 def fused_instances(manifest, root, quick=False):
-    """(label, design file, kwargs, expected arguments, kv, fused entry) for every checked instance."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    """(label, design file, kwargs, expected arguments, contract, fused entry) for every checked instance."""
+    sys.path.insert(0, TOOLS)
     import decode_designs
     fused = {f["name"]: f for f in manifest.get("fusedDesigns", [])}
-    names = {"attention": "attn_half", "mlp": "mlp_half", "lm_head_argmax": "lm_head", "lm_head_logits": "lm_head"}
-    for preset_name, preset, config, ctx in models(root):
-        for weights in WEIGHTS:
-            d = decode_designs.load(preset=preset, config=config, weights=weights, lm_head=weights, ctx=ctx)
-            picked = [d.buckets[0], d.buckets[len(d.buckets) // 2], d.buckets[-1]]
-            for x in d.all():
-                if x["kind"] == "attention" and x["bucket"] not in picked:
-                    continue
-                if quick and x["taps"] and x["kind"] == "attention" and x["bucket"] != picked[0]:
-                    continue
-                kw = d.design_parameters(x)
-                kv = None
-                if x["kind"] == "attention":
-                    hd = d.model["headDim"]
-                    kv = (d.model["kvHeads"], ctx * hd * 2, d.block * hd * 2, x["bucket"])
-                yield (f"{preset_name} {x['kernelName']}", d.DESIGN_FILES[x["kind"]], kw, x["arguments"], kv,
-                       fused[names[x["kind"]]])
-                if x["kind"] == "attention" and not x["taps"] and x["bucket"] == picked[1]:
-                    # the other end of the placement knob: every split on its own core
-                    yield (f"{preset_name} {x['kernelName']} (attn_cores_per_head={d.splits})", d.DESIGN_FILES["attention"],
-                           dict(kw, attn_cores_per_head=d.splits), x["arguments"], kv, fused["attn_half"])
+    for name, preset, config, ctxs in models(root):
+        for ctx in ctxs[:1] if quick else ctxs:
+            for weights in WEIGHTS:
+                d = decode_designs.load(preset=preset, config=config, weights=weights, lm_head=weights, ctx=ctx)
+                b = d.buckets
+                picked = [b[0], b[len(b) // 2], b[-1]] if ctx == ctxs[0] else [b[-1]]
+                for x in d.all():
+                    if x["kind"] != "decode_token" or x["bucket"] not in picked:
+                        continue
+                    yield (f"{name} ctx{ctx} {x['kernelName']}", x["design"], d.design_parameters(x),
+                           x["arguments"], Contract(d.layout, x["bucket"]), fused["decode_token"])
+        for weights, head in LM_PAIRS:     # lm_head: no context or bucket in it (the io BO does not depend on them)
+            d = decode_designs.load(preset=preset, config=config, weights=weights, lm_head=head, ctx=ctxs[0])
+            x = next(x for x in d.all() if x["kind"] == "lm_head")
+            yield (f"{name} {x['kernelName']} (projections {weights})", x["design"], d.design_parameters(x),
+                   x["arguments"], LMContract(d.layout.lm), fused["lm_head"])
 
 
 def check_fused(manifest, root, problems, quick=False, figures=False):
     import design_check
-    drivers = ""
-    for name in sorted(os.listdir(os.path.join(root, "drivers"))):
-        with open(os.path.join(root, "drivers", name)) as f:
-            drivers += f.read()
     count = 0
-    for label, design, kw, args, kv, entry in fused_instances(manifest, root, quick):
+    shown = set()
+    for label, design, kw, args, contract, entry in fused_instances(manifest, root, quick):
         objects = {o: [os.path.join(root, s) for s in srcs] for o, srcs in entry["objects"].items()}
         try:
             record = design_check.run_design(os.path.join(root, design), **kw)
@@ -272,13 +309,11 @@ def check_fused(manifest, root, problems, quick=False, figures=False):
             problems.append(f"{label}: [fails] {design}: {type(e).__name__}: {e}")
             continue
         count += 1
-        problems += design_check.check(record, label, objects, args, kv)
-        if figures and not kw["taps"]:
-            f = design_check.figures(record)
-            tiles = kw.get("tms", kw.get("tm"))
-            print(f"{label}: {f['workers']} workers, largest core {f['core_bytes'] / 1024:.1f} KB ({f['core']}), "
-                  f"{f['gemv_cores']} gemv cores, largest memory tile {f['memtile_bytes'] / 1024:.1f} KB; "
-                  f"tm {tiles}, tk {kw['tk']}")
+        problems += design_check.check(record, label, objects, args, contract)
+        key = label.split(" ctx")[0].split(" lm_head")[0] + " " + kw.get("weights", "lm_head " + kw["lm_head"])
+        if figures and key not in shown:
+            shown.add(key)
+            print(design_check.describe_figures(record, label))
         order = entry["entries"]
         for w in record.rt.started:
             called = [c for c, _ in w.trace.calls]
@@ -286,17 +321,13 @@ def check_fused(manifest, root, problems, quick=False, figures=False):
             if unknown:
                 problems.append(f"{label}: [entries] core {w.name} calls {unknown}, not among the design's entries {order}")
                 continue
-            idx = [order.index(c) for c in called]
             firsts = []
-            for i in idx:
+            for i in (order.index(c) for c in called):
                 if i not in firsts:
                     firsts.append(i)
             if firsts != sorted(firsts):
-                problems.append(f"{label}: [entries] core {w.name} calls {[order[i] for i in firsts]} out of the driver's order {order}")
-    for entry in manifest.get("fusedDesigns", []):
-        for e in entry["entries"]:
-            if e not in drivers:
-                problems.append(f"{entry['name']}: [static] entry {e} is called by no emulated driver in Kernels/drivers")
+                problems.append(f"{label}: [entries] core {w.name} calls {[order[i] for i in firsts]} out of the "
+                                f"manifest's order {order}")
     return count
 
 

@@ -50,18 +50,25 @@ def use_stub():
 
 
 def run_design(path, *args, **kwargs):
-    """Imports the design file (fresh) with the stub and returns design(*args, **kwargs)'s record."""
+    """Imports the design file (fresh) with the stub and returns design(*args, **kwargs)'s record. The design's
+    AIECC_FLAGS set the objectfifo lowering the record models (--dynamic-objFifos: no unrolling), and its helpers'
+    region markers (roles.expect) are recorded in the workers' event trees."""
     use_stub()
     folder = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, folder)
     try:
         name = os.path.splitext(os.path.basename(path))[0]
-        for m in ("roles", "attn_half", name):
+        for m in ("roles", "layout", name):
             sys.modules.pop(m, None)
         from aie.iron import _record
         _record._DECLARED.clear()   # links of an earlier design that failed half-way
         module = importlib.import_module(name)
-        return module.design(*args, **kwargs)
+        _record.LOWERING["static"] = "--dynamic-objFifos" not in getattr(module, "AIECC_FLAGS", [])
+        if "roles" in sys.modules and hasattr(sys.modules["roles"], "expect"):
+            sys.modules["roles"].expect = _record.expect
+        record = module.design(*args, **kwargs)
+        record.static_lowering = _record.LOWERING["static"]
+        return record
     finally:
         sys.path.remove(folder)
 
@@ -98,6 +105,57 @@ def _union(intervals):
         else:
             merged.append([a, b])
     return [tuple(x) for x in merged]
+
+
+def _subtract(a, b):
+    """Interval list a minus interval list b (both merged, sorted)."""
+    out = []
+    for x, y in a:
+        cur = x
+        for u, v in b:
+            if v <= cur or u >= y:
+                continue
+            if u > cur:
+                out.append((cur, u))
+            cur = max(cur, v)
+        if cur < y:
+            out.append((cur, y))
+    return out
+
+
+def _ranges(xs, n=3):
+    return "none" if not xs else ", ".join(f"[{a}, {b})" for a, b in xs[:n]) + (f", ... ({len(xs)})" if len(xs) > n else "")
+
+
+def check_read_after_write(rt, p):
+    """A fill that reads bytes a drain of the same run writes must be issued after that drain was awaited: the
+    drain's task has wait=True and its task group finished before the fill (python/iron/runtime/runtime.py: a
+    task's await is emitted when its task group finishes; a freed task may still run)."""
+    written = {t.data.index for t in rt.transfers if t.kind == "drain"}
+    unsure, reported, group_writes = {}, set(), {}   # argument index -> bytes written but not (yet) awaited
+    for task in rt.tasks:
+        if isinstance(task, tuple):
+            for t in group_writes.pop(task[1], []):
+                if t.wait:
+                    size = t.data.type.dtype.itemsize
+                    iv = _union([(a * size, b * size) for a, b in t.tap.intervals()])
+                    unsure[t.data.index] = _subtract(unsure.get(t.data.index, []), iv)
+            continue
+        i = task.data.index
+        if i not in written:
+            continue
+        size = task.data.type.dtype.itemsize
+        iv = _union([(a * size, b * size) for a, b in task.tap.intervals()])
+        if task.kind == "drain":
+            unsure[i] = _union(unsure.get(i, []) + iv)
+            group_writes.setdefault(task.task_group, []).append(task)
+            continue
+        early = [(max(a, u), min(b, v)) for a, b in iv for u, v in unsure.get(i, []) if u < b and a < v]
+        if early and (i, task.handle.name) not in reported:
+            reported.add((i, task.handle.name))
+            p("arguments", f"a fill of argument {3 + i} ({task.handle.name}) reads {_ranges(_union(early))}, which a "
+                           f"drain of this run writes and no finished task group has awaited yet: the fill may read "
+                           f"stale data (python/iron/runtime/runtime.py: awaits are emitted at finish_task_group)")
 
 
 def _names(xs, n=4):
@@ -137,6 +195,58 @@ def figures(record):
         mem[str(link.tile)] = mem.get(str(link.tile), 0) + link_figures(link)["bytes"]
     return {"workers": len(workers), "core_bytes": core_bytes(big), "core": big.name,
             "gemv_cores": sum(1 for w in workers if w.name == "gemv_core"), "memtile_bytes": max(mem.values(), default=0)}
+
+
+def shim_bd_peaks(record):
+    """Per placed shim tile: the most BDs its tasks hold at once (a task holds its BD until its group finishes)."""
+    from aie.iron._record import RuntimeEndpoint
+    live, held, peak = {}, {}, {}
+    for task in record.rt.tasks:
+        if isinstance(task, tuple):
+            for tile in live.pop(task[1], []):
+                held[tile] -= 1
+            continue
+        e = task.endpoint
+        tile = str(e.tile) if isinstance(e, RuntimeEndpoint) else "?"
+        live.setdefault(task.task_group, []).append(tile)
+        held[tile] = held.get(tile, 0) + 1
+        peak[tile] = max(peak.get(tile, 0), held[tile])
+    return peak
+
+
+def describe_figures(record, label):
+    """One paragraph of a record's resource figures (check_designs.py --figures)."""
+    from aie.iron._record import RuntimeEndpoint
+    f = figures(record)
+    shims = {}
+    for t in record.rt.transfers:
+        e = t.endpoint
+        if isinstance(e, RuntimeEndpoint):
+            d = shims.setdefault(str(e.tile), [set(), set()])
+            d[0 if t.kind == "fill" else 1].add(t.handle.fifo.name)
+    mem = {}
+    for link in record.links:
+        fig = link_figures(link)
+        m = mem.setdefault(str(link.tile), [0, 0, 0, 0])
+        m[0] += len(fig["s2mm"])
+        m[1] += len(fig["mm2s"])
+        m[2] += sum(fig["s2mm"]) + sum(fig["mm2s"])
+        m[3] += fig["bytes"]
+    roles = {}
+    for w in record.rt.started:
+        r = roles.setdefault(w.name, [0, 0, 0])
+        r[0] += 1
+        r[1] = max(r[1], core_bytes(w))
+        r[2] = max(r[2], w.trace.program_bytes() if w.trace else 0)
+    peaks = shim_bd_peaks(record)
+    groups = sum(1 for t in record.rt.tasks if isinstance(t, tuple))
+    return (f"{label}: {f['workers']} cores (" + ", ".join(f"{n} {k}: {b / 1024:.1f} KB, program ~{q / 1024:.1f} KB"
+                                                           for k, (n, b, q) in roles.items()) + "); "
+            f"shim MM2S/S2MM fifos " + ", ".join(f"{t} {len(a)}/{len(b)}" for t, (a, b) in sorted(shims.items())) + "; "
+            f"memory tiles S2MM/MM2S/BDs/KB " + ", ".join(f"{t} {a}/{b}/{c}/{d / 1024:.0f}" for t, (a, b, c, d)
+                                                           in sorted(mem.items())) + "; "
+            f"{len(record.rt.transfers)} transfers in {groups} task groups, shim BDs held at most "
+            + ", ".join(f"{t} {n}" for t, n in sorted(peaks.items())))
 
 
 def check_cores(record, p):
@@ -272,6 +382,9 @@ def bd_problems(tap, itemsize):
     gcite = T.cite("shimBd.addressGranularityBits")
     if tap.offset * itemsize % word:
         out.append(("offset", f"offset {tap.offset * itemsize} bytes is not {word}-byte aligned{gcite}"))
+    if tap.offset * itemsize > T.value("shimBd.argumentOffsetMaxBytes"):
+        out.append(("argumentOffset", f"starts at byte {tap.offset * itemsize} of its argument, past "
+                                      f"{T.value('shimBd.argumentOffsetMaxBytes')}{T.cite('shimBd.argumentOffsetMaxBytes')}"))
     if ins[0] * bits % gran:
         out.append(("granularity", f"d0 size {ins[0]} x {itemsize} B is not a multiple of {word} bytes{gcite}"))
     for i in range(3):
@@ -456,13 +569,202 @@ def check_placement(record, p):
         p("placement", f"{e} ({MLIR_AIE}python/iron/program.py resolve_program)")
 
 
+# --- objectfifo lowering, region order, schedule ---------------------------------------------------------
+
+def check_lowering(record, p):
+    """Under mlir-aie's default static objectfifo lowering every acquire op gets a fixed buffer: loops that acquire
+    directly are unrolled by the LCM of those fifos' buffer counts (fully when they run fewer times), and the code
+    is assigned buffers in program order once (AIEObjectFifoStatefulTransform.cpp unrollForLoops, then the
+    acqPerFifo / relPerFifo counters of the acquire/release rewrite). A loop that is not fully unrolled repeats
+    that code, so per repetition each fifo it touches must advance by a multiple of its buffer count, or the next
+    repetition uses the wrong buffers; a loop of 0 trips that acquires cannot be unrolled. The worker's while(true)
+    loop is one such loop: per run. aiecc --dynamic-objFifos (dynamicGlobalObjectFifos) indexes buffers at run
+    time instead: then nothing here applies."""
+    if not getattr(record, "static_lowering", True):
+        return
+    src = MLIR_AIE + "lib/Dialect/AIE/Transforms/AIEObjectFifoStatefulTransform.cpp unrollForLoops"
+    for w in record.rt.started:
+        if w.trace is None or w.trace.aborted:
+            continue
+        size = {}
+        for h in w.fifos:
+            size[id(h)] = endpoint_buffers(h, w)
+        found = []
+
+        def advance(events):
+            """Objects acquired per handle by one pass over events (loops counted)."""
+            out = {}
+            for ev in events:
+                if ev[0] == "acq":
+                    out[id(ev[1])] = out.get(id(ev[1]), 0) + ev[2]
+                elif ev[0] == "loop":
+                    for k, n in advance(ev[2]).items():
+                        out[k] = out.get(k, 0) + n * ev[1]
+            return out
+
+        def visit(events, count, where):
+            direct = {id(ev[1]) for ev in events if ev[0] == "acq"}
+            u = _lcm_of([size.get(k, 1) for k in direct]) if direct else 1
+            if direct and count == 0:
+                found.append(f"{where}: a loop of 0 trips acquires: 'could not be unrolled with unrollFactor = 0'")
+            elif count > u:      # not fully unrolled: the u-trip code repeats
+                per = advance(events)
+                bad = sorted(k for k, n in per.items() if (u * n) % size.get(k, 1))
+                names = {id(h): h.name for h in w.fifos}
+                for k in bad:
+                    found.append(f"{where}: a loop of {count} trips unrolled x{u} moves {per[k]} objects of "
+                                 f"{names.get(k, '?')} per trip on {size.get(k, 1)} buffers: the next trip reads the "
+                                 f"wrong buffer")
+            for ev in events:
+                if ev[0] == "loop":
+                    visit(ev[2], ev[1], where + f" > loop({ev[1]})")
+        visit(w.trace.tree, 2 ** 31 if w.while_true else 1, "body")
+        if found:
+            p("lowering", f"core {w.name} at {w.tile}: {found[0]}{f' (+{len(found) - 1} more)' if len(found) > 1 else ''} "
+                          f"({src}; or build with aiecc --dynamic-objFifos)")
+
+
+def _lcm_of(xs):
+    f = 1
+    for x in xs:
+        f = f * x // math.gcd(f, x)
+    return f
+
+
+def label_runs(trace):
+    """handle id -> [[region, objects], ...]: the objects each of a worker's fifo ends moves, by the region the
+    design's markers (roles.expect) name, in program order (loops expanded; consecutive equal regions merged)."""
+    def has_label(events):
+        return any(ev[0] == "label" or (ev[0] == "loop" and has_label(ev[2])) for ev in events)
+
+    def add(out, k, region, n):
+        runs = out.setdefault(k, [])
+        if runs and runs[-1][0] == region:
+            runs[-1][1] += n
+        elif n:
+            runs.append([region, n])
+
+    def walk(events, state, out):
+        for ev in events:
+            if ev[0] == "label":
+                state[id(ev[1])] = ev[2]
+            elif ev[0] == "acq":
+                add(out, id(ev[1]), state.get(id(ev[1])), ev[2])
+            elif ev[0] == "loop":
+                if has_label(ev[2]):
+                    for _ in range(ev[1]):
+                        walk(ev[2], state, out)
+                else:
+                    once = {}
+                    walk(ev[2], state, once)
+                    for k, runs in once.items():
+                        for region, n in runs:
+                            add(out, k, region, n * ev[1])
+    out = {}
+    walk(trace.tree, {}, out)
+    return out
+
+
+def check_order(record, p, contract):
+    """Per fifo: the regions its producer moves, object by object, are the regions each consumer takes — a worker end
+    by the design's markers, a runtime end by the contract's name of the bytes it moves (contract.region_at) — and a
+    per-layer region reaches each end once per layer, in layer order. A mismatch is a wrong fill or drain order."""
+    from aie.iron._record import Link, RuntimeEndpoint, Worker
+    region_at = getattr(contract, "region_at", None)
+    if region_at is None:
+        return
+    worker_runs = {}
+    for w in record.rt.started:
+        if w.trace is not None and not w.trace.aborted:
+            worker_runs.update(label_runs(w.trace))
+    rt_runs, layers = {}, {}
+    for t in record.rt.transfers:
+        size = t.handle.fifo.obj_type.nbytes
+        item = t.data.type.dtype.itemsize
+        region = region_at(t.data.index, t.tap.offset * item)
+        name, layer = region if region else ("?", None)
+        key = (id(t.handle.fifo), t.kind)
+        runs = rt_runs.setdefault(key, [])
+        n = t.tap.count * item // size
+        if runs and runs[-1][0] == name:
+            runs[-1][1] += n
+        else:
+            runs.append([name, n])
+        if layer is not None:
+            seq = layers.setdefault((t.handle.fifo.name, t.kind, name), [])
+            if not seq or seq[-1] != layer:
+                seq.append(layer)
+    for (fifo, kind, name), seq in sorted(layers.items()):
+        if seq != list(range(len(seq))):
+            p("order", f"the runtime's {kind}s of {fifo} reach region {name} in layer order {seq[:8]}"
+                       f"{'...' if len(seq) > 8 else ''}, not 0, 1, 2, ...")
+
+    def side(f, producer):
+        """The runs of a fifo's producer (or of each consumer): [(who, runs)]."""
+        ends = [f._prod] if producer else list(f._cons)
+        out = []
+        for h in ends:
+            e = h.endpoint if h is not None else None
+            if isinstance(e, Worker):
+                if id(h) in worker_runs and any(r[0] is not None for r in worker_runs[id(h)]):
+                    out.append((f"{e.name} at {e.tile}", worker_runs[id(h)]))
+            elif isinstance(e, RuntimeEndpoint):
+                runs = rt_runs.get((id(f), "fill" if producer else "drain"))
+                if runs:
+                    out.append(("the runtime", runs))
+            elif isinstance(e, Link):
+                link = e
+                if link.split and producer:          # a sub of a split carries the wide fifo's producer sequence
+                    out += side(link.wide.fifo, True)
+                elif not link.split and not producer:   # a sub of a join: the wide fifo's consumers
+                    out += side(link.wide.fifo, False)
+                elif link.split and not producer:    # the wide fifo of a split: each sub's consumers
+                    for sub in link.subs:
+                        out += side(sub, False)
+                else:                                 # the wide fifo of a join: each sub's producer
+                    for sub in link.subs:
+                        out += side(sub, True)
+        return out
+
+    seen = set()
+    fifos = {}
+    for w in record.rt.started:
+        for h in w.fifos:
+            fifos[id(h.fifo)] = h.fifo
+    for t in record.rt.transfers:
+        fifos[id(t.handle.fifo)] = t.handle.fifo
+    for f in fifos.values():
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        prods, conss = side(f, True), side(f, False)
+        for pw, pr in prods:
+            for cw, cr in conss:
+                if pr != cr:
+                    i = next((k for k, (a, b) in enumerate(zip(pr, cr)) if a != b), min(len(pr), len(cr)))
+                    p("order", f"fifo {f.name}: {pw} moves {_runs(pr[i:i + 3])} where {cw} takes {_runs(cr[i:i + 3])} "
+                               f"(region run {i}): producer and consumer disagree on what the objects are")
+
+
+def _runs(runs):
+    return ", ".join(f"{r} x{n}" for r, n in runs) or "nothing"
+
+
+def check_schedule(record, p):
+    import design_schedule
+    for msg in design_schedule.simulate(record, endpoint_buffers):
+        p("schedule", msg + " (Tools/design_schedule.py: the run simulated object by object)")
+
+
 # --- the whole check ---------------------------------------------------------------------------------
 
-def check(record, label, objects, expected_args, kv=None):
+def check(record, label, objects, expected_args, contract=None):
     """Problems (strings "label: [rule] message") of one executed design.
     objects: bin name -> list of .cc paths; expected_args: [(name, bytes, role)] in order;
-    kv: for attention designs (kv_heads, ctx_rows_bytes_per_head, block_bytes, bucket): the kvCache arguments are
-    read up to the bucket, the kvRow arguments written as kv_heads rows at a stride of ctx_rows_bytes_per_head."""
+    contract (optional): .coverage = {argument name: {"reads": [(a, b)], "writes": [(a, b)]}} — the byte ranges the
+    runtime sequence must read / write, each byte exactly once (arguments not named are judged by their role:
+    input read, output written, params read); .region_at(argument index, byte offset) -> (region, layer) or None,
+    naming the contract's regions for the [order] rule; .hub_order etc. are not needed."""
     from aie.iron._record import Link, RuntimeEndpoint
     problems = []
 
@@ -480,6 +782,8 @@ def check(record, label, objects, expected_args, kv=None):
     check_cores(record, p)
     check_memtiles(record, p)
     check_shim(record, p)
+    check_lowering(record, p)
+    check_order(record, p, contract)
     section[0] = "kernels"
     nested = {id(x) for w in workers for x in w.nested}
     for w in workers:
@@ -560,6 +864,7 @@ def check(record, label, objects, expected_args, kv=None):
         p(f"runtime sequence has {len(rt.args)} data arguments, DecodeDesigns declares {len(expected_args)} "
           f"({[a[0] for a in expected_args]})")
         return list(dict.fromkeys(problems))
+    coverage = getattr(contract, "coverage", None) or {}
     for i, (data, (name, nbytes, role)) in enumerate(zip(rt.args, expected_args)):
         if data.type.nbytes != nbytes:
             p(f"argument {3 + i} ({name}) is {data.type.nbytes} bytes, DecodeDesigns declares {nbytes}")
@@ -569,24 +874,16 @@ def check(record, label, objects, expected_args, kv=None):
                  for a, b in t.tap.intervals()]
         writes = [(a * size, b * size) for t in rt.transfers if t.data is data and t.kind == "drain"
                   for a, b in t.tap.intervals()]
-        if role == "kvCache":   # read up to the bucket, never written (the new rows go through kvRow arguments)
-            heads, per_head, block_bytes, bucket = kv
-            want_r = _union([(h * per_head, h * per_head + bucket * block_bytes) for h in range(heads)])
-            if _union(reads) != want_r:
-                p(f"argument {3 + i} ({name}): reads cover {_union(reads)[:4]}..., the bucket's {bucket} blocks per KV head are {want_r[:4]}...")
-            if writes:
-                p(f"argument {3 + i} ({name}): written by the runtime sequence at {_union(writes)[:4]}...; "
-                  f"the KV append writes through the row arguments only")
-            continue
-        if role == "kvRow":   # rows at stride: one row per KV head, `per_head` bytes apart, each written once
-            heads, per_head = kv[0], kv[1]
-            row = nbytes - (heads - 1) * per_head
-            want_w = [(h * per_head, h * per_head + row) for h in range(heads)]
-            if row <= 0 or _union(writes) != _union(want_w) or sum(b - a for a, b in writes) != heads * row:
-                p(f"argument {3 + i} ({name}, kvRow): writes cover {_union(writes)[:4]}..., not the {heads} rows of "
-                  f"{row} bytes at a stride of {per_head} bytes {want_w[:4]}... each once")
-            if reads:
-                p(f"argument {3 + i} ({name}, kvRow) is read by the runtime sequence")
+        if name in coverage:      # the contract's exact byte ranges, each read / written exactly once
+            for what, got in (("reads", reads), ("writes", writes)):
+                want = _union(coverage[name][what])
+                if _union(got) != want or sum(b - a for a, b in got) != sum(b - a for a, b in want):
+                    missing = _subtract(want, _union(got))
+                    extra = _subtract(_union(got), want)
+                    again = sum(b - a for a, b in got) - sum(b - a for a, b in _union(got))
+                    p(f"argument {3 + i} ({name}, {role}): its {what} are not the contract's "
+                      f"{sum(b - a for a, b in want)} bytes exactly once: missing {_ranges(missing)}, outside "
+                      f"{_ranges(extra)}, {again} bytes {what[:-1]} more than once")
             continue
         if role == "params":   # a consumer may read only the part it needs (rope: the cos/sin rows)
             if not reads or writes:
@@ -601,4 +898,8 @@ def check(record, label, objects, expected_args, kv=None):
               f"not exactly its {nbytes} bytes")
         elif role in ("output", "taps") and sum(b - a for a, b in moved) != nbytes:
             p(f"argument {3 + i} ({name}): some bytes are written more than once")
+    check_read_after_write(rt, p)
+    if not any("[placement]" in x or "[flow]" in x or "[worker-args]" in x for x in problems):
+        check_schedule(record, p)     # a design that does not place or balance is not simulated
     return list(dict.fromkeys(problems))
+

@@ -16,10 +16,11 @@ extern "C" {
 enum {
     NPUK_OK = 0,
     NPUK_BAD_SHAPE = 1,    // a dimension is not a multiple of its tile, or out of range
-    NPUK_CORE_MEMORY = 2,  // the design's buffers do not fit a core's 64 KB
+    NPUK_CORE_MEMORY = 2,  // the design's buffers do not fit a core's 64 KB (or a memory tile's 512 KB)
+    NPUK_BAD_LAYOUT = 3,   // the decode token's channel streams were not consumed exactly (layout and walk disagree)
 };
 
-// Weight formats of the fused layer-half drivers (their `q4` argument).
+// Weight formats of the decode token's gemv stages (npuk_decode_stage.format).
 enum {
     NPUK_WEIGHTS_BF16 = 0,
     NPUK_WEIGHTS_Q4_1 = 1, // GGUF Q4_1: 20-byte blocks (f16 d, f16 m, 16 bytes of nibbles)
@@ -98,44 +99,102 @@ int32_t npuk_attn_prefill_bf16(const uint16_t *q, const uint16_t *k_new, const u
                                int32_t rows, int32_t heads, int32_t kv_heads, int32_t head_dim,
                                int32_t block, int32_t qrows, uint16_t *out);
 
-// Fused decode layer halves (the designs issue 6 runs, 2 per layer): per-op kernels in the
-// designs' order on `cores` cores with every core's buffers in one 63 KB arena. q4 (the weight format) =
-// NPUK_WEIGHTS_BF16, NPUK_WEIGHTS_Q4_1 or NPUK_WEIGHTS_Q4_0. Weights are (out, in) row-major. These two
-// take one gemv tile height tm for every stage; the _step/_taps variants below take each stage's own.
-// MLP half: out = x + W_down . (silu(W_gate . n) * (W_up . n)), n = rmsnorm(x) * norm_w.
-int32_t npuk_layer_mlp_half(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
-                            const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, int32_t tm, int32_t tk,
-                            int32_t cores, uint16_t *out);
-// Attention half at position pos: out = x + W_o . attention(rope(W_q . n), rope(W_k . n), W_v . n),
-// appending K/V at pos. Core 0 also runs rmsnorm and rope; the last kv_heads * splits cores attend.
-int32_t npuk_layer_attention_half(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
-                                  const void *wk, const void *wv, const void *wo, uint16_t *k_cache, uint16_t *v_cache,
-                                  int32_t capacity, int32_t pos, int32_t hidden, int32_t heads, int32_t kv_heads,
-                                  int32_t head_dim, int32_t adjacent, const float *cos_table, const float *sin_table,
-                                  int32_t table_positions, int32_t tm, int32_t tk, int32_t cores, int32_t block,
-                                  int32_t splits, uint16_t *out);
+// The decode token (Kernels/decode/decode_token.py; the layouts are issue 12's contract, computed by Swift's
+// DecodeLayout and passed here, never recomputed): ONE run moves a token through every layer — 16 gemv cores (4
+// columns x 4 rows, each column's two weight channels split at its memory tile to core pairs), one hub core (norms,
+// residual, RoPE, SwiGLU, the x broadcast) and one attention core per KV head — and leaves the final residual in the
+// io region x_final. The LM head (the addendum's second design, lm_head_<h>) is the next run of the same runlist: the
+// same 16 gemv cores on the same 8 channels and the hub, its own tiling and weight format (npuk_lm_head). Offsets in
+// the weights BOs are bytes; in the KV and io BOs bf16 elements.
+enum { NPUK_DECODE_CHANNELS = 8, NPUK_DECODE_STAGES = 4, NPUK_DECODE_GEMV_CORES = 16 };
+enum { NPUK_STAGE_QKV = 0, NPUK_STAGE_O = 1, NPUK_STAGE_GU = 2, NPUK_STAGE_D = 3 };
 
-// The same designs as NPUBackend runs them, each gemv stage with its plan instance's tile height: `tms` is
-// {Qcur, Kcur and Vcur, attn_out} for the attention half and {ffn_gate and ffn_up, ffn_out} for the MLP half (the
-// gemv fifos are sized for the largest). The step params buffer `params` is int32[8] [pos, chunk_start, rows,
-// bucket, 0...] followed by the RoPE row cos[d/2] || sin[d/2] in bf16; the attention reads `bucket` KV blocks (the
-// design instance's length bucket: bucket * block >= pos + 1) and masks positions past pos. `taps` (nullable) is
-// the debug BO the verify-mode variants write the named intermediates to, in graph order:
-// attention half: attn_norm (hidden) | Qcur (heads*head_dim) | Kcur | Vcur (kv_heads*head_dim each) | Qrope | Krope
-// | kqv_out (heads*head_dim) | attn_out (hidden) | ffn_inp (hidden, = out); MLP half: ffn_norm (hidden) | ffn_gate |
-// ffn_up | ffn_act (ffn each) | ffn_out (hidden) | l_out (hidden, = out). The attention half reads k_cache / v_cache
-// (kv_heads, capacity, head_dim) and writes ONLY the new rows, through k_row / v_row: views of the caches at row pos
-// of KV head 0, ((kv_heads - 1) * capacity + 1) * head_dim values, head h's row at offset h * capacity * head_dim.
-int32_t npuk_layer_attention_half_step(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *wq,
-                                       const void *wk, const void *wv, const void *wo, const uint16_t *k_cache,
-                                       const uint16_t *v_cache, uint16_t *k_row, uint16_t *v_row, int32_t capacity,
-                                       const int32_t *params, int32_t hidden,
-                                       int32_t heads, int32_t kv_heads, int32_t head_dim, int32_t adjacent,
-                                       const int32_t *tms, int32_t tk, int32_t cores, int32_t block, int32_t splits,
-                                       int32_t bucket, uint16_t *taps, uint16_t *out);
-int32_t npuk_layer_mlp_half_taps(const uint16_t *x, const uint16_t *norm_w, float eps, int32_t q4, const void *w_gate,
-                                 const void *w_up, const void *w_down, int32_t hidden, int32_t ffn, const int32_t *tms,
-                                 int32_t tk, int32_t cores, uint16_t *taps, uint16_t *out);
+// One gemv stage: tile t (rows [t*tm, +tm) of the padded rows) goes to core t mod 16 in round t div 16.
+struct npuk_decode_stage {
+    int64_t rows;         // natural rows (rows past them are zero weights); the LM stage's argmax folds only these
+    int64_t padded_rows;  // R_s = pad(rows, 16 * tm)
+    int64_t k;            // input values (K_s); tk-slices of it per tile
+    int64_t rounds;       // R_s / (16 * tm)
+    int64_t tile_bytes;   // one (tm x tk) tile in the stage's weight format
+    int32_t format;       // NPUK_WEIGHTS_*
+    int32_t unused;
+};
+
+// io regions of one layer (bf16 element offsets).
+struct npuk_decode_io_layer {
+    int64_t qkv, o, gu, d, packs, kqv, attn_norm, ffn_inp, ffn_norm, act, l_out;
+};
+
+struct npuk_decode_layout {
+    int32_t hidden, q_dim, kv_dim, ffn, layers, heads, kv_heads, head_dim;
+    int32_t q_per_kv;          // heads / kv_heads (the attention kernels' `group`)
+    float eps;
+    int32_t adjacent;          // RoPE pairing: 1 adjacent, 0 half-split
+    int32_t tm, tk, hub_slice; // gemv tile height and k-slice; S = the hub's object (bf16 values)
+    int32_t block, blocks;     // KV rows per block; blocks in the context (NB)
+    int32_t bucket;            // KV blocks this kernel reads
+    int32_t kv_groups, heads_per_group;  // G groups of gk KV heads (one KV channel each)
+    int32_t pack;              // PN: bf16 values of one KV head's pack (q of its query heads, k, v, params header)
+    int32_t params;            // bf16 values of the io params region (int32[8] header, cos, sin, padding)
+    int32_t execute;           // 0: move and count every byte, call no kernel (counting at 1B shapes)
+    struct npuk_decode_stage stage[NPUK_DECODE_STAGES];   // QKV, O, GU, D
+    // weights BO (bytes): the layers' norms, then the channel streams interleaved pair by pair: pair p of channel ch
+    // (= 2c + j, feeding cores 4c + 2j and 4c + 2j + 1) at streams_offset + (p * 8 + ch) * pair_bytes
+    int64_t streams_offset, pair_bytes, pairs;   // pairs: per channel per token
+    const int64_t *attn_norm, *ffn_norm;   // [layers]: byte offsets of the bf16 norm weights
+    int64_t weights_bytes;
+    // KV BO (bf16 elements), block-major: (block, layer, group, head in group, K|V, row, head_dim)
+    const int64_t *kv_group;               // [layers * kv_groups]: off(l, group, 0, K), also its offset in kv_row
+    int64_t kv_chunk, kv_slab;             // one group's block (gk heads' K ‖ V), one block of every layer and group
+    int64_t kv_head_stride, kv_half_stride;   // 2*block*hd, block*hd
+    int64_t kv_elements, kv_row_elements;
+    // io BO (bf16 elements)
+    int64_t io_params, io_x, io_x_final, io_elements;
+    const struct npuk_decode_io_layer *io_layer;   // [layers]
+};
+
+// Bytes a run moved, per argument and per shim DMA channel (MM2S reads DDR, S2MM writes it). The LM head run uses
+// `weights_read` for its lm_weights and leaves the KV, pack and attention fields zero.
+struct npuk_decode_traffic {
+    int64_t weights_read, kv_read, kv_row_written, io_read, io_written;
+    int64_t weight_channel[NPUK_DECODE_CHANNELS];  // MM2S: the channel streams (channel 2c + j)
+    int64_t hub_in;                                // MM2S: params, x, norm weights, the read-backs
+    int64_t kv_channel[4];                         // MM2S: kvg{i}
+    int64_t pack_channel[2];                       // MM2S: packs{i}
+    int64_t gemv_drain[4];                         // S2MM: column c's joined outputs
+    int64_t hub_out;                               // S2MM: the hub's intermediates, packs, K/V rows, x_final, token
+    int64_t attn_drain[2];                         // S2MM: attention joins
+    int64_t broadcast;                             // on chip: x_bcast objects the hub sent (counted once)
+};
+
+// Runs one token's layers at the position the io params header holds (int32[8] [pos, pos, 1, bucket, 0...]): kv is
+// read, never written; kv_row (the host's sub-buffer of kv at base(pos)) receives exactly the token's K and V rows;
+// the final residual is drained to io x_final. Returns NPUK_OK, NPUK_BAD_SHAPE (position or bucket),
+// NPUK_CORE_MEMORY (a core's or memory tile's buffers do not fit) or NPUK_BAD_LAYOUT. `traffic` (nullable) is
+// overwritten.
+int32_t npuk_decode_token(const struct npuk_decode_layout *layout, const uint8_t *weights, const uint16_t *kv,
+                          uint16_t *kv_row, uint16_t *io, struct npuk_decode_traffic *traffic);
+
+// The LM head run (lm_head_<h>; Swift's LMHeadLayout and DecodeLayout's io regions).
+struct npuk_lm_layout {
+    int32_t hidden, vocab;
+    int32_t tm, tk, hub_slice;  // the LM head's own gemv tiling; S = the hub's object (bf16 values)
+    float eps;
+    int32_t execute;            // 0: move and count every byte, call no kernel
+    int32_t unused;
+    struct npuk_decode_stage stage;   // the LM stage: vocab rows padded to 16 * tm, k = hidden
+    // lm_weights BO (bytes): output_norm_w (bf16) at output_norm, then the 8 channel streams interleaved pair by pair
+    int64_t output_norm, streams_offset, pair_bytes, pairs, weights_bytes;
+    // io BO (bf16 elements): the decode token's x_final; this run's result_norm, logits (padded rows), bests (16 * tm:
+    // column c's object at 4c * tm, core k's best in slots k*tm .. +3), token (S: int32 in slots 0-1)
+    int64_t io_x_final, io_result_norm, io_logits, io_bests, io_token, io_elements;
+};
+
+// Runs the LM head on the io BO's x_final: result_norm, every logit (padded rows too), each gemv core's best over its
+// valid rows, and the token (argmax_merge_f32 in core order; the lower row on ties). Returns NPUK_OK,
+// NPUK_BAD_SHAPE, NPUK_CORE_MEMORY or NPUK_BAD_LAYOUT. `traffic` (nullable) is overwritten.
+int32_t npuk_lm_head(const struct npuk_lm_layout *layout, const uint8_t *lm_weights, uint16_t *io,
+                     struct npuk_decode_traffic *traffic);
 
 #ifdef __cplusplus
 }

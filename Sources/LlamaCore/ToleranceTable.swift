@@ -163,6 +163,9 @@ public struct ToleranceTable: Sendable {
         Tolerance(op: "lm_head", dtype: .q4_0, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
                   reason: "Q4_0 LM head (a model converted at load, or a Q4_0 GGUF's embedding): the weights are " +
                       "bit-identical on both sides, so as gemv/q4_0; argmax reads the fp32 accumulators"),
+        Tolerance(op: "lm_head", dtype: .q4_1, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
+                  reason: "Q4_1 LM head (a GGUF's Q4_1 output weight or tied embedding, run as stored in the LM head run): " +
+                      "the weights are bit-identical on both sides, so as gemv/q4_1; argmax reads the fp32 accumulators"),
         Tolerance(op: "block", dtype: .bf16, mode: .teacherForced, nmse: 2e-3, maxAbsRelative: 5e-2,
                   reason: "a fused layer half (or a whole layer at verify's layer granularity) chains several bf16 " +
                       "roundings and the ops above; llama.cpp's whole-block bound (§8); measured 2.2e-5 / 5.1e-3"),

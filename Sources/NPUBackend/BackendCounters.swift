@@ -1,8 +1,8 @@
 // What the NPU backend cost the device: at load, per token (the last one) and in total, for tests and the benchmark.
 
-/// Device counters of an NPUBackend session. A "token" is one row through the decode designs (one
-/// runlist); a prefill chunk (up to `chunk` prompt rows through the per-op prefill designs, one
-/// runlist) is counted apart.
+/// Device counters of an NPUBackend session. A "token" is one row through the decode designs: one runlist execute
+/// (one driver command) of the decode token run and the LM head run, or of the decode token run alone for a prompt row
+/// whose logits nobody reads; prompt rows are included (they run as decode steps).
 public struct BackendCounters: Sendable, Equatable {
     /// Everything up to the end of load (allocations, weight uploads).
     public var load = DeviceCounters()
@@ -10,33 +10,18 @@ public struct BackendCounters: Sendable, Equatable {
     public var lastToken = DeviceCounters()
     public var tokens = DeviceCounters()
     public var tokenCount = 0
-    /// Bytes the last token's runs moved (emulated device only: counted from their bound arguments).
+    /// Bytes the last token's runs moved (emulated device only: as the drivers counted them).
     public var lastTokenTraffic: DeviceTraffic?
     public var tokensTraffic = DeviceTraffic()
     /// The chained commands of the last token's runlist (emulated device only): runs, payload bytes of the
     /// firmware command buffer, modelled time against the TDR.
     public var lastTokenChains: [RunlistChain]?
-    /// Run arguments re-bound by the host (set_arg on runs of a cached runlist): k_row / v_row of every
-    /// attention-half run before each token; in total and for the last token.
+    /// Run arguments re-bound by the host (set_arg on the run of a cached runlist): kv_row before each token; in
+    /// total and for the last token.
     public var argumentRebinds = 0
     public var lastTokenArgumentRebinds = 0
 
-    /// The last prefill chunk, and every prefill chunk so far.
-    public var lastPrefillChunk = DeviceCounters()
-    public var prefill = DeviceCounters()
-    public var prefillChunkCount = 0
-    public var lastPrefillTraffic: DeviceTraffic?
-    public var lastPrefillChains: [RunlistChain]?
-
     public init() {}
-
-    mutating func recordPrefillChunk(_ counters: DeviceCounters, traffic: DeviceTraffic?, chains: [RunlistChain]? = nil) {
-        lastPrefillChunk = counters
-        lastPrefillChains = chains
-        prefillChunkCount += 1
-        prefill = Self.sum(prefill, counters)
-        lastPrefillTraffic = traffic
-    }
 
     static func sum(_ a: DeviceCounters, _ b: DeviceCounters) -> DeviceCounters {
         var s = a
@@ -62,12 +47,6 @@ public struct BackendCounters: Sendable, Equatable {
         tokenCount += 1
         tokens = Self.sum(tokens, counters)
         lastTokenTraffic = traffic
-        if let t = traffic {
-            tokensTraffic.weightBytes += t.weightBytes
-            tokensTraffic.kvReadBytes += t.kvReadBytes
-            tokensTraffic.kvWriteBytes += t.kvWriteBytes
-            tokensTraffic.activationReadBytes += t.activationReadBytes
-            tokensTraffic.outputBytes += t.outputBytes
-        }
+        if let t = traffic { tokensTraffic = tokensTraffic + t }
     }
 }

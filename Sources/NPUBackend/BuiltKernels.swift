@@ -5,12 +5,8 @@ import LlamaCore
 
 /// The built kernels a model needs on the NPU, found by shape (`KernelBuildKey`), or why they are not there.
 public struct BuiltKernels: Sendable {
-    /// Rows per prefill step the designs are built for (PrefillDesigns' chunk).
+    /// The chunk of the build key (`KernelBuildKey`); prompts run as decode steps until issue 13's prefill designs.
     public static let chunk = 64
-
-    /// The real NPU runs prompts as decode steps: the prefill attention design cannot yet append the
-    /// chunk's KV rows at a run-time position (Kernels/layer_decode/README.md), so it is not built.
-    public static let prefillDesigns = false
 
     public let directory: String
     public let index: KernelIndex
@@ -43,20 +39,14 @@ public struct BuiltKernels: Sendable {
             throw Missing(directory: directory)
         }
         index = try KernelIndex.load(directory: directory)
-        let names = try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength,
-                                               prefillDesigns: Self.prefillDesigns)
+        let names = try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
         xclbin = try index.xclbin(for: names)
     }
 
-    /// Every design the backend runs from this build (the decode designs, and the prefill ones when built).
+    /// Every design the backend runs from this build: one decode token kernel per KV length bucket.
     public static func designs(graph: Graph, tensors: TensorSource, manifest: KernelManifest,
                                contextLength: Int) throws -> [FusedDesign] {
-        let plan = try NPUBackend.plan(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength)
-        let (p, h) = weightTypes(graph: graph, tensors: tensors)
-        let decode = try DecodeDesigns(plan: plan, config: graph.config, projectionDType: p, lmHeadDType: h,
-                                       context: contextLength)
-        let prefill = prefillDesigns ? try PrefillDesigns(plan: plan, config: graph.config, context: contextLength).all : []
-        return decode.all + prefill
+        try NPUBackend.designs(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength).all
     }
 
     /// What the backend will map for this build (DeviceMemoryPlan): the build's instruction streams, and its
@@ -68,8 +58,7 @@ public struct BuiltKernels: Sendable {
         for d in designs { instructionBytes[d.kernelName] = 4 * (try index.instructions(for: d.kernelName)).count }
         let xclbinBytes = (try? FileManager.default.attributesOfItem(atPath: xclbin)[.size] as? NSNumber)?.intValue ?? 0
         return try NPUBackend.memoryPlan(graph: graph, tensors: tensors, manifest: manifest, contextLength: contextLength,
-                                         prefillDesigns: Self.prefillDesigns, instructionBytes: instructionBytes,
-                                         pdiBytes: xclbinBytes, limits: limits)
+                                         instructionBytes: instructionBytes, pdiBytes: xclbinBytes, limits: limits)
     }
 
     /// Each kernel's arguments in the xclbin (XRT's xrt::xclbin, or `xclbinMetadata`) against what the plan binds.
@@ -96,7 +85,7 @@ public struct BuiltKernels: Sendable {
                 message: "the instruction streams (\(plan.bytes(.instructions)) bytes) and PDIs (at most the xclbin's "
                     + "\(plan.pdiBytes) bytes) need \(plan.heapUseBytes) bytes of the XDNA plugin's device heap, which "
                     + "stops at \(limits.deviceHeapMaxBytes) (\(limits.source("memlock.deviceHeapMaxBytes")))",
-                fix: "build fewer kernels into the xclbin (fewer KV length buckets or no taps variants)")
+                fix: "build fewer kernels into the xclbin (a shorter context: fewer KV length buckets)")
         }
         let c = graph.config
         let memlock = environment.memlock(plan: plan, what: "\(c.layerCount) layers, hidden \(c.hiddenSize), context \(contextLength)")
@@ -116,7 +105,6 @@ public struct BuiltKernels: Sendable {
         let index = self.index
         return try NPUBackend(graph: graph, tensors: tensors, device: device, manifest: manifest,
                               contextLength: contextLength, xclbin: xclbin,
-                              instructions: { try index.instructions(for: $0) }, prefillDesigns: Self.prefillDesigns,
-                              progress: progress)
+                              instructions: { try index.instructions(for: $0) }, progress: progress)
     }
 }

@@ -22,7 +22,7 @@ public enum DesignLimits {
     }
 
     /// The kernel count of an xclbin against amdxdna's CUs per hw_context (target `hwContext.maxKernels`).
-    /// - Parameter composition: "decode" or "decode+prefill": the key of `baseline.hwContextKernels`.
+    /// - Parameter composition: the xclbin's name in `baseline.hwContextKernels` ("decode": the decode token kernels).
     /// - Returns: the exemption used, when the count is over the limit but tolerated.
     @discardableResult
     public static func checkContextKernels(count: Int, composition: String, target: NPU2Target,
@@ -37,10 +37,5 @@ public enum DesignLimits {
                                  "its \(count) kernels exceed the limit: \(rule)\(listed)")
         }
         return known
-    }
-
-    /// The xclbin composition of a kernel set: prefill designs are named `prefill_*`.
-    public static func composition(kernelNames: [String]) -> String {
-        kernelNames.contains { $0.hasPrefix("prefill_") } ? "decode+prefill" : "decode"
     }
 }

@@ -7,8 +7,7 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
     public enum Category: String, Sendable, CaseIterable {
         case weights = "weights"
         case kvCache = "KV cache"
-        case activations = "activations and step params"
-        case taps = "verify taps"
+        case activations = "io (params, intermediates, logits, token)"
         case instructions = "instruction streams"
     }
 
@@ -19,13 +18,15 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
         public var category: Category
     }
 
-    /// NPUBackend's allocations at load, in its order: per layer the nine weights, K and V caches and the two
-    /// taps BOs; the output norm, LM head, head taps, step BO, l_out, ffn_inp, token and logits; the prefill
-    /// step and slots when the prefill designs are used; then one instruction BO per kernel.
+    /// NPUBackend's allocations at load, in its order: the weights BO (norms ‖ channel streams), the lm_weights BO
+    /// (output_norm_w ‖ the LM head's channel streams), the KV BO, the io BO; then one instruction BO per kernel
+    /// (each KV length bucket's decode token, the LM head).
     public let buffers: [Buffer]
-    /// xrt::run objects the backend can keep (every runlist it may build), each with a command BO.
+    /// xrt::run objects the backend can keep (one decode token run per bucket and the LM head run), each with a
+    /// command BO.
     public let runs: Int
-    /// Chained commands of those runlists (`runsPerChain` runs each), each with a command BO.
+    /// Chained commands of its runlists (`runsPerChain` runs each: one chain per runlist), each with a command BO:
+    /// per bucket [decode, LM head] and [decode] (prompt rows without logits).
     public let chainedCommands: Int
     /// PDI bytes the hardware context copies into the device heap (bounded by the xclbin's size; 0 if unknown).
     public let pdiBytes: Int
@@ -35,59 +36,23 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
         a.buffers == b.buffers && a.runs == b.runs && a.chainedCommands == b.chainedCommands && a.pdiBytes == b.pdiBytes
     }
 
-    /// The plan for `designs` (and `prefill` when the backend runs prompts through the prefill designs).
-    /// `instructionBytes`: each kernel's insts.bin size (kernels missing from it count 0 bytes).
-    public init(designs: DecodeDesigns, prefill: PrefillDesigns?, instructionBytes: [String: Int], pdiBytes: Int = 0,
-                limits: XDNALimits = .standard) {
-        let c = designs.config
-        let attn = designs.attentionHalf(bucket: designs.buckets[0], taps: true), mlp = designs.mlpHalf(taps: true)
-        let head = designs.lmHead(argmax: false, taps: true)
-        func bytes(_ d: FusedDesign, _ a: String) -> Int { d.arguments[d.index(of: a)].bytes }
-        var list: [Buffer] = []
-        func add(_ name: String, _ n: Int, _ category: Category) {
-            list.append(Buffer(name: name, bytes: n, flags: .hostOnly, category: category))
-        }
-        for l in 0..<c.layerCount {
-            let b = "blk.\(l)."
-            for (tensor, design, arg) in [("attn_norm.weight", attn, "norm_w"), ("attn_q.weight", attn, "wq"),
-                                          ("attn_k.weight", attn, "wk"), ("attn_v.weight", attn, "wv"),
-                                          ("attn_output.weight", attn, "wo"), ("ffn_norm.weight", mlp, "norm_w"),
-                                          ("ffn_gate.weight", mlp, "w_gate"), ("ffn_up.weight", mlp, "w_up"),
-                                          ("ffn_down.weight", mlp, "w_down")] {
-                add(b + tensor, bytes(design, arg), .weights)
-            }
-            add("k_cache-\(l)", bytes(attn, "k_cache"), .kvCache)
-            add("v_cache-\(l)", bytes(attn, "v_cache"), .kvCache)
-            add("attn_taps-\(l)", bytes(attn, "taps"), .taps)
-            add("mlp_taps-\(l)", bytes(mlp, "taps"), .taps)
-        }
-        add("output_norm.weight", bytes(head, "norm_w"), .weights)
-        add("lm_head", bytes(head, "w"), .weights)
-        add("head_taps", bytes(head, "taps"), .taps)
-        add("step", StepParams(config: c).totalBytes, .activations)
-        add("l_out", bytes(mlp, "out"), .activations)
-        add("ffn_inp", bytes(attn, "out"), .activations)
-        add("token", bytes(designs.lmHead(argmax: true, taps: false), "token"), .activations)
-        add("logits", bytes(head, "logits"), .activations)
-        if let prefill {
-            add("prefill_step", prefill.stepBytes, .activations)
-            for use in PrefillDesigns.layerUses { add(use, prefill.design(use).arguments.last!.bytes, .activations) }
-        }
-        for design in designs.all + (prefill?.all ?? []) {
+    /// The plan for `designs`. `instructionBytes`: each kernel's insts.bin size (kernels missing from it count 0 bytes).
+    public init(designs: DecodeDesigns, instructionBytes: [String: Int], pdiBytes: Int = 0, limits: XDNALimits = .standard) {
+        let l = designs.layout
+        var list: [Buffer] = [
+            Buffer(name: "weights", bytes: l.weightsBytes, flags: .hostOnly, category: .weights),
+            Buffer(name: "lm_weights", bytes: l.lmHead.weightsBytes, flags: .hostOnly, category: .weights),
+            Buffer(name: "kv", bytes: 2 * l.kvElements, flags: .hostOnly, category: .kvCache),
+            Buffer(name: "io", bytes: 2 * l.ioElements, flags: .hostOnly, category: .activations),
+        ]
+        for design in designs.all {
             list.append(Buffer(name: "insts(\(design.kernelName))", bytes: instructionBytes[design.kernelName] ?? 0,
                                flags: .cacheable, category: .instructions))
         }
         buffers = list
-
-        // Runlists NPUBackend may build (RunlistKey): per KV bucket the decode list without a head, with the
-        // argmax head, with the logits head, and the logits head with taps (verify); with prefill designs, the
-        // full-chunk list without a head and one per (last row, argmax | logits head).
-        let L = c.layerCount, perChain = limits.runsPerChain
-        var lists: [Int] = []
-        for _ in designs.buckets { lists += [2 * L, 2 * L + 1, 2 * L + 1, 2 * L + 1] }
-        if let prefill { lists += [15 * L] + Array(repeating: 15 * L + 1, count: 2 * prefill.chunk) }
-        runs = lists.reduce(0, +)
-        chainedCommands = lists.reduce(0) { $0 + ($1 + perChain - 1) / perChain }
+        // per KV bucket a decode token run and two runlists (NPUBackend builds them on first use); one LM head run
+        runs = designs.buckets.count + 1
+        chainedCommands = 2 * designs.buckets.count
         self.pdiBytes = pdiBytes
         self.limits = limits
     }
@@ -118,7 +83,7 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
     /// The plan in one line: total, then each part.
     public var breakdown: String {
         func f(_ n: Int) -> String { NPUEnvironment.formatBytes(UInt64(n)) }
-        let hostOnly = [Category.weights, .kvCache, .activations, .taps].map { "\($0.rawValue) \(f(bytes($0)))" }
+        let hostOnly = [Category.weights, .kvCache, .activations].map { "\($0.rawValue) \(f(bytes($0)))" }
         return hostOnly.joined(separator: ", ") + ", command buffers \(f(commandMappedBytes)) (\(runs) runs + "
             + "\(chainedCommands) chained commands), device heap \(f(heapMappedBytes)) (instruction streams "
             + "\(f(bytes(.instructions))) and PDIs \(f(pdiBytes)))"
@@ -137,26 +102,21 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
 }
 
 extension NPUBackend {
-    /// The plan for a model as NPUBackend would load it (the same KernelPlan and designs as its init).
+    /// The plan for a model as NPUBackend would load it (the same designs as its init).
     public static func memoryPlan(graph: Graph, tensors: TensorSource, manifest: KernelManifest, contextLength: Int,
-                                  prefillDesigns: Bool, instructionBytes: [String: Int], pdiBytes: Int = 0,
+                                  instructionBytes: [String: Int], pdiBytes: Int = 0,
                                   limits: XDNALimits = .standard) throws -> DeviceMemoryPlan {
         try memoryPlan(config: graph.config, projection: WeightConversion.projectionDType(tensors, graph),
                        lmHead: WeightConversion.lmHeadDType(tensors, graph), manifest: manifest,
-                       contextLength: contextLength, prefillDesigns: prefillDesigns, instructionBytes: instructionBytes,
-                       pdiBytes: pdiBytes, limits: limits)
+                       contextLength: contextLength, instructionBytes: instructionBytes, pdiBytes: pdiBytes, limits: limits)
     }
 
     /// The plan from the shapes alone: a config and the weight types the designs are built for.
     public static func memoryPlan(config: ModelConfig, projection: DType, lmHead: DType, manifest: KernelManifest,
-                                  contextLength: Int, prefillDesigns: Bool, instructionBytes: [String: Int] = [:],
+                                  contextLength: Int, instructionBytes: [String: Int] = [:],
                                   pdiBytes: Int = 0, limits: XDNALimits = .standard) throws -> DeviceMemoryPlan {
-        let plan = try KernelPlan(manifest: manifest, config: config, projectionWeights: projection,
-                                  lmHeadWeights: lmHead, context: contextLength, chunk: 64)
-        let designs = try DecodeDesigns(plan: plan, config: config, projectionDType: projection, lmHeadDType: lmHead,
+        let designs = try DecodeDesigns(manifest: manifest, config: config, projectionDType: projection, lmHeadDType: lmHead,
                                         context: contextLength)
-        let prefill = prefillDesigns ? try PrefillDesigns(plan: plan, config: config, context: contextLength) : nil
-        return DeviceMemoryPlan(designs: designs, prefill: prefill, instructionBytes: instructionBytes,
-                                pdiBytes: pdiBytes, limits: limits)
+        return DeviceMemoryPlan(designs: designs, instructionBytes: instructionBytes, pdiBytes: pdiBytes, limits: limits)
     }
 }

@@ -3,8 +3,8 @@ import Foundation
 
 /// Host view and device memory are two copies, as XRT's sync contract allows: the device sees host
 /// writes only after `sync(.toDevice)`, the host sees device writes only after `sync(.fromDevice)`.
-/// When a run writes a buffer its host view is poisoned (0xFF bytes: NaN in bf16/fp32, -1 in int32)
-/// and checked reads (`hostBytes()`) are refused until the host syncs it back, so stale data can
+/// When a run writes a buffer (or a range of it) its host view there is poisoned (0xFF bytes: NaN in bf16/fp32,
+/// -1 in int32) and checked reads of that range (`hostBytes`) are refused until the host syncs it back, so stale data can
 /// neither be read quietly nor fed back. The device copy has `guardBytes` of a pattern on each side,
 /// checked after every run that binds the buffer.
 public final class EmulatedBuffer: NPUBuffer, CheckedHostRead, @unchecked Sendable {
@@ -26,8 +26,11 @@ public final class EmulatedBuffer: NPUBuffer, CheckedHostRead, @unchecked Sendab
     let parent: EmulatedBuffer?
     let offset: Int
     let device: EmulatedDevice
-    /// The device wrote this buffer after the host's last `sync(.fromDevice)`.
-    public internal(set) var deviceNewer = false
+    /// Byte ranges of this (root) buffer the device wrote after the host last synced them back: the host copy
+    /// there is stale (poisoned). A sub-buffer asks its root.
+    private var staleRanges: [Range<Int>] = []
+    /// The device wrote some of this buffer after the host's last `sync(.fromDevice)` of that part.
+    public var deviceNewer: Bool { !root.staleRanges.isEmpty }
 
     init(device: EmulatedDevice, size: Int, flags: BufferFlags, memoryGroup: Int, name: String) {
         self.device = device
@@ -81,37 +84,67 @@ public final class EmulatedBuffer: NPUBuffer, CheckedHostRead, @unchecked Sendab
                                  "a runlist that binds it is executing: XRT defines a run's buffers only after runlist.wait() "
                                      + "(Xilinx/XRT src/runtime_src/core/common/api/xrt_kernel.cpp runlist_impl::wait); wait() first")
         }
+        let range = (self.offset + offset)..<(self.offset + offset + size)   // in the root's bytes
         switch direction {
         case .toDevice:
-            if root.deviceNewer {
+            if let stale = root.staleRanges.first(where: { $0.overlaps(range) }) {
                 throw NPUDeviceError("sync(.toDevice) of \(name)",
-                                     "the device wrote this buffer and the host never synced it back: the stale host copy would overwrite it")
+                                     "the device wrote bytes \(stale.clamped(to: range)) of its root and the host never synced them back: the stale host copy would overwrite them")
             }
             (deviceMemory + offset).copyMemory(from: hostMemory.baseAddress! + offset, byteCount: size)
         case .fromDevice:
             (hostMemory.baseAddress! + offset).copyMemory(from: deviceMemory + offset, byteCount: size)
-            if offset == 0 && size == self.size && parent == nil { deviceNewer = false }
+            root.subtractStale(range)
         }
         device.countSync(direction, bytes: size)
     }
 
-    public func hostBytes() throws -> UnsafeRawBufferPointer {
-        if root.deviceNewer {
-            throw NPUDeviceError("host read of \(name)", "the device wrote it after the last sync(.fromDevice); sync it first")
+    /// The stale ranges less `r` (the host synced it back).
+    private func subtractStale(_ r: Range<Int>) {
+        staleRanges = staleRanges.flatMap { s -> [Range<Int>] in
+            guard s.overlaps(r) else { return [s] }
+            return [s.lowerBound..<max(s.lowerBound, r.lowerBound), min(s.upperBound, r.upperBound)..<s.upperBound].filter { !$0.isEmpty }
+                .map { $0.clamped(to: s) }
         }
-        return UnsafeRawBufferPointer(hostMemory)
     }
 
-    /// After a run wrote the buffer: the host copy is stale, so it is poisoned.
-    func markWrittenByDevice() {
-        root.deviceNewer = true
-        root.hostMemory.initializeMemory(as: UInt8.self, repeating: Self.poison)
+    public func hostBytes() throws -> UnsafeRawBufferPointer { try hostBytes(offset: 0, size: size) }
+
+    public func hostBytes(offset: Int, size: Int) throws -> UnsafeRawBufferPointer {
+        guard offset >= 0, size >= 0, offset + size <= self.size else {
+            throw NPUDeviceError("host read of \(name)", "range \(offset)..<\(offset + size) is outside its \(self.size) bytes")
+        }
+        let range = (self.offset + offset)..<(self.offset + offset + size)
+        if let stale = root.staleRanges.first(where: { $0.overlaps(range) }) {
+            throw NPUDeviceError("host read of \(name)", "the device wrote bytes \(stale.clamped(to: range)) after the last sync(.fromDevice) of them; sync them first")
+        }
+        return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(hostMemory)[offset..<offset + size])
+    }
+
+    /// After a run wrote the buffer (or `range` of it, in its own bytes): the host copy there is stale, so it is poisoned.
+    func markWrittenByDevice(_ range: Range<Int>? = nil) {
+        let r = range ?? 0..<size
+        guard !r.isEmpty else { return }
+        root.subtractStale(r.lowerBound + offset..<r.upperBound + offset)
+        root.staleRanges.append(r.lowerBound + offset..<r.upperBound + offset)
+        (hostMemory.baseAddress! + r.lowerBound).initializeMemory(as: UInt8.self, repeating: Self.poison, count: r.count)
     }
 
     /// True when the host view differs from the device copy while the device holds nothing newer:
     /// the host wrote without `sync(.toDevice)`.
-    func hostWroteWithoutSync() -> Bool {
-        !root.deviceNewer && memcmp(hostMemory.baseAddress!, deviceMemory, size) != 0
+    func hostWroteWithoutSync(_ range: Range<Int>? = nil) -> Bool {
+        let r = range ?? 0..<size
+        var clean = [r.lowerBound + offset..<r.upperBound + offset]   // root bytes the device did not write since
+        for s in root.staleRanges {
+            clean = clean.flatMap { c -> [Range<Int>] in
+                guard c.overlaps(s) else { return [c] }
+                return [c.lowerBound..<max(c.lowerBound, s.lowerBound), min(c.upperBound, s.upperBound)..<c.upperBound].filter { !$0.isEmpty }
+                    .map { $0.clamped(to: c) }
+            }
+        }
+        return clean.contains { c in
+            memcmp(root.hostMemory.baseAddress! + c.lowerBound, root.deviceMemory + c.lowerBound, c.count) != 0
+        }
     }
 
     /// The first guard byte that is not the pattern, as "before"/"after" + offset, or nil.

@@ -1,15 +1,114 @@
-// The decode designs of DecodeDesigns as emulated kernels: each run calls the NPUKernels drivers (fused layer halves, LM head) on the device copies.
+// The kernels of DecodeDesigns as emulated kernels: a decode token run calls npuk_decode_token (Kernels/drivers/decode_driver.cc), the LM head run npuk_lm_head (lm_head_driver.cc), with the layouts DecodeLayout computed, and each reports the bytes it moved.
 import LlamaCore
 import NPUKernels
+
+/// `npuk_decode_layout` filled from a DecodeLayout for one bucket, with the per-layer arrays it points to (owned).
+public final class DecodeDriverLayout: @unchecked Sendable {
+    public private(set) var raw = npuk_decode_layout()
+    private let attnNorm: UnsafeMutablePointer<Int64>
+    private let ffnNorm: UnsafeMutablePointer<Int64>
+    private let kvGroup: UnsafeMutablePointer<Int64>
+    private let ioLayer: UnsafeMutablePointer<npuk_decode_io_layer>
+
+    public init(_ l: DecodeLayout, bucket: Int, execute: Bool = true) {
+        let c = l.config, L = c.layerCount
+        attnNorm = .allocate(capacity: L)
+        ffnNorm = .allocate(capacity: L)
+        kvGroup = .allocate(capacity: L * l.kvGroups)
+        ioLayer = .allocate(capacity: L)
+        for i in 0..<L {
+            attnNorm[i] = Int64(l.attnNormOffsets[i])
+            ffnNorm[i] = Int64(l.ffnNormOffsets[i])
+            for g in 0..<l.kvGroups { kvGroup[i * l.kvGroups + g] = Int64(l.kvOffset(layer: i, group: g, head: 0, value: false)) }
+            let r = l.layers[i]
+            ioLayer[i] = npuk_decode_io_layer(qkv: Int64(r.qkv), o: Int64(r.o), gu: Int64(r.gu), d: Int64(r.d), packs: Int64(r.packs),
+                                              kqv: Int64(r.kqv), attn_norm: Int64(r.attnNorm), ffn_inp: Int64(r.ffnInp),
+                                              ffn_norm: Int64(r.ffnNorm), act: Int64(r.act), l_out: Int64(r.lOut))
+        }
+        var d = npuk_decode_layout()
+        d.hidden = Int32(c.hiddenSize); d.q_dim = Int32(c.qDim); d.kv_dim = Int32(c.kvDim); d.ffn = Int32(c.intermediateSize)
+        d.layers = Int32(L); d.heads = Int32(c.headCount); d.kv_heads = Int32(c.kvHeadCount)
+        d.head_dim = Int32(c.headDim); d.q_per_kv = Int32(c.groupSize); d.eps = c.rmsNormEps
+        d.adjacent = c.ropePairing == .adjacent ? 1 : 0
+        d.tm = Int32(l.tm); d.tk = Int32(l.tk); d.hub_slice = Int32(l.hubSlice); d.block = Int32(l.block)
+        d.blocks = Int32(l.blocks); d.bucket = Int32(bucket); d.kv_groups = Int32(l.kvGroups)
+        d.heads_per_group = Int32(l.headsPerGroup); d.pack = Int32(l.pack); d.params = Int32(l.paramsValues)
+        d.execute = execute ? 1 : 0
+        withUnsafeMutableBytes(of: &d.stage) { raw in
+            let p = raw.bindMemory(to: npuk_decode_stage.self)
+            for (i, s) in l.stages.enumerated() { p[i] = EmulatedDesigns.stage(s) }
+        }
+        d.streams_offset = Int64(l.streamsOffset); d.pair_bytes = Int64(l.pairBytes); d.pairs = Int64(l.pairsPerChannel)
+        d.attn_norm = UnsafePointer(attnNorm); d.ffn_norm = UnsafePointer(ffnNorm)
+        d.weights_bytes = Int64(l.weightsBytes)
+        d.kv_group = UnsafePointer(kvGroup)
+        d.kv_chunk = Int64(l.kvChunk); d.kv_slab = Int64(l.kvSlab); d.kv_head_stride = Int64(l.kvHeadStride); d.kv_half_stride = Int64(l.kvHalfStride)
+        d.kv_elements = Int64(l.kvElements); d.kv_row_elements = Int64(l.kvRowElements)
+        d.io_params = Int64(l.ioParams); d.io_x = Int64(l.ioX); d.io_x_final = Int64(l.ioXFinal); d.io_elements = Int64(l.ioElements)
+        d.io_layer = UnsafePointer(ioLayer)
+        raw = d
+    }
+
+    public func executing(_ execute: Bool) -> npuk_decode_layout {
+        var d = raw
+        d.execute = execute ? 1 : 0
+        return d
+    }
+
+    deinit {
+        attnNorm.deallocate()
+        ffnNorm.deallocate()
+        kvGroup.deallocate()
+        ioLayer.deallocate()
+    }
+}
+
+extension npuk_lm_layout {
+    /// The LM head run's layout from a DecodeLayout (LMHeadLayout and the io regions).
+    public init(_ l: DecodeLayout, execute: Bool = true) {
+        self.init()
+        let lm = l.lmHead
+        hidden = Int32(l.config.hiddenSize); vocab = Int32(l.config.vocabSize)
+        tm = Int32(lm.tm); tk = Int32(lm.tk); hub_slice = Int32(lm.hubSlice); eps = l.config.rmsNormEps
+        self.execute = execute ? 1 : 0
+        stage = EmulatedDesigns.stage(lm.stage)
+        output_norm = Int64(lm.outputNormOffset); streams_offset = Int64(lm.streamsOffset); pair_bytes = Int64(lm.pairBytes)
+        pairs = Int64(lm.pairsPerChannel); weights_bytes = Int64(lm.weightsBytes)
+        io_x_final = Int64(l.ioXFinal); io_result_norm = Int64(l.ioResultNorm); io_logits = Int64(l.ioLogits)
+        io_bests = Int64(l.ioBests); io_token = Int64(l.ioToken); io_elements = Int64(l.ioElements)
+    }
+}
+
+extension npuk_decode_traffic {
+    /// The driver's per-channel counts under the names DecodeChannel gives them (shim channels and the broadcast).
+    public func channels(_ layout: DecodeLayout) -> [DecodeChannel: Int] {
+        var out: [DecodeChannel: Int] = [.hubIn: Int(hub_in), .hubOut: Int(hub_out), .broadcast: Int(broadcast)]
+        withUnsafeBytes(of: weight_channel) { r in
+            for i in 0..<DecodeLayout.channels { out[.weights(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
+        }
+        withUnsafeBytes(of: kv_channel) { r in
+            for i in 0..<layout.kvGroups { out[.kv(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
+        }
+        withUnsafeBytes(of: pack_channel) { r in
+            for i in 0..<layout.packFifos { out[.packs(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
+        }
+        withUnsafeBytes(of: attn_drain) { r in
+            for i in 0..<layout.packFifos { out[.attentionDrain(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
+        }
+        withUnsafeBytes(of: gemv_drain) { r in
+            for i in 0..<DecodeLayout.columns { out[.gemvDrain(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
+        }
+        return out
+    }
+}
 
 public enum EmulatedDesigns {
     /// An emulated xclbin with every decode design of `designs`.
     public static func device(for designs: DecodeDesigns) -> EmulatedDevice {
-        EmulatedDevice(kernels: designs.all.map { spec(for: $0, designs) }, target: designs.plan.manifest.target)
+        EmulatedDevice(kernels: designs.all.map { spec(for: $0, designs) }, target: designs.manifest.target)
     }
 
-    /// The baseline entry that tolerates a design binding more buffer arguments than aiecc emits (the plan
-    /// checked it: DesignLimits.checkBufferArguments), or nil.
+    /// The baseline entry that tolerates a design binding more buffer arguments than aiecc emits, or nil.
     static func exemption(_ design: FusedDesign, _ manifest: KernelManifest) -> NPU2Exemption? {
         design.arguments.count > manifest.target.aieccBufferArguments ? manifest.baseline.bufferArguments[design.design] : nil
     }
@@ -17,7 +116,8 @@ public enum EmulatedDesigns {
     static func check(_ status: Int32, _ kernel: String) throws {
         guard status == 0 else {
             let why = status == 1 ? "NPUK_BAD_SHAPE (a shape or position the design cannot serve)" :
-                status == 2 ? "NPUK_CORE_MEMORY (buffers exceed a core's memory)" : "status \(status)"
+                status == 2 ? "NPUK_CORE_MEMORY (buffers exceed a core's or a memory tile's memory)" :
+                status == 3 ? "NPUK_BAD_LAYOUT (a channel stream was not consumed exactly)" : "status \(status)"
             throw NPUDeviceError("run of \(kernel)", "the kernel driver failed: \(why)")
         }
         var bytes: Int32 = 0, remainder: Int32 = 0
@@ -27,7 +127,13 @@ public enum EmulatedDesigns {
         }
     }
 
-    /// The layer-half drivers' weight format code (NPUK_WEIGHTS_*) of the projections' dtype.
+    /// A stage as the drivers take it.
+    static func stage(_ s: DecodeLayout.StageShape) -> npuk_decode_stage {
+        npuk_decode_stage(rows: Int64(s.rows), padded_rows: Int64(s.paddedRows), k: Int64(s.k), rounds: Int64(s.rounds),
+                          tile_bytes: Int64(s.tileBytes), format: weightFormat(s.dtype), unused: 0)
+    }
+
+    /// The driver's weight format code (NPUK_WEIGHTS_*) of a dtype.
     static func weightFormat(_ dtype: DType) -> Int32 {
         switch dtype {
         case .q4_1: return Int32(NPUK_WEIGHTS_Q4_1)
@@ -37,62 +143,37 @@ public enum EmulatedDesigns {
     }
 
     public static func spec(for design: FusedDesign, _ d: DecodeDesigns) -> EmulatedKernelSpec {
-        let c = d.config
         let name = design.kernelName
-        let (tk, cores) = (Int32(d.tk), Int32(d.cores))
-        let attentionTM = d.attentionTM.map(Int32.init), mlpTM = d.mlpTM.map(Int32.init)
-        let eps = c.rmsNormEps
-        let hidden = Int32(c.hiddenSize)
-        func u16(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<UInt16> { p.assumingMemoryBound(to: UInt16.self) }
-        var spec: EmulatedKernelSpec
-        switch design.kind {
-        case .attentionHalf(let bucket):
-            let q4 = weightFormat(d.projectionDType)
-            spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
-                try check(npuk_layer_attention_half_step(
-                    u16(p[0]), u16(p[1]), eps, q4, p[2], p[3], p[4], p[5], u16(p[6]), u16(p[7]), u16(p[8]), u16(p[9]),
-                    Int32(d.context), p[10].assumingMemoryBound(to: Int32.self), hidden, Int32(c.headCount),
-                    Int32(c.kvHeadCount), Int32(c.headDim), c.ropePairing == .adjacent ? 1 : 0, attentionTM, tk, cores,
-                    Int32(d.block), Int32(d.splits), Int32(bucket), design.taps ? u16(p[12]) : nil, u16(p[11])), name)
-            }
-            spec.kvCapacity = d.context
-            spec.kvReadPositions = bucket * d.block
-            // the caches are only read; the new rows go through k_row / v_row (kvHeads rows at a stride)
-            spec.kvAppendRows = 0
-            spec.kvRowCount = c.kvHeadCount
-        case .mlpHalf:
-            let q4 = weightFormat(d.projectionDType)
-            spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
-                try check(npuk_layer_mlp_half_taps(u16(p[0]), u16(p[1]), eps, q4, p[2], p[3], p[4], hidden,
-                                                   Int32(c.intermediateSize), mlpTM, tk, cores,
-                                                   design.taps ? u16(p[6]) : nil, u16(p[5])), name)
-            }
-        case .lmHeadArgmax, .lmHeadLogits:
-            let argmax = design.kind == .lmHeadArgmax
-            let use = d.plan.instance(argmax ? "result_output" : "result_logits")!.values
-            let (htm, htk, hcores) = (Int32(use["tm"]!), Int32(use["tk"]!), Int32(use["cores"]!))
-            let head = d.lmHeadDType
-            let vocab = Int32(c.vocabSize)
-            spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { p in
-                // rmsnorm on one core; its row goes through the memory tile to the gemv cores
-                var xn = [UInt16](repeating: 0, count: c.hiddenSize)
-                try check(npuk_rmsnorm_bf16(u16(p[0]), u16(p[1]), &xn, 1, hidden, eps), name)
-                if design.taps { u16(p[4]).update(from: xn, count: c.hiddenSize) }
-                if argmax {
-                    let token = p[3].assumingMemoryBound(to: Int32.self)
-                    let w = p[2].assumingMemoryBound(to: UInt8.self)
-                    try check(head == .q4_1 ? npuk_lm_head_argmax_q4_1(w, xn, token, vocab, hidden, htm, htk, hcores)
-                                 : head == .q4_0 ? npuk_lm_head_argmax_q4_0(w, xn, token, vocab, hidden, htm, htk, hcores)
-                                 : npuk_lm_head_argmax_bf16(u16(p[2]), xn, token, vocab, hidden, htm, htk, hcores), name)
-                } else {
-                    let w = p[2].assumingMemoryBound(to: UInt8.self)
-                    try check(head == .q4_1 ? npuk_gemv_q4_1(w, xn, u16(p[3]), vocab, hidden, htm, htk, hcores)
-                                 : head == .q4_0 ? npuk_gemv_q4_0(w, xn, u16(p[3]), vocab, hidden, htm, htk, hcores)
-                                 : npuk_gemv_bf16(u16(p[2]), xn, u16(p[3]), vocab, hidden, htm, htk, hcores), name)
-                }
-            }
+        let layout = d.layout
+        var spec = EmulatedKernelSpec(name: name, arguments: design.arguments) { _ in
+            preconditionFailure("the decode designs run through `measured`")
         }
-        spec.exemption = exemption(design, d.plan.manifest)
+        switch design.kind {
+        case .decodeToken(let bucket):
+            let driver = DecodeDriverLayout(layout, bucket: bucket)
+            spec.measured = { p, execute in
+                var traffic = npuk_decode_traffic()
+                var raw = driver.executing(execute)
+                try check(npuk_decode_token(&raw, p[0].assumingMemoryBound(to: UInt8.self), p[1].assumingMemoryBound(to: UInt16.self),
+                                            p[2].assumingMemoryBound(to: UInt16.self), p[3].assumingMemoryBound(to: UInt16.self),
+                                            &traffic), name)
+                return RunTraffic(read: [Int(traffic.weights_read), Int(traffic.kv_read), 0, Int(traffic.io_read)],
+                                  written: [0, 0, Int(traffic.kv_row_written), Int(traffic.io_written)],
+                                  channels: traffic.channels(layout))
+            }
+            spec.phases = layout.phases(bucket: bucket)
+        case .lmHead:
+            spec.measured = { p, execute in
+                var traffic = npuk_decode_traffic()
+                var raw = npuk_lm_layout(layout, execute: execute)
+                try check(npuk_lm_head(&raw, p[0].assumingMemoryBound(to: UInt8.self), p[1].assumingMemoryBound(to: UInt16.self),
+                                       &traffic), name)
+                return RunTraffic(read: [Int(traffic.weights_read), Int(traffic.io_read)], written: [0, Int(traffic.io_written)],
+                                  channels: traffic.channels(layout).filter { $0.value > 0 })
+            }
+            spec.phases = layout.lmHeadPhases
+        }
+        spec.exemption = exemption(design, d.manifest)
         return spec
     }
 }

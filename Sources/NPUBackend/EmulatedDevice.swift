@@ -6,17 +6,12 @@ import Foundation
 public struct EmulatedKernelSpec: @unchecked Sendable {
     public var name: String
     public var arguments: [DesignArgument]
-    /// `.kvCache` arguments: capacity in positions, positions a run reads (its length bucket) and
-    /// appends (decode: 1). A run's KV traffic is counted from these and the argument's size.
-    public var kvCapacity = 1
-    public var kvReadPositions = 1
-    public var kvAppendRows = 1
-    /// `.kvRow` arguments: the rows a run writes into each (one per KV head, `kvCapacity` rows apart).
-    public var kvRowCount = 1
-    /// For runs whose KV reads depend on the step (prefill): (positions read, rows appended) from
-    /// the run's arguments, replacing the two above.
-    public var kvTraffic: (([UnsafeMutableRawPointer]) -> (read: Int, appended: Int))?
     public var execute: ([UnsafeMutableRawPointer]) throws -> Void
+    /// A run whose driver counts what it moves (the decode token): called instead of `execute`, with whether to run
+    /// the kernels (false: move and count only); its counts are the run's traffic. nil: traffic by argument role.
+    public var measured: ((_ arguments: [UnsafeMutableRawPointer], _ executeKernels: Bool) throws -> RunTraffic)?
+    /// The run's phases (DecodeLayout.phases): its modelled time is the cost model's over them.
+    public var phases: [DecodePhase]?
     /// The baseline entry (Kernels/npu2_baseline.json bufferArguments) that tolerates this design binding
     /// more buffer arguments than aiecc emits: the xclbin declares its own count, and every run of it is
     /// counted in `DeviceCounters.knownViolationRuns`. nil: the kernel declares aiecc's count.
@@ -29,13 +24,28 @@ public struct EmulatedKernelSpec: @unchecked Sendable {
     }
 }
 
-/// Bytes the emulated runs moved between DDR and the array, from their bound arguments.
+/// Bytes one run moved as its driver counted them: per argument read and written (in argument order), and per
+/// DMA channel.
+public struct RunTraffic: Sendable, Equatable {
+    public var read: [Int]
+    public var written: [Int]
+    public var channels: [DecodeChannel: Int]
+    public init(read: [Int], written: [Int], channels: [DecodeChannel: Int]) {
+        self.read = read
+        self.written = written
+        self.channels = channels
+    }
+}
+
+/// Bytes the emulated runs moved between DDR and the array.
 public struct DeviceTraffic: Sendable, Equatable {
-    public var weightBytes = 0        // matrices and norm weights streamed
-    public var kvReadBytes = 0        // KV cache rows read (up to each run's length bucket)
-    public var kvWriteBytes = 0       // KV rows appended (through k_row / v_row, or a prefill run's cache)
-    public var activationReadBytes = 0 // x, step params
-    public var outputBytes = 0        // outputs and taps written
+    public var weightBytes = 0        // channel streams and norm weights read
+    public var kvReadBytes = 0        // KV cache read (up to each run's length bucket)
+    public var kvWriteBytes = 0       // KV rows appended (through kv_row)
+    public var activationReadBytes = 0 // io read: params, the embedding row, the read-backs of intermediates
+    public var outputBytes = 0        // io written: every intermediate, the logits, the token
+    /// Per DMA channel, as the drivers counted them (the decode token's shim channels and x_bcast).
+    public var channels: [DecodeChannel: Int] = [:]
     public init() {}
     public var totalRead: Int { weightBytes + kvReadBytes + activationReadBytes }
 
@@ -46,6 +56,21 @@ public struct DeviceTraffic: Sendable, Equatable {
         d.kvWriteBytes = a.kvWriteBytes - b.kvWriteBytes
         d.activationReadBytes = a.activationReadBytes - b.activationReadBytes
         d.outputBytes = a.outputBytes - b.outputBytes
+        for (k, v) in a.channels {
+            let n = v - (b.channels[k] ?? 0)
+            if n != 0 { d.channels[k] = n }
+        }
+        return d
+    }
+
+    public static func + (a: DeviceTraffic, b: DeviceTraffic) -> DeviceTraffic {
+        var d = a
+        d.weightBytes += b.weightBytes
+        d.kvReadBytes += b.kvReadBytes
+        d.kvWriteBytes += b.kvWriteBytes
+        d.activationReadBytes += b.activationReadBytes
+        d.outputBytes += b.outputBytes
+        for (k, v) in b.channels { d.channels[k, default: 0] += v }
         return d
     }
 }
@@ -64,8 +89,9 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
     public private(set) var traffic = DeviceTraffic()
     /// false: every check and count, but the kernels are not executed (for counting 1B shapes fast).
     public var executesKernels = true
-    /// The modelled time of a run (DecodeBenchmark's cost model: streamed bytes at `bytesPerSecond` plus
-    /// `secondsPerRun`): a chain modelled longer than `tdr.seconds` ends in TIMEOUT as amdxdna's watchdog ends it.
+    /// The modelled time of a run (DecodeBenchmark's cost model over the run's phases, or its bytes at the DRAM
+    /// ceiling, plus `secondsPerRun`): a chain modelled longer than `tdr.seconds` ends in TIMEOUT as amdxdna's
+    /// watchdog ends it.
     public var cost = DecodeCostModel()
     /// Tolerated: an xclbin with more kernels than `hwContext.maxKernels`, up to this entry's count
     /// (Kernels/npu2_baseline.json hwContextKernels; set by `NPUBackend.emulatedDevice`).
@@ -164,11 +190,11 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
 
     /// Checks a run's arguments against mlir-aie's convention and the kernel's signature, executes
     /// it, checks the guard bytes of every buffer it bound, and counts it. A host write not synced
-    /// to the device is detected by comparing the two copies of input buffers up to 1 MB (params,
-    /// activations, norm weights; large weight BOs are written once at load and synced there).
-    /// - Returns: the bytes the run moved between DDR and the array (what the cost model times).
+    /// to the device is detected by comparing the two copies of input buffers up to 1 MB (and of an io
+    /// argument's host-written range); large weight BOs are written once at load and synced there.
+    /// - Returns: the run's modelled seconds (the cost model over its phases, or its bytes).
     @discardableResult
-    func execute(_ run: EmulatedRun) throws -> Int {
+    func execute(_ run: EmulatedRun) throws -> Double {
         let spec = run.spec
         let k = spec.name
         func fail(_ what: String) -> NPUDeviceError { NPUDeviceError("run of \(k)", what) }
@@ -190,7 +216,7 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
         var pointers: [UnsafeMutableRawPointer] = []
         var bound: [EmulatedBuffer] = []
         var windows: [SubBufferWindow?] = []
-        defer { for w in windows { w?.release() } }   // at the end: kvTraffic below reads the runs' params
+        defer { for w in windows { w?.release() } }
         for (i, a) in spec.arguments.enumerated() {
             let index = 3 + i
             guard let b = run.buffers[index] else { throw fail("argument \(index) (\(a.name)) is not set") }
@@ -200,6 +226,9 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
                 throw fail("argument \(index) (\(a.name)): \(b.name) is in memory group \(b.memoryGroup), not the kernel's group_id(\(index)) = \(group)")
             }
             guard b.size == a.bytes else { throw fail("argument \(index) (\(a.name)): \(b.name) has \(b.size) bytes; the design takes \(a.bytes)") }
+            if a.role == .io, b.hostWroteWithoutSync(0..<a.hostInputBytes) {
+                throw fail("argument \(index) (\(a.name)): the host wrote its input range 0..<\(a.hostInputBytes) of \(b.name) but did not sync it to the device")
+            }
             if !a.role.isWritten && b.size <= 1 << 20 && b.hostWroteWithoutSync() {
                 throw fail("argument \(index) (\(a.name)): the host wrote \(b.name) but did not sync it to the device")
             }
@@ -212,18 +241,20 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
         if let extra = run.buffers.keys.first(where: { $0 >= 3 + spec.arguments.count }) {
             throw fail("argument \(extra) is set but the kernel has \(spec.arguments.count) data arguments")
         }
-        if executesKernels {
+        var measured: RunTraffic?
+        if let m = spec.measured {
+            measured = try m(pointers, executesKernels)
+        } else if executesKernels {
             try spec.execute(pointers)
-            for (i, w) in windows.enumerated() {
-                guard let w else { continue }
-                if let where_ = w.brokenGuard() {
-                    throw fail("wrote outside argument \(3 + i) (\(spec.arguments[i].name), sub-buffer \(bound[i].name)): guard bytes changed \(where_)")
-                }
-            }
-            // the runs' writes reach the parent (as a sub-buffer shares its parent's memory)
-            for (a, w) in zip(spec.arguments, windows) where a.role.isWritten { w?.writeBack() }
         }
-        let kv = spec.kvTraffic?(pointers) ?? (read: spec.kvReadPositions, appended: spec.kvAppendRows)
+        for (i, w) in windows.enumerated() {
+            guard let w else { continue }
+            if let where_ = w.brokenGuard() {
+                throw fail("wrote outside argument \(3 + i) (\(spec.arguments[i].name), sub-buffer \(bound[i].name)): guard bytes changed \(where_)")
+            }
+        }
+        // the runs' writes reach the parent (as a sub-buffer shares its parent's memory)
+        for (a, w) in zip(spec.arguments, windows) where a.role.isWritten { w?.writeBack() }
         for (i, b) in bound.enumerated() {
             if let where_ = b.root.brokenGuard() {
                 b.root.restoreGuards()
@@ -231,28 +262,30 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
             }
         }
         let before = traffic
-        for (a, b) in zip(spec.arguments, bound) {
+        for (i, (a, b)) in zip(spec.arguments, bound).enumerated() {
+            let read = measured?.read[i], written = measured?.written[i]
             switch a.role {
-            case .weight: traffic.weightBytes += b.size
-            case .input, .params: traffic.activationReadBytes += b.size
-            case .kvCache:
-                traffic.kvReadBytes += b.size / spec.kvCapacity * kv.read
-                traffic.kvWriteBytes += b.size / spec.kvCapacity * kv.appended
-                b.markWrittenByDevice()
-            case .kvRow:
-                // kvRowCount rows, kvCapacity rows apart: size = ((rows - 1) · capacity + 1) · row bytes
-                let rowBytes = b.size / ((spec.kvRowCount - 1) * spec.kvCapacity + 1)
-                traffic.kvWriteBytes += spec.kvRowCount * rowBytes
-                b.markWrittenByDevice()
-            case .output, .taps:
-                traffic.outputBytes += b.size
-                b.markWrittenByDevice()
+            case .weight: traffic.weightBytes += read ?? b.size
+            case .input, .params: traffic.activationReadBytes += read ?? b.size
+            case .kvCache: traffic.kvReadBytes += read ?? b.size
+            case .kvRow: traffic.kvWriteBytes += written ?? b.size
+            case .output, .taps: traffic.outputBytes += written ?? b.size
+            case .io:
+                traffic.activationReadBytes += read ?? a.hostInputBytes
+                traffic.outputBytes += written ?? (b.size - a.hostInputBytes)
+            }
+            switch a.role {
+            case .kvRow, .output, .taps: b.markWrittenByDevice()
+            case .io: b.markWrittenByDevice(a.hostInputBytes..<b.size)
+            default: break
             }
         }
+        for (ch, n) in measured?.channels ?? [:] { traffic.channels[ch, default: 0] += n }
         counters.runs += 1
         if spec.arguments.count > target.aieccBufferArguments { counters.knownViolationRuns += 1 }
+        if let phases = spec.phases { return cost.seconds(phases: phases) + cost.secondsPerRun }
         let moved = traffic - before
-        return moved.totalRead + moved.kvWriteBytes + moved.outputBytes
+        return cost.seconds(ofRunStreaming: moved.totalRead + moved.kvWriteBytes + moved.outputBytes)
     }
 
     func countStart() {
@@ -397,8 +430,7 @@ final class EmulatedRun: NPURun {
         try context.checkUsable()
         device.countStart()
         do {
-            let bytes = try device.execute(self)
-            let seconds = device.cost.seconds(ofRunStreaming: bytes)
+            let seconds = try device.execute(self)
             if seconds > Double(device.target.tdrSeconds) {
                 state = .timeout
                 let why = EmulatedRunlist.tdrText(seconds: seconds, what: "the run", device: device)
@@ -417,7 +449,7 @@ final class EmulatedRun: NPURun {
 
 extension ArgumentRole {
     /// Roles a run writes (the device copy becomes newer than the host's).
-    var isWritten: Bool { self == .output || self == .taps || self == .kvRow }
+    var isWritten: Bool { self == .output || self == .taps || self == .kvRow || self == .io }
 }
 
 /// A run's view of a sub-buffer argument: a copy of its range with guard bytes on each side, written

@@ -99,7 +99,7 @@ final class EmulatedRunlist: NPURunlist {
             }
             for (offset, run) in members.enumerated() {
                 do {
-                    chain.modelledSeconds += device.cost.seconds(ofRunStreaming: try device.execute(run))
+                    chain.modelledSeconds += try device.execute(run)
                 } catch let e as NPUDeviceError {
                     chain.state = .error
                     failure = (first + offset, .error, e.detail)
@@ -114,7 +114,8 @@ final class EmulatedRunlist: NPURunlist {
                 }
                 run.state = .completed
             }
-            modelledSeconds += chain.modelledSeconds
+            // the watchdog ends a chain at the TDR: the list's wait sees at most that much of it
+            modelledSeconds += chain.state == .timeout ? Double(target.tdrSeconds) : chain.modelledSeconds
         }
         executing = true
         for r in runs { r.executing += 1 }

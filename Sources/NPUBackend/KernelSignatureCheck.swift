@@ -1,6 +1,7 @@
 // The xclbin's kernel signatures against what NPUBackend binds: each run sets opcode, instr and ninstr
-// (arguments 0-2) and then one buffer per design argument (3+i). XRT's run.set_arg throws on an index the
-// kernel does not have, so a mismatch fails at load, naming the kernel and both counts.
+// (arguments 0-2) and then one buffer per design argument (3+i), leaving aiecc's further buffer arguments unset.
+// XRT's run.set_arg throws on an index the kernel does not have, so a mismatch fails at load, naming the kernel and
+// both counts.
 import Foundation
 
 /// A kernel whose arguments in the xclbin differ from the plan's binding.
@@ -22,7 +23,11 @@ public enum KernelSignatureCheck {
         [("opcode", false), ("instr", true), ("ninstr", false)] + design.arguments.map { ($0.name, true) }
     }
 
-    /// Checks every design's kernel in `xclbin`: the same argument count, and a buffer where a buffer is bound.
+    /// Checks every design's kernel in `xclbin`: at least the arguments the plan binds, a buffer where a buffer is
+    /// bound, and any further ones buffers left unset. aiecc emits opcode, instr, ninstr and a FIXED five buffer
+    /// arguments bo0…bo4 for every kernel (mlir-aie tools/aiecc/aiecc.cpp generateKernelsJson: `for (int i = 0; i < 5;
+    /// i++)`); a design binding fewer (the decode token binds 4) leaves the rest unset, which its runtime sequence never
+    /// addresses (no address patch names them).
     public static func check(_ designs: [FusedDesign], against xclbin: XclbinMetadata) throws {
         for design in designs {
             let have = try xclbin.arguments(ofKernel: design.kernelName)
@@ -30,7 +35,7 @@ public enum KernelSignatureCheck {
             func fail(_ m: String) -> KernelSignatureMismatch {
                 KernelSignatureMismatch(kernel: design.kernelName, xclbin: xclbin.path, message: m)
             }
-            guard have.count == want.count else {
+            guard have.count >= want.count else {
                 let data = want.count - 3
                 throw fail("the xclbin declares \(have.count) arguments (\(have.map(\.name).joined(separator: ", "))), "
                            + "but the plan binds \(want.count) (opcode, instr, ninstr and \(data) buffers: "
@@ -41,6 +46,10 @@ public enum KernelSignatureCheck {
             for (i, (a, w)) in zip(have, want).enumerated() where a.takesBuffer != w.buffer {
                 throw fail("argument \(i) is \(a.name) (\(a.hostType)) in the xclbin, a \(a.takesBuffer ? "buffer" : "scalar"), "
                            + "but the plan binds \(w.buffer ? "a buffer" : "a scalar") there (\(w.name))")
+            }
+            if let a = have.dropFirst(want.count).first(where: { !$0.takesBuffer }) {
+                throw fail("argument \(a.index) is \(a.name) (\(a.hostType)) in the xclbin, a scalar the plan does not bind "
+                           + "(an unset scalar argument is not what aiecc emits past the plan's buffers)")
             }
         }
     }

@@ -15,17 +15,17 @@ public struct NPU2Exemption: Sendable, Equatable {
     }
 }
 
-/// The committed list of violations of `NPU2Target` limits that the designs still have (the redesign is
-/// issue 12). A violation not listed fails where the real toolchain or driver would; a listed one is
+/// The committed list of violations of `NPU2Target` limits that the designs still have (empty since issue 12's
+/// decode token). A violation not listed fails where the real toolchain or driver would; a listed one is
 /// allowed up to its count and every run of it is counted as a known violation (never silent); a test
 /// fails when a listed one no longer exceeds the limit ("remove it from the baseline").
 public struct NPU2Baseline: Sendable, Equatable {
     public let file: String
-    /// Design name (`FusedDesign.design`: "attn_half", "attn_half_taps", "prefill_kqv_out" …) → its
+    /// Design name (`FusedDesign.design`, e.g. "decode_token") → its
     /// buffer-argument count, above aiecc's `aiecc.bufferArguments`.
     public let bufferArguments: [String: NPU2Exemption]
-    /// xclbin composition ("decode", "decode+prefill") → its kernel count at the longest context a
-    /// reference model offers, above `hwContext.maxKernels`.
+    /// xclbin composition ("decode") → its kernel count at the longest context a reference model offers, above
+    /// `hwContext.maxKernels`.
     public let hwContextKernels: [String: NPU2Exemption]
 
     /// `<dir>/npu2_baseline.json` beside a file of Kernels/.

@@ -87,6 +87,8 @@ public protocol CheckedHostRead: NPUBuffer {
     /// `hostMemory` for reading, or an error when the device wrote the buffer after the last
     /// `sync(.fromDevice)` (the host copy is stale).
     func hostBytes() throws -> UnsafeRawBufferPointer
+    /// The same for `size` bytes at `offset`: refused only when the device wrote that range since its last sync back.
+    func hostBytes(offset: Int, size: Int) throws -> UnsafeRawBufferPointer
 }
 
 extension NPUBuffer {
@@ -94,6 +96,12 @@ extension NPUBuffer {
     public func readableHostBytes() throws -> UnsafeRawBufferPointer {
         if let checked = self as? CheckedHostRead { return try checked.hostBytes() }
         return UnsafeRawBufferPointer(hostMemory)
+    }
+
+    /// `size` bytes at `offset` of the host view, checked like `readableHostBytes()` for that range.
+    public func readableHostBytes(offset: Int, size: Int) throws -> UnsafeRawBufferPointer {
+        if let checked = self as? CheckedHostRead { return try checked.hostBytes(offset: offset, size: size) }
+        return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(hostMemory)[offset..<offset + size])
     }
 }
 

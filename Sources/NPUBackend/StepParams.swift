@@ -1,11 +1,10 @@
-// The step params buffer as the host writes it once per token: int32[8] header, the RoPE row, and the token's embedding row.
+// What the host writes into the io BO once per token: the params region (int32[8] header, the RoPE row) and the token's embedding row.
 import Foundation
 import LlamaCore
 
-/// Layout of the one host-written BO per step (Kernels/README.md, "the step params buffer"):
-/// `int32[8]` `[pos, chunk_start, rows, bucket, 0…]`, then `cos[d/2] ‖ sin[d/2]` in bf16 (the
-/// `params` argument of the attention halves), then the token's embedding row, `hidden` bf16 (the
-/// `x` argument of layer 0's attention half, bound as a sub-buffer). One sync per token moves it all.
+/// What the host writes into the io BO per token (DecodeLayout's params and x regions, one sync): the params
+/// region `int32[8]` `[pos, pos, 1, bucket, 0…]`, then `cos[d/2] ‖ sin[d/2]` in bf16 (zero padding to the region's
+/// end), and the token's embedding row (`hidden` bf16) in the x region.
 struct StepParams {
     let headDim: Int
     let hidden: Int
@@ -18,9 +17,8 @@ struct StepParams {
         inverseFrequencies = config.ropeInverseFrequencies()
     }
 
+    /// Bytes of the header and RoPE row.
     var paramsBytes: Int { 32 + 2 * headDim }
-    var embedOffset: Int { paramsBytes }
-    var totalBytes: Int { paramsBytes + 2 * hidden }
 
     /// The RoPE row of position `pos`: cos[d/2] ‖ sin[d/2] in bf16 (nearest even).
     func writeRope(position pos: Int, into destination: UnsafeMutableRawPointer) {
@@ -33,13 +31,16 @@ struct StepParams {
         }
     }
 
-    /// Writes the header and RoPE row for position `pos` into `memory` (the BO's host view).
-    func write(position pos: Int, bucket: Int, embedding: [UInt16], into memory: UnsafeMutableRawBufferPointer) {
-        let header = memory.baseAddress!.assumingMemoryBound(to: Int32.self)
+    /// Writes the header and RoPE row for position `pos` at byte `paramsAt` of `memory` (the io BO's host view) and
+    /// the embedding row at byte `embeddingAt`.
+    func write(position pos: Int, bucket: Int, embedding: [UInt16], into memory: UnsafeMutableRawBufferPointer,
+               paramsAt: Int, embeddingAt: Int) {
+        let base = memory.baseAddress! + paramsAt
+        let header = base.assumingMemoryBound(to: Int32.self)
         let values: [Int32] = [Int32(pos), Int32(pos), 1, Int32(bucket), 0, 0, 0, 0]
         for (i, v) in values.enumerated() { header[i] = v }
-        writeRope(position: pos, into: memory.baseAddress! + 32)
-        let row = (memory.baseAddress! + embedOffset).assumingMemoryBound(to: UInt16.self)
+        writeRope(position: pos, into: base + 32)
+        let row = (memory.baseAddress! + embeddingAt).assumingMemoryBound(to: UInt16.self)
         row.update(from: embedding, count: hidden)
     }
 }

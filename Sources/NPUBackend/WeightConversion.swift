@@ -1,4 +1,4 @@
-// Weights into the kernels' layouts, once at load: bf16 (converted from F32/F16/Q8_0 or copied), or GGUF Q4_1 / Q4_0 blocks as stored.
+// The weight formats on the device (the projections' and the LM head's, each bf16 or GGUF Q4_1 / Q4_0 blocks as stored) and a tensor as bf16 (the norms).
 import LlamaCore
 
 enum WeightConversion {
@@ -18,6 +18,8 @@ enum WeightConversion {
         return .bf16
     }
 
+    /// The LM head's dtype on the device (its own run, LMHeadLayout): Q4_1 or Q4_0 as stored, else bf16 (Q8_0, F16
+    /// and F32 heads are rounded to bf16 at upload, as SmolLM2's Q8_0 embedding).
     static func lmHeadDType(_ tensors: TensorSource, _ graph: Graph) -> DType {
         let stored = tensors.info(graph.outputWeightName)?.dtype ?? .bf16
         return blockFormats.contains(stored) ? stored : .bf16

@@ -94,7 +94,7 @@ struct Bench: ParsableCommand {
                 // On NPU hardware the times above are measured; these are the device's exact counts.
                 let c = npu.counters, t = c.lastToken
                 print("per decode token (\(backend.label)): runs \(t.runs), submissions \(t.submissions), runlist executes \(t.runlistExecutes), driver commands \(t.driverCommands), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B)")
-                print("per prefill chunk: runs \(c.lastPrefillChunk.runs), submissions \(c.lastPrefillChunk.submissions); \(c.tokenCount) decode tokens, \(c.prefillChunkCount) prefill chunks in total")
+                print("\(c.tokenCount) runlist executions in total (prompt rows run as decode steps until issue 13; those without logits skip the LM head run)")
             }
         }
     }
@@ -136,7 +136,8 @@ extension Bench {
     /// 1023 (1k context) and the NPU time a cost model gives for them, labelled modelled.
     func emulatedDecodeCounts(_ loaded: LoadedModel) throws {
         let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
-        // Executing every kernel of a 1B model in the emulation takes minutes; counts do not depend on it.
+        // Executing every kernel of a 1B model in the emulation takes minutes; the driver moves and counts every byte
+        // without them (counts do not depend on the values).
         let execute = loaded.config.hiddenSize * loaded.config.layerCount <= 576 * 30
         let result = try DecodeBenchmark.run(name: (loaded.path as NSString).lastPathComponent, config: loaded.config,
                                              tensors: loaded.tensors, manifest: manifest, position: 1023, executeKernels: execute)
@@ -144,18 +145,26 @@ extension Bench {
             let t = result.perToken, x = result.traffic
             let record: [String: Any] = [
                 "model": loaded.path, "device": "emulated NPU", "time": "modelled", "weights": result.weights,
-                "position": result.position, "runs": t.runs, "submissions": t.submissions,
+                "position": result.position, "bucket": result.bucket, "tm": result.layout.tm, "tk": result.layout.tk,
+                "lm_head_tm": result.layout.lmHead.tm, "lm_head_tk": result.layout.lmHead.tk,
+                "kernels": [result.layout.kernelName(bucket: result.bucket), result.layout.lmHead.kernelName],
+                "runs": t.runs, "submissions": t.submissions,
                 "runlist_executes": t.runlistExecutes, "driver_commands": t.driverCommands,
                 "chain_runs": result.chains.map(\.runs), "chain_payload_bytes": result.chains.map(\.payloadBytes),
                 "chain_payload_limit_bytes": result.target.chainPayloadBytes,
-                "known_violation_runs": t.knownViolationRuns,
-                "known_violation_designs": Dictionary(uniqueKeysWithValues: result.knownBufferArgumentViolations.map { ($0.design, $0.count) }),
-                "hw_context_kernels": result.contextKernels,
+                "hw_context_kernels": result.contextKernels, "argument_rebinds": result.argumentRebinds,
+                "waits": result.waits,
                 "syncs_to_device": t.syncsToDevice, "syncs_from_device": t.syncsFromDevice,
-                "weight_bytes_streamed": x.weightBytes, "kv_read_bytes": x.kvReadBytes, "streamed_bytes": result.streamedBytes,
-                "uploaded_weight_bytes": result.uploadedWeightBytes,
+                "bytes_to_device": t.bytesToDevice, "bytes_from_device": t.bytesFromDevice,
+                "weight_bytes_streamed": x.weightBytes, "kv_read_bytes": x.kvReadBytes, "kv_write_bytes": x.kvWriteBytes,
+                "io_read_bytes": x.activationReadBytes, "io_written_bytes": x.outputBytes, "streamed_bytes": result.streamedBytes,
+                "model_weight_bytes": result.naturalWeightBytes, "padding_bytes": result.paddingBytes,
+                "channel_bytes": Dictionary(uniqueKeysWithValues: result.channelTotals.map { ($0.key.description, $0.value) }),
+                "emulated_channel_bytes": Dictionary(uniqueKeysWithValues: x.channels.map { ($0.key.description, $0.value) }),
                 "modelled_seconds_per_token": result.modelledSeconds, "modelled_tok_s": result.modelledTokensPerSecond,
-                "cost_model": result.model_.description,
+                "modelled_lm_head_seconds": result.lmHeadSeconds,
+                "limited_by": result.limits.map { ["limit": $0.limit, "seconds": $0.seconds] },
+                "cost_model": result.cost.description,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
         } else {

@@ -60,8 +60,7 @@ struct Doctor: ParsableCommand {
             let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
             guard let built = try? BuiltKernels(graph: graph, tensors: loaded.tensors, manifest: manifest, contextLength: ctx) else {
                 let plan = try NPUBackend.memoryPlan(graph: graph, tensors: loaded.tensors, manifest: manifest,
-                                                     contextLength: ctx, prefillDesigns: BuiltKernels.prefillDesigns,
-                                                     instructionBytes: [:], limits: limits)
+                                                     contextLength: ctx, instructionBytes: [:], limits: limits)
                 return (environment.memlock(plan: plan, what: what + " (no kernel build: instruction streams and PDIs "
                                                 + "taken to fit the first heap step)"), nil)
             }

@@ -49,6 +49,16 @@ struct Kernels: ParsableCommand {
                     print(pad(i.use, 26) + pad(i.kernel, 20) + pad(tiling, 30) + pad("\(i.coreBytes)", 12) + pad("\(i.memTileBytes)", 15)
                           + i.entries.joined(separator: ","))
                 }
+                let designs = try DecodeDesigns(manifest: manifest, config: loaded.config, projectionDType: projection,
+                                                lmHeadDType: head, context: Device.kernelContext(target.ctx, Graph.llama(loaded.config)))
+                let l = designs.layout
+                let tried = l.candidates.map { "tm \($0.tm) → \($0.paddedRows.map { "\($0) padded rows" } ?? "excluded")" }.joined(separator: ", ")
+                let lm = l.lmHead
+                let lmTried = lm.candidates.map { "tm \($0.tm) → \($0.paddedRows.map { "\($0) padded rows" } ?? "excluded")" }.joined(separator: ", ")
+                print("decode token (one runlist per token: the decode token run, then the LM head run): gemv tm \(l.tm), tk \(l.tk) (\(tried)); "
+                      + "LM head \(lm.dtype.rawValue) tm \(lm.tm), tk \(lm.tk) (\(lmTried)); weights BO \(l.weightsBytes) B, "
+                      + "lm_weights BO \(lm.weightsBytes) B, KV \(2 * l.kvElements) B, io \(2 * l.ioElements) B; "
+                      + "kernels: \(designs.all.map(\.kernelName).joined(separator: ", "))")
                 let builds = ((try? FileManager.default.contentsOfDirectory(atPath: Kernels.cacheDirectory)) ?? []).filter { !$0.hasPrefix(".") }
                 print("cache: \(Kernels.cacheDirectory) — \(builds.isEmpty ? "empty (npu-llama kernels build)" : "\(builds.count) build(s)")")
             } catch { fail(error) }

@@ -89,6 +89,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(list.status, 0, list.stderr)
         let kcur = list.stdout.split(separator: "\n").first { $0.hasPrefix("Kcur ") }
         XCTAssertTrue(kcur?.contains("tm=32") ?? false, list.stdout)
+        XCTAssertTrue(list.stdout.contains("the decode token run, then the LM head run): gemv tm 16, tk 64"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("LM head BF16 tm 64, tk 64"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("kernels: decode_bf16_b1, lm_head_bf16"), list.stdout)
     }
 
     func assertFails(_ args: [String], status: Int32, mentions text: String,
@@ -206,11 +209,16 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(b.status, 0, b.stderr)
         let bench = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(bench["weights"] as? String, "Q4_0 matrices, Q4_0 LM head")
-        XCTAssertEqual(bench["runs"] as? Int, 61)
+        XCTAssertEqual(bench["runs"] as? Int, 2)
+        XCTAssertEqual(bench["driver_commands"] as? Int, 1)
+        XCTAssertEqual(bench["kernels"] as? [String], ["decode_q4_0_b16", "lm_head_q4_0"])
         XCTAssertEqual(bench["submissions"] as? Int, 1)
-        // SmolLM2: 134,479,872 matrix weights at 18 bytes per 32, + 61 norm weights of 576 in bf16
-        XCTAssertEqual(bench["uploaded_weight_bytes"] as? Int, 134_479_872 / 32 * 18 + 61 * 576 * 2)
-        XCTAssertEqual(bench["weight_bytes_streamed"] as? Int, bench["uploaded_weight_bytes"] as? Int)
+        // SmolLM2: 134,479,872 matrix weights at 18 bytes per 32, + 61 norm weights of 576 in bf16; the channel
+        // streams carry them and the zero rows of QKV (960 → 1024) and O (576 → 1024) of 576 columns and of D
+        // (576 → 1024) of 1536 columns, per layer
+        XCTAssertEqual(bench["model_weight_bytes"] as? Int, 134_479_872 / 32 * 18 + 61 * 576 * 2)
+        XCTAssertEqual(bench["padding_bytes"] as? Int, 30 * ((64 + 448) * 576 + 448 * 1536) / 32 * 18)
+        XCTAssertEqual(bench["weight_bytes_streamed"] as? Int, (bench["model_weight_bytes"] as! Int) + (bench["padding_bytes"] as! Int))
         let bad = try run(["bench", "--device", "emulator", "--weights", "q8_0"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("stored") && bad.stderr.contains("q4_0"), bad.stderr)
@@ -231,8 +239,14 @@ final class CLITests: XCTestCase {
         let bench = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(bench["device"] as? String, "emulated NPU")
         XCTAssertEqual(bench["time"] as? String, "modelled")
-        XCTAssertEqual(bench["runs"] as? Int, 61, "2 runs per layer × 30 + the LM head")
+        XCTAssertEqual(bench["weights"] as? String, "Q4_1 matrices, BF16 LM head", "its Q8_0 embedding as a bf16 LM head")
+        XCTAssertEqual(bench["runs"] as? Int, 2, "the decode token (30 layers) and the LM head")
+        XCTAssertEqual(bench["runlist_executes"] as? Int, 1)
+        XCTAssertEqual(bench["driver_commands"] as? Int, 1)
+        XCTAssertEqual(bench["chain_payload_bytes"] as? [Int], [224], "one chained command of 2 runs × 112 B")
         XCTAssertEqual(bench["submissions"] as? Int, 1)
+        XCTAssertGreaterThan(bench["modelled_tok_s"] as? Double ?? 0, 0)
+        XCTAssertNotNil(bench["limited_by"])
         XCTAssertEqual(bench["syncs_to_device"] as? Int, 1)
         XCTAssertEqual(bench["syncs_from_device"] as? Int, 1)
     }

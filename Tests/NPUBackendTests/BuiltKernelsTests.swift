@@ -100,7 +100,7 @@ final class BuiltKernelsTests: XCTestCase {
                                               cache: cache)) { error in
             let missing = error as? BuiltKernels.Missing
             XCTAssertEqual(missing?.directory,
-                           cache + "/h128-f512-q4-kv2-d64-v512-l2-half-bf16-bf16-ctx256-c64")
+                           cache + "/h128-f512-q4-kv2-d64-v1024-l2-half-bf16-bf16-ctx256-c64")
         }
     }
 
@@ -110,9 +110,9 @@ final class BuiltKernelsTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: cache) }
         let dir = BuiltKernels.directory(graph: graph, tensors: tensors, contextLength: context, cache: cache)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let names = try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: Support.manifest,
-                                               contextLength: context, prefillDesigns: false)
-        XCTAssertEqual(names.count, 2 * (3 + 2) + 1, "buckets 1, 2, 4 and mlp, logits head, with taps; the argmax head")
+        let names = try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: Support.manifest, contextLength: context)
+        XCTAssertEqual(names, ["decode_bf16_b1", "decode_bf16_b2", "decode_bf16_b4", "lm_head_bf16"],
+                       "one decode token kernel per bucket, one LM head kernel")
         let kernels = names.enumerated().map { i, n in
             ["name": n, "xclbin": "npu-llama.xclbin", "xclbinKernel": n, "kernelId": 0x901 + i, "insts": "\(n).insts.bin"] as [String: Any]
         }
@@ -124,28 +124,32 @@ final class BuiltKernelsTests: XCTestCase {
         }
         let built = try BuiltKernels(graph: graph, tensors: tensors, manifest: Support.manifest, contextLength: context, cache: cache)
         XCTAssertEqual(built.xclbin, dir + "/npu-llama.xclbin")
-        XCTAssertEqual(try built.index.instructions(for: names[3]), [3])
+        XCTAssertEqual(try built.index.instructions(for: names[2]), [2])
     }
 
-    /// The real NPU runs prompts as decode steps; the same tokens as through the prefill designs (emulated).
+    /// Prompts run as decode steps (one run per row): greedy generation, single steps and a multi-row step agree.
     func testPromptsAsDecodeStepsGiveTheSameTokens() throws {
-        let manifest = Support.manifest
-        func backend(_ prefill: Bool) throws -> NPUBackend {
-            let device = try NPUBackend.emulatedDevice(graph: graph, tensors: tensors, manifest: manifest, contextLength: context)
-            return try NPUBackend(graph: graph, tensors: tensors, device: device, manifest: manifest, contextLength: context,
-                                  xclbin: "emulated-decode.xclbin", instructions: { try device.instructions(for: $0) },
-                                  prefillDesigns: prefill)
-        }
         let prompt = [3, 99, 250, 4, 61, 77, 12, 5]
-        let withPrefill = try backend(true), decodeOnly = try backend(false)
-        XCTAssertEqual(try decodeOnly.generateGreedy(prompt: prompt, count: 6), try withPrefill.generateGreedy(prompt: prompt, count: 6))
-        XCTAssertEqual(decodeOnly.counters.prefillChunkCount, 0)
-        XCTAssertEqual(decodeOnly.counters.tokenCount, prompt.count + 5, "every prompt row, then 5 decode tokens")
-        // logits of a multi-row step: the prompt's last row
-        let a = try backend(false).step(tokens: prompt, start: 0, logitRows: .last, observer: nil)
-        let b = try backend(true).step(tokens: prompt, start: 0, logitRows: .last, observer: nil)
-        XCTAssertEqual(a.count, config.vocabSize)
-        XCTAssertLessThan(klDivergence(expectedLogits: b[...], actualLogits: a[...]), 1e-3)
+        let (npu, _) = try Support.npuBackend(graph, tensors, context: context)
+        let ids = try npu.generateGreedy(prompt: prompt, count: 6)
+        XCTAssertEqual(npu.counters.tokenCount, prompt.count + 5, "every prompt row, then 5 decode tokens")
+        let (stepwise, _) = try Support.npuBackend(graph, tensors, context: context)
+        for (i, t) in prompt.dropLast().enumerated() { _ = try stepwise.step(tokens: [t], start: i, logitRows: .last, observer: nil) }
+        var token = try stepwise.nextTokenGreedy(after: prompt.last!, position: prompt.count - 1)
+        var again = [token]
+        for pos in prompt.count..<prompt.count + 5 {
+            token = try stepwise.nextTokenGreedy(after: token, position: pos)
+            again.append(token)
+        }
+        XCTAssertEqual(ids, again)
+        // logits of a multi-row step: the prompt's last row, the same run as a single step
+        let (a, _) = try Support.npuBackend(graph, tensors, context: context)
+        let (b, _) = try Support.npuBackend(graph, tensors, context: context)
+        let all = try a.step(tokens: prompt, start: 0, logitRows: .last, observer: nil)
+        for (i, t) in prompt.dropLast().enumerated() { _ = try b.step(tokens: [t], start: i, logitRows: .last, observer: nil) }
+        let last = try b.step(tokens: [prompt.last!], start: prompt.count - 1, logitRows: .last, observer: nil)
+        XCTAssertEqual(all.count, config.vocabSize)
+        XCTAssertEqual(all, last)
     }
 
     /// NPUBackend over the real device with a real build: needs an NPU, XRT and `npu-llama kernels build`.
@@ -194,47 +198,125 @@ final class PythonMirrorTests: XCTestCase {
         headDim: 64, ropePairing: .adjacent, maxContext: 8192, tiedEmbeddings: true)
 
     func testBuildKeyAgreesWithBuildKernels() throws {
+        // SmolLM2 as shipped: Q4_1 projections, its Q8_0 embedding a bf16 LM head (build-kernels.py's default head)
         let key = try python(["Tools/build-kernels.py", "--preset", "smollm2-135m", "--weights", "q4_1", "--ctx", "2048", "--print-key"])
         XCTAssertEqual(key.trimmingCharacters(in: .whitespacesAndNewlines),
                        KernelBuildKey.key(config: Self.smol, projection: .q4_1, lmHead: .bf16, context: 2048, chunk: 64))
     }
 
-    /// The tiny golden model (Golden/tiny-llama32/model/config.json): kvDim 32 takes 32-row K/V tiles.
+    /// The tiny golden model (Golden/tiny-llama32/model/config.json): headDim 16 takes tm 16.
     static let tiny = try! ModelConfig(
         vocabSize: 1024, hiddenSize: 128, intermediateSize: 384, layerCount: 4, headCount: 8, kvHeadCount: 2,
         headDim: 16, ropeTheta: 500000, maxContext: 131072, tiedEmbeddings: true)
 
-    /// Names, argument bytes and roles of every decode design, and the gemv tile height of each stage the
-    /// designs are generated with (the plan's per-instance tilings), for bf16, Q4_1 and Q4_0 weights.
-    func testDecodeDesignsMirrorAgreesWithSwift() throws {
-        let tinyConfig = ["--config", Support.root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path]
-        for (model, config, weights) in [(["--preset", "llama-3.2-1b"], Self.llama1B, DType.bf16),
-                                         (["--preset", "smollm2-135m"], Self.smol, .q4_1),
-                                         (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_1),
-                                         (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_0),
-                                         (tinyConfig, Self.tiny, .bf16), (tinyConfig, Self.tiny, .q4_0)] {
-            let preset = model.joined(separator: " ")
-            let text = try python(["Tools/decode_designs.py"] + model + ["--weights", weights.rawValue.lowercased(),
-                                   "--ctx", "2048"])
-            let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
-            let plan = try KernelPlan(manifest: Support.manifest, config: config, projectionWeights: weights, lmHeadWeights: .bf16,
-                                      context: 2048, chunk: 64)
-            let swift = try DecodeDesigns(plan: plan, config: config, projectionDType: weights, lmHeadDType: .bf16, context: 2048).all
-            let designs = try DecodeDesigns(plan: plan, config: config, projectionDType: weights, lmHeadDType: .bf16, context: 2048)
-            XCTAssertEqual(list.map { $0["kernelName"] as? String }, swift.map(\.kernelName), preset)
-            for (p, s) in zip(list, swift) {
-                let args = (p["arguments"] as? [[Any]] ?? []).map { "\($0[0]) \($0[1]) \($0[2])" }
-                XCTAssertEqual(args, s.arguments.map { "\($0.name) \($0.bytes) \($0.role)" }, s.kernelName)
-                let parameters = try XCTUnwrap(p["parameters"] as? [String: Any], s.kernelName)
-                switch s.kind {
-                case .attentionHalf: XCTAssertEqual(parameters["tms"] as? [Int], designs.attentionTM, s.kernelName)
-                case .mlpHalf: XCTAssertEqual(parameters["tms"] as? [Int], designs.mlpTM, s.kernelName)
-                case .lmHeadArgmax: XCTAssertEqual(parameters["tm"] as? Int, plan.instance("result_output")!.values["tm"], s.kernelName)
-                case .lmHeadLogits: XCTAssertEqual(parameters["tm"] as? Int, plan.instance("result_logits")!.values["tm"], s.kernelName)
-                }
-                XCTAssertEqual(parameters["tk"] as? Int, designs.tk, s.kernelName)
-            }
-            if config.kvDim == 32 { XCTAssertEqual(designs.attentionTM, [64, 32, 64], "the tiny model's K/V rows take 32-row tiles") }
+    /// DecodeLayout as Kernels/decode/layout.py's `to_json` spells it (every number of the contract).
+    static func mirror(_ l: DecodeLayout, positions: [Int] = [0, 1, 63, 64, 1000]) -> [String: Any] {
+        let c = l.config, L = c.layerCount
+        func dt(_ d: DType) -> String { d.rawValue.lowercased() }
+        func stage(_ s: DecodeLayout.StageShape, tm: Int) -> [String: Any] {
+            ["rows": s.rows, "K": s.k, "R": s.paddedRows, "T": s.paddedRows / tm, "rho": s.rounds,
+             "dtype": dt(s.dtype), "ks": s.slices, "tileBytes": s.tileBytes]
         }
+        var stages: [String: Any] = [:]
+        for s in l.stages { stages[s.stage.name] = stage(s, tm: l.tm) }
+        let lm = l.lmHead
+        var off: [String: Int] = [:]
+        for layer in Set([0, L - 1]) {
+            for g in 0..<l.kvGroups {
+                for i in 0..<l.headsPerGroup {
+                    for kv in 0...1 { off["\(layer),\(g),\(i),\(kv)"] = l.kvOffset(layer: layer, group: g, head: i, value: kv == 1) }
+                }
+            }
+        }
+        var base: [String: Int] = [:]
+        for p in positions.filter({ $0 < l.context }) + [l.context - 1] { base["\(p)"] = l.kvRowBase(position: p) }
+        let r = l.layers[0], lb = r.qkv
+        let sizes: [String: Int] = ["params": l.paramsValues, "x": c.hiddenSize, "qkv": l.stages[0].paddedRows,
+                                    "o": l.stages[1].paddedRows, "gu": l.stages[2].paddedRows, "d": l.stages[3].paddedRows,
+                                    "packs": c.kvHeadCount * l.pack, "kqv": c.qDim, "attn_norm": c.hiddenSize,
+                                    "ffn_inp": c.hiddenSize, "ffn_norm": c.hiddenSize, "act": c.intermediateSize,
+                                    "l_out": c.hiddenSize, "x_final": c.hiddenSize, "result_norm": c.hiddenSize,
+                                    "logits": lm.stage.paddedRows, "bests": DecodeLayout.gemvCores * lm.tm, "token": l.hubSlice]
+        let offsets: [String: Int] = ["params": l.ioParams, "x": l.ioX, "x_final": l.ioXFinal, "result_norm": l.ioResultNorm,
+                                      "logits": l.ioLogits, "bests": l.ioBests, "token": l.ioToken]
+        func perLayer(_ g: DecodeLayout.LayerRegions, minus base: Int) -> [String: Int] {
+            ["qkv": g.qkv - base, "o": g.o - base, "gu": g.gu - base, "d": g.d - base, "packs": g.packs - base,
+             "kqv": g.kqv - base, "attn_norm": g.attnNorm - base, "ffn_inp": g.ffnInp - base, "ffn_norm": g.ffnNorm - base,
+             "act": g.act - base, "l_out": g.lOut - base]
+        }
+        let designs = l.buckets.map { l.kernelName(bucket: $0) } + [lm.kernelName]
+        return [
+            "model": ["hidden": c.hiddenSize, "ffn": c.intermediateSize, "heads": c.headCount, "kvHeads": c.kvHeadCount,
+                      "headDim": c.headDim, "vocab": c.vocabSize, "layers": L],
+            "weights": dt(l.projectionDType), "lmHead": dt(l.lmHeadDType), "ctx": l.context,
+            "tm": l.tm, "tk": l.tk, "block": l.block, "S": l.hubSlice, "NG": DecodeLayout.gemvCores, "PN": l.pack,
+            "G": l.kvGroups, "gk": l.headsPerGroup, "packFifos": l.packFifos, "paramsElements": l.paramsValues,
+            "stages": stages, "paddedRowsPerToken": l.candidates.first { $0.tm == l.tm }!.paddedRows!,
+            "buckets": l.buckets, "kernels": designs,
+            "arguments": [["weights", l.weightsBytes, "weight"], ["kv", 2 * l.kvElements, "kvCache"],
+                          ["kv_row", 2 * l.kvRowElements, "kvRow"], ["io", 2 * l.ioElements, "io"]],
+            "weightsBO": ["bytes": l.weightsBytes, "normsOffset": l.normsOffset, "normsBytes": 2 * L * 2 * c.hiddenSize,
+                          "attnNorm": l.attnNormOffsets, "ffnNorm": l.ffnNormOffsets,
+                          "streamsOffset": l.streamsOffset, "pairBytes": l.pairBytes, "pairsPerLayer": l.pairsPerLayer,
+                          "pairsPerChannel": l.pairsPerChannel, "streamBytesPerChannel": l.channelBytes,
+                          "channelOffsets": l.channelOffsets],
+            "kvBO": ["elements": l.kvElements, "bytes": 2 * l.kvElements, "NB": l.blocks, "chunk": l.kvChunk, "slab": l.kvSlab,
+                     "off": off, "base": base, "kvRowElements": l.kvRowElements, "kvRowBytes": 2 * l.kvRowElements],
+            "ioBO": ["elements": l.ioElements, "bytes": 2 * l.ioElements, "layerBase": lb,
+                     "layerStride": L > 1 ? l.layers[1].qkv - lb : l.ioXFinal - lb, "sizes": sizes, "offsets": offsets,
+                     "layerOffsets": perLayer(r, minus: lb), "lastLayer": perLayer(l.layers[L - 1], minus: 0)],
+            "lm": ["kernel": lm.kernelName, "dtype": dt(lm.dtype), "tm": lm.tm, "tk": lm.tk, "stage": stage(lm.stage, tm: lm.tm),
+                   "paddedRows": lm.stage.paddedRows - lm.stage.rows,
+                   "arguments": [["lm_weights", lm.weightsBytes, "weight"], ["io", 2 * l.ioElements, "io"]],
+                   "lmWeightsBO": ["bytes": lm.weightsBytes, "outputNorm": lm.outputNormOffset, "normBytes": 2 * c.hiddenSize,
+                                   "streamsOffset": lm.streamsOffset, "pairBytes": lm.pairBytes,
+                                   "pairsPerChannel": lm.pairsPerChannel, "streamBytesPerChannel": lm.channelBytes,
+                                   "channelOffsets": lm.channelOffsets]],
+        ]
+    }
+
+    /// Every number of the decode token's contract, Swift's DecodeLayout against the Python mirror
+    /// (Tools/decode_designs.py --layout-json, from Kernels/decode/layout.py), for the reference models in every
+    /// weight format, at a short and the longest context.
+    func testDecodeLayoutMirrorAgreesWithSwift() throws {
+        let tinyConfig = ["--config", Support.root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path]
+        for (model, config, weights, head, ctx) in [(["--preset", "llama-3.2-1b"], Self.llama1B, DType.bf16, DType.bf16, 2048),
+                                                    (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_0, .q4_0, 131072),
+                                                    (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_1, .q4_1, 2048),
+                                                    (["--preset", "smollm2-135m"], Self.smol, .q4_1, .bf16, 8192),
+                                                    (["--preset", "smollm2-135m"], Self.smol, .q4_1, .q4_1, 2048),
+                                                    (["--preset", "smollm2-135m"], Self.smol, .bf16, .bf16, 2048),
+                                                    (tinyConfig, Self.tiny, .bf16, .bf16, 2048), (tinyConfig, Self.tiny, .q4_0, .bf16, 256)] {
+            let label = model.joined(separator: " ") + " \(weights.rawValue) + \(head.rawValue) LM head ctx \(ctx)"
+            let args = ["Tools/decode_designs.py"] + model + ["--weights", weights.rawValue.lowercased(), "--lm-head", head.rawValue.lowercased(),
+                                                              "--ctx", "\(ctx)", "--layout-json"]
+            guard let text = try? pythonOutput(args) else {
+                throw XCTSkip("Tools/decode_designs.py of this checkout has no --layout-json (Kernels/decode/layout.py's mirror)")
+            }
+            let python = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary, label)
+            let layout = try DecodeLayout(manifest: Support.manifest, config: config, projection: weights, lmHead: head, context: ctx)
+            let swift = try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONSerialization.data(withJSONObject: Self.mirror(layout))) as? NSDictionary)
+            for key in Set(swift.allKeys.map { "\($0)" }).union(python.allKeys.map { "\($0)" }).sorted() {
+                XCTAssertEqual(swift[key] as? NSObject, python[key] as? NSObject, "\(label): \(key)")
+            }
+        }
+    }
+
+    /// A command's stdout, or an error when it exits non-zero.
+    func pythonOutput(_ args: [String]) throws -> String {
+        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile)
+        else { throw XCTSkip("python3 is not installed; the build tools cannot be checked") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = args
+        p.currentDirectoryURL = Support.root
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw NPUDeviceError(args.joined(separator: " "), "exit status \(p.terminationStatus)") }
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -53,24 +53,24 @@ final class EmulatedLimitsTests: XCTestCase {
     // MARK: 1. aiecc's buffer arguments
 
     /// A design binding more than aiecc's 5 buffer arguments fails at plan time naming the kernel and both
-    /// numbers unless the baseline lists it, and may not grow past its listed count.
+    /// numbers unless the baseline lists it, and may not grow past its listed count; the decode token binds 4, the LM
+    /// head 2, and neither needs a baseline entry (Kernels/npu2_baseline.json lists none).
     func testBufferArgumentsOverAieccFailAtPlanTime() throws {
         let graph = Graph.llama(Support.smallConfig)
         let tensors = Support.bf16Weights(Support.smallConfig, seed: 1)
         let data = try Data(contentsOf: Support.root.appendingPathComponent("Kernels/manifest.json"))
         let bare = try KernelManifest(json: data, file: "manifest.json", target: target, baseline: .empty)
-        assertFails({ _ = try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: bare, contextLength: 256, prefillDesigns: false) },
-                    ["attn_half_bf16_b1", "binds 12 data buffers", "aiecc emits 5 buffer arguments", "tools/aiecc/aiecc.cpp generateKernelsJson",
-                     "set_arg(8)", "npu2_baseline.json"])
-        var listed = Support.manifest.baseline.bufferArguments
-        listed["attn_half"]!.count = 11
-        let tight = try KernelManifest(json: data, file: "manifest.json", target: target,
-                                       baseline: NPU2Baseline(json: try JSONSerialization.data(withJSONObject: [
-                                           "format": 1,
-                                           "bufferArguments": Dictionary(uniqueKeysWithValues: listed.map { ($0.key, ["count": $0.value.count, "reason": $0.value.reason]) }),
-                                       ]), file: "tight.json"))
-        assertFails({ _ = try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: tight, contextLength: 256, prefillDesigns: false) },
-                    ["attn_half_bf16_b1", "binds 12 data buffers, more than the 11 tight.json tolerates", "aiecc.cpp"])
+        let designs = try NPUBackend.designs(graph: graph, tensors: tensors, manifest: bare, contextLength: 256)
+        XCTAssertEqual(designs.all.map(\.arguments.count), [4, 4, 4, 2])
+        XCTAssertEqual(Support.manifest.baseline.bufferArguments, [:])
+        let wide = FusedDesign(kernelName: "wide_b1", design: "wide", kind: .decodeToken(bucket: 1),
+                               arguments: (0..<6).map { DesignArgument(name: "a\($0)", bytes: 64, role: .input) })
+        assertFails({ try DesignLimits.checkBufferArguments([wide], target: self.target, baseline: .empty) },
+                    ["wide_b1", "binds 6 data buffers", "aiecc emits 5 buffer arguments", "tools/aiecc/aiecc.cpp generateKernelsJson",
+                     "set_arg(8)", "not in an empty npu2_baseline.json bufferArguments"])
+        let tight = try NPU2Baseline(json: Data(#"{"format": 1, "bufferArguments": {"wide": {"count": 5, "reason": "r"}}}"#.utf8), file: "tight.json")
+        assertFails({ try DesignLimits.checkBufferArguments([wide], target: self.target, baseline: tight) },
+                    ["wide_b1", "binds 6 data buffers, more than the 5 tight.json tolerates", "aiecc.cpp"])
     }
 
     /// On the device: a kernel declares aiecc's 5 buffer arguments, so set_arg(8) throws as XRT's does;
@@ -103,27 +103,24 @@ final class EmulatedLimitsTests: XCTestCase {
         XCTAssertNoThrow(try EmulatedDevice(kernels: Array(kernels.prefix(32)), target: target).openContext(xclbin: "ok.xclbin"))
     }
 
-    /// The backend checks the kernels it opens before the context: the emulator's decode + prefill xclbin
-    /// at the small model's 4096 positions holds 2 × 7 attention buckets + 2 MLP + 3 LM heads + 15 prefill
-    /// designs = 34 kernels, tolerated only by the baseline's entry.
-    func testBackendContextKernelsNeedTheBaselineAtLongContexts() throws {
+    /// The decode xclbin holds one kernel per KV length bucket and the LM head: the small model at 4096 positions
+    /// 7 + 1, Llama 3.2 1B at its longest context (131072) 12 + 1, both within amdxdna's 32 without a baseline entry;
+    /// an xclbin over 32 still fails at context creation naming the limit.
+    func testTheDecodeXclbinFits32KernelsAtTheLongestContext() throws {
         let graph = Graph.llama(Support.smallConfig)
         let tensors = Support.bf16Weights(Support.smallConfig, seed: 1)
-        let names = try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: Support.manifest, contextLength: 4096,
-                                               prefillDesigns: true)
-        XCTAssertEqual(names.count, 34)
         let (backend, device) = try Support.npuBackend(graph, tensors, context: 4096)
         XCTAssertEqual(backend.designs.buckets, [1, 2, 4, 8, 16, 32, 64])
-        XCTAssertEqual(device.knownViolations.count, 1, "tolerated, and said so")
-        let data = try Data(contentsOf: Support.root.appendingPathComponent("Kernels/manifest.json"))
-        var m = try KernelManifest(json: data, file: "manifest.json", target: target,
-                                   baseline: NPU2Baseline(json: Data(#"{"format": 1, "bufferArguments": {"attn_half": {"count": 12, "reason": "r"}, "attn_half_taps": {"count": 13, "reason": "r"}, "mlp_half": {"count": 6, "reason": "r"}, "mlp_half_taps": {"count": 7, "reason": "r"}, "prefill_kqv_out": {"count": 7, "reason": "r"}}}"#.utf8)))
-        assertFails({ _ = try NPUBackend(graph: graph, tensors: tensors, device: device, manifest: m, contextLength: 4096,
-                                         xclbin: "x", instructions: { try device.instructions(for: $0) }) },
-                    ["34 kernels", "at most 32", "MAX_NUM_CUS", "not in npu2_baseline.json hwContextKernels"])
-        // the real NPU's xclbin (no prefill designs) fits
-        m = Support.manifest
-        XCTAssertNoThrow(try DesignLimits.checkContextKernels(count: 19, composition: "decode", target: m.target, baseline: m.baseline))
+        XCTAssertEqual(device.kernelNames.count, 8)
+        XCTAssertEqual(device.knownViolations, [])
+        let c = DecodeBenchmark.llama32_1B
+        for dtype in [DType.bf16, .q4_0] {
+            let d = try DecodeDesigns(manifest: Support.manifest, config: c, projectionDType: dtype, lmHeadDType: dtype, context: c.maxContext)
+            XCTAssertEqual(d.all.count, 13, "1B at 131072: buckets 1 … 2048 and the LM head")
+        }
+        XCTAssertEqual(Support.manifest.baseline.hwContextKernels, [:])
+        assertFails({ try DesignLimits.checkContextKernels(count: 33, composition: "decode", target: self.target, baseline: Support.manifest.baseline) },
+                    ["33 kernels", "at most 32", "MAX_NUM_CUS", "npu2_baseline.json hwContextKernels"])
     }
 
     // MARK: 3. chains of 24 runs, 4 KiB firmware command buffer
@@ -222,7 +219,7 @@ final class EmulatedLimitsTests: XCTestCase {
     /// 100 bytes/s, a run moving 128 bytes is modelled 1.28 s: the second run of a chain crosses 2 s.
     func testAChainPastTheTDRTimesOutAndStopsTheContext() throws {
         let d = EmulatedDevice(kernels: [spec("copy")], target: target)
-        d.cost.bytesPerSecond = 100
+        d.cost.dramBytesPerSecond = 100
         let ctx = try d.openContext(xclbin: "t.xclbin")
         let list = try ctx.makeRunlist()
         for r in try runs(d, ctx, "copy", count: 3) { try list.add(r) }
@@ -251,7 +248,7 @@ final class EmulatedLimitsTests: XCTestCase {
     /// run and the list still executing, as XRT's wait returns cv_status::timeout; waiting again completes.
     func testWaitTimeoutLeavesTheListExecuting() throws {
         let d = EmulatedDevice(kernels: [spec("copy")], target: target)
-        d.cost.bytesPerSecond = 1000   // 128 bytes: 128 ms per run
+        d.cost.dramBytesPerSecond = 1000   // 128 bytes: 128 ms per run
         let ctx = try d.openContext(xclbin: "t.xclbin")
         let list = try ctx.makeRunlist()
         try list.add(try runs(d, ctx, "copy", count: 1)[0])
@@ -265,13 +262,13 @@ final class EmulatedLimitsTests: XCTestCase {
         XCTAssertNoThrow(try list.wait(timeoutMilliseconds: 200))
     }
 
-    /// The backend follows the protocol: a decode token whose chain is modelled past the TDR (at 100 kB/s
-    /// the small model's ~1 MB of weights take ~10 s) fails at its wait with TIMEOUT, and the next token
-    /// is refused on the stopped context.
+    /// The backend follows the protocol: a decode token whose run is modelled past the TDR (at a 100 kB/s DRAM
+    /// ceiling the small model's ~4 MB of channel streams take ~40 s) fails at its wait with TIMEOUT, and the next
+    /// token is refused on the stopped context.
     func testTheBackendReportsATDRAndStopsOnTheContext() throws {
         let graph = Graph.llama(Support.smallConfig)
         let (npu, device) = try Support.npuBackend(graph, Support.bf16Weights(Support.smallConfig, seed: 3), context: 256)
-        device.cost.bytesPerSecond = 1e5
+        device.cost.dramBytesPerSecond = 1e5
         XCTAssertThrowsError(try npu.nextTokenGreedy(after: 5, position: 0)) { error in
             XCTAssertEqual((error as? NPUDeviceError)?.state, .timeout, "\(error)")
             XCTAssertTrue("\(error)".contains("aie2_tdr.c"), "\(error)")
@@ -295,22 +292,25 @@ final class EmulatedLimitsTests: XCTestCase {
 
     // MARK: counters of the backend
 
-    /// The small model (2 layers) at 256 positions: a decode token is 5 runs in one runlist = 1 driver
-    /// command of 2 × 168 + 2 × 120 + 112 bytes, 4 runs of them known violations (attn_half 12, mlp_half 6
-    /// buffer arguments); a prefill chunk is 2 × 15 + 1 = 31 runs = 2 driver commands (24 + 7).
+    /// The small model (2 layers) at 256 positions: every row is ONE runlist execute = 1 driver command; a token's
+    /// runlist chains the decode token run and the LM head run (2 × (52 + 20 + 8 × 5) = 224 bytes: aiecc's 5 buffer
+    /// arguments declared, 4 and 2 bound), a prompt row whose logits nobody reads the decode token run alone (112
+    /// bytes); nothing is a known violation; one set_arg (kv_row) per row.
     func testBackendCountsRunlistExecutesAndDriverCommands() throws {
         let graph = Graph.llama(Support.smallConfig)
         let (npu, _) = try Support.npuBackend(graph, Support.bf16Weights(Support.smallConfig, seed: 3), context: 256)
         _ = try npu.step(tokens: [1, 2, 3], start: 0, logitRows: .last, observer: nil)
-        let p = npu.counters.lastPrefillChunk
-        XCTAssertEqual([p.runs, p.submissions, p.runlistExecutes, p.driverCommands], [31, 1, 1, 2])
-        XCTAssertEqual(npu.counters.lastPrefillChains?.map(\.runs), [24, 7])
-        // per layer: 7 per-op designs of 3 buffers → 112 B, prefill_kqv_out (7 buffers) → 128 B
-        XCTAssertEqual(p.knownViolationRuns, 2, "prefill_kqv_out per layer")
-        _ = try npu.nextTokenGreedy(after: 5, position: 3)
+        XCTAssertEqual(npu.counters.tokenCount, 3)
+        XCTAssertEqual(npu.counters.tokens.runs, 1 + 1 + 2)
+        XCTAssertEqual(npu.counters.tokens.driverCommands, 3)
+        _ = try npu.step(tokens: [1, 2], start: 3, logitRows: .all, observer: nil)
+        XCTAssertEqual(npu.counters.tokens.runs, 4 + 2 + 2, "every row's logits: every row runs the LM head")
+        _ = try npu.nextTokenGreedy(after: 5, position: 5)
         let t = npu.counters.lastToken
-        XCTAssertEqual([t.runs, t.submissions, t.runlistExecutes, t.driverCommands, t.knownViolationRuns], [5, 1, 1, 1, 4])
-        XCTAssertEqual(npu.counters.lastTokenChains?.map(\.payloadBytes), [2 * 168 + 2 * 120 + 112])
-        XCTAssertEqual(t.chainPayloadBytes, 2 * 168 + 2 * 120 + 112)
+        XCTAssertEqual([t.runs, t.submissions, t.runlistExecutes, t.driverCommands, t.knownViolationRuns], [2, 1, 1, 1, 0])
+        XCTAssertEqual(npu.counters.lastTokenChains?.map(\.payloadBytes), [224])
+        XCTAssertEqual(npu.counters.lastTokenChains?.map(\.runs), [2])
+        XCTAssertEqual(t.chainPayloadBytes, 224)
+        XCTAssertEqual(npu.counters.lastTokenArgumentRebinds, 1)
     }
 }

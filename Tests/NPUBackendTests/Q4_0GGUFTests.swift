@@ -8,7 +8,7 @@ import XCTest
 
 final class Q4_0GGUFTests: XCTestCase {
     /// Support.smallConfig as a GGUF describes it (adjacent RoPE pairing, no llama3 scaling).
-    let config = try! ModelConfig(vocabSize: 512, hiddenSize: 128, intermediateSize: 512, layerCount: 2, headCount: 4,
+    let config = try! ModelConfig(vocabSize: 1024, hiddenSize: 128, intermediateSize: 512, layerCount: 2, headCount: 4,
                                   kvHeadCount: 2, headDim: 64, ropeTheta: 500000, ropePairing: .adjacent, maxContext: 4096,
                                   tiedEmbeddings: true)
     let context = 256
@@ -22,20 +22,25 @@ final class Q4_0GGUFTests: XCTestCase {
         try GGUFModelWriter.write(config, from: Support.bf16Weights(config, seed: 11), matrices: .q4_0, to: path)
 
         let model = try LoadedModel.open(path: path)
-        XCTAssertEqual(model.config.vocabSize, 512)
+        XCTAssertEqual(model.config.vocabSize, 1024)
         XCTAssertEqual(model.tensors.info("blk.1.ffn_down.weight")?.dtype, .q4_0)
         XCTAssertEqual(model.tensors.info("token_embd.weight")?.dtype, .q4_0)
         let graph = Graph.llama(model.config)
         let (npu, device) = try Support.npuBackend(graph, model.tensors, context: context)
         XCTAssertEqual(npu.designs.projectionDType, .q4_0, "the file's Q4_0 matrices are used as they are")
         XCTAssertEqual(npu.designs.lmHeadDType, .q4_0)
-        // uploaded: exactly the file's tensor bytes (Q4_0 blocks) + the F32 norms as bf16
-        var expected = 0
-        for (name, shape) in graph.weightShapes {
-            expected += shape.count == 2 ? try model.tensors.rawBytes(name).count : 2 * shape[0]
-        }
-        XCTAssertEqual(npu.counters.load.bytesToDevice - npu.instructionBytes, expected)
+        // uploaded: the weights and lm_weights BOs, in which every matrix is the file's Q4_0 blocks as they are
+        // (gathered back from their channel streams), the rest zero padded rows and the F32 norms as bf16
+        let l = npu.layout
+        XCTAssertEqual(npu.counters.load.bytesToDevice - npu.instructionBytes, l.weightsBytes + l.lmHead.weightsBytes)
         XCTAssertEqual(device.counters.bytesToDevice, npu.counters.load.bytesToDevice)
+        var bo = [UInt8](repeating: 0xEE, count: l.weightsBytes), lm = [UInt8](repeating: 0xEE, count: l.lmHead.weightsBytes)
+        try bo.withUnsafeMutableBytes { try DecodeWeights.write(l, tensors: model.tensors, into: $0) }
+        try lm.withUnsafeMutableBytes { try DecodeWeights.writeLMHead(l, tensors: model.tensors, outputWeight: graph.outputWeightName, into: $0) }
+        for part in DecodeWeights.parts(l, outputWeight: graph.outputWeightName) {
+            let stored = Array(try model.tensors.rawBytes(part.tensor))
+            XCTAssertEqual((part.stage == .lm ? lm : bo).withUnsafeBytes { DecodeWeights.read(part, l, from: $0) }, stored, part.tensor)
+        }
 
         let weights = try FloatWeights(graph: graph, source: model.tensors)
         let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: context),
@@ -49,7 +54,7 @@ final class Q4_0GGUFTests: XCTestCase {
         let prompt = [3, 99, 250, 4, 61, 77]
         let reference = try Support.referenceGreedy(try Support.reference(graph, weights, context: context), prompt: prompt, count: 8)
         XCTAssertEqual(try fresh.generateGreedy(prompt: prompt, count: 8), reference.ids, "greedy margins (reference): \(reference.margins)")
-        XCTAssertEqual(fresh.counters.lastToken.runs, 2 * config.layerCount + 1)
+        XCTAssertEqual(fresh.counters.lastToken.runs, 2, "the decode token and the LM head, one runlist")
         XCTAssertEqual(fresh.counters.lastToken.submissions, 1)
     }
 }

@@ -33,39 +33,41 @@ final class SmallModelTests: XCTestCase {
         let ids = try npu.generateGreedy(prompt: prompt, count: 8)
         XCTAssertEqual(ids, expected.ids, "greedy margins (reference): \(expected.margins)")
 
-        // the last token was a greedy decode step: one runlist submission, 2 runs per layer + the LM head
-        let t = npu.counters.lastToken
-        let layers = config.layerCount
-        XCTAssertEqual(t.submissions, 1)
-        XCTAssertEqual(t.runs, 2 * layers + 1)
-        XCTAssertEqual(t.syncsToDevice, 1, "the step params BO")
-        XCTAssertEqual(t.bytesToDevice, 32 + 2 * config.headDim + 2 * config.hiddenSize)
+        // every row is one runlist: 6 prompt rows (the last one's token is the first generated; the 5 before it need
+        // no logits: the decode token run alone), 7 more tokens (the decode token run and the LM head run)
+        let t = npu.counters.lastToken, l = npu.layout
+        XCTAssertEqual([t.runs, t.submissions, t.runlistExecutes, t.driverCommands], [2, 1, 1, 1])
+        XCTAssertEqual(t.syncsToDevice, 1, "the io params and embedding row")
+        XCTAssertEqual(t.bytesToDevice, l.hostInputBytes)
+        XCTAssertEqual(l.hostInputBytes, 2 * (l.paramsValues + config.hiddenSize), "params region (header, cos, sin) and x")
         XCTAssertEqual(t.syncsFromDevice, 1, "the token id")
         XCTAssertEqual(t.bytesFromDevice, 4)
         XCTAssertEqual(t.buffersAllocated, 0, "nothing allocated per token")
-        // the prompt: one prefill chunk (15 per-op runs per layer + the argmax LM head), one runlist;
-        // its argmax is the first generated token, the 7 others are decode tokens
-        let p = npu.counters.lastPrefillChunk
-        XCTAssertEqual(npu.counters.prefillChunkCount, 1)
-        XCTAssertEqual(p.submissions, 1)
-        XCTAssertEqual(p.runs, 15 * layers + 1)
-        XCTAssertEqual(p.syncsToDevice, 1)
-        XCTAssertEqual(p.syncsFromDevice, 1)
-        XCTAssertEqual(p.bytesFromDevice, 4)
-        XCTAssertEqual(npu.counters.tokenCount, 7)
-        XCTAssertEqual(npu.counters.tokens.submissions, 7)
-        XCTAssertEqual(npu.counters.tokens.runs, 7 * (2 * layers + 1))
-        XCTAssertEqual(device.counters.runs, npu.counters.tokens.runs + p.runs, "no runs outside prefill and tokens")
+        XCTAssertEqual(npu.counters.tokenCount, prompt.count + 7)
+        XCTAssertEqual(npu.counters.tokens.runs, (prompt.count - 1) + 2 * 8)
+        XCTAssertEqual(npu.counters.tokens.driverCommands, prompt.count + 7, "one driver command per row")
+        XCTAssertEqual(device.counters.runs, npu.counters.tokens.runs, "no runs outside tokens")
 
-        // bytes the runs read: every weight once per token, the KV read up to the bucket
+        // bytes the runs moved, as the drivers counted them: every channel stream and norm once (weights and
+        // lm_weights), the KV read up to the bucket (positions ≤ 13: one block), exactly the token's K and V rows written
         let traffic = try XCTUnwrap(npu.counters.lastTokenTraffic)
-        let weightBytes = try npuWeightBytes()
-        XCTAssertEqual(traffic.weightBytes, weightBytes)
-        let bucketPositions = 64   // positions ≤ 13 < one block
-        XCTAssertEqual(traffic.kvReadBytes, layers * 2 * config.kvHeadCount * bucketPositions * config.headDim * 2)
-        // the KV append writes exactly the token's rows through k_row / v_row: K and V, kvDim each, per layer
-        XCTAssertEqual(traffic.kvWriteBytes, layers * 2 * config.kvDim * 2)
-        XCTAssertEqual(npu.counters.lastTokenArgumentRebinds, 2 * layers, "k_row and v_row re-bound per layer")
+        let a = l.argumentBytes(bucket: 1), h = l.lmHeadArgumentBytes
+        XCTAssertEqual(traffic.weightBytes, a.weights + h.weights)
+        XCTAssertEqual(traffic.weightBytes, l.weightsBytes - (l.streamsOffset - 4 * config.layerCount * config.hiddenSize)
+                           + l.lmHead.weightsBytes - (l.lmHead.streamsOffset - 2 * config.hiddenSize),
+                       "the whole weights and lm_weights BOs but their alignment gaps")
+        XCTAssertGreaterThanOrEqual(traffic.weightBytes, try npuWeightBytes(), "the model's weights and zero padded rows")
+        XCTAssertEqual(traffic.kvReadBytes, config.layerCount * 2 * config.kvHeadCount * 64 * config.headDim * 2)
+        XCTAssertEqual(traffic.kvWriteBytes, config.layerCount * 2 * config.kvDim * 2)
+        XCTAssertEqual([traffic.activationReadBytes, traffic.outputBytes], [a.ioRead + h.ioRead, a.ioWritten + h.ioWritten])
+        for (ch, bytes) in traffic.channels { XCTAssertEqual(bytes, l.tokenChannelTotals(bucket: 1)[ch], "\(ch)") }
+        // a prompt row before the last: the decode token run alone (no LM head bytes streamed)
+        let fresh = try Support.npuBackend(graph, tensors, context: context).0
+        _ = try fresh.generateGreedy(prompt: [3, 99], count: 1)
+        XCTAssertEqual(fresh.counters.tokenCount, 2)
+        XCTAssertEqual(fresh.counters.tokens.runs, 3, "row 0: decode alone; row 1: decode and LM head")
+        XCTAssertEqual(fresh.counters.tokensTraffic.weightBytes, 2 * a.weights + h.weights)
+        XCTAssertEqual(npu.counters.lastTokenArgumentRebinds, 1, "kv_row re-bound per token")
     }
 
     /// bf16 bytes of every weight the decode reads per token (tied embedding read once, as the LM head).
@@ -81,44 +83,32 @@ final class SmallModelTests: XCTestCase {
         let expected = try reference.step(tokens: prompt, start: 0, logitRows: .last, observer: nil)
         XCTAssertEqual(logits.count, config.vocabSize)
         XCTAssertLessThan(klDivergence(expectedLogits: expected[...], actualLogits: logits[...]), 0.02)
-        let p = npu.counters.lastPrefillChunk
-        XCTAssertEqual(p.submissions, 1)
-        XCTAssertEqual(p.runs, 15 * config.layerCount + 1)
-        XCTAssertEqual(p.syncsToDevice, 1)
-        XCTAssertEqual(p.syncsFromDevice, 1, "the logits")
-        XCTAssertEqual(p.bytesFromDevice, 2 * config.vocabSize)
-        _ = try npu.step(tokens: [9], start: 3, logitRows: .last, observer: nil)
+        XCTAssertEqual(npu.counters.tokenCount, 3)
+        XCTAssertEqual(npu.counters.tokens.syncsFromDevice, 1, "only the last row's logits come back")
         let t = npu.counters.lastToken
-        XCTAssertEqual(t.submissions, 1)
-        XCTAssertEqual(t.runs, 2 * config.layerCount + 1)
-        XCTAssertEqual(t.syncsToDevice, 1)
-        XCTAssertEqual(t.syncsFromDevice, 1, "the logits")
-        XCTAssertEqual(t.bytesFromDevice, 2 * config.vocabSize)
-        // verify mode: the same runs and submissions, plus the taps syncs
-        _ = try npu.step(tokens: [5], start: 4, logitRows: .last) { _, _, _ in }
-        let v = npu.counters.lastToken
-        XCTAssertEqual(v.submissions, 1)
-        XCTAssertEqual(v.runs, 2 * config.layerCount + 1)
-        XCTAssertEqual(v.syncsFromDevice, 1 + 2 * config.layerCount + 1, "logits + taps of every half + result_norm")
+        XCTAssertEqual([t.submissions, t.runs, t.syncsToDevice, t.syncsFromDevice], [1, 2, 1, 1])
+        XCTAssertEqual(npu.counters.tokens.runs, 2 + 2, "rows 0 and 1: the decode token run alone; row 2 with the LM head")
+        XCTAssertEqual(t.bytesFromDevice, 2 * config.vocabSize, "the logits region's natural rows")
+        // verify mode: the same run, and one sync of every intermediate's io regions
+        _ = try npu.step(tokens: [5], start: 3, logitRows: .last) { _, _, _ in }
+        let v = npu.counters.lastToken, l = npu.layout
+        XCTAssertEqual([v.submissions, v.runs, v.syncsFromDevice], [1, 2, 1])
+        XCTAssertEqual(v.bytesFromDevice, 2 * (l.ioElements - l.layers[0].qkv))
     }
 
-    /// A prompt longer than a chunk (64 rows) through the chunked prefill: logits within the KL gate
-    /// of the reference, and decode continuing from the cache it filled equals the reference.
-    func testChunkedPrefillAcrossChunksThenDecode() throws {
+    /// A prompt longer than a KV block runs as decode steps: logits within the KL gate of the reference, and decode
+    /// continuing from the cache it filled equals the reference.
+    func testLongPromptThenDecode() throws {
         let (npu, _) = try Support.npuBackend(graph, tensors, context: context)
         let reference = try Support.reference(graph, weights, context: context)
         let prompt = (0..<70).map { ($0 * 37 + 11) % config.vocabSize }
         let logits = try npu.step(tokens: prompt, start: 0, logitRows: .last, observer: nil)
         let expected = try reference.step(tokens: prompt, start: 0, logitRows: .last, observer: nil)
         let kl = klDivergence(expectedLogits: expected[...], actualLogits: logits[...])
-        print("chunked prefill, 70 rows: KL \(kl)")
+        print("70 prompt rows as decode steps: KL \(kl)")
         XCTAssertLessThan(kl, 0.02)
-        XCTAssertEqual(npu.counters.prefillChunkCount, 2)
-        XCTAssertEqual(npu.counters.prefill.submissions, 2)
-        XCTAssertEqual(npu.counters.prefill.runs, 2 * 15 * config.layerCount + 1, "LM head on the last chunk only")
-        let traffic = try XCTUnwrap(npu.counters.lastPrefillTraffic)
-        XCTAssertEqual(traffic.kvWriteBytes, config.layerCount * 2 * 6 * config.kvDim * 2, "6 rows appended in chunk 2")
-        // decode from the prefilled cache
+        XCTAssertEqual(npu.counters.tokenCount, 70)
+        XCTAssertEqual(npu.counters.tokensTraffic.kvWriteBytes, 70 * config.layerCount * 2 * config.kvDim * 2, "70 rows appended")
         var token = Sampler.argmax(logits), pos = prompt.count
         XCTAssertEqual(token, Sampler.argmax(expected))
         for _ in 0..<4 {
@@ -131,22 +121,26 @@ final class SmallModelTests: XCTestCase {
         }
     }
 
-    /// Shapes no tiling candidate serves are still rejected when the plan is made, naming the constraint:
-    /// headDim 8 (RoPE serves multiples of 32, and 16), and K/V rows (kvDim 24) no gemv tile height divides.
+    /// Shapes the decode token cannot serve are rejected when the layout is made, naming the rule: headDim 8 (RoPE
+    /// serves multiples of 32, and 16), an ffn no gemv tile height divides, 9 KV heads (one attention core each, ≤ 8).
     func testUnsupportedShapesAreRejectedAtPlanTime() throws {
-        func planError(_ heads: Int, _ kvHeads: Int, _ headDim: Int) throws -> String? {
-            let c = try ModelConfig(vocabSize: 1024, hiddenSize: 128, intermediateSize: 384, layerCount: 2, headCount: heads,
+        func planError(_ heads: Int, _ kvHeads: Int, _ headDim: Int, ffn: Int = 384) throws -> String? {
+            let c = try ModelConfig(vocabSize: 1024, hiddenSize: 128, intermediateSize: ffn, layerCount: 2, headCount: heads,
                                     kvHeadCount: kvHeads, headDim: headDim, maxContext: 4096, tiedEmbeddings: true)
             let g = Graph.llama(c)
             do {
-                _ = try NPUBackend.plan(graph: g, tensors: Support.bf16Weights(c, seed: 1), manifest: Support.manifest,
-                                        contextLength: 64)
+                _ = try NPUBackend.designs(graph: g, tensors: Support.bf16Weights(c, seed: 1), manifest: Support.manifest,
+                                           contextLength: 64)
                 return nil
             } catch let e as KernelPlanError { return "\(e)" }
         }
         XCTAssertNil(try planError(8, 2, 16), "the tiny golden model's shape is served")
-        XCTAssertEqual(try planError(16, 2, 8),
-                       "Qrope: headDim=8 is neither a multiple of 32 (16-lane halves) nor 16 (two heads per 32-lane vector)")
-        XCTAssertEqual(try planError(4, 1, 24), "Kcur: M=24 is not a multiple of the tile M=16 (tilings tried: tm=64, tm=32, tm=16)")
+        XCTAssertEqual(try planError(16, 2, 8), "decode: headDim=8: rope serves a multiple of 32, or 16")
+        XCTAssertEqual(try planError(2, 2, 64, ffn: 416),
+                       "decode: no gemv tiling serves this model (tm=64 tk=64: tm=64 does not divide ffn=416 (gate/up tile pairs); "
+                           + "tm=32 tk=64: S=64 (headDim, the hub's object) does not divide tm=32; "
+                           + "tm=16 tk=64: S=64 (headDim, the hub's object) does not divide tm=16)")
+        XCTAssertEqual(try planError(18, 9, 16),
+                       "decode: kvHeads=9: the design has one attention core per KV head and at most 8 (2 pack fifos of 4)")
     }
 }

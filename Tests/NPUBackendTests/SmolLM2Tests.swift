@@ -1,4 +1,4 @@
-// SmolLM2-135M as shipped (Q4_1 projections, Q8_0 embedding → bf16 LM head) on NPUBackend over the emulated NPU: verify vs reference and goldens, greedy, counters.
+// SmolLM2-135M as shipped (Q4_1 projections, Q8_0 embedding → bf16 LM head in its own run) on NPUBackend over the emulated NPU: verify vs reference and goldens, greedy, counters.
 import Foundation
 import LlamaCore
 import NPUBackend
@@ -24,6 +24,8 @@ final class SmolLM2Tests: XCTestCase {
         let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
         XCTAssertEqual(npu.dtype(of: graph.node(named: "Qcur-0")!), .q4_1)
         XCTAssertEqual(npu.dtype(of: graph.node(named: "result_output")!), .q8_0, "Q8_0 converted to bf16 at upload")
+        XCTAssertEqual([npu.designs.projectionDType, npu.designs.lmHeadDType], [.q4_1, .bf16])
+        XCTAssertEqual(npu.designs.all.map(\.kernelName), ["decode_q4_1_b1", "decode_q4_1_b2", "lm_head_bf16"])
         let golden = try GoldenSet(directory: Support.root.appendingPathComponent("Golden/smollm2-135m-instruct-q4_1").path)
         let capital = golden.cases.first { $0.name == "capital" }!
         let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: Self.context),
@@ -46,16 +48,17 @@ final class SmolLM2Tests: XCTestCase {
         let clock = ContinuousClock()
         let started = clock.now
         let ids = try npu.generateGreedy(prompt: capital.promptIDs, count: 4)
-        print("SmolLM2 emulated: prefill of \(capital.promptIDs.count) + 3 decode tokens in \(clock.now - started)")
+        print("SmolLM2 emulated: \(capital.promptIDs.count) prompt rows + 3 decode tokens in \(clock.now - started)")
         XCTAssertEqual(ids, Array(capital.greedyIDs.prefix(4)), "golden margins: \(capital.greedyMargins.prefix(4))")
         let t = npu.counters.lastToken
         XCTAssertEqual(t.submissions, 1)
-        XCTAssertEqual(t.runs, 2 * 30 + 1)
-        XCTAssertEqual(t.syncsToDevice + t.syncsFromDevice, 2, "step params in, token id out")
+        XCTAssertEqual(t.runs, 2, "the decode token run (30 layers) and the LM head run")
+        XCTAssertEqual([t.runlistExecutes, t.driverCommands], [1, 1], "one runlist, one chained command")
+        XCTAssertEqual(t.syncsToDevice + t.syncsFromDevice, 2, "io inputs in, token id out")
         XCTAssertEqual(t.bytesFromDevice, 4)
     }
 
-    /// Every golden case's whole greedy continuation (chunked prefill, then argmax decode on the NPU).
+    /// Every golden case's whole greedy continuation (the prompt as decode steps, then argmax decode on the NPU).
     func testFullGreedyContinuationsEqualTheGoldens() throws {
         let m = try model()
         let graph = Graph.llama(m.config)
@@ -71,17 +74,17 @@ final class SmolLM2Tests: XCTestCase {
             // on the NPU and on the fp32 reference
             let prefix = c.promptIDs + c.greedyIDs.prefix(d)
             let (fresh, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
-            // the path greedy took: prefill of the prompt, decode steps, then the logits variant at step d
+            // the path greedy took: the prompt and d − 1 tokens as decode steps, then the step at d with its logits
             _ = try fresh.generateGreedy(prompt: c.promptIDs, count: d)
             let npuLogits = try fresh.step(tokens: [c.greedyIDs[d - 1]], start: prefix.count - 1, logitRows: .last, observer: nil)
             let (prefilled, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
-            let prefillLogits = try prefilled.step(tokens: prefix, start: 0, logitRows: .last, observer: nil)
+            let prefillLogits = try prefilled.step(tokens: prefix, start: 0, logitRows: .last, observer: nil)   // one multi-row step
             let reference = try Support.reference(graph, try FloatWeights(graph: graph, source: m.tensors), context: Self.context)
             let refLogits = try reference.step(tokens: prefix, start: 0, logitRows: .last, observer: nil)
             let (g, n) = (c.greedyIDs[d], ids[d])
             let npuGap = npuLogits[g] - npuLogits[n], refGap = refLogits[g] - refLogits[n]
             print("  at \(d): golden picks \(g), NPU picks \(n); logit(golden) − logit(NPU pick): NPU decode \(npuGap), " +
-                  "NPU chunked prefill of the same prefix \(prefillLogits[g] - prefillLogits[n]), " +
+                  "NPU multi-row step of the same prefix \(prefillLogits[g] - prefillLogits[n]), " +
                   "fp32 reference \(refGap), golden file \(c.greedyMargins[d]); KL \(klDivergence(expectedLogits: refLogits[...], actualLogits: npuLogits[...]))")
             XCTAssertEqual(Array(ids.prefix(d)), Array(c.greedyIDs.prefix(d)))
             XCTAssertLessThan(abs(npuGap), 0.25, "\(c.name): the NPU's own choice is a near-tie (bf16 activations)")

@@ -11,10 +11,10 @@ enum Support {
         .deletingLastPathComponent()
     static let manifest = try! KernelManifest.load(path: root.appendingPathComponent("Kernels/manifest.json").path)
 
-    /// The smallest Llama the tiles serve (gemv 64 × 64, headDim a multiple of 32): 2 layers,
-    /// GQA 4:2, Llama 3 RoPE scaling, tied embeddings.
+    /// The smallest Llama the decode token serves with headDim 64 (gemv 64 × 64 tiles, vocab ≥ 16 cores × 64 rows):
+    /// 2 layers, GQA 4:2, Llama 3 RoPE scaling, tied embeddings.
     static let smallConfig = try! ModelConfig(
-        vocabSize: 512, hiddenSize: 128, intermediateSize: 512, layerCount: 2, headCount: 4, kvHeadCount: 2, headDim: 64,
+        vocabSize: 1024, hiddenSize: 128, intermediateSize: 512, layerCount: 2, headCount: 4, kvHeadCount: 2, headDim: 64,
         ropeTheta: 500000, ropeScaling: .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192),
         maxContext: 4096, tiedEmbeddings: true)
 

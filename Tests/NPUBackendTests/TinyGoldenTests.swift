@@ -26,21 +26,20 @@ final class TinyGoldenTests: XCTestCase {
 
     func golden() throws -> GoldenSet { try GoldenSet(directory: Self.goldenDirectory) }
 
-    func testPlanChoosesSmallTilesOnlyWhereNeeded() throws {
+    /// The decode token's one tile height: tm 16 pads the fewest rows for headDim 16 (tm 64: 2880 per token, 32:
+    /// 1344, 16: 320 — QKV 192 and O/D 128 rows per layer against 16 cores × tm); the LM head's own: tm 64 (vocab
+    /// 1024 pads no row at any tm; ties → the larger).
+    func testLayoutChoosesTheTileHeightWithTheFewestPaddedRows() throws {
         for source in Source.allCases {
             let m = try model(source)
-            let plan = try NPUBackend.plan(graph: Graph.llama(m.config), tensors: m.tensors, manifest: Support.manifest,
-                                           contextLength: Self.context)
-            for use in ["Kcur", "Vcur"] { XCTAssertEqual(plan.instance(use)!.tiling["tm"], 32, use) }
-            for use in ["Qcur", "attn_out", "ffn_gate", "ffn_up", "ffn_out", "result_output", "result_logits"] {
-                XCTAssertEqual(plan.instance(use)!.tiling["tm"], 64, use)
-            }
-            for use in ["prefill_Kcur", "prefill_Vcur"] { XCTAssertEqual(plan.instance(use)!.tiling["tn"], 32, use) }
-            XCTAssertEqual(plan.instance("ffn_act")!.tiling["tile"], 128, "ffn 384 is no multiple of 512 or 256")
-            XCTAssertEqual(plan.instance("Qrope")!.entries, [source == .gguf ? "rope_adjacent_bf16" : "rope_halfsplit_bf16"])
             let (npu, _) = try Support.npuBackend(Graph.llama(m.config), m.tensors, context: Self.context)
-            XCTAssertEqual(npu.designs.attentionTM, [64, 32, 64], "Qcur, Kcur/Vcur, attn_out")
-            XCTAssertEqual(npu.designs.mlpTM, [64, 64])
+            let l = npu.layout
+            XCTAssertEqual(l.tm, 16)
+            XCTAssertEqual(l.candidates.map(\.paddedRows), [4 * (832 + 896 + 256 + 896), 4 * (320 + 384 + 256 + 384), 4 * (64 + 128 + 0 + 128)])
+            XCTAssertEqual(l.stages.map(\.paddedRows), [256, 256, 768, 256])
+            XCTAssertEqual(l.lmHead.candidates.map(\.paddedRows), [0, 0, 0])
+            XCTAssertEqual(npu.designs.all.map(\.kernelName).first, "decode_bf16_b1")
+            XCTAssertEqual([l.lmHead.tm, l.lmHead.stage.paddedRows], [64, 1024], "vocab 1024 = 16 cores × 64: no zero row")
         }
     }
 
@@ -143,12 +142,11 @@ final class TinyGoldenTests: XCTestCase {
     func testVerifySafetensors() throws { try verify(.safetensors) }
     func testVerifyGGUF() throws { try verify(.gguf) }
 
-    /// Greedy on the NPU (chunked prefill, then the argmax LM head: one int32 back per token) for every golden
-    /// case, and the counters of every decode token.
+    /// Greedy on the NPU (the prompt as decode steps, then the argmax merge: one int32 back per token) for every
+    /// golden case, and the counters of every token.
     func greedy(_ source: Source) throws {
         let m = try model(source)
         let graph = Graph.llama(m.config)
-        let layers = m.config.layerCount
         for c in try golden().cases {
             let (npu, device) = try Support.npuBackend(graph, m.tensors, context: Self.context)
             let ids = try npu.generateGreedy(prompt: c.promptIDs, count: c.greedyIDs.count)
@@ -157,24 +155,19 @@ final class TinyGoldenTests: XCTestCase {
                   (firstDiff.map { "\($0) (golden margin \(c.greedyMargins[$0]))" } ?? "none"))
             if let d = firstDiff { try explainDivergence(m, c, ids, at: d) }
 
-            // the prompt: one chunk (one runlist); then one runlist per token: 2 runs per layer + the LM head,
-            // the step params in and the token id out, and nothing else
-            XCTAssertEqual(npu.counters.prefillChunkCount, 1)
-            let p = npu.counters.lastPrefillChunk
-            XCTAssertEqual(p.submissions, 1)
-            XCTAssertEqual(p.runs, 15 * layers + 1)
-            XCTAssertEqual(p.syncsToDevice + p.syncsFromDevice, 2)
+            // every row one runlist (one driver command): the io inputs in, the token id out, and nothing else; the
+            // prompt rows before the last run the decode token alone, every other row the decode token and the LM head
             let tokens = npu.counters.tokenCount
-            XCTAssertEqual(tokens, c.greedyIDs.count - 1)
-            XCTAssertEqual(npu.counters.tokens.submissions, tokens, "exactly one submission per decode token")
-            XCTAssertEqual(npu.counters.tokens.runs, tokens * (2 * layers + 1))
-            XCTAssertEqual(npu.counters.tokens.syncsToDevice, tokens, "the step params BO, once per token")
-            XCTAssertEqual(npu.counters.tokens.syncsFromDevice, tokens, "the token id, once per token: no sync between ops")
-            XCTAssertEqual(npu.counters.tokens.bytesFromDevice, 4 * tokens)
+            XCTAssertEqual(tokens, c.promptIDs.count + c.greedyIDs.count - 1)
+            XCTAssertEqual(npu.counters.tokens.submissions, tokens, "exactly one submission per token")
+            XCTAssertEqual(npu.counters.tokens.runs, (c.promptIDs.count - 1) + 2 * c.greedyIDs.count)
+            XCTAssertEqual(npu.counters.tokens.driverCommands, tokens)
+            XCTAssertEqual(npu.counters.tokens.syncsToDevice, tokens, "the io inputs, once per token")
+            XCTAssertEqual(npu.counters.tokens.syncsFromDevice, c.greedyIDs.count, "the token id of the last prompt row and each decode token: no sync between ops")
+            XCTAssertEqual(npu.counters.tokens.bytesFromDevice, 4 * c.greedyIDs.count)
             XCTAssertEqual(npu.counters.tokens.buffersAllocated, 0)
-            let t = npu.counters.lastToken
-            XCTAssertEqual(t.bytesToDevice, 32 + 2 * m.config.headDim + 2 * m.config.hiddenSize)
-            XCTAssertEqual(device.counters.runs, npu.counters.tokens.runs + p.runs, "no runs outside prefill and tokens")
+            XCTAssertEqual(npu.counters.lastToken.bytesToDevice, npu.layout.hostInputBytes)
+            XCTAssertEqual(device.counters.runs, npu.counters.tokens.runs, "no runs outside tokens")
         }
     }
 
@@ -183,7 +176,7 @@ final class TinyGoldenTests: XCTestCase {
 
     /// A greedy divergence must be a near-tie the NPU's bf16 logits cannot resolve (the Verifier's rule: within 2 ulp
     /// of bf16 at the largest logit), measured on the golden prefix: the NPU's logits of both candidates (decode
-    /// path and chunked prefill), the fp32 reference's, the golden's margin, and the fp32 reference with every node's
+    /// path and the prompt as one multi-row step), the fp32 reference's, the golden's margin, and the fp32 reference with every node's
     /// output stored in bf16.
     func explainDivergence(_ m: LoadedModel, _ c: GoldenSet.Case, _ ids: [Int], at d: Int) throws {
         let graph = Graph.llama(m.config)
@@ -202,7 +195,7 @@ final class TinyGoldenTests: XCTestCase {
         let largest = npuLogits.map(abs).max()!
         let resolution = 2 * Float(pow(2, floor(log2(Double(largest))) - 7))
         print("  at \(d): golden picks \(g), NPU picks \(n); logit(golden) − logit(NPU pick): NPU decode \(npuGap), " +
-              "NPU chunked prefill \(prefillLogits[g] - prefillLogits[n]), fp32 reference \(refLogits[g] - refLogits[n]), " +
+              "NPU multi-row step \(prefillLogits[g] - prefillLogits[n]), fp32 reference \(refLogits[g] - refLogits[n]), " +
               "golden file \(c.greedyMargins[d]), fp32 reference storing every node in bf16 \(storageLogits[g] - storageLogits[n]); " +
               "largest logit \(largest), bf16 resolution there (2 ulp) \(resolution)")
         XCTAssertEqual(Array(ids.prefix(d)), Array(c.greedyIDs.prefix(d)))

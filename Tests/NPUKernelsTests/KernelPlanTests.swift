@@ -50,14 +50,21 @@ final class KernelPlanTests: XCTestCase {
         XCTAssertEqual(mqa.instance("Krope")!.args[0].shape, [1, 1, 16])
     }
 
-    /// Tools/build-kernels.py plans with the same candidates as KernelPlan (it builds each instance with its tiling).
+    /// Tools/build-kernels.py plans with the same candidates as KernelPlan, and says which design instances run each
+    /// use with which parameters (issue 12 + its LM-head addendum): the layers' uses run on decode_token, one instance
+    /// per KV bucket, whose tiling is the decode contract's (tk from the plan's Qcur, block from its kqv_out, tm the
+    /// fewest padded rows: tiny 16, SmolLM2 64), not the use's own; result_norm and the LM head run on lm_head, once,
+    /// with its own tm_lm (the fewest padded vocab rows: 1024 and 49152 rows pad to none at 16·64, the larger wins);
+    /// prefill runs on none. SmolLM2 as shipped: Q4_1 projections with a bf16 LM head (two formats, two runs).
     func testBuildScriptPlansTheSameTilings() throws {
         guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile)
         else { throw XCTSkip("python3 is not installed; the build script cannot be checked") }
         let root = TestPlans.kernelsDirectory.deletingLastPathComponent()
-        for (plan, args) in [(TestPlans.tinyPlan, ["--config", root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path,
-                                                   "--weights", "bf16", "--ctx", "8192"]),
-                             (TestPlans.smolPlan, ["--preset", "smollm2-135m", "--weights", "q4_1", "--ctx", "8192"])] {
+        let lmUses: Set = ["result_norm", "result_output", "result_logits"]
+        for (plan, args, tm, tmLM) in [(TestPlans.tinyPlan, ["--config", root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path,
+                                                             "--weights", "bf16", "--ctx", "8192"], 16, 64),
+                                       (TestPlans.smolPlan, ["--preset", "smollm2-135m", "--weights", "q4_1", "--lm-head", "bf16",
+                                                             "--ctx", "8192"], 64, 64)] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: python)
             p.arguments = [root.appendingPathComponent("Tools/build-kernels.py").path] + args + ["--plan-only"]
@@ -66,15 +73,31 @@ final class KernelPlanTests: XCTestCase {
             try p.run()
             let data = out.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0)
+            XCTAssertEqual(p.terminationStatus, 0, args.joined(separator: " "))
             let uses = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
             XCTAssertEqual(uses.count, plan.instances.count)
+            let tk = try XCTUnwrap(plan.instance("Qcur")?.values["tk"]), block = try XCTUnwrap(plan.instance("kqv_out")?.values["block"])
             for (u, i) in zip(uses, plan.instances) {
                 XCTAssertEqual(u["use"] as? String, i.use)
                 XCTAssertEqual(u["kernel"] as? String, i.kernel)
                 XCTAssertEqual(u["tiling"] as? [String: Int], i.tiling, i.use)
                 let designArgs = try XCTUnwrap(u["designArgs"] as? [[String]])
-                for (key, value) in i.tiling { XCTAssertTrue(designArgs.allSatisfy { $0.contains("\(key)=\(value)") }, i.use) }
+                switch u["builtIn"] as? String {
+                case "none":
+                    XCTAssertTrue(i.use.hasPrefix("prefill_"), i.use)
+                    XCTAssertEqual(designArgs, [], i.use)
+                case "lm_head":
+                    XCTAssertTrue(lmUses.contains(i.use), i.use)
+                    XCTAssertEqual(designArgs.count, 1, i.use)
+                    for a in ["tm=\(tm)", "tm_lm=\(tmLM)", "tk_lm=64"] { XCTAssertTrue(designArgs.allSatisfy { $0.contains(a) }, "\(i.use) \(a)") }
+                case "decode_token":
+                    XCTAssertFalse(lmUses.contains(i.use) || i.use.hasPrefix("prefill_"), i.use)
+                    XCTAssertEqual(designArgs.map { $0.first { $0.hasPrefix("bucket=") } }, [1, 2, 4, 8, 16, 32, 64, 128].map { "bucket=\($0)" }, i.use)
+                    for a in ["tm=\(tm)", "tk=\(tk)", "block=\(block)", "tm_lm=\(tmLM)", "tk_lm=64"] {
+                        XCTAssertTrue(designArgs.allSatisfy { $0.contains(a) }, "\(i.use) \(a)")
+                    }
+                default: XCTFail("\(i.use): builtIn \(String(describing: u["builtIn"]))")
+                }
             }
         }
     }

@@ -10,9 +10,9 @@ enum PlanSupport {
         .deletingLastPathComponent()
     static let manifest = try! KernelManifest.load(path: root.appendingPathComponent("Kernels/manifest.json").path)
 
-    /// The smallest Llama the tiles serve (as NPUBackendTests' Support.smallConfig).
+    /// The smallest Llama the decode token serves with headDim 64 (as NPUBackendTests' Support.smallConfig).
     static let small = try! ModelConfig(
-        vocabSize: 512, hiddenSize: 128, intermediateSize: 512, layerCount: 2, headCount: 4, kvHeadCount: 2, headDim: 64,
+        vocabSize: 1024, hiddenSize: 128, intermediateSize: 512, layerCount: 2, headCount: 4, kvHeadCount: 2, headDim: 64,
         ropeTheta: 500000, maxContext: 4096, tiedEmbeddings: true)
     static let llama1B = try! ModelConfig(
         vocabSize: 128256, hiddenSize: 2048, intermediateSize: 8192, layerCount: 16, headCount: 32, kvHeadCount: 8,
@@ -28,26 +28,22 @@ final class DeviceMemoryPlanTests: XCTestCase {
         let config = PlanSupport.small, manifest = PlanSupport.manifest
         let graph = Graph.llama(config)
         let tensors = TensorDictionary.randomLlama(config, seed: 3, scale: 0.1)
-        for prefill in [false, true] {
-            let device = try NPUBackend.emulatedDevice(graph: graph, tensors: tensors, manifest: manifest, contextLength: 256)
-            _ = try NPUBackend(graph: graph, tensors: tensors, device: device, manifest: manifest, contextLength: 256,
-                               xclbin: "emulated-decode.xclbin", instructions: { try device.instructions(for: $0) },
-                               prefillDesigns: prefill)
-            var instructionBytes: [String: Int] = [:]
-            for name in try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: manifest, contextLength: 256,
-                                                   prefillDesigns: prefill) {
-                instructionBytes[name] = 4 * (try device.instructions(for: name)).count
-            }
-            let plan = try NPUBackend.memoryPlan(graph: graph, tensors: tensors, manifest: manifest, contextLength: 256,
-                                                 prefillDesigns: prefill, instructionBytes: instructionBytes)
-            XCTAssertEqual(plan.buffers.count, device.counters.buffersAllocated, "prefill \(prefill)")
-            XCTAssertEqual(plan.buffers.reduce(0) { $0 + $1.bytes }, device.counters.bytesAllocated, "prefill \(prefill)")
-            // 13 per layer + 8 + (prefill step and 15 slots) + one instruction stream per kernel
-            XCTAssertEqual(plan.buffers.count, 2 * 13 + 8 + (prefill ? 16 : 0) + instructionBytes.count)
-            XCTAssertThrowsError(try plan.verify(allocatedBuffers: device.counters.buffersAllocated,
-                                                 allocatedBytes: device.counters.bytesAllocated + 1)) { error in
-                XCTAssertTrue("\(error)".hasSuffix("the memlock check (DeviceMemoryPlan.swift) must list exactly what NPUBackend allocates"))
-            }
+        let device = try NPUBackend.emulatedDevice(graph: graph, tensors: tensors, manifest: manifest, contextLength: 256)
+        _ = try NPUBackend(graph: graph, tensors: tensors, device: device, manifest: manifest, contextLength: 256,
+                           xclbin: "emulated-decode.xclbin", instructions: { try device.instructions(for: $0) })
+        var instructionBytes: [String: Int] = [:]
+        for name in try NPUBackend.kernelNames(graph: graph, tensors: tensors, manifest: manifest, contextLength: 256) {
+            instructionBytes[name] = 4 * (try device.instructions(for: name)).count
+        }
+        let plan = try NPUBackend.memoryPlan(graph: graph, tensors: tensors, manifest: manifest, contextLength: 256,
+                                             instructionBytes: instructionBytes)
+        XCTAssertEqual(plan.buffers.count, device.counters.buffersAllocated)
+        XCTAssertEqual(plan.buffers.reduce(0) { $0 + $1.bytes }, device.counters.bytesAllocated)
+        // weights, lm_weights, KV, io + one instruction stream per kernel (each bucket's decode token, the LM head)
+        XCTAssertEqual(plan.buffers.map(\.name), ["weights", "lm_weights", "kv", "io"] + instructionBytes.keys.sorted().map { "insts(\($0))" })
+        XCTAssertThrowsError(try plan.verify(allocatedBuffers: device.counters.buffersAllocated,
+                                             allocatedBytes: device.counters.bytesAllocated + 1)) { error in
+            XCTAssertTrue("\(error)".hasSuffix("the memlock check (DeviceMemoryPlan.swift) must list exactly what NPUBackend allocates"))
         }
     }
 
@@ -56,11 +52,12 @@ final class DeviceMemoryPlanTests: XCTestCase {
     func testMappedBytesFromTheirParts() throws {
         let c = PlanSupport.small
         let base = try NPUBackend.memoryPlan(config: c, projection: .bf16, lmHead: .bf16, manifest: PlanSupport.manifest,
-                                             contextLength: 256, prefillDesigns: false)
-        // buckets 1, 2, 4 at context 256 (blocks of 64): 4 runlists each of 2·2 (+1) runs, one chained command each
-        XCTAssertEqual(base.runs, 3 * (4 + 5 + 5 + 5))
-        XCTAssertEqual(base.chainedCommands, 3 * 4)
-        XCTAssertEqual(base.commandMappedBytes, (57 + 12) * 4096)
+                                             contextLength: 256)
+        // buckets 1, 2, 4 at context 256 (blocks of 64): a decode token run each and one LM head run; two runlists
+        // each ([decode, LM head] and [decode]), one chained command each
+        XCTAssertEqual(base.runs, 3 + 1)
+        XCTAssertEqual(base.chainedCommands, 2 * 3)
+        XCTAssertEqual(base.commandMappedBytes, (4 + 6) * 4096)
         XCTAssertEqual(base.heapMappedBytes, 64 << 20)
         let kv = 2 * c.layerCount * c.kvHeadCount * 256 * c.headDim * 2
         XCTAssertEqual(base.bytes(.kvCache), kv)
@@ -72,7 +69,7 @@ final class DeviceMemoryPlanTests: XCTestCase {
         var big: [String: Int] = [:]
         for n in names { big[n] = 70 << 20 / names.count }
         let grown = try NPUBackend.memoryPlan(config: c, projection: .bf16, lmHead: .bf16, manifest: PlanSupport.manifest,
-                                              contextLength: 256, prefillDesigns: false, instructionBytes: big, pdiBytes: 1 << 20)
+                                              contextLength: 256, instructionBytes: big, pdiBytes: 1 << 20)
         XCTAssertEqual(grown.heapMappedBytes, 128 << 20)
         XCTAssertEqual(grown.mappedBytes - base.mappedBytes, 64 << 20)
     }
@@ -83,7 +80,7 @@ final class DeviceMemoryPlanTests: XCTestCase {
         let m = PlanSupport.manifest
         var rows: [(String, Int)] = []
         func plan(_ c: ModelConfig, _ p: DType, _ h: DType, _ ctx: Int) throws -> DeviceMemoryPlan {
-            try NPUBackend.memoryPlan(config: c, projection: p, lmHead: h, manifest: m, contextLength: ctx, prefillDesigns: false)
+            try NPUBackend.memoryPlan(config: c, projection: p, lmHead: h, manifest: m, contextLength: ctx)
         }
         for (label, p) in [("bf16", DType.bf16), ("Q4_0", .q4_0)] {
             for ctx in [1024, 8192, 131072] {
@@ -99,7 +96,9 @@ final class DeviceMemoryPlanTests: XCTestCase {
         rows.append(("SmolLM2 Q4_1 ctx 2048", s.mappedBytes))
         print("computed from the plan: SmolLM2-135M (Q4_1 projections, bf16 LM head) at context 2048: \(s.mappedBytes) bytes "
               + "(\(NPUEnvironment.formatBytes(UInt64(s.mappedBytes)))) = \(s.breakdown)")
-        // bf16 1B weights: every matrix and norm at 2 bytes, the tied LM head once
+        // bf16 1B weights (weights and lm_weights BOs): every matrix and norm at 2 bytes, the tied LM head once, no
+        // zero row (the layers' rows are multiples of 16 cores × 64; the LM head's 128256 of 16 × its tm 16), and
+        // lm_weights' gap from output_norm_w (4096 B) to its streams (64-byte aligned: none)
         let c = PlanSupport.llama1B
         let perLayer = 2 * c.hiddenSize + c.hiddenSize * (c.qDim + 2 * c.kvDim) + c.qDim * c.hiddenSize
             + 3 * c.hiddenSize * c.intermediateSize
@@ -109,7 +108,7 @@ final class DeviceMemoryPlanTests: XCTestCase {
     }
 
     /// The figures above, frozen: a change to the designs, the plan or the target model shows here.
-    static let frozen: [Int] = [2_576_863_232, 2_813_452_288, 6_842_261_504,   // Llama 3.2 1B bf16 at 1k, 8k, 128k
-                                800_477_184, 1_037_066_240, 5_065_875_456,     // Llama 3.2 1B Q4_0 at 1k, 8k, 128k
-                                244_768_768]                                   // SmolLM2-135M Q4_1 at 2k
+    static let frozen: [Int] = [2_574_086_144, 2_809_004_032, 6_835_585_024,   // Llama 3.2 1B bf16 at 1k, 8k, 128k
+                                797_700_096, 1_032_617_984, 5_059_198_976,     // Llama 3.2 1B Q4_0 at 1k, 8k, 128k
+                                256_663_552]                                   // SmolLM2-135M Q4_1, bf16 LM head, at 2k
 }

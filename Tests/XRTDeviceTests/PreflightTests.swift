@@ -79,7 +79,8 @@ final class PreflightTests: XCTestCase {
         let plan = try built.memoryPlan(graph: graph, tensors: tensors, manifest: PlanSupport.manifest, contextLength: context)
         XCTAssertEqual(plan.bytes(.instructions), designs.count * 4096)
         XCTAssertEqual(plan.pdiBytes, 200_000)
-        XCTAssertEqual(plan.mappedBytes, plan.hostOnlyMappedBytes + (57 + 12) * 4096 + (64 << 20))
+        // command BOs: 3 decode token runs and the LM head run; 2 runlists per bucket (one chained command each)
+        XCTAssertEqual(plan.mappedBytes, plan.hostOnlyMappedBytes + (3 + 1 + 2 * 3) * 4096 + (64 << 20))
         XCTAssertThrowsError(try preflight(environment(memlock: 8 << 20), matchingTable())) { error in
             guard let e = error as? NPUPreflightError else { return XCTFail("\(error)") }
             XCTAssertEqual(e.check, "memlock limit")
@@ -98,21 +99,28 @@ final class PreflightTests: XCTestCase {
         XCTAssertThrowsError(try preflight(environment(memlock: UInt64(plan.mappedBytes - 1)), matchingTable()))
     }
 
-    /// aiecc's five buffer arguments against the attention half's twelve: named, with both counts.
+    /// aiecc's five buffer arguments serve the decode token's four and the LM head's two (the rest left unset); an
+    /// xclbin declaring fewer than the plan binds is named, with both counts.
     func testArgumentCountMismatchNamesTheKernelAndBothNumbers() throws {
-        let table = TableXclbin(path: built.xclbin, kernels: Dictionary(uniqueKeysWithValues: designs.map { ($0.kernelName, TableXclbin.aiecc()) }))
-        XCTAssertThrowsError(try preflight(environment(memlock: nil), table)) { error in
+        let aiecc = TableXclbin(path: built.xclbin, kernels: Dictionary(uniqueKeysWithValues: designs.map { ($0.kernelName, TableXclbin.aiecc()) }))
+        XCTAssertNoThrow(try preflight(environment(memlock: nil), aiecc), "4 and 2 of aiecc's 5 buffer arguments")
+        let narrow = TableXclbin(path: built.xclbin, kernels: Dictionary(uniqueKeysWithValues: designs.map { ($0.kernelName, TableXclbin.aiecc(3)) }))
+        XCTAssertThrowsError(try preflight(environment(memlock: nil), narrow)) { error in
             XCTAssertEqual(error as? KernelSignatureMismatch, KernelSignatureMismatch(
-                kernel: "attn_half_bf16_b1", xclbin: self.built.xclbin,
-                message: "the xclbin declares 8 arguments (opcode, instr, ninstr, bo0, bo1, bo2, bo3, bo4), but the plan binds 15 "
-                    + "(opcode, instr, ninstr and 12 buffers: x, norm_w, wq, wk, wv, wo, k_cache, v_cache, k_row, v_row, params, out); "
+                kernel: "decode_bf16_b1", xclbin: self.built.xclbin,
+                message: "the xclbin declares 6 arguments (opcode, instr, ninstr, bo0, bo1, bo2), but the plan binds 7 "
+                    + "(opcode, instr, ninstr and 4 buffers: weights, kv, kv_row, io); "
                     + "XRT's run.set_arg fails on an argument the kernel does not declare. aiecc emits opcode, instr, ninstr "
                     + "and a fixed number of buffer arguments bo0… (mlir-aie tools/aiecc/aiecc.cpp generateKernelsJson)"))
         }
         // every kernel's binding as the check sees it
         XCTAssertEqual(designs.map { KernelSignatureCheck.binding($0).count },
                        designs.map { 3 + $0.arguments.count })
-        XCTAssertEqual(Set(designs.map { KernelSignatureCheck.binding($0).count }), [15, 16, 9, 10, 7, 8])
+        XCTAssertEqual(designs.map { KernelSignatureCheck.binding($0).count }, Array(repeating: 7, count: designs.count - 1) + [5])
+        XCTAssertEqual(KernelSignatureCheck.binding(designs.last!).map(\.name), ["opcode", "instr", "ninstr", "lm_weights", "io"])
+        // an xclbin of 4 buffer arguments serves the LM head (2) but not the decode token (4 + opcode, instr, ninstr = 7)
+        let four = TableXclbin(path: built.xclbin, kernels: Dictionary(uniqueKeysWithValues: designs.map { ($0.kernelName, TableXclbin.aiecc(4)) }))
+        XCTAssertNoThrow(try KernelSignatureCheck.check([designs.last!], against: four))
     }
 
     func testScalarWhereThePlanBindsABuffer() throws {
@@ -120,8 +128,8 @@ final class PreflightTests: XCTestCase {
         let name = designs[0].kernelName
         table.kernels[name]![4].hostType = "uint32_t"
         XCTAssertThrowsError(try preflight(environment(memlock: nil), table)) { error in
-            XCTAssertEqual("\(error)", "kernel '\(name)' of \(self.built.xclbin): argument 4 is norm_w (uint32_t) in the xclbin, "
-                           + "a scalar, but the plan binds a buffer there (norm_w)")
+            XCTAssertEqual("\(error)", "kernel '\(name)' of \(self.built.xclbin): argument 4 is kv (uint32_t) in the xclbin, "
+                           + "a scalar, but the plan binds a buffer there (kv)")
         }
         table.kernels[name] = nil
         XCTAssertThrowsError(try preflight(environment(memlock: nil), table)) { error in

@@ -10,8 +10,8 @@
 #   ($NPULLAMA_CACHE/venv-real-iron, default ~/.cache/npu-llama), created when missing.
 #   --endpoints prints, per instance, where the real SequentialPlacer put every runtime fill/drain
 #   (shim tile, MM2S = fill / S2MM = drain), and writes them as JSON to FILE if given.
-# Instances: Tools/check_designs.py's fused_instances (every model, weight type, bucket, taps variant)
-# and the per-op designs as its check_per_op enumerates them (same labels, so Tools/tests can match them).
+# Instances: Tools/check_designs.py's fused_instances (every model, weight type, context and bucket it checks;
+# same labels, so Tools/tests can match them).
 import argparse
 import hashlib
 import json
@@ -165,7 +165,7 @@ def run_instance(probe, design_path, args, kwargs):
     sys.path.insert(0, folder)
     error = None
     try:
-        for m in ("roles", "attn_half", name):
+        for m in ("roles", "layout", name):
             sys.modules.pop(m, None)
         __import__(name).design(*args, **kwargs)
     except Exception as e:   # the first real error, with where it was raised
@@ -199,33 +199,15 @@ def run_instance(probe, design_path, args, kwargs):
 
 # ----------------------------------------------------------------------------- instances
 def instances(manifest_path, only=None):
-    """(label, kind, design path, args, kwargs) as Tools/check_designs.py runs them."""
+    """(label, kind, design path, args, kwargs) as Tools/check_designs.py runs them (its fused_instances)."""
     sys.path.insert(0, TOOLS)
     import check_designs as cd
-    import decode_designs
     root = os.path.dirname(os.path.abspath(manifest_path))
     with open(manifest_path) as f:
         manifest = json.load(f)
     out = []
-    for label, design, kw, _args, _kv, _entry in cd.fused_instances(manifest, root):
+    for label, design, kw, _args, _contract, _entry in cd.fused_instances(manifest, root):
         out.append((label, "fused", os.path.join(root, design), [], kw))
-    # per-op designs: the enumeration of check_designs.check_per_op (same labels)
-    bk = decode_designs.bk
-    seen = set()
-    for name, preset, config, ctx in cd.models(root):
-        for weights in cd.WEIGHTS:
-            model = bk.model_values(argparse.Namespace(preset=preset, config=config, ctx=ctx, chunk=64))
-            for use, kernel, v, tiling in bk.plan(manifest, model, weights, weights):
-                if kernel["op"] in ("lm_head", "attention_decode"):
-                    continue
-                args = bk.design_args(kernel, v, model)
-                kwargs = {k: v[k] for k in tiling}
-                key = (kernel["design"], tuple(args), tuple(sorted(kwargs.items())))
-                if key in seen:
-                    continue
-                seen.add(key)
-                label = f"{name} {use} ({kernel['design']}) {' '.join(f'{k}={x}' for k, x in sorted(kwargs.items()))}"
-                out.append((label, "per-op", os.path.join(root, kernel["design"]), list(args), kwargs))
     return [i for i in out if not only or only in i[0]]
 
 

@@ -1,4 +1,4 @@
-# The design checker catches our own mistakes: a fifo too big for a core, a wrong argument size, a third input channel, a missing C symbol, KV rows at a wrong stride.
+# The design checker catches our own mistakes: a fifo too big for a core, a wrong argument size, a third input channel, a missing C symbol, KV rows other than the contract's.
 import os
 import sys
 import tempfile
@@ -125,8 +125,11 @@ class DesignCheckTests(unittest.TestCase):
             f.write(ROW_DESIGN)
         rec = design_check.run_design(path, heads, ctx, hd, stride_rows)
         nbytes = ((heads - 1) * ctx + 1) * hd * 2
-        kv = (heads, ctx * hd * 2, 4 * hd * 2, 1)
-        return design_check.check(rec, "rows", {}, [("k_row", nbytes, "kvRow")], kv)
+        rows = [(h * ctx * hd * 2, (h * ctx + 1) * hd * 2) for h in range(heads)]     # the contract: one row per head
+
+        class Contract:
+            coverage = {"k_row": {"reads": [], "writes": rows}}
+        return design_check.check(rec, "rows", {}, [("k_row", nbytes, "kvRow")], Contract())
 
     def test_kv_rows_at_the_head_stride_pass(self):
         self.assertEqual(self.row_problems(stride_rows=8), [])
@@ -134,7 +137,7 @@ class DesignCheckTests(unittest.TestCase):
     def test_kv_rows_at_a_wrong_stride_are_reported(self):
         for stride in (7, 4, 0):   # a row stride other than ctx: another position's row, or one row written 3 times
             p = self.row_problems(stride_rows=stride)
-            self.assertTrue(any("argument 3 (k_row, kvRow): writes cover" in x and "at a stride of 256 bytes" in x
+            self.assertTrue(any("argument 3 (k_row, kvRow): its writes are not the contract's 96 bytes exactly once" in x
                                 for x in p), (stride, p))
 
 

@@ -49,7 +49,6 @@ def checker_problems():
         root = os.path.dirname(MANIFEST)
         problems = []
         check_designs.check_fused(manifest, root, problems)
-        check_designs.check_per_op(manifest, root, problems)
         _PROBLEMS = problems
     return _PROBLEMS
 

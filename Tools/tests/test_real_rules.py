@@ -331,3 +331,65 @@ class WorkerArgumentTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LoweringAndValueTests(unittest.TestCase):
+    LOOP = '''
+    AIECC_FLAGS = {flags}
+
+    def design(trips):
+        f = ObjectFifo(vec(16), depth=2, name="f")
+        def body(f):
+            for _ in range_(trips):
+                f.acquire(1)
+                f.release(1)
+        w = Worker(body, [f.cons()], placement=Tile(0, 2))
+        rt = Runtime()
+        with rt.sequence(vec(16 * max(trips, 1))) as A:
+            rt.start(w)
+            if trips:
+                rt.fill(f.prod(), A)
+        return Program(NPU2(), rt).resolve_program(SequentialPlacer())
+    '''
+
+    def test_an_odd_count_per_run_on_two_buffers_breaks_the_static_lowering(self):
+        ps = problems(self.LOOP.format(flags="[]"), 3)
+        find(self, ps, "lowering", "moves 3 objects of f per trip on 2 buffers", "unrollForLoops", "--dynamic-objFifos")
+        self.assertFalse([x for x in problems(self.LOOP.format(flags="[]"), 4) if "[lowering]" in x])
+
+    def test_the_dynamic_lowering_takes_any_count(self):
+        ps = problems(self.LOOP.format(flags='["--dynamic-objFifos"]'), 3)
+        self.assertFalse([x for x in ps if "[lowering]" in x], ps)
+
+    def test_a_zero_trip_loop_that_acquires_cannot_be_unrolled(self):
+        ps = problems(self.LOOP.format(flags="[]"), 0)
+        find(self, ps, "lowering", "unrollFactor = 0")
+
+    def test_a_loop_index_reaches_an_int32_argument_only_through_index_cast(self):
+        body = '''
+        from aie.extras.dialects.arith import index_cast
+        from aie.helpers.util import np_dtype_to_mlir_type
+
+        def design(cast):
+            k = Kernel("argmax_f32", "argmax.o", [vec(16, np.float32), np.int32, np.int32, vec(4), np.int32])
+            def body(acc, best, k):
+                for r in range_(4):
+                    k(acc, 16, index_cast(r, to=np_dtype_to_mlir_type(np.int32)) * 16 if cast else r, best, 0)
+            w = Worker(body, [Buffer(vec(16, np.float32), name="acc"), Buffer(vec(4), name="best"), k],
+                       placement=Tile(0, 2))
+            rt = Runtime()
+            with rt.sequence(vec(16)) as A:
+                rt.start(w)
+            return Program(NPU2(), rt).resolve_program(SequentialPlacer())
+        '''
+        problems(body, True)
+        with self.assertRaisesRegex(TypeError, "operand type mismatch: expected i32, got index"):
+            problems(body, False)
+
+    def test_a_transfer_starting_past_two_to_the_31_bytes_of_its_argument_is_reported(self):
+        import numpy as np
+        n = 2 ** 31 + 4096
+        ps = problems(ShimTests.ONE_FILL, n, np.uint8, 2 ** 31, [1, 1, 1, 64], [0, 0, 0, 1])
+        find(self, ps, "shim-bd", "starts at byte 2147483648", "past 2147483647", "NpuAddressPatchOp")
+        ps = problems(ShimTests.ONE_FILL, n, np.uint8, 2 ** 31 - 64, [1, 1, 1, 4096], [0, 0, 0, 1])
+        self.assertFalse([x for x in ps if "argument, past" in x], ps)   # only the start is patched

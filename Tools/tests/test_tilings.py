@@ -1,4 +1,4 @@
-# The tilings reach the designs: a design that ignores its tiling parameter is reported, a smaller stage's weight tiles fill whole objects, Q4_0 needs even block counts.
+# The tilings reach the designs: a design that ignores its tiling parameter (or whose command line drops it) is reported; decode_token takes tm, tk, block, bucket (and tm_lm, tk_lm, which size io), lm_head tm, tm_lm, tk_lm.
 import ast
 import os
 import sys
@@ -9,7 +9,6 @@ ROOT = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
 
 import check_designs  # noqa: E402
-import design_check  # noqa: E402
 
 DESIGN = '''
 import sys
@@ -21,8 +20,8 @@ if __name__ == "__main__":
 '''
 
 
-def tiling_problems(use="tm", kwargs=", **{}"):
-    return check_designs.tiling_parameters(ast.parse(DESIGN.format(use=use, kwargs=kwargs)), ["tm"])
+def tiling_problems(use="tm", kwargs=", **{}", keys=("tm",)):
+    return check_designs.tiling_parameters(ast.parse(DESIGN.format(use=use, kwargs=kwargs)), list(keys))
 
 
 class TilingParameterTests(unittest.TestCase):
@@ -37,39 +36,16 @@ class TilingParameterTests(unittest.TestCase):
         p = tiling_problems(kwargs="")
         self.assertTrue(any("never passes key=value" in x for x in p), p)
 
+    def test_a_missing_tiling_parameter_is_reported(self):
+        p = tiling_problems(keys=("tm", "tk"))
+        self.assertTrue(any("takes no parameter tk" in x for x in p), p)
 
-class WeightTileTests(unittest.TestCase):
-    def setUp(self):
-        design_check.use_stub()
-        sys.path.insert(0, os.path.join(ROOT, "Kernels", "layer_decode"))
-        import roles
-        from aie.helpers.taplib import TensorAccessPattern
-        self.roles, self.tap = roles, TensorAccessPattern
-
-    def test_a_smaller_stage_fills_whole_objects_with_its_tile_repeated(self):
-        # objects of the largest stage (64 rows x 64), a K/V stage of 32 rows (kvDim 32, hidden 128)
-        for dtype, row_units in (("bf16", 128), ("q4_1", 4 * 20), ("q4_0", 4 * 18)):
-            w = self.roles.Weights(dtype, 64, 64)
-            n, fills = w.taps(32, 128, 0, 2, self.tap, tm=32)
-            self.assertEqual(n, 1)
-            obj = w.tile_ty.count
-            moved = sum(f.count for f in fills)
-            self.assertEqual(moved % obj, 0, dtype)
-            self.assertEqual(moved // obj, 2, f"{dtype}: one object per k-slice")   # k 128 = 2 slices of 64
-            covered = sorted(set(i for f in fills for a, b in f.intervals() for i in range(a, b)))
-            self.assertEqual(covered, list(range(32 * row_units)), f"{dtype}: exactly the stage's rows")
-            self.assertTrue(all(len(f.sizes) <= 4 for f in fills), "shim patterns are 4-D")
-
-    def test_same_height_stages_read_each_weight_once(self):
-        w = self.roles.Weights("bf16", 64, 64)
-        n, fills = w.taps(256, 128, 1, 2, self.tap)
-        self.assertEqual((n, len(fills)), (2, 1))
-        self.assertEqual(fills[0].count, 2 * 64 * 128)
-
-    def test_q4_0_tiles_need_an_even_block_count(self):
-        self.roles.Weights("q4_0", 64, 64)
-        with self.assertRaises(AssertionError):
-            self.roles.Weights("q4_0", 64, 32)   # 18-byte blocks: 36 bytes per slice row only when even
+    def test_decode_token_and_lm_head_take_their_tilings(self):
+        for name, keys in check_designs.DESIGN_TILING_KEYS.items():
+            with open(os.path.join(ROOT, "Kernels", "decode", f"{name}.py")) as f:
+                tree = ast.parse(f.read())
+            self.assertEqual(check_designs.tiling_parameters(tree, keys), [], name)
+        self.assertEqual(check_designs.DESIGN_TILING_KEYS["lm_head"], ("tm", "tm_lm", "tk_lm"))
 
 
 if __name__ == "__main__":

@@ -68,13 +68,13 @@ class TensorAccessPattern:
         return n
 
     def intervals(self):
-        """[start, end) element ranges this pattern touches, in transfer order (innermost stride 1 merged)."""
-        sizes, strides = self._sizes, self._strides
-        if strides[-1] == 1:
-            run, outer_sizes, outer_strides = sizes[-1], sizes[:-1], strides[:-1]
-        else:
-            run, outer_sizes, outer_strides = 1, sizes, strides
+        """[start, end) element ranges this pattern touches, in transfer order (contiguous inner dimensions merged)."""
+        sizes, strides = list(self._sizes), list(self._strides)
+        run = 1
+        while sizes and (sizes[-1] == 1 or strides[-1] == run):
+            run *= sizes.pop()
+            strides.pop()
         starts = [self._offset]
-        for s, st in zip(outer_sizes, outer_strides):
+        for s, st in zip(sizes, strides):
             starts = [b + i * st for b in starts for i in range(s)]
         return [(b, b + run) for b in starts]

@@ -61,19 +61,62 @@ class Placeable:
         return self._tile
 
 
-class LoopIndex:
-    """The induction variable of a range_ loop: usable in index arithmetic, never a Python int."""
+_SCALAR_NAMES = {"int8": "i8", "uint8": "i8", "int16": "i16", "uint16": "i16", "int32": "i32", "uint32": "i32",
+                 "int64": "i64", "uint64": "i64", "float32": "f32", "float64": "f64", "bfloat16": "bf16"}
 
-    def __init__(self, r):
-        self.range = r
 
-    def _v(self, *_):
-        return self
+class ScalarType:
+    """An MLIR scalar type by name: index, i32, f32, bf16, ..."""
 
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __floordiv__ = __mod__ = _v
+    def __init__(self, name):
+        self.name = name
+
+    def __eq__(self, other):
+        return isinstance(other, ScalarType) and self.name == other.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __repr__(self):
+        return self.name
+
+
+def scalar_type(np_type):
+    """The MLIR scalar type of a numpy scalar type (np.int32 -> i32, bfloat16 -> bf16)."""
+    return ScalarType(_SCALAR_NAMES.get(np_type.__name__, np_type.__name__))
+
+
+class ScalarValue:
+    """An SSA scalar of one MLIR type (a loop index is `index`, index_cast makes an i32, an element load its element
+    type). Arithmetic with Python numbers keeps the type; with a value of another type it is an error, as arith ops take
+    operands of one type. Never a Python int (no __index__)."""
+
+    def __init__(self, type_):
+        self.type = type_
+
+    def _bin(self, other):
+        if isinstance(other, ScalarValue):
+            if other.type != self.type:
+                raise TypeError(f"arith: operands of different types {self.type} and {other.type}")
+        elif not isinstance(other, (int, float)) or isinstance(other, bool):
+            return NotImplemented
+        return ScalarValue(self.type)
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __floordiv__ = __mod__ = _bin
 
     def __index__(self):
-        raise TypeError("a range_ index is a run-time value; it cannot be used as a Python int")
+        raise TypeError(f"an MLIR value ({self.type}) is a run-time value; it cannot be used as a Python int")
+
+    def __bool__(self):
+        raise TypeError(f"an MLIR value ({self.type}) has no Python truth value (use an scf.if)")
+
+
+class LoopIndex(ScalarValue):
+    """The induction variable of a range_ loop: an `index` value."""
+
+    def __init__(self, r):
+        super().__init__(ScalarType("index"))
+        self.range = r
 
 
 def _type_of(value):
@@ -82,10 +125,21 @@ def _type_of(value):
     return None
 
 
-def _access():
+def _access(arr_type, idx, value=None):
+    """One memref.load (value None) or memref.store: indices are ints or `index` values, a stored value has the
+    element type (memref dialect LoadOp/StoreOp verifiers); returns the loaded value."""
     t = current_trace()
     if t is not None:
         t.add(target.value("core.programCost.accessBytes"))
+    for i in (idx if isinstance(idx, tuple) else (idx,)):
+        if isinstance(i, ScalarValue) and i.type != ScalarType("index"):
+            raise TypeError(f"'memref.load/store' op index must be of type index, not {i.type}")
+        if not isinstance(i, (int, ScalarValue)) or isinstance(i, bool):
+            raise TypeError(f"memref index must be an integer or an index value, not {i!r}")
+    elem = scalar_type(arr_type.dtype)
+    if value is not None and isinstance(value, ScalarValue) and value.type != elem:
+        raise TypeError(f"'memref.store' op type of 'value' ({value.type}) does not match the element type ({elem})")
+    return ScalarValue(elem)
 
 
 class Element:
@@ -96,11 +150,10 @@ class Element:
         self.type = handle.fifo.obj_type
 
     def __getitem__(self, i):
-        _access()
-        return 0.0
+        return _access(self.type, i)
 
     def __setitem__(self, i, v):
-        _access()
+        _access(self.type, i, v)
 
 
 class Buffer(Placeable):
@@ -129,13 +182,12 @@ class Buffer(Placeable):
     def __getitem__(self, i):
         if self._op is None:
             raise AttributeError("Cannot index into Buffer before it has been resolved.")
-        _access()
-        return 0.0
+        return _access(self.type, i)
 
     def __setitem__(self, i, v):
         if self._op is None:
             raise AttributeError("Cannot index into Buffer before it has been resolved.")
-        _access()
+        _access(self.type, i, v)
 
 
 class Kernel:
@@ -177,7 +229,12 @@ class Kernel:
                     raise TypeError(f"kernel {self.name} argument {i}: expects a buffer {t}, got {a!r}")
                 if at.nbytes != t.nbytes or at.dtype.itemsize != t.dtype.itemsize:
                     raise TypeError(f"kernel {self.name} argument {i}: expects {t}, got a buffer {at}")
-            elif not isinstance(a, (int, float, LoopIndex)) or isinstance(a, bool):
+            elif isinstance(a, ScalarValue):
+                if a.type != scalar_type(t):
+                    raise TypeError(f"kernel {self.name} argument {i}: 'func.call' op operand type mismatch: expected "
+                                    f"{scalar_type(t)}, got {a.type} (CallOp::verifySymbolUses; cast a loop index "
+                                    f"with arith.index_cast)")
+            elif not isinstance(a, (int, float)) or isinstance(a, bool):
                 raise TypeError(f"kernel {self.name} argument {i}: expects a scalar {t.__name__}, got {a!r}")
         trace.call(self)
 
@@ -419,9 +476,18 @@ class Worker(Placeable):
         return self.stack_size if self.stack_size is not None else target.value("core.stackBytes")
 
 
+# How the design's cores are lowered: True = mlir-aie's default static objectfifo lowering (loops that acquire
+# are unrolled, AIEObjectFifoStatefulTransform.cpp unrollForLoops); False = aiecc --dynamic-objFifos (buffer
+# indices at run time, no unrolling: dynamicGlobalObjectFifos). Tools/design_check.run_design sets it from the
+# design module's AIECC_FLAGS.
+LOWERING = {"static": True}
+
+
 class WorkerTrace:
-    """What one traced worker body did: kernel calls, acquires/releases per handle with multiplicity, and its
-    program-size estimate (range_ bodies once, times the objectfifo unroll factor)."""
+    """What one traced worker body did: kernel calls, acquires/releases per handle with multiplicity, its
+    program-size estimate (range_ bodies once, times the objectfifo unroll factor under the static lowering), and
+    the body as an event tree [("acq"|"rel", handle, n) | ("label", handle, what) | ("loop", count, [events])] for
+    the schedule simulation and the lowering and order checks (Tools/design_check.py)."""
 
     def __init__(self, worker):
         self.worker, self.calls, self.mult = worker, [], []
@@ -432,6 +498,8 @@ class WorkerTrace:
         self.aborted = False   # the body raised (as the real one would): its counts are partial
         self.frames = [[0, set()]]   # per open loop body: [bytes, depths of the fifos acquired directly in it]
         self.functions = set()
+        self.tree = []
+        self._nodes = [self.tree]
 
     def multiplier(self):
         m = 1
@@ -447,12 +515,19 @@ class WorkerTrace:
         self.functions.add(kernel.name)
         self.add(target.value("core.programCost.callBytes"))
 
-    def enter_loop(self):
+    def enter_loop(self, count=1):
         self.frames.append([0, set()])
+        body = []
+        self._nodes[-1].append(("loop", count, body))
+        self._nodes.append(body)
 
     def exit_loop(self):
         body, depths = self.frames.pop()
+        self._nodes.pop()
         self.add(body * _unroll(depths) + target.value("core.programCost.loopBytes"))
+
+    def label(self, h, what):
+        self._nodes[-1].append(("label", h, what))
 
     def acquire(self, h, n):
         if h.endpoint is not self.worker:
@@ -463,12 +538,14 @@ class WorkerTrace:
         self.max_acquire[h] = max(self.max_acquire.get(h, 0), n)
         self.frames[-1][1].add(h.depth)
         self.add(target.value("core.programCost.acquireBytes"))
+        self._nodes[-1].append(("acq", h, n))
 
     def release(self, h, n):
         if self.held.get(h, 0) < n:
             self.errors.append(f"releases {n} of {h.name} but holds {self.held.get(h, 0)}")
         self.held[h] = max(0, self.held.get(h, 0) - n)
         self.add(target.value("core.programCost.releaseBytes"))
+        self._nodes[-1].append(("rel", h, n))
 
     def program_bytes(self):
         """The core's program estimate: fixed code, the body (unrolled as its while(true) loop is), the kernels' text."""
@@ -480,11 +557,21 @@ class WorkerTrace:
 
 
 def _unroll(depths):
-    """AIEObjectFifoStatefulTransform unrollForLoops: a loop acquiring fifos directly is unrolled by the LCM of their sizes."""
+    """AIEObjectFifoStatefulTransform unrollForLoops: under the static lowering a loop acquiring fifos directly is
+    unrolled by the LCM of their sizes; the dynamic lowering unrolls nothing."""
+    if not LOWERING["static"]:
+        return 1
     f = 1
     for d in depths:
         f = f * d // math.gcd(f, d)
     return f
+
+
+def expect(handle, what):
+    """The design checker's region marker (Kernels/decode/roles.py expect): recorded in the worker's event tree."""
+    t = current_trace()
+    if t is not None:
+        t.label(handle, what)
 
 
 class RuntimeData:

@@ -1,0 +1,1 @@
+# Recording stand-in for `aie.extras.dialects`.
