@@ -63,6 +63,22 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// Bytes a backend of this shape allocates besides its weights: the node buffers (maxBatch rows of each slot),
+    /// the K and V caches and the attention scratch — computed without allocating, so callers can refuse a size first.
+    public static func plannedBytes(graph: Graph, contextLength: Int, maxBatch: Int) -> (buffers: Int, kvCache: Int) {
+        let c = graph.config
+        let batch = min(maxBatch, contextLength)
+        var slotWidth: [String: Int] = [:]
+        for node in graph.nodes { slotWidth[node.slot] = max(slotWidth[node.slot] ?? 0, node.width) }
+        let buffers = slotWidth.values.reduce(0) { $0 + batch * $1 * 4 } + c.groupSize * contextLength * 4
+        return (buffers, 2 * c.layerCount * c.kvHeadCount * contextLength * c.headDim * 4)
+    }
+
+    /// Bytes of the fp32 weights `FloatWeights` makes for a graph.
+    public static func weightBytes(graph: Graph) -> Int {
+        graph.weightShapes.reduce(0) { $0 + $1.shape.reduce(1, *) * 4 }
+    }
+
     deinit {
         for buffer in slotBuffers.values { buffer.deallocate() }
         kCache.deallocate()

@@ -66,6 +66,8 @@ public final class Generator {
                          onLogits: (([Float], Int) -> Void)? = nil) throws -> GenerationResult {
         precondition(cachedPrefix >= 0 && cachedPrefix < max(promptIDs.count, 1), "the cached prefix must leave a token to run")
         var sampler = Sampler(sampling)
+        // The penalties count the prompt too, as llama.cpp's main and server feed it to their sampler.
+        sampler.accept(contentsOf: promptIDs)
         let clock = ContinuousClock()
         let t0 = clock.now
         var logits = try prefill(Array(promptIDs[cachedPrefix...]), start: cachedPrefix)
@@ -76,6 +78,7 @@ public final class Generator {
         let tDecode: ContinuousClock.Instant
         if maxTokens > 0 {
             let first = sampler.sample(logits)
+            sampler.accept(first)
             onLogits?(logits, first)
             generated.append(first)
             prefillSeconds = seconds(clock.now - t0)
@@ -86,11 +89,12 @@ public final class Generator {
                 while generated.count < maxTokens {
                     guard position < backend.contextLength else { reason = .contextFull; break }
                     let next: Int
-                    if sampling.isGreedy && onLogits == nil {
+                    if sampling.isPlainArgmax && onLogits == nil {
                         next = try backend.nextTokenGreedy(after: generated.last!, position: position)
                     } else {
                         logits = try backend.step(tokens: [generated.last!], start: position, logitRows: .last, observer: nil)
                         next = sampler.sample(logits)
+                        sampler.accept(next)
                         onLogits?(logits, next)
                     }
                     position += 1

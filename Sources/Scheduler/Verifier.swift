@@ -50,6 +50,7 @@ public final class Verifier {
     public func verifyCase(name: String, promptIDs: [Int], decodeSteps: Int,
                            golden: (set: GoldenSet, case: GoldenSet.Case)? = nil) throws -> CaseReport {
         try checked.checkPlacement()
+        if let golden { try checkGoldenShapes(golden.set, golden.case) }
         var report = CaseReport(name: name, promptIDs: promptIDs, generatedIDs: [],
                                 goldenGreedyIDs: golden?.case.greedyIDs, checks: [], logits: [])
         var klFree: [Double] = [], agreeFree: [Bool] = []
@@ -146,6 +147,25 @@ public final class Verifier {
             if isCompared(node), let actual = outputs[node.name] {
                 checks.append(check(node, expected: result, actual: actual.values, rows: tokens.count,
                                     mode: .teacherForced, against: "teacher-forced", step: step))
+            }
+        }
+    }
+
+    /// Every golden tensor of a case must have the shape this model gives that node for the case's prompt:
+    /// (prompt tokens, node width), optionally with a leading 1. Otherwise the golden belongs to another model or
+    /// prompt, and that is a golden-file error (the file and both shapes), not a model failure.
+    public func checkGoldenShapes(_ set: GoldenSet, _ goldenCase: GoldenSet.Case) throws {
+        let rows = goldenCase.promptIDs.count
+        for node in graph.nodes {
+            guard let file = goldenCase.tensorFiles[node.name] else { continue }
+            let tensor = try set.tensor(node.name, of: goldenCase)
+            var shape = tensor.shape
+            if shape.count == 3 && shape[0] == 1 { shape.removeFirst() }
+            guard shape == [rows, node.width] else {
+                let path = (set.directory as NSString).appendingPathComponent(file)
+                throw ModelFileError(.badValue, file: path,
+                    "golden tensor \(node.name) of case \(goldenCase.name) has shape (\(tensor.shape.map(String.init).joined(separator: ", "))); "
+                    + "this model's \(node.name) for the case's \(rows) prompt tokens is (\(rows), \(node.width)): the golden was made for another model")
             }
         }
     }

@@ -42,8 +42,9 @@ struct CompletionRequest: Decodable, Sendable {
         if streamOptions != nil && !isStreamed {
             throw OpenAIError.invalid("'stream_options' is only allowed when 'stream' is true", param: "stream_options")
         }
-        try RequestValidation.neutral(frequencyPenalty: frequencyPenalty, presencePenalty: presencePenalty, logitBias: logitBias)
-        let sampling = try RequestValidation.sampling(temperature: temperature, topP: topP, seed: seed.map { Int64($0.value) })
+        try RequestValidation.noLogitBias(logitBias)
+        let sampling = try RequestValidation.sampling(temperature: temperature, topP: topP, seed: seed.map { Int64($0.value) },
+                                                      frequencyPenalty: frequencyPenalty, presencePenalty: presencePenalty)
         let stops = try RequestValidation.stop(stop)
         let limit = try RequestValidation.maxTokens(maxTokens?.value, param: "max_tokens") ?? Self.defaultMaxTokens
         if let k = logprobs?.value, !(0...5).contains(k) {

@@ -37,23 +37,34 @@ enum RequestValidation {
     }
 
     /// temperature 0…2 (OpenAI's default 1), top_p 0…1 (default 1), seed any 64-bit integer (default: a fresh one
-    /// per request, so unseeded sampling varies as OpenAI's does).
-    static func sampling(temperature: Double?, topP: Double?, seed: Int64?) throws -> SamplingParameters {
+    /// per request, so unseeded sampling varies as OpenAI's does), frequency_penalty and presence_penalty −2…2
+    /// (default 0), applied as llama.cpp's server applies them: llama.cpp's penalties sampler over the last 64
+    /// tokens the model saw, prompt included (its `repeat_last_n` default).
+    static func sampling(temperature: Double?, topP: Double?, seed: Int64?, frequencyPenalty: Double? = nil,
+                         presencePenalty: Double? = nil) throws -> SamplingParameters {
         let t = temperature ?? 1
         guard t.isFinite, t >= 0, t <= 2 else {
             throw OpenAIError.invalid("'temperature' must be between 0 and 2 (got \(t))", param: "temperature")
         }
         let p = topP ?? 1
         guard p.isFinite, p >= 0, p <= 1 else { throw OpenAIError.invalid("'top_p' must be between 0 and 1 (got \(p))", param: "top_p") }
+        for (name, value) in [("frequency_penalty", frequencyPenalty), ("presence_penalty", presencePenalty)] {
+            if let value, !(value.isFinite && value >= -2 && value <= 2) {
+                throw OpenAIError.invalid("'\(name)' must be between -2 and 2 (got \(value))", param: name)
+            }
+        }
         let seedBits = seed.map { UInt64(bitPattern: $0) } ?? UInt64.random(in: .min ... .max)
-        return SamplingParameters(temperature: Float(t), topK: 0, topP: Float(p), seed: seedBits)
+        return SamplingParameters(temperature: Float(t), topK: 0, topP: Float(p), repeatLastN: penaltyWindow,
+                                  presencePenalty: Float(presencePenalty ?? 0), frequencyPenalty: Float(frequencyPenalty ?? 0),
+                                  seed: seedBits)
     }
 
-    /// Penalties and logit_bias change the distribution; the server does not implement them, so anything but
-    /// their neutral value is refused rather than ignored.
-    static func neutral(frequencyPenalty: Double?, presencePenalty: Double?, logitBias: [String: Double]?) throws {
-        if let f = frequencyPenalty, f != 0 { throw OpenAIError.unsupported("frequency_penalty", "only 0 is served") }
-        if let p = presencePenalty, p != 0 { throw OpenAIError.unsupported("presence_penalty", "only 0 is served") }
+    /// llama.cpp server's `repeat_last_n` default: the penalties count the last 64 tokens.
+    static let penaltyWindow = 64
+
+    /// logit_bias changes the distribution and the server does not implement it, so anything but an empty map is
+    /// refused rather than ignored.
+    static func noLogitBias(_ logitBias: [String: Double]?) throws {
         if let b = logitBias, !b.isEmpty { throw OpenAIError.unsupported("logit_bias", "only an empty map is served") }
     }
 

@@ -8,14 +8,26 @@ import Scheduler
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure prefill (ppN) and decode (tgN) tokens per second, like llama-bench.")
+        abstract: "Measure prefill (ppN) and decode (tgN) tokens per second, like llama-bench.",
+        discussion: """
+        --device npu and --device reference measure: random prompt ids of --prompt-tokens run in steps of at most 512 \
+        (llama-bench's batch), then --gen-tokens greedy decode steps from position 0, --repetitions times; the medians \
+        are printed with the device that produced them.
+
+        --device emulator does not measure: it prints the exact counts of one decode token at position 1023 \
+        (runs, driver commands, syncs, bytes per argument and shim channel) and a MODELLED NPU time computed from \
+        them (labelled modelled), never a measured tok/s. It ignores --prompt-tokens, --gen-tokens and --repetitions.
+        """)
 
     @OptionGroup var options: ModelOptions
-    @Option(name: .customLong("prompt-tokens"), help: "Prompt length for the prefill test (ppN).")
+    @Option(name: .customLong("prompt-tokens"), parsing: .unconditional,
+            help: "Prompt length for the prefill test (ppN). Ignored by --device emulator.", transform: Bounds.promptTokens.parse)
     var promptTokens: Int = 512
-    @Option(name: .customLong("gen-tokens"), help: "Tokens for the decode test (tgN), from position 0.")
+    @Option(name: .customLong("gen-tokens"), parsing: .unconditional,
+            help: "Tokens for the decode test (tgN), from position 0. Ignored by --device emulator.", transform: Bounds.genTokens.parse)
     var genTokens: Int = 32
-    @Option(help: "Repetitions; the median is reported.")
+    @Option(parsing: .unconditional, help: "Repetitions; the median is reported. Ignored by --device emulator.",
+            transform: Bounds.repetitions.parse)
     var repetitions: Int = 3
     @Flag(name: .customLong("encode"), help: "Measure the model's tokenizer instead: encode MB/s on ~1 MB of mixed-language text, one thread.")
     var tokenizerOnly = false
@@ -27,17 +39,23 @@ struct Bench: ParsableCommand {
     }
 
     func measure() throws {
-        guard promptTokens > 0, genTokens > 0, repetitions > 0 else {
-            throw UserFacingError(message: "--prompt-tokens, --gen-tokens and --repetitions must be positive", hint: nil, code: ExitCodes.usage)
-        }
         let (device, quiet) = (options.device, options.quiet)
         let loaded = try options.open()
         if tokenizerOnly { return try tokenizerThroughput(loaded) }
         if device == .emulator { return try emulatedDecodeCounts(loaded) }
         let graph = Graph.llama(loaded.config)
+        // Every size is checked against the model before anything is allocated.
+        for (option, value) in [("--prompt-tokens", promptTokens), ("--gen-tokens", genTokens)] where value > loaded.config.maxContext {
+            throw UserFacingError(message: "\(option) \(value) is outside 1…\(loaded.config.maxContext) (the model's context)",
+                                  hint: nil, code: ExitCodes.usage)
+        }
         let context = max(promptTokens, genTokens)
-        let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: context, maxBatch: promptTokens,
+        let batch = min(promptTokens, Self.maxBatch)
+        try MemoryCheck.reference(device: device, config: loaded.config, contextLength: context, maxBatch: batch,
+                                  option: promptTokens >= genTokens ? "--prompt-tokens" : "--gen-tokens")
+        let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: context, maxBatch: batch,
                                              progress: Progress("converting weights", quiet: quiet || json))
+        let generator = Generator(backend: backend)
         let profiled = ProcessInfo.processInfo.environment["NPULLAMA_PROFILE"] != nil
         if profiled, let reference = backend as? ReferenceBackend { reference.profile = [:] }
         var rng = SplitMix64(seed: 42)
@@ -48,7 +66,7 @@ struct Bench: ParsableCommand {
         for rep in 0..<repetitions {
             note("repetition \(rep + 1)/\(repetitions)", quiet: quiet || json)
             let t0 = clock.now
-            _ = try backend.step(tokens: prompt, start: 0, logitRows: .last, observer: nil)
+            _ = try generator.prefill(prompt)
             pp.append(Double(promptTokens) / seconds(clock.now - t0))
             var token = prompt[0]
             let t1 = clock.now
@@ -101,6 +119,9 @@ struct Bench: ParsableCommand {
 }
 
 extension Bench {
+    /// Most prompt tokens per step: llama-bench's default batch (n_ubatch 512), so the buffers stay bounded.
+    static let maxBatch = 512
+
     /// Encode throughput of the model's tokenizer on Golden/tokenizer's 100 KB document repeated to
     /// 1 MB (the text Tools/tokenizer/bench_tiktoken.py measures tiktoken on), best of the repetitions.
     func tokenizerThroughput(_ loaded: LoadedModel) throws {
@@ -135,6 +156,12 @@ extension Bench {
     /// On the emulated NPU, times mean nothing: print the exact counts of one decode token at position
     /// 1023 (1k context) and the NPU time a cost model gives for them, labelled modelled.
     func emulatedDecodeCounts(_ loaded: LoadedModel) throws {
+        let ignored = [("--prompt-tokens", promptTokens != 512), ("--gen-tokens", genTokens != 32), ("--repetitions", repetitions != 3)]
+            .filter(\.1).map(\.0)
+        if !ignored.isEmpty {
+            note("--device emulator prints exact counts and a modelled time, not measured tok/s; ignored: \(ignored.joined(separator: ", "))",
+                 quiet: options.quiet || json)
+        }
         let manifest = try KernelManifest.load(path: RepositoryPaths.root + "/Kernels/manifest.json")
         // Executing every kernel of a 1B model in the emulation takes minutes; the driver moves and counts every byte
         // without them (counts do not depend on the values).

@@ -22,9 +22,11 @@ struct Chat: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "System message.")
     var system: String?
-    @Option(name: .customLong("max-tokens"), help: "Most tokens per answer.")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per answer.",
+            transform: Bounds.chatMaxTokens.parse)
     var maxTokens: Int = 256
-    @Option(help: "KV cache length in tokens (default: the model's, at most 4096).")
+    @Option(parsing: .unconditional, help: "KV cache length in tokens: the whole conversation (default: the model's, at most 4096).",
+            transform: Bounds.context.parse)
     var context: Int?
 
     func run() throws {
@@ -37,7 +39,9 @@ struct Chat: ParsableCommand {
         let loaded = try options.open()
         let tokenizer = try loadTokenizer(for: loaded)
         let format = chatFormat(for: loaded)
-        let contextLength = min(context ?? min(loaded.config.maxContext, 4096), loaded.config.maxContext)
+        let contextLength = context ?? min(loaded.config.maxContext, 4096)
+        try Bounds.checkContext(contextLength, modelMaximum: loaded.config.maxContext)
+        try MemoryCheck.reference(device: device, config: loaded.config, contextLength: contextLength, maxBatch: min(512, contextLength))
         let backend = try device.makeBackend(graph: Graph.llama(loaded.config), model: loaded, contextLength: contextLength,
                                              maxBatch: min(512, contextLength), progress: Progress("converting weights", quiet: quiet))
         let generator = Generator(backend: backend)

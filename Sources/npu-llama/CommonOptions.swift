@@ -16,22 +16,44 @@ struct ModelOptions: ParsableArguments {
     func open() throws -> LoadedModel { weights.apply(try ModelResolution.open(model)) }
 }
 
+/// Sampling as llama.cpp does it (its default order: penalties, top-k, top-p, min-p, temperature; see
+/// LlamaCore.Sampler). Every value is range-checked when parsed (Bounds).
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Sampling temperature; 0 is greedy.")
+    @Option(parsing: .unconditional, help: "Sampling temperature, applied after the filters as llama.cpp does; 0 is greedy.",
+            transform: Bounds.temperature.parse)
     var temperature: Float = 0
-    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0: all).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the k most likely tokens (0: all).",
+            transform: Bounds.topK.parse)
     var topK: Int = 0
-    @Option(name: .customLong("top-p"), help: "Keep the most likely tokens up to this probability mass.")
+    @Option(name: .customLong("top-p"), parsing: .unconditional,
+            help: "Keep the most likely tokens up to this probability mass (1: all).", transform: Bounds.topP.parse)
     var topP: Float = 1
-    @Option(help: "Random seed for sampling.")
+    @Option(name: .customLong("min-p"), parsing: .unconditional,
+            help: "Keep tokens at least this fraction as likely as the most likely one (0: off; llama.cpp's default is 0.05).",
+            transform: Bounds.minP.parse)
+    var minP: Float = 0
+    @Option(name: .customLong("repeat-penalty"), parsing: .unconditional,
+            help: "Divide (positive) or multiply (negative) the logit of each token seen in the last --repeat-last-n tokens, prompt included (1: off).",
+            transform: Bounds.repeatPenalty.parse)
+    var repeatPenalty: Float = 1
+    @Option(name: .customLong("repeat-last-n"), parsing: .unconditional,
+            help: "Tokens the penalties look back over (0: penalties off, -1: the whole context).", transform: Bounds.repeatLastN.parse)
+    var repeatLastN: Int = 64
+    @Option(name: .customLong("presence-penalty"), parsing: .unconditional,
+            help: "Subtract this from the logit of each token seen in the last --repeat-last-n tokens (-2…2, 0: off; OpenAI's presence_penalty).",
+            transform: Bounds.presencePenalty.parse)
+    var presencePenalty: Float = 0
+    @Option(name: .customLong("frequency-penalty"), parsing: .unconditional,
+            help: "Subtract this times the token's count in the last --repeat-last-n tokens (-2…2, 0: off; OpenAI's frequency_penalty).",
+            transform: Bounds.frequencyPenalty.parse)
+    var frequencyPenalty: Float = 0
+    @Option(parsing: .unconditional, help: "Random seed for sampling: the same seed gives the same tokens.", transform: Bounds.seed.parse)
     var seed: UInt64 = 0
 
-    /// The sampler settings, or a usage error naming the bad option.
+    /// The sampler settings (every value was range-checked when parsed).
     func parameters() throws -> SamplingParameters {
-        guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else {
-            throw UserFacingError(message: "sampling options out of range",
-                                  hint: "--temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1", code: ExitCodes.usage)
-        }
-        return SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed)
+        SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, repeatPenalty: repeatPenalty,
+                           repeatLastN: repeatLastN, presencePenalty: presencePenalty, frequencyPenalty: frequencyPenalty,
+                           seed: seed)
     }
 }

@@ -10,7 +10,8 @@ struct Doctor: ParsableCommand {
 
     @Option(help: "Model whose memory needs and kernel cache to check (path or short name).")
     var model: String = ModelResolution.defaultModel
-    @Option(help: "Context length the memlock need is computed for (default: the model's, at most 4096, as generate uses).")
+    @Option(parsing: .unconditional, help: "Context length the memlock need is computed for (default: the model's, at most 4096, as generate uses).",
+            transform: Bounds.context.parse)
     var context: Int?
     @Option(help: ArgumentHelp(stringLiteral: WeightsOption.help))
     var weights: WeightsOption = .stored
@@ -93,11 +94,16 @@ struct Doctor: ParsableCommand {
             fix: "only needed to build kernels: install mlir-aie (pip wheels from its releases) and llvm-aie (Peano); source utils/env_setup.sh")
     }
 
+    /// The context `kernels build` is given in the fix: --context, else what generate uses.
+    func kernelContext(_ loaded: LoadedModel?) -> Int {
+        context ?? min(loaded?.config.maxContext ?? 4096, 4096)
+    }
+
     func kernelCacheCheck(_ loaded: LoadedModel?) -> NPUEnvironmentCheck {
         let cache = (ModelCache.directory as NSString).deletingLastPathComponent + "/kernels"
         let builds = ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).filter { !$0.hasPrefix(".") }
         return NPUEnvironmentCheck(name: "kernel cache", ok: !builds.isEmpty,
             finding: builds.isEmpty ? "no built kernels in \(cache)" : "\(builds.count) build(s) in \(cache)",
-            fix: "build this model's kernels once: python3 Tools/build-kernels.py --preset smollm2-135m --weights q4_1 --ctx 4096 --out \(cache)/…")
+            fix: "build this model's kernels once (into \(cache)): npu-llama kernels build --model \(model) --ctx \(kernelContext(loaded))\(weights == .stored ? "" : " --weights \(weights.rawValue)")")
     }
 }

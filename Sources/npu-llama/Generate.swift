@@ -8,13 +8,16 @@ import Tokenizers
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Generate text from a prompt, streaming it as it is produced.")
 
-    @Argument(help: "The prompt.")
-    var prompt: String
+    @Argument(help: "The prompt; '-' reads it from standard input (or give --file PATH).")
+    var prompt: String?
+    @OptionGroup var input: PromptInput
     @OptionGroup var options: ModelOptions
-    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens to generate (0: only run the prompt).",
+            transform: Bounds.maxTokens.parse)
     var maxTokens: Int = 64
     @OptionGroup var sampling: SamplingOptions
-    @Option(help: "KV cache length in tokens (default: the model's, at most 4096).")
+    @Option(parsing: .unconditional, help: "KV cache length in tokens: prompt + answer (default: the model's, at most 4096).",
+            transform: Bounds.context.parse)
     var context: Int?
     @Option(name: .customLong("stop"), help: "Stop when the generated text contains this (repeatable); it is not printed.")
     var stopSequences: [String] = []
@@ -30,7 +33,10 @@ struct Generate: ParsableCommand {
     }
 
     func generate() throws {
-        guard maxTokens >= 0 else { throw UserFacingError(message: "--max-tokens must be 0 or more", hint: nil, code: ExitCodes.usage) }
+        guard let prompt = try input.text(argument: prompt) else {
+            throw UserFacingError(message: "no prompt: give it as an argument, '-' for standard input, or --file PATH", hint: nil,
+                                  code: ExitCodes.usage)
+        }
         let samplingParameters = try sampling.parameters()
         let (device, quiet) = (options.device, options.quiet)
         let loaded = try options.open()
@@ -47,13 +53,15 @@ struct Generate: ParsableCommand {
             ids = try tokenizer.encode(prompt, addBOS: tokenizer.addsBOSByDefault, allowSpecial: false)
         }
         let contextLength = context ?? min(loaded.config.maxContext, 4096)
-        guard contextLength > 0, contextLength <= loaded.config.maxContext else {
-            throw UserFacingError(message: "--context \(contextLength) is outside 1…\(loaded.config.maxContext) (the model's maximum)", hint: nil, code: ExitCodes.usage)
-        }
+        try Bounds.checkContext(contextLength, modelMaximum: loaded.config.maxContext)
         guard ids.count < contextLength else {
-            throw UserFacingError(message: "the prompt is \(ids.count) tokens; the context holds \(contextLength)",
-                                  hint: "shorten the prompt or raise --context", code: ExitCodes.usage)
+            throw UserFacingError(message: "the prompt is \(ids.count) tokens; the context holds \(contextLength) (the answer needs at least one more)",
+                                  hint: contextLength < loaded.config.maxContext
+                                      ? "shorten the prompt or raise --context (the model holds up to \(loaded.config.maxContext))"
+                                      : "shorten the prompt: the model holds at most \(loaded.config.maxContext) tokens",
+                                  code: ExitCodes.usage)
         }
+        try MemoryCheck.reference(device: device, config: loaded.config, contextLength: contextLength, maxBatch: min(512, contextLength))
         let graph = Graph.llama(loaded.config)
         let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: contextLength,
                                              maxBatch: min(512, contextLength),

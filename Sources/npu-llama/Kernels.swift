@@ -14,9 +14,10 @@ struct Kernels: ParsableCommand {
     struct Target: ParsableArguments {
         @Option(help: "Model (path or short name).")
         var model: String = ModelResolution.defaultModel
-        @Option(help: "KV cache length the kernels serve.")
+        @Option(parsing: .unconditional, help: "KV cache length the kernels serve (at most the model's maximum).",
+                transform: Bounds.kernelContext.parse)
         var ctx: Int = 4096
-        @Option(help: "Prefill rows per step.")
+        @Option(parsing: .unconditional, help: "Prefill rows per step.", transform: Bounds.chunk.parse)
         var chunk: Int = 64
         @Option(help: ArgumentHelp(stringLiteral: WeightsOption.help))
         var weights: WeightsOption = .stored
@@ -27,8 +28,12 @@ struct Kernels: ParsableCommand {
             BuiltKernels.weightTypes(graph: Graph.llama(model.config), tensors: model.tensors)
         }
 
-        /// The --model, opened, with --weights applied.
-        func open() throws -> LoadedModel { weights.apply(try ModelResolution.open(model)) }
+        /// The --model, opened, with --weights applied; --ctx checked against the model's maximum.
+        func open() throws -> LoadedModel {
+            let loaded = weights.apply(try ModelResolution.open(model))
+            try Bounds.checkContext(ctx, option: "--ctx", modelMaximum: loaded.config.maxContext)
+            return loaded
+        }
     }
 
     struct List: ParsableCommand {

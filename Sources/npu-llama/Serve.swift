@@ -14,21 +14,26 @@ struct Serve: AsyncParsableCommand {
         """)
 
     @OptionGroup var options: ModelOptions
-    @Option(help: "KV cache length in tokens: prompt + answer (default: the model's, at most 4096).")
+    @Option(parsing: .unconditional, help: "KV cache length in tokens: prompt + answer (default: the model's, at most 4096).",
+            transform: Bounds.context.parse)
     var context: Int?
     @Option(help: "Address to listen on (loopback by default; another address exposes the server to that network).")
     var host: String = "127.0.0.1"
-    @Option(help: "Port (0 picks a free one; the 'listening on' line names it).")
+    @Option(parsing: .unconditional, help: "Port (0 picks a free one; the 'listening on' line names it).", transform: Bounds.port.parse)
     var port: Int = 8080
-    @Option(name: .customLong("queue"), help: "Requests that may wait for the device while one runs; more are answered 429.")
+    @Option(name: .customLong("queue"), parsing: .unconditional,
+            help: "Requests that may wait for the device while one runs; more are answered 429.", transform: Bounds.queue.parse)
     var queue: Int = 8
-    @Option(help: "Seconds from a request's arrival to its deadline: a waiting request is answered 503, a running one ends with finish_reason \"length\".")
+    @Option(parsing: .unconditional,
+            help: "Seconds from a request's arrival to its deadline: a waiting request is answered 503, a running one ends with finish_reason \"length\".",
+            transform: Bounds.timeout.parse)
     var timeout: Double = 600
     @Option(name: .customLong("api-key"), help: "Require 'Authorization: Bearer KEY' on /v1/* (also read from $NPULLAMA_API_KEY).")
     var apiKey: String?
     @Flag(help: "Allow browsers on other origins (CORS: Access-Control-Allow-Origin: *). Off by default.")
     var cors = false
-    @Option(name: .customLong("max-body"), help: "Largest request body in bytes; larger is answered 413.")
+    @Option(name: .customLong("max-body"), parsing: .unconditional, help: "Largest request body in bytes; larger is answered 413.",
+            transform: Bounds.maxBody.parse)
     var maxBody: Int = 1 << 20
     @Option(name: .customLong("model-name"), help: "The model id clients send and /v1/models lists (default: the --model short name or file name).")
     var modelName: String?
@@ -38,10 +43,6 @@ struct Serve: AsyncParsableCommand {
     }
 
     func serve() async throws {
-        guard (0...65535).contains(port) else { throw UserFacingError(message: "--port \(port) is outside 0…65535", hint: nil, code: ExitCodes.usage) }
-        guard queue >= 0 else { throw UserFacingError(message: "--queue must be 0 or more", hint: nil, code: ExitCodes.usage) }
-        guard timeout > 0 else { throw UserFacingError(message: "--timeout must be more than 0 seconds", hint: nil, code: ExitCodes.usage) }
-        guard maxBody >= 1024 else { throw UserFacingError(message: "--max-body must be at least 1024 bytes", hint: nil, code: ExitCodes.usage) }
         let (device, quiet) = (options.device, options.quiet)
         let loaded = try options.open()
         let tokenizer = try loadTokenizer(for: loaded)
@@ -49,6 +50,7 @@ struct Serve: AsyncParsableCommand {
         guard contextLength > 1, contextLength <= loaded.config.maxContext else {
             throw UserFacingError(message: "--context \(contextLength) is outside 2…\(loaded.config.maxContext) (the model's maximum)", hint: nil, code: ExitCodes.usage)
         }
+        try MemoryCheck.reference(device: device, config: loaded.config, contextLength: contextLength, maxBatch: min(512, contextLength))
         let graph = Graph.llama(loaded.config)
         let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: contextLength,
                                              maxBatch: min(512, contextLength), progress: Progress("converting weights", quiet: quiet))

@@ -18,15 +18,23 @@ struct TokenizerSource: ParsableArguments {
 }
 
 struct Tokenize: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text (and their pieces).")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the token ids of a text (and their pieces).",
+        discussion: """
+        BOS: added first when the model's tokenizer asks for it (GGUF tokenizer.ggml.add_bos_token, or the tokenizer \
+        files' own setting: Llama 3 yes, SmolLM2 no), as generate does; a note on standard error says so. --no-bos \
+        leaves it out, --bos adds it even when the tokenizer does not ask for it.
+        """)
 
     @OptionGroup var source: TokenizerSource
-    @Argument(help: "The text.")
-    var text: String
+    @Argument(help: "The text; '-' reads it from standard input (or give --file PATH).")
+    var text: String?
+    @OptionGroup var input: PromptInput
     @Flag(help: "Show each token's text.")
     var pieces = false
-    @Flag(help: "Prepend BOS even if the model does not ask for it.")
-    var bos = false
+    @Flag(inversion: .prefixedNo,
+          help: "Prepend BOS (--bos) or not (--no-bos); default: when the model's tokenizer asks for it, as generate does.")
+    var bos: Bool?
     @Flag(help: "Let text that spells a special token (e.g. <|eot_id|>) become that token.")
     var special = false
     @Flag(help: "Print JSON.")
@@ -34,8 +42,16 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         do {
+            guard let text = try input.text(argument: text, what: "the text argument") else {
+                throw UserFacingError(message: "no text: give it as an argument, '-' for standard input, or --file PATH", hint: nil,
+                                      code: ExitCodes.usage)
+            }
             let tokenizer = try source.load()
-            let ids = try tokenizer.encode(text, addBOS: bos || tokenizer.addsBOSByDefault, allowSpecial: special)
+            let addBOS = bos ?? tokenizer.addsBOSByDefault
+            if bos == nil, addBOS {
+                FileHandle.standardError.write(Data("npu-llama tokenize: BOS \(tokenizer.bosID.map(String.init) ?? "") added first because the model's tokenizer asks for it; --no-bos leaves it out\n".utf8))
+            }
+            let ids = try tokenizer.encode(text, addBOS: addBOS, allowSpecial: special)
             if json {
                 let record: [String: Any] = ["ids": ids, "pieces": ids.map { tokenizer.piece($0) ?? "" }]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))

@@ -12,9 +12,11 @@ struct Verify: ParsableCommand {
     @OptionGroup var options: ModelOptions
     @Option(help: "Golden folder (manifest.json + .npy); default: the committed golden of the default model.")
     var golden: String?
-    @Option(help: "A prompt to verify instead of the golden cases.")
+    @Option(help: "A prompt to verify instead of the golden cases ('-' reads it from standard input; or --file PATH).")
     var prompt: String?
-    @Option(name: .customLong("decode-steps"), help: "Greedy decode steps to verify after a --prompt.")
+    @OptionGroup var input: PromptInput
+    @Option(name: .customLong("decode-steps"), parsing: .unconditional, help: "Greedy decode steps to verify after a --prompt.",
+            transform: Bounds.decodeSteps.parse)
     var decodeSteps: Int = 8
     @Option(help: "Compare every node, or only layer boundaries: nodes or layers.")
     var granularity: VerifyGranularity = .nodes
@@ -37,11 +39,16 @@ struct Verify: ParsableCommand {
         let (device, quiet) = (options.device, options.quiet)
         let loaded = try options.open()
         var cases: [(name: String, ids: [Int], steps: Int, golden: (set: GoldenSet, case: GoldenSet.Case)?)] = []
-        if let prompt {
+        if let prompt = try input.text(argument: prompt, what: "--prompt") {
             let tokenizer = try loadTokenizer(for: loaded)
             let ids = try tokenizer.encode(prompt, addBOS: tokenizer.addsBOSByDefault, allowSpecial: false)
             guard !ids.isEmpty else { throw UserFacingError(message: "the prompt encodes to no tokens", hint: nil, code: ExitCodes.usage) }
-            cases.append(("prompt", ids, max(decodeSteps, 0), nil))
+            guard ids.count + decodeSteps + 1 <= loaded.config.maxContext else {
+                throw UserFacingError(message: "the prompt is \(ids.count) tokens and --decode-steps \(decodeSteps) adds \(decodeSteps + 1) positions: "
+                                          + "\(ids.count + decodeSteps + 1) in all; the model's context holds \(loaded.config.maxContext)",
+                                      hint: "shorten the prompt or lower --decode-steps", code: ExitCodes.usage)
+            }
+            cases.append(("prompt", ids, decodeSteps, nil))
         } else {
             let dir = golden ?? defaultGolden(for: loaded)
             guard let dir else {
@@ -64,6 +71,10 @@ struct Verify: ParsableCommand {
         guard longest <= loaded.config.maxContext else {
             throw UserFacingError(message: "a case needs \(longest) positions; the model holds \(loaded.config.maxContext)", hint: nil, code: ExitCodes.usage)
         }
+        // The checked backend, the teacher-forced and the free-running reference each hold a cache of `longest`.
+        try MemoryCheck.reference(device: .reference, config: loaded.config, contextLength: longest, maxBatch: longest,
+                                  caches: device == .reference ? 3 : 2, option: "--decode-steps",
+                                  subject: "a case of \(longest) positions")
         let graph = Graph.llama(loaded.config)
         let progress = Progress("converting weights", quiet: quiet || json)
         let checked = try device.makeBackend(graph: graph, model: loaded, contextLength: longest, maxBatch: longest, progress: progress)

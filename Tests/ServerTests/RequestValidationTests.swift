@@ -45,6 +45,22 @@ final class RequestValidationTests: XCTestCase {
         XCTAssertEqual(open.sampling.temperature, 1, "OpenAI's default temperature")
     }
 
+    /// presence_penalty and frequency_penalty (OpenAI's −2…2) reach the sampler as llama.cpp's server passes them: its
+    /// penalties over the last 64 tokens. Their effect on the distribution is tested in LlamaCoreTests.SamplerTests.
+    func testPenaltiesReachTheSampler() throws {
+        let chatRequest = try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"presence_penalty":0.5,"frequency_penalty":-1.25}"#)
+        XCTAssertEqual(chatRequest.sampling.presencePenalty, 0.5)
+        XCTAssertEqual(chatRequest.sampling.frequencyPenalty, -1.25)
+        XCTAssertEqual(chatRequest.sampling.repeatLastN, 64)
+        XCTAssertEqual(chatRequest.sampling.repeatPenalty, 1)
+        XCTAssertTrue(chatRequest.sampling.penalizes)
+        let plain = try completion(#"{"model":"random","prompt":"ab","presence_penalty":0,"frequency_penalty":0}"#)
+        XCTAssertFalse(plain.sampling.penalizes)
+        let completionRequest = try completion(#"{"model":"random","prompt":"ab","frequency_penalty":2}"#)
+        XCTAssertEqual(completionRequest.sampling.frequencyPenalty, 2)
+        assertError(try completion(#"{"model":"random","prompt":"ab","presence_penalty":-3}"#), status: 400, param: "presence_penalty")
+    }
+
     func testBadChatRequests() {
         assertError(try chat("{not json"), status: 400, param: nil, code: "invalid_json")
         assertError(try chat("[1,2]"), status: 400, param: nil, code: "invalid_json")
@@ -69,7 +85,9 @@ final class RequestValidationTests: XCTestCase {
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"top_logprobs":2}"#), status: 400, param: "top_logprobs")
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"logprobs":true,"top_logprobs":21}"#), status: 400, param: "top_logprobs")
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"stream_options":{"include_usage":true}}"#), status: 400, param: "stream_options")
-        assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"presence_penalty":0.5}"#), status: 400, param: "presence_penalty")
+        assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"presence_penalty":2.5}"#), status: 400, param: "presence_penalty")
+        assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"frequency_penalty":-2.01}"#), status: 400, param: "frequency_penalty")
+        assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"logit_bias":{"5":1}}"#), status: 400, param: "logit_bias")
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function"}]}"#), status: 400, param: "tools")
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_object"}}"#), status: 400, param: "response_format")
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"seed":99999999999999999999}"#), status: 400, param: "seed")
