@@ -69,9 +69,14 @@ public enum ReportRendering {
             out += String(format: "\ndrift (reported, not gating): %d checks above the free-running guide; worst %@ at %@: NMSE %.3e (guide %.1e)\n",
                           drifting.count, worst.node, worst.step, worst.nmse, worst.bound)
         }
+        out += "\n" + driftLegend + "\n"
         out += "\nresult: \(report.passed ? "PASS" : "FAIL")\n"
         return out
     }
+
+    /// What the status column means, in one line (terminal and HTML).
+    public static let driftLegend = "status: ok = within its bound; drift = a free-running difference above its guide, reported and not a failure "
+        + "(reduced precision accumulating over the layers; the teacher-forced bounds and the logit KL gate decide); FAIL = a gating bound exceeded"
 
     /// A self-contained HTML page (no external assets): error per layer per comparison as an SVG
     /// plot (log scale), the per-layer table and the first failing node.
@@ -83,6 +88,9 @@ public enum ReportRendering {
             for s in f.samples { body += "<tr><td>\(s.index)</td><td>\(s.expected)</td><td>\(s.actual)</td></tr>" }
             body += "</table></div>"
         }
+        body += "<p class=\"legend\">Rows shaded <span class=\"drift-key\">yellow (drift)</span> are reported, not failures: a free-running "
+            + "difference above its guide, from reduced precision accumulating over the layers; the teacher-forced bounds and the logit KL gate "
+            + "decide. Rows shaded <span class=\"fail-key\">red (FAIL)</span> exceeded a gating bound.</p>"
         for c in report.cases {
             let rows = layerRows(c)
             body += "<h2>Case \(escape(c.name))</h2>" + plot(rows)
@@ -107,7 +115,9 @@ public enum ReportRendering {
             body += "<tr><td>\(escape(t.op))</td><td>\(t.dtype)</td><td>\(t.mode)</td><td>\(String(format: "%.1e", t.nmse))</td><td>\(t.gates ? "yes" : "no (drift guide)")</td><td>\(escape(t.reason))</td></tr>"
         }
         body += "</table>"
-        let style = "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px;text-align:right}tr.fail td{background:#fdd}tr.drift td{background:#ffc}.ok{color:#080}.fail{color:#c00}.fail-box{border:2px solid #c00;padding:0 1em;margin:1em 0}"
+        // The tables and the plot take the page's width.
+        let style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0;width:100%}svg{width:100%;height:auto}.drift-key{background:#ffc}.fail-key{background:#fdd}"
+            + "td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px;text-align:right}tr.fail td{background:#fdd}tr.drift td{background:#ffc}.ok{color:#080}.fail{color:#c00}.fail-box{border:2px solid #c00;padding:0 1em;margin:1em 0}"
         return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>NPULlama verify</title><style>\(style)</style></head><body>\(body)</body></html>\n"
     }
 
@@ -121,7 +131,8 @@ public enum ReportRendering {
             let l = v > 0 && v.isFinite ? log10(v) : (v == 0 ? lo : hi)
             return top + (height - top - bottom) * (hi - l) / (hi - lo)
         }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-size=\"11\">"
+        // viewBox: the plot scales to the page's width (CSS svg{width:100%}), keeping its proportions.
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-size=\"11\">"
         for e in stride(from: lo, through: hi, by: 1) {
             svg += "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(y(pow(10, e)))\" y2=\"\(y(pow(10, e)))\" stroke=\"#eee\"/>"
             svg += "<text x=\"\(left - 6)\" y=\"\(y(pow(10, e)) + 4)\" text-anchor=\"end\">1e\(Int(e))</text>"

@@ -168,6 +168,34 @@ final class VerifierTests: XCTestCase {
         XCTAssertFalse(html.contains("src=\"http"))
         XCTAssertFalse(html.contains("href=\"http"))
         XCTAssertEqual(html.components(separatedBy: "<polyline").count - 1, 2, "teacher-forced and free-running lines")
+        // Drift explained; tables and plot use the page width (no max-width on the body).
+        XCTAssertTrue(html.contains("Rows shaded <span class=\"drift-key\">yellow (drift)</span> are reported, not failures"), html)
+        XCTAssertTrue(html.contains("table{border-collapse:collapse;margin:1em 0;width:100%}"))
+        XCTAssertTrue(html.contains("svg{width:100%;height:auto}") && html.contains("viewBox=\"0 0 900 330\""))
+        XCTAssertFalse(html.contains("max-width"))
+        let text = ReportRendering.text(report)
+        XCTAssertEqual(text.components(separatedBy: "\n").filter { $0.hasPrefix("status: ok = within its bound; drift = ") }.count, 1,
+                       "one line of the terminal report says what drift means: \(text)")
+    }
+
+    /// A golden whose tensors do not have this model's shapes is a golden-file error naming the file and both shapes,
+    /// raised before anything runs, not a node failure with NMSE inf.
+    func testGoldenOfAnotherShapeIsAGoldenFileError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("golden-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/c", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let manifest = ["format_version": 1, "cases": [["name": "c", "prompt_ids": prompt, "greedy_ids": [1],
+                                                       "tensors": ["l_out-0": ["file": "c/l_out-0.npy"]]]]] as [String: Any]
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
+        let width = backend().graph.node(named: "l_out-0")!.width
+        try NPY.write(NPYArray(shape: [prompt.count, width + 3], values: [Float](repeating: 0, count: prompt.count * (width + 3))),
+                      to: dir + "/c/l_out-0.npy")
+        let set = try GoldenSet(directory: dir)
+        XCTAssertThrowsError(try verifier(backend()).verifyCase(name: "c", promptIDs: prompt, decodeSteps: 0, golden: (set, set.cases[0]))) { error in
+            guard let e = error as? ModelFileError else { return XCTFail("\(error)") }
+            XCTAssertTrue(e.file.hasSuffix("c/l_out-0.npy"), e.file)
+            XCTAssertTrue("\(e)".contains("has shape (\(self.prompt.count), \(width + 3)); this model's l_out-0 for the case's \(self.prompt.count) prompt tokens is (\(self.prompt.count), \(width))"), "\(e)")
+        }
     }
 
     /// A reference that reports bf16, as an NPU backend does (test-only).
