@@ -38,7 +38,7 @@ struct Chat: ParsableCommand {
         var samplingParameters = try sampling.parameters()
         let loaded = try options.open()
         let tokenizer = try loadTokenizer(for: loaded)
-        let format = chatFormat(for: loaded)
+        let format = try requireChatFormat(for: loaded, tokenizer: tokenizer)
         let contextLength = context ?? min(loaded.config.maxContext, 4096)
         try Bounds.checkContext(contextLength, modelMaximum: loaded.config.maxContext)
         try MemoryCheck.reference(device: device, config: loaded.config, contextLength: contextLength, maxBatch: min(512, contextLength))

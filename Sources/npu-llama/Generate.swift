@@ -44,7 +44,7 @@ struct Generate: ParsableCommand {
         let ids: [Int]
         var stops = tokenizer.eosIDs
         if chat {
-            let format = chatFormat(for: loaded)
+            let format = try requireChatFormat(for: loaded, tokenizer: tokenizer)
             var messages = [ChatMessage(role: "user", content: prompt)]
             if let system { messages.insert(ChatMessage(role: "system", content: system), at: 0) }
             ids = try format.encode(messages: messages, addGenerationPrompt: true, tokenizer: tokenizer)
@@ -109,11 +109,31 @@ func loadTokenizer(for model: LoadedModel) throws -> any Tokenizer {
     return try TokenizerLoader.load(path: model.path)
 }
 
-/// The chat format a model's template implies (ChatML or Llama 3 headers).
-func chatFormat(for model: LoadedModel) -> ChatFormat {
-    let template = model.gguf?.metadata["tokenizer.chat_template"]?.stringValue ?? ""
+/// The chat format a model's template implies (ChatML or Llama 3 headers), nil for a template that is neither.
+/// Without a template (HF folders, GGUFs without `tokenizer.chat_template`): Llama 3 headers.
+func chatFormat(for model: LoadedModel) -> ChatFormat? {
+    guard let template = model.gguf?.metadata["tokenizer.chat_template"]?.stringValue else { return .llama3 }
     if template.contains("<|start_header_id|>") { return .llama3 }
     if template.contains("You are a helpful AI assistant named SmolLM") { return .smolLM2 }
     if template.contains("<|im_start|>") { return .chatml(defaultSystemPrompt: nil) }
-    return .llama3
+    return nil
+}
+
+/// The chat format for `--chat` and `chat`, or an error that names the template problem: a template of another
+/// family, or (without a template) a tokenizer that lacks the Llama 3 header tokens the fallback needs.
+func requireChatFormat(for model: LoadedModel, tokenizer: any Tokenizer) throws -> ChatFormat {
+    let template = model.gguf?.metadata["tokenizer.chat_template"]?.stringValue
+    guard let format = chatFormat(for: model) else {
+        let start = String((template ?? "").prefix(60)).replacingOccurrences(of: "\n", with: "\\n")
+        throw UserFacingError(
+            message: "\(model.path): its chat template (tokenizer.chat_template, \(template?.count ?? 0) characters, starting \"\(start)\") "
+                + "is neither Llama 3's headers (<|start_header_id|>) nor ChatML (<|im_start|>), the formats npu-llama renders",
+            hint: "run without --chat and give the prompt already in the model's format", code: ExitCodes.badInput)
+    }
+    if template == nil, tokenizer.specialTokenID("<|start_header_id|>") == nil {
+        throw UserFacingError(
+            message: "\(model.path) has no chat template, and its tokenizer lacks <|start_header_id|> for the Llama 3 format npu-llama would use",
+            hint: "run without --chat and give the prompt already in the model's format", code: ExitCodes.badInput)
+    }
+    return format
 }

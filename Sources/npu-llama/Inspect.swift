@@ -63,7 +63,7 @@ struct Inspect: ParsableCommand {
         print(String(format: "parameters:   %.1f M", Double(params) / 1e6))
         print("size:         \(megabytes(onDisk)) on disk, \(megabytes(uploaded)) after upload to the NPU (bf16; Q4_1 and Q4_0 kept as is)")
         print("tokenizer:    \(tokenizer.map { "\(type(of: $0)), \($0.vocabularySize) tokens" } ?? "none found")")
-        if let template { print("chat template: \(template.count) characters → \(chatFormatName(chatFormat(for: model)))") }
+        if let template { print("chat template: \(template.count) characters → \(chatFormat(for: model).map(chatFormatName) ?? "not one npu-llama renders (--chat refuses it)")") }
         print("\ntensor group                      count   params       dtypes                bytes       after upload")
         for (name, g) in groups.sorted(by: { $0.key < $1.key }) {
             let dtypes = g.dtypes.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")

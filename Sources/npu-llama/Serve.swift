@@ -54,8 +54,13 @@ struct Serve: AsyncParsableCommand {
         let graph = Graph.llama(loaded.config)
         let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: contextLength,
                                              maxBatch: min(512, contextLength), progress: Progress("converting weights", quiet: quiet))
+        let format = chatFormat(for: loaded)
+        if format == nil {
+            note("warning: the model's chat template is neither Llama 3's headers nor ChatML; /v1/chat/completions renders Llama 3 headers",
+                 quiet: false)
+        }
         let served = ServedModel(id: modelName ?? Self.modelID(options.model), created: Self.created(loaded.path), tokenizer: tokenizer,
-                                 chatFormat: chatFormat(for: loaded), contextLength: min(contextLength, backend.contextLength),
+                                 chatFormat: format ?? .llama3, contextLength: min(contextLength, backend.contextLength),
                                  deviceLabel: backend.label)
         var configuration = ServerConfiguration()
         configuration.host = host
