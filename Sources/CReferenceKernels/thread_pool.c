@@ -1,4 +1,6 @@
-// A persistent thread pool for the CPU reference: workers spin briefly, then sleep, between tasks.
+// A persistent thread pool for the CPU reference: workers spin briefly, then sleep, between tasks; a task's chunks
+// are claimed by whichever thread is free, so a worker that is late (asleep, or descheduled on a shared machine)
+// never holds the caller up for work it has not started.
 #define _GNU_SOURCE
 #include "reference_kernels.h"
 #include <pthread.h>
@@ -26,6 +28,9 @@ static struct {
     pthread_cond_t done;
     atomic_int caller_sleeping;
     atomic_ulong generation;
+    // The current task's claim word: generation (high 32 bits), chunks (bits 16-31), next unclaimed chunk (bits 0-15).
+    // Claiming is a compare-and-swap on the whole word, so a claim meant for an earlier task cannot land on this one.
+    atomic_ulong claim;
     atomic_int remaining;
     atomic_int sleeping;
     nl_task_fn fn;
@@ -48,8 +53,30 @@ static void chunk_bounds(int index, long *begin, long *end) {
     if (*begin > pool.n) *begin = pool.n;
 }
 
+// Claims and runs chunks of the current task until none are left. Chunk i is always the same range of [0, n),
+// whoever runs it: the work each call does, and so every result, does not depend on the claiming.
+static void run_chunks(void) {
+    for (;;) {
+        unsigned long word = atomic_load(&pool.claim);
+        unsigned long next = word & 0xffff, chunks = (word >> 16) & 0xffff;
+        if (next >= chunks) return;
+        if (!atomic_compare_exchange_weak(&pool.claim, &word, word + 1)) continue;
+        long begin, end;
+        chunk_bounds((int)next, &begin, &end);
+        int outer = in_task;
+        in_task = 1;
+        if (begin < end) pool.fn(pool.context, begin, end);
+        in_task = outer;
+        if (atomic_fetch_sub(&pool.remaining, 1) == 1 && atomic_load(&pool.caller_sleeping)) {
+            pthread_mutex_lock(&pool.mutex);
+            pthread_cond_broadcast(&pool.done);
+            pthread_mutex_unlock(&pool.mutex);
+        }
+    }
+}
+
 static void *worker(void *arg) {
-    int index = (int)(long)arg;
+    (void)arg;
     unsigned long seen = 0;
     for (;;) {
         unsigned long gen;
@@ -64,16 +91,7 @@ static void *worker(void *arg) {
             break;
         }
         seen = gen;
-        long begin, end;
-        chunk_bounds(index, &begin, &end);
-        in_task = 1;
-        if (begin < end) pool.fn(pool.context, begin, end);
-        in_task = 0;
-        if (atomic_fetch_sub(&pool.remaining, 1) == 1 && atomic_load(&pool.caller_sleeping)) {
-            pthread_mutex_lock(&pool.mutex);
-            pthread_cond_broadcast(&pool.done);
-            pthread_mutex_unlock(&pool.mutex);
-        }
+        run_chunks();
     }
     return NULL;
 }
@@ -107,24 +125,23 @@ void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     if (in_task || nl_thread_count() == 1 || n <= grain) { run_inline(fn, context, n); return; }
+    // The task is written before the claim word that publishes it; a worker reads it only after a successful claim.
     pool.fn = fn;
     pool.context = context;
     pool.n = n;
     pool.grain = grain;
-    atomic_store(&pool.remaining, pool.threads - 1);
-    atomic_fetch_add(&pool.generation, 1);
+    atomic_store(&pool.remaining, pool.threads);
+    unsigned long gen = atomic_fetch_add(&pool.generation, 0) + 1;
+    atomic_store(&pool.claim, (gen << 32) | ((unsigned long)pool.threads << 16));
+    atomic_store(&pool.generation, gen);
     if (atomic_load(&pool.sleeping) > 0) {
         pthread_mutex_lock(&pool.mutex);
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.mutex);
     }
-    long begin, end;
-    chunk_bounds(0, &begin, &end);
-    in_task = 1;
-    if (begin < end) fn(context, begin, end);
-    in_task = 0;
-    // Spin briefly for the other chunks, then block: on an oversubscribed machine a spinning
-    // caller would hold the core the unfinished worker needs.
+    run_chunks();
+    // Chunks still running on workers: spin briefly, then block (on an oversubscribed machine a spinning caller
+    // would hold the core the unfinished worker needs).
     for (int spins = 0; atomic_load(&pool.remaining) > 0 && spins < NL_WAIT_SPINS; spins++) NL_PAUSE();
     if (atomic_load(&pool.remaining) > 0) {
         pthread_mutex_lock(&pool.mutex);

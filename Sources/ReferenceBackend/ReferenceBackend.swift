@@ -14,10 +14,11 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     private let nodeSlot: [String: String]
     private let kCache: UnsafeMutablePointer<Float>   // (layer, kvHead, contextLength, headDim)
     private let vCache: UnsafeMutablePointer<Float>   // (layer, kvHead, contextLength, headDim)
-    private let scratch: UnsafeMutablePointer<Float>  // (group, contextLength) decode attention scores
+    private let scratch: UnsafeMutablePointer<Float>  // (kvHead, group, contextLength) decode attention scores
     private let tokenBuffer: UnsafeMutablePointer<Int32>
     private let rope: RopeTable
     private var weightPointers: [String: UnsafePointer<Float>] = [:]
+    private var bound: [BoundNode] = []   // graph.nodes bound to the buffers above, in order
     /// Seconds spent per op kind (embed, rmsNorm, matmul, rope, attention, add, swiglu) when
     /// profiling is on (`profile = [:]`); nil (off) by default. Wall clock of the CPU reference.
     public var profile: [String: Double]?
@@ -55,12 +56,13 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         vCache = .allocate(capacity: cacheCount)
         kCache.initialize(repeating: 0, count: cacheCount)
         vCache.initialize(repeating: 0, count: cacheCount)
-        scratch = .allocate(capacity: c.groupSize * contextLength)
+        scratch = .allocate(capacity: c.headCount * contextLength)
         tokenBuffer = .allocate(capacity: self.maxBatch)
         rope = RopeTable(config: c, positions: contextLength)
         for (name, _) in graph.weightShapes {
             if let w = weights[name] { weightPointers[name] = UnsafePointer(w.baseAddress!) }
         }
+        bound = BoundNode.bind(graph, slots: slotBuffers, nodeSlot: nodeSlot, weights: weightPointers)
     }
 
     /// Bytes a backend of this shape allocates besides its weights: the node buffers (maxBatch rows of each slot),
@@ -70,7 +72,7 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         let batch = min(maxBatch, contextLength)
         var slotWidth: [String: Int] = [:]
         for node in graph.nodes { slotWidth[node.slot] = max(slotWidth[node.slot] ?? 0, node.width) }
-        let buffers = slotWidth.values.reduce(0) { $0 + batch * $1 * 4 } + c.groupSize * contextLength * 4
+        let buffers = slotWidth.values.reduce(0) { $0 + batch * $1 * 4 } + c.headCount * contextLength * 4
         return (buffers, 2 * c.layerCount * c.kvHeadCount * contextLength * c.headDim * 4)
     }
 
@@ -101,20 +103,31 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         try checkStep(tokens: tokens, start: start)
         var logits: [Float] = []
         let clock = ContinuousClock()
-        for node in graph.nodes {
+        var i = 0
+        while i < bound.count {
+            let b = bound[i]
             let started = profile == nil ? nil : clock.now
-            let out = slotBuffers[node.slot]!
-            let inputs = node.inputs.map { name in UnsafePointer(slotBuffers[nodeSlot[name] ?? ""] ?? out) }
-            let lastRowOnly = node.name == "result_output" && logitRows == .last
-            let outRows = execute(node, inputs: inputs, tokens: tokens, start: start, lastRowOnly: lastRowOnly, into: out)
+            // Decode: a node's matmul siblings (Q, K, V; gate, up) run as one dispatch; each row's sum is the same.
+            let count = rows == 1 && b.siblings > 1 ? b.siblings : 1
+            let outRows: Int
+            if count > 1 {
+                ReferenceOps.gemvs(b.inputs[0], inDim: b.inDim,
+                                   bound[i..<(i + count)].map { ($0.weight!, $0.node.width, $0.out) })
+                outRows = 1
+            } else {
+                outRows = execute(b, tokens: tokens, start: start, lastRowOnly: b.isLogits && logitRows == .last)
+            }
             if let started {
                 let d = (clock.now - started).components
-                profile![node.op.kind, default: 0] += Double(d.seconds) + Double(d.attoseconds) * 1e-18
+                profile![b.node.op.kind, default: 0] += Double(d.seconds) + Double(d.attoseconds) * 1e-18
             }
-            let output = UnsafeMutableBufferPointer(start: out, count: outRows * node.width)
-            faultInjection?(node, output)
-            observer?(node, UnsafeBufferPointer(output), outRows)
-            if node.name == "result_output" { logits = Array(output) }
+            for n in bound[i..<(i + count)] {
+                let output = UnsafeMutableBufferPointer(start: n.out, count: outRows * n.node.width)
+                faultInjection?(n.node, output)
+                observer?(n.node, UnsafeBufferPointer(output), outRows)
+                if n.isLogits { logits = Array(output) }
+            }
+            i += count
         }
         return logits
     }
@@ -138,10 +151,13 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
                     reason: "input \(name) has \(input.count) values; \(rows) rows × \(width) expected")
             }
         }
+        guard let index = graph.index(of: node.name) else {
+            throw StepError.unsupportedNode(name: node.name, reason: "it is not a node of this backend's graph")
+        }
         var output = [Float](repeating: 0, count: rows * node.width)
         let outRows = withPointers(inputs) { pointers in
             output.withUnsafeMutableBufferPointer { out in
-                execute(node, inputs: pointers, tokens: tokens, start: start, lastRowOnly: false, into: out.baseAddress!)
+                execute(bound[index].with(inputs: pointers, out: out.baseAddress!), tokens: tokens, start: start, lastRowOnly: false)
             }
         }
         return Array(output.prefix(outRows * node.width))
@@ -158,25 +174,22 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     }
 
     /// Executes one node; returns the number of output rows written.
-    private func execute(_ node: Node, inputs input: [UnsafePointer<Float>], tokens: [Int], start: Int,
-                         lastRowOnly: Bool, into out: UnsafeMutablePointer<Float>) -> Int {
+    private func execute(_ b: BoundNode, tokens: [Int], start: Int, lastRowOnly: Bool) -> Int {
         let c = graph.config
         let rows = tokens.count
+        let (node, input, out) = (b.node, b.inputs, b.out)
         switch node.op {
-        case .embed(let table):
-            let w = weightPointers[table]!
+        case .embed:
+            let w = b.weight!
             for (r, t) in tokens.enumerated() {
                 (out + r * node.width).update(from: w + t * node.width, count: node.width)
             }
-        case let .rmsNorm(weight, eps):
-            ReferenceOps.rmsNorm(input[0], rows: rows, dim: node.width, weight: weightPointers[weight]!,
-                                 eps: eps, into: out)
-        case .matmul(let weight):
-            let inDim = graph.node(named: node.inputs[0])!.width
-            let x = lastRowOnly ? input[0] + (rows - 1) * inDim : input[0]
+        case let .rmsNorm(_, eps):
+            ReferenceOps.rmsNorm(input[0], rows: rows, dim: node.width, weight: b.weight!, eps: eps, into: out)
+        case .matmul:
+            let x = lastRowOnly ? input[0] + (rows - 1) * b.inDim : input[0]
             let outRows = lastRowOnly ? 1 : rows
-            ReferenceOps.matmul(x, rows: outRows, inDim: inDim, weight: weightPointers[weight]!,
-                                outDim: node.width, into: out)
+            ReferenceOps.matmul(x, rows: outRows, inDim: b.inDim, weight: b.weight!, outDim: node.width, into: out)
             return outRows
         case .rope(let heads):
             out.update(from: input[0], count: rows * node.width)
@@ -195,7 +208,7 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
             }
             ReferenceOps.attention(q: input[0], rows: rows, start: start, heads: c.headCount,
                                    kvHeads: c.kvHeadCount, headDim: c.headDim, kCache: kLayer, vCache: vLayer,
-                                   capacity: contextLength, out: out, scratch: scratch)
+                                   capacity: contextLength, out: out, scratch: scratch, scratchCount: c.headCount * contextLength)
         case .add:
             ReferenceOps.add(input[0], input[1], count: rows * node.width, into: out)
         case .swiglu:

@@ -26,6 +26,14 @@ public enum ReferenceOps {
         }
     }
 
+    /// yᵢ = Wᵢ · x for one row x (inDim) and several matrices Wᵢ (outDimᵢ, inDim) into yᵢ (outDimᵢ): one dispatch to
+    /// the pool for all of them (decode's Q, K, V and gate, up), each row summed exactly as `matmul` sums it.
+    public static func gemvs(_ x: UnsafePointer<Float>, inDim: Int,
+                             _ products: [(weight: UnsafePointer<Float>, outDim: Int, y: UnsafeMutablePointer<Float>)]) {
+        let jobs = products.map { nl_gemv(w: $0.weight, x: x, y: $0.y, rows: $0.outDim, cols: inDim) }
+        jobs.withUnsafeBufferPointer { nl_gemv_f32_many($0.baseAddress, Int32($0.count)) }
+    }
+
     /// OpenBLAS runs single-threaded: the reference's parallelism is its own pool's (see `matmul`).
     static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
 
@@ -102,23 +110,30 @@ public enum ReferenceOps {
     /// Causal GQA attention for `rows` queries at positions start..<start+rows over a cache that
     /// already holds positions 0..<start+rows.
     /// q (rows, heads, headDim); kCache/vCache (kvHeads, capacity, headDim) of this layer;
-    /// out (rows, heads, headDim); scratch (decode) holds at least heads/kvHeads × (start + 1) floats.
+    /// out (rows, heads, headDim); scratch (decode) holds at least heads/kvHeads × (start + 1) floats, and decode spreads
+    /// KV heads over the pool when `scratchCount` says it holds heads × (start + 1).
     public static func attention(q: UnsafePointer<Float>, rows: Int, start: Int, heads: Int, kvHeads: Int,
                                  headDim: Int, kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>,
-                                 capacity: Int, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                                 capacity: Int, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                 scratchCount: Int = 0) {
         let total = start + rows
         let group = heads / kvHeads
         let scale = 1 / Float(headDim).squareRoot()
         let qStride = heads * headDim
         if rows == 1 {
-            // Decode: a group's query heads are contiguous; one product for all of them per KV head.
-            for kv in 0..<kvHeads {
-                let k = kCache + kv * capacity * headDim, v = vCache + kv * capacity * headDim
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group), Int32(total), Int32(headDim),
-                            scale, q + kv * group * headDim, Int32(headDim), k, Int32(headDim), 0, scratch, Int32(total))
-                for g in 0..<group { softmax(scratch + g * total, count: total) }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group), Int32(headDim), Int32(total),
-                            1, scratch, Int32(total), v, Int32(headDim), 0, out + kv * group * headDim, Int32(headDim))
+            // Decode: a group's query heads are contiguous; one product for all of them per KV head, KV heads
+            // spread over the pool (each with its own part of scratch) once the cache is long enough to pay for it.
+            let parallel = scratchCount >= heads * total && total * headDim * group >= 16384
+            parallelFor(kvHeads, grain: parallel ? 1 : kvHeads) { kvBegin, kvEnd in
+                for kv in kvBegin..<kvEnd {
+                    let k = kCache + kv * capacity * headDim, v = vCache + kv * capacity * headDim
+                    let scores = scratch + (parallel ? kv * group * total : 0)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group), Int32(total), Int32(headDim),
+                                scale, q + kv * group * headDim, Int32(headDim), k, Int32(headDim), 0, scores, Int32(total))
+                    for g in 0..<group { softmax(scores + g * total, count: total) }
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group), Int32(headDim), Int32(total),
+                                1, scores, Int32(total), v, Int32(headDim), 0, out + kv * group * headDim, Int32(headDim))
+                }
             }
             return
         }

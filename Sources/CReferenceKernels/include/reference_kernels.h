@@ -21,6 +21,13 @@ void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context);
 /// Decode is bound by the bandwidth of reading W; this keeps both cores streaming.
 void nl_gemv_f32(const float *w, const float *x, float *y, long rows, long cols);
 
+/// One y = W·x of `nl_gemv_f32_many`: W row-major (rows, cols), x (cols), y (rows).
+typedef struct { const float *w, *x; float *y; long rows, cols; } nl_gemv;
+
+/// Several GEMVs (e.g. Q, K and V of one input) as one dispatch to the pool: threads claim blocks of rows of any of
+/// them until none are left. Each row's sum is computed exactly as `nl_gemv_f32` computes it.
+void nl_gemv_f32_many(const nl_gemv *gemvs, int count);
+
 #ifdef __cplusplus
 }
 #endif
