@@ -27,6 +27,10 @@ extension CLITests {
         try String(repeating: "word ", count: 300).write(toFile: dir + "/long.txt", atomically: true, encoding: .utf8)
         try assertFails(["generate", "--device", "reference", "--context", "100", "--file", dir + "/long.txt"], status: 64,
                         mentions: "the prompt is 301 tokens; the context holds 100")
+        // verify reads --file too, and refuses a prompt longer than the model's context with both numbers.
+        try String(repeating: "word ", count: 8200).write(toFile: dir + "/longer.txt", atomically: true, encoding: .utf8)
+        try assertFails(["verify", "--device", "reference", "--decode-steps", "1", "--file", dir + "/longer.txt"], status: 64,
+                        mentions: "the prompt is 8201 tokens and --decode-steps 1 adds 2 positions: 8203 in all; the model's context holds 8192")
     }
 
     func testInvalidUTF8IsRefusedWithItsOffsetUnlessReplacementIsAsked() throws {
