@@ -110,7 +110,7 @@ void nl_gemv_f32_many(const nl_gemv *gemvs, int count) {
     // Below ~64 K weights the hand-off costs more than it saves.
     if (weights < 65536) { gemv_batch_task(&b, 0, 1); return; }
     // One index per thread; each thread then claims blocks until none are left.
-    nl_parallel_for(nl_thread_count(), 1, gemv_batch_task, &b);
+    nl_parallel_share(gemv_batch_task, &b);
 }
 
 void nl_gemv_f32(const float *w, const float *x, float *y, long rows, long cols) {

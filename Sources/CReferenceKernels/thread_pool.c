@@ -19,6 +19,9 @@
 // yielding: long spins are fast on an idle machine and ruinous on an oversubscribed one.
 #define NL_SPIN_ROUNDS 10000
 #define NL_WAIT_SPINS 4000
+// Rounds of pause the caller, its own chunk done, leaves a chunk unclaimed for the worker it was meant for before
+// taking it itself: a spinning worker claims within a few rounds; one that is asleep or descheduled does not.
+#define NL_STEAL_SPINS 1000
 
 static struct {
     pthread_once_t once;
@@ -54,13 +57,21 @@ static void chunk_bounds(int index, long *begin, long *end) {
 }
 
 // Claims and runs chunks of the current task until none are left. Chunk i is always the same range of [0, n),
-// whoever runs it: the work each call does, and so every result, does not depend on the claiming.
-static void run_chunks(void) {
+// whoever runs it: the work each call does, and so every result, does not depend on the claiming. The caller
+// (`patience` > 0) leaves the chunks after its first to the workers for that many rounds before it takes them.
+static void run_chunks(int patience) {
+    int ran = 0;
     for (;;) {
         unsigned long word = atomic_load(&pool.claim);
         unsigned long next = word & 0xffff, chunks = (word >> 16) & 0xffff;
         if (next >= chunks) return;
+        if (ran && patience > 0) {
+            for (int spins = 0; spins < patience && atomic_load(&pool.claim) == word; spins++) NL_PAUSE();
+            patience = 0;
+            continue;
+        }
         if (!atomic_compare_exchange_weak(&pool.claim, &word, word + 1)) continue;
+        ran = 1;
         long begin, end;
         chunk_bounds((int)next, &begin, &end);
         int outer = in_task;
@@ -91,7 +102,7 @@ static void *worker(void *arg) {
             break;
         }
         seen = gen;
-        run_chunks();
+        run_chunks(0);
     }
     return NULL;
 }
@@ -121,10 +132,7 @@ static void run_inline(nl_task_fn fn, void *context, long n) {
     in_task = outer;
 }
 
-void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context) {
-    if (n <= 0) return;
-    if (grain < 1) grain = 1;
-    if (in_task || nl_thread_count() == 1 || n <= grain) { run_inline(fn, context, n); return; }
+static void dispatch(long n, long grain, nl_task_fn fn, void *context, int patience) {
     // The task is written before the claim word that publishes it; a worker reads it only after a successful claim.
     pool.fn = fn;
     pool.context = context;
@@ -139,7 +147,7 @@ void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context) {
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.mutex);
     }
-    run_chunks();
+    run_chunks(patience);
     // Chunks still running on workers: spin briefly, then block (on an oversubscribed machine a spinning caller
     // would hold the core the unfinished worker needs).
     for (int spins = 0; atomic_load(&pool.remaining) > 0 && spins < NL_WAIT_SPINS; spins++) NL_PAUSE();
@@ -150,4 +158,17 @@ void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context) {
         atomic_store(&pool.caller_sleeping, 0);
         pthread_mutex_unlock(&pool.mutex);
     }
+}
+
+void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    if (in_task || nl_thread_count() == 1 || n <= grain) { run_inline(fn, context, n); return; }
+    dispatch(n, grain, fn, context, NL_STEAL_SPINS);
+}
+
+void nl_parallel_share(nl_task_fn fn, void *context) {
+    int threads = nl_thread_count();
+    if (in_task || threads == 1) { run_inline(fn, context, 1); return; }
+    dispatch(threads, 1, fn, context, 0);
 }

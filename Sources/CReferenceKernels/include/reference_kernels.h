@@ -13,9 +13,16 @@ typedef void (*nl_task_fn)(void *context, long begin, long end);
 int nl_thread_count(void);
 
 /// Splits [0, n) into one contiguous chunk per thread (chunk boundaries are multiples of `grain`)
-/// and runs `fn` on each; returns when all chunks are done. The calling thread runs the first chunk.
+/// and runs `fn` on each; returns when all chunks are done. The calling thread runs the first chunk it claims and
+/// leaves the others to the workers for a few µs before it takes them itself (a worker asleep or descheduled does
+/// not hold it up); the chunks are the same whoever runs them.
 /// Called from inside a chunk, it runs the whole range inline (the pool is not re-entered).
 void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context);
+
+/// For a task that shares its work out itself (e.g. threads claiming blocks from a counter in `context`): runs
+/// `fn(context, i, i + 1)` once per thread index i, each claimed at once by whichever thread is free, the caller
+/// included; returns when every call has returned. Inside a chunk it runs `fn(context, 0, 1)` inline.
+void nl_parallel_share(nl_task_fn fn, void *context);
 
 /// y = W·x for row-major W (rows, cols), fp32 with fp32 accumulation, rows split across threads.
 /// Decode is bound by the bandwidth of reading W; this keeps both cores streaming.
