@@ -82,27 +82,37 @@ def source_digest(toolchain, sources, kernels_dir):
 
 
 def build_objects(toolchain, kernels, kernels_dir, cache_dir, jobs):
-    """{object name: path}: every object the kernels link, compiled once per source and linked (ld.lld -r) per role,
-    cached in cache_dir by source_digest (shared by every model shape)."""
+    """{object name: path}: every object the kernels link. Each source is compiled once (in parallel, `jobs` at a
+    time) and each role's object linked from its sources (ld.lld -r); both cached in cache_dir by source_digest,
+    so builds of other model shapes reuse them."""
     wanted = {}
     for k in kernels:
         wanted.update(k.objects)
-    paths, todo = {}, []
-    for obj, sources in sorted(wanted.items()):
-        target = os.path.join(cache_dir, source_digest(toolchain, sources, kernels_dir), obj)
+
+    def part(source):
+        return os.path.join(cache_dir, source_digest(toolchain, [source], kernels_dir),
+                            os.path.basename(source).replace(".cc", ".o"))
+
+    sources = sorted({s for srcs in wanted.values() for s in srcs})
+    compiles = [(s, part(s)) for s in sources if not os.path.exists(part(s))]
+    for _, target in compiles:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+
+    def compile_one(item):
+        source, target = item
+        run(toolchain.compile_command(os.path.join(kernels_dir, source), target + ".tmp"))
+        os.replace(target + ".tmp", target)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(compile_one, compiles))
+    paths = {}
+    for obj, srcs in sorted(wanted.items()):
+        target = os.path.join(cache_dir, source_digest(toolchain, srcs, kernels_dir), obj)
         paths[obj] = target
         if not os.path.exists(target):
-            todo.append((obj, sources, target))
-    compiles = [(s, os.path.join(os.path.dirname(t), os.path.basename(s).replace(".cc", ".part.o")))
-                for _, sources, t in todo for s in sources]
-    for _, _, t in todo:
-        os.makedirs(os.path.dirname(t), exist_ok=True)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(lambda so: run(toolchain.compile_command(os.path.join(kernels_dir, so[0]), so[1])), compiles))
-    for obj, sources, target in todo:
-        parts = [os.path.join(os.path.dirname(target), os.path.basename(s).replace(".cc", ".part.o")) for s in sources]
-        run(toolchain.link_command(parts, target + ".tmp"))
-        os.replace(target + ".tmp", target)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            run(toolchain.link_command([part(s) for s in srcs], target + ".tmp"))
+            os.replace(target + ".tmp", target)
     return paths
 
 

@@ -106,7 +106,7 @@ class Xclbin:
             raise XclbinError(f"{self.path}: EMBEDDED_METADATA declares a DOCTYPE/ENTITY, which xclbinutil never writes")
         try:
             root = ET.fromstring(xml)
-        except (ET.ParseError, ValueError) as e:
+        except (ET.ParseError, ValueError, LookupError) as e:   # LookupError: a corrupted encoding name
             raise XclbinError(f"{self.path}: EMBEDDED_METADATA is not XML ({e})") from None
         kernels = {}
         for k in root.iter("kernel"):

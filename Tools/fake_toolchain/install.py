@@ -51,6 +51,10 @@ def install(root, mlir_aie="1.2.0", llvm_aie="19.0.0.2026070101", xclbinutil=Tru
            f"def peano_install_dir():\n    return {peano!r}\n")
     for dist, version in (("mlir_aie", mlir_aie), ("llvm_aie", llvm_aie)):
         name = "llvm-aie" if dist == "llvm_aie" else dist
+        import glob
+        import shutil
+        for old in glob.glob(os.path.join(site, f"{dist}-*.dist-info")):    # a re-install replaces the version
+            shutil.rmtree(old)
         _write(os.path.join(site, f"{dist}-{version}.dist-info", "METADATA"),
                f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
     bindir = os.path.join(root, "venv", "bin")

@@ -1,0 +1,135 @@
+# Tools/build-kernels.py against the fake toolchain (Tools/fake_toolchain): the commands it runs obey the real tools' recorded rules, the product read back matches the designs, the cache key follows the toolchain versions, and it refuses a missing xclbinutil and a kernel signature too narrow for the designs.
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, TOOLS)
+sys.path.insert(0, os.path.join(TOOLS, "fake_toolchain"))
+import install  # noqa: E402
+import rules  # noqa: E402
+import xclbin_format  # noqa: E402
+
+ARGS = ["--preset", "smollm2-135m", "--weights", "q4_1", "--lm-head", "bf16", "--ctx", "512", "-j", "2"]
+
+
+@unittest.skipIf(install.python312() is None, "no Python 3.12+ here for the fake toolchain (the wheels' floor)")
+class FakeToolchainBuildTests(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="npullama-fake-")
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def build(self, out="out", extra_env=None, **kw):
+        env = {k: v for k, v in os.environ.items() if k not in ("PEANO_INSTALL_DIR", "PYTHONPATH")}
+        env.update(install.install(os.path.join(self.dir, "tc"), **kw))
+        env.update(extra_env or {})
+        r = subprocess.run([sys.executable, os.path.join(TOOLS, "build-kernels.py"), *ARGS,
+                            "--out-dir", os.path.join(self.dir, out)], env=env, capture_output=True, text=True)
+        self.log = env["FAKE_TOOLCHAIN_LOG"]
+        return r
+
+    def calls(self, tool=None):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            rows = [json.loads(line) for line in f]
+        rows = [r for r in rows if "--version" not in r["argv"]]          # the version queries of discovery
+        return [r for r in rows if tool is None or r["tool"] == tool]
+
+    def test_build_obeys_the_rules_and_the_product_matches(self):
+        r = self.build()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([c for c in self.calls() if c["status"] != 0], [])
+        out = os.path.join(self.dir, "out")
+        with open(os.path.join(out, "kernels.json")) as f:
+            index = json.load(f)
+        names = [k["name"] for k in index["kernels"]]
+        self.assertEqual(names, ["decode_q4_1_b1", "decode_q4_1_b2", "decode_q4_1_b4", "decode_q4_1_b8", "lm_head_bf16"])
+        self.assertEqual([k["kernelId"] for k in index["kernels"]], [0x901, 0x902, 0x903, 0x904, 0x905])
+        self.assertEqual(index["toolchainVersions"]["mlir_aie"], "1.2.0")
+        x = xclbin_format.Xclbin.load(os.path.join(out, "npu-llama.xclbin"))
+        self.assertEqual(sorted(x.kernels), sorted(names))
+        self.assertEqual(len({p["uuid"] for p in x.pdis}), 5)                 # a PDI of its own per kernel
+        self.assertEqual(sorted(i for p in x.pdis for i in p["kernelIds"]), list(range(0x901, 0x906)))
+        aiecc = [c for c in self.calls("aiecc") if "-n" not in c["argv"]]
+        self.assertEqual(len(aiecc), 5)
+        instances = [a for c in aiecc for a in c["argv"] if a.startswith("--xclbin-instance-name=")]
+        self.assertEqual(len(set(instances)), 5)                               # distinct instance names
+        for c in aiecc:
+            self.assertIn("-j2", c["argv"])                                    # cores compiled in parallel
+            self.assertFalse(any(a.startswith("--xclbin-input") for a in c["argv"]))
+            self.assertTrue(any(a.startswith("--peano=") for a in c["argv"]))
+        assembled = [c for c in self.calls("xclbinutil") if c["argv"][-1].endswith("npu-llama.xclbin.new")]
+        self.assertEqual(len(assembled), 1)
+        self.assertEqual(assembled[0]["argv"].count("--add-kernel"), 5)
+        # 8 sources (the union of the objects' sources), compiled once each, with the wheel's include directory
+        clang = self.calls("clang++")
+        self.assertEqual(len(clang), 8)
+        include = os.path.join(self.dir, "tc", "site", "mlir_aie", "include")
+        self.assertTrue(all(include in c["argv"] for c in clang))
+        # unchanged: not redone; a new llvm-aie version: rebuilt (the cache key holds the toolchain versions)
+        before = len(self.calls())
+        r = self.build()
+        self.assertIn("up to date", r.stdout)
+        self.assertEqual(len(self.calls()), before)
+        r = self.build(llvm_aie="19.0.0.2026080101")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertGreater(len(self.calls("aiecc")), len(aiecc) + 1)
+
+    def test_objects_are_shared_across_builds_of_other_shapes(self):
+        self.assertEqual(self.build("a").returncode, 0)
+        first = len(self.calls("clang++"))
+        self.assertEqual(self.build("b").returncode, 0)
+        self.assertEqual(len(self.calls("clang++")), first)                    # the object cache served them
+
+    def test_missing_xclbinutil_is_refused_before_building(self):
+        r = self.build(xclbinutil=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("xclbinutil is not on PATH", r.stderr)
+        self.assertEqual(self.calls("aiecc"), [])
+
+    def test_narrow_kernel_signature_is_refused_naming_the_version(self):
+        r = self.build(extra_env={"FAKE_AIECC_BUFFERS": "3"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("binds 4 buffer arguments but this aiecc gives every kernel 3", r.stderr)
+        self.assertIn("PR #3252", r.stderr)
+        self.assertEqual([c for c in self.calls("aiecc") if "-n" not in c["argv"]], [])   # refused before compiling
+
+
+class RuleTests(unittest.TestCase):
+    """The fake's rules fire where the real tools fail or silently misbehave."""
+
+    def test_xclbinutil_refuses_output_that_is_an_input(self):
+        with tempfile.NamedTemporaryFile() as f:
+            with self.assertRaisesRegex(rules.RuleError, "also used for input"):
+                rules.check_xclbinutil_files([f.name], [f.name], force=True)
+            with self.assertRaisesRegex(rules.RuleError, "already exists"):
+                rules.check_xclbinutil_files([], [f.name], force=False)
+
+    def test_aiecc_refuses_unknown_and_self_appending_options(self):
+        with self.assertRaisesRegex(rules.RuleError, "sink it silently"):
+            rules.parse_aiecc(["--xclbin-instance=X", "a.mlir"])
+        with self.assertRaisesRegex(rules.RuleError, "also an input"):
+            rules.parse_aiecc(["--xclbin-input=a.xclbin", "--xclbin-name=a.xclbin", "a.mlir"])
+        opts, pos = rules.parse_aiecc(["-j0", "--no-xchesscc", "--xclbin-kernel-id=0x902", "a.mlir"])
+        self.assertEqual((opts["j"], opts["xclbin-kernel-id"], pos), ("0", "0x902", ["a.mlir"]))
+
+    def test_clang_needs_makefile_flags_and_the_wheel_include(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "aie_api"))
+            open(os.path.join(d, "aie_api", "aie.hpp"), "w").close()
+            good = ["-O2", "-std=c++20", "--target=aie2p-none-unknown-elf", *rules.WARNING_FLAGS, "-DNDEBUG",
+                    "-I", d, "-c", "x.cc", "-o", "x.o"]
+            rules.check_clang(good, d)
+            with self.assertRaisesRegex(rules.RuleError, "Wno-parentheses"):
+                rules.check_clang([a for a in good if a != "-Wno-parentheses"], d)
+            with self.assertRaisesRegex(rules.RuleError, "does not name mlir-aie's headers"):
+                rules.check_clang([a if a != d else "/venv/include" for a in good], d)
+
+
+if __name__ == "__main__":
+    unittest.main()
