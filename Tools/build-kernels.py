@@ -261,7 +261,7 @@ def main():
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--estimate", action="store_true",
                     help="print the kernels and core compiles the build needs (no toolchain needed)")
-    ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+    ap.add_argument("--jobs", "-j", type=int, default=int(os.environ.get("NPULLAMA_KERNEL_JOBS", 0)) or os.cpu_count() or 1,
                     help="parallel object compiles and aiecc's -j (cores compiled at once); default: every CPU")
     ap.add_argument("--plan-only", action="store_true",
                     help="print the plan (each use's kernel, chosen tiling and design instances) as JSON and exit")

@@ -119,10 +119,17 @@ class Toolchain:
         return [self.ld, "-r", "-o", obj, *parts]
 
 
+def setup_venv_python(env):
+    """The venv Tools/setup-npu.sh makes ($NPULLAMA_CACHE/venv-aie), when it exists."""
+    cache = env.get("NPULLAMA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "npu-llama")
+    python = os.path.join(cache, "venv-aie", "bin", "python")
+    return python if os.access(python, os.X_OK) else None
+
+
 def discover(python=None, env=None):
     """The toolchain on this machine, or ToolchainMissing listing every missing piece with its fix."""
     env = os.environ if env is None else env
-    python = python or env.get("NPULLAMA_AIE_PYTHON") or sys.executable
+    python = python or env.get("NPULLAMA_AIE_PYTHON") or setup_venv_python(env) or sys.executable
     path = env.get("PATH", os.defpath)
     problems = []
     try:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # Lays out the fake kernel toolchain in a directory as the pip wheels and XRT lay out the real one: a venv-like bin/ with python and aiecc, site/ with mlir-aie's configuration API (aie.utils.config) over our IRON stub and the wheels' dist-info versions, site/mlir_aie/include/aie_api, site/llvm-aie/bin (Peano), xrt/bin/xclbinutil.
 # Returns the environment a build uses (PATH, NPULLAMA_AIE_PYTHON, FAKE_* knobs).
+import functools
 import os
 import stat
 import sys
@@ -21,6 +22,7 @@ def _tool(path, name):
     _write(path, f'#!/bin/sh\nexec "{sys.executable}" "{os.path.join(HERE, "fake_tool.py")}" "{name}" "$@"\n', True)
 
 
+@functools.lru_cache(maxsize=None)
 def python312():
     """A Python 3.12+ on this machine (the wheels' and so the toolchain's floor), or None."""
     import glob
