@@ -1,20 +1,22 @@
 #!/usr/bin/env python3
 # Builds the decode kernels NPUBackend runs for one model shape into ONE xclbin: decode_token (Kernels/decode, issue 12), one kernel per KV length bucket, and the one lm_head kernel (the runlist's second run), with instruction streams.
 #
-# Needs mlir-aie (python package `aie`, the C++ `aiecc`) and Peano (PEANO_INSTALL_DIR). Without them it
-# says so and exits 2 (after checking the shapes). Inputs: the model's dimensions (an HF config.json or
+# Needs mlir-aie and Peano as Tools/kernel_toolchain.py finds them (mlir-aie's config API in $NPULLAMA_AIE_PYTHON,
+# the venv of Tools/setup-npu.sh, or this Python; the C++ aiecc; XRT's xclbinutil). Without them it names what is
+# missing and exits 2 (after checking the shapes); the build itself is Tools/kernel_build.py. Inputs: the model's dimensions (an HF config.json or
 # a preset), the weight dtypes (projections w; the LM head h, its own format: lm_head_<h> has its own weight
 # channels), the context. Output: <out-dir>/ (default <out>/<key>, the directory `npu-llama --device npu` looks in:
 # KernelBuildKey.swift) with npu-llama.xclbin, one <kernel>.insts.bin per kernel, and kernels.json mapping
 # each Swift kernel name (DecodeDesigns) to (xclbin, kernel name, id, insts). Every kernel is in one xclbin
 # because a runlist's runs must come from one hw_context (REFERENCE.md §4). kernels.json records a hash of
-# every source, design, the manifest, the shapes and the toolchain version: an unchanged build is not redone.
+# every source, design, the manifest, the shapes and every toolchain version: an unchanged build is not redone.
 #
 # The plan (the first tiling candidate per use whose constraints and budgets hold, as KernelPlan) gives tk
 # (Qcur) and the attention block (kqv_out); decode_token's one tm per model and lm_head's (tm_lm, tk_lm) are
-# Tools/decode_designs.py's choices. Each role's object (gemv cores, hub, attention cores) is compiled from its
-# sources (manifest fusedDesigns), the design's MLIR is generated per kernel (decode_token per bucket, lm_head
-# once), and aiecc gets the design's AIECC_FLAGS (--dynamic-objFifos).
+# Tools/decode_designs.py's choices. Each role's object (gemv cores, hub, attention cores) is linked from its
+# sources (manifest fusedDesigns), each compiled once; the design's MLIR is generated per kernel (decode_token per
+# bucket, lm_head once), and aiecc gets the design's AIECC_FLAGS (--dynamic-objFifos). The kernels are listed by
+# DESIGN_FAMILIES (one function per family).
 # Prefill designs: none (prompts run as decode steps until issue 13).
 #
 # Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --lm-head bf16 --ctx 8192 [--out-dir DIR]
@@ -22,6 +24,7 @@
 #        Tools/build-kernels.py ... --print-key      (the cache key only)
 #        Tools/build-kernels.py ... --list           (the kernels and design parameters, no toolchain needed)
 #        Tools/build-kernels.py ... --plan-only      (the plan as JSON: each use's kernel, tiling, design instances)
+#        Tools/build-kernels.py ... --estimate       (kernels and core compiles the build needs, no toolchain needed)
 import argparse
 import ast
 import hashlib
