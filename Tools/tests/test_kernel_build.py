@@ -100,6 +100,54 @@ class FakeToolchainBuildTests(unittest.TestCase):
         self.assertEqual([c for c in self.calls("aiecc") if "-n" not in c["argv"]], [])   # refused before compiling
 
 
+class ProductCheckTests(unittest.TestCase):
+    """kernel_build.check_product on xclbins written to XRT's layout: what it must catch."""
+
+    def product(self, buffers=5, uuids=("11", "22"), ids=(0x901, 0x902), names=("decode_bf16_b1", "lm_head_bf16")):
+        import xclbin_writer
+        from fake_tool import kernel_json, partition_json
+        kernels = [kernel_json(n, hex(i), n.upper(), buffers)["ps-kernels"]["kernels"][0] for n, i in zip(names, ids)]
+        part = partition_json(hex(ids[0]), "a")
+        part["aie_partition"]["PDIs"] += partition_json(hex(ids[1]), "b")["aie_partition"]["PDIs"]
+        for p, u in zip(part["aie_partition"]["PDIs"], uuids):
+            p["uuid"] = u * 16
+        data = xclbin_writer.xclbin([("EMBEDDED_METADATA", "", xclbin_writer.embedded_metadata(kernels)),
+                                     ("AIE_PARTITION", "", xclbin_writer.aie_partition(part, [b"a", b"b"]))])
+        f = tempfile.NamedTemporaryFile(suffix=".xclbin", delete=False)
+        f.write(data)
+        f.close()
+        self.addCleanup(os.remove, f.name)
+        return f.name
+
+    def specs(self, decode_buffers=4, lm_buffers=2):
+        import kernel_build  # noqa: F401
+        bk = __import__("importlib.util").util
+        spec = bk.spec_from_file_location("build_kernels_t", os.path.join(TOOLS, "build-kernels.py"))
+        mod = bk.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return [mod.KernelSpec("decode_bf16_b1", "d.py", {}, {}, decode_buffers),
+                mod.KernelSpec("lm_head_bf16", "l.py", {}, {}, lm_buffers)]
+
+    def check(self, path, specs):
+        import kernel_build
+        return kernel_build.check_product(path, specs)
+
+    def test_a_good_product_passes(self):
+        self.assertEqual(self.check(self.product(), self.specs()), [])
+
+    def test_what_it_catches(self):
+        self.assertIn("PDI uuids repeat", " ".join(self.check(self.product(uuids=("00", "00")), self.specs())))
+        self.assertIn("5 data arguments, NPUBackend binds 6 buffers",
+                      " ".join(self.check(self.product(), self.specs(decode_buffers=6))))
+        self.assertIn("kernel id 0x902 is in 0 PDIs", " ".join(self.check(self.product(ids=(0x901, 0x903)), self.specs())))
+        self.assertIn("lm_head_bf16: not in the xclbin",
+                      " ".join(self.check(self.product(names=("decode_bf16_b1", "lm_head_q4_0")), self.specs())))
+        with open(self.product(), "r+b") as f:          # a truncated file: the reader's error, not a crash
+            f.truncate(500)
+            path = f.name
+        self.assertIn("the header says", " ".join(self.check(path, self.specs())))
+
+
 class RuleTests(unittest.TestCase):
     """The fake's rules fire where the real tools fail or silently misbehave."""
 
