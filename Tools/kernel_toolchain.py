@@ -153,9 +153,10 @@ def discover(python=None, env=None):
     if not peano or not os.path.isfile(os.path.join(peano, "bin", "clang++")):
         problems.append("no Peano (llvm-aie) install: neither aie.utils.config.peano_install_dir(), PEANO_INSTALL_DIR "
                         "nor the llvm-aie wheel names a directory with bin/clang++")
-    bindir = os.path.dirname(python)
-    aiecc = (shutil.which("aiecc", path=bindir) or shutil.which("aiecc", path=path)
-             or shutil.which("aiecc.py", path=bindir) or shutil.which("aiecc.py", path=path))
+    # the C++ aiecc: next to the interpreter (the venv's console scripts), in mlir-aie's own bin/, or on PATH
+    dirs = [os.path.dirname(python)] + ([os.path.join(info["root"], "bin")] if info.get("root") else []) + [path]
+    aiecc = next((found for name in ("aiecc", "aiecc.py") for d in dirs for found in [shutil.which(name, path=d)]
+                  if found), None)
     if not aiecc:
         problems.append("aiecc (mlir-aie's compiler driver) is on neither PATH nor next to " + python)
     xclbinutil = shutil.which("xclbinutil", path=path) or shutil.which("xclbinutil", path="/opt/xilinx/xrt/bin")
