@@ -18,6 +18,7 @@
 # get_pdi); xclbinutil names dumped PDIs by uuid (SectionAIEPartition.cxx), so equal uuids overwrite each other.
 # The Swift side reads signatures through XRT itself (Sources/NPUBackend/XRTXclbin.swift), not this file.
 # Usage: xclbin_format.py FILE.xclbin   (prints the kernels, their arguments and the PDIs as JSON)
+import hashlib
 import json
 import struct
 import sys
@@ -87,6 +88,7 @@ class Xclbin:
                                   f"past the file's {len(data)} bytes")
             self.sections.setdefault(kind, []).append(bytes(data[offset:offset + size]))
         self.kernels = self._kernels()
+        self.pdi_images = []
         self.pdis = self._pdis()
 
     @classmethod
@@ -152,13 +154,15 @@ class Xclbin:
         for i in range(n):
             p = at + 96 * i
             _array(s, p + 16, f"{where} PDI {i} image", 1)
-            size, _ = _unpack("<II", s, p + 16, f"{where} PDI {i} image")
+            size, image_at = _unpack("<II", s, p + 16, f"{where} PDI {i} image")
             groups, gat = _array(s, p + 24, f"{where} PDI {i} cdo_groups", 96)
             ids = []
             for g in range(groups):
                 kn, kat = _array(s, gat + 96 * g + 16, f"{where} PDI {i} cdo group {g} kernel ids", 8)
                 ids += [_unpack("<Q", s, kat + 8 * j, f"{where} kernel id")[0] for j in range(kn)]
-            pdis.append({"uuid": _uuid(s[p:p + 16]), "bytes": size, "kernelIds": ids})
+            pdis.append({"uuid": _uuid(s[p:p + 16]), "bytes": size, "kernelIds": ids,
+                         "sha256": hashlib.sha256(s[image_at:image_at + size]).hexdigest()[:16]})
+        self.pdi_images = [s[_unpack("<I", s, at + 96 * i + 20, "image")[0]:][:p["bytes"]] for i, p in enumerate(pdis)]
         return pdis
 
 

@@ -84,13 +84,27 @@ def aiecc(argv):
         if not xu:          # aiecc.cpp: "xclbinutil not found, skipping xclbin generation", exit 0
             return 0
         out = opts.get("xclbin-name", f"{dev}.xclbin")
-        cmd = [xu, "--add-replace-section", f"MEM_TOPOLOGY:JSON:{os.path.join(tmp, dev + '_mem_topology.json')}",
-               "--add-kernel", os.path.join(tmp, dev + "_kernels.json"),
-               "--add-replace-section", f"AIE_PARTITION:JSON:{os.path.join(tmp, dev + '_aie_partition.json')}",
-               "--force", "--output", out]
-        if opts.get("xclbin-input"):
-            cmd[1:1] = ["--input", opts["xclbin-input"]]
         import subprocess
+        if opts.get("xclbin-input"):   # aiecc.cpp extractAndMergePartition, then the append
+            dumped = os.path.join(tmp, "input_aie_partition.json")
+            r = subprocess.run([xu, "--dump-section", f"AIE_PARTITION:JSON:{dumped}", "--force", "--quiet",
+                                "--input", opts["xclbin-input"]])
+            if r.returncode:
+                return r.returncode
+            with open(dumped) as f:
+                merged = json.load(f)
+            with open(os.path.join(tmp, dev + "_aie_partition.json")) as f:
+                merged["aie_partition"]["PDIs"] += json.load(f)["aie_partition"]["PDIs"]
+            merged_path = os.path.join(tmp, dev + "_merged_partition.json")
+            with open(merged_path, "w") as f:
+                json.dump(merged, f)
+            cmd = [xu, "--input", opts["xclbin-input"], "--add-kernel", os.path.join(tmp, dev + "_kernels.json"),
+                   "--add-replace-section", f"AIE_PARTITION:JSON:{merged_path}", "--force", "--output", out]
+        else:
+            cmd = [xu, "--add-replace-section", f"MEM_TOPOLOGY:JSON:{os.path.join(tmp, dev + '_mem_topology.json')}",
+                   "--add-kernel", os.path.join(tmp, dev + "_kernels.json"),
+                   "--add-replace-section", f"AIE_PARTITION:JSON:{os.path.join(tmp, dev + '_aie_partition.json')}",
+                   "--force", "--output", out]
         return subprocess.run(cmd).returncode
     return 0
 
@@ -99,7 +113,7 @@ def xclbinutil(argv):
     if argv == ["--version"]:
         print("XRT Build Version: 2.26.0 (fake)")
         return 0
-    inputs, outputs, kernels, sections, force = [], [], [], {}, False
+    inputs, outputs, kernels, sections, force, dumps = [], [], [], {}, False, []
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -115,27 +129,35 @@ def xclbinutil(argv):
             if fmt != "JSON":
                 raise rules.RuleError(f"xclbinutil: fake supports JSON sections only, not {fmt}")
             sections[kind] = path; i += 2
+        elif a == "--dump-section":
+            kind, fmt, path = nxt.split(":", 2)
+            dumps.append((kind, fmt, path)); i += 2
         elif a == "--force":
             force = True; i += 1
         elif a == "--quiet":
             i += 1
         else:
             raise rules.RuleError(f"xclbinutil: option {a!r} is not one the build uses (XclBinUtilMain.cxx options)")
-    rules.check_xclbinutil_files(inputs + kernels + list(sections.values()), outputs, force)
-    if len(outputs) != 1:
-        raise rules.RuleError("xclbinutil: needs one --output")
+    rules.check_xclbinutil_files(inputs + kernels + list(sections.values()), outputs + [d[2] for d in dumps], force)
     kernel_docs, partition, images = [], None, []
     if inputs:
         old = xclbin_format.Xclbin.load(inputs[0])
-        raise rules.RuleError(f"xclbinutil: the fake does not append to {old.path}; the build assembles once")
+        kernel_docs = [kernel_doc(name, k) for name, k in old.kernels.items()]
+    if dumps:
+        if len(inputs) != 1 or dumps[0][:2] != ("AIE_PARTITION", "JSON"):
+            raise rules.RuleError("xclbinutil: the fake dumps AIE_PARTITION:JSON of one --input only")
+        dump_partition(old, dumps[0][2])
+        return 0
+    if len(outputs) != 1:
+        raise rules.RuleError("xclbinutil: needs one --output")
     for k in kernels:
         with open(k) as f:
             kernel_docs += json.load(f)["ps-kernels"]["kernels"]
     if "AIE_PARTITION" in sections:
         with open(sections["AIE_PARTITION"]) as f:
             partition = json.load(f)
-        for p in partition["aie_partition"]["PDIs"]:
-            with open(p["file_name"], "rb") as f:
+        for p in partition["aie_partition"]["PDIs"]:   # relative names: from the JSON's directory (SectionAIEPartition.cxx)
+            with open(os.path.join(os.path.dirname(os.path.abspath(sections["AIE_PARTITION"])), p["file_name"]), "rb") as f:
                 images.append(f.read())
     parts = [("MEM_TOPOLOGY", "", b"\0" * 8), ("EMBEDDED_METADATA", "", xclbin_writer.embedded_metadata(kernel_docs))]
     if partition:
@@ -143,6 +165,32 @@ def xclbinutil(argv):
     with open(outputs[0], "wb") as f:
         f.write(xclbin_writer.xclbin(parts))
     return 0
+
+
+def kernel_doc(name, k):
+    """A kernel JSON entry back from the reader's view of EMBEDDED_METADATA (for an append)."""
+    quals = {0: "SCALAR", 1: "GLOBAL", 2: "CONSTANT", 3: "LOCAL", 4: "STREAM"}
+    return {"name": name, "extended-data": {"subtype": "DPU", "functional": "0", "dpu_kernel_id": k["kernelId"]},
+            "arguments": [{"name": a["name"], "address-qualifier": quals[a["addressQualifier"]], "type": a["type"],
+                           "offset": hex(a["offset"])} for a in k["arguments"]],
+            "instances": [{"name": i} for i in k["instances"]]}
+
+
+def dump_partition(x, path):
+    """SectionAIEPartition.cxx populate_PDIs: each PDI image written to '<uuid>.pdi' in the JSON's directory and
+    named so in the JSON: PDIs sharing a uuid write the same file, the last one's bytes win."""
+    pdis = []
+    for p, image in zip(x.pdis, x.pdi_images):
+        name = p["uuid"] + ".pdi"
+        with open(os.path.join(os.path.dirname(os.path.abspath(path)), name), "wb") as f:
+            f.write(image)
+        pdis.append({"uuid": p["uuid"], "file_name": name,
+                     "cdo_groups": [{"name": "DPU", "type": "PRIMARY", "pdi_id": "0x01",
+                                     "dpu_kernel_ids": [hex(k) for k in p["kernelIds"]], "pre_cdo_groups": ["0xC1"]}]})
+    doc = partition_json("0x0", "")
+    doc["aie_partition"]["PDIs"] = pdis
+    with open(path, "w") as f:
+        json.dump(doc, f)
 
 
 def clang(argv):

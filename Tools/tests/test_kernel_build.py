@@ -100,6 +100,39 @@ class FakeToolchainBuildTests(unittest.TestCase):
         self.assertEqual([c for c in self.calls("aiecc") if "-n" not in c["argv"]], [])   # refused before compiling
 
 
+@unittest.skipIf(install.python312() is None, "no Python 3.12+ here for the fake toolchain")
+class ChainedAppendTests(unittest.TestCase):
+    """Why the build does not chain `aiecc --xclbin-input`: with the C++ aiecc's zero PDI uuids, the third append
+    dumps two PDIs to the same '<uuid>.pdi' and the first kernel ends up with the second one's image."""
+
+    def test_three_chained_appends_lose_the_first_image(self):
+        with tempfile.TemporaryDirectory() as d:
+            env = dict(os.environ)
+            env.update(install.install(os.path.join(d, "tc")))
+            work = os.path.join(d, "w")
+            os.makedirs(work)
+            open(os.path.join(work, "k.o"), "w").close()
+            previous = None
+            for n in range(3):
+                mlir = os.path.join(work, f"k{n}.mlir")
+                with open(mlir, "w") as f:
+                    f.write(f"// IRON stub record: kernel {n}\n")
+                cmd = ["aiecc", "--no-xchesscc", "--no-xbridge", "--aie-generate-xclbin", f"--tmpdir=prj{n}",
+                       f"--xclbin-kernel-name=K{n}", f"--xclbin-kernel-id={hex(0x901 + n)}", f"--xclbin-name=x{n}.xclbin", mlir]
+                if previous:
+                    cmd.insert(1, f"--xclbin-input={previous}")
+                r = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                previous = f"x{n}.xclbin"
+            x = xclbin_format.Xclbin.load(os.path.join(work, "x2.xclbin"))
+            by_id = {p["kernelIds"][0]: img for p, img in zip(x.pdis, x.pdi_images)}
+            self.assertEqual(sorted(x.kernels), ["K0", "K1", "K2"])
+            self.assertIn(b"K1", by_id[0x901])          # kernel 0x901 now runs K1's configuration image
+            self.assertIn(b"K1", by_id[0x902])
+            self.assertIn(b"K2", by_id[0x903])
+            self.assertEqual({p["uuid"] for p in x.pdis}, {"00000000-0000-0000-0000-000000000000"})
+
+
 class ProductCheckTests(unittest.TestCase):
     """kernel_build.check_product on xclbins written to XRT's layout: what it must catch."""
 
