@@ -217,7 +217,8 @@ def probe_signature(toolchain, mlir, workdir, run):
 def refuse_narrow_signature(buffers, designs):
     """Problems, one per design needing more buffer arguments than the toolchain's kernels have."""
     return [f"{name} binds {need} buffer arguments but this aiecc gives every kernel {buffers}; {FIVE_BUFFERS_NOTE}. "
-            f"Install an mlir-aie with PR #3252 (July 2026) or later (Tools/setup-npu.sh pins one)"
+            f"Install an mlir-aie that includes PR #3252 (merged July 2026), or pack the design's arguments into "
+            f"{buffers} buffers"
             for name, need in designs if need > buffers]
 
 
