@@ -1,20 +1,22 @@
 #!/usr/bin/env python3
 # Builds the decode kernels NPUBackend runs for one model shape into ONE xclbin: decode_token (Kernels/decode, issue 12), one kernel per KV length bucket, and the one lm_head kernel (the runlist's second run), with instruction streams.
 #
-# Needs mlir-aie (python package `aie`, the C++ `aiecc`) and Peano (PEANO_INSTALL_DIR). Without them it
-# says so and exits 2 (after checking the shapes). Inputs: the model's dimensions (an HF config.json or
+# Needs mlir-aie and Peano as Tools/kernel_toolchain.py finds them (mlir-aie's config API in $NPULLAMA_AIE_PYTHON,
+# the venv of Tools/setup-npu.sh, or this Python; the C++ aiecc; XRT's xclbinutil). Without them it names what is
+# missing and exits 2 (after checking the shapes); the build itself is Tools/kernel_build.py. Inputs: the model's dimensions (an HF config.json or
 # a preset), the weight dtypes (projections w; the LM head h, its own format: lm_head_<h> has its own weight
 # channels), the context. Output: <out-dir>/ (default <out>/<key>, the directory `npu-llama --device npu` looks in:
 # KernelBuildKey.swift) with npu-llama.xclbin, one <kernel>.insts.bin per kernel, and kernels.json mapping
 # each Swift kernel name (DecodeDesigns) to (xclbin, kernel name, id, insts). Every kernel is in one xclbin
 # because a runlist's runs must come from one hw_context (REFERENCE.md §4). kernels.json records a hash of
-# every source, design, the manifest, the shapes and the toolchain version: an unchanged build is not redone.
+# every source, design, the manifest, the shapes and every toolchain version: an unchanged build is not redone.
 #
 # The plan (the first tiling candidate per use whose constraints and budgets hold, as KernelPlan) gives tk
 # (Qcur) and the attention block (kqv_out); decode_token's one tm per model and lm_head's (tm_lm, tk_lm) are
-# Tools/decode_designs.py's choices. Each role's object (gemv cores, hub, attention cores) is compiled from its
-# sources (manifest fusedDesigns), the design's MLIR is generated per kernel (decode_token per bucket, lm_head
-# once), and aiecc gets the design's AIECC_FLAGS (--dynamic-objFifos).
+# Tools/decode_designs.py's choices. Each role's object (gemv cores, hub, attention cores) is linked from its
+# sources (manifest fusedDesigns), each compiled once; the design's MLIR is generated per kernel (decode_token per
+# bucket, lm_head once), and aiecc gets the design's AIECC_FLAGS (--dynamic-objFifos). The kernels are listed by
+# DESIGN_FAMILIES (one function per family).
 # Prefill designs: none (prompts run as decode steps until issue 13).
 #
 # Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --lm-head bf16 --ctx 8192 [--out-dir DIR]
@@ -22,16 +24,21 @@
 #        Tools/build-kernels.py ... --print-key      (the cache key only)
 #        Tools/build-kernels.py ... --list           (the kernels and design parameters, no toolchain needed)
 #        Tools/build-kernels.py ... --plan-only      (the plan as JSON: each use's kernel, tiling, design instances)
+#        Tools/build-kernels.py ... --estimate       (kernels and core compiles the build needs, no toolchain needed)
 import argparse
 import ast
 import hashlib
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TOOLS)
+sys.path.insert(0, TOOLS)
+import kernel_build  # noqa: E402
+import kernel_toolchain  # noqa: E402
 KERNELS = os.path.join(ROOT, "Kernels")
 PRESETS = {
     "llama-3.2-1b": dict(hidden=2048, ffn=8192, heads=32, kvHeads=8, headDim=64, vocab=128256, layers=16,
@@ -192,29 +199,6 @@ def aiecc_flags(design):
     return []
 
 
-def toolchain():
-    missing = []
-    aiecc = shutil.which("aiecc.py") or shutil.which("aiecc")
-    if not aiecc:
-        missing.append("aiecc.py is not on PATH")
-    try:
-        import aie.iron  # noqa: F401
-    except Exception:
-        missing.append("the python package 'aie' (mlir-aie's IRON) does not import")
-    peano = os.environ.get("PEANO_INSTALL_DIR")
-    if not peano or not os.path.exists(os.path.join(peano, "bin", "clang++")):
-        missing.append("PEANO_INSTALL_DIR does not point at a Peano (llvm-aie) install")
-    if missing:
-        print("build-kernels: cannot build NPU kernels on this machine:\n  - " + "\n  - ".join(missing), file=sys.stderr)
-        print("hint: install mlir-aie and llvm-aie (Peano) as the mlir-aie README describes (e.g. its\n"
-              "      utils/quick_setup.sh, or pip wheels mlir_aie and llvm-aie), source its env script so that\n"
-              "      aiecc.py and PEANO_INSTALL_DIR are set, then re-run. CI checks the designs without it:\n"
-              "      Tools/check_designs.py Kernels/manifest.json", file=sys.stderr)
-        sys.exit(2)
-    version = subprocess.run([aiecc, "--version"], capture_output=True, text=True).stdout.strip()
-    return aiecc, peano, version
-
-
 def build_key(model, weights, lm_head, ctx, chunk):
     """KernelBuildKey.key (Swift): every shape the kernels are built for."""
     m = model
@@ -231,16 +215,36 @@ def design_objects(manifest, kind, dtype):
                              if not o.startswith(gemv) or o == f"{gemv}{dtype}.o"}
 
 
-def kernel_list(manifest, model, args):
-    """(Swift kernel name, design file, design keyword arguments, {object: sources}) for every kernel: decode_token
-    per bucket (projections' format), then lm_head (the LM head's format)."""
+def decode_kernels(manifest, model, args):
+    """The decode xclbin's kernels: decode_token per bucket (projections' format), then lm_head (the LM head's)."""
     d = fused_designs(manifest, model, args)
     out = []
     for x in d.all():
         design, objects = design_objects(manifest, x["kind"], args.weights if x["kind"] == "decode_token" else args.lm_head)
         assert design == x["design"], (design, x["design"])
-        out.append((x["kernelName"], design, d.design_parameters(x), objects))
+        out.append(KernelSpec(x["kernelName"], design, d.design_parameters(x), objects, len(x["arguments"])))
     return out
+
+
+class KernelSpec:
+    """One kernel of the xclbin: its Swift name (= xclbin kernel name), design file, design() keyword arguments,
+    {object: sources} it links, and how many buffer arguments NPUBackend binds after opcode, instr, ninstr."""
+
+    def __init__(self, name, design, params, objects, buffers):
+        self.name, self.design, self.params, self.objects, self.buffers = name, design, params, objects, buffers
+
+    def __iter__(self):        # (name, design, params, objects), as callers unpack it
+        return iter((self.name, self.design, self.params, self.objects))
+
+
+# Every family of kernels the xclbin holds, in order (kernel ids follow it). A new family (e.g. prefill) is one
+# function (manifest, model, args) -> [KernelSpec] appended here.
+DESIGN_FAMILIES = [decode_kernels]
+
+
+def kernel_list(manifest, model, args):
+    """Every kernel of the one xclbin, family by family (DESIGN_FAMILIES)."""
+    return [k for family in DESIGN_FAMILIES for k in family(manifest, model, args)]
 
 
 def main():
@@ -258,6 +262,10 @@ def main():
     ap.add_argument("--out-dir", help="the build directory itself (default: <out>/<key>)")
     ap.add_argument("--print-key", action="store_true")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--estimate", action="store_true",
+                    help="print the kernels and core compiles the build needs (no toolchain needed)")
+    ap.add_argument("--jobs", "-j", type=int, default=int(os.environ.get("NPULLAMA_KERNEL_JOBS", 0)) or os.cpu_count() or 1,
+                    help="parallel object compiles and aiecc's -j (cores compiled at once); default: every CPU")
     ap.add_argument("--plan-only", action="store_true",
                     help="print the plan (each use's kernel, chosen tiling and design instances) as JSON and exit")
     args = ap.parse_args()
@@ -283,81 +291,92 @@ def main():
     except ValueError as e:
         sys.exit(f"build-kernels: {e}")
     if args.list:
-        for name, design, a, objects in kernels:
-            print(name, design, " ".join(sorted(objects)), " ".join(cli(a)))
+        for k in kernels:
+            print(k.name, k.design, " ".join(sorted(k.objects)), " ".join(cli(k.params)))
         return 0
-    aiecc, peano, version = toolchain()
+    if args.estimate:
+        return print_estimate(kernels)
+    try:
+        tc = kernel_toolchain.discover()
+    except kernel_toolchain.ToolchainMissing as e:
+        print("build-kernels: cannot build NPU kernels on this machine:\n  - " + "\n  - ".join(e.problems), file=sys.stderr)
+        print("hint: Tools/setup-npu.sh installs the pinned mlir-aie and llvm-aie wheels into a Python 3.12+ venv and\n"
+              "      builds the default model's kernels; NPULLAMA_AIE_PYTHON names that venv's python. CI checks the\n"
+              "      designs without the toolchain: Tools/check_designs.py Kernels/manifest.json", file=sys.stderr)
+        return 2
+    digest = source_hash(manifest, kernels, tc.versions)
+    out = args.out_dir or os.path.join(args.out, key)
+    index_path = os.path.join(out, "kernels.json")
+    if os.path.exists(index_path):
+        try:
+            with open(index_path) as f:
+                if json.load(f).get("sourceHash") == digest:
+                    print(f"build-kernels: up to date: {index_path}")
+                    return 0
+        except ValueError:
+            pass
+    os.makedirs(out, exist_ok=True)
+    if os.path.exists(index_path):
+        os.remove(index_path)       # a half-built directory never looks built
+    object_cache = os.path.join(os.path.dirname(os.path.abspath(out)), ".objects")
+    try:
+        index = kernel_build.build(tc, kernels, KERNELS, out, object_cache, aiecc_flags, make_mlir(tc), args.jobs,
+                                   XCLBIN_NAME)
+    except kernel_build.BuildError as e:
+        print(f"build-kernels: {e}", file=sys.stderr)
+        return 1
+    with open(index_path + ".tmp", "w") as f:
+        json.dump({"format": 1, "toolchain": tc.summary(), "toolchainVersions": tc.versions, "sourceHash": digest,
+                   "key": key, "kernels": index}, f, indent=1)
+    os.replace(index_path + ".tmp", index_path)
+    print(f"build-kernels: {len(index)} kernels in {os.path.join(out, XCLBIN_NAME)}: {index_path}")
+    return 0
 
+
+def source_hash(manifest, kernels, versions):
+    """What a build depends on besides its shapes (the directory key): every toolchain version, the manifest, every
+    kernel source and design, and each kernel's design arguments. An unchanged build is not redone."""
     h = hashlib.sha256()
-    h.update(version.encode())
+    h.update(json.dumps(versions, sort_keys=True).encode())
     h.update(json.dumps(manifest, sort_keys=True).encode())
     for root, _, files in sorted(os.walk(KERNELS)):
         for name in sorted(files):
             if name.endswith((".cc", ".py", ".h", ".hpp", ".json")):
                 with open(os.path.join(root, name), "rb") as f:
                     h.update(f.read())
-    h.update(repr([(k[0], cli(k[2])) for k in kernels]).encode())
-    digest = h.hexdigest()
-    out = args.out_dir or os.path.join(args.out, key)
-    index_path = os.path.join(out, "kernels.json")
-    if os.path.exists(index_path):
-        with open(index_path) as f:
-            if json.load(f).get("sourceHash") == digest:
-                print(f"build-kernels: up to date: {index_path}")
-                return 0
-    os.makedirs(out, exist_ok=True)
+    h.update(repr([(k.name, cli(k.params)) for k in kernels]).encode())
+    return h.hexdigest()
 
-    def run(cmd, **kw):
-        print("+", " ".join(map(str, cmd)))
-        subprocess.run([str(c) for c in cmd], check=True, **kw)
 
-    clang = os.path.join(peano, "bin", "clang++")
-    aie_include = os.path.join(os.path.dirname(os.path.dirname(aiecc)), "include")
-    xclbin = os.path.join(out, XCLBIN_NAME)
-    if os.path.exists(xclbin):
-        os.remove(xclbin)
-    index = []
-    objects_dir = os.path.join(out, "objects")
-    os.makedirs(objects_dir, exist_ok=True)
-    built = set()
-    for n, (name, design, a, objects) in enumerate(kernels):
-        work = os.path.join(out, name)
-        os.makedirs(work, exist_ok=True)
-        for obj_name, sources in sorted(objects.items()):   # each role's object: its sources, linked (ld -r)
-            target = os.path.join(objects_dir, obj_name)
-            if obj_name not in built:
-                parts = []
-                for s in sources:
-                    o = os.path.join(objects_dir, obj_name[:-2] + "." + os.path.basename(s).replace(".cc", ".part.o"))
-                    run([clang, "--target=aie2p-none-unknown-elf", "-O2", "-std=c++20", "-DNDEBUG", "-I", aie_include,
-                         "-c", os.path.join(KERNELS, s), "-o", o])
-                    parts.append(o)
-                run([os.path.join(peano, "bin", "ld.lld"), "-r", "-o", target, *parts])
-                built.add(obj_name)
-            shutil.copyfile(target, os.path.join(work, obj_name))   # aiecc links the objects named next to the MLIR
-        mlir = os.path.join(work, "aie.mlir")
-        with open(mlir, "w") as f:
-            run([sys.executable, os.path.join(KERNELS, design), *cli(a)], stdout=f, cwd=work)
-        kid = 0x901 + n
-        insts = os.path.join(out, f"{name}.insts.bin")
-        # xclbinutil refuses an output that is also an input: append into a new file, then rename it
-        # (XRT XclBinUtilMain.cxx; REFERENCE.md §9)
-        target_xclbin = xclbin + ".next" if index else xclbin
-        cmd = [aiecc, "--no-xchesscc", "--no-xbridge", "--aie-generate-xclbin", "--aie-generate-npu-insts",
-               *aiecc_flags(design), f"--xclbin-name={target_xclbin}", f"--npu-insts-name={insts}",
-               f"--xclbin-kernel-name={name}", f"--xclbin-kernel-id={hex(kid)}", mlir]
-        if index:
-            cmd.insert(1, f"--xclbin-input={xclbin}")
-        run(cmd, cwd=work)
-        if index:
-            os.replace(target_xclbin, xclbin)
-        if not os.path.exists(xclbin):
-            sys.exit(f"build-kernels: aiecc wrote no {xclbin} (is xclbinutil on PATH? aiecc skips the xclbin without it)")
-        index.append({"name": name, "design": design, "designArgs": cli(a), "xclbin": XCLBIN_NAME, "xclbinKernel": name,
-                      "kernelId": kid, "insts": os.path.basename(insts)})
-    with open(index_path, "w") as f:
-        json.dump({"format": 1, "toolchain": version, "sourceHash": digest, "key": key, "kernels": index}, f, indent=1)
-    print(f"build-kernels: {len(index)} kernels in {xclbin}: {index_path}")
+def make_mlir(tc):
+    """Writes a kernel's MLIR: its design file run by the toolchain's Python with the design's arguments."""
+    def write(k, path, cwd):
+        with open(path, "w") as f:
+            kernel_build.run([tc.python, os.path.join(KERNELS, k.design), *cli(k.params)], stdout=f, cwd=cwd)
+    return write
+
+
+def cores_per_kernel(k):
+    """The workers (AIE cores aiecc compiles one by one) of a kernel's design, counted by running it against our
+    IRON stub (Tools/iron_stub), which places as the real IRON does."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(TOOLS, "iron_stub"))
+    r = subprocess.run([sys.executable, os.path.join(KERNELS, k.design), *cli(k.params)], capture_output=True,
+                       text=True, env=env, cwd=KERNELS)
+    m = re.search(r"(\d+) workers", r.stdout)
+    if r.returncode != 0 or not m:
+        raise SystemExit(f"build-kernels: {k.name}: the IRON stub run failed: {r.stderr.strip()[-400:]}")
+    return int(m.group(1))
+
+
+def print_estimate(kernels):
+    """The build's size: kernels (aiecc runs), core compiles (one per core per kernel), object sources."""
+    sources = sorted({s for k in kernels for srcs in k.objects.values() for s in srcs})
+    cores = [cores_per_kernel(k) for k in kernels]
+    for k, c in zip(kernels, cores):
+        print(f"{k.name}: {c} cores ({k.design})")
+    print(f"total: {len(kernels)} kernels (aiecc runs; one hw_context takes {kernel_build.MAX_KERNELS_PER_CONTEXT}), "
+          f"{sum(cores)} core compiles, {len(sources)} kernel sources compiled once "
+          f"(core counts: the IRON stub's placement of each design)")
     return 0
 
 

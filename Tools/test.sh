@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/setup.sh
-# The design checker's own tests (each rule fires on a broken design), then every IRON design against the
+# The design checker's own tests (each rule fires on a broken design), the kernel build against the fake toolchain
+# (Tools/fake_toolchain), the xclbin reader (with a fuzz) and Tools/setup-npu.sh's dry run; then every IRON design against the
 # rules: a problem not in Tools/design_baseline.txt, or a baseline line no longer found, fails the run.
 python3 -m unittest discover -s Tools/tests
 python3 Tools/check_designs.py Kernels/manifest.json

@@ -84,14 +84,34 @@ struct Doctor: ParsableCommand {
         }
     }
 
-    /// mlir-aie (aiecc.py) and Peano are needed only to build kernels.
+    /// mlir-aie, Peano and xclbinutil are needed only to build kernels; Tools/kernel_toolchain.py finds them exactly
+    /// as the build does (mlir-aie's config API in $NPULLAMA_AIE_PYTHON or Tools/setup-npu.sh's venv).
     func toolchainCheck() -> NPUEnvironmentCheck {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let aiecc = path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/aiecc.py") }
-        let peano = ProcessInfo.processInfo.environment["PEANO_INSTALL_DIR"].map { FileManager.default.fileExists(atPath: $0) } ?? false
-        return NPUEnvironmentCheck(name: "kernel toolchain (mlir-aie + Peano)", ok: aiecc && peano,
-            finding: "aiecc.py \(aiecc ? "found" : "not on PATH"), PEANO_INSTALL_DIR \(peano ? "set" : "not set")",
-            fix: "only needed to build kernels: install mlir-aie (pip wheels from its releases) and llvm-aie (Peano); source utils/env_setup.sh")
+        let name = "kernel toolchain (mlir-aie + Peano + xclbinutil)"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", RepositoryPaths.root + "/Tools/kernel_toolchain.py"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch {
+            return NPUEnvironmentCheck(name: name, ok: false, finding: "python3 does not run (\(error))",
+                                       fix: "install python3; then Tools/setup-npu.sh")
+        }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if process.terminationStatus == 0,
+           let info = try? JSONSerialization.jsonObject(with: stdout) as? [String: Any],
+           let versions = info["versions"] as? [String: String] {
+            return NPUEnvironmentCheck(name: name, ok: true,
+                finding: versions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        let missing = String(decoding: stderr, as: UTF8.self).split(separator: "\n")
+            .filter { $0.hasPrefix("  - ") }.map { $0.dropFirst(4) }.joined(separator: "; ")
+        return NPUEnvironmentCheck(name: name, ok: false, finding: missing.isEmpty ? "not found" : missing,
+            fix: "only needed to build kernels: Tools/setup-npu.sh installs the pinned mlir-aie and llvm-aie wheels "
+                + "into a Python 3.12+ venv (XRT's xclbinutil: source /opt/xilinx/xrt/setup.sh)")
     }
 
     /// The context `kernels build` is given in the fix: --context, else what generate uses.
