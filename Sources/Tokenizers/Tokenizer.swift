@@ -29,6 +29,9 @@ public protocol Tokenizer: Sendable {
     func decode(_ ids: [Int]) throws -> String
     /// The raw bytes of `ids`. Throws `TokenizerError.tokenIDOutOfRange` for an unknown id.
     func decodeBytes(_ ids: [Int]) throws -> [UInt8]
+    /// The raw bytes of `ids` at the start of a text (`startOfText`, as `decodeBytes`) or continuing one: a
+    /// SentencePiece vocabulary drops the space it prefixes only at the start.
+    func decodeBytes(_ ids: [Int], startOfText: Bool) throws -> [UInt8]
     /// The text of one token (U+FFFD for a partial UTF-8 character), or nil for an unknown id.
     func piece(_ id: Int) -> String?
     /// The id of the special token spelled `text`, if there is one.
@@ -36,6 +39,8 @@ public protocol Tokenizer: Sendable {
 }
 
 extension Tokenizer {
+    public func decodeBytes(_ ids: [Int], startOfText: Bool) throws -> [UInt8] { try decodeBytes(ids) }
+
     /// Encodes ordinary text: no BOS, special-token text stays text.
     public func encode(_ text: String) throws -> [Int] {
         try encode(text, addBOS: false, allowSpecial: false)
