@@ -39,15 +39,20 @@ final class BPEEngine: Sendable {
     /// Token for a byte with no token of its own; nil drops the byte (HF BPE without `unk_token`).
     let unknownID: Int32?
     let added: AddedTokenRule
+    /// NFC-normalize each stretch of text between added tokens before splitting it (HF `NFC` normalizer).
+    let normalizeNFC: Bool
 
     convenience init(tokens: TokenBytes, mergeable: some Sequence<Int>, merges: MergeTable, preTokenizer: PreTokenizer,
-                     wholePieceFirst: Bool, unknownID: Int?, added: [AddedToken]) {
+                     wholePieceFirst: Bool, unknownID: Int?, added: [AddedToken], normalizeNFC: Bool = false) {
         self.init(tokens: tokens, output: tokens, mergeable: mergeable, merges: merges, preTokenizer: preTokenizer,
-                  wholePieceFirst: wholePieceFirst, unknownID: unknownID, added: .leftmostLongest(SpecialTokenMatcher(added)))
+                  wholePieceFirst: wholePieceFirst, unknownID: unknownID, added: .leftmostLongest(SpecialTokenMatcher(added)),
+                  normalizeNFC: normalizeNFC)
     }
 
     init(tokens: TokenBytes, output: TokenBytes, mergeable: some Sequence<Int>, merges: MergeTable,
-         preTokenizer: PreTokenizer, wholePieceFirst: Bool, unknownID: Int?, added: AddedTokenRule) {
+         preTokenizer: PreTokenizer, wholePieceFirst: Bool, unknownID: Int?, added: AddedTokenRule,
+         normalizeNFC: Bool = false) {
+        self.normalizeNFC = normalizeNFC
         self.tokens = tokens
         self.output = output
         self.pieceIndex = ByteStringIndex(tokens, ids: wholePieceFirst ? Array(mergeable) : [])
@@ -76,7 +81,14 @@ final class BPEEngine: Sendable {
             let classified = ClassifiedUTF8(bytes: text, classes: classes)
             for segment in added.segments(text, allowSpecial: allowSpecial) {
                 switch segment {
-                case .text(let range): encodeOrdinary(classified, range, scratch, &out)
+                case .text(let range):
+                    if normalizeNFC, let normalized = NFC.normalizedIfChanged(UnsafeBufferPointer(rebasing: text[range])) {
+                        normalized.withUnsafeBufferPointer { n in
+                            encodeOrdinary(ClassifiedUTF8(bytes: n, classes: classes), 0..<n.count, scratch, &out)
+                        }
+                    } else {
+                        encodeOrdinary(classified, range, scratch, &out)
+                    }
                 case .token(let id): out.append(id)
                 }
             }

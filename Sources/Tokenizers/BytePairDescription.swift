@@ -19,6 +19,8 @@ struct BytePairDescription {
     /// A GGUF vocabulary: llama.cpp's token attributes decide each token's decoded bytes and which tokens are
     /// matched whole (longest first) instead of `added`.
     var llama: GGUFVocabulary? = nil
+    /// HF `NFC` normalizer (Qwen2): each stretch of text between added tokens is NFC-normalized first.
+    var normalizeNFC = false
 
     /// Checks consistency and builds the tables. `file` and `mergesKey` name the source in errors.
     func assemble(file: String, mergesKey: String) throws(ModelFileError) -> BPEEngine {
@@ -50,7 +52,8 @@ struct BytePairDescription {
         let tokens = TokenBytes(spellings.map(ByteLevelAlphabet.bytes(ofSpelling:)))
         guard let llama else {
             return BPEEngine(tokens: tokens, mergeable: 0..<vocabulary.count, merges: MergeTable(rules),
-                             preTokenizer: preTokenizer, wholePieceFirst: ignoreMerges, unknownID: unknownID, added: added)
+                             preTokenizer: preTokenizer, wholePieceFirst: ignoreMerges, unknownID: unknownID, added: added,
+                             normalizeNFC: normalizeNFC)
         }
         // llama.cpp `token_to_piece` for BPE: normal tokens through the byte alphabet, special and user-defined
         // ones as their text, the rest (unused, byte, undefined) as nothing.

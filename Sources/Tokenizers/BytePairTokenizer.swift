@@ -38,8 +38,12 @@ public final class BytePairTokenizer: EngineBackedTokenizer {
 
     /// From the contents of an HF `tokenizer.json`; `file` names it in errors.
     public convenience init(tokenizerJSON data: [UInt8], file: String) throws(ModelFileError) {
-        try self.init(TokenizerJSON.describe(data, file: file), file: file, mergesKey: "model.merges", chatTemplate: nil,
-                      kind: "byte-level BPE (HF tokenizer.json, as HF tokenizers)")
+        try self.init(byteLevel: TokenizerJSON.describe(data, file: file), file: file)
+    }
+
+    convenience init(byteLevel d: BytePairDescription, file: String) throws(ModelFileError) {
+        try self.init(d, file: file, mergesKey: "model.merges", chatTemplate: nil,
+                      kind: "byte-level BPE (HF tokenizer.json, pre-tokenizer \"\(TokenizerJSON.name(d.preTokenizer))\"\(d.normalizeNFC ? ", NFC" : ""), as HF tokenizers)")
     }
 
     init(_ d: BytePairDescription, file: String, mergesKey: String, chatTemplate: String?, kind: String) throws(ModelFileError) {

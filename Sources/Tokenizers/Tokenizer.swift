@@ -36,9 +36,13 @@ public protocol Tokenizer: Sendable {
     func piece(_ id: Int) -> String?
     /// The id of the special token spelled `text`, if there is one.
     func specialTokenID(_ text: String) -> Int?
+    /// What kind of tokenizer this is, from which file layout, reproducing which library (for `inspect`).
+    var kind: String { get }
 }
 
 extension Tokenizer {
+    public var kind: String { "\(type(of: self))" }
+
     public func decodeBytes(_ ids: [Int], startOfText: Bool) throws -> [UInt8] { try decodeBytes(ids) }
 
     /// Encodes ordinary text: no BOS, special-token text stays text.

@@ -14,6 +14,16 @@ public enum TokenizerLoader {
         }
     }
 
+    /// An HF tokenizer.json: SentencePiece-style BPE (byte fallback, Metaspace, ▁ normalizers and decoders) or
+    /// byte-level BPE; anything else is refused naming the component.
+    public static func tokenizerJSON(_ bytes: [UInt8], file: String) throws(ModelFileError) -> any Tokenizer {
+        let m = try TokenizerJSON.model(bytes, file: file)
+        if TokenizerJSON.isSentencePieceStyle(m) {
+            return try SentencePieceJSONTokenizer(SentencePieceJSONDescription(m, file: file), file: file)
+        }
+        return try BytePairTokenizer(byteLevel: TokenizerJSON.describeByteLevel(m, file: file), file: file)
+    }
+
     /// Loads `path`: an HF `tokenizer.json`, a tiktoken `tokenizer.model` (Llama 3 special tokens), a GGUF
     /// (its `tokenizer.ggml.*` metadata), or a directory holding `tokenizer.json` or `tokenizer.model`
     /// (original/ subfolder included).
@@ -34,7 +44,7 @@ public enum TokenizerLoader {
             return try gguf(metadata: GGUFFile(path: path).metadata, file: path)
         }
         if bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }) == UInt8(ascii: "{") {
-            return try BytePairTokenizer(tokenizerJSON: bytes, file: path)
+            return try tokenizerJSON(bytes, file: path)
         }
         return try TiktokenTokenizer(modelFile: bytes, file: path)
     }

@@ -189,13 +189,13 @@ final class BadInputTests: XCTestCase {
         let cases: [([UInt8], ModelFileError.Kind, String)] = [
             (Array("{\"model\": ".utf8), .badHeader, "not valid JSON"),
             (Array("[1, 2]".utf8), .badHeader, "not a JSON object"),
-            (try editModel { $0["type"] = "Unigram" }, .badValue, "model.type: \"Unigram\" is not supported"),
+            (try editModel { $0["type"] = "Unigram" }, .badValue, "model.type: \"Unigram\" (Unigram (T5, SentencePiece unigram)) is not supported"),
             (try edited { $0["pre_tokenizer"] = ["type": "Whitespace"] }, .badValue,
              "pre_tokenizer: {\"type\":\"Whitespace\"} is not supported"),
             (try editModel { $0["merges"] = [["Ġ", "zzzz"]] }, .inconsistent,
              "model.merges[0] \"Ġ zzzz\": \"zzzz\" is not in the vocabulary"),
             (try editModel { $0["merges"] = [7] }, .badValue, "model.merges[0]: expected"),
-            (try editModel { $0["vocab"] = ["a": 0, "b": 2] }, .badValue, "model.vocab: no token has id 1"),
+            (try editModel { $0["vocab"] = ["a": 0, "b": 2] }, .badValue, "model.vocab: id 2 leaves ids below it unused (2 tokens)"),
             (try edited { $0["added_tokens"] = [["id": 5, "content": "<x>", "lstrip": true]] }, .badValue,
              "added_tokens[0].lstrip: true is not supported"),
         ]
