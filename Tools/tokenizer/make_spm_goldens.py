@@ -73,7 +73,7 @@ def dump(name, obj):
         f.write("\n")
 
 
-def read_spm_vocab(path):
+def read_spm_vocab(path, keep=KEEP):
     from gguf import GGUFReader
     r = GGUFReader(path)
 
@@ -85,7 +85,7 @@ def read_spm_vocab(path):
     types = field("tokenizer.ggml.token_type")
     assert field("tokenizer.ggml.model") == "llama"
     # The first KEEP ids and every single-character piece (Llama keeps those last), renumbered in order.
-    keep = [i for i, t in enumerate(tokens) if i < KEEP or (types[i] == 1 and len(t) == 1)]
+    keep = [i for i, t in enumerate(tokens) if keep is None or i < keep or (types[i] == 1 and len(t) == 1)]
     return [tokens[i] for i in keep], [types[i] for i in keep]
 
 
