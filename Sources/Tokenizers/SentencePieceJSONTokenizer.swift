@@ -26,6 +26,10 @@ public final class SentencePieceJSONTokenizer: Tokenizer {
     let byteFallback: Bool
     let fuseUnknown: Bool
     let ignoreMerges: Bool
+    /// Adjacent character pairs inside model tokens (packed UTF-8), when words may be split where no such pair
+    /// is (see `SentencePieceTokenizer.pairs`); nil when that would not be exact (merges of byte or unknown
+    /// tokens, missing byte tokens, fused unknowns, whole-word lookups).
+    let pairs: Set<UInt64>?
 
     /// From the contents of an HF `tokenizer.json`; `file` names it in errors.
     public convenience init(tokenizerJSON data: [UInt8], file: String) throws(ModelFileError) {
@@ -75,6 +79,25 @@ public final class SentencePieceJSONTokenizer: Tokenizer {
         fuseUnknown = m.fuseUnknown
         ignoreMerges = m.ignoreMerges
         unknownID = m.unknownID
+        let special = Set(byteTokens + [Int32(m.unknownID ?? -1)])
+        if m.byteFallback && !m.ignoreMerges && !byteTokens.contains(-1) && !rules.contains(where: { special.contains($0.left) || special.contains($0.right) }) {
+            var pairs = Set<UInt64>()
+            for t in m.vocabulary {
+                var u = Array(t.utf8)
+                u.withUnsafeMutableBufferPointer { b in
+                    var i = 0, previous: UInt32? = nil
+                    while i < b.count {
+                        let (c, len) = Self.character(b, at: i)
+                        if let p = previous { pairs.insert(UInt64(p) << 32 | UInt64(c)) }
+                        previous = c
+                        i += len
+                    }
+                }
+            }
+            self.pairs = pairs
+        } else {
+            pairs = nil
+        }
         bosID = d.bosID
         addsBOSByDefault = d.bosID != nil
         for (name, id) in [("BOS", d.bosID), ("unknown", m.unknownID)] + d.eosIDs.map({ ("EOS", $0) }) {
@@ -158,8 +181,31 @@ public final class SentencePieceJSONTokenizer: Tokenizer {
         word(UnsafeBufferPointer(rebasing: t[start..<t.count]), scratch: scratch, into: &out)
     }
 
-    /// tokenizers `BPE::tokenize` of one word: whole word when `ignore_merges`, else characters merged by rank.
+    /// A word in pieces no token spans (see `pairs`), each merged alone: the same ids as merging it whole.
     private func word(_ w: UnsafeBufferPointer<UInt8>, scratch: MergeScratch, into out: inout [Int]) {
+        guard let pairs, w.count > 64 else { return wholeWord(w, scratch: scratch, into: &out) }
+        var chunkStart = 0, i = 0, previous: UInt32 = 0
+        let b = UnsafeMutableBufferPointer(mutating: w)
+        while i < w.count {
+            let (c, len) = Self.character(b, at: i)
+            if i > chunkStart && !pairs.contains(UInt64(previous) << 32 | UInt64(c)) {
+                wholeWord(UnsafeBufferPointer(rebasing: w[chunkStart..<i]), scratch: scratch, into: &out)
+                chunkStart = i
+            }
+            previous = c
+            i += len
+        }
+        wholeWord(UnsafeBufferPointer(rebasing: w[chunkStart..<w.count]), scratch: scratch, into: &out)
+    }
+
+    /// The UTF-8 character at `i` packed in a UInt32, and its length.
+    @inline(__always)
+    static func character(_ b: UnsafeMutableBufferPointer<UInt8>, at i: Int) -> (UInt32, Int) {
+        SentencePieceTokenizer.character(b, at: i)
+    }
+
+    /// tokenizers `BPE::tokenize` of one word: whole word when `ignore_merges`, else characters merged by rank.
+    private func wholeWord(_ w: UnsafeBufferPointer<UInt8>, scratch: MergeScratch, into out: inout [Int]) {
         guard let base = w.baseAddress, !w.isEmpty else { return }
         let n = w.count
         texts.storage.withUnsafeBufferPointer { storage in

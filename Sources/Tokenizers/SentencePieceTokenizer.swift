@@ -25,6 +25,11 @@ public final class SentencePieceTokenizer: Tokenizer {
     let byteTokens: [Int32]
     let output: TokenBytes
     let partition: LlamaTokenPartition
+    /// Every pair of adjacent characters inside some token (packed UTF-8, see `characterPair`). Where two adjacent
+    /// characters of the text are no such pair, no token can span them, so the text splits there into pieces merged
+    /// independently, with the same result as merging it whole (a merge only ever affects its neighbours), and
+    /// with small queues instead of one the size of the text.
+    let pairs: Set<UInt64>
 
     /// From GGUF metadata (`tokenizer.ggml.model` "llama"); `file` names the GGUF in errors.
     public convenience init(ggufMetadata: [String: GGUFValue], file: String) throws(ModelFileError) {
@@ -78,6 +83,30 @@ public final class SentencePieceTokenizer: Tokenizer {
             return []
         })
         partition = v.partition
+        var pairs = Set<UInt64>()
+        for t in v.tokens {
+            var u = Array(t.utf8)
+            u.withUnsafeMutableBufferPointer { b in
+                var i = 0, previous: UInt32? = nil
+                while i < b.count {
+                    let (c, len) = Self.character(b, at: i)
+                    if let p = previous { pairs.insert(UInt64(p) << 32 | UInt64(c)) }
+                    previous = c
+                    i += len
+                }
+            }
+        }
+        self.pairs = pairs
+    }
+
+    /// The UTF-8 character at `i` (its length by the lead byte, as llama.cpp's `unicode_len_utf8`) packed in a UInt32.
+    @inline(__always)
+    static func character(_ b: UnsafeMutableBufferPointer<UInt8>, at i: Int) -> (UInt32, Int) {
+        let lead = b[i]
+        let len = min(lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4, b.count - i)
+        var c: UInt32 = 0
+        for k in 0..<len { c = c << 8 | UInt32(b[i + k]) }
+        return (c, len)
     }
 
     public func encode(_ text: String, addBOS: Bool, allowSpecial: Bool) throws -> [Int] {
@@ -117,9 +146,20 @@ public final class SentencePieceTokenizer: Tokenizer {
                 for i in range {
                     if text[i] == 0x20 { escaped += [0xE2, 0x96, 0x81] } else { escaped.append(text[i]) }
                 }
-                escaped.withUnsafeBufferPointer {
-                    SentencePieceMerge.tokenize($0, index: index, tokens: texts, scores: scores, byteTokens: byteTokens,
-                                                scratch: scratch, into: &out)
+                escaped.withUnsafeMutableBufferPointer { b in
+                    var chunkStart = 0, i = 0, previous: UInt32 = 0
+                    while i < b.count {
+                        let (c, len) = Self.character(b, at: i)
+                        if i > chunkStart && !pairs.contains(UInt64(previous) << 32 | UInt64(c)) {
+                            SentencePieceMerge.tokenize(UnsafeBufferPointer(rebasing: b[chunkStart..<i]), index: index, tokens: texts,
+                                                        scores: scores, byteTokens: byteTokens, scratch: scratch, into: &out)
+                            chunkStart = i
+                        }
+                        previous = c
+                        i += len
+                    }
+                    SentencePieceMerge.tokenize(UnsafeBufferPointer(rebasing: b[chunkStart..<b.count]), index: index, tokens: texts,
+                                                scores: scores, byteTokens: byteTokens, scratch: scratch, into: &out)
                 }
                 previousSpecial = false
             }
