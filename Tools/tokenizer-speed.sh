@@ -49,7 +49,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
         ours.append((name, json.loads(record)))
 print("Encode throughput, CPU, one thread, best of 5, on %s bytes (labelled: measured on this machine, shared cores)"
       % (ours[0][1]["bytes"] if ours else "?"))
-print(f"{'vocabulary':10} {'ours: file → kind':64} {'MB/s':>6} {'tokens':>7} | {'reference':18} {'MB/s':>6} {'tokens':>7} | ours/ref")
+print(f"{'vocabulary':10} {'ours: file → kind':64} {'MB/s':>6} {'tokens':>7} | {'reference':18} {'MB/s':>6} {'tokens':>7} | ours/ref | ids")
 for name, o in ours:
     f = o["model"]
     # tiktoken is the reference for the tiktoken file; HF tokenizers for everything else.
@@ -59,7 +59,8 @@ for name, o in ours:
     label = (f.split("/")[-1] + " → " + kind)[:64]
     if r:
         print(f"{name:10} {label:64} {o['encode_mb_s']:6.2f} {o['tokens']:7d} | {r['library']:18} {r['encode_mb_s']:6.2f} "
-              f"{r['tokens']:7d} | {o['encode_mb_s'] / r['encode_mb_s']:.2f}×")
+              f"{r['tokens']:7d} | {o['encode_mb_s'] / r['encode_mb_s']:7.2f}× | "
+              f"{'identical' if o['ids_fnv1a64'] == r['ids_fnv1a64'] else 'differ (other rules)' if f.endswith('.gguf') else 'DIFFER'}")
     else:
         print(f"{name:10} {label:64} {o['encode_mb_s']:6.2f} {o['tokens']:7d} | (no reference)")
 PY

@@ -122,16 +122,22 @@ extension Bench {
         let text = String(repeating: document, count: (1_000_000 + document.utf8.count - 1) / document.utf8.count)
         let clock = ContinuousClock()
         var best = Double.infinity, count = 0
+        var digest: UInt64 = 0xCBF2_9CE4_8422_2325
         _ = try tokenizer.encode(String(document.prefix(1000)))   // warm-up
         for _ in 0..<repetitions {
             let t0 = clock.now
-            count = try tokenizer.encode(text).count
+            let ids = try tokenizer.encode(text)
+            count = ids.count
+            // FNV-1a 64 of the ids written as decimal numbers joined by spaces (Tools/tokenizer/bench_reference.py
+            // computes the same of the reference library's ids).
+            digest = 0xCBF2_9CE4_8422_2325
+            for byte in ids.map(String.init).joined(separator: " ").utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
             best = min(best, seconds(clock.now - t0))
         }
         let mbps = Double(text.utf8.count) / best / 1e6
         if json {
             let record: [String: Any] = ["model": source, "tokenizer": "\(type(of: tokenizer))", "tokenizer_kind": tokenizer.kind, "bytes": text.utf8.count,
-                                         "tokens": count, "best_seconds": best, "encode_mb_s": mbps, "threads": 1, "produced_by": "CPU"]
+                                         "tokens": count, "ids_fnv1a64": String(digest, radix: 16), "best_seconds": best, "encode_mb_s": mbps, "threads": 1, "produced_by": "CPU"]
             print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print("tokenizer: \(tokenizer.kind)")

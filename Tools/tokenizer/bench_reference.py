@@ -76,9 +76,18 @@ def best_of(fn, runs=5):
     return best
 
 
+def fnv1a64(ids):
+    """FNV-1a 64 of the ids as decimal numbers joined by spaces (as `npu-llama bench --encode --json` prints it)."""
+    h = 0xCBF29CE484222325
+    for b in " ".join(map(str, ids)).encode():
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return format(h, "x")
+
+
 def report(name, library, path, text, ids, seconds):
     size = len(text.encode("utf-8"))
     print(json.dumps({"name": name, "library": library, "file": str(path), "bytes": size, "tokens": len(ids),
+                      "ids_fnv1a64": fnv1a64(ids),
                       "best_seconds": seconds, "encode_mb_s": size / seconds / 1e6}), flush=True)
 
 
