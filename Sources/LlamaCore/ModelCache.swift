@@ -3,11 +3,22 @@ import Foundation
 
 public enum ModelCache {
     /// `$NPULLAMA_CACHE/models`, default `~/.cache/npu-llama/models` (Tools/fetch-models.sh writes here).
-    public static var directory: String {
-        let root = ProcessInfo.processInfo.environment["NPULLAMA_CACHE"]
+    public static var directory: String { (root as NSString).appendingPathComponent("models") }
+
+    /// `$NPULLAMA_CACHE`, default `~/.cache/npu-llama`.
+    public static var root: String {
+        ProcessInfo.processInfo.environment["NPULLAMA_CACHE"]
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/npu-llama")
-        return (root as NSString).appendingPathComponent("models")
     }
+
+    /// llama.cpp's test vocabularies, `.inp`/`.out` vectors and chat templates from the llama-cpp-python 0.3.16
+    /// sdist (Tools/tokenizer/fetch_llama_cpp_assets.py; env NPULLAMA_LLAMA_CPP_MODELS overrides).
+    public static var llamaCppModels: String {
+        ProcessInfo.processInfo.environment["NPULLAMA_LLAMA_CPP_MODELS"]
+            ?? (root as NSString).appendingPathComponent("llama.cpp-0.3.16/models")
+    }
+
+    public static let llamaCppFetchHint = "fetch them with python3 Tools/tokenizer/fetch_llama_cpp_assets.py (Tools/setup.sh does)"
 
     /// A file in the cache; `override` names an environment variable that may give its path instead.
     public static func path(_ relative: String, override: String? = nil) -> String {

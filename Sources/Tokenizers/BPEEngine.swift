@@ -1,9 +1,33 @@
 // The shared byte-level BPE encoder/decoder behind the tiktoken and HF/GGUF tokenizers.
 
+/// How tokens spelled in the input are found before BPE.
+enum AddedTokenRule: Sendable {
+    /// HF tokenizers / tiktoken: leftmost, then longest.
+    case leftmostLongest(SpecialTokenMatcher)
+    /// llama.cpp: longest token first over the whole text.
+    case llama(LlamaTokenPartition)
+
+    func segments(_ text: UnsafeBufferPointer<UInt8>, allowSpecial: Bool) -> [InputSegment] {
+        switch self {
+        case .leftmostLongest(let m): return m.segments(text, allowSpecial: allowSpecial)
+        case .llama(let p): return p.segments(text, parseSpecial: allowSpecial)
+        }
+    }
+
+    func id(ofSpecial text: String) -> Int? {
+        switch self {
+        case .leftmostLongest(let m): return m.id(ofSpecial: text)
+        case .llama(let p): return p.id(of: text)
+        }
+    }
+}
+
 /// Immutable tables plus the encode and decode loops. The public tokenizers configure one of these.
 final class BPEEngine: Sendable {
-    /// Bytes of every id (decode); for byte-level vocabularies already mapped back to raw bytes.
+    /// Bytes of every id as the merges see it (for byte-level vocabularies the spelling mapped back to bytes).
     let tokens: TokenBytes
+    /// Bytes of every id when decoding (llama.cpp: special tokens as their text, unused ones as nothing).
+    let output: TokenBytes
     /// Bytes → id for the tokens a piece may become whole (used when `wholePieceFirst`).
     let pieceIndex: ByteStringIndex
     let merges: MergeTable
@@ -14,11 +38,23 @@ final class BPEEngine: Sendable {
     let wholePieceFirst: Bool
     /// Token for a byte with no token of its own; nil drops the byte (HF BPE without `unk_token`).
     let unknownID: Int32?
-    let added: SpecialTokenMatcher
+    let added: AddedTokenRule
+    /// NFC-normalize each stretch of text between added tokens before splitting it (HF `NFC` normalizer).
+    let normalizeNFC: Bool
 
-    init(tokens: TokenBytes, mergeable: some Sequence<Int>, merges: MergeTable, preTokenizer: PreTokenizer,
-         wholePieceFirst: Bool, unknownID: Int?, added: [AddedToken]) {
+    convenience init(tokens: TokenBytes, mergeable: some Sequence<Int>, merges: MergeTable, preTokenizer: PreTokenizer,
+                     wholePieceFirst: Bool, unknownID: Int?, added: [AddedToken], normalizeNFC: Bool = false) {
+        self.init(tokens: tokens, output: tokens, mergeable: mergeable, merges: merges, preTokenizer: preTokenizer,
+                  wholePieceFirst: wholePieceFirst, unknownID: unknownID, added: .leftmostLongest(SpecialTokenMatcher(added)),
+                  normalizeNFC: normalizeNFC)
+    }
+
+    init(tokens: TokenBytes, output: TokenBytes, mergeable: some Sequence<Int>, merges: MergeTable,
+         preTokenizer: PreTokenizer, wholePieceFirst: Bool, unknownID: Int?, added: AddedTokenRule,
+         normalizeNFC: Bool = false) {
+        self.normalizeNFC = normalizeNFC
         self.tokens = tokens
+        self.output = output
         self.pieceIndex = ByteStringIndex(tokens, ids: wholePieceFirst ? Array(mergeable) : [])
         var byteIDs = [Int32](repeating: -1, count: 256)
         let singles = ByteStringIndex(tokens, ids: Array(mergeable).filter { tokens.bytes($0).count == 1 })
@@ -30,10 +66,10 @@ final class BPEEngine: Sendable {
         self.preTokenizer = preTokenizer
         self.wholePieceFirst = wholePieceFirst
         self.unknownID = unknownID.map(Int32.init)
-        self.added = SpecialTokenMatcher(added)
+        self.added = added
     }
 
-    var vocabularySize: Int { tokens.count }
+    var vocabularySize: Int { output.count }
 
     // MARK: encode
 
@@ -43,14 +79,18 @@ final class BPEEngine: Sendable {
         let scratch = MergeScratch()
         ScalarClass.table.withUnsafeBufferPointer { classes in
             let classified = ClassifiedUTF8(bytes: text, classes: classes)
-            var start = 0
-            while start < text.count {
-                let match = added.find(in: text, from: start, allowSpecial: allowSpecial)
-                let stop = match?.0 ?? text.count
-                if stop > start { encodeOrdinary(classified, start..<stop, scratch, &out) }
-                guard let (_, end, id) = match else { break }
-                out.append(id)
-                start = end
+            for segment in added.segments(text, allowSpecial: allowSpecial) {
+                switch segment {
+                case .text(let range):
+                    if normalizeNFC, let normalized = NFC.normalizedIfChanged(UnsafeBufferPointer(rebasing: text[range])) {
+                        normalized.withUnsafeBufferPointer { n in
+                            encodeOrdinary(ClassifiedUTF8(bytes: n, classes: classes), 0..<n.count, scratch, &out)
+                        }
+                    } else {
+                        encodeOrdinary(classified, range, scratch, &out)
+                    }
+                case .token(let id): out.append(id)
+                }
             }
         }
     }
@@ -101,16 +141,16 @@ final class BPEEngine: Sendable {
     func decodeBytes(_ ids: [Int]) throws(TokenizerError) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(ids.count * 4)
-        let n = tokens.count
+        let n = output.count
         for id in ids {
             guard id >= 0 && id < n else { throw .tokenIDOutOfRange(id: id, vocabularySize: n) }
-            out.append(contentsOf: tokens.bytes(id))
+            out.append(contentsOf: output.bytes(id))
         }
         return out
     }
 
     func piece(_ id: Int) -> String? {
-        guard id >= 0 && id < tokens.count else { return nil }
-        return UTF8Repair.decode(Array(tokens.bytes(id)))
+        guard id >= 0 && id < output.count else { return nil }
+        return UTF8Repair.decode(Array(output.bytes(id)))
     }
 }

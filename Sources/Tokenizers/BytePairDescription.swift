@@ -16,6 +16,11 @@ struct BytePairDescription {
     var eosIDs: Set<Int>
     var addBOS: Bool
     var unknownID: Int?
+    /// A GGUF vocabulary: llama.cpp's token attributes decide each token's decoded bytes and which tokens are
+    /// matched whole (longest first) instead of `added`.
+    var llama: GGUFVocabulary? = nil
+    /// HF `NFC` normalizer (Qwen2): each stretch of text between added tokens is NFC-normalized first.
+    var normalizeNFC = false
 
     /// Checks consistency and builds the tables. `file` and `mergesKey` name the source in errors.
     func assemble(file: String, mergesKey: String) throws(ModelFileError) -> BPEEngine {
@@ -24,16 +29,17 @@ struct BytePairDescription {
             spellings.append(contentsOf: repeatElement("", count: t.id + 1 - spellings.count))
             spellings[t.id] = t.content
         }
-        var ids: [String: Int32] = [:]
+        // Keyed by bytes: Swift's String equality would merge canonically equivalent spellings.
+        var ids: [[UInt8]: Int32] = [:]
         ids.reserveCapacity(vocabulary.count)
-        for (i, s) in vocabulary.enumerated() where ids[s] == nil { ids[s] = Int32(i) }
+        for (i, s) in vocabulary.enumerated() where ids[Array(s.utf8)] == nil { ids[Array(s.utf8)] = Int32(i) }
         var rules: [(left: Int32, right: Int32, rank: UInt32, merged: Int32)] = []
         rules.reserveCapacity(merges.count)
         for (rank, (a, b)) in merges.enumerated() {
             let where_ = "\(mergesKey)[\(rank)] \"\(a) \(b)\""
-            guard let l = ids[a] else { throw ModelFileError(.inconsistent, file: file, "\(where_): \"\(a)\" is not in the vocabulary") }
-            guard let r = ids[b] else { throw ModelFileError(.inconsistent, file: file, "\(where_): \"\(b)\" is not in the vocabulary") }
-            guard let m = ids[a + b] else {
+            guard let l = ids[Array(a.utf8)] else { throw ModelFileError(.inconsistent, file: file, "\(where_): \"\(a)\" is not in the vocabulary") }
+            guard let r = ids[Array(b.utf8)] else { throw ModelFileError(.inconsistent, file: file, "\(where_): \"\(b)\" is not in the vocabulary") }
+            guard let m = ids[Array(a.utf8) + Array(b.utf8)] else {
                 throw ModelFileError(.inconsistent, file: file, "\(where_): the merged token \"\(a + b)\" is not in the vocabulary")
             }
             rules.append((l, r, UInt32(rank), m))
@@ -44,7 +50,21 @@ struct BytePairDescription {
             }
         }
         let tokens = TokenBytes(spellings.map(ByteLevelAlphabet.bytes(ofSpelling:)))
-        return BPEEngine(tokens: tokens, mergeable: 0..<vocabulary.count, merges: MergeTable(rules),
-                         preTokenizer: preTokenizer, wholePieceFirst: ignoreMerges, unknownID: unknownID, added: added)
+        guard let llama else {
+            return BPEEngine(tokens: tokens, mergeable: 0..<vocabulary.count, merges: MergeTable(rules),
+                             preTokenizer: preTokenizer, wholePieceFirst: ignoreMerges, unknownID: unknownID, added: added,
+                             normalizeNFC: normalizeNFC)
+        }
+        // llama.cpp `token_to_piece` for BPE: normal tokens through the byte alphabet, special and user-defined
+        // ones as their text, the rest (unused, byte, undefined) as nothing.
+        let output = TokenBytes(spellings.indices.map { i in
+            let a = llama.attributes[i]
+            if a.isMatchedWhole { return Array(spellings[i].utf8) }
+            return a.contains(.normal) ? tokens.bytes(i).map { $0 } : []
+        })
+        let mergeable = spellings.indices.filter { !llama.attributes[$0].isMatchedWhole }
+        return BPEEngine(tokens: tokens, output: output, mergeable: mergeable, merges: MergeTable(rules),
+                         preTokenizer: preTokenizer, wholePieceFirst: ignoreMerges, unknownID: nil,
+                         added: .llama(llama.partition))
     }
 }

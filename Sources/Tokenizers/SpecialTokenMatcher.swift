@@ -16,7 +16,7 @@ struct SpecialTokenMatcher: Sendable {
     private let lengths: [Int]
     let hasNonSpecial: Bool
     let isEmpty: Bool
-    private let byContent: [String: Int]
+    private let byContent: [[UInt8]: Int]
 
     init(_ tokens: [AddedToken]) {
         self.tokens = tokens
@@ -29,12 +29,12 @@ struct SpecialTokenMatcher: Sendable {
         lengths = Set(bytes.map(\.count)).filter { $0 > 0 }.sorted(by: >)
         hasNonSpecial = tokens.contains { !$0.special }
         isEmpty = tokens.isEmpty
-        var map: [String: Int] = [:]
-        for t in tokens where t.special && map[t.content] == nil { map[t.content] = t.id }
+        var map: [[UInt8]: Int] = [:]
+        for t in tokens where t.special && map[Array(t.content.utf8)] == nil { map[Array(t.content.utf8)] = t.id }
         byContent = map
     }
 
-    func id(ofSpecial content: String) -> Int? { byContent[content] }
+    func id(ofSpecial content: String) -> Int? { byContent[Array(content.utf8)] }
 
     /// The first added token in `text[from...]` that may match, as (start, end, token id).
     func find(in text: UnsafeBufferPointer<UInt8>, from: Int, allowSpecial: Bool) -> (Int, Int, Int)? {

@@ -2,13 +2,18 @@
 
 /// Feeds token ids one at a time and returns text as soon as it is complete. Bytes of a character that
 /// is still unfinished are held back; invalid bytes become U+FFFD exactly where `decode` would put them,
-/// so the concatenation of all returned strings (with `finish()`) equals `decode` of all the ids.
+/// so the concatenation of all returned strings (with `finish()`) equals `decodeBytes(ids, startOfText:)` of all
+/// the ids, as text.
 public struct StreamingDecoder {
     private let tokenizer: any Tokenizer
     private var pending: [UInt8] = []
+    private var atStart: Bool
 
-    public init(tokenizer: any Tokenizer) {
+    /// `startOfText`: the ids begin a text (a SentencePiece vocabulary then drops the first piece's leading
+    /// space, as `decode` does); false for a continuation such as generated tokens after a prompt.
+    public init(tokenizer: any Tokenizer, startOfText: Bool = false) {
         self.tokenizer = tokenizer
+        self.atStart = startOfText
     }
 
     /// The text completed by `id` (possibly empty). Throws for an id outside the vocabulary.
@@ -18,7 +23,8 @@ public struct StreamingDecoder {
 
     /// The text completed by `ids` (possibly empty).
     public mutating func append(_ ids: [Int]) throws -> String {
-        pending.append(contentsOf: try tokenizer.decodeBytes(ids))
+        pending.append(contentsOf: try tokenizer.decodeBytes(ids, startOfText: atStart))
+        if !ids.isEmpty { atStart = false }
         let keep = pending.withUnsafeBufferPointer { UTF8Repair.incompleteTailLength($0) }
         guard keep < pending.count else { return "" }
         let text = pending.withUnsafeBufferPointer { UTF8Repair.decode(UnsafeBufferPointer(rebasing: $0[0..<($0.count - keep)])) }

@@ -10,6 +10,7 @@ public final class TiktokenTokenizer: EngineBackedTokenizer {
     public let bosID: Int?
     public let eosIDs: Set<Int>
     public let addsBOSByDefault = true
+    public let kind = "byte-level BPE (tiktoken BPE file, Llama 3 pattern and special tokens, as tiktoken)"
     /// Number of ranked (mergeable) tokens; special tokens start at this id.
     public let baseVocabularySize: Int
 

@@ -29,13 +29,22 @@ public protocol Tokenizer: Sendable {
     func decode(_ ids: [Int]) throws -> String
     /// The raw bytes of `ids`. Throws `TokenizerError.tokenIDOutOfRange` for an unknown id.
     func decodeBytes(_ ids: [Int]) throws -> [UInt8]
+    /// The raw bytes of `ids` at the start of a text (`startOfText`, as `decodeBytes`) or continuing one: a
+    /// SentencePiece vocabulary drops the space it prefixes only at the start.
+    func decodeBytes(_ ids: [Int], startOfText: Bool) throws -> [UInt8]
     /// The text of one token (U+FFFD for a partial UTF-8 character), or nil for an unknown id.
     func piece(_ id: Int) -> String?
     /// The id of the special token spelled `text`, if there is one.
     func specialTokenID(_ text: String) -> Int?
+    /// What kind of tokenizer this is, from which file layout, reproducing which library (for `inspect`).
+    var kind: String { get }
 }
 
 extension Tokenizer {
+    public var kind: String { "\(type(of: self))" }
+
+    public func decodeBytes(_ ids: [Int], startOfText: Bool) throws -> [UInt8] { try decodeBytes(ids) }
+
     /// Encodes ordinary text: no BOS, special-token text stays text.
     public func encode(_ text: String) throws -> [Int] {
         try encode(text, addBOS: false, allowSpecial: false)

@@ -5,6 +5,7 @@ import LlamaCore
 import NPUBackend
 import ReferenceBackend
 import Scheduler
+import Tokenizers
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,6 +32,8 @@ struct Bench: ParsableCommand {
     var repetitions: Int = 3
     @Flag(name: .customLong("encode"), help: "Measure the model's tokenizer instead: encode MB/s on ~1 MB of mixed-language text, one thread.")
     var tokenizerOnly = false
+    @Option(name: .customLong("tokenizer"), help: "With --encode: a tokenizer file alone (tokenizer.json, tokenizer.model, or a GGUF, vocabulary-only included) instead of the model's.")
+    var tokenizerFile: String?
     @Flag(help: "Print one JSON record instead of a table.")
     var json = false
 
@@ -40,8 +43,13 @@ struct Bench: ParsableCommand {
 
     func measure() throws {
         let (device, quiet) = (options.device, options.quiet)
+        if let tokenizerFile {
+            guard tokenizerOnly else { throw UserFacingError(message: "--tokenizer needs --encode", hint: nil, code: ExitCodes.usage) }
+            let path = (tokenizerFile as NSString).expandingTildeInPath
+            return try tokenizerThroughput(TokenizerLoader.load(path: path), source: path)
+        }
         let loaded = try options.open()
-        if tokenizerOnly { return try tokenizerThroughput(loaded) }
+        if tokenizerOnly { return try tokenizerThroughput(loadTokenizer(for: loaded), source: loaded.path) }
         if device == .emulator { return try emulatedDecodeCounts(loaded) }
         let graph = Graph.llama(loaded.config)
         // Every size is checked against the model before anything is allocated.
@@ -124,7 +132,7 @@ extension Bench {
 
     /// Encode throughput of the model's tokenizer on Golden/tokenizer's 100 KB document repeated to
     /// 1 MB (the text Tools/tokenizer/bench_tiktoken.py measures tiktoken on), best of the repetitions.
-    func tokenizerThroughput(_ loaded: LoadedModel) throws {
+    func tokenizerThroughput(_ tokenizer: any Tokenizer, source: String) throws {
         let corpusPath = RepositoryPaths.golden + "/tokenizer/corpus.json"
         guard let data = FileManager.default.contents(atPath: corpusPath),
               let corpus = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -133,23 +141,30 @@ extension Bench {
             throw UserFacingError(message: "\(corpusPath) lacks the document_100k case", hint: "run from a checkout of the repository", code: ExitCodes.badInput)
         }
         let text = String(repeating: document, count: (1_000_000 + document.utf8.count - 1) / document.utf8.count)
-        let tokenizer = try loadTokenizer(for: loaded)
         let clock = ContinuousClock()
         var best = Double.infinity, count = 0
+        var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+        _ = try tokenizer.encode(String(document.prefix(1000)))   // warm-up
         for _ in 0..<repetitions {
             let t0 = clock.now
-            count = try tokenizer.encode(text).count
+            let ids = try tokenizer.encode(text)
+            count = ids.count
+            // FNV-1a 64 of the ids written as decimal numbers joined by spaces (Tools/tokenizer/bench_reference.py
+            // computes the same of the reference library's ids).
+            digest = 0xCBF2_9CE4_8422_2325
+            for byte in ids.map(String.init).joined(separator: " ").utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
             best = min(best, seconds(clock.now - t0))
         }
         let mbps = Double(text.utf8.count) / best / 1e6
         if json {
-            let record: [String: Any] = ["model": loaded.path, "tokenizer": "\(type(of: tokenizer))", "bytes": text.utf8.count,
-                                         "tokens": count, "best_seconds": best, "encode_mb_s": mbps, "threads": 1, "produced_by": "CPU"]
+            let record: [String: Any] = ["model": source, "tokenizer": "\(type(of: tokenizer))", "tokenizer_kind": tokenizer.kind, "bytes": text.utf8.count,
+                                         "tokens": count, "ids_fnv1a64": String(digest, radix: 16), "best_seconds": best, "encode_mb_s": mbps, "threads": 1, "produced_by": "CPU"]
             print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
         } else {
-            print(String(format: "tokenizer encode (CPU, 1 thread): %d bytes → %d tokens, best of %d %.1f ms = %.1f MB/s",
+            print("tokenizer: \(tokenizer.kind)")
+            print(String(format: "tokenizer encode (CPU, 1 thread): %d bytes → %d tokens, best of %d %.1f ms = %.2f MB/s",
                          text.utf8.count, count, repetitions, best * 1e3, mbps))
-            print("compare: python3 Tools/tokenizer/bench_tiktoken.py (tiktoken on the same text)")
+            print("compare: Tools/tokenizer-speed.sh (HF tokenizers and tiktoken on the same text, same run)")
         }
     }
 

@@ -101,7 +101,7 @@ struct Generate: ParsableCommand {
 
 /// The tokenizer that belongs to a model: GGUF metadata, or the tokenizer file beside safetensors.
 func loadTokenizer(for model: LoadedModel) throws -> any Tokenizer {
-    if let gguf = model.gguf { return try BytePairTokenizer(ggufMetadata: gguf.metadata, file: gguf.path) }
+    if let gguf = model.gguf { return try TokenizerLoader.gguf(metadata: gguf.metadata, file: gguf.path) }
     guard model.tokenizerFile != nil else {
         throw UserFacingError(message: "\(model.path) has no tokenizer (tokenizer.json or tokenizer.model)",
                               hint: "put the model's tokenizer file in its folder", code: ExitCodes.badInput)

@@ -22,6 +22,7 @@ struct Inspect: ParsableCommand {
     }
 
     func inspect() throws {
+        if let tokenizerFile = Self.tokenizerOnlyFile(path) { return try inspectTokenizer(tokenizerFile) }
         let model = try ModelResolution.open(path)
         let c = model.config
         var groups: [String: (count: Int, params: Int, dtypes: [String: Int], stored: Int, uploaded: Int)] = [:]
@@ -41,7 +42,8 @@ struct Inspect: ParsableCommand {
             : ((try? FileManager.default.contentsOfDirectory(atPath: model.path)) ?? [])
                 .filter { $0.hasSuffix(".safetensors") }.reduce(0) { $0 + fileSize(model.path + "/" + $1) }
         let uploaded = groups.values.reduce(0) { $0 + $1.uploaded }
-        let tokenizer = try? loadTokenizer(for: model)
+        let loadedTokenizer = Result { try loadTokenizer(for: model) }
+        let tokenizer = try? loadedTokenizer.get()
         let template = model.gguf?.metadata["tokenizer.chat_template"]?.stringValue
         if json {
             let record: [String: Any] = [
@@ -51,6 +53,8 @@ struct Inspect: ParsableCommand {
                 "rope_theta": c.ropeTheta, "rope_pairing": c.ropePairing.rawValue, "tied_embeddings": c.tiedEmbeddings,
                 "parameters": params, "bytes_on_disk": onDisk, "bytes_after_upload": uploaded,
                 "tokenizer": tokenizer.map { String(describing: type(of: $0)) } ?? NSNull(),
+                "tokenizer_kind": tokenizer?.kind ?? NSNull(),
+                "tokenizer_error": loadedTokenizer.errorText ?? NSNull(),
                 "chat_template": template ?? NSNull(),
                 "tensor_groups": groups.mapValues { ["count": $0.count, "parameters": $0.params, "dtypes": $0.dtypes, "bytes": $0.stored, "bytes_after_upload": $0.uploaded] },
             ]
@@ -62,14 +66,50 @@ struct Inspect: ParsableCommand {
         print("vocab \(c.vocabSize), context \(c.maxContext), rope θ \(c.ropeTheta) \(c.ropePairing.rawValue) pairing, scaling \(describe(c.ropeScaling)), eps \(c.rmsNormEps), \(c.tiedEmbeddings ? "tied" : "untied") LM head")
         print(String(format: "parameters:   %.1f M", Double(params) / 1e6))
         print("size:         \(megabytes(onDisk)) on disk, \(megabytes(uploaded)) after upload to the NPU (bf16; Q4_1 and Q4_0 kept as is)")
-        print("tokenizer:    \(tokenizer.map { "\(type(of: $0)), \($0.vocabularySize) tokens" } ?? "none found")")
-        if let template { print("chat template: \(template.count) characters → \(chatFormat(for: model).map(chatFormatName) ?? "not one npu-llama renders (--chat refuses it)")") }
+        print("tokenizer:    \(tokenizer.map { "\($0.kind), \($0.vocabularySize) tokens" } ?? "none: \(loadedTokenizer.errorText ?? "")")")
+        if model.tensors.tensorNames.isEmpty { print("tensors:      none (a vocabulary-only file)") }
+        if let template { print("chat template: \(template.count) characters → \(chatFormatName(chatFormat(for: model)))") }
         print("\ntensor group                      count   params       dtypes                bytes       after upload")
         for (name, g) in groups.sorted(by: { $0.key < $1.key }) {
             let dtypes = g.dtypes.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
             print(pad(name, 34) + pad("\(g.count)", 8) + pad(String(format: "%.2fM", Double(g.params) / 1e6), 13)
                   + pad(dtypes, 22) + pad(megabytes(g.stored), 12) + megabytes(g.uploaded))
         }
+    }
+}
+
+extension Inspect {
+    /// A tokenizer file given alone (tokenizer.json, tokenizer.model, or a GGUF without tensors such as
+    /// llama.cpp's test vocabularies, of any architecture), which `inspect` describes by itself.
+    static func tokenizerOnlyFile(_ path: String) -> String? {
+        let p = (path as NSString).expandingTildeInPath
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
+        if p.hasSuffix(".json") || p.hasSuffix(".model") { return p }
+        if p.hasSuffix(".gguf"), let g = try? GGUFFile(path: p), g.tensors.isEmpty { return p }
+        return nil
+    }
+
+    func inspectTokenizer(_ path: String) throws {
+        let t = try TokenizerLoader.load(path: path)
+        if json {
+            let record: [String: Any] = ["path": path, "tokenizer": "\(type(of: t))", "tokenizer_kind": t.kind,
+                                         "vocabulary_size": t.vocabularySize, "bos": t.bosID ?? NSNull(),
+                                         "eos": t.eosIDs.sorted(), "adds_bos": t.addsBOSByDefault]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+            return
+        }
+        print("tokenizer:    \(path)\(path.hasSuffix(".gguf") ? " (GGUF without tensors: vocabulary only)" : "")")
+        print("kind:         \(t.kind)")
+        print("vocabulary:   \(t.vocabularySize) tokens; BOS \(t.bosID.map(String.init) ?? "none")\(t.addsBOSByDefault ? " (added by default)" : ""); end of generation \(t.eosIDs.sorted())")
+    }
+}
+
+extension Result {
+    /// The failure's description, or nil on success.
+    var errorText: String? {
+        if case .failure(let e) = self { return "\(e)" }
+        return nil
     }
 }
 

@@ -153,6 +153,29 @@ final class CLITests: XCTestCase {
         try assertFails(["detokenize", "99999999"], status: 65, mentions: "99999999")
     }
 
+    /// `tokenize --tokenizer` and `inspect` on a vocabulary-only GGUF (llama.cpp's test vocabularies) and a
+    /// SentencePiece-style tokenizer.json; an unsupported vocabulary is refused by name.
+    func testVocabularyOnlyFilesAndKinds() throws {
+        let spm = Self.repo + "/Golden/tokenizer/spm-legacy.tokenizer.json"
+        let t = try run(["tokenize", "--tokenizer", spm, "Hello world"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let kind = try run(["inspect", spm])
+        XCTAssertTrue(kind.stdout.contains("kind:         SentencePiece-style BPE (HF tokenizer.json, Prepend/Replace normalizers"), kind.stdout)
+        let vocabs = ModelCache.llamaCppModels
+        guard FileManager.default.fileExists(atPath: vocabs + "/ggml-vocab-llama-spm.gguf") else {
+            throw XCTSkip("\(vocabs) lacks llama.cpp's test vocabularies (\(ModelCache.llamaCppFetchHint))")
+        }
+        // llama.cpp's own vector: "Hello world" with BOS (ggml-vocab-llama-spm.gguf.out has 15043 3186).
+        let ids = try run(["tokenize", "--tokenizer", vocabs + "/ggml-vocab-llama-spm.gguf", "Hello world"])
+        XCTAssertEqual(ids.stdout, "1 15043 3186\n", ids.stderr)
+        let qwen = try run(["inspect", vocabs + "/ggml-vocab-qwen2.gguf"])
+        XCTAssertEqual(qwen.status, 0, qwen.stderr)
+        XCTAssertTrue(qwen.stdout.contains("byte-level BPE (GGUF \"gpt2\", pre-tokenizer \"qwen2\", as llama.cpp)"), qwen.stdout)
+        let bert = try run(["tokenize", "--tokenizer", vocabs + "/ggml-vocab-bert-bge.gguf", "x"])
+        XCTAssertNotEqual(bert.status, 0)
+        XCTAssertTrue(bert.stderr.contains("\"bert\" (WordPiece (BERT)) is not supported"), bert.stderr)
+    }
+
     func testTokenizerFileAlone() throws {
         guard FileManager.default.fileExists(atPath: ModelCache.llama3TokenizerModel) else {
             throw XCTSkip("Llama 3 tokenizer.model not at \(ModelCache.llama3TokenizerModel); \(ModelCache.fetchHint)")

@@ -67,7 +67,11 @@ final class BadInputTests: XCTestCase {
     }
 
     func testBOSWithoutBOSTokenThrows() throws {
-        let t = try BytePairTokenizer(ggufMetadata: Self.ggufMetadata(), file: "x.gguf")
+        // llama.cpp's byte-level default BOS is token 11 unless the pre-type clears it (chatglm).
+        XCTAssertEqual(try BytePairTokenizer(ggufMetadata: Self.ggufMetadata(), file: "x.gguf").bosID, 11)
+        var m = Self.ggufMetadata()
+        m["tokenizer.ggml.pre"] = .string("chatglm-bpe")
+        let t = try BytePairTokenizer(ggufMetadata: m, file: "x.gguf")
         XCTAssertNil(t.bosID)
         XCTAssertThrowsError(try t.encode("a", addBOS: true, allowSpecial: false)) {
             XCTAssertEqual($0 as? TokenizerError, .noBOSToken)
@@ -133,20 +137,37 @@ final class BadInputTests: XCTestCase {
     func testUnsupportedOrMissingGGUFKeys() {
         var m = Self.ggufMetadata()
         m["tokenizer.ggml.model"] = .string("llama")
-        assertFileError(.badMetadata, "\"llama\" is not supported", file: "x.gguf") {
+        assertFileError(.badMetadata, "\"llama\" is not byte-level BPE", file: "x.gguf") {
             try BytePairTokenizer(ggufMetadata: m, file: "x.gguf")
         }
+        m["tokenizer.ggml.model"] = .string("bert")
+        assertFileError(.badMetadata, "\"bert\" (WordPiece (BERT)) is not supported", file: "x.gguf") {
+            try TokenizerLoader.gguf(metadata: m, file: "x.gguf")
+        }
+        m["tokenizer.ggml.model"] = .string("nonsense")
+        assertFileError(.badMetadata, "\"nonsense\" is not a tokenizer llama.cpp knows", file: "x.gguf") {
+            try TokenizerLoader.gguf(metadata: m, file: "x.gguf")
+        }
         m = Self.ggufMetadata()
-        m["tokenizer.ggml.pre"] = .string("qwen2")
-        assertFileError(.badMetadata, "pre-tokenizer \"qwen2\"", file: "x.gguf") { try BytePairTokenizer(ggufMetadata: m, file: "x.gguf") }
+        m["tokenizer.ggml.pre"] = .string("kimi-k2")
+        assertFileError(.badMetadata, "pre-tokenizer \"kimi-k2\" is not supported", file: "x.gguf") { try BytePairTokenizer(ggufMetadata: m, file: "x.gguf") }
+        m["tokenizer.ggml.pre"] = .string("no-such-pre")
+        assertFileError(.badMetadata, "pre-tokenizer \"no-such-pre\" is not supported: llama.cpp does not know it", file: "x.gguf") {
+            try BytePairTokenizer(ggufMetadata: m, file: "x.gguf")
+        }
         m = Self.ggufMetadata()
         m["tokenizer.ggml.tokens"] = nil
         assertFileError(.missingKey, "tokenizer.ggml.tokens is missing", file: "x.gguf") {
             try BytePairTokenizer(ggufMetadata: m, file: "x.gguf")
         }
         m = Self.ggufMetadata()
+        // llama.cpp keeps its default for an out-of-range special id ("bad special token").
         m["tokenizer.ggml.bos_token_id"] = .uint32(9999)
-        assertFileError(.outOfRange, "BOS token id 9999", file: "x.gguf") { try BytePairTokenizer(ggufMetadata: m, file: "x.gguf") }
+        XCTAssertEqual(try BytePairTokenizer(ggufMetadata: m, file: "x.gguf").bosID, 11)
+        m["tokenizer.ggml.bos_token_id"] = .int32(-1)
+        assertFileError(.badMetadata, "bos_token_id: expected a non-negative integer", file: "x.gguf") {
+            try BytePairTokenizer(ggufMetadata: m, file: "x.gguf")
+        }
     }
 
     // MARK: tokenizer.json
@@ -168,13 +189,13 @@ final class BadInputTests: XCTestCase {
         let cases: [([UInt8], ModelFileError.Kind, String)] = [
             (Array("{\"model\": ".utf8), .badHeader, "not valid JSON"),
             (Array("[1, 2]".utf8), .badHeader, "not a JSON object"),
-            (try editModel { $0["type"] = "Unigram" }, .badValue, "model.type: \"Unigram\" is not supported"),
+            (try editModel { $0["type"] = "Unigram" }, .badValue, "model.type: \"Unigram\" (Unigram (T5, SentencePiece unigram)) is not supported"),
             (try edited { $0["pre_tokenizer"] = ["type": "Whitespace"] }, .badValue,
              "pre_tokenizer: {\"type\":\"Whitespace\"} is not supported"),
             (try editModel { $0["merges"] = [["Ġ", "zzzz"]] }, .inconsistent,
              "model.merges[0] \"Ġ zzzz\": \"zzzz\" is not in the vocabulary"),
             (try editModel { $0["merges"] = [7] }, .badValue, "model.merges[0]: expected"),
-            (try editModel { $0["vocab"] = ["a": 0, "b": 2] }, .badValue, "model.vocab: no token has id 1"),
+            (try editModel { $0["vocab"] = ["a": 0, "b": 2] }, .badValue, "model.vocab: id 2 leaves ids below it unused (2 tokens)"),
             (try edited { $0["added_tokens"] = [["id": 5, "content": "<x>", "lstrip": true]] }, .badValue,
              "added_tokens[0].lstrip: true is not supported"),
         ]

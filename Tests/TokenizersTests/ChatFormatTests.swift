@@ -26,7 +26,7 @@ final class ChatFormatTests: XCTestCase {
     func testStopTokens() throws {
         let llama3 = try Loaded.llama3.get(), smolLM2 = try Loaded.smolLM2.get()
         XCTAssertEqual(ChatFormat.llama3.stopTokenIDs(llama3), [128001, 128008, 128009])
-        XCTAssertEqual(ChatFormat.smolLM2.stopTokenIDs(smolLM2), [0, 2])
+        XCTAssertEqual(ChatFormat.smolLM2.stopTokenIDs(smolLM2), [0, 2, 4])
     }
 
     func testUserTypedSpecialTokenStaysText() throws {

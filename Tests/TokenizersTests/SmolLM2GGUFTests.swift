@@ -10,7 +10,8 @@ final class SmolLM2GGUFTests: XCTestCase {
         let t = try tokenizer()
         XCTAssertEqual(t.vocabularySize, 49152)
         XCTAssertEqual(t.bosID, 1)
-        XCTAssertEqual(t.eosIDs, [2])
+        // llama.cpp's end-of-generation set: EOS <|im_end|>, <|endoftext|> by name, <reponame> as FIM repo token.
+        XCTAssertEqual(t.eosIDs, [0, 2, 4])
         XCTAssertEqual(t.padID, 2)
         XCTAssertFalse(t.addsBOSByDefault)
         XCTAssertEqual(t.specialTokenID("<|im_start|>"), 1)
