@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "NPUBackend", dependencies: ["LlamaCore", "CXRT", "NPUKernels"]),
         // `npu-llama serve`: the OpenAI-compatible HTTP server (Hummingbird 2) over one Backend, one request at a time.
         .target(name: "Server", dependencies: [
-            "LlamaCore", "Tokenizers", "Scheduler",
+            "LlamaCore", "Tokenizers", "Jinja", "Scheduler",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -97,7 +97,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], resources: [.copy("openapi.json")]),
         .executableTarget(name: "npu-llama", dependencies: [
-            "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler", "NPUBackend", "Server",
+            "LlamaCore", "ReferenceBackend", "Tokenizers", "Jinja", "Scheduler", "NPUBackend", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore"]),

@@ -26,6 +26,7 @@ struct Chat: ParsableCommand {
     var maxTokens: Int = 256
     @Option(help: "KV cache length in tokens (default: the model's, at most 4096).")
     var context: Int?
+    @OptionGroup var chatOptions: ChatOptions
 
     func run() throws {
         do { try chat() } catch { fail(error) }
@@ -36,13 +37,14 @@ struct Chat: ParsableCommand {
         var samplingParameters = try sampling.parameters()
         let loaded = try options.open()
         let tokenizer = try loadTokenizer(for: loaded)
-        let format = chatFormat(for: loaded)
+        let format = try chatOptions.prompt(for: loaded, tokenizer: tokenizer)
         let contextLength = min(context ?? min(loaded.config.maxContext, 4096), loaded.config.maxContext)
         let backend = try device.makeBackend(graph: Graph.llama(loaded.config), model: loaded, contextLength: contextLength,
                                              maxBatch: min(512, contextLength), progress: Progress("converting weights", quiet: quiet))
         let generator = Generator(backend: backend)
         let stops = tokenizer.eosIDs.union(format.stopTokenIDs(tokenizer))
         let interactive = isatty(STDIN_FILENO) != 0
+        note("chat prompt: \(format.summary)", quiet: quiet || !interactive)
         note("chat on \(backend.label) — /reset, /system TEXT, /quit; Ctrl-C stops an answer", quiet: quiet || !interactive)
 
         let interrupt = InterruptFlag()
@@ -70,7 +72,7 @@ struct Chat: ParsableCommand {
             }
             messages.append(ChatMessage(role: "user", content: text))
             let all = (systemMessage.map { [ChatMessage(role: "system", content: $0)] } ?? []) + messages
-            let ids = try format.encode(messages: all, addGenerationPrompt: true, tokenizer: tokenizer)
+            let ids = try format.encode(all, addGenerationPrompt: true, tokenizer: tokenizer)
             guard ids.count < contextLength else {
                 messages.removeLast()
                 FileHandle.standardError.write(Data("npu-llama: the conversation is \(ids.count) tokens; the context holds \(contextLength). Use /reset.\n".utf8))

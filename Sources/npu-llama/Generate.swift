@@ -22,6 +22,7 @@ struct Generate: ParsableCommand {
     var chat = false
     @Option(help: "System message (with --chat).")
     var system: String?
+    @OptionGroup var chatOptions: ChatOptions
     @Flag(help: "Print one JSON record (ids, text, timings) instead of streaming text.")
     var json = false
 
@@ -38,10 +39,11 @@ struct Generate: ParsableCommand {
         let ids: [Int]
         var stops = tokenizer.eosIDs
         if chat {
-            let format = chatFormat(for: loaded)
+            let format = try chatOptions.prompt(for: loaded, tokenizer: tokenizer)
+            note("chat prompt: \(format.summary)", quiet: quiet || json)
             var messages = [ChatMessage(role: "user", content: prompt)]
             if let system { messages.insert(ChatMessage(role: "system", content: system), at: 0) }
-            ids = try format.encode(messages: messages, addGenerationPrompt: true, tokenizer: tokenizer)
+            ids = try format.encode(messages, addGenerationPrompt: true, tokenizer: tokenizer)
             stops.formUnion(format.stopTokenIDs(tokenizer))
         } else {
             ids = try tokenizer.encode(prompt, addBOS: tokenizer.addsBOSByDefault, allowSpecial: false)
@@ -99,13 +101,4 @@ func loadTokenizer(for model: LoadedModel) throws -> any Tokenizer {
                               hint: "put the model's tokenizer file in its folder", code: ExitCodes.badInput)
     }
     return try TokenizerLoader.load(path: model.path)
-}
-
-/// The chat format a model's template implies (ChatML or Llama 3 headers).
-func chatFormat(for model: LoadedModel) -> ChatFormat {
-    let template = model.gguf?.metadata["tokenizer.chat_template"]?.stringValue ?? ""
-    if template.contains("<|start_header_id|>") { return .llama3 }
-    if template.contains("You are a helpful AI assistant named SmolLM") { return .smolLM2 }
-    if template.contains("<|im_start|>") { return .chatml(defaultSystemPrompt: nil) }
-    return .llama3
 }

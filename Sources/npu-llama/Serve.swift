@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import LlamaCore
 import Server
+import Tokenizers
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,6 +15,7 @@ struct Serve: AsyncParsableCommand {
         """)
 
     @OptionGroup var options: ModelOptions
+    @OptionGroup var chatOptions: ChatOptions
     @Option(help: "KV cache length in tokens: prompt + answer (default: the model's, at most 4096).")
     var context: Int?
     @Option(help: "Address to listen on (loopback by default; another address exposes the server to that network).")
@@ -52,8 +54,15 @@ struct Serve: AsyncParsableCommand {
         let graph = Graph.llama(loaded.config)
         let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: contextLength,
                                              maxBatch: min(512, contextLength), progress: Progress("converting weights", quiet: quiet))
+        var chat: ChatPrompt?
+        if try chatOptions.chatFormat != nil || modelChatTemplate(loaded, tokenizer: tokenizer) != nil {
+            chat = try chatOptions.prompt(for: loaded, tokenizer: tokenizer)
+            note("chat prompt: \(chat!.summary)", quiet: quiet)
+        } else {
+            note("\(loaded.path) has no chat template: /v1/chat/completions answers 400 (pick a built-in format with --chat-format NAME)", quiet: false)
+        }
         let served = ServedModel(id: modelName ?? Self.modelID(options.model), created: Self.created(loaded.path), tokenizer: tokenizer,
-                                 chatFormat: chatFormat(for: loaded), contextLength: min(contextLength, backend.contextLength),
+                                 chat: chat, contextLength: min(contextLength, backend.contextLength),
                                  deviceLabel: backend.label)
         var configuration = ServerConfiguration()
         configuration.host = host
