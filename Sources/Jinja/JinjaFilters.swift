@@ -27,7 +27,7 @@ extension JinjaInterpreter {
                 }
             }
             if let sep = arg(2, "separators"), !sep.isNone {
-                guard case .list(let parts, let k) = sep, k != .generator, parts.count == 2,
+                guard case .list(let parts, let k) = sep, k.isSequence, parts.count == 2,
                       case .string(let item) = parts[0], case .string(let key) = parts[1] else {
                     throw error(.type, "separators must be a pair of strings")
                 }
@@ -41,7 +41,7 @@ extension JinjaInterpreter {
         case "length", "count":
             switch v {
             case .string(let s): return .int(s.unicodeScalars.count)
-            case .list(let items, let k) where k != .generator: return .int(items.count)
+            case .list(let items, let k) where k != .generator: return .int(items.count)   // lists, tuples, dict views
             case .dict(let d): return .int(d.count)
             case .undefined: return .int(0)
             default: throw error(.type, "object of type '\(v.typeName)' has no len()")
@@ -250,7 +250,21 @@ extension JinjaInterpreter {
             let total = min(width, limits.maxOutputScalars) - n
             let left = total / 2 + (total & width & 1)
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: total - left))
-        case "batch", "slice", "groupby", "format", "truncate", "wordwrap", "urlize", "urlencode", "xmlattr",
+        case "batch":
+            let count = try intArgument(arg(0, "linecount"), "batch", default: 0)
+            guard count > 0 else { throw error(.type, "batch: linecount must be positive") }
+            let fill = arg(1, "fill_with")
+            var out: [JinjaValue] = [], row: [JinjaValue] = []
+            for x in try sequence() {
+                row.append(x)
+                if row.count == count { out.append(.list(row)); row = [] }
+            }
+            if !row.isEmpty {
+                if let fill, !fill.isNone { row += Array(repeating: fill, count: count - row.count) }
+                out.append(.list(row))
+            }
+            return .list(out, kind: .generator)
+        case "slice", "groupby", "format", "truncate", "wordwrap", "urlize", "urlencode", "xmlattr",
              "striptags", "filesizeformat", "pprint", "random":
             throw error(.unsupported, "the '\(name)' filter")
         default:

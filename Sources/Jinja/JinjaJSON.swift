@@ -29,7 +29,7 @@ public struct PyJSONDumps {
         case .double(let d):
             out += d.isNaN ? "NaN" : d.isInfinite ? (d < 0 ? "-Infinity" : "Infinity") : pyFloatRepr(d)
         case .string(let s): writeString(s, into: &out)
-        case .list(let items, let kind) where kind != .generator:
+        case .list(let items, let kind) where kind.isSequence:
             if items.isEmpty { out += "[]"; return }
             out += "["
             for (i, x) in items.enumerated() {

@@ -73,7 +73,7 @@ struct JinjaLexer {
             case "{#": lineStarting = try comment()
             case "{{": lineStarting = try tagBody(block: false)
             default:
-                if try rawBlock() { lineStarting = src[pos - 1] == "\n" } else { lineStarting = try tagBody(block: true) }
+                if let starting = try rawBlock() { lineStarting = starting } else { lineStarting = try tagBody(block: true) }
             }
         }
         tokens.append(JinjaToken(kind: .eof, text: "", line: line))
@@ -133,15 +133,16 @@ struct JinjaLexer {
         throw JinjaError(.syntax, "Missing end of comment tag", line: startLine)
     }
 
-    /// `{% raw %}...{% endraw %}`: the text between is data, untouched.
-    private mutating func rawBlock() throws -> Bool {
+    /// `{% raw %}...{% endraw %}`: the text between is data, untouched. nil when the tag is not `raw`; else
+    /// whether what follows starts a line (for lstrip_blocks).
+    private mutating func rawBlock() throws -> Bool? {
         var i = pos
         while i < src.count && pyIsSpace(src[i]) { i += 1 }
-        guard starts("raw", at: i) else { return false }
+        guard starts("raw", at: i) else { return nil }
         i += 3
         while i < src.count && pyIsSpace(src[i]) { i += 1 }
         var minus = false
-        if starts("-%}", at: i) { minus = true; i += 3 } else if starts("%}", at: i) { i += 2 } else { return false }
+        if starts("-%}", at: i) { minus = true; i += 3 } else if starts("%}", at: i) { i += 2 } else { return nil }
         let startLine = line, entry = pos
         pos = i
         if minus { while pos < src.count && pyIsSpace(src[pos]) { pos += 1 } }

@@ -32,7 +32,7 @@ extension JinjaInterpreter {
         switch o {
         case .string: typeName = "str"
         case .dict: typeName = "dict"
-        case .list(_, let k) where k != .generator: typeName = k.rawValue
+        case .list(_, let k) where k.isSequence: typeName = k.rawValue
         default: return nil
         }
         if typeName != "tuple", Self.unsafe[typeName]?.contains(name) == true {
@@ -166,9 +166,9 @@ extension JinjaInterpreter {
                 guard let key = a.first else { throw i.error(.type, "get expected at least 1 argument, got 0") }
                 return d[key] ?? (a.count > 1 ? a[1] : .none)
             }
-        case "items": return { _, _, _ in .list(d.pairs.map { .list([$0.key, $0.value], kind: .tuple) }) }
-        case "keys": return { _, _, _ in .list(d.keys) }
-        case "values": return { _, _, _ in .list(d.values) }
+        case "items": return { _, _, _ in .list(d.pairs.map { .list([$0.key, $0.value], kind: .tuple) }, kind: .dictItems) }
+        case "keys": return { _, _, _ in .list(d.keys, kind: .dictKeys) }
+        case "values": return { _, _, _ in .list(d.values, kind: .dictValues) }
         case "copy": return { _, _, _ in .dict(d) }
         case "fromkeys": return { _, _, i in throw i.error(.unsupported, "dict.fromkeys") }
         default: return nil

@@ -23,7 +23,7 @@ extension JinjaInterpreter {
             switch (a, b) {
             case (.string(let x), .string(let y)): return try checked(x + y)
             case (.string, _): throw error(.type, "can only concatenate str (not \"\(b.typeName)\") to str")
-            case (.list(let x, let kx), .list(let y, let ky)) where kx == ky && kx != .generator:
+            case (.list(let x, let kx), .list(let y, let ky)) where kx == ky && kx.isSequence:
                 guard x.count + y.count <= limits.maxOutputScalars else { throw error(.limit, "list too long") }
                 return .list(x + y, kind: kx)
             case (.list(_, .list), _): throw error(.type, "can only concatenate list (not \"\(b.typeName)\") to list")
@@ -59,8 +59,8 @@ extension JinjaInterpreter {
                 let n = max(0, (a.integer ?? b.integer)!)
                 try repeated(n, s.unicodeScalars.count)
                 return .string(String(repeating: s, count: n))
-            case (.list(let items, let k), _) where b.integer != nil && k != .generator,
-                 (_, .list(let items, let k)) where a.integer != nil && k != .generator:
+            case (.list(let items, let k), _) where b.integer != nil && k.isSequence,
+                 (_, .list(let items, let k)) where a.integer != nil && k.isSequence:
                 let n = max(0, (a.integer ?? b.integer)!)
                 try repeated(n, items.count)
                 return .list(Array([[JinjaValue]](repeating: items, count: n).joined()), kind: k)
@@ -166,7 +166,7 @@ extension JinjaInterpreter {
         case (.string(let x), .string(let y)):
             if x.unicodeScalars.elementsEqual(y.unicodeScalars) { return 0 }
             return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) { $0.value < $1.value } ? -1 : 1
-        case (.list(let x, let kx), .list(let y, let ky)) where kx == ky && kx != .generator:
+        case (.list(let x, let kx), .list(let y, let ky)) where kx == ky && kx.isSequence:
             for (p, q) in zip(x, y) where !pyEqual(p, q) { return try order(p, q, op) }
             return x.count == y.count ? 0 : x.count < y.count ? -1 : 1
         default:
@@ -226,7 +226,7 @@ extension JinjaInterpreter {
         switch (o, key) {
         case (.dict(let d), _):
             if let v = d[key] { return v }
-        case (.list(let items, let kind), _) where kind != .generator && key.integer != nil:
+        case (.list(let items, let kind), _) where kind.isSequence && key.integer != nil:
             var i = key.integer!
             if i < 0 { i += items.count }
             if i >= 0 && i < items.count { return items[i] }
@@ -267,7 +267,7 @@ extension JinjaInterpreter {
             return a > b ? Array(stride(from: a, to: b, by: st)) : []
         }
         switch o {
-        case .list(let items, let kind) where kind != .generator:
+        case .list(let items, let kind) where kind.isSequence:
             return .list(try indices(items.count).map { items[$0] }, kind: kind)
         case .string(let s):
             let a = s.scalars

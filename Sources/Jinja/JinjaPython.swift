@@ -248,6 +248,7 @@ extension JinjaValue {
             case .tuple: return items.count == 1 ? "(\(inner),)" : "(\(inner))"
             case .list: return "[\(inner)]"
             case .generator: return "<generator object>"
+            case .dictItems, .dictKeys, .dictValues: return "\(kind.rawValue)([\(inner)])"
             }
         case .dict(let d):
             return "{" + d.pairs.map { "\($0.key.pyRepr): \($0.value.pyRepr)" }.joined(separator: ", ") + "}"

@@ -30,7 +30,7 @@ extension JinjaInterpreter {
         case "sequence":
             switch v {
             case .string, .dict: return true
-            case .list(_, let k): return k != .generator
+            case .list(_, let k): return k.isSequence
             default: return false
             }
         case "callable":
