@@ -88,7 +88,7 @@ extension JinjaInterpreter {
         case "items":
             if v.isUndefined { return .list([], kind: .generator) }
             guard case .dict(let d) = v else { throw error(.type, "Can only get item pairs from a mapping.") }
-            return .list(d.pairs.map { .list([$0.key, $0.value], kind: .tuple) }, kind: .generator)
+            return try nested(.list(d.pairs.map { .list([$0.key, $0.value], kind: .tuple) }, kind: .generator))
         case "unique":
             var seen: [JinjaValue] = [], kept: [JinjaValue] = []
             let caseSensitive = arg(0, "case_sensitive")?.truthy ?? false
@@ -213,7 +213,7 @@ extension JinjaInterpreter {
                 return x
             }
             let sorted = try stableSort(d.pairs, reverse: reverse) { try self.order(key($0), key($1)) }
-            return .list(sorted.map { .list([$0.key, $0.value], kind: .tuple) })
+            return try nested(.list(sorted.map { .list([$0.key, $0.value], kind: .tuple) }))
         case "sort":
             let reverse = arg(0, "reverse")?.truthy ?? false
             let caseSensitive = arg(1, "case_sensitive")?.truthy ?? false
@@ -263,7 +263,7 @@ extension JinjaInterpreter {
                 if let fill, !fill.isNone { row += Array(repeating: fill, count: count - row.count) }
                 out.append(.list(row))
             }
-            return .list(out, kind: .generator)
+            return try nested(.list(out, kind: .generator))
         case "slice", "groupby", "format", "truncate", "wordwrap", "urlize", "urlencode", "xmlattr",
              "striptags", "filesizeformat", "pprint", "random":
             throw error(.unsupported, "the '\(name)' filter")

@@ -37,7 +37,7 @@ extension JinjaInterpreter {
                 for key in d.keys { if case .string(let s) = key, s.hasPrefix("_") {
                     throw i.error(.security, "Chat templates cannot store underscore-prefixed attributes on a namespace, but got '\(s)'. Please rename the attribute.")
                 } }
-                return .namespace(JinjaNamespace(d))
+                return try i.nested(.namespace(JinjaNamespace(d)))
             })
         case "dict":
             return .function(JinjaFunction("dict") { a, k, i in
@@ -54,7 +54,7 @@ extension JinjaInterpreter {
                     }
                 }
                 for (key, v) in k { d[key] = v }
-                return .dict(d)
+                return try i.nested(.dict(d))
             })
         case "raise_exception":
             return .function(JinjaFunction("raise_exception") { a, k, i in

@@ -7,7 +7,14 @@ import Foundation
 public final class JinjaInterpreter {
     public struct Limits: Sendable {
         public var maxOutputScalars = 16 << 20
+        /// Items in one list a template builds (with + or *).
+        public var maxListItems = 1 << 20
+        /// Macro calls inside macro calls.
         public var maxCallDepth = 100
+        /// Expressions evaluated inside one another (macro bodies included).
+        public var maxEvalDepth = 1000
+        /// Containers inside containers in a value a template builds or assigns (and namespace cycles).
+        public var maxNesting = 256
         public var maxSteps = 20_000_000
         public init() {}
     }
@@ -178,6 +185,28 @@ public final class JinjaInterpreter {
         }
     }
 
+    /// `v` if it nests no deeper than the limit (deep values would overflow the stack when printed, compared or
+    /// freed; a namespace holding itself nests without end). Every item looked at is a step.
+    func nested(_ v: JinjaValue) throws -> JinjaValue {
+        try checkNesting(v, 0)
+        return v
+    }
+
+    private func checkNesting(_ v: JinjaValue, _ level: Int) throws {
+        guard level <= limits.maxNesting else {
+            throw error(.limit, "a value nested deeper than \(limits.maxNesting) levels (or a namespace that holds itself)")
+        }
+        switch v {
+        case .list(let items, _):
+            for x in items { try step(); try checkNesting(x, level + 1) }
+        case .dict(let d):
+            for (k, x) in d.pairs { try step(); try checkNesting(k, level + 1); try checkNesting(x, level + 1) }
+        case .namespace(let n):
+            for (_, x) in n.attributes.pairs { try step(); try checkNesting(x, level + 1) }
+        default: break
+        }
+    }
+
     private func assign(_ target: JinjaTarget, _ v: JinjaValue, _ scope: JinjaScope) throws {
         switch target {
         case .name(let n):
@@ -197,6 +226,10 @@ public final class JinjaInterpreter {
                 throw error(.security, "Chat templates cannot store underscore-prefixed attributes on a namespace, but got '\(attr)'. Please rename the attribute.")
             }
             n.attributes[attr] = v
+            do { try checkNesting(.namespace(n), 0) } catch {
+                n.attributes[attr] = JinjaValue.none   // break the cycle before reporting it
+                throw error
+            }
         }
     }
 
@@ -220,8 +253,8 @@ public final class JinjaInterpreter {
         try step()
         callDepth += 1
         defer { callDepth -= 1 }
-        guard callDepth <= limits.maxCallDepth * 20 else {
-            throw JinjaError(.limit, "expressions nested deeper than \(limits.maxCallDepth * 20) levels", line: e.line)
+        guard callDepth <= limits.maxEvalDepth else {
+            throw JinjaError(.limit, "expressions nested deeper than \(limits.maxEvalDepth) levels", line: e.line)
         }
         line = e.line
         switch e.kind {
@@ -230,8 +263,8 @@ public final class JinjaInterpreter {
             if let v = scope.lookup(n) { return v }
             if let g = globalValue(n) { return g }
             return .undefined("'\(n)' is undefined")
-        case .list(let items): return .list(try items.map { try eval($0, scope) })
-        case .tuple(let items): return .list(try items.map { try eval($0, scope) }, kind: .tuple)
+        case .list(let items): return try nested(.list(try items.map { try eval($0, scope) }))
+        case .tuple(let items): return try nested(.list(try items.map { try eval($0, scope) }, kind: .tuple))
         case .dict(let pairs):
             var d = JinjaDict()
             for (k, v) in pairs {
@@ -240,7 +273,7 @@ public final class JinjaInterpreter {
                 if case .dict = key { throw error(.type, "unhashable type: 'dict'") }
                 d[key] = try eval(v, scope)
             }
-            return .dict(d)
+            return try nested(.dict(d))
         case .attribute(let obj, let name):
             let o = try eval(obj, scope)
             line = e.line
@@ -329,7 +362,7 @@ public final class JinjaInterpreter {
     private func callMacro(_ m: JinjaMacro, _ positional: [JinjaValue], _ keyword: [(String, JinjaValue)]) throws -> JinjaValue {
         callDepth += 1
         defer { callDepth -= 1 }
-        guard callDepth <= limits.maxCallDepth * 20, macroDepth < limits.maxCallDepth else {
+        guard callDepth <= limits.maxEvalDepth, macroDepth < limits.maxCallDepth else {
             throw error(.limit, "macro '\(m.name)' called recursively deeper than \(limits.maxCallDepth) levels")
         }
         macroDepth += 1

@@ -251,7 +251,7 @@ struct JinjaLexer {
     /// jinja2's integer `(\d+_)*\d+` and float (a fraction and/or exponent) literals.
     private mutating func number() throws {
         let start = pos
-        func digits() { while isDigit(pos) || (src[pos] == "_" && isDigit(pos + 1) && pos > start) { pos += 1 } }
+        func digits() { while isDigit(pos) || (pos < src.count && src[pos] == "_" && isDigit(pos + 1) && pos > start) { pos += 1 } }
         digits()
         var isFloat = false
         if pos < src.count && src[pos] == "." && isDigit(pos + 1) {

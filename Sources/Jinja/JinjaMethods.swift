@@ -166,7 +166,7 @@ extension JinjaInterpreter {
                 guard let key = a.first else { throw i.error(.type, "get expected at least 1 argument, got 0") }
                 return d[key] ?? (a.count > 1 ? a[1] : .none)
             }
-        case "items": return { _, _, _ in .list(d.pairs.map { .list([$0.key, $0.value], kind: .tuple) }, kind: .dictItems) }
+        case "items": return { _, _, i in try i.nested(.list(d.pairs.map { .list([$0.key, $0.value], kind: .tuple) }, kind: .dictItems)) }
         case "keys": return { _, _, _ in .list(d.keys, kind: .dictKeys) }
         case "values": return { _, _, _ in .list(d.values, kind: .dictValues) }
         case "copy": return { _, _, _ in .dict(d) }

@@ -24,7 +24,7 @@ extension JinjaInterpreter {
             case (.string(let x), .string(let y)): return try checked(x + y)
             case (.string, _): throw error(.type, "can only concatenate str (not \"\(b.typeName)\") to str")
             case (.list(let x, let kx), .list(let y, let ky)) where kx == ky && kx.isSequence:
-                guard x.count + y.count <= limits.maxOutputScalars else { throw error(.limit, "list too long") }
+                guard x.count + y.count <= limits.maxListItems else { throw error(.limit, "a list longer than \(limits.maxListItems) items") }
                 return .list(x + y, kind: kx)
             case (.list(_, .list), _): throw error(.type, "can only concatenate list (not \"\(b.typeName)\") to list")
             default:
@@ -62,7 +62,7 @@ extension JinjaInterpreter {
             case (.list(let items, let k), _) where b.integer != nil && k.isSequence,
                  (_, .list(let items, let k)) where a.integer != nil && k.isSequence:
                 let n = max(0, (a.integer ?? b.integer)!)
-                try repeated(n, items.count)
+                guard n <= 0 || items.count <= limits.maxListItems / max(n, 1) else { throw error(.limit, "a list longer than \(limits.maxListItems) items") }
                 return .list(Array([[JinjaValue]](repeating: items, count: n).joined()), kind: k)
             default: throw unsupported
             }

@@ -4,8 +4,9 @@ struct JinjaParser {
     private var t: [JinjaToken]
     private var i = 0
     private var depth = 0
-    /// Nesting bound for hostile input (Python itself stops jinja2 at its recursion limit).
-    static let maxDepth = 200
+    /// Nesting bound for hostile input, chains of operators, filters and attributes included (Python itself stops
+    /// jinja2 at its recursion limit).
+    static let maxDepth = 400
 
     init(tokens: [JinjaToken]) { t = tokens }
 
@@ -258,7 +259,10 @@ struct JinjaParser {
 
     private mutating func condExpr() throws -> JinjaExpr {
         var e = try orExpr()
+        var links = 0
+        defer { depth -= links }
         while isName("if") {
+            try enter(); links += 1
             let line = next().line
             let condition = try orExpr()
             let otherwise = skipName("else") ? try condExprNested() : nil
@@ -275,7 +279,10 @@ struct JinjaParser {
 
     private mutating func orExpr() throws -> JinjaExpr {
         var e = try andExpr()
+        var links = 0
+        defer { depth -= links }
         while isName("or") {
+            try enter(); links += 1
             let line = next().line
             e = JinjaExpr(kind: .or(e, try andExpr()), line: line)
         }
@@ -284,7 +291,10 @@ struct JinjaParser {
 
     private mutating func andExpr() throws -> JinjaExpr {
         var e = try notExpr()
+        var links = 0
+        defer { depth -= links }
         while isName("and") {
+            try enter(); links += 1
             let line = next().line
             e = JinjaExpr(kind: .and(e, try notExpr()), line: line)
         }
@@ -323,7 +333,10 @@ struct JinjaParser {
 
     private mutating func math1() throws -> JinjaExpr {
         var e = try concat()
+        var links = 0
+        defer { depth -= links }
         while cur.kind == .op && (cur.text == "+" || cur.text == "-") {
+            try enter(); links += 1
             let tok = next()
             e = JinjaExpr(kind: .binary(tok.text, e, try concat()), line: tok.line)
         }
@@ -332,7 +345,10 @@ struct JinjaParser {
 
     private mutating func concat() throws -> JinjaExpr {
         var e = try math2()
+        var links = 0
+        defer { depth -= links }
         while isOp("~") {
+            try enter(); links += 1
             let line = next().line
             e = JinjaExpr(kind: .binary("~", e, try math2()), line: line)
         }
@@ -341,7 +357,10 @@ struct JinjaParser {
 
     private mutating func math2() throws -> JinjaExpr {
         var e = try pow()
+        var links = 0
+        defer { depth -= links }
         while cur.kind == .op && ["*", "/", "//", "%"].contains(cur.text) {
+            try enter(); links += 1
             let tok = next()
             e = JinjaExpr(kind: .binary(tok.text, e, try pow()), line: tok.line)
         }
@@ -350,7 +369,10 @@ struct JinjaParser {
 
     private mutating func pow() throws -> JinjaExpr {
         var e = try unary()
+        var links = 0
+        defer { depth -= links }
         while isOp("**") {
+            try enter(); links += 1
             let line = next().line
             e = JinjaExpr(kind: .binary("**", e, try unary()), line: line)
         }
@@ -432,7 +454,10 @@ struct JinjaParser {
 
     private mutating func postfix(_ node: JinjaExpr) throws -> JinjaExpr {
         var e = node
+        var links = 0
+        defer { depth -= links }
         while true {
+            try enter(); links += 1
             if isOp(".") || isOp("[") {
                 e = try subscriptExpr(e)
             } else if isOp("(") {
@@ -446,9 +471,13 @@ struct JinjaParser {
 
     private mutating func filterExpr(_ node: JinjaExpr) throws -> JinjaExpr {
         var e = node
+        var links = 0
+        defer { depth -= links }
         while true {
+            try enter(); links += 1
             if isOp("|") {
                 for (name, args, line) in try filterChain(startInline: false) {
+                    try enter(); links += 1
                     e = JinjaExpr(kind: .filter(e, name, args), line: line)
                 }
             } else if isName("is") {

@@ -117,9 +117,11 @@ public enum JinjaSequenceKind: String, Sendable {
     var isSequence: Bool { self == .list || self == .tuple }
 }
 
-/// An ordered Python dict. Lookups are linear: chat template data are small.
+/// An ordered Python dict. String keys are found through a hash index (verified by code points, since Swift's
+/// String equality is canonical equivalence and Python's is not); other keys by a linear search.
 public struct JinjaDict: Sendable {
     public private(set) var pairs: [(key: JinjaValue, value: JinjaValue)] = []
+    private var index: [String: Int] = [:]
 
     public init() {}
     public init(_ pairs: [(String, JinjaValue)]) {
@@ -131,12 +133,27 @@ public struct JinjaDict: Sendable {
     public var keys: [JinjaValue] { pairs.map(\.key) }
     public var values: [JinjaValue] { pairs.map(\.value) }
 
+    private func position(_ key: JinjaValue) -> Int? {
+        if case .string(let s) = key.plain, let i = index[s], case .string(let t) = pairs[i].key.plain,
+           s.unicodeScalars.elementsEqual(t.unicodeScalars) {
+            return i
+        }
+        return pairs.firstIndex { pyEqual($0.key, key) }
+    }
+
     public subscript(key: JinjaValue) -> JinjaValue? {
-        get { pairs.first { pyEqual($0.key, key) }?.value }
+        get { position(key).map { pairs[$0].value } }
         set {
-            if let i = pairs.firstIndex(where: { pyEqual($0.key, key) }) {
-                if let newValue { pairs[i].value = newValue } else { pairs.remove(at: i) }
+            if let i = position(key) {
+                if let newValue {
+                    pairs[i].value = newValue
+                } else {
+                    pairs.remove(at: i)
+                    index = [:]
+                    for (n, p) in pairs.enumerated() { if case .string(let s) = p.key.plain, index[s] == nil { index[s] = n } }
+                }
             } else if let newValue {
+                if case .string(let s) = key.plain, index[s] == nil { index[s] = pairs.count }
                 pairs.append((key, newValue))
             }
         }
