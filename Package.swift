@@ -51,6 +51,7 @@ let package = Package(
         .library(name: "LlamaCore", targets: ["LlamaCore"]),
         .library(name: "ReferenceBackend", targets: ["ReferenceBackend"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Jinja", targets: ["Jinja"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,8 +71,10 @@ let package = Package(
         .target(name: "CReferenceKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // fp32 CPU reference backend: verification only, never a production fallback.
         .target(name: "ReferenceBackend", dependencies: ["LlamaCore", "COpenBLAS", "CReferenceKernels"]),
-        // tiktoken and byte-level BPE tokenizers, chat formats, streaming decode.
-        .target(name: "Tokenizers", dependencies: ["LlamaCore"]),
+        // A Jinja interpreter for the subset chat templates use, with jinja2's semantics as transformers configures it.
+        .target(name: "Jinja"),
+        // tiktoken and byte-level BPE tokenizers, chat formats and the model's own chat template, streaming decode.
+        .target(name: "Tokenizers", dependencies: ["LlamaCore", "Jinja"]),
         // Prefill/decode loop over any Backend; verify mode (teacher-forced, free-running, golden), dumps, reports.
         .target(name: "Scheduler", dependencies: ["LlamaCore", "ReferenceBackend"]),
         // The AIE kernels (Kernels/*/*.cc) built for x86 against the project's AIE API emulation
@@ -86,7 +89,7 @@ let package = Package(
         .target(name: "NPUBackend", dependencies: ["LlamaCore", "CXRT", "NPUKernels"]),
         // `npu-llama serve`: the OpenAI-compatible HTTP server (Hummingbird 2) over one Backend, one request at a time.
         .target(name: "Server", dependencies: [
-            "LlamaCore", "Tokenizers", "Scheduler",
+            "LlamaCore", "Tokenizers", "Jinja", "Scheduler",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -94,12 +97,14 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], resources: [.copy("openapi.json")]),
         .executableTarget(name: "npu-llama", dependencies: [
-            "LlamaCore", "ReferenceBackend", "Tokenizers", "Scheduler", "NPUBackend", "Server",
+            "LlamaCore", "ReferenceBackend", "Tokenizers", "Jinja", "Scheduler", "NPUBackend", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore"]),
         .testTarget(name: "ReferenceBackendTests", dependencies: ["LlamaCore", "ReferenceBackend"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "LlamaCore"]),
+        // The Jinja interpreter against jinja2 (goldens made by Tools/make-template-goldens.py, read from the source tree).
+        .testTarget(name: "JinjaTests", dependencies: ["Jinja", "Tokenizers"], exclude: ["Goldens"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
         // The server's engine without HTTP: queue, cancellation, deadlines, KV prefix reuse, request validation, SSE, metrics.
         .testTarget(name: "ServerTests", dependencies: ["Server", "Scheduler", "Tokenizers", "LlamaCore", "ReferenceBackend"]),

@@ -66,9 +66,13 @@ struct ChatCompletionRequest: Decodable, Sendable {
         for (i, m) in messages.enumerated() {
             chat.append(try m.chatMessage(index: i))
         }
+        guard let prompt = served.chat else {
+            throw OpenAIError.invalid("The model has no chat template; start the server with --chat-format NAME to chat with it",
+                                      param: "messages")
+        }
         let ids: [Int]
         do {
-            ids = try served.chatFormat.encode(messages: chat, addGenerationPrompt: true, tokenizer: served.tokenizer)
+            ids = try prompt.encode(chat, addGenerationPrompt: true, tokenizer: served.tokenizer)
         } catch {
             throw OpenAIError.invalid("The messages could not be tokenized: \(error)", param: "messages")
         }

@@ -1,4 +1,4 @@
-// The one model a server serves: its public id, tokenizer, chat format and context, and the device it runs on.
+// The one model a server serves: its public id, tokenizer, chat prompt (template or format) and context, and its device.
 import Foundation
 import Tokenizers
 
@@ -8,23 +8,31 @@ public struct ServedModel: Sendable {
     /// Unix time the model file was made (OpenAI's `created` of a model).
     public let created: Int
     public let tokenizer: any Tokenizer
-    public let chatFormat: ChatFormat
+    /// How chat messages become a prompt; nil when the model has no template and no format was picked
+    /// (then /v1/chat/completions answers 400 and /v1/completions still works).
+    public let chat: ChatPrompt?
     /// KV cache positions: prompt + answer must fit.
     public let contextLength: Int
     /// Who runs it: "CPU reference", "emulated NPU" or "NPU hardware".
     public let deviceLabel: String
 
-    public init(id: String, created: Int, tokenizer: any Tokenizer, chatFormat: ChatFormat, contextLength: Int, deviceLabel: String) {
+    public init(id: String, created: Int, tokenizer: any Tokenizer, chat: ChatPrompt?, contextLength: Int, deviceLabel: String) {
         self.id = id
         self.created = created
         self.tokenizer = tokenizer
-        self.chatFormat = chatFormat
+        self.chat = chat
         self.contextLength = contextLength
         self.deviceLabel = deviceLabel
     }
 
-    /// Tokens that end a chat answer (the format's end of turn and the tokenizer's EOS).
-    public var chatStopTokenIDs: Set<Int> { chatFormat.stopTokenIDs(tokenizer) }
+    /// A built-in format (tests and `--chat-format`).
+    public init(id: String, created: Int, tokenizer: any Tokenizer, chatFormat: ChatFormat, contextLength: Int, deviceLabel: String) {
+        self.init(id: id, created: created, tokenizer: tokenizer, chat: .builtin(chatFormat, name: "built-in"),
+                  contextLength: contextLength, deviceLabel: deviceLabel)
+    }
+
+    /// Tokens that end a chat answer (the template's or format's end of turn and the tokenizer's EOS).
+    public var chatStopTokenIDs: Set<Int> { chat?.stopTokenIDs(tokenizer) ?? tokenizer.eosIDs }
     /// Tokens that end a plain completion (the tokenizer's EOS).
     public var completionStopTokenIDs: Set<Int> { tokenizer.eosIDs }
     /// `system_fingerprint` of every response: the program and the device that produced it.

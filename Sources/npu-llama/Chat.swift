@@ -28,6 +28,7 @@ struct Chat: ParsableCommand {
     @Option(parsing: .unconditional, help: "KV cache length in tokens: the whole conversation (default: the model's, at most 4096).",
             transform: Bounds.context.parse)
     var context: Int?
+    @OptionGroup var chatOptions: ChatOptions
 
     func run() throws {
         do { try chat() } catch { fail(error) }
@@ -38,7 +39,7 @@ struct Chat: ParsableCommand {
         var samplingParameters = try sampling.parameters()
         let loaded = try options.open()
         let tokenizer = try loadTokenizer(for: loaded)
-        let format = try requireChatFormat(for: loaded, tokenizer: tokenizer)
+        let format = try chatOptions.prompt(for: loaded, tokenizer: tokenizer)
         let contextLength = context ?? min(loaded.config.maxContext, 4096)
         try Bounds.checkContext(contextLength, modelMaximum: loaded.config.maxContext)
         try MemoryCheck.reference(device: device, config: loaded.config, contextLength: contextLength, maxBatch: min(512, contextLength))
@@ -47,6 +48,7 @@ struct Chat: ParsableCommand {
         let generator = Generator(backend: backend)
         let stops = tokenizer.eosIDs.union(format.stopTokenIDs(tokenizer))
         let interactive = isatty(STDIN_FILENO) != 0
+        note("chat prompt: \(format.summary)", quiet: quiet || !interactive)
         note("chat on \(backend.label) — /reset, /system TEXT, /quit; Ctrl-C stops an answer", quiet: quiet || !interactive)
 
         let interrupt = InterruptFlag()
@@ -74,7 +76,7 @@ struct Chat: ParsableCommand {
             }
             messages.append(ChatMessage(role: "user", content: text))
             let all = (systemMessage.map { [ChatMessage(role: "system", content: $0)] } ?? []) + messages
-            let ids = try format.encode(messages: all, addGenerationPrompt: true, tokenizer: tokenizer)
+            let ids = try format.encode(all, addGenerationPrompt: true, tokenizer: tokenizer)
             guard ids.count < contextLength else {
                 messages.removeLast()
                 FileHandle.standardError.write(Data("npu-llama: the conversation is \(ids.count) tokens; the context holds \(contextLength). Use /reset.\n".utf8))

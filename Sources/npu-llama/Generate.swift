@@ -25,6 +25,7 @@ struct Generate: ParsableCommand {
     var chat = false
     @Option(help: "System message (with --chat).")
     var system: String?
+    @OptionGroup var chatOptions: ChatOptions
     @Flag(help: "Print one JSON record (ids, text, timings) instead of streaming text.")
     var json = false
 
@@ -44,10 +45,11 @@ struct Generate: ParsableCommand {
         let ids: [Int]
         var stops = tokenizer.eosIDs
         if chat {
-            let format = try requireChatFormat(for: loaded, tokenizer: tokenizer)
+            let format = try chatOptions.prompt(for: loaded, tokenizer: tokenizer)
+            note("chat prompt: \(format.summary)", quiet: quiet || json)
             var messages = [ChatMessage(role: "user", content: prompt)]
             if let system { messages.insert(ChatMessage(role: "system", content: system), at: 0) }
-            ids = try format.encode(messages: messages, addGenerationPrompt: true, tokenizer: tokenizer)
+            ids = try format.encode(messages, addGenerationPrompt: true, tokenizer: tokenizer)
             stops.formUnion(format.stopTokenIDs(tokenizer))
         } else {
             ids = try tokenizer.encode(prompt, addBOS: tokenizer.addsBOSByDefault, allowSpecial: false)
@@ -107,33 +109,4 @@ func loadTokenizer(for model: LoadedModel) throws -> any Tokenizer {
                               hint: "put the model's tokenizer file in its folder", code: ExitCodes.badInput)
     }
     return try TokenizerLoader.load(path: model.path)
-}
-
-/// The chat format a model's template implies (ChatML or Llama 3 headers), nil for a template that is neither.
-/// Without a template (HF folders, GGUFs without `tokenizer.chat_template`): Llama 3 headers.
-func chatFormat(for model: LoadedModel) -> ChatFormat? {
-    guard let template = model.gguf?.metadata["tokenizer.chat_template"]?.stringValue else { return .llama3 }
-    if template.contains("<|start_header_id|>") { return .llama3 }
-    if template.contains("You are a helpful AI assistant named SmolLM") { return .smolLM2 }
-    if template.contains("<|im_start|>") { return .chatml(defaultSystemPrompt: nil) }
-    return nil
-}
-
-/// The chat format for `--chat` and `chat`, or an error that names the template problem: a template of another
-/// family, or (without a template) a tokenizer that lacks the Llama 3 header tokens the fallback needs.
-func requireChatFormat(for model: LoadedModel, tokenizer: any Tokenizer) throws -> ChatFormat {
-    let template = model.gguf?.metadata["tokenizer.chat_template"]?.stringValue
-    guard let format = chatFormat(for: model) else {
-        let start = String((template ?? "").prefix(60)).replacingOccurrences(of: "\n", with: "\\n")
-        throw UserFacingError(
-            message: "\(model.path): its chat template (tokenizer.chat_template, \(template?.count ?? 0) characters, starting \"\(start)\") "
-                + "is neither Llama 3's headers (<|start_header_id|>) nor ChatML (<|im_start|>), the formats npu-llama renders",
-            hint: "run without --chat and give the prompt already in the model's format", code: ExitCodes.badInput)
-    }
-    if template == nil, tokenizer.specialTokenID("<|start_header_id|>") == nil {
-        throw UserFacingError(
-            message: "\(model.path) has no chat template, and its tokenizer lacks <|start_header_id|> for the Llama 3 format npu-llama would use",
-            hint: "run without --chat and give the prompt already in the model's format", code: ExitCodes.badInput)
-    }
-    return format
 }

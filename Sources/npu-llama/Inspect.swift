@@ -44,7 +44,14 @@ struct Inspect: ParsableCommand {
         let uploaded = groups.values.reduce(0) { $0 + $1.uploaded }
         let loadedTokenizer = Result { try loadTokenizer(for: model) }
         let tokenizer = try? loadedTokenizer.get()
-        let template = model.gguf?.metadata["tokenizer.chat_template"]?.stringValue
+        var templateLine = "none (generate --chat, chat and serve's chat endpoint need --chat-format NAME)"
+        var template: ModelChatTemplate?
+        do {
+            template = try tokenizer.flatMap { try modelChatTemplate(model, tokenizer: $0) }
+            if let t = template { templateLine = "\(t.origin), \(t.template.source.unicodeScalars.count) characters, compiles" }
+        } catch {
+            templateLine = "present but not usable: \(error)"
+        }
         if json {
             let record: [String: Any] = [
                 "path": model.path, "format": model.format.rawValue, "architecture": "llama",
@@ -55,7 +62,9 @@ struct Inspect: ParsableCommand {
                 "tokenizer": tokenizer.map { String(describing: type(of: $0)) } ?? NSNull(),
                 "tokenizer_kind": tokenizer?.kind ?? NSNull(),
                 "tokenizer_error": loadedTokenizer.errorText ?? NSNull(),
-                "chat_template": template ?? NSNull(),
+                "chat_template": template?.template.source ?? NSNull(),
+                "chat_template_origin": template?.origin ?? NSNull(),
+                "chat_template_status": templateLine,
                 "tensor_groups": groups.mapValues { ["count": $0.count, "parameters": $0.params, "dtypes": $0.dtypes, "bytes": $0.stored, "bytes_after_upload": $0.uploaded] },
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
@@ -68,7 +77,7 @@ struct Inspect: ParsableCommand {
         print("size:         \(megabytes(onDisk)) on disk, \(megabytes(uploaded)) after upload to the NPU (bf16; Q4_1 and Q4_0 kept as is)")
         print("tokenizer:    \(tokenizer.map { "\($0.kind), \($0.vocabularySize) tokens" } ?? "none: \(loadedTokenizer.errorText ?? "")")")
         if model.tensors.tensorNames.isEmpty { print("tensors:      none (a vocabulary-only file)") }
-        if let template { print("chat template: \(template.count) characters → \(chatFormatName(chatFormat(for: model)))") }
+        print("chat template: \(templateLine)")
         print("\ntensor group                      count   params       dtypes                bytes       after upload")
         for (name, g) in groups.sorted(by: { $0.key < $1.key }) {
             let dtypes = g.dtypes.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
@@ -130,9 +139,3 @@ func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes)
 
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
 
-func chatFormatName(_ format: ChatFormat) -> String {
-    switch format {
-    case .llama3: return "Llama 3 headers"
-    case .chatml(let system): return "ChatML" + (system.map { " (default system prompt: \"\($0)\")" } ?? "")
-    }
-}

@@ -7,7 +7,7 @@ struct NPULlama: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "npu-llama",
         abstract: "Run Llama-architecture LLMs on the AMD XDNA2 NPU, and verify them against an fp32 CPU reference.",
-        subcommands: [Generate.self, Chat.self, Serve.self, Verify.self, Bench.self, Tokenize.self, Detokenize.self, Inspect.self, Doctor.self, Kernels.self],
+        subcommands: [Generate.self, Chat.self, Serve.self, Verify.self, Bench.self, Tokenize.self, Detokenize.self, Template.self, Inspect.self, Doctor.self, Kernels.self],
         defaultSubcommand: nil)
 
     /// ArgumentParser's own flow, except that a bad argument is reported on one line as every other error is

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import LlamaCore
 import Server
+import Tokenizers
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,6 +15,7 @@ struct Serve: AsyncParsableCommand {
         """)
 
     @OptionGroup var options: ModelOptions
+    @OptionGroup var chatOptions: ChatOptions
     @Option(parsing: .unconditional, help: "KV cache length in tokens: prompt + answer (default: the model's, at most 4096).",
             transform: Bounds.context.parse)
     var context: Int?
@@ -54,13 +56,15 @@ struct Serve: AsyncParsableCommand {
         let graph = Graph.llama(loaded.config)
         let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: contextLength,
                                              maxBatch: min(512, contextLength), progress: Progress("converting weights", quiet: quiet))
-        let format = chatFormat(for: loaded)
-        if format == nil {
-            note("warning: the model's chat template is neither Llama 3's headers nor ChatML; /v1/chat/completions renders Llama 3 headers",
-                 quiet: false)
+        var chat: ChatPrompt?
+        if try chatOptions.chatFormat != nil || modelChatTemplate(loaded, tokenizer: tokenizer) != nil {
+            chat = try chatOptions.prompt(for: loaded, tokenizer: tokenizer)
+            note("chat prompt: \(chat!.summary)", quiet: quiet)
+        } else {
+            note("\(loaded.path) has no chat template: /v1/chat/completions answers 400 (pick a built-in format with --chat-format NAME)", quiet: false)
         }
         let served = ServedModel(id: modelName ?? Self.modelID(options.model), created: Self.created(loaded.path), tokenizer: tokenizer,
-                                 chatFormat: format ?? .llama3, contextLength: min(contextLength, backend.contextLength),
+                                 chat: chat, contextLength: min(contextLength, backend.contextLength),
                                  deviceLabel: backend.label)
         var configuration = ServerConfiguration()
         configuration.host = host

@@ -39,6 +39,11 @@ struct Tokenize: ParsableCommand {
     var special = false
     @Flag(help: "Print JSON.")
     var json = false
+    @Flag(help: "Render the text as a user message with the model's chat template (or --chat-format), with a generation prompt; print the rendered text, then its ids.")
+    var chat = false
+    @Option(help: "System message (with --chat).")
+    var system: String?
+    @OptionGroup var chatOptions: ChatOptions
 
     func run() throws {
         do {
@@ -47,13 +52,31 @@ struct Tokenize: ParsableCommand {
                                       code: ExitCodes.usage)
             }
             let tokenizer = try source.load()
-            let addBOS = bos ?? tokenizer.addsBOSByDefault
-            if bos == nil, addBOS {
-                FileHandle.standardError.write(Data("npu-llama tokenize: BOS \(tokenizer.bosID.map(String.init) ?? "") added first because the model's tokenizer asks for it; --no-bos leaves it out\n".utf8))
+            var ids: [Int]
+            var rendered: String?
+            if chat {
+                let prompt: ChatPrompt
+                if let file = source.tokenizer {
+                    let path = (file as NSString).expandingTildeInPath
+                    prompt = try chatOptions.prompt(path: path) { try tokenizerFileChatTemplate(path, tokenizer: tokenizer) }
+                } else {
+                    prompt = try chatOptions.prompt(for: try ModelResolution.open(source.model ?? ModelResolution.defaultModel), tokenizer: tokenizer)
+                }
+                let messages = (system.map { [ChatMessage(role: "system", content: $0)] } ?? []) + [ChatMessage(role: "user", content: text)]
+                let r = try templateRenderErrors { try prompt.render(messages, addGenerationPrompt: true) }
+                rendered = r
+                ids = try templateRenderErrors { try prompt.encode(messages, addGenerationPrompt: true, tokenizer: tokenizer) }
+                if !json { print(r) }
+            } else {
+                let addBOS = bos ?? tokenizer.addsBOSByDefault
+                if bos == nil, addBOS {
+                    FileHandle.standardError.write(Data("npu-llama tokenize: BOS \(tokenizer.bosID.map(String.init) ?? "") added first because the model's tokenizer asks for it; --no-bos leaves it out\n".utf8))
+                }
+                ids = try tokenizer.encode(text, addBOS: addBOS, allowSpecial: special)
             }
-            let ids = try tokenizer.encode(text, addBOS: addBOS, allowSpecial: special)
             if json {
-                let record: [String: Any] = ["ids": ids, "pieces": ids.map { tokenizer.piece($0) ?? "" }]
+                var record: [String: Any] = ["ids": ids, "pieces": ids.map { tokenizer.piece($0) ?? "" }]
+                if let rendered { record["text"] = rendered }
                 print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
             } else if pieces {
                 for id in ids { print("\(id)\t\(String(reflecting: tokenizer.piece(id) ?? ""))") }

@@ -9,7 +9,7 @@ import XCTest
 final class KVPrefixReuseTests: XCTestCase {
     func chat(_ messages: [ChatMessage], _ served: ServedModel, maxTokens: Int, sampling: SamplingParameters = .greedy,
               logprobs: Int? = nil) throws -> GenerationRequest {
-        GenerationRequest(promptIDs: try served.chatFormat.encode(messages: messages, addGenerationPrompt: true, tokenizer: served.tokenizer),
+        GenerationRequest(promptIDs: try served.chat!.encode(messages, addGenerationPrompt: true, tokenizer: served.tokenizer),
                           maxTokens: maxTokens, sampling: sampling, stopTokenIDs: served.chatStopTokenIDs, topLogprobs: logprobs)
     }
 

@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+# Renders llama.cpp's real chat templates with transformers' own renderer (jinja2) into the goldens JinjaTests compares.
+"""For every template in the llama-cpp-python 0.3.16 sdist's vendor/llama.cpp/models/templates/*.jinja (fetched
+by Tools/tokenizer/fetch_llama_cpp_assets.py) and every conversation below, renders what
+`tokenizer.apply_chat_template(messages, tools=..., add_generation_prompt=..., tokenize=False)` renders:
+transformers' `render_jinja_template` (ImmutableSandboxedEnvironment(trim_blocks, lstrip_blocks, loopcontrols),
+its tojson, raise_exception, strftime_now, namespace, dict) after `_normalize_chat_messages`, with bos_token and
+eos_token as the only special-token variables and `datetime.now()` fixed to DATE. A template that raises records
+the exception instead of an output. Output: Tests/JinjaTests/Goldens/chat-templates.json.
+
+Usage: $NPULLAMA_CACHE/venv-tools/bin/python Tools/make-template-goldens.py
+  (the venv Tools/setup.sh makes from Tools/tokenizer/requirements.txt: jinja2 3.1.6, transformers 5.24.0)
+"""
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import jinja2
+import transformers
+from transformers.utils import chat_template_utils as ctu
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("NPULLAMA_CACHE", str(Path.home() / ".cache/npu-llama")))
+TEMPLATES = CACHE / "llama.cpp-0.3.16" / "models" / "templates"
+OUT = ROOT / "Tests" / "JinjaTests" / "Goldens" / "chat-templates.json"
+DATE = (2024, 7, 26)
+
+
+class _FixedDatetime(_dt.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return cls(*DATE)
+
+
+ctu.datetime = _FixedDatetime  # what strftime_now calls (chat_template_utils: datetime.now().strftime(format))
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "The city, e.g. Paris"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "description": "Temperature unit"},
+            },
+            "required": ["city"],
+        },
+    },
+}
+CALL = {"id": "call12345", "type": "function",
+        "function": {"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}}
+
+SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
+CONVERSATIONS = {
+    "user": {"messages": [{"role": "user", "content": "Hello!"}]},
+    "system-user": {"messages": [SYSTEM, {"role": "user", "content": "What is 2+2?"}]},
+    "multi-turn": {"messages": [
+        SYSTEM,
+        {"role": "user", "content": "What is 2+2?"},
+        {"role": "assistant", "content": "2+2 equals 4."},
+        {"role": "user", "content": "And times 3?"},
+    ]},
+    "multi-turn-no-system": {"messages": [
+        {"role": "user", "content": "Hi there"},
+        {"role": "assistant", "content": "Hello! How can I help?"},
+        {"role": "user", "content": "Tell me a joke."},
+    ]},
+    "unicode-whitespace": {"messages": [
+        {"role": "system", "content": "  Réponds en français.\n"},
+        {"role": "user", "content": "  日本語 🦙 \"quotes\" 'single' \\ back\tslash\n\n"},
+        {"role": "assistant", "content": "\nD'accord ✓ <b>ok</b>  "},
+        {"role": "user", "content": "{{ not a template }} {% raw %}"},
+    ]},
+    "tools": {"tools": [WEATHER_TOOL], "messages": [
+        SYSTEM,
+        {"role": "user", "content": "What's the weather in Paris?"},
+    ]},
+    "tool-call": {"tools": [WEATHER_TOOL], "messages": [
+        {"role": "user", "content": "What's the weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [CALL]},
+        {"role": "tool", "tool_call_id": "call12345", "name": "get_weather", "content": "{\"temperature\": 22}"},
+    ]},
+    "tool-call-string-arguments": {"tools": [WEATHER_TOOL], "messages": [
+        SYSTEM,
+        {"role": "user", "content": "Weather in Paris and Oslo?"},
+        {"role": "assistant", "content": "Let me check.", "tool_calls": [
+            dict(CALL, function={"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}),
+            dict(CALL, id="call67890", function={"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"})]},
+        {"role": "tool", "tool_call_id": "call12345", "name": "get_weather", "content": "22"},
+        {"role": "tool", "tool_call_id": "call67890", "name": "get_weather", "content": "9"},
+        {"role": "assistant", "content": "Paris 22, Oslo 9."},
+    ]},
+}
+
+# bos/eos per template family (transformers passes the tokenizer's special tokens; these are the models' own).
+SPECIAL = [
+    ("meta-llama-", "<|begin_of_text|>", "<|eot_id|>"),
+    ("NousResearch-", "<|begin_of_text|>", "<|im_end|>"),
+    ("fireworks-", "<|begin_of_text|>", "<|eot_id|>"),
+    ("meetkai-", "<|begin_of_text|>", "<|eot_id|>"),
+    ("deepseek-", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+    ("llama-cpp-deepseek", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+    ("Qwen-", "", "<|im_end|>"),
+    ("google-gemma", "<bos>", "<eos>"),
+    ("microsoft-Phi", "<s>", "<|endoftext|>"),
+    ("CohereForAI-", "<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
+    ("ibm-granite", "<|end_of_text|>", "<|end_of_text|>"),
+    ("moonshotai-", "[BOS]", "[EOS]"),
+    ("openai-gpt-oss", "<|startoftext|>", "<|return|>"),
+]
+
+
+# Single constructs, each rendered in transformers' environment (the same _compile_jinja_template) with VARS.
+VARS = {"s": "  Héllo, World  ", "n": 7, "f": 2.5, "l": [3, 1, 2], "e": [], "none": None, "t": True,
+        "d": {"b": 2, "a": 1, "items": "x", "C": 3}, "msgs": [{"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "yo", "extra": None}, {"role": "user", "content": " bye "}],
+        "u": "日本語 🦙 \"q\" <b>&", "big": 12345678901234, "fl": [0.1, 1e-07, 1e+20, 100.0, -0.0, 1.5e16]}
+SNIPPETS = [
+    "{{ s|trim }}|{{ s|upper }}|{{ s|lower }}|{{ s|title }}|{{ s|capitalize }}|{{ s|length }}",
+    "{{ s.strip() }}|{{ s.lstrip() }}|{{ s.rstrip() }}|{{ s.strip(' H') }}|{{ s.split(',') }}|{{ s.split() }}",
+    "{{ 'a,b,,c'.split(',', 1) }}{{ 'a b'.startswith('a') }}{{ 'a b'.endswith(('x', 'b')) }}{{ 'abcabc'.replace('b', 'X') }}",
+    "{{ 'x'.upper() ~ 'Y'.lower() ~ 'ab cd'.title() }}{{ 'abc'.find('c') }}{{ 'abcabc'.count('b') }}{{ '-'.join(['a','b']) }}",
+    "{{ l }}{{ l|length }}{{ l|first }}{{ l|last }}{{ l|sort }}{{ l|sort(reverse=true) }}{{ l|list }}{{ l|join(', ') }}",
+    "{{ l[0] }}{{ l[-1] }}{{ l[1:] }}{{ l[::-1] }}{{ l[:-1] }}{{ s[::-1] }}{{ s[2:5] }}{{ l[5] }}|{{ s[::2] }}",
+    "{{ d }}|{{ d|length }}|{{ d.items() }}|{{ d.keys()|list }}|{{ d.values()|list }}|{{ d.get('a') }}{{ d.get('z') }}{{ d.get('z', 9) }}",
+    "{{ d['items'] }}|{{ d.a }}|{{ d['a'] }}|{{ d.zz is defined }}|{{ d|dictsort }}|{{ d|dictsort(reverse=true) }}",
+    "{% for k, v in d|items %}{{ k }}={{ v }};{% endfor %}|{% for k in d %}{{ k }}{% endfor %}",
+    "{% for x in l %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}|{% endfor %}",
+    "{% for x in l %}{{ loop.previtem }}-{{ loop.nextitem }}-{{ loop.cycle('a', 'b') }};{% endfor %}",
+    "{% for x in l if x > 1 %}{{ x }}{{ loop.index }}/{{ loop.length }} {% endfor %}",
+    "{% for x in e %}{{ x }}{% else %}empty{% endfor %}{% for x in l %}{% if x == 1 %}{% break %}{% endif %}{{ x }}{% endfor %}",
+    "{% for x in l %}{% if x == 1 %}{% continue %}{% endif %}{{ x }}{% endfor %}{% for a in [[1,2],[3,4]] %}{% for b in a %}{{ loop.index }}{{ b }}{% endfor %}{% endfor %}",
+    "{% set x = 1 %}{% for i in l %}{{ x }}{% set x = i %}{{ x }}{% endfor %}{{ x }}",
+    "{% set ns = namespace(c=0, found=false) %}{% for i in l %}{% set ns.c = ns.c + i %}{% endfor %}{{ ns.c }}{{ ns.found }}",
+    "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set t2 = (1, 2) %}{{ t2 }}{{ (1,) }}{{ () }}",
+    "{% set block %}\n  inner {{ n }}  \n{% endset %}[{{ block }}]{% set b2 | upper %}abc{% endset %}{{ b2 }}",
+    "{% macro m(a, b=2, c='x') %}{{ a }}{{ b }}{{ c }}{% endmacro %}{{ m(1) }}{{ m(1, 3) }}{{ m(1, c='y') }}{{ m(b=5, a=0) }}",
+    "{% macro r(k) %}{% if k > 0 %}{{ k }}{{ r(k - 1) }}{% endif %}{% endmacro %}{{ r(4) }}",
+    "{% if n > 5 %}big{% elif n > 2 %}mid{% else %}small{% endif %}{% if none %}x{% elif t %}y{% endif %}",
+    "{{ 'yes' if t else 'no' }}{{ 'a' if none }}|{{ n if n > 100 else -n }}",
+    "{{ 1 + 2 * 3 }}{{ (1 + 2) * 3 }}{{ 7 // 2 }}{{ -7 // 2 }}{{ 7 % 3 }}{{ -7 % 3 }}{{ 7 / 2 }}{{ 2 ** 10 }}{{ 2 ** 3 ** 2 }}{{ 10 / 4 * 2 }}",
+    "{{ f * 2 }}{{ f + n }}{{ n - f }}{{ 1 == 1.0 }}{{ true == 1 }}{{ 'a' ~ 1 ~ none ~ t }}{{ 'ab' * 3 }}{{ [1] * 2 }}{{ [1] + [2] }}",
+    "{{ 'b' in 'abc' }}{{ 2 in l }}{{ 'a' in d }}{{ 'z' not in d }}{{ 4 not in l }}{{ 1 < 2 < 3 }}{{ 'a' < 'b' }}{{ [1, 2] < [1, 3] }}",
+    "{{ not t }}{{ t and n }}{{ none or 'dflt' }}{{ e or l }}{{ 0 and 1 }}{{ -n }}{{ +n }}",
+    "{{ none }}|{{ t }}|{{ n }}|{{ f }}|{{ fl }}|{{ big }}|{{ l }}|{{ msgs }}|{{ undefined_name }}|{{ u }}",
+    "{{ fl|tojson }}{{ d|tojson }}{{ msgs|tojson }}{{ u|tojson }}{{ none|tojson }}{{ t|tojson }}{{ 'x'|tojson }}",
+    "{{ d|tojson(indent=2) }}|{{ msgs|tojson(indent=4) }}|{{ e|tojson(indent=2) }}|{{ {}|tojson(indent=2) }}",
+    "{{ d|tojson(sort_keys=true) }}|{{ d|tojson(separators=(',', ':')) }}|{{ u|tojson(ensure_ascii=true) }}|{{ d|tojson(indent='\t') }}",
+    "{{ msgs|selectattr('role', 'equalto', 'user')|list }}{{ msgs|rejectattr('role', 'equalto', 'user')|list|length }}",
+    "{{ msgs|map(attribute='role')|list }}{{ msgs|map(attribute='content')|join('|') }}{{ l|map('string')|join }}{{ [' a ', 'b ']|map('trim')|list }}",
+    "{{ l|select('odd')|list }}{{ l|reject('odd')|list }}{{ msgs|selectattr('extra')|list }}{{ msgs|selectattr('extra', 'none')|list|length }}",
+    "{{ [1, 2, 1, 3]|unique|list }}{{ l|reverse|list }}{{ l|sum }}{{ l|min }}{{ l|max }}{{ -3|abs }}{{ l|map('abs')|sum }}",
+    "{{ '42'|int + 1 }}{{ '4.7'|int }}{{ 'x'|int }}{{ 'x'|int(5) }}{{ 3.9|int }}{{ '2.5'|float }}{{ 2|float }}{{ 2.567|round(2) }}{{ 2.5|round }}{{ 3.5|round }}",
+    "{{ n|string ~ '!' }}{{ none|string }}{{ t|string }}{{ l|string }}{{ undefined_name|default('dv') }}{{ none|default('dv') }}{{ ''|default('dv', true) }}",
+    "{{ 'line1\nline2\n\nline4'|indent }}|{{ 'a\nb'|indent(2, true) }}|{{ 'a\n\nb'|indent(width='> ', blank=true) }}",
+    "{{ 'a&b'|safe }}{{ ('x'|safe + '<y>') }}{{ '<z>' + 'w'|safe }}{{ 'q'|e }}",
+    "{{ n is defined }}{{ zz is defined }}{{ zz is undefined }}{{ none is none }}{{ s is string }}{{ d is mapping }}{{ l is iterable }}{{ s is iterable }}{{ zz is iterable }}{{ n is iterable }}",
+    "{{ l is sequence }}{{ d is sequence }}{{ n is number }}{{ f is number }}{{ t is number }}{{ t is boolean }}{{ n is integer }}{{ f is float }}{{ n is odd }}{{ n is even }}{{ 9 is divisibleby 3 }}",
+    "{{ 'a' is in 'abc' }}{{ 2 is in l }}{{ n is equalto 7 }}{{ n is eq 7 }}{{ n is ne 7 }}{{ n is gt 3 }}{{ n is lt 3 }}{{ n is not none }}{{ none is sameas none }}{{ 'ab' is lower }}{{ 'AB' is upper }}",
+    "{{ range(3)|list }}{{ range(1, 7, 2)|list }}{{ range(5, 0, -2)|list }}{{ dict(a=1, b=2) }}{{ dict(d) == d }}",
+    "{{ raise_exception('custom failure') }}",
+    "{{ zz.attr }}",
+    "{{ l + 'x' }}",
+    "{{ 'x' + 1 }}",
+    "{{ none|length }}",
+    "{% for x in none %}{% endfor %}",
+    "{{ strftime_now('%d %b %Y|%Y-%m-%d|%B %d, %Y|%A %a %j %H:%M:%S') }}",
+    "a\n  {% if t %}\n    b\n  {% endif %}\n  c {# comment #}\n  {#- trimmed #} d\n",
+    "  {%- if t -%}  x  {%- endif -%}  |{{- ' y ' -}}  |  {%+ if t %}z{% endif %}\n{% if t +%}\nw{% endif %}",
+    "{% raw %}{{ not evaluated }}{% endraw %}|{{ '{{' }}|{{ \"\\n\\t\\x41\\u00e9\\\\\" }}|{{ 'it\\'s' }}",
+    "\n\n{% for m in msgs %}\n  - {{ m.role }}: {{ m.content|trim }}\n{% endfor %}\n",
+    "{% filter upper %}abc {{ n }}{% endfilter %}{% generation %}gen{% endgeneration %}",
+    "{{ d.items is defined }}{{ d.items() is iterable }}{{ d.keys()|length }}{{ 'a' in d.keys() }}{{ d.values()|first }}",
+    "{{ 'x'.nosuch }}|{{ d.nosuch }}|{{ l.nosuch is defined }}",
+    "{{ l.append(4) }}",
+    "{% set ns = namespace() %}{% set ns._x = 1 %}",
+    "{{ l|nosuchfilter }}",
+    "{% if t %}{{ l|nosuchfilter }}{% endif %}",
+    "{% if false %}{{ l|nosuchfilter }}{% endif %}ok",
+    "{{ n is nosuchtest }}",
+    "{% for %}",
+    "{{ (1 }}",
+    "{% if t %}unclosed",
+    "{{ 'a' 'b' }}{{ 1_000 }}{{ 1e3 }}{{ 0.5 }}{{ .5 if false else 1 }}",
+    "{{ msgs[0]['content'] + '!' }}{{ msgs[1].extra }}{{ msgs[1].extra is none }}{{ msgs[9] is defined }}",
+    "{% macro f() %}{{ caller() }}{% endmacro %}{% call f() %}called{% endcall %}",
+    "{{ range(200000)|length }}",
+    "{{ '%s-%d'|format(1, 2) if false else 'skip' }}{{ 'a %s b' % 'X' }}{{ '%s=%r' % ('k', 'v') }}",
+    "{{ [3, 1, 2]|sort|first }}{{ ['b', 'A', 'c']|sort }}{{ ['b', 'A', 'c']|sort(case_sensitive=true) }}{{ msgs|sort(attribute='content')|map(attribute='content')|list }}",
+    "{{ 'Hello World'|replace('o', '0') }}{{ 'aaa'|replace('a', 'b', 2) }}{{ 'hello world foo'|wordcount }}{{ 'ab'|center(6) }}|",
+    "{{ l|batch(2)|list }}",
+    "{{ 1 / 0 }}",
+    "{{ {'a': 1}|items|list }}{{ zz|items|list }}{{ {'k': [1, {'z': none}]}|tojson }}",
+]
+
+
+def special_tokens(name):
+    for prefix, bos, eos in SPECIAL:
+        if name.startswith(prefix):
+            return bos, eos
+    return "<s>", "</s>"
+
+
+def main() -> int:
+    names = sorted(p.name for p in TEMPLATES.glob("*.jinja"))
+    if not names:
+        sys.exit(f"make-template-goldens: no templates in {TEMPLATES}; run Tools/setup.sh first")
+    cases = []
+    for name in names:
+        source = (TEMPLATES / name).read_text(encoding="utf-8")
+        bos, eos = special_tokens(name)
+        for conv_name, conv in CONVERSATIONS.items():
+            if "tools" in conv and "tools" not in source:
+                continue
+            for add in (False, True):
+                case = {"template": name, "conversation": conv_name, "add_generation_prompt": add,
+                        "bos_token": bos, "eos_token": eos}
+                messages = ctu._normalize_chat_messages(json.loads(json.dumps(conv["messages"])))
+                try:
+                    rendered, _ = ctu.render_jinja_template(
+                        conversations=[messages], tools=conv.get("tools"), documents=None, chat_template=source,
+                        add_generation_prompt=add, bos_token=bos, eos_token=eos)
+                    case["output"] = rendered[0]
+                except Exception as e:  # the template refuses this conversation: ours must refuse it too
+                    case["error"] = {"type": type(e).__name__, "message": str(e)}
+                cases.append(case)
+    env_render = lambda src: ctu._compile_jinja_template(src).render(**VARS)
+    snippets = []
+    for src in SNIPPETS:
+        case = {"template": src}
+        try:
+            case["output"] = env_render(src)
+        except Exception as e:
+            case["error"] = {"type": type(e).__name__, "message": str(e)}
+        snippets.append(case)
+    doc = {
+        "about": "Chat templates rendered by transformers' render_jinja_template (made by Tools/make-template-goldens.py)",
+        "jinja2": jinja2.__version__,
+        "transformers": transformers.__version__,
+        "date": "%04d-%02d-%02d" % DATE,
+        "templates": {n: hashlib.sha256((TEMPLATES / n).read_bytes()).hexdigest() for n in names},
+        "conversations": CONVERSATIONS,
+        "cases": cases,
+        "snippet_variables": VARS,
+        "snippets": snippets,
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    errors = sum(1 for c in cases if "error" in c)
+    print(f"make-template-goldens: {len(cases)} cases ({errors} raise) over {len(names)} templates, "
+          f"{len(snippets)} snippets ({sum(1 for c in snippets if 'error' in c)} raise) -> {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
