@@ -358,7 +358,7 @@ def check_fused(manifest, root, problems, quick=False, figures=False):
             continue
         count += 1
         problems += design_check.check(record, label, objects, args, contract)
-        key = label.split(" ctx")[0].split(" lm_head")[0] + " " + kw.get("weights", "lm_head " + kw["lm_head"])
+        key = design + " " + label.split(" ctx")[0].split(" lm_head")[0] + " " + kw.get("weights", "lm_head " + kw["lm_head"])
         if figures and key not in shown:
             shown.add(key)
             print(design_check.describe_figures(record, label))
