@@ -31,6 +31,7 @@ let kernelNonSources: [String] = [
     "decode/decode_token.py",
     "decode/layout.py",
     "decode/lm_head.py",
+    "decode/prefill.py",
     "decode/roles.py",
     "gemv_bf16/README.md",
     "gemv_q4_0/README.md",

@@ -9,8 +9,11 @@
 # (layout.choose_tm). The LM head's own (tm_lm, tk_lm) among the (tm, tk) candidates of the plan's result_output
 # kernel (lm_head_argmax_<h>): the least padded vocab rows, ties -> the larger (layout.choose_lm_tiling). The
 # LM head's format h is its own (bf16, Q4_1, Q4_0), whatever the projections' format w.
+# Prefill (issue 13): one prefill_<w>_b<bucket> kernel per bucket (decode/prefill.py, 5 arguments), its numbers from
+# layout.PrefillLayout (--layout-json --prefill).
 # Usage: decode_designs.py --preset llama-3.2-1b --weights q4_0 --lm-head bf16 --ctx 8192   (kernels, arguments, parameters)
 #        decode_designs.py --config config.json --weights q4_0 --ctx 2048 --layout-json [--positions 0,5,4095]
+#        decode_designs.py --preset llama-3.2-1b --weights bf16 --ctx 2048 --layout-json --prefill [--starts 0,64,1984]
 import argparse
 import importlib.util
 import json
@@ -28,6 +31,7 @@ _spec.loader.exec_module(layout)
 
 DESIGN_FILE = "decode/decode_token.py"
 LM_DESIGN_FILE = "decode/lm_head.py"
+PREFILL_DESIGN_FILE = "decode/prefill.py"
 DTYPE_BYTES = {"bf16": 2, "f32": 4, "i32": 4, "u8": 1, "u16": 2}
 BLOCK_BYTES = layout.BLOCK_BYTES
 
@@ -54,17 +58,22 @@ class DecodeDesigns:
                                                                            for t in tilings(uses["result_output"][0])])
         self.layout = layout.DecodeLayout(model, weights, lm_head, ctx, self.tm, self.tk, self.block, self.tm_lm, self.tk_lm)
         self.buckets = self.layout.buckets
+        self.prefill = layout.PrefillLayout(self.layout)     # issue 13: one prefill run per chunk, per bucket
 
     def all(self):
-        """Every kernel of the decode xclbin: decode_token per bucket, then lm_head (the runlist's second run)."""
-        lay = self.layout
+        """Every kernel of the xclbin: decode_token per bucket, then lm_head (the runlist's second run), then the
+        prefill per bucket (issue 13: a prompt chunk's run; [prefill, lm_head] for the prompt's last chunk)."""
+        lay, pre = self.layout, self.prefill
         return [{"kernelName": lay.kernel_name(b), "kind": "decode_token", "design": DESIGN_FILE, "bucket": b,
                  "taps": False, "arguments": lay.arguments()} for b in self.buckets] + [
                 {"kernelName": lay.lm.kernel_name(), "kind": "lm_head", "design": LM_DESIGN_FILE, "bucket": None,
-                 "taps": False, "arguments": lay.lm.arguments()}]
+                 "taps": False, "arguments": lay.lm.arguments()}] + [
+                {"kernelName": pre.kernel_name(b), "kind": "prefill", "design": PREFILL_DESIGN_FILE, "bucket": b,
+                 "taps": False, "arguments": pre.arguments()} for b in self.buckets]
 
     def design_parameters(self, d):
-        """Keyword arguments of the design() of one kernel (decode_token.py or lm_head.py)."""
+        """Keyword arguments of the design() of one kernel (decode_token.py, lm_head.py or prefill.py: prefill takes
+        decode_token's)."""
         m = self.model
         shape = dict(hidden=m["hidden"], ffn=m["ffn"], heads=m["heads"], kv_heads=m["kvHeads"], head_dim=m["headDim"],
                      vocab=m["vocab"], layers=m["layers"])
@@ -97,12 +106,20 @@ def main():
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--layout-json", action="store_true", help="print every number of the contract's layouts")
     ap.add_argument("--positions", help="comma list of positions for the kv_row base values (with --layout-json)")
+    ap.add_argument("--prefill", action="store_true",
+                    help="with --layout-json: the prefill contract's numbers instead (issue 13, PrefillLayout)")
+    ap.add_argument("--starts", help="comma list of chunk starts (multiples of the block) for the kv_blk base and "
+                                     "bucket values (with --layout-json --prefill)")
     a = ap.parse_args()
     try:
         d = load(a.preset, a.config, a.weights, a.lm_head, a.ctx)
     except ValueError as e:
         print(f"decode_designs: {e}", file=sys.stderr)
         return 2
+    if a.layout_json and a.prefill:
+        starts = [int(x) for x in a.starts.split(",")] if a.starts else (0, 64, 1984)
+        print(json.dumps(d.prefill.to_json(starts), indent=1))
+        return 0
     if a.layout_json:
         positions = [int(x) for x in a.positions.split(",")] if a.positions else (0, 1, 63, 64, 1000)
         print(json.dumps(d.layout.to_json(positions), indent=1))

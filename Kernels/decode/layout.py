@@ -460,3 +460,212 @@ class DecodeLayout:
             "ioBO": self.io_layout.to_json(),
             "lm": self.lm.to_json(),
         }
+
+
+# --- prefill (issue 13): one run per chunk of C = block rows, every layer, per KV bucket -----------------------------
+PREFILL_HEADER = 16      # the chunk's header: int32[8] [start, rows, 1, bucket, 0...] in bf16 slots
+PREFILL_UNIT_MAX = 1024  # the row core's object size U is at most this many values (2 KB)
+MMUL = 8                 # aie::mmul<8, 8, 8> bf16 (aieApi.mmul.bf16Shapes): C, tm, tk multiples of 8
+ATTN_ROWS = 8            # the attention core's output piece: 8 query rows of one head
+
+
+def _gcd(*xs):
+    g = 0
+    for x in xs:
+        while x:
+            g, x = x, g % x
+    return g
+
+
+def prefill_unit(model, tm):
+    """U, the row core's fifo object (values): the largest multiple of lcm(headDim, tm) that divides hidden, qDim,
+    2·kvDim and ffn, at most PREFILL_UNIT_MAX: every row the row core moves (x, qkv, Q, K‖V, gu tile pairs, act) is
+    a whole number of objects, and a gu object pair holds whole (gate, up) tile pairs."""
+    H, F, hd = model["hidden"], model["ffn"], model["headDim"]
+    Q, KV = model["heads"] * hd, model["kvHeads"] * hd
+    g = _gcd(H, Q, 2 * KV, F)
+    base = hd * tm // _gcd(hd, tm)
+    fit = [u for u in range(base, min(g, PREFILL_UNIT_MAX) + 1, base) if g % u == 0]
+    if not fit:
+        raise ValueError(f"prefill: no row-core object size: lcm(headDim {hd}, tm {tm}) = {base} divides none of the "
+                         f"common divisors of hidden {H}, qDim {Q}, 2·kvDim {2 * KV}, ffn {F} up to {PREFILL_UNIT_MAX}")
+    return fit[-1]
+
+
+class PrefillLayout:
+    """The prefill contract (issue 13, Kernels/decode/README.md "Prefill"): prefill_<w>_b<bucket> runs every layer of
+    ONE chunk of C = block rows (the rows at positions start .. start + C - 1, start a multiple of the block), reading
+    the SAME weights BO and channel streams as decode_<w>_b<bucket> (DecodeLayout), the bucket's KV blocks of the
+    block-major cache, writing the chunk's block of every (layer, KV head, K|V) through kv_blk (a sub-buffer of kv
+    at block start/C, re-bound per chunk), every intermediate of the C rows into pio (its own BO), and the final
+    residual of the chunk's last prompt row into io.x_final (decode's io), lm_head's input.
+    Arguments (aiecc: opcode, instr, ninstr, then these 5): weights, kv, kv_blk, pio, io."""
+    HEAD_REGIONS = ("hdr", "cs", "x")
+    LAYER_REGIONS = ("attn_norm", "qkv", "qpack", "kqv", "o", "ffn_inp", "ffn_norm", "gu", "act", "d", "l_out")
+    # the GEMM stages: the region their X slices come from (row stride) and the region their rows go to
+    X_FROM = {"QKV": "attn_norm", "O": "kqv", "GU": "ffn_norm", "D": "act"}
+    OUT = {"QKV": "qkv", "O": "o", "GU": "gu", "D": "d"}
+
+    def __init__(self, dec):
+        self.dec = d = dec
+        m = d.model
+        self.model, self.weights, self.ctx = d.model, d.weights, d.ctx
+        self.H, self.F, self.L, self.nh, self.nkv, self.hd = d.H, d.F, d.L, d.nh, d.nkv, d.hd
+        self.Q, self.KV, self.grp, self.tm, self.tk, self.block = d.Q, d.KV, d.grp, d.tm, d.tk, d.block
+        self.C = d.block                                    # chunk rows = the attention block
+        self._validate()
+        self.U = prefill_unit(m, d.tm)
+        self.RM = max(self.H, self.Q + 2 * self.KV)         # the row core's row buffers (values)
+        # KV group channels of the prefill (<= 4 heads each; heads are contiguous in a layer's block, whatever
+        # decode's G): KG groups of kgk heads, split at memory tiles (4, 1) and (7, 1)
+        self.KG = 1 if self.nkv <= 4 else 2
+        self.kgk = self.nkv // self.KG
+        self.kv_heads = [list(range(g * self.kgk, (g + 1) * self.kgk)) for g in range(self.KG)]
+        self.P, self.pack_heads = d.P, d.pack_heads         # pack fifos: heads 4i .. 4i+3
+        self.PQ = self.C * self.hd + self.hd                # a pack object: one query head's C rows, then a header row
+        self.kvb = 2 * self.block * self.hd                 # one head's K block || V block
+        self.stages = d.stages
+        self._pio()
+        # kv_blk: the chunk's block of the block-major cache (every layer, group, head, K|V: C = block rows)
+        self.kv_blk_elements = d.slab
+        self.kv_blk_bytes = 2 * d.slab
+
+    def _validate(self):
+        why = []
+        if self.C % MMUL or self.tm % MMUL or self.tk % MMUL or self.hd % MMUL or self.block % MMUL:
+            why.append(f"C={self.C}, tm={self.tm}, tk={self.tk}, headDim={self.hd}, block={self.block} must be "
+                       f"multiples of {MMUL} (aie::mmul<8, 8, 8>)")
+        if self.C > 64:
+            why.append(f"C={self.C} rows > 64: the chunk's row iterations exceed the shim BD's 64 (shimBd.iterationSizeMax)")
+        if self.nkv > 4 and self.nkv % 2:
+            why.append(f"kvHeads={self.nkv}: more than 4 KV heads must split into 2 equal groups")
+        if why:
+            raise ValueError("prefill: " + "; ".join(why))
+
+    # --- pio BO (argument 3) --------------------------------------------------------------------------
+    def _pio(self):
+        C, H, F, Q, U, d = self.C, self.H, self.F, self.Q, self.U, self.dec
+        st = self.stages
+        size = {"hdr": U, "cs": C * U, "x": C * H,
+                "attn_norm": C * H, "qkv": C * st["QKV"]["R"], "qpack": self.grp * self.nkv * self.PQ, "kqv": C * Q,
+                "o": C * st["O"]["R"], "ffn_inp": C * H, "ffn_norm": C * H, "gu": C * st["GU"]["R"], "act": C * F,
+                "d": C * st["D"]["R"], "l_out": C * H}
+        self.size, self.offsets = size, {}
+        at = 0
+        for r in self.HEAD_REGIONS:
+            self.offsets[r] = at
+            at = pad(at + size[r], ALIGN)
+        self.layer_base = at
+        for r in self.LAYER_REGIONS:
+            self.offsets[r] = at - self.layer_base
+            at = pad(at + size[r], ALIGN)
+        self.layer_stride = at - self.layer_base
+        self.pio_elements = self.layer_base + self.L * self.layer_stride
+        self.pio_bytes = 2 * self.pio_elements
+        # row strides (values) of the C-row regions
+        self.row_stride = {"x": H, "attn_norm": H, "kqv": Q, "ffn_inp": H, "ffn_norm": H, "act": F, "l_out": H,
+                           "qkv": st["QKV"]["R"], "o": st["O"]["R"], "gu": st["GU"]["R"], "d": st["D"]["R"], "cs": U}
+
+    def pio(self, region, l=None):
+        """Element offset of a pio region (per-layer regions need l)."""
+        if region in self.LAYER_REGIONS:
+            return self.layer_base + l * self.layer_stride + self.offsets[region]
+        return self.offsets[region]
+
+    def qpack(self, l, j, h):
+        """Element offset of the pack object of query index j (query head h·grp + j) of KV head h in layer l."""
+        return self.pio("qpack", l) + (j * self.nkv + h) * self.PQ
+
+    def pio_region_at(self, offset):
+        e = offset // 2
+        if self.layer_base <= e < self.pio_elements:
+            l, within = divmod(e - self.layer_base, self.layer_stride)
+            for r in self.LAYER_REGIONS:
+                if self.offsets[r] <= within < self.offsets[r] + self.size[r]:
+                    return r, l
+            return None
+        for r in self.HEAD_REGIONS:
+            if self.offsets[r] <= e < self.offsets[r] + self.size[r]:
+                return r, None
+        return None
+
+    # --- kv (argument 1) and kv_blk (argument 2) --------------------------------------------------------
+    def kv_off(self, l, h, kv=0):
+        """Element offset of head h's K (0) or V (1) block of layer l inside a block slab (decode's off(), heads
+        contiguous within a layer: ((l·G + g)·gk + i) = l·kvHeads + h)."""
+        return (l * self.nkv + h) * self.kvb + kv * self.block * self.hd
+
+    def kv_blk_base(self, start):
+        """Element offset in the KV BO where kv_blk starts for a chunk at position start (a multiple of C)."""
+        assert start % self.C == 0, start
+        return (start // self.C) * self.dec.slab
+
+    def kv_group_fill(self, l, g, bucket):
+        """(start element, blocks, elements per block, block stride, repeats) of KV group g's fill in layer l: the
+        group's kgk heads' K||V blocks 0 .. bucket-1, sent grp times (once per query head index j)."""
+        return self.kv_off(l, self.kv_heads[g][0]), bucket, self.kgk * self.kvb, self.dec.slab, self.grp
+
+    def bucket_for(self, start):
+        """The bucket a chunk at position start runs: the smallest covering start + C rows."""
+        need = start // self.C + 1
+        return next(b for b in self.dec.buckets if b >= need)
+
+    def region_at(self, arg, offset):
+        """(region, layer or None) of a byte offset in argument arg (0 weights, 1 kv, 2 kv_blk, 3 pio, 4 io)."""
+        d = self.dec
+        if arg == 0:
+            return d.region_at(0, offset)
+        if arg == 1:
+            return "kv", (offset // 2 % d.slab) // (self.nkv * self.kvb)
+        if arg == 2:
+            return "kv_blk", (offset // 2) // (self.nkv * self.kvb)
+        if arg == 3:
+            return self.pio_region_at(offset)
+        return d.io_layout.region_at(offset)
+
+    # --- kernels -------------------------------------------------------------------------------------
+    def kernel_name(self, bucket):
+        return f"prefill_{self.weights}_b{bucket}"
+
+    def kernel_names(self):
+        return [self.kernel_name(b) for b in self.dec.buckets]
+
+    def arguments(self):
+        """[(name, bytes, role)] of every prefill kernel (aiecc: opcode, instr, ninstr, then these 5)."""
+        d = self.dec
+        return [("weights", d.weights_bytes, "weight"), ("kv", d.kv_bytes, "kvCache"),
+                ("kv_blk", self.kv_blk_bytes, "kvBlock"), ("pio", self.pio_bytes, "prefillIO"),
+                ("io", d.io_bytes, "io")]
+
+    def to_json(self, starts=(0, 64, 1984)):
+        """Every number of the prefill contract phase 2 implements (Swift PrefillLayout, the emulated driver)."""
+        d = self.dec
+        starts = [s for s in starts if s < self.ctx]
+        ends = sorted({0, self.L - 1})
+        return {
+            "model": {k: self.model[k] for k in ("hidden", "ffn", "heads", "kvHeads", "headDim", "vocab", "layers")},
+            "weights": self.weights, "ctx": self.ctx, "tm": self.tm, "tk": self.tk, "block": self.block,
+            "C": self.C, "U": self.U, "RM": self.RM, "grp": self.grp, "KG": self.KG, "kgk": self.kgk,
+            "kvGroupHeads": self.kv_heads, "packFifos": self.P, "packHeads": self.pack_heads, "PQ": self.PQ,
+            "kvb": self.kvb, "attnRows": ATTN_ROWS, "header": PREFILL_HEADER,
+            "kernels": self.kernel_names(), "buckets": d.buckets,
+            "arguments": [[n, b, r] for n, b, r in self.arguments()],
+            "kvBlk": {"elements": self.kv_blk_elements, "bytes": self.kv_blk_bytes, "slab": d.slab,
+                      "base": {str(s): self.kv_blk_base(s) for s in starts},
+                      "bucket": {str(s): self.bucket_for(s) for s in starts},
+                      "off": {f"{l},{h},{kv}": self.kv_off(l, h, kv) for l in ends
+                              for h in range(self.nkv) for kv in (0, 1)}},
+            # the KV group fills of the last bucket: [start element, blocks, elements per block, block stride, repeats]
+            "kvFill": {f"{l},{g}": list(self.kv_group_fill(l, g, d.buckets[-1])) for l in ends for g in range(self.KG)},
+            "pioBO": {"elements": self.pio_elements, "bytes": self.pio_bytes, "layerBase": self.layer_base,
+                      "layerStride": self.layer_stride, "sizes": dict(self.size), "rowStrides": dict(self.row_stride),
+                      "offsets": {r: self.offsets[r] for r in self.HEAD_REGIONS},
+                      "layerOffsets": {r: self.offsets[r] for r in self.LAYER_REGIONS},
+                      "lastLayer": {r: self.pio(r, self.L - 1) for r in self.LAYER_REGIONS},
+                      "qpack": {f"{l},{j},{h}": self.qpack(l, j, h) for l in ends for j in range(self.grp)
+                                for h in range(self.nkv)}},
+            "ioXFinal": d.io("x_final"),
+            "stages": {s: {"x": self.X_FROM[s], "out": self.OUT[s], "rho": self.stages[s]["rho"],
+                           "ks": self.stages[s]["ks"], "R": self.stages[s]["R"], "K": self.stages[s]["K"],
+                           "tileBytes": self.stages[s]["tileBytes"]} for s in STAGES},
+        }

@@ -38,3 +38,20 @@ void swiglu_bf16(const bfloat16 *__restrict gate, const bfloat16 *__restrict up,
 }
 
 } // extern "C"
+
+extern "C" {
+
+// The prefill row core's SwiGLU over two fifo objects of n values each, taken as one run of 2n values of (gate, up)
+// tile pairs of tm values (the GU stage's tile order: tile t even a gate tile, odd its up tile): act[p·tm ..) =
+// silu(gate_p) * up_p for the n / tm pairs. tm | n and tm % 16 == 0 (a tile never straddles the two objects).
+void swiglu_tiles_bf16(const bfloat16 *__restrict gu0, const bfloat16 *__restrict gu1, bfloat16 *__restrict act,
+                       int32_t tm, int32_t n) {
+    for (int pr = 0; pr < n / tm; ++pr) {
+        const int g = 2 * pr * tm, u = g + tm;
+        const bfloat16 *gate = g < n ? gu0 + g : gu1 + (g - n);
+        const bfloat16 *up = u < n ? gu0 + u : gu1 + (u - n);
+        swiglu_bf16(gate, up, act + pr * tm, tm);
+    }
+}
+
+} // extern "C"

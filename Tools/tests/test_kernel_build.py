@@ -48,27 +48,30 @@ class FakeToolchainBuildTests(unittest.TestCase):
         with open(os.path.join(out, "kernels.json")) as f:
             index = json.load(f)
         names = [k["name"] for k in index["kernels"]]
-        self.assertEqual(names, ["decode_q4_1_b1", "decode_q4_1_b2", "decode_q4_1_b4", "decode_q4_1_b8", "lm_head_bf16"])
-        self.assertEqual([k["kernelId"] for k in index["kernels"]], [0x901, 0x902, 0x903, 0x904, 0x905])
+        # decode per bucket, the LM head, prefill per bucket (issue 13): one xclbin, kernel ids in that order
+        buckets = ["b1", "b2", "b4", "b8"]
+        self.assertEqual(names, [f"decode_q4_1_{b}" for b in buckets] + ["lm_head_bf16"] + [f"prefill_q4_1_{b}" for b in buckets])
+        n = len(names)
+        self.assertEqual([k["kernelId"] for k in index["kernels"]], list(range(0x901, 0x901 + n)))
         self.assertEqual(index["toolchainVersions"]["mlir_aie"], "1.2.0")
         x = xclbin_format.Xclbin.load(os.path.join(out, "npu-llama.xclbin"))
         self.assertEqual(sorted(x.kernels), sorted(names))
-        self.assertEqual(len({p["uuid"] for p in x.pdis}), 5)                 # a PDI of its own per kernel
-        self.assertEqual(sorted(i for p in x.pdis for i in p["kernelIds"]), list(range(0x901, 0x906)))
+        self.assertEqual(len({p["uuid"] for p in x.pdis}), n)                 # a PDI of its own per kernel
+        self.assertEqual(sorted(i for p in x.pdis for i in p["kernelIds"]), list(range(0x901, 0x901 + n)))
         aiecc = [c for c in self.calls("aiecc") if "-n" not in c["argv"]]
-        self.assertEqual(len(aiecc), 5)
+        self.assertEqual(len(aiecc), n)
         instances = [a for c in aiecc for a in c["argv"] if a.startswith("--xclbin-instance-name=")]
-        self.assertEqual(len(set(instances)), 5)                               # distinct instance names
+        self.assertEqual(len(set(instances)), n)                               # distinct instance names
         for c in aiecc:
             self.assertIn("-j2", c["argv"])                                    # cores compiled in parallel
             self.assertFalse(any(a.startswith("--xclbin-input") for a in c["argv"]))
             self.assertTrue(any(a.startswith("--peano=") for a in c["argv"]))
         assembled = [c for c in self.calls("xclbinutil") if c["argv"][-1].endswith("npu-llama.xclbin.new")]
         self.assertEqual(len(assembled), 1)
-        self.assertEqual(assembled[0]["argv"].count("--add-kernel"), 5)
-        # 8 sources (the union of the objects' sources), compiled once each, with the wheel's include directory
+        self.assertEqual(assembled[0]["argv"].count("--add-kernel"), n)
+        # 11 sources (the union of the objects' sources: decode's 8 + prefill_mm, attn_chunk, prefill_rows), compiled once each, with the wheel's include directory
         clang = self.calls("clang++")
-        self.assertEqual(len(clang), 8)
+        self.assertEqual(len(clang), 11)
         include = os.path.join(self.dir, "tc", "site", "mlir_aie", "include")
         self.assertTrue(all(include in c["argv"] for c in clang))
         # unchanged: not redone; a new llvm-aie version: rebuilt (the cache key holds the toolchain versions)

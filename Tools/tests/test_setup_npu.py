@@ -72,7 +72,7 @@ class ScriptTests(unittest.TestCase):
                           .replace('"', ''), out.replace('"', ''))
             self.assertIn("llvm-aie==21.0.0.2026080601+f4a72c27 -f https://github.com/Xilinx/llvm-aie/releases/expanded_assets/nightly", out)
             self.assertIn(f"Tools/kernel_toolchain.py > {os.path.join(root, 'cache', 'toolchain.json')}", out)
-            self.assertIn("total: 7 kernels", out)                 # SmolLM2 at ctx 2048: 6 KV buckets + the LM head
+            self.assertIn("total: 13 kernels", out)                # SmolLM2 at ctx 2048: 6 KV buckets of decode and of prefill + the LM head
             self.assertIn("tee /etc/security/limits.d/99-amdxdna.conf", out)   # --fix, printed only
             self.assertIn("npu-llama kernels build --model smollm2 --ctx 2048", out)
             self.assertFalse(os.path.exists(venv))                 # nothing was changed

@@ -1,0 +1,422 @@
+# prefill.py: IRON design of one prompt chunk — every layer for C = block rows at positions start .. start + C - 1 (start a multiple of the block), one KV length bucket — that fits NPU2 (issue 13; contract and placement: Kernels/decode/README.md "Prefill").
+#
+# One run per chunk (prefill_<w>_b<bucket>); the chunk with the prompt's last row is followed in the same runlist by
+# lm_head_<h> (decode's LM head run), which reads the final residual of that row from io.x_final. Arguments (aiecc:
+# opcode, instr, ninstr, then these 5 buffer arguments), laid out by layout.py (PrefillLayout):
+#   weights  decode's weights BO, read the same way: the layers' norms, the 8 channel streams (no second copy)
+#   kv       decode's block-major K|V cache: the bucket's blocks per layer and KV group, once per query head index
+#   kv_blk   a sub-buffer of kv at the chunk's block (the host re-binds it per chunk): the chunk's K and V rows
+#   pio      the prefill io: header, RoPE rows, embeddings (host-written); every intermediate of the C rows
+#   io       decode's io: x_final (the last prompt row's final residual), lm_head's input
+# Cores: 16 GEMM cores (decode's gemv tiles; the same weight channels and memory-tile splits; each multiplies its
+# tiles by the chunk's activations with aie::mmul<8, 8, 8> into C x tm fp32 accumulators), the activations of each
+# stage streamed from pio per round and k-slice (shim (4, 0) -> memory tile (4, 1), blocked 8x8, broadcast to the
+# 16), one row core (norms, RoPE, residual adds, SwiGLU, the KV append, the chunk's last row), one attention core per
+# KV head (one query head at a time over the bucket's blocks, mmul for Q.K^T and P.V, causal inside the chunk).
+# Every intermediate goes through pio (a DDR round trip per stage, verify reads it there); the runtime sequence
+# awaits a drain (its task group's finish) before a fill reads what it wrote.
+# Build with aiecc --dynamic-objFifos (AIECC_FLAGS), as decode_token.
+# Usage: python3 prefill.py KEY=VALUE ...   (the keyword arguments of design(); Tools/build-kernels.py)
+import os
+import sys
+
+import numpy as np
+
+from aie.iron import Buffer, Kernel, ObjectFifo, Program, Runtime, Worker
+from aie.iron.controlflow import range_
+from aie.iron.device import NPU2, Tile
+from aie.iron.placers import SequentialPlacer
+from aie.helpers.taplib import TensorAccessPattern
+from aie.helpers.util import np_dtype_to_mlir_type
+from aie.extras.dialects.arith import index_cast
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from layout import ATTN_ROWS, NG, STAGES, DecodeLayout, PrefillLayout  # noqa: E402
+import roles  # noqa: E402
+from roles import (HUB_TILE, KVG_COLUMNS, attention_tile, cli_kwargs, fill_channels, gemv_tile, linear,  # noqa: E402
+                   once, pack_column, vec, weight_channels)
+
+AIECC_FLAGS = ["--dynamic-objFifos"]
+PREFILL_MM = {"bf16": "prefill_mm_bf16", "q4_1": "prefill_mm_q4_1", "q4_0": "prefill_mm_q4_0"}
+ROPE_ENTRIES = {"half-split": "rope_halfsplit_bf16", "adjacent": "rope_adjacent_bf16"}
+X_SHIM = Tile(4, 0)        # the activation stream's fill (MM2S) ...
+X_MEMTILE = Tile(4, 1)     # ... and its memory tile (8x8 blocking, broadcast to the 16 GEMM cores)
+MAIN_SHIM, SECOND_SHIM = Tile(5, 0), Tile(6, 0)   # the row core's two inputs
+OUT_SHIM, AUX_SHIM = Tile(4, 0), Tile(7, 0)       # the row core's two outputs
+
+
+def i32(v):
+    return index_cast(v, to=np_dtype_to_mlir_type(np.int32))
+
+
+def inner(n):
+    """The inner size (bf16 values) of a transfer of n values split as [n / m, m]: the largest divisor m of n that is
+    a whole number of 4-byte words and at most 1023 of them (the shim BD's d0 wrap, AIEXDialect.cpp
+    verifyStridesWraps)."""
+    return next(m for m in range(min(n, 2046), 0, -1) if n % m == 0 and m % 2 == 0)
+
+
+def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, weights, lm_head, ctx, bucket,
+           tm, tk, block, tm_lm, tk_lm):
+    """lm_head, tm_lm, tk_lm size decode's io BO (its x_final region); tm, tk, block are decode's tiling."""
+    model = dict(hidden=hidden, ffn=ffn, heads=heads, kvHeads=kv_heads, headDim=head_dim, vocab=vocab, layers=layers)
+    dec = DecodeLayout(model, weights, lm_head, ctx, tm, tk, block, tm_lm, tk_lm)
+    lay = PrefillLayout(dec)
+    assert bucket in dec.buckets, f"bucket {bucket} is not one of {dec.buckets}"
+    H, Q, KV, F, L, hd, C, U, RM = lay.H, lay.Q, lay.KV, lay.F, lay.L, lay.hd, lay.C, lay.U, lay.RM
+    nh, nkv, grp, PQ, kvb = lay.nh, lay.nkv, lay.grp, lay.PQ, lay.kvb
+    st = lay.stages
+    I32, F32 = np.int32, np.float32
+
+    # --- types ---
+    q4 = weights != "bf16"
+    tile_n = st["QKV"]["tileBytes"] if q4 else tm * tk
+    tile_ty = vec(tile_n, np.uint8) if q4 else vec(tile_n)
+    pair_ty = vec(2 * tile_n, np.uint8) if q4 else vec(2 * tile_n)
+    xs_ty, y_ty, acc_ty, scr_ty = vec(C * tk), vec(C * tm), vec(C * tm, F32), vec(tm * tk)
+    u_ty, rm_ty = vec(U), vec(RM)
+    pq_ty, kv_ty, ao_ty = vec(PQ), vec(kvb), vec(ATTN_ROWS * hd)
+    o_ty, ml_ty, s_ty, p_ty = vec(C * hd, F32), vec(2 * C, F32), vec(ATTN_ROWS * block, F32), vec(ATTN_ROWS * block)
+
+    # --- kernels: one declaration (func.func) per symbol; each role links its own object ---
+    gobj, robj, aobj = f"prefill_gemm_{weights}.o", "prefill_rows.o", "prefill_attn.o"
+    if q4:
+        k_mm = Kernel(PREFILL_MM[weights], gobj, [tile_ty, xs_ty, scr_ty, acc_ty, I32, I32, I32, I32])
+    else:
+        k_mm = Kernel(PREFILL_MM[weights], gobj, [tile_ty, xs_ty, acc_ty, I32, I32, I32, I32])
+    k_mo = Kernel("prefill_mm_out_bf16", gobj, [acc_ty, y_ty, I32, I32])
+    k_in = Kernel("copy_in_bf16", robj, [u_ty, rm_ty, I32, I32])
+    k_out = Kernel("copy_out_bf16", robj, [rm_ty, u_ty, I32, I32])
+    k_kv = Kernel("kv_rows_bf16", robj, [rm_ty, rm_ty, rm_ty, rm_ty, I32, I32, I32, I32])
+    k_hdrs = Kernel("prefill_headers_bf16", robj, [rm_ty, I32, I32])
+    k_keep = Kernel("keep_last_row_bf16", robj, [rm_ty, rm_ty, rm_ty, I32, I32])
+    k_norm = Kernel("rmsnorm_bf16", robj, [rm_ty, rm_ty, rm_ty, I32, F32])
+    k_rope = Kernel(ROPE_ENTRIES[pairing], robj, [rm_ty, u_ty, rm_ty, I32, I32])
+    k_add = Kernel("add_bf16", robj, [rm_ty, rm_ty, rm_ty, I32])
+    k_swiglu = Kernel("swiglu_tiles_bf16", robj, [u_ty, u_ty, u_ty, I32, I32])
+    k_ainit = Kernel("attn_chunk_init_f32", aobj, [o_ty, ml_ty, I32, I32])
+    k_astep = Kernel("attn_chunk_bf16", aobj, [pq_ty, kv_ty, o_ty, ml_ty, s_ty, p_ty, I32, I32, I32, I32])
+    k_aout = Kernel("attn_chunk_out_bf16", aobj, [o_ty, ml_ty, ao_ty, I32, I32, I32])
+
+    # --- fifos ---
+    # weights: decode's 8 channels, split per pair at memory tiles (c, 1) into w{g}
+    wch, w_in = weight_channels(pair_ty, tile_ty, tile_n)
+    # GEMM outputs: C x tm rows per round per core, column c's 4 cores joined at (c, 1) -> shim (c, 0)
+    gout, y_out = {}, {}
+    for c in range(4):
+        f = ObjectFifo(vec(4 * C * tm), depth=2, name=f"pgout{c}")
+        subs = f.prod().join([k * C * tm for k in range(4)], placement=Tile(c, 1), obj_types=[y_ty] * 4,
+                             depths=[1] * 4, names=[f"py{4 * c + k}" for k in range(4)])
+        gout[c] = f
+        for k in range(4):
+            y_out[4 * c + k] = subs[k]
+    # the activations: C x tk slices from pio, blocked 8x8 by memory tile (4, 1), broadcast to the 16 GEMM cores
+    xin = ObjectFifo(xs_ty, depth=2, name="xin")
+    xb = xin.cons().forward(placement=X_MEMTILE, name="xb",
+                            dims_to_stream=[(C // 8, 8 * tk), (tk // 8, 8), (8, tk), (8, 1)])
+    # the row core: two inputs, two outputs, U-value objects
+    main = ObjectFifo(u_ty, depth=2, name="rmain")
+    second = ObjectFifo(u_ty, depth=2, name="rsecond")
+    rout = ObjectFifo(u_ty, depth=2, name="rout")
+    raux = ObjectFifo(u_ty, depth=2, name="raux")
+    # attention: KV groups (<= 4 heads) split per head at (4, 1) / (7, 1); packs (Q of one query index for <= 4
+    # heads) split at (5 + i, 1), their outputs joined there
+    kvg, kv_in = {}, {}
+    for g, hs in enumerate(lay.kv_heads):
+        f = ObjectFifo(vec(len(hs) * kvb), depth=2, name=f"pkvg{g}")
+        subs = f.cons().split([n * kvb for n in range(len(hs))], placement=Tile(KVG_COLUMNS[2 * g], 1),
+                              obj_types=[kv_ty] * len(hs), depths=[2] * len(hs), names=[f"pkv{h}" for h in hs])
+        kvg[g] = f
+        for n, h in enumerate(hs):
+            kv_in[h] = subs[n]
+    packs, pack_in, attnj, attn_out = {}, {}, {}, {}
+    for i, hs in enumerate(lay.pack_heads):
+        col = pack_column(i)
+        f = ObjectFifo(vec(len(hs) * PQ), depth=1, name=f"ppacks{i}")
+        subs = f.cons().split([n * PQ for n in range(len(hs))], placement=Tile(col, 1), obj_types=[pq_ty] * len(hs),
+                              depths=[1] * len(hs), names=[f"ppack{h}" for h in hs])
+        packs[i] = f
+        a = ObjectFifo(vec(len(hs) * ATTN_ROWS * hd), depth=2, name=f"pattnj{i}")
+        asubs = a.prod().join([n * ATTN_ROWS * hd for n in range(len(hs))], placement=Tile(col, 1),
+                              obj_types=[ao_ty] * len(hs), depths=[2] * len(hs), names=[f"pattn{h}" for h in hs])
+        attnj[i] = a
+        for n, h in enumerate(hs):
+            pack_in[h], attn_out[h] = subs[n], asubs[n]
+
+    # --- GEMM cores: per stage and round, the tile's k-slices against the chunk's activation slices ---
+    def gemm_body(g):
+        def gemm_core(wf, xf, out, acc, *rest):
+            scr = rest[0] if q4 else None
+            k_mm_, k_mo_ = rest[-2], rest[-1]
+
+            def mm(w, x, first):
+                if q4:
+                    k_mm_(w, x, scr, acc, tm, tk, C, first)
+                else:
+                    k_mm_(w, x, acc, tm, tk, C, first)
+
+            roles.expect(wf, f"weights{g // 2}")
+            for _ in range_(L):
+                for s in STAGES:
+                    roles.expect(xf, lay.X_FROM[s])
+                    roles.expect(out, lay.OUT[s])
+                    for _ in range_(st[s]["rho"]):
+                        w, x = wf.acquire(1), xf.acquire(1)
+                        mm(w, x, 1)
+                        wf.release(1)
+                        xf.release(1)
+                        if st[s]["ks"] > 1:
+                            for _ in range_(1, st[s]["ks"]):
+                                w, x = wf.acquire(1), xf.acquire(1)
+                                mm(w, x, 0)
+                                wf.release(1)
+                                xf.release(1)
+                        y = out.acquire(1)
+                        k_mo_(acc, y, tm, C)
+                        out.release(1)
+        return gemm_core
+
+    gemm_workers = []
+    for g in range(NG):
+        extra = [Buffer(scr_ty, name=f"pscr{g}")] if q4 else []
+        fn_args = [w_in[g].cons(), xb.cons(), y_out[g].prod(), Buffer(acc_ty, name=f"pacc{g}"), *extra, k_mm, k_mo]
+        gemm_workers.append(Worker(gemm_body(g), fn_args, placement=gemv_tile(g)))
+
+    # --- the row core ---
+    def take(f, n, dst, at, what):
+        """n values of fifo f (whole U-value objects) into dst[at:at + n]."""
+        roles.expect(f, what)
+        for o in range_(n // U):
+            e = f.acquire(1)
+            k_in(e, dst, i32(at + o * U), U)
+            f.release(1)
+
+    def give(f, n, src, at, what):
+        """src[at:at + n] as n / U objects into fifo f."""
+        roles.expect(f, what)
+        for o in range_(n // U):
+            e = f.acquire(1)
+            k_out(src, e, i32(at + o * U), U)
+            f.release(1)
+
+    def row_core(mn, sc, ro, ra, wbuf, xa, xr, t, y, xfin, hdrs, *kernels):   # kernels: resolved as fn_args, called below
+        # the chunk's header -> hdrs[0:16], then one header row per query head (the attention cores' masks)
+        roles.expect(mn, "hdr")
+        for _ in once():
+            e = mn.acquire(1)
+            k_in(e, hdrs, 0, 16)
+            mn.release(1)
+        k_hdrs(hdrs, nh, hd)
+
+        def layer(resid):
+            # R1: attn_norm of the residual stream -> pio
+            take(mn, H, wbuf, 0, "attn_norm_w")
+            roles.expect(mn, resid)
+            roles.expect(ro, "attn_norm")
+            for _ in range_(C):
+                take(mn, H, xa, 0, resid)
+                k_norm(xa, wbuf, y, H, eps)
+                give(ro, H, y, 0, "attn_norm")
+            # R2: RoPE of each row's q and k (one call), Q rows -> the packs, K || V rows -> kv_blk
+            roles.expect(mn, "qkv")
+            roles.expect(sc, "cs")
+            roles.expect(ro, "qpack")
+            roles.expect(ra, "kv_blk")
+            for r in range_(C):
+                take(mn, Q + 2 * KV, t, 0, "qkv")
+                cs = sc.acquire(1)
+                k_rope(t, cs, y, nh + nkv, hd)
+                sc.release(1)
+                give(ro, Q, y, 0, "qpack")
+                k_kv(y, t, xr, hdrs, i32(r), nkv, Q, hd)
+                give(ra, 2 * KV, xr, 0, "kv_blk")
+            give(ro, Q, hdrs, 0, "qpack")
+            # R3: ffn_inp = residual + attn_out -> pio (raux); ffn_norm -> pio (rout)
+            take(mn, H, wbuf, 0, "ffn_norm_w")
+            roles.expect(mn, "o")
+            roles.expect(sc, resid)
+            roles.expect(ra, "ffn_inp")
+            roles.expect(ro, "ffn_norm")
+            for _ in range_(C):
+                take(mn, H, t, 0, "o")
+                take(sc, H, xa, 0, resid)
+                k_add(xa, t, xr, H)
+                give(ra, H, xr, 0, "ffn_inp")
+                k_norm(xr, wbuf, y, H, eps)
+                give(ro, H, y, 0, "ffn_norm")
+            # R4: SwiGLU of each row's (gate, up) tile pairs, two gu objects -> one act object
+            roles.expect(mn, "gu")
+            roles.expect(ro, "act")
+            for _ in range_(C * F // U):
+                gu = mn.acquire(2)
+                a = ro.acquire(1)
+                k_swiglu(gu[0], gu[1], a, tm, U)
+                ro.release(1)
+                mn.release(2)
+            # R5: l_out = ffn_inp + ffn_out -> pio; the last prompt row's kept (every layer: the last one stays)
+            roles.expect(mn, "d")
+            roles.expect(sc, "ffn_inp")
+            roles.expect(ro, "l_out")
+            for r in range_(C):
+                take(mn, H, t, 0, "d")
+                take(sc, H, xr, 0, "ffn_inp")
+                k_add(xr, t, xa, H)
+                give(ro, H, xa, 0, "l_out")
+                k_keep(xa, xfin, hdrs, i32(r), H)
+
+        for _ in once():          # layer 0 reads the embeddings (pio.x) ...
+            layer("x")
+        if L > 1:
+            for _ in range_(1, L):    # ... every later layer the previous layer's l_out
+                layer("l_out")
+        give(ro, H, xfin, 0, "x_final")
+
+    row_buffers = [Buffer(rm_ty, name=n) for n in ("pr_w", "pr_xa", "pr_xr", "pr_t", "pr_y", "pr_xfin", "pr_hdrs")]
+    row = Worker(row_core, [main.cons(), second.cons(), rout.prod(), raux.prod(), *row_buffers, k_in, k_out, k_kv,
+                            k_hdrs, k_keep, k_norm, k_rope, k_add, k_swiglu], placement=HUB_TILE)
+
+    # --- attention: one core per KV head, one query head at a time, the bucket's blocks in order ---
+    def attention_core(pack_f, kv_f, out_f, o, ml, s, p, k_ainit, k_astep, k_aout):
+        roles.expect(pack_f, "qpack")
+        roles.expect(kv_f, "kv")
+        roles.expect(out_f, "kqv")
+        for _ in range_(L):
+            for _ in range_(grp):
+                q = pack_f.acquire(1)
+                k_ainit(o, ml, C, hd)
+                for b in range_(bucket):
+                    kv = kv_f.acquire(1)
+                    k_astep(q, kv, o, ml, s, p, i32(b), block, C, hd)
+                    kv_f.release(1)
+                for i in range_(C // ATTN_ROWS):
+                    a = out_f.acquire(1)
+                    k_aout(o, ml, a, i32(i), C, hd)
+                    out_f.release(1)
+                pack_f.release(1)
+
+    attention = [Worker(attention_core, [pack_in[h].cons(), kv_in[h].cons(), attn_out[h].prod(),
+                                         Buffer(o_ty, name=f"pao{h}"), Buffer(ml_ty, name=f"paml{h}"),
+                                         Buffer(s_ty, name=f"pas{h}"), Buffer(p_ty, name=f"pap{h}"),
+                                         k_ainit, k_astep, k_aout], placement=attention_tile(h))
+                 for h in range(nkv)]
+
+    # --- runtime sequence ---
+    WB, KVE, PIO, IO = dec.weights_bytes, dec.kv_elements, lay.pio_elements, dec.io_elements
+    gout_c = {c: gout[c].cons() for c in range(4)}
+    attnj_c = {i: attnj[i].cons() for i in attnj}
+    rout_c, raux_c = rout.cons(), raux.cons()
+    rt = Runtime()
+    with rt.sequence(vec(WB, np.uint8), vec(KVE), vec(lay.kv_blk_elements), vec(PIO), vec(IO)) as (W, K, B, X, IOA):
+        rt.start(*gemm_workers, row, *attention)
+
+        def fill(f, arg, total, start, n, tg, where):
+            rt.fill(f.prod(), arg, linear(total, start, n), task_group=tg, placement=where)
+
+        def rows(f, region, l, n, tg, where):
+            """The C rows of a pio region, the first n values of each (its row stride apart): [C, n / m, m], m the
+            inner size (at most 1023 words: the shim BD's d0 unless linear)."""
+            m = inner(n)
+            tap = TensorAccessPattern((1, PIO), lay.pio(region, l), [1, C, n // m, m], [0, lay.row_stride[region], m, 1])
+            rt.fill(f.prod(), X, tap, task_group=tg, placement=where)
+
+        def drain(h, arg, total, start, n, tg, where):
+            rt.drain(h, arg, linear(total, start, n), task_group=tg, wait=True, placement=where)
+
+        def stage(s, l, tg):
+            """A GEMM stage: its activation slices [rounds (repeated), k-slices, C rows, tk] in, its rows out."""
+            src = lay.X_FROM[s]
+            tap = TensorAccessPattern((1, PIO), lay.pio(src, l), [st[s]["rho"], st[s]["ks"], C, tk],
+                                      [0, tk, lay.row_stride[src], 1])
+            rt.fill(xin.prod(), X, tap, task_group=tg, placement=X_SHIM)
+            out, R = lay.pio(lay.OUT[s], l), st[s]["R"]
+            for c in range(4):    # column c's joined rounds -> columns (r·16 + 4c + k)·tm of the C rows
+                tap = TensorAccessPattern((1, PIO), out + 4 * c * tm, [st[s]["rho"], 4, C, tm], [NG * tm, tm, R, 1])
+                rt.drain(gout_c[c], X, tap, task_group=tg, wait=True, placement=Tile(c, 0))
+
+        # the weights: decode's 8 channel fills, one 3-D transfer each for the whole run (their group finishes last)
+        wg = rt.task_group()
+        fill_channels(rt, wch, W, dec, wg)
+        for l in range(L):
+            resid = ("x", None) if l == 0 else ("l_out", l - 1)
+            # A: attn_norm
+            tg = rt.task_group()
+            if l == 0:
+                fill(main, X, PIO, lay.pio("hdr"), U, tg, MAIN_SHIM)
+            fill(main, W, WB, dec.norm_offset("attn", l), 2 * H, tg, MAIN_SHIM)
+            rows(main, resid[0], resid[1], H, tg, MAIN_SHIM)
+            drain(rout_c, X, PIO, lay.pio("attn_norm", l), C * H, tg, OUT_SHIM)
+            rt.finish_task_group(tg)
+            # B: the QKV stage
+            tg = rt.task_group()
+            stage("QKV", l, tg)
+            rt.finish_task_group(tg)
+            # C: RoPE; the Q rows and headers to the packs, the K || V rows to kv_blk
+            tg = rt.task_group()
+            rows(main, "qkv", l, Q + 2 * KV, tg, MAIN_SHIM)
+            rows(second, "cs", None, U, tg, SECOND_SHIM)
+            tap = TensorAccessPattern((1, PIO), lay.qpack(l, 0, 0), [C, nkv, grp, hd], [hd, PQ, nkv * PQ, 1])
+            rt.drain(rout_c, X, tap, task_group=tg, wait=True, placement=OUT_SHIM)
+            tap = TensorAccessPattern((1, PIO), lay.qpack(l, 0, 0) + C * hd, [1, nkv, grp, hd], [0, PQ, nkv * PQ, 1])
+            rt.drain(rout_c, X, tap, task_group=tg, wait=True, placement=OUT_SHIM)
+            tap = TensorAccessPattern((1, lay.kv_blk_elements), lay.kv_off(l, 0), [C, nkv, 2, hd],
+                                      [hd, kvb, block * hd, 1])
+            rt.drain(raux_c, B, tap, task_group=tg, wait=True, placement=AUX_SHIM)
+            rt.finish_task_group(tg)
+            # D: attention: the packs (grp query indices), the KV blocks (grp times), kqv_out rows
+            tg = rt.task_group()
+            for i, hs in enumerate(lay.pack_heads):
+                col = pack_column(i)
+                n = len(hs) * PQ
+                tap = TensorAccessPattern((1, PIO), lay.qpack(l, 0, hs[0]), [1, grp, n // inner(n), inner(n)],
+                                          [0, nkv * PQ, inner(n), 1])
+                rt.fill(packs[i].prod(), X, tap, task_group=tg, placement=Tile(col, 0))
+            for g in range(lay.KG):
+                start, nb, n, stride, rep = lay.kv_group_fill(l, g, bucket)
+                tap = TensorAccessPattern((1, KVE), start, [rep, nb, n // inner(n), inner(n)], [0, stride, inner(n), 1])
+                rt.fill(kvg[g].prod(), K, tap, task_group=tg, placement=Tile(KVG_COLUMNS[2 * g], 0))
+            for i, hs in enumerate(lay.pack_heads):
+                col = pack_column(i)
+                for j in range(grp):   # query index j: heads hs·grp + j, rows in pieces of 8
+                    tap = TensorAccessPattern((1, PIO), lay.pio("kqv", l) + (hs[0] * grp + j) * hd,
+                                              [C // ATTN_ROWS, len(hs), ATTN_ROWS, hd], [ATTN_ROWS * Q, grp * hd, Q, 1])
+                    rt.drain(attnj_c[i], X, tap, task_group=tg, wait=True, placement=Tile(col, 0))
+            rt.finish_task_group(tg)
+            # E: the O stage
+            tg = rt.task_group()
+            stage("O", l, tg)
+            rt.finish_task_group(tg)
+            # F: ffn_inp = residual + attn_out, ffn_norm
+            tg = rt.task_group()
+            fill(main, W, WB, dec.norm_offset("ffn", l), 2 * H, tg, MAIN_SHIM)
+            rows(main, "o", l, H, tg, MAIN_SHIM)
+            rows(second, resid[0], resid[1], H, tg, SECOND_SHIM)
+            drain(raux_c, X, PIO, lay.pio("ffn_inp", l), C * H, tg, AUX_SHIM)
+            drain(rout_c, X, PIO, lay.pio("ffn_norm", l), C * H, tg, OUT_SHIM)
+            rt.finish_task_group(tg)
+            # G: the GU stage
+            tg = rt.task_group()
+            stage("GU", l, tg)
+            rt.finish_task_group(tg)
+            # H: SwiGLU
+            tg = rt.task_group()
+            rows(main, "gu", l, 2 * F, tg, MAIN_SHIM)
+            drain(rout_c, X, PIO, lay.pio("act", l), C * F, tg, OUT_SHIM)
+            rt.finish_task_group(tg)
+            # I: the D stage
+            tg = rt.task_group()
+            stage("D", l, tg)
+            rt.finish_task_group(tg)
+            # J: l_out = ffn_inp + ffn_out (after the last layer: the last prompt row's final residual -> io.x_final)
+            tg = rt.task_group()
+            rows(main, "d", l, H, tg, MAIN_SHIM)
+            rows(second, "ffn_inp", l, H, tg, SECOND_SHIM)
+            drain(rout_c, X, PIO, lay.pio("l_out", l), C * H, tg, OUT_SHIM)
+            if l == L - 1:
+                drain(rout_c, IOA, IO, dec.io("x_final"), H, tg, OUT_SHIM)
+            rt.finish_task_group(tg)
+        rt.finish_task_group(wg)
+    return Program(NPU2(), rt).resolve_program(SequentialPlacer())
+
+
+if __name__ == "__main__":
+    print(design(**cli_kwargs(sys.argv[1:])))
