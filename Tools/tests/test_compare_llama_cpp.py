@@ -31,6 +31,14 @@ class CompareScriptTests(unittest.TestCase):
         self.assertIn("unknown argument --bogus", r.stderr)
 
 
+try:
+    import numpy  # noqa: F401  (gguf-py needs it; not every python3 that runs these tests has it)
+    HAVE_NUMPY = True
+except ImportError:
+    HAVE_NUMPY = False
+
+
+@unittest.skipUnless(HAVE_NUMPY, "needs numpy (gguf-py reads tensors with it)")
 @unittest.skipUnless(os.path.isdir(GGUF_PY) and os.path.isfile(TOKENIZER),
                      f"needs gguf-py of the llama-cpp-python sdist ({GGUF_PY}) and {TOKENIZER}: run Tools/compare-llama-cpp.sh once")
 class F32GGUFTests(unittest.TestCase):
