@@ -15,6 +15,28 @@ public enum ArgumentRole: Sendable, Equatable {
     /// Host-written inputs first (`DesignArgument.hostInputBytes`), then every region the runs write (the decode
     /// token's intermediates and x_final, the LM head's result_norm, logits, bests, token).
     case io
+    /// The prefill KV append (issue 13): a sub-buffer of the KV BO at the chunk's block, rebound per chunk; the run
+    /// writes all of it (the chunk's K and V rows of every layer and head; rows past the prompt as zeros).
+    case kvBlock
+    /// The prefill run's own io (pio): host-written head regions first (`hostInputBytes`: header, RoPE rows, the
+    /// embeddings), then every intermediate of the chunk's rows, written by the run.
+    case prefillIO
+
+    /// The role's name in the Python contract (layout.py `arguments()`).
+    public var contractName: String {
+        switch self {
+        case .input: "input"
+        case .weight: "weight"
+        case .kvCache: "kvCache"
+        case .kvRow: "kvRow"
+        case .params: "params"
+        case .output: "output"
+        case .taps: "taps"
+        case .io: "io"
+        case .kvBlock: "kvBlock"
+        case .prefillIO: "prefillIO"
+        }
+    }
 }
 
 public struct DesignArgument: Sendable, Equatable {
