@@ -493,4 +493,35 @@ int32_t npuk_attn_chunk_head(const uint16_t *pack, const uint16_t *kv, uint16_t 
     return NPUK_OK;
 }
 
+int32_t npuk_swiglu_tiles(const uint16_t *gu0, const uint16_t *gu1, uint16_t *act, int32_t tm, int32_t n) {
+    if (tm <= 0 || tm % 16 || n <= 0 || n % tm) return NPUK_BAD_SHAPE;
+    emu::power_on();
+    CoreArena a;
+    bfloat16 *g0 = a.alloc<bfloat16>(size_t(n)), *g1 = a.alloc<bfloat16>(size_t(n)), *out = a.alloc<bfloat16>(size_t(n));
+    if (a.overflowed()) return NPUK_CORE_MEMORY;
+    std::memcpy(g0, gu0, 2 * size_t(n));
+    std::memcpy(g1, gu1, 2 * size_t(n));
+    swiglu_tiles_bf16(g0, g1, out, tm, n);
+    std::memcpy(act, out, 2 * size_t(n));
+    return NPUK_OK;
+}
+
+int32_t npuk_kv_rows(const uint16_t *y, const uint16_t *t, uint16_t *kv, int32_t r, int32_t valid, int32_t heads,
+                     int32_t qdim, int32_t hd) {
+    if (heads <= 0 || hd <= 0 || hd % 16 || qdim < 0 || r < 0) return NPUK_BAD_SHAPE;
+    const int64_t n = qdim + 2 * int64_t(heads) * hd;
+    emu::power_on();
+    CoreArena a;
+    bfloat16 *yb = a.alloc<bfloat16>(size_t(n)), *tb = a.alloc<bfloat16>(size_t(n));
+    bfloat16 *out = a.alloc<bfloat16>(2 * size_t(heads) * hd), *hdr = a.alloc<bfloat16>(kHeader);
+    if (a.overflowed()) return NPUK_CORE_MEMORY;
+    std::memcpy(yb, y, 2 * size_t(n));
+    std::memcpy(tb, t, 2 * size_t(n));
+    const int32_t h[8] = {0, valid, 1, 1, 0, 0, 0, 0};
+    std::memcpy(hdr, h, 32);
+    kv_rows_bf16(yb, tb, out, hdr, r, heads, qdim, hd);
+    std::memcpy(kv, out, 4 * size_t(heads) * hd);
+    return NPUK_OK;
+}
+
 } // extern "C"

@@ -266,6 +266,12 @@ int32_t npuk_prefill_mm_tile(int32_t format, const uint8_t *w, const uint16_t *x
                              int32_t k, int32_t rows);
 int32_t npuk_attn_chunk_head(const uint16_t *pack, const uint16_t *kv, uint16_t *out, int32_t blocks, int32_t block,
                              int32_t rows, int32_t hd);
+// The row core's kernels on one core: swiglu_tiles_bf16 over two n-value objects of (gate, up) tile pairs (act: n
+// values); kv_rows_bf16 of chunk row r with `valid` prompt rows (y: rope's output row, t: the qkv row; kv: 2 * heads *
+// hd values).
+int32_t npuk_swiglu_tiles(const uint16_t *gu0, const uint16_t *gu1, uint16_t *act, int32_t tm, int32_t n);
+int32_t npuk_kv_rows(const uint16_t *y, const uint16_t *t, uint16_t *kv, int32_t r, int32_t valid, int32_t heads,
+                     int32_t qdim, int32_t hd);
 #ifdef __cplusplus
 }
 #endif
