@@ -30,6 +30,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     public let designs: DecodeDesigns
     public var layout: DecodeLayout { designs.layout }
     public private(set) var counters = BackendCounters()
+    /// Prompts of more than one row through the prefill runs (default). false: every prompt row as a decode step (the
+    /// decode path alone, as before issue 13; tests of its per-row counts).
+    public var promptsThroughPrefill = true
 
     private let hwContext: NPUHardwareContext
     private let instructionSource: (String) throws -> [UInt32]
@@ -264,7 +267,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     }
 
     /// Whether a prompt of `count` rows runs through the prefill designs (more than one row, the designs built).
-    private func prefills(_ count: Int) -> Bool { designs.prefill != nil && count > 1 }
+    private func prefills(_ count: Int) -> Bool { promptsThroughPrefill && designs.prefill != nil && count > 1 }
 
     // MARK: - Decode
 
