@@ -46,7 +46,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     /// Per bucket: the prefill run and its runlists [prefill] (a prompt chunk) and [prefill, LM head] (the chunk
     /// holding the prompt's last row); [LM head] alone for verify mode's prompt rows.
     private var prefillRunlists: [Int: (run: NPURun, chunk: NPURunlist, last: NPURunlist)] = [:]
-    private var lmHeadAlone: NPURunlist?
+    private var lmHeadAloneList: NPURunlist?
 
     // Device buffers for the whole session.
     private var weights: NPUBuffer!     // the layers' norms ‖ channel streams
@@ -392,7 +392,19 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         }
         var logits: [Float] = []
         var captured: [String: [Float]] = [:]
-        for (r, t) in tokens.enumerated() {
+        // verify mode with prefill designs: the prompt's chunks through the prefill runs, their taps from pio (decode
+        // steps up to the first chunk boundary, as the prompt would run)
+        let chunked = observer != nil && prefills(tokens.count), C = designs.prefill?.chunk ?? 1
+        var r = 0
+        while r < tokens.count {
+            if chunked && (start + r) % C == 0 {
+                let rows = min(C, tokens.count - r)
+                try chunkWithTaps(tokens[r..<r + rows], start: start + r, last: r + rows == tokens.count,
+                                  allLogits: logitRows == .all, captured: &captured, logits: &logits)
+                r += rows
+                continue
+            }
+            let t = tokens[r]
             let wantLogits = r == tokens.count - 1 || logitRows == .all
             let taps = observer != nil
             try measured {
@@ -411,6 +423,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
                     logits += try readIO(at: l.ioLogits, count: c.vocabSize)
                 }
             }
+            r += 1
         }
         if let observer {
             for node in graph.nodes {
@@ -421,6 +434,93 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             }
         }
         return logits
+    }
+
+    /// Verify mode's prompt chunk: the chunk's runlist ([prefill], or [prefill, LM head] when it holds the prompt's
+    /// last row), then its taps — pio's per-layer regions (one sync) and the chunk's KV block (one sync: Krope is the
+    /// cached roped K) — as llama.cpp's nodes row by row. result_norm and result_output of the prompt's last row are
+    /// the LM head run's after the prefill (on the x_final the prefill wrote); every other row's come from the LM
+    /// head run alone ([LM head]) on its final residual, copied by the host from pio's last l_out into io.x_final.
+    private func chunkWithTaps(_ tokens: ArraySlice<Int>, start: Int, last: Bool, allLogits: Bool,
+                               captured: inout [String: [Float]], logits: inout [Float]) throws {
+        let p = designs.prefill!, c = graph.config, l = layout, H = c.hiddenSize, hd = c.headDim, grp = c.groupSize
+        let Q = c.qDim, KV = c.kvDim, F = c.intermediateSize, rows = tokens.count, L = c.layerCount, V = c.vocabSize
+        try measured(chunk: true) { try runChunk(tokens, start: start, lmHead: last) }
+        try pio!.sync(.fromDevice, offset: 2 * p.layerBase, size: p.pioBytes - 2 * p.layerBase)
+        try kv.sync(.fromDevice, offset: 2 * p.kvBlockBase(start: start), size: 2 * p.kvBlockElements)
+        func values(_ b: NPUBuffer, _ at: Int, _ n: Int) throws -> [Float] {
+            let raw = try b.readableHostBytes(offset: 2 * at, size: 2 * n)
+            return (0..<n).map { bf16ToFloat(raw.load(fromByteOffset: 2 * $0, as: UInt16.self)) }
+        }
+        var lastRow: (norm: [Float], logits: [Float])?
+        if last {
+            try io.sync(.fromDevice, offset: 2 * l.ioResultNorm, size: 2 * (l.ioLogits + V - l.ioResultNorm))
+            lastRow = (try values(io, l.ioResultNorm, H), try values(io, l.ioLogits, V))
+        }
+        for (r, t) in tokens.enumerated() {
+            captured["inp_embd", default: []] += try embedding(t).map(bf16ToFloat)
+            for i in 0..<L {
+                func put(_ name: String, _ v: [Float]) { captured["\(name)-\(i)", default: []] += v }
+                func row(_ region: PrefillLayout.Region, _ n: Int) throws -> [Float] {
+                    try values(pio!, p.pio(region, layer: i) + r * p.rowStride(region), n)
+                }
+                put("attn_norm", try row(.attnNorm, H))
+                let qkv = try row(.qkv, Q + 2 * KV)
+                put("Qcur", Array(qkv[0..<Q]))
+                put("Kcur", Array(qkv[Q..<Q + KV]))
+                put("Vcur", Array(qkv[(Q + KV)...]))
+                var qrope: [Float] = [], krope: [Float] = []
+                for n in 0..<c.headCount { qrope += try values(pio!, p.qpack(layer: i, j: n % grp, kvHead: n / grp) + r * hd, hd) }
+                for h in 0..<c.kvHeadCount {
+                    krope += try values(kv, l.kvElement(layer: i, kvHead: h, position: start + r, value: false, dim: 0), hd)
+                }
+                put("Qrope", qrope)
+                put("Krope", krope)
+                put("kqv_out", try row(.kqv, Q))
+                put("attn_out", try row(.o, H))
+                put("ffn_inp", try row(.ffnInp, H))
+                put("ffn_norm", try row(.ffnNorm, H))
+                let gu = try row(.gu, 2 * F)
+                var gate: [Float] = [], up: [Float] = []
+                for t in 0..<F / l.tm {
+                    gate += gu[2 * t * l.tm..<(2 * t + 1) * l.tm]
+                    up += gu[(2 * t + 1) * l.tm..<(2 * t + 2) * l.tm]
+                }
+                put("ffn_gate", gate)
+                put("ffn_up", up)
+                put("ffn_act", try row(.act, F))
+                put("ffn_out", try row(.d, H))
+                put("l_out", try row(.lOut, H))
+            }
+            let head: (norm: [Float], logits: [Float])
+            if last && r == rows - 1 {
+                head = lastRow!
+            } else {
+                head = try lmHeadAlone(pio: p.pio(.lOut, layer: L - 1) + r * H)
+            }
+            captured["result_norm", default: []] += head.norm
+            captured["result_output", default: []] += head.logits
+            if allLogits || (last && r == rows - 1) { logits += head.logits }
+        }
+    }
+
+    /// The LM head run alone on a prompt row's final residual (H bf16 values of pio at `at`, copied into io.x_final;
+    /// a sync back of it first, since the runs wrote it, then one each way): its result_norm and logits.
+    private func lmHeadAlone(pio at: Int) throws -> (norm: [Float], logits: [Float]) {
+        let l = layout, H = graph.config.hiddenSize, V = graph.config.vocabSize
+        let src = try pio!.readableHostBytes(offset: 2 * at, size: 2 * H)
+        try io.sync(.fromDevice, offset: 2 * l.ioXFinal, size: 2 * H)   // the runs wrote x_final: the host's copy is stale
+        (io.hostMemory.baseAddress! + 2 * l.ioXFinal).copyMemory(from: src.baseAddress!, byteCount: 2 * H)
+        try io.sync(.toDevice, offset: 2 * l.ioXFinal, size: 2 * H)
+        if lmHeadAloneList == nil {
+            let list = try hwContext.makeRunlist()
+            try list.add(try lmHead())
+            lmHeadAloneList = list
+        }
+        try lmHeadAloneList!.execute()
+        try lmHeadAloneList!.wait(timeoutMilliseconds: 10_000)
+        try io.sync(.fromDevice, offset: 2 * l.ioResultNorm, size: 2 * (l.ioLogits + V - l.ioResultNorm))
+        return (try bf16Values(at: l.ioResultNorm, count: H), try bf16Values(at: l.ioLogits, count: V))
     }
 
     /// The io regions as llama.cpp's nodes (already synced back): Qcur/Kcur/Vcur are the qkv rows, Qrope/Krope the
