@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Builds the decode kernels NPUBackend runs for one model shape into ONE xclbin: decode_token (Kernels/decode, issue 12), one kernel per KV length bucket, and the one lm_head kernel (the runlist's second run), with instruction streams.
+# Builds the kernels NPUBackend runs for one model shape into ONE xclbin: decode_token (Kernels/decode, issue 12), one kernel per KV length bucket, the one lm_head kernel (the runlist's second run), and prefill (issue 13), one kernel per KV length bucket (a prompt chunk's run), with instruction streams.
 #
 # Needs mlir-aie (python package `aie`, the C++ `aiecc`) and Peano (PEANO_INSTALL_DIR). Without them it
 # says so and exits 2 (after checking the shapes). Inputs: the model's dimensions (an HF config.json or
@@ -15,7 +15,9 @@
 # Tools/decode_designs.py's choices. Each role's object (gemv cores, hub, attention cores) is compiled from its
 # sources (manifest fusedDesigns), the design's MLIR is generated per kernel (decode_token per bucket, lm_head
 # once), and aiecc gets the design's AIECC_FLAGS (--dynamic-objFifos).
-# Prefill designs: none (prompts run as decode steps until issue 13).
+# Prefill (issue 13): prefill_<w>_b<bucket> (Kernels/decode/prefill.py) per bucket, decode_token's tiling and weight
+# streams; its GEMM cores link prefill_gemm_<w>.o, its row core prefill_rows.o, its attention cores prefill_attn.o.
+# 1B at 131072: 12 decode + 1 lm_head + 12 prefill = 25 kernels of the 32 a hw_context holds.
 #
 # Usage: Tools/build-kernels.py --preset llama-3.2-1b --weights bf16 --lm-head bf16 --ctx 8192 [--out-dir DIR]
 #        Tools/build-kernels.py --config path/config.json --weights q4_1 --lm-head bf16 ...
@@ -157,10 +159,10 @@ LM_USES = ("result_norm", "result_output", "result_logits")
 
 
 def built_in(use):
-    """Which design runs a use on the NPU: lm_head (result_norm, the LM head), decode_token (every other decode
-    use), or none (the prefill uses: prompts run as decode steps)."""
+    """Which design runs a use on the NPU: lm_head (result_norm, the LM head), prefill (the prefill uses: one run
+    per prompt chunk, issue 13), decode_token (every other decode use)."""
     if use.startswith(PREFILL):
-        return "none"
+        return "prefill"
     return "lm_head" if use in LM_USES else "decode_token"
 
 
@@ -177,7 +179,7 @@ def fused_designs(manifest, model, args):
 
 def instance_variants(use, fused):
     """The design instances that run a use, as command lines: every decode_token kernel (one per bucket) for the
-    layers' uses, the lm_head kernel for the LM uses, none for the prefill uses."""
+    layers' uses, the lm_head kernel for the LM uses, every prefill kernel (one per bucket) for the prefill uses."""
     kind = built_in(use)
     return [cli(fused.design_parameters(x)) for x in fused.all() if x["kind"] == kind]
 
@@ -226,18 +228,18 @@ def design_objects(manifest, kind, dtype):
     """{object: sources} a kernel of a fused design links: its roles' objects, the gemv cores' in the design's
     weight format only (decode_gemv_<w>.o, lm_gemv_<h>.o)."""
     entry = next(f for f in manifest["fusedDesigns"] if f["name"] == kind)
-    gemv = {"decode_token": "decode_gemv_", "lm_head": "lm_gemv_"}[kind]
+    gemv = {"decode_token": "decode_gemv_", "lm_head": "lm_gemv_", "prefill": "prefill_gemm_"}[kind]
     return entry["design"], {o: srcs for o, srcs in entry["objects"].items()
                              if not o.startswith(gemv) or o == f"{gemv}{dtype}.o"}
 
 
 def kernel_list(manifest, model, args):
     """(Swift kernel name, design file, design keyword arguments, {object: sources}) for every kernel: decode_token
-    per bucket (projections' format), then lm_head (the LM head's format)."""
+    per bucket (projections' format), then lm_head (the LM head's format), then prefill per bucket (projections')."""
     d = fused_designs(manifest, model, args)
     out = []
     for x in d.all():
-        design, objects = design_objects(manifest, x["kind"], args.weights if x["kind"] == "decode_token" else args.lm_head)
+        design, objects = design_objects(manifest, x["kind"], args.lm_head if x["kind"] == "lm_head" else args.weights)
         assert design == x["design"], (design, x["design"])
         out.append((x["kernelName"], design, d.design_parameters(x), objects))
     return out

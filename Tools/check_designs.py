@@ -8,8 +8,9 @@
 # sibling modules) and defined as an extern "C" function of its objects' sources and called by an emulated driver
 # (Kernels/drivers); every manifest kernel's `design` is a fused design file or "none" (no design runs it today).
 # Executed, with the tilings the plan picks (Tools/decode_designs.py, the mirror of the Swift contract), for Llama
-# 3.2 1B, SmolLM2-135M and the tiny golden model: decode_token in bf16 / Q4_1 / Q4_0 (LM head alike), the first,
-# a middle and the last KV bucket at ctx 2048 and the last bucket at the longest context each model offers;
+# 3.2 1B, SmolLM2-135M and the tiny golden model: decode_token and prefill (issue 13: one run per prompt chunk) in
+# bf16 / Q4_1 / Q4_0 (LM head alike), the first, a middle and the last KV bucket at ctx 2048 and the last bucket at
+# the longest context each model offers (prefill's contract counts how often each range is read: PrefillContract);
 # lm_head once per model and (projections, LM head) format pair — bf16/bf16, Q4_1/Q4_1, Q4_0/Q4_0 and the mixed
 # Q4_1/bf16, Q4_0/bf16 that a Q4 GGUF with a higher-precision output.weight gives (SmolLM2 as shipped: Q4_1
 # projections, Q8_0 head -> bf16); lm_head does not depend on the context or bucket. Every instance is checked by
@@ -35,7 +36,7 @@ import time
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 TILING_KEYS = ("tm", "tk", "block", "bucket", "tm_lm", "tk_lm")       # decode_token's
-DESIGN_TILING_KEYS = {"decode_token": TILING_KEYS, "lm_head": ("tm", "tm_lm", "tk_lm")}
+DESIGN_TILING_KEYS = {"decode_token": TILING_KEYS, "lm_head": ("tm", "tm_lm", "tk_lm"), "prefill": TILING_KEYS}
 
 
 def module_constants(tree):
@@ -159,7 +160,9 @@ def main(manifest_path, quick=False, figures=False, update=False):
 BASELINE = os.path.join(TOOLS, "design_baseline.txt")
 BASELINE_HEADER = """\
 # Tools/design_baseline.txt: every problem Tools/check_designs.py finds in today's designs, one per line ("instance: [rule] message").
-# Empty since issue 12 (decode_token fits the real rules). check_designs.py fails on a problem not listed here
+# Empty since issue 12 (decode_token fits the real rules) but for issue 13's phase 1: the prefill design's entries
+# have no emulated driver yet (phase 2 writes it; its commit empties this file). Every executed instance has none.
+# check_designs.py fails on a problem not listed here
 # (new) and on a line here it no longer finds (fixed: remove it). Regenerate with:
 # python3 Tools/check_designs.py Kernels/manifest.json --update-baseline
 """
@@ -274,6 +277,49 @@ class LMContract:
                    "writes": [_io_range(io, r, size[r]) for r in ("result_norm", "logits", "bests", "token")]}}
 
 
+class PrefillContract:
+    """What one prefill instance's runtime sequence must move (layout.PrefillLayout), each range the number of times
+    the design reads it: weights once (the same streams as decode), the bucket's KV blocks once per query head of a
+    group (grp), the chunk's block (kv_blk) written once, pio's host inputs and every intermediate a later step reads
+    back (an activation slice once per GEMM round, a residual twice), every pio region written once, io x_final."""
+    counted = True
+
+    def __init__(self, lay, bucket):
+        self.lay, self.bucket = lay, bucket
+        self.region_at = lay.region_at
+        d, C, L = lay.dec, lay.C, lay.L
+        st, rs = lay.stages, lay.row_stride
+
+        def whole(region, times=1, l=None):
+            a = 2 * lay.pio(region, l)
+            return [(a, a + 2 * lay.size[region], times)]
+
+        def rows(region, n, l, times=1):
+            a = lay.pio(region, l)
+            return [(2 * (a + r * rs[region]), 2 * (a + r * rs[region] + n), times) for r in range(C)]
+        reads = whole("hdr") + whole("cs", L) + whole("x", 2)
+        writes = []
+        for l in range(L):
+            for s in STAGE_NAMES:
+                reads += whole(lay.X_FROM[s], st[s]["rho"], l)      # the activation slices, once per round
+            reads += rows("qkv", lay.Q + 2 * lay.KV, l) + whole("qpack", 1, l) + rows("o", lay.H, l)
+            reads += whole("ffn_inp", 1, l) + rows("gu", 2 * lay.F, l) + rows("d", lay.H, l)
+            if l < L - 1:
+                reads += whole("l_out", 2, l)                          # the next layer's residual, twice
+            writes += [x for r in lay.LAYER_REGIONS for x in whole(r, 1, l)]
+        xf = 2 * d.io("x_final")
+        self.coverage = {
+            "weights": {"reads": [(d.norms_offset, d.norms_offset + d.norms_bytes), (d.streams_offset, d.weights_bytes)],
+                        "writes": []},
+            "kv": {"reads": [(0, 2 * bucket * d.slab, lay.grp)], "writes": []},
+            "kv_blk": {"reads": [], "writes": [(0, lay.kv_blk_bytes)]},
+            "pio": {"reads": reads, "writes": writes},
+            "io": {"reads": [], "writes": [(xf, xf + 2 * lay.H)]}}
+
+
+STAGE_NAMES = ("QKV", "O", "GU", "D")
+
+
 def fused_instances(manifest, root, quick=False):
     """(label, design file, kwargs, expected arguments, contract, fused entry) for every checked instance."""
     sys.path.insert(0, TOOLS)
@@ -286,10 +332,12 @@ def fused_instances(manifest, root, quick=False):
                 b = d.buckets
                 picked = [b[0], b[len(b) // 2], b[-1]] if ctx == ctxs[0] else [b[-1]]
                 for x in d.all():
-                    if x["kind"] != "decode_token" or x["bucket"] not in picked:
+                    if x["kind"] not in ("decode_token", "prefill") or x["bucket"] not in picked:
                         continue
+                    contract = (Contract(d.layout, x["bucket"]) if x["kind"] == "decode_token"
+                                else PrefillContract(d.prefill, x["bucket"]))
                     yield (f"{name} ctx{ctx} {x['kernelName']}", x["design"], d.design_parameters(x),
-                           x["arguments"], Contract(d.layout, x["bucket"]), fused["decode_token"])
+                           x["arguments"], contract, fused[x["kind"]])
         for weights, head in LM_PAIRS:     # lm_head: no context or bucket in it (the io BO does not depend on them)
             d = decode_designs.load(preset=preset, config=config, weights=weights, lm_head=head, ctx=ctxs[0])
             x = next(x for x in d.all() if x["kind"] == "lm_head")
@@ -310,7 +358,7 @@ def check_fused(manifest, root, problems, quick=False, figures=False):
             continue
         count += 1
         problems += design_check.check(record, label, objects, args, contract)
-        key = label.split(" ctx")[0].split(" lm_head")[0] + " " + kw.get("weights", "lm_head " + kw["lm_head"])
+        key = design + " " + label.split(" ctx")[0].split(" lm_head")[0] + " " + kw.get("weights", "lm_head " + kw["lm_head"])
         if figures and key not in shown:
             shown.add(key)
             print(design_check.describe_figures(record, label))

@@ -107,6 +107,27 @@ def _union(intervals):
     return [tuple(x) for x in merged]
 
 
+def _multiplicity(intervals):
+    """The byte ranges of intervals [(a, b) or (a, b, times)] with how often each is covered: sorted, merged
+    [(a, b, count)] segments of equal count > 0 (a range given with `times` counts that many times)."""
+    delta = {}
+    for x in intervals:
+        a, b, n = x if len(x) == 3 else (x[0], x[1], 1)
+        if b > a and n:
+            delta[a] = delta.get(a, 0) + n
+            delta[b] = delta.get(b, 0) - n
+    out, level, at = [], 0, None
+    for pos in sorted(delta):
+        if level and at is not None and pos > at:
+            if out and out[-1][1] == at and out[-1][2] == level:
+                out[-1] = (out[-1][0], pos, level)
+            else:
+                out.append((at, pos, level))
+        level += delta[pos]
+        at = pos
+    return out
+
+
 def _subtract(a, b):
     """Interval list a minus interval list b (both merged, sorted)."""
     out = []
@@ -874,6 +895,18 @@ def check(record, label, objects, expected_args, contract=None):
                  for a, b in t.tap.intervals()]
         writes = [(a * size, b * size) for t in rt.transfers if t.data is data and t.kind == "drain"
                   for a, b in t.tap.intervals()]
+        if name in coverage and getattr(contract, "counted", False):
+            # the contract's byte ranges, each read / written exactly as many times as it says ((a, b, times))
+            for what, got in (("reads", reads), ("writes", writes)):
+                want, have = _multiplicity(coverage[name][what]), _multiplicity(got)
+                if want != have:
+                    wrong = [(a, b) for a, b, n in _multiplicity([(a, b, n) for a, b, n in want] +
+                                                                  [(a, b, -n) for a, b, n in have])]
+                    first = next(((a, b, n) for a, b, n in want if (a, b, n) not in have), None)
+                    p(f"argument {3 + i} ({name}, {role}): its {what} do not move the contract's ranges the contract's "
+                      f"number of times each: {len(wrong)} ranges differ ({_ranges(wrong)}), e.g. wanted {first}; "
+                      f"moved {sum(b - a for a, b in got)} bytes, the contract {sum((b - a) * n for a, b, n in want)}")
+            continue
         if name in coverage:      # the contract's exact byte ranges, each read / written exactly once
             for what, got in (("reads", reads), ("writes", writes)):
                 want = _union(coverage[name][what])

@@ -111,6 +111,9 @@ final class AIEAPIRuleTests: XCTestCase {
             return files.filter { $0.hasSuffix(".cc") }.sorted().map { dir.appendingPathComponent(op).appendingPathComponent($0).path }
         }
         XCTAssertGreaterThanOrEqual(sources.count, 11)
+        for k in ["prefill_mm/prefill_mm.cc", "attn_chunk/attn_chunk.cc", "prefill_rows/prefill_rows.cc"] {   // issue 13's prefill kernels
+            XCTAssertTrue(sources.contains { $0.hasSuffix("/" + k) }, "\(k) is not among the compiled kernel sources")
+        }
         let results = compiler.runAll(sources.map { ["-fsyntax-only", "-Wall", $0] })
         for (path, result) in zip(sources, results) {
             let r = try XCTUnwrap(result, path)

@@ -55,7 +55,7 @@ final class KernelPlanTests: XCTestCase {
     /// per KV bucket, whose tiling is the decode contract's (tk from the plan's Qcur, block from its kqv_out, tm the
     /// fewest padded rows: tiny 16, SmolLM2 64), not the use's own; result_norm and the LM head run on lm_head, once,
     /// with its own tm_lm (the fewest padded vocab rows: 1024 and 49152 rows pad to none at 16·64, the larger wins);
-    /// prefill runs on none. SmolLM2 as shipped: Q4_1 projections with a bf16 LM head (two formats, two runs).
+    /// the prefill uses run on prefill (issue 13: one run per prompt chunk, per bucket, decode_token's tiling). SmolLM2 as shipped: Q4_1 projections with a bf16 LM head (two formats, two runs).
     func testBuildScriptPlansTheSameTilings() throws {
         guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile)
         else { throw XCTSkip("python3 is not installed; the build script cannot be checked") }
@@ -83,9 +83,10 @@ final class KernelPlanTests: XCTestCase {
                 XCTAssertEqual(u["tiling"] as? [String: Int], i.tiling, i.use)
                 let designArgs = try XCTUnwrap(u["designArgs"] as? [[String]])
                 switch u["builtIn"] as? String {
-                case "none":
+                case "prefill":
                     XCTAssertTrue(i.use.hasPrefix("prefill_"), i.use)
-                    XCTAssertEqual(designArgs, [], i.use)
+                    XCTAssertEqual(designArgs.map { $0.first { $0.hasPrefix("bucket=") } }, [1, 2, 4, 8, 16, 32, 64, 128].map { "bucket=\($0)" }, i.use)
+                    for a in ["tm=\(tm)", "tk=\(tk)", "block=\(block)"] { XCTAssertTrue(designArgs.allSatisfy { $0.contains(a) }, "\(i.use) \(a)") }
                 case "lm_head":
                     XCTAssertTrue(lmUses.contains(i.use), i.use)
                     XCTAssertEqual(designArgs.count, 1, i.use)
