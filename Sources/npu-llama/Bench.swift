@@ -94,7 +94,7 @@ struct Bench: ParsableCommand {
                 // On NPU hardware the times above are measured; these are the device's exact counts.
                 let c = npu.counters, t = c.lastToken
                 print("per decode token (\(backend.label)): runs \(t.runs), submissions \(t.submissions), runlist executes \(t.runlistExecutes), driver commands \(t.driverCommands), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B)")
-                print("\(c.tokenCount) runlist executions in total (prompt rows run as decode steps until issue 13; those without logits skip the LM head run)")
+                print("\(c.tokenCount) decode runlist executions and \(c.chunkCount) prompt chunks (one runlist each: [prefill], the last [prefill, LM head]) in total")
             }
         }
     }
