@@ -31,4 +31,22 @@ void matmul_out_bf16(const float *acc, bfloat16 *out, int32_t count);
 void attn_prefill_bf16(const bfloat16 *q, const bfloat16 *k, const bfloat16 *v, float *state, float *scores,
                        const int32_t *params, int32_t row0, int32_t rows, int32_t block_index, int32_t block,
                        int32_t head_dim);
+// prefill (issue 13)
+void prefill_mm_bf16(const bfloat16 *w, const bfloat16 *x, float *acc, int32_t tm, int32_t tk, int32_t rows, int32_t first);
+void prefill_mm_q4_1(const uint8_t *w, const bfloat16 *x, bfloat16 *scr, float *acc, int32_t tm, int32_t tk, int32_t rows,
+                     int32_t first);
+void prefill_mm_q4_0(const uint8_t *w, const bfloat16 *x, bfloat16 *scr, float *acc, int32_t tm, int32_t tk, int32_t rows,
+                     int32_t first);
+void prefill_mm_out_bf16(const float *acc, bfloat16 *y, int32_t tm, int32_t rows);
+void copy_in_bf16(const bfloat16 *obj, bfloat16 *row, int32_t at, int32_t n);
+void copy_out_bf16(const bfloat16 *row, bfloat16 *obj, int32_t at, int32_t n);
+void kv_rows_bf16(const bfloat16 *y, const bfloat16 *t, bfloat16 *kv, const bfloat16 *hdr, int32_t r, int32_t heads,
+                  int32_t qdim, int32_t hd);
+void prefill_headers_bf16(bfloat16 *hdrs, int32_t heads, int32_t hd);
+void keep_last_row_bf16(const bfloat16 *src, bfloat16 *dst, const bfloat16 *hdr, int32_t r, int32_t n);
+void swiglu_tiles_bf16(const bfloat16 *gu0, const bfloat16 *gu1, bfloat16 *act, int32_t tm, int32_t n);
+void attn_chunk_init_f32(float *o, float *ml, int32_t rows, int32_t hd);
+void attn_chunk_bf16(const bfloat16 *pack, const bfloat16 *kv, float *o, float *ml, float *s, bfloat16 *p, int32_t b,
+                     int32_t block, int32_t rows, int32_t hd);
+void attn_chunk_out_bf16(const float *o, const float *ml, bfloat16 *out, int32_t i, int32_t rows, int32_t hd);
 }

@@ -1,5 +1,12 @@
-// Tile drivers of the prefill designs: blocked mmul matmul (bf16 / Q4_1 / Q4_0 weights) and causal chunk attention with KV append.
+// Driver of the prefill chunk design (Kernels/decode/prefill.py, issue 13): one run, every layer, C prompt rows, moving data exactly as its fifos and runtime sequence do — decode's weight channels into 16 GEMM cores, the row core's U-value objects, the attention cores over the bucket's blocks — and counting every DDR byte per argument and shim channel.
+//
+// The cores run concurrently on the NPU; here each task group of the runtime sequence (README "Prefill": A–J per
+// layer) runs to completion before the next, which is what its awaited drains enforce on the device. Every offset
+// and size comes from `npuk_prefill_layout` (Swift's PrefillLayout fills it). Each core's buffers and fifo objects
+// live in its own 63 KB arena, each memory tile's in a 512 KB one, so the budgets are checked, not claimed.
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <vector>
 
 #include "emu_core.h"
@@ -7,86 +14,403 @@
 
 namespace {
 
-// X rows r0.. (tr x tk at column k0) into 4x8 blocks; rows past `rows` are the host's zero padding.
-void dma_blocks_a(bfloat16 *dst, const uint16_t *x, int rows, int k, int r0, int k0, int tr, int tk) {
-    const int kbs = tk / 8;
-    for (int i = 0; i < tr / 4; ++i)
-        for (int kb = 0; kb < kbs; ++kb)
-            for (int rr = 0; rr < 4; ++rr)
-                for (int c = 0; c < 8; ++c) {
-                    const int row = r0 + i * 4 + rr, col = k0 + kb * 8 + c;
-                    dst[((i * kbs + kb) * 4 + rr) * 8 + c] =
-                        bfloat16::from_bits(row < rows ? x[long(row) * k + col] : 0);
-                }
-}
+using emu::CoreArena;
 
-// W rows n0.. (tn x tk at column k0) into 8x8 blocks of W^T.
-void dma_blocks_b(bfloat16 *dst, const uint16_t *w, int k, int n0, int k0, int tk, int tn) {
-    const int jbs = tn / 8;
-    for (int kb = 0; kb < tk / 8; ++kb)
-        for (int j = 0; j < jbs; ++j)
-            for (int kk = 0; kk < 8; ++kk)
-                for (int nn = 0; nn < 8; ++nn)
-                    dst[((kb * jbs + j) * 8 + kk) * 8 + nn] =
-                        bfloat16::from_bits(w[long(n0 + j * 8 + nn) * k + k0 + kb * 8 + kk]);
-}
+constexpr int kHeader = 16;   // the chunk header: int32[8] in bf16 slots
+constexpr int kAttnRows = 8;  // an attention output object: 8 query rows of one head
 
-// Q4: NPUK_WEIGHTS_BF16 (0), _Q4_1 (20-byte blocks) or _Q4_0 (18-byte blocks), the blocks as stored.
-template <int Q4>
-int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int chunk, int m, int k, int tr, int tk,
-                   int tn, int cores) {
-    if (rows <= 0 || rows > chunk || chunk % tr || m % tn || k % tk || tr % 4 || tk % 32 || tn % 8 || cores <= 0 ||
-        (tr * tn) % 32)
-        return NPUK_BAD_SHAPE;
-    const int row_tiles = chunk / tr, col_tiles = m / tn, tiles = row_tiles * col_tiles;
-    for (int core = 0; core < cores; ++core) {
-        emu::power_on();
-        emu::CoreArena arena;
-        bfloat16 *abuf[2] = {arena.alloc<bfloat16>(size_t(tr) * tk), arena.alloc<bfloat16>(size_t(tr) * tk)};
-        bfloat16 *bbuf[2] = {nullptr, nullptr};
-        uint8_t *qb[2] = {nullptr, nullptr};   // Q4 tile as GGUF stores it: tn rows x tk/32 blocks (20 or 18 bytes)
-        if (Q4) {
-            const size_t block_bytes = Q4 == NPUK_WEIGHTS_Q4_0 ? 18 : 20;
-            for (auto &q : qb) q = arena.alloc<uint8_t>(size_t(tn) * tk / 32 * block_bytes);
-            bbuf[0] = arena.alloc<bfloat16>(size_t(tk) * tn); // dequantized scratch, single
-        } else {
-            for (auto &b : bbuf) b = arena.alloc<bfloat16>(size_t(tk) * tn);
+struct GemmCore {
+    uint8_t *w[2];
+    bfloat16 *xb[2], *scr, *y;
+    float *acc;
+};
+
+struct AttnCore {
+    bfloat16 *pack, *kv[2], *out[2], *p;
+    float *o, *ml, *s;
+};
+
+class Chunk {
+  public:
+    Chunk(const npuk_prefill_layout &L, const uint8_t *weights, const uint16_t *kv, uint16_t *kv_blk, uint16_t *pio,
+          uint16_t *io, npuk_prefill_traffic &t)
+        : L(L), weights(weights), kv(kv), kv_blk(kv_blk), pio(pio), io(io), t(t), exec(L.execute != 0), U(L.unit),
+          C(L.chunk) {}
+
+    int32_t run();
+
+  private:
+    const npuk_prefill_layout &L;
+    const uint8_t *weights;
+    const uint16_t *kv;
+    uint16_t *kv_blk, *pio, *io;
+    npuk_prefill_traffic &t;
+    const bool exec;
+    const int64_t U, C;
+    int32_t start = 0, rows = 0;
+    std::vector<std::unique_ptr<CoreArena>> arenas;
+    int64_t next_pair[NPUK_DECODE_CHANNELS] = {};
+    std::vector<GemmCore> g;
+    std::vector<AttnCore> at;
+    // memory tiles: the weight pairs (c, 1), the GEMM joins, the activation slices (4, 1), KV groups, packs, joins
+    uint8_t *pair[NPUK_DECODE_CHANNELS] = {};
+    bfloat16 *gjoin[4] = {}, *xslice = nullptr, *xblk = nullptr;
+    std::vector<bfloat16 *> kvobj, packobj, attnjoin;
+    // the row core: its fifo objects (depth 2) and Buffers (prefill.py row_buffers)
+    bfloat16 *mn[2], *sc[2], *ro[2], *ra[2];
+    int mn_slot = 0, sc_slot = 0, ro_slot = 0, ra_slot = 0;
+    bfloat16 *wbuf, *xa, *xr, *tb, *yb, *xfin, *hdrs;
+
+    CoreArena &arena(size_t bytes) {
+        arenas.push_back(std::make_unique<CoreArena>(bytes));
+        return *arenas.back();
+    }
+    bool allocate();
+    bool stage(const npuk_decode_stage &st, int64_t x_at, int64_t x_stride, int64_t out_at, int64_t out_stride);
+    void attention(int l);
+
+    // --- the row core's fifos: U-value objects ---
+    // n values of a DDR row (pio element offset, or the weights BO's byte offset) through fifo `f` into dst[at ..)
+    void take(bfloat16 **f, int &slot, int64_t &channel, const uint16_t *src, int64_t n, bfloat16 *dst, bool from_pio) {
+        for (int64_t o = 0; o < n; o += U) {
+            bfloat16 *obj = f[slot ^= 1];
+            std::memcpy(obj, src + o, 2 * size_t(U));
+            if (exec) copy_in_bf16(obj, dst, int32_t(o), int32_t(U));
         }
-        float *acc = arena.alloc<float>(size_t(tr) * tn);
-        bfloat16 *cbuf = arena.alloc<bfloat16>(size_t(tr) * tn);
-        if (arena.overflowed()) return NPUK_CORE_MEMORY;
-        int s = 0;
-        for (int t = core; t < tiles; t += cores) {
-            const int r0 = (t / col_tiles) * tr, n0 = (t % col_tiles) * tn;
-            if (r0 >= rows) continue; // all-padding row tile: the host never reads it back
-            for (int kt = 0; kt < k / tk; ++kt, s ^= 1) {
-                dma_blocks_a(abuf[s], x, rows, k, r0, kt * tk, tr, tk);
-                if (Q4 == NPUK_WEIGHTS_Q4_0) { // tn rows' k-slices of 18-byte blocks, row-major, unsplit
-                    const long row_bytes = long(k / 32) * 18, slice = long(tk / 32) * 18;
-                    emu::dma_2d(qb[s], static_cast<const uint8_t *>(wv) + long(n0) * row_bytes + long(kt) * slice, tn,
-                                int(slice), row_bytes);
-                    matmul_q4_0(abuf[s], qb[s], bbuf[0], acc, tr, tk, tn, kt == 0);
-                } else if (Q4) {
-                    const uint8_t *w = static_cast<const uint8_t *>(wv);
-                    const long row_bytes = long(k / 32) * 20;
-                    emu::dma_2d(qb[s], w + long(n0) * row_bytes + long(kt) * (tk / 32) * 20, tn, (tk / 32) * 20, row_bytes);
-                    matmul_q4_1_blocks(abuf[s], qb[s], bbuf[0], acc, tr, tk, tn, kt == 0);
-                } else {
-                    dma_blocks_b(bbuf[s], static_cast<const uint16_t *>(wv), k, n0, kt * tk, tk, tn);
-                    matmul_bf16(abuf[s], bbuf[s], acc, tr, tk, tn, kt == 0);
+        channel += 2 * n;
+        (from_pio ? t.pio_read : t.weights_read) += 2 * n;
+    }
+    void take_main(int64_t pio_at, int64_t n, bfloat16 *dst) { take(mn, mn_slot, t.row_main, pio + pio_at, n, dst, true); }
+    void take_second(int64_t pio_at, int64_t n, bfloat16 *dst) { take(sc, sc_slot, t.row_second, pio + pio_at, n, dst, true); }
+    void take_norm(int64_t byte_at, int64_t n, bfloat16 *dst) {
+        take(mn, mn_slot, t.row_main, reinterpret_cast<const uint16_t *>(weights + byte_at), n, dst, false);
+    }
+    // src[0 .. n) as n / U objects of fifo `f`; `place(o, obj)` is the drain's write of object o (values o .. o + U)
+    template <typename Place> void give(bfloat16 **f, int &slot, int64_t &channel, const bfloat16 *src, int64_t n, Place place) {
+        for (int64_t o = 0; o < n; o += U) {
+            bfloat16 *obj = f[slot ^= 1];
+            if (exec) copy_out_bf16(src, obj, int32_t(o), int32_t(U));
+            else std::memcpy(obj, src + o, 2 * size_t(U));
+            place(o, obj);
+        }
+        channel += 2 * n;
+    }
+    // a linear drain of n values to pio at `at`
+    void give_pio(bfloat16 **f, int &slot, int64_t &channel, const bfloat16 *src, int64_t n, int64_t at) {
+        give(f, slot, channel, src, n, [&](int64_t o, const bfloat16 *obj) { std::memcpy(pio + at + o, obj, 2 * size_t(U)); });
+        t.pio_written += 2 * n;
+    }
+};
+
+bool Chunk::allocate() {
+    const int64_t tm = L.tm, tk = L.tk, hd = L.head_dim, tile = L.stage[0].tile_bytes;
+    const bool q4 = L.stage[0].format != NPUK_WEIGHTS_BF16;
+    for (const auto &st : L.stage)
+        if (st.tile_bytes != tile || 2 * tile != L.pair_bytes) return false;
+    // 16 GEMM cores: the split's tiles (depth 2), xb (depth 2), the Q4 scratch, acc, the output object (depth 1)
+    g.resize(NPUK_DECODE_GEMV_CORES);
+    for (auto &c : g) {
+        CoreArena &a = arena(emu::kCoreDataBytes);
+        for (auto &p : c.w) p = a.alloc<uint8_t>(size_t(tile));
+        for (auto &p : c.xb) p = a.alloc<bfloat16>(size_t(C * tk));
+        c.scr = q4 ? a.alloc<bfloat16>(size_t(tm * tk)) : nullptr;
+        c.acc = a.alloc<float>(size_t(C * tm));
+        c.y = a.alloc<bfloat16>(size_t(C * tm));
+        if (a.overflowed()) return false;
+    }
+    for (int c = 0; c < 4; ++c) {   // memory tiles (c, 1): 2 channels' pairs (depth 2), the join (depth 2)
+        CoreArena &a = arena(emu::kMemTileBytes);
+        for (int j = 0; j < 2; ++j) {
+            pair[2 * c + j] = a.alloc<uint8_t>(size_t(L.pair_bytes));
+            a.alloc<uint8_t>(size_t(L.pair_bytes));
+        }
+        gjoin[c] = a.alloc<bfloat16>(4 * size_t(C * tm));
+        a.alloc<bfloat16>(4 * size_t(C * tm));
+        if (a.overflowed()) return false;
+    }
+    // the row core
+    {
+        CoreArena &a = arena(emu::kCoreDataBytes);
+        for (bfloat16 **f : {mn, sc, ro, ra})
+            for (int i = 0; i < 2; ++i) f[i] = a.alloc<bfloat16>(size_t(U));
+        for (bfloat16 **b : {&wbuf, &xa, &xr, &tb, &yb, &xfin, &hdrs}) *b = a.alloc<bfloat16>(size_t(L.row_values));
+        if (a.overflowed()) return false;
+    }
+    // attention cores: pack (depth 1), K||V blocks (depth 2), output pieces (depth 2), o, m||l, scores, probabilities
+    at.resize(size_t(L.kv_heads));
+    for (auto &c : at) {
+        CoreArena &a = arena(emu::kCoreDataBytes);
+        c.pack = a.alloc<bfloat16>(size_t(L.pack));
+        for (auto &p : c.kv) p = a.alloc<bfloat16>(size_t(L.kv_head_block));
+        for (auto &p : c.out) p = a.alloc<bfloat16>(size_t(kAttnRows * hd));
+        c.o = a.alloc<float>(size_t(C * hd));
+        c.ml = a.alloc<float>(size_t(2 * C));
+        c.s = a.alloc<float>(size_t(kAttnRows * L.block));
+        c.p = a.alloc<bfloat16>(size_t(kAttnRows * L.block));
+        if (a.overflowed()) return false;
+    }
+    // memory tile (4, 1): the activation slice (depth 2, forwarded blocked) and KV group 0 (depth 2); (7, 1) group 1
+    {
+        CoreArena &a = arena(emu::kMemTileBytes);
+        xslice = a.alloc<bfloat16>(size_t(C * tk));
+        a.alloc<bfloat16>(size_t(C * tk));
+        xblk = a.alloc<bfloat16>(size_t(C * tk));
+        a.alloc<bfloat16>(size_t(C * tk));
+        kvobj.push_back(a.alloc<bfloat16>(size_t(L.kv_fill_heads * L.kv_head_block)));
+        a.alloc<bfloat16>(size_t(L.kv_fill_heads * L.kv_head_block));
+        if (a.overflowed()) return false;
+    }
+    for (int i = 1; i < L.kv_fill_groups; ++i) {
+        CoreArena &a = arena(emu::kMemTileBytes);
+        kvobj.push_back(a.alloc<bfloat16>(size_t(L.kv_fill_heads * L.kv_head_block)));
+        a.alloc<bfloat16>(size_t(L.kv_fill_heads * L.kv_head_block));
+        if (a.overflowed()) return false;
+    }
+    for (int i = 0; i < (L.kv_heads + 3) / 4; ++i) {   // (5 + i, 1): packs (depth 1), the attention join (depth 2)
+        const int n = std::min(4, L.kv_heads - 4 * i);
+        CoreArena &a = arena(emu::kMemTileBytes);
+        packobj.push_back(a.alloc<bfloat16>(size_t(n) * L.pack));
+        attnjoin.push_back(a.alloc<bfloat16>(size_t(n) * kAttnRows * hd));
+        a.alloc<bfloat16>(size_t(n) * kAttnRows * hd);
+        if (a.overflowed()) return false;
+    }
+    return true;
+}
+
+// A GEMM stage: per round and k-slice, every weight channel's next pair split to its two cores and the C x tk
+// activation slice (pio rows at x_stride) blocked 8x8 by memory tile (4, 1) and broadcast; each core accumulates
+// prefill_mm over its tile; per round each core's C x tm rows (prefill_mm_out_bf16) joined per column and drained to
+// columns (16r + 4c + k)·tm of the output rows (out_stride apart).
+bool Chunk::stage(const npuk_decode_stage &st, int64_t x_at, int64_t x_stride, int64_t out_at, int64_t out_stride) {
+    const int64_t tm = L.tm, tk = L.tk, slices = st.k / tk, ng = NPUK_DECODE_GEMV_CORES;
+    int slot = 0;
+    for (int64_t r = 0; r < st.rounds; ++r) {
+        for (int64_t ks = 0; ks < slices; ++ks, slot ^= 1) {
+            for (int ch = 0; ch < NPUK_DECODE_CHANNELS; ++ch) {
+                if (next_pair[ch] >= L.pairs) return false;
+                const int64_t from = L.streams_offset + (next_pair[ch]++ * NPUK_DECODE_CHANNELS + ch) * L.pair_bytes;
+                if (from + L.pair_bytes > L.weights_bytes) return false;
+                std::memcpy(pair[ch], weights + from, size_t(L.pair_bytes));
+                t.weight_channel[ch] += L.pair_bytes;
+                t.weights_read += L.pair_bytes;
+                const int c = ch / 2, j = ch % 2;
+                for (int h = 0; h < 2; ++h)
+                    std::memcpy(g[4 * c + 2 * j + h].w[slot], pair[ch] + h * st.tile_bytes, size_t(st.tile_bytes));
+            }
+            // xin: [C rows (x_stride), tk] from column ks·tk; the memory tile's 8x8 blocks: element
+            // (i·tk/8 + kb)·64 + 8·rr + cc = x[8i + rr, 8kb + cc]
+            for (int64_t row = 0; row < C; ++row)
+                std::memcpy(xslice + row * tk, pio + x_at + row * x_stride + ks * tk, 2 * size_t(tk));
+            t.x_in += 2 * C * tk;
+            t.pio_read += 2 * C * tk;
+            for (int64_t i = 0; i < C / 8; ++i)
+                for (int64_t kb = 0; kb < tk / 8; ++kb)
+                    for (int rr = 0; rr < 8; ++rr)
+                        std::memcpy(xblk + (i * (tk / 8) + kb) * 64 + 8 * rr, xslice + (8 * i + rr) * tk + 8 * kb, 16);
+            t.broadcast += 2 * C * tk;
+            for (auto &c : g) {
+                std::memcpy(c.xb[slot], xblk, 2 * size_t(C * tk));
+                if (!exec) continue;
+                const int first = ks == 0;
+                switch (st.format) {
+                case NPUK_WEIGHTS_Q4_1: prefill_mm_q4_1(c.w[slot], c.xb[slot], c.scr, c.acc, L.tm, L.tk, int32_t(C), first); break;
+                case NPUK_WEIGHTS_Q4_0: prefill_mm_q4_0(c.w[slot], c.xb[slot], c.scr, c.acc, L.tm, L.tk, int32_t(C), first); break;
+                default:
+                    prefill_mm_bf16(reinterpret_cast<const bfloat16 *>(c.w[slot]), c.xb[slot], c.acc, L.tm, L.tk, int32_t(C), first);
                 }
             }
-            matmul_out_bf16(acc, cbuf, tr * tn);
-            const int jbs = tn / 8; // un-block 4x8 blocks into row-major Y
-            for (int i = 0; i < tr / 4; ++i)
-                for (int j = 0; j < jbs; ++j)
-                    for (int rr = 0; rr < 4; ++rr) {
-                        const int row = r0 + i * 4 + rr;
-                        if (row < rows)
-                            std::memcpy(y + long(row) * m + n0 + j * 8, cbuf + ((i * jbs + j) * 4 + rr) * 8, 16);
-                    }
+        }
+        for (auto &c : g)
+            if (exec) prefill_mm_out_bf16(c.acc, c.y, L.tm, int32_t(C));
+        // pgout{c}: core k's C x tm at k·C·tm; drained [4 (stride tm), C (stride out_stride), tm]
+        for (int col = 0; col < 4; ++col) {
+            for (int k = 0; k < 4; ++k) std::memcpy(gjoin[col] + k * C * tm, g[4 * col + k].y, 2 * size_t(C * tm));
+            const int64_t base = out_at + (r * ng + 4 * col) * tm;
+            for (int k = 0; k < 4; ++k)
+                for (int64_t row = 0; row < C; ++row)
+                    std::memcpy(pio + base + k * tm + row * out_stride, gjoin[col] + (k * C + row) * tm, 2 * size_t(tm));
+            t.gemm_drain[col] += 8 * C * tm;
+            t.pio_written += 8 * C * tm;
         }
     }
+    return true;
+}
+
+// Group D: per query index j the packs of every KV head (ppacks{i} split at (5 + i, 1)); per block the KV groups'
+// K||V blocks (pkvg{g} split at (4, 1) / (7, 1)) — the chunk's own block read through kv_blk, which aliases kv there
+// (its drain was awaited in group C); attn_chunk per block; the C/8 output pieces of each head joined and drained to
+// kqv (query head h·grp + j at columns (h·grp + j)·hd).
+void Chunk::attention(int l) {
+    const int64_t hd = L.head_dim, grp = L.q_per_kv, Q = L.q_dim, nkv = L.kv_heads, PQ = L.pack;
+    const npuk_prefill_io_layer &pl = L.pio_layer[l];
+    const int packs = int(packobj.size());
+    const int64_t own = start / L.block;
+    for (int64_t j = 0; j < grp; ++j) {
+        for (int p = 0; p < packs; ++p) {
+            const int n = std::min(4, L.kv_heads - 4 * p);
+            std::memcpy(packobj[p], pio + pl.qpack + (j * nkv + 4 * p) * PQ, 2 * size_t(n * PQ));
+            t.pack_channel[p] += 2 * n * PQ;
+            t.pio_read += 2 * n * PQ;
+            for (int i = 0; i < n; ++i) std::memcpy(at[4 * p + i].pack, packobj[p] + i * PQ, 2 * size_t(PQ));
+        }
+        for (auto &c : at)
+            if (exec) attn_chunk_init_f32(c.o, c.ml, int32_t(C), int32_t(hd));
+        for (int b = 0; b < L.bucket; ++b) {
+            const int slot = b & 1;
+            for (int gi = 0; gi < L.kv_fill_groups; ++gi) {
+                const int64_t within = (int64_t(l) * nkv + gi * L.kv_fill_heads) * L.kv_head_block;
+                const int64_t n = L.kv_fill_heads * L.kv_head_block;
+                const uint16_t *src = b == own ? kv_blk + within : kv + b * L.kv_slab + within;
+                std::memcpy(kvobj[gi], src, 2 * size_t(n));
+                t.kv_channel[gi] += 2 * n;
+                t.kv_read += 2 * n;
+                for (int i = 0; i < L.kv_fill_heads; ++i)
+                    std::memcpy(at[gi * L.kv_fill_heads + i].kv[slot], kvobj[gi] + i * L.kv_head_block, 2 * size_t(L.kv_head_block));
+            }
+            if (!exec) continue;
+            for (auto &c : at)
+                attn_chunk_bf16(c.pack, c.kv[slot], c.o, c.ml, c.s, c.p, b, L.block, int32_t(C), int32_t(hd));
+        }
+        for (int64_t i = 0; i < C / kAttnRows; ++i) {
+            for (int p = 0; p < packs; ++p) {
+                const int n = std::min(4, L.kv_heads - 4 * p);
+                for (int h = 0; h < n; ++h) {
+                    AttnCore &c = at[4 * p + h];
+                    bfloat16 *out = c.out[i & 1];
+                    if (exec) attn_chunk_out_bf16(c.o, c.ml, out, int32_t(i), int32_t(C), int32_t(hd));
+                    std::memcpy(attnjoin[p] + h * kAttnRows * hd, out, 2 * size_t(kAttnRows * hd));
+                }
+                // [len heads (stride grp·hd), 8 rows (stride Q), hd] from kqv + (4p·grp + j)·hd + 8i·Q
+                const int64_t base = pl.kqv + (4 * p * grp + j) * hd + i * kAttnRows * Q;
+                for (int h = 0; h < n; ++h)
+                    for (int rr = 0; rr < kAttnRows; ++rr)
+                        std::memcpy(pio + base + h * grp * hd + rr * Q, attnjoin[p] + (h * kAttnRows + rr) * hd, 2 * size_t(hd));
+                t.attn_drain[p] += 2 * n * kAttnRows * hd;
+                t.pio_written += 2 * n * kAttnRows * hd;
+            }
+        }
+    }
+}
+
+int32_t Chunk::run() {
+    if (!allocate()) return NPUK_CORE_MEMORY;
+    emu::power_on();
+    const int64_t H = L.hidden, F = L.ffn, Q = L.q_dim, KV = L.kv_dim, hd = L.head_dim, grp = L.q_per_kv;
+    const int64_t nkv = L.kv_heads, PQ = L.pack, block = L.block, kvb = L.kv_head_block;
+    // A (layer 0): the header object → hdrs[0 .. 16) → one header row per query head
+    {
+        bfloat16 *obj = mn[mn_slot ^= 1];
+        std::memcpy(obj, pio + L.pio_hdr, 2 * size_t(U));
+        t.row_main += 2 * U;
+        t.pio_read += 2 * U;
+        int32_t h[8];   // the driver's own checks read the header from the object
+        std::memcpy(h, obj, 32);
+        if (exec) copy_in_bf16(obj, hdrs, 0, kHeader);
+        start = h[0];
+        rows = h[1];
+        if (start < 0 || start % C || rows < 1 || rows > C || h[3] != L.bucket || start / block >= L.bucket ||
+            start + C > int64_t(L.blocks) * block)
+            return NPUK_BAD_SHAPE;
+        if (exec) prefill_headers_bf16(hdrs, L.heads, int32_t(hd));
+    }
+    for (int l = 0; l < L.layers; ++l) {
+        const npuk_prefill_io_layer &pl = L.pio_layer[l];
+        const int64_t resid = l == 0 ? L.pio_x : L.pio_layer[l - 1].l_out;
+        // A: attn_norm of the residual rows
+        take_norm(L.attn_norm[l], H, wbuf);
+        for (int64_t r = 0; r < C; ++r) {
+            take_main(resid + r * H, H, xa);
+            if (exec) rmsnorm_bf16(xa, wbuf, yb, int32_t(H), L.eps);
+            give_pio(ro, ro_slot, t.row_out, yb, H, pl.attn_norm + r * H);
+        }
+        // B: QKV
+        if (!stage(L.stage[NPUK_STAGE_QKV], pl.attn_norm, H, pl.qkv, L.row_qkv)) return NPUK_BAD_LAYOUT;
+        // C: RoPE; Q rows scattered to the packs ([C (hd), kvHeads (PQ), grp (kvHeads·PQ), hd]), K||V rows to kv_blk
+        // ([C (hd), kvHeads (kvb), 2 (block·hd), hd]); then the header rows of the packs
+        for (int64_t r = 0; r < C; ++r) {
+            take_main(pl.qkv + r * L.row_qkv, Q + 2 * KV, tb);
+            bfloat16 *cs = sc[sc_slot ^= 1];
+            std::memcpy(cs, pio + L.pio_cs + r * U, 2 * size_t(U));
+            t.row_second += 2 * U;
+            t.pio_read += 2 * U;
+            if (exec) {
+                if (L.adjacent) rope_adjacent_bf16(tb, cs, yb, L.heads + L.kv_heads, int32_t(hd));
+                else rope_halfsplit_bf16(tb, cs, yb, L.heads + L.kv_heads, int32_t(hd));
+            }
+            give(ro, ro_slot, t.row_out, yb, Q, [&](int64_t o, const bfloat16 *obj) {
+                for (int64_t v = 0; v < U; v += hd) {
+                    const int64_t n = (o + v) / hd, h = n / grp, j = n % grp;   // query head h·grp + j
+                    std::memcpy(pio + pl.qpack + (j * nkv + h) * PQ + r * hd, obj + v, 2 * size_t(hd));
+                }
+            });
+            t.pio_written += 2 * Q;
+            if (exec) kv_rows_bf16(yb, tb, xr, hdrs, int32_t(r), L.kv_heads, L.q_dim, int32_t(hd));
+            give(ra, ra_slot, t.row_aux, xr, 2 * KV, [&](int64_t o, const bfloat16 *obj) {
+                for (int64_t v = 0; v < U; v += hd) {
+                    const int64_t n = (o + v) / hd, h = n / 2, half = n % 2;
+                    std::memcpy(kv_blk + (int64_t(l) * nkv + h) * kvb + half * block * hd + r * hd, obj + v, 2 * size_t(hd));
+                }
+            });
+            t.kv_blk_written += 4 * KV;
+        }
+        give(ro, ro_slot, t.row_out, hdrs, Q, [&](int64_t o, const bfloat16 *obj) {
+            for (int64_t v = 0; v < U; v += hd) {
+                const int64_t n = (o + v) / hd, h = n / grp, j = n % grp;
+                std::memcpy(pio + pl.qpack + (j * nkv + h) * PQ + C * hd, obj + v, 2 * size_t(hd));
+            }
+        });
+        t.pio_written += 2 * Q;
+        // D: attention
+        attention(l);
+        // E: O
+        if (!stage(L.stage[NPUK_STAGE_O], pl.kqv, Q, pl.o, L.row_o)) return NPUK_BAD_LAYOUT;
+        // F: ffn_inp = residual + attn_out (raux), ffn_norm (rout)
+        take_norm(L.ffn_norm[l], H, wbuf);
+        for (int64_t r = 0; r < C; ++r) {
+            take_main(pl.o + r * L.row_o, H, tb);
+            take_second(resid + r * H, H, xa);
+            if (exec) add_bf16(xa, tb, xr, int32_t(H));
+            give_pio(ra, ra_slot, t.row_aux, xr, H, pl.ffn_inp + r * H);
+            if (exec) rmsnorm_bf16(xr, wbuf, yb, int32_t(H), L.eps);
+            give_pio(ro, ro_slot, t.row_out, yb, H, pl.ffn_norm + r * H);
+        }
+        // G: GU
+        if (!stage(L.stage[NPUK_STAGE_GU], pl.ffn_norm, H, pl.gu, L.row_gu)) return NPUK_BAD_LAYOUT;
+        // H: SwiGLU, two gu objects (a row's first 2F values, in order) → one act object
+        int64_t act_at = pl.act;
+        for (int64_t r = 0; r < C; ++r)
+            for (int64_t o = 0; o < 2 * F; o += 2 * U) {
+                bfloat16 *g0 = mn[mn_slot ^= 1];
+                std::memcpy(g0, pio + pl.gu + r * L.row_gu + o, 2 * size_t(U));
+                bfloat16 *g1 = mn[mn_slot ^= 1];
+                std::memcpy(g1, pio + pl.gu + r * L.row_gu + o + U, 2 * size_t(U));
+                t.row_main += 4 * U;
+                t.pio_read += 4 * U;
+                bfloat16 *a = ro[ro_slot ^= 1];
+                if (exec) swiglu_tiles_bf16(g0, g1, a, L.tm, int32_t(U));
+                std::memcpy(pio + act_at, a, 2 * size_t(U));
+                act_at += U;
+                t.row_out += 2 * U;
+                t.pio_written += 2 * U;
+            }
+        // I: D
+        if (!stage(L.stage[NPUK_STAGE_D], pl.act, F, pl.d, L.row_d)) return NPUK_BAD_LAYOUT;
+        // J: l_out = ffn_inp + ffn_out; the last prompt row kept
+        for (int64_t r = 0; r < C; ++r) {
+            take_main(pl.d + r * L.row_d, H, tb);
+            take_second(pl.ffn_inp + r * H, H, xr);
+            if (exec) add_bf16(xr, tb, xa, int32_t(H));
+            give_pio(ro, ro_slot, t.row_out, xa, H, pl.l_out + r * H);
+            if (exec) keep_last_row_bf16(xa, xfin, hdrs, int32_t(r), int32_t(H));
+        }
+    }
+    // x_final (io) ← rout
+    give(ro, ro_slot, t.row_out, xfin, H, [&](int64_t o, const bfloat16 *obj) {
+        std::memcpy(io + L.io_x_final + o, obj, 2 * size_t(U));
+    });
+    t.io_written += 2 * H;
+    for (int ch = 0; ch < NPUK_DECODE_CHANNELS; ++ch)
+        if (next_pair[ch] != L.pairs) return NPUK_BAD_LAYOUT;
     return NPUK_OK;
 }
 
@@ -94,70 +418,109 @@ int32_t run_matmul(const uint16_t *x, const void *wv, uint16_t *y, int rows, int
 
 extern "C" {
 
-int32_t npuk_matmul_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t rows, int32_t chunk, int32_t m,
-                         int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores) {
-    return run_matmul<NPUK_WEIGHTS_BF16>(x, w, y, rows, chunk, m, k, tr, tk, tn, cores);
-}
-
-int32_t npuk_matmul_q4_1(const uint16_t *x, const uint8_t *w, uint16_t *y, int32_t rows, int32_t chunk, int32_t m,
-                         int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores) {
-    if (tk > 512) return NPUK_BAD_SHAPE;
-    return run_matmul<NPUK_WEIGHTS_Q4_1>(x, w, y, rows, chunk, m, k, tr, tk, tn, cores);
-}
-
-int32_t npuk_matmul_q4_0(const uint16_t *x, const uint8_t *w, uint16_t *y, int32_t rows, int32_t chunk, int32_t m,
-                         int32_t k, int32_t tr, int32_t tk, int32_t tn, int32_t cores) {
-    if (tk > 512 || tk % 64) return NPUK_BAD_SHAPE;
-    return run_matmul<NPUK_WEIGHTS_Q4_0>(x, w, y, rows, chunk, m, k, tr, tk, tn, cores);
-}
-
-int32_t npuk_attn_prefill_bf16(const uint16_t *q, const uint16_t *k_new, const uint16_t *v_new, uint16_t *k_cache,
-                               uint16_t *v_cache, int32_t capacity, int32_t start, int32_t rows, int32_t heads,
-                               int32_t kv_heads, int32_t head_dim, int32_t block, int32_t qrows, uint16_t *out) {
-    if (heads <= 0 || kv_heads <= 0 || heads % kv_heads || head_dim <= 0 || head_dim % 16 || block <= 0 ||
-        qrows <= 0 || capacity % block || start < 0 || rows <= 0 || start + rows > capacity)
+int32_t npuk_prefill_chunk(const npuk_prefill_layout *layout, const uint8_t *weights, const uint16_t *kv,
+                           uint16_t *kv_blk, uint16_t *pio, uint16_t *io, npuk_prefill_traffic *traffic) {
+    if (!layout || !weights || !kv || !kv_blk || !pio || !io) return NPUK_BAD_SHAPE;
+    const npuk_prefill_layout &L = *layout;
+    if (L.tm <= 0 || L.tk <= 0 || L.tm % 8 || L.tk % 8 || L.chunk <= 0 || L.chunk % 8 || L.chunk != L.block ||
+        L.unit <= 0 || L.unit % L.head_dim || L.hidden % L.unit || L.q_dim % L.unit || (2 * L.kv_dim) % L.unit ||
+        L.ffn % L.unit || L.unit % L.tm || L.kv_heads <= 0 || L.kv_heads > 8 || L.kv_fill_groups <= 0 ||
+        L.kv_fill_groups > 2 || L.kv_fill_groups * L.kv_fill_heads != L.kv_heads || L.layers <= 0 ||
+        L.pair_bytes <= 0 || L.row_values < L.hidden || L.row_values < L.q_dim + 2 * L.kv_dim || !L.pio_layer ||
+        !L.attn_norm || !L.ffn_norm || L.bucket <= 0 || L.bucket > L.blocks)
         return NPUK_BAD_SHAPE;
-    const int group = heads / kv_heads;
-    const long hd = head_dim;
-    for (int r = 0; r < rows; ++r) // append the chunk's K/V rows at start..start+rows-1
-        for (int h = 0; h < kv_heads; ++h) {
-            std::memcpy(k_cache + (long(h) * capacity + start + r) * hd, k_new + (long(r) * kv_heads + h) * hd, 2 * hd);
-            std::memcpy(v_cache + (long(h) * capacity + start + r) * hd, v_new + (long(r) * kv_heads + h) * hd, 2 * hd);
-        }
-    const int blocks = (start + rows + block - 1) / block;
-    for (int head = 0; head < heads; ++head) {
-        const int kv = head / group;
-        for (int row0 = 0; row0 < rows; row0 += qrows) { // one core per (head, row group)
-            emu::power_on();
-            emu::CoreArena arena;
-            bfloat16 *qbuf = arena.alloc<bfloat16>(size_t(qrows) * hd);
-            bfloat16 *kbuf[2] = {arena.alloc<bfloat16>(size_t(block) * hd), arena.alloc<bfloat16>(size_t(block) * hd)};
-            bfloat16 *vbuf[2] = {arena.alloc<bfloat16>(size_t(block) * hd), arena.alloc<bfloat16>(size_t(block) * hd)};
-            float *state = arena.alloc<float>(size_t(qrows) * (hd + 16));
-            float *scores = arena.alloc<float>(block);
-            int32_t *params = arena.alloc<int32_t>(8);
-            bfloat16 *obuf = arena.alloc<bfloat16>(size_t(qrows) * hd);
-            if (arena.overflowed()) return NPUK_CORE_MEMORY;
-            params[0] = start + rows - 1;
-            params[1] = start;
-            params[2] = rows;
-            const int n = std::min(qrows, rows - row0);
-            for (int r = 0; r < qrows; ++r) // q rows of this head, strided by heads*head_dim in DDR
-                std::memcpy(qbuf + r * hd, r < n ? q + (long(row0 + r) * heads + head) * hd : q, 2 * hd);
-            attn_decode_init_f32(state, qrows, head_dim);
-            // the causal limit of this core's last row bounds the blocks it needs
-            const int last = std::min(blocks, (start + row0 + n - 1) / block + 1);
-            for (int b = 0, s = 0; b < last; ++b, s ^= 1) {
-                const long base = (long(kv) * capacity + long(b) * block) * hd;
-                std::memcpy(kbuf[s], k_cache + base, 2 * block * hd);
-                std::memcpy(vbuf[s], v_cache + base, 2 * block * hd);
-                attn_prefill_bf16(qbuf, kbuf[s], vbuf[s], state, scores, params, row0, qrows, b, block, head_dim);
-            }
-            attn_decode_out_bf16(state, obuf, n, head_dim);
-            for (int r = 0; r < n; ++r)
-                std::memcpy(out + (long(row0 + r) * heads + head) * hd, obuf + r * hd, 2 * hd);
+    npuk_prefill_traffic local{};
+    npuk_prefill_traffic &t = traffic ? *traffic : local;
+    t = npuk_prefill_traffic{};
+    Chunk chunk(L, weights, kv, kv_blk, pio, io, t);
+    return chunk.run();
+}
+
+// One prefill_mm tile over k (k / tk slices of the row-major tm x k weight rows given as k / tk tiles in the
+// format's bytes, back to back) and C = rows rows: the GEMM core's calls, x blocked as memory tile (4, 1) does.
+int32_t npuk_prefill_mm_tile(int32_t format, const uint8_t *w, const uint16_t *x, uint16_t *y, int32_t tm, int32_t tk,
+                             int32_t k, int32_t rows) {
+    if (tm <= 0 || tk <= 0 || tm % 8 || tk % 32 || rows <= 0 || rows % 8 || k % tk || (format == NPUK_WEIGHTS_Q4_0 && tk % 64))
+        return NPUK_BAD_SHAPE;
+    const int64_t tile = format == NPUK_WEIGHTS_Q4_1 ? int64_t(tm) * (tk / 32) * 20
+                         : format == NPUK_WEIGHTS_Q4_0 ? int64_t(tm) * (tk / 32) * 18 : int64_t(tm) * tk * 2;
+    emu::power_on();
+    CoreArena a;
+    uint8_t *wt = a.alloc<uint8_t>(size_t(tile));
+    bfloat16 *xb = a.alloc<bfloat16>(size_t(rows) * tk);
+    bfloat16 *scr = format == NPUK_WEIGHTS_BF16 ? nullptr : a.alloc<bfloat16>(size_t(tm) * tk);
+    float *acc = a.alloc<float>(size_t(rows) * tm);
+    bfloat16 *out = a.alloc<bfloat16>(size_t(rows) * tm);
+    if (a.overflowed()) return NPUK_CORE_MEMORY;
+    for (int ks = 0; ks < k / tk; ++ks) {
+        std::memcpy(wt, w + ks * tile, size_t(tile));
+        for (int i = 0; i < rows / 8; ++i)
+            for (int kb = 0; kb < tk / 8; ++kb)
+                for (int rr = 0; rr < 8; ++rr)
+                    std::memcpy(xb + (i * (tk / 8) + kb) * 64 + 8 * rr, x + int64_t(8 * i + rr) * k + ks * tk + 8 * kb, 16);
+        switch (format) {
+        case NPUK_WEIGHTS_Q4_1: prefill_mm_q4_1(wt, xb, scr, acc, tm, tk, rows, ks == 0); break;
+        case NPUK_WEIGHTS_Q4_0: prefill_mm_q4_0(wt, xb, scr, acc, tm, tk, rows, ks == 0); break;
+        default: prefill_mm_bf16(reinterpret_cast<const bfloat16 *>(wt), xb, acc, tm, tk, rows, ks == 0);
         }
     }
+    prefill_mm_out_bf16(acc, out, tm, rows);
+    std::memcpy(y, out, 2 * size_t(rows) * tm);
+    return NPUK_OK;
+}
+
+// One attention core's work for one query head: init, every block in order, the C/8 output pieces.
+int32_t npuk_attn_chunk_head(const uint16_t *pack, const uint16_t *kv, uint16_t *out, int32_t blocks, int32_t block,
+                             int32_t rows, int32_t hd) {
+    if (blocks <= 0 || block <= 0 || block % 16 || rows <= 0 || rows % 8 || hd <= 0 || hd % 16) return NPUK_BAD_SHAPE;
+    emu::power_on();
+    CoreArena a;
+    bfloat16 *pk = a.alloc<bfloat16>(size_t(rows + 1) * hd);
+    bfloat16 *kvb = a.alloc<bfloat16>(2 * size_t(block) * hd);
+    float *o = a.alloc<float>(size_t(rows) * hd), *ml = a.alloc<float>(2 * size_t(rows)), *s = a.alloc<float>(8 * size_t(block));
+    bfloat16 *p = a.alloc<bfloat16>(8 * size_t(block)), *piece = a.alloc<bfloat16>(8 * size_t(hd));
+    if (a.overflowed()) return NPUK_CORE_MEMORY;
+    std::memcpy(pk, pack, 2 * size_t(rows + 1) * hd);
+    attn_chunk_init_f32(o, ml, rows, hd);
+    for (int b = 0; b < blocks; ++b) {
+        std::memcpy(kvb, kv + int64_t(b) * 2 * block * hd, 4 * size_t(block) * hd);
+        attn_chunk_bf16(pk, kvb, o, ml, s, p, b, block, rows, hd);
+    }
+    for (int i = 0; i < rows / 8; ++i) {
+        attn_chunk_out_bf16(o, ml, piece, i, rows, hd);
+        std::memcpy(out + int64_t(i) * 8 * hd, piece, 16 * size_t(hd));
+    }
+    return NPUK_OK;
+}
+
+int32_t npuk_swiglu_tiles(const uint16_t *gu0, const uint16_t *gu1, uint16_t *act, int32_t tm, int32_t n) {
+    if (tm <= 0 || tm % 16 || n <= 0 || n % tm) return NPUK_BAD_SHAPE;
+    emu::power_on();
+    CoreArena a;
+    bfloat16 *g0 = a.alloc<bfloat16>(size_t(n)), *g1 = a.alloc<bfloat16>(size_t(n)), *out = a.alloc<bfloat16>(size_t(n));
+    if (a.overflowed()) return NPUK_CORE_MEMORY;
+    std::memcpy(g0, gu0, 2 * size_t(n));
+    std::memcpy(g1, gu1, 2 * size_t(n));
+    swiglu_tiles_bf16(g0, g1, out, tm, n);
+    std::memcpy(act, out, 2 * size_t(n));
+    return NPUK_OK;
+}
+
+int32_t npuk_kv_rows(const uint16_t *y, const uint16_t *t, uint16_t *kv, int32_t r, int32_t valid, int32_t heads,
+                     int32_t qdim, int32_t hd) {
+    if (heads <= 0 || hd <= 0 || hd % 16 || qdim < 0 || r < 0) return NPUK_BAD_SHAPE;
+    const int64_t n = qdim + 2 * int64_t(heads) * hd;
+    emu::power_on();
+    CoreArena a;
+    bfloat16 *yb = a.alloc<bfloat16>(size_t(n)), *tb = a.alloc<bfloat16>(size_t(n));
+    bfloat16 *out = a.alloc<bfloat16>(2 * size_t(heads) * hd), *hdr = a.alloc<bfloat16>(kHeader);
+    if (a.overflowed()) return NPUK_CORE_MEMORY;
+    std::memcpy(yb, y, 2 * size_t(n));
+    std::memcpy(tb, t, 2 * size_t(n));
+    const int32_t h[8] = {0, valid, 1, 1, 0, 0, 0, 0};
+    std::memcpy(hdr, h, 32);
+    kv_rows_bf16(yb, tb, out, hdr, r, heads, qdim, hd);
+    std::memcpy(kv, out, 4 * size_t(heads) * hd);
     return NPUK_OK;
 }
 

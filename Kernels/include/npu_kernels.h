@@ -196,6 +196,82 @@ struct npuk_lm_layout {
 int32_t npuk_lm_head(const struct npuk_lm_layout *layout, const uint8_t *lm_weights, uint16_t *io,
                      struct npuk_decode_traffic *traffic);
 
+
+// The prefill chunk (Kernels/decode/prefill.py, issue 13; the layouts are Swift's PrefillLayout, passed here, never
+// recomputed): ONE run moves C = block prompt rows at positions start .. start + C - 1 through every layer — 16 GEMM
+// cores on decode's weight channels (aie::mmul<8, 8, 8> on decode's tiles), one row core (norms, RoPE, residual adds,
+// SwiGLU, the K||V rows), one attention core per KV head (causal over the bucket's blocks) — writing every
+// intermediate to pio, the chunk's block of every layer and head to kv_blk, and the last prompt row's final residual
+// to io x_final. Offsets in the weights BO are bytes; in kv, kv_blk, pio and io bf16 elements.
+struct npuk_prefill_io_layer {
+    int64_t attn_norm, qkv, qpack, kqv, o, ffn_inp, ffn_norm, gu, act, d, l_out;
+};
+
+struct npuk_prefill_layout {
+    int32_t hidden, q_dim, kv_dim, ffn, layers, heads, kv_heads, head_dim;
+    int32_t q_per_kv;           // heads / kv_heads (grp)
+    float eps;
+    int32_t adjacent;           // RoPE pairing: 1 adjacent, 0 half-split
+    int32_t tm, tk, block, blocks;
+    int32_t chunk;              // C: rows per chunk (= block)
+    int32_t unit;               // U: the row core's object (bf16 values)
+    int32_t row_values;         // RM: the row core's row buffers (bf16 values)
+    int32_t bucket;             // KV blocks this kernel reads
+    int32_t kv_fill_groups, kv_fill_heads;   // KG groups of kgk heads (one KV channel each)
+    int32_t pack;               // PQ: one query head's C roped rows, then a header row
+    int32_t execute;            // 0: move and count every byte, call no kernel (counting at 1B shapes)
+    int32_t unused;
+    struct npuk_decode_stage stage[NPUK_DECODE_STAGES];   // QKV, O, GU, D (decode's)
+    // weights BO (bytes): decode's
+    int64_t streams_offset, pair_bytes, pairs;
+    const int64_t *attn_norm, *ffn_norm;   // [layers]
+    int64_t weights_bytes;
+    // kv BO / kv_blk (bf16 elements): a slab is one block of every layer, head, K|V; head h's K block of layer l at
+    // (l * kv_heads + h) * kv_head_block inside a slab, its V block block * head_dim after it
+    int64_t kv_slab, kv_head_block, kv_elements;
+    // pio (bf16 elements): head regions, per-layer regions, row strides of the GEMM outputs (padded rows)
+    int64_t pio_hdr, pio_cs, pio_x, pio_elements;
+    int64_t row_qkv, row_o, row_gu, row_d;
+    const struct npuk_prefill_io_layer *pio_layer;   // [layers]
+    // io BO (bf16 elements): decode's x_final
+    int64_t io_x_final, io_elements;
+};
+
+// Bytes a prefill run moved, per argument and per shim DMA channel (MM2S reads DDR, S2MM writes it).
+struct npuk_prefill_traffic {
+    int64_t weights_read, kv_read, kv_blk_written, pio_read, pio_written, io_written;
+    int64_t weight_channel[NPUK_DECODE_CHANNELS];  // MM2S: decode's channel streams
+    int64_t x_in;                                  // MM2S (4, 0): the GEMM stages' activation slices
+    int64_t row_main, row_second;                  // MM2S (5, 0), (6, 0): the row core's inputs
+    int64_t kv_channel[2];                         // MM2S: pkvg{g}
+    int64_t pack_channel[2];                       // MM2S: ppacks{i}
+    int64_t gemm_drain[4];                         // S2MM: column c's joined C x tm rows
+    int64_t row_out, row_aux;                      // S2MM (4, 0), (7, 0): the row core's outputs (raux: kv_blk too)
+    int64_t attn_drain[2];                         // S2MM: pattnj{i}
+    int64_t broadcast;                             // on chip: xb objects memory tile (4, 1) sent (counted once)
+};
+
+// Runs one chunk at the start, rows and bucket its pio header holds (int32[8] [start, rows, 1, bucket, 0...]): kv
+// is read (the chunk's own block through kv_blk, which aliases it: the kv_blk drain is awaited before the attention
+// fill reads it), kv_blk is written whole (rows >= rows as zeros), pio's intermediates and io x_final written.
+// Returns NPUK_OK, NPUK_BAD_SHAPE (header), NPUK_CORE_MEMORY or NPUK_BAD_LAYOUT. `traffic` (nullable) is overwritten.
+int32_t npuk_prefill_chunk(const struct npuk_prefill_layout *layout, const uint8_t *weights, const uint16_t *kv,
+                           uint16_t *kv_blk, uint16_t *pio, uint16_t *io, struct npuk_prefill_traffic *traffic);
+
+// The prefill AIE kernels one at a time (tests against the CPU reference): one prefill_mm_<w> tile (format
+// NPUK_WEIGHTS_*) over C rows in 8x8 blocks (x: C x tk row-major, blocked here as memory tile (4, 1) does) and
+// prefill_mm_out_bf16 (y: C x tm row-major); attention of one query head's C rows over `blocks` K||V blocks
+// (pack: C x hd roped rows then the header row; kv: blocks x (K block ‖ V block)), out C x hd.
+int32_t npuk_prefill_mm_tile(int32_t format, const uint8_t *w, const uint16_t *x, uint16_t *y, int32_t tm, int32_t tk,
+                             int32_t k, int32_t rows);
+int32_t npuk_attn_chunk_head(const uint16_t *pack, const uint16_t *kv, uint16_t *out, int32_t blocks, int32_t block,
+                             int32_t rows, int32_t hd);
+// The row core's kernels on one core: swiglu_tiles_bf16 over two n-value objects of (gate, up) tile pairs (act: n
+// values); kv_rows_bf16 of chunk row r with `valid` prompt rows (y: rope's output row, t: the qkv row; kv: 2 * heads *
+// hd values).
+int32_t npuk_swiglu_tiles(const uint16_t *gu0, const uint16_t *gu1, uint16_t *act, int32_t tm, int32_t n);
+int32_t npuk_kv_rows(const uint16_t *y, const uint16_t *t, uint16_t *kv, int32_t r, int32_t valid, int32_t heads,
+                     int32_t qdim, int32_t hd);
 #ifdef __cplusplus
 }
 #endif

@@ -2,7 +2,8 @@
 
 /// Device counters of an NPUBackend session. A "token" is one row through the decode designs: one runlist execute
 /// (one driver command) of the decode token run and the LM head run, or of the decode token run alone for a prompt row
-/// whose logits nobody reads; prompt rows are included (they run as decode steps).
+/// whose logits nobody reads; prompt rows run as decode steps are included, prompt chunks through the prefill runs
+/// are counted apart (`chunks`).
 public struct BackendCounters: Sendable, Equatable {
     /// Everything up to the end of load (allocations, weight uploads).
     public var load = DeviceCounters()
@@ -20,6 +21,14 @@ public struct BackendCounters: Sendable, Equatable {
     /// total and for the last token.
     public var argumentRebinds = 0
     public var lastTokenArgumentRebinds = 0
+    /// Prompt chunks through the prefill runs (issue 13): the last one's counts, their sum, their number, traffic
+    /// and chained commands (kv_blk re-binds are in `argumentRebinds`).
+    public var lastChunk = DeviceCounters()
+    public var chunks = DeviceCounters()
+    public var chunkCount = 0
+    public var lastChunkTraffic: DeviceTraffic?
+    public var chunksTraffic = DeviceTraffic()
+    public var lastChunkChains: [RunlistChain]?
 
     public init() {}
 
@@ -38,6 +47,15 @@ public struct BackendCounters: Sendable, Equatable {
         s.buffersAllocated += b.buffersAllocated
         s.bytesAllocated += b.bytesAllocated
         return s
+    }
+
+    mutating func recordChunk(_ counters: DeviceCounters, traffic: DeviceTraffic?, chains: [RunlistChain]?) {
+        lastChunk = counters
+        chunks = Self.sum(chunks, counters)
+        chunkCount += 1
+        lastChunkTraffic = traffic
+        lastChunkChains = chains
+        if let t = traffic { chunksTraffic = chunksTraffic + t }
     }
 
     mutating func recordToken(_ counters: DeviceCounters, traffic: DeviceTraffic?, chains: [RunlistChain]? = nil, rebinds: Int = 0) {

@@ -70,6 +70,12 @@ public struct DecodeBenchResult: Sendable {
     public var target: NPU2Target
     public var contextKernels: Int
     public var cost: DecodeCostModel
+    /// A 64-row prompt chunk from position 0 on the same emulated device (issue 13): its runlist [prefill, LM head]'s
+    /// counts and traffic as the driver counted them, and the prefill layout at the bench's context.
+    public var prefillChunk: DeviceCounters?
+    public var prefillChunkTraffic: DeviceTraffic?
+    public var prefillChunkChains: [RunlistChain]?
+    public var prefill: PrefillLayout?
 
     public var layers: Int { layout.config.layerCount }
     /// The token's phases: the decode token run's, then the LM head run's.
@@ -134,6 +140,10 @@ public enum DecodeBenchmark {
                                      contextLength: context, xclbin: "emulated-decode.xclbin",
                                      instructions: { try device.instructions(for: $0) })
         _ = try backend.nextTokenGreedy(after: 1, position: position)
+        if let p = backend.designs.prefill {   // one prompt chunk of C rows: [prefill, LM head], counted (not computed)
+            device.executesKernels = false
+            _ = try backend.step(tokens: Array(repeating: 1, count: p.chunk), start: 0, logitRows: .last, observer: nil)
+        }
         let c = backend.counters, l = backend.layout
         let weights = "\(l.projectionDType.rawValue) matrices, \(l.lmHeadDType.rawValue) LM head"
         let natural = DecodeWeights.parts(l, outputWeight: graph.outputWeightName).reduce(0) { sum, part in
@@ -144,7 +154,9 @@ public enum DecodeBenchmark {
                                  layout: l, kernelsExecuted: executeKernels, perToken: c.lastToken, traffic: c.lastTokenTraffic!,
                                  naturalWeightBytes: natural, argumentRebinds: c.lastTokenArgumentRebinds,
                                  chains: c.lastTokenChains ?? [], target: manifest.target,
-                                 contextKernels: device.kernelNames.count, cost: cost)
+                                 contextKernels: device.kernelNames.count, cost: cost,
+                                 prefillChunk: c.chunkCount > 0 ? c.lastChunk : nil, prefillChunkTraffic: c.lastChunkTraffic,
+                                 prefillChunkChains: c.lastChunkChains, prefill: backend.designs.prefill)
     }
 
     /// A table of the results, labelled "modelled", with the cost model's parameters.

@@ -15,6 +15,28 @@ public enum ArgumentRole: Sendable, Equatable {
     /// Host-written inputs first (`DesignArgument.hostInputBytes`), then every region the runs write (the decode
     /// token's intermediates and x_final, the LM head's result_norm, logits, bests, token).
     case io
+    /// The prefill KV append (issue 13): a sub-buffer of the KV BO at the chunk's block, rebound per chunk; the run
+    /// writes all of it (the chunk's K and V rows of every layer and head; rows past the prompt as zeros).
+    case kvBlock
+    /// The prefill run's own io (pio): host-written head regions first (`hostInputBytes`: header, RoPE rows, the
+    /// embeddings), then every intermediate of the chunk's rows, written by the run.
+    case prefillIO
+
+    /// The role's name in the Python contract (layout.py `arguments()`).
+    public var contractName: String {
+        switch self {
+        case .input: "input"
+        case .weight: "weight"
+        case .kvCache: "kvCache"
+        case .kvRow: "kvRow"
+        case .params: "params"
+        case .output: "output"
+        case .taps: "taps"
+        case .io: "io"
+        case .kvBlock: "kvBlock"
+        case .prefillIO: "prefillIO"
+        }
+    }
 }
 
 public struct DesignArgument: Sendable, Equatable {
@@ -36,6 +58,7 @@ public struct DesignArgument: Sendable, Equatable {
 public enum DesignKind: Sendable, Hashable {
     case decodeToken(bucket: Int)   // every layer of a token; KV blocks read: the length bucket
     case lmHead                     // the LM head after it (same runlist)
+    case prefill(bucket: Int)       // every layer of a prompt chunk of C rows (issue 13); KV blocks read: the bucket
 }
 
 /// One kernel of the decode xclbin: mlir-aie's arguments 0–2 (opcode, instructions, word count), then
@@ -68,11 +91,21 @@ public struct DecodeDesigns: Sendable {
     /// Length buckets in KV blocks: 1, 2, 4 … up to context / block.
     public var buckets: [Int] { layout.buckets }
     public let manifest: KernelManifest
+    /// The prefill layout (issue 13): one run per prompt chunk of C rows; nil when the shapes cannot take it.
+    public let prefill: PrefillLayout?
+    public let prefillUnsupported: String?
 
     public init(manifest: KernelManifest, config: ModelConfig, projectionDType: DType, lmHeadDType: DType, context: Int) throws {
         layout = try DecodeLayout(manifest: manifest, config: config, projection: projectionDType, lmHead: lmHeadDType,
                                   context: context)
         self.manifest = manifest
+        do {
+            prefill = try PrefillLayout(layout)
+            prefillUnsupported = nil
+        } catch {
+            prefill = nil
+            prefillUnsupported = "\(error)"
+        }
         // validation hook: aiecc's buffer arguments (NPU2 target model); the baseline lists none since issue 12
         try DesignLimits.checkBufferArguments(all, target: manifest.target, baseline: manifest.baseline)
     }
@@ -102,8 +135,17 @@ public struct DecodeDesigns: Sendable {
                            ])
     }
 
-    /// Every kernel of the decode xclbin: the decode token per bucket, then the LM head.
-    public var all: [FusedDesign] { buckets.map { token(bucket: $0) } + [lmHead] }
+    /// Every kernel of the xclbin: the decode token per bucket, the LM head, then the prefill per bucket (issue 13;
+    /// none when the model's shapes cannot take the prefill design: `prefillUnsupported` says why).
+    public var all: [FusedDesign] { buckets.map { token(bucket: $0) } + [lmHead] + prefillDesigns }
+
+    /// The prefill kernels, one per bucket.
+    public var prefillDesigns: [FusedDesign] { prefill.map { p in buckets.map { prefill(bucket: $0, p) } } ?? [] }
+
+    /// The prefill kernel of a bucket: weights, kv, kv_blk, pio, io (PrefillLayout.arguments).
+    public func prefill(bucket: Int, _ p: PrefillLayout) -> FusedDesign {
+        FusedDesign(kernelName: p.kernelName(bucket: bucket), design: "prefill", kind: .prefill(bucket: bucket), arguments: p.arguments)
+    }
 
     public func design(named name: String) -> FusedDesign? { all.first { $0.kernelName == name } }
 }

@@ -19,8 +19,8 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
     }
 
     /// NPUBackend's allocations at load, in its order: the weights BO (norms ‖ channel streams), the lm_weights BO
-    /// (output_norm_w ‖ the LM head's channel streams), the KV BO, the io BO; then one instruction BO per kernel
-    /// (each KV length bucket's decode token, the LM head).
+    /// (output_norm_w ‖ the LM head's channel streams), the KV BO, the io BO, the prefill's pio BO; then one
+    /// instruction BO per kernel (each KV length bucket's decode token, the LM head, each bucket's prefill).
     public let buffers: [Buffer]
     /// xrt::run objects the backend can keep (one decode token run per bucket and the LM head run), each with a
     /// command BO.
@@ -45,14 +45,18 @@ public struct DeviceMemoryPlan: Sendable, Equatable {
             Buffer(name: "kv", bytes: 2 * l.kvElements, flags: .hostOnly, category: .kvCache),
             Buffer(name: "io", bytes: 2 * l.ioElements, flags: .hostOnly, category: .activations),
         ]
+        if let p = designs.prefill { list.append(Buffer(name: "pio", bytes: p.pioBytes, flags: .hostOnly, category: .activations)) }
         for design in designs.all {
             list.append(Buffer(name: "insts(\(design.kernelName))", bytes: instructionBytes[design.kernelName] ?? 0,
                                flags: .cacheable, category: .instructions))
         }
         buffers = list
-        // per KV bucket a decode token run and two runlists (NPUBackend builds them on first use); one LM head run
-        runs = designs.buckets.count + 1
-        chainedCommands = 2 * designs.buckets.count
+        // per KV bucket a decode token run and two runlists (NPUBackend builds them on first use); one LM head run;
+        // with prefill designs per bucket a prefill run and two runlists ([prefill], [prefill, LM head]), and the
+        // verify mode's [LM head] alone (a prompt row's logits from its l_out)
+        let prefill = designs.prefill == nil ? 0 : designs.buckets.count
+        runs = designs.buckets.count + 1 + prefill
+        chainedCommands = 2 * designs.buckets.count + 2 * prefill + (prefill > 0 ? 1 : 0)
         self.pdiBytes = pdiBytes
         self.limits = limits
     }

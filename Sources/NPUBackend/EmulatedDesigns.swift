@@ -172,6 +172,19 @@ public enum EmulatedDesigns {
                                   channels: traffic.channels(layout).filter { $0.value > 0 })
             }
             spec.phases = layout.lmHeadPhases
+        case .prefill(let bucket):
+            let p = d.prefill!   // a prefill design exists only when PrefillLayout accepts the layout
+            let driver = PrefillDriverLayout(p, bucket: bucket)
+            spec.measured = { a, execute in
+                var traffic = npuk_prefill_traffic()
+                var raw = driver.executing(execute)
+                try check(npuk_prefill_chunk(&raw, a[0].assumingMemoryBound(to: UInt8.self), a[1].assumingMemoryBound(to: UInt16.self),
+                                             a[2].assumingMemoryBound(to: UInt16.self), a[3].assumingMemoryBound(to: UInt16.self),
+                                             a[4].assumingMemoryBound(to: UInt16.self), &traffic), name)
+                return RunTraffic(read: [Int(traffic.weights_read), Int(traffic.kv_read), 0, Int(traffic.pio_read), 0],
+                                  written: [0, 0, Int(traffic.kv_blk_written), Int(traffic.pio_written), Int(traffic.io_written)],
+                                  channels: traffic.channels(p))
+            }
         }
         spec.exemption = exemption(design, d.manifest)
         return spec

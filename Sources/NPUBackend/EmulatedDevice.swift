@@ -226,7 +226,7 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
                 throw fail("argument \(index) (\(a.name)): \(b.name) is in memory group \(b.memoryGroup), not the kernel's group_id(\(index)) = \(group)")
             }
             guard b.size == a.bytes else { throw fail("argument \(index) (\(a.name)): \(b.name) has \(b.size) bytes; the design takes \(a.bytes)") }
-            if a.role == .io, b.hostWroteWithoutSync(0..<a.hostInputBytes) {
+            if a.role == .io || a.role == .prefillIO, b.hostWroteWithoutSync(0..<a.hostInputBytes) {
                 throw fail("argument \(index) (\(a.name)): the host wrote its input range 0..<\(a.hostInputBytes) of \(b.name) but did not sync it to the device")
             }
             if !a.role.isWritten && b.size <= 1 << 20 && b.hostWroteWithoutSync() {
@@ -268,15 +268,15 @@ public final class EmulatedDevice: NPUDevice, @unchecked Sendable {
             case .weight: traffic.weightBytes += read ?? b.size
             case .input, .params: traffic.activationReadBytes += read ?? b.size
             case .kvCache: traffic.kvReadBytes += read ?? b.size
-            case .kvRow: traffic.kvWriteBytes += written ?? b.size
+            case .kvRow, .kvBlock: traffic.kvWriteBytes += written ?? b.size
             case .output, .taps: traffic.outputBytes += written ?? b.size
-            case .io:
+            case .io, .prefillIO:
                 traffic.activationReadBytes += read ?? a.hostInputBytes
                 traffic.outputBytes += written ?? (b.size - a.hostInputBytes)
             }
             switch a.role {
-            case .kvRow, .output, .taps: b.markWrittenByDevice()
-            case .io: b.markWrittenByDevice(a.hostInputBytes..<b.size)
+            case .kvRow, .kvBlock, .output, .taps: b.markWrittenByDevice()
+            case .io, .prefillIO: b.markWrittenByDevice(a.hostInputBytes..<b.size)
             default: break
             }
         }
@@ -449,7 +449,7 @@ final class EmulatedRun: NPURun {
 
 extension ArgumentRole {
     /// Roles a run writes (the device copy becomes newer than the host's).
-    var isWritten: Bool { self == .output || self == .taps || self == .kvRow || self == .io }
+    var isWritten: Bool { [.output, .taps, .kvRow, .kvBlock, .io, .prefillIO].contains(self) }
 }
 
 /// A run's view of a sub-buffer argument: a copy of its range with guard bytes on each side, written

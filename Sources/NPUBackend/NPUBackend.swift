@@ -14,8 +14,11 @@ import LlamaCore
 ///   (one sync of that range), re-binds kv_row to the token's row (one set_arg), executes, waits, and syncs back only
 ///   what it needs: the token (4 bytes) for greedy, the logits when sampling needs them, every intermediate's io
 ///   regions in verify mode.
-/// - Prompts run as decode steps (issue 13 brings chunked prefill designs that fit NPU2): a prompt row whose logits
-///   nobody reads runs the bucket's runlist of the decode token run alone (the LM head's bytes are not streamed).
+/// - Prompts of more than one row run through the prefill designs (issue 13; `PrefillLayout`): chunks of C = block
+///   rows at multiples of C, one runlist each — [prefill], or [prefill, LM head] for the chunk holding the last row —
+///   the pio inputs in with one sync and kv_blk re-bound to the chunk's block (one set_arg); a cached prefix not on a
+///   chunk boundary continues with decode steps up to it. Without prefill designs (or one row) prompt rows run as
+///   decode steps, a row whose logits nobody reads through the bucket's runlist of the decode token run alone.
 /// - Verify mode (observer non-nil): the io regions of every intermediate are the taps (node names as llama.cpp's).
 public final class NPUBackend: Backend, @unchecked Sendable {
     public let graph: Graph
@@ -27,6 +30,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     public let designs: DecodeDesigns
     public var layout: DecodeLayout { designs.layout }
     public private(set) var counters = BackendCounters()
+    /// Prompts of more than one row through the prefill runs (default). false: every prompt row as a decode step (the
+    /// decode path alone, as before issue 13; tests of its per-row counts).
+    public var promptsThroughPrefill = true
 
     private let hwContext: NPUHardwareContext
     private let instructionSource: (String) throws -> [UInt32]
@@ -37,12 +43,17 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     /// Per bucket: the decode token run, the runlist [decode, LM head] and the runlist [decode] (prompt rows).
     private var runlists: [Int: (run: NPURun, token: NPURunlist, layers: NPURunlist)] = [:]
     private var lmHeadRun: NPURun?   // one run, in every bucket's token runlist (XRT lets a run join several runlists)
+    /// Per bucket: the prefill run and its runlists [prefill] (a prompt chunk) and [prefill, LM head] (the chunk
+    /// holding the prompt's last row); [LM head] alone for verify mode's prompt rows.
+    private var prefillRunlists: [Int: (run: NPURun, chunk: NPURunlist, last: NPURunlist)] = [:]
+    private var lmHeadAloneList: NPURunlist?
 
     // Device buffers for the whole session.
     private var weights: NPUBuffer!     // the layers' norms ‖ channel streams
     private var lmWeights: NPUBuffer!   // output_norm_w ‖ the LM head's channel streams
     private var kv: NPUBuffer!          // the KV cache
     private var io: NPUBuffer!          // params, x, every intermediate, x_final, result_norm, logits, bests, token
+    private var pio: NPUBuffer?         // the prefill's io: header, RoPE rows, embeddings, every intermediate of a chunk
 
     /// - Parameters:
     ///   - xclbin: the decode xclbin (Tools/build-kernels.py output; any name for the emulator).
@@ -114,6 +125,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         lmWeights = try dataBuffer(l.lmHead.weightsBytes, "lm_weights")
         kv = try dataBuffer(2 * l.kvElements, "kv")
         io = try dataBuffer(2 * l.ioElements, "io")
+        if let p = designs.prefill { pio = try dataBuffer(p.pioBytes, "pio") }
         let total = l.weightsBytes + l.lmHead.weightsBytes
         try DecodeWeights.write(l, tensors: tensors, into: weights.hostMemory) { done, _ in progress?(done, total) }
         try weights.sync(.toDevice)
@@ -173,15 +185,89 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     private func runlist(bucket: Int) throws -> (run: NPURun, token: NPURunlist, layers: NPURunlist) {
         if let r = runlists[bucket] { return r }
         let run = try makeRun(designs.token(bucket: bucket), ["weights": weights, "kv": kv, "kv_row": try kvRow(position: 0), "io": io])
-        if lmHeadRun == nil { lmHeadRun = try makeRun(designs.lmHead, ["lm_weights": lmWeights, "io": io]) }
         let token = try hwContext.makeRunlist()
         try token.add(run)
-        try token.add(lmHeadRun!)
+        try token.add(try lmHead())
         let layers = try hwContext.makeRunlist()
         try layers.add(run)
         runlists[bucket] = (run, token, layers)
         return (run, token, layers)
     }
+
+    /// The LM head run (lm_weights, io), shared by every runlist that ends with it.
+    private func lmHead() throws -> NPURun {
+        if let r = lmHeadRun { return r }
+        let r = try makeRun(designs.lmHead, ["lm_weights": lmWeights, "io": io])
+        lmHeadRun = r
+        return r
+    }
+
+    /// The kv_blk argument of a chunk at `start`: the KV BO's block start/C of every layer, head and K|V.
+    private func kvBlock(_ p: PrefillLayout, start: Int) throws -> NPUBuffer {
+        try device.subBuffer(of: kv, offset: 2 * p.kvBlockBase(start: start), size: 2 * p.kvBlockElements)
+    }
+
+    /// The bucket's prefill run (weights, kv, kv_blk re-bound per chunk, pio, io) and its runlists.
+    private func prefillRunlist(bucket: Int, _ p: PrefillLayout) throws -> (run: NPURun, chunk: NPURunlist, last: NPURunlist) {
+        if let r = prefillRunlists[bucket] { return r }
+        let run = try makeRun(designs.prefill(bucket: bucket, p),
+                              ["weights": weights, "kv": kv, "kv_blk": try kvBlock(p, start: 0), "pio": pio!, "io": io])
+        let chunk = try hwContext.makeRunlist()
+        try chunk.add(run)
+        let last = try hwContext.makeRunlist()
+        try last.add(run)
+        try last.add(try lmHead())
+        prefillRunlists[bucket] = (run, chunk, last)
+        return (run, chunk, last)
+    }
+
+    // MARK: - Prefill (issue 13)
+
+    /// One prompt chunk: `tokens` (1…C rows) at positions start… (start a multiple of C). The host writes pio's
+    /// header, RoPE rows and embeddings (zeros past the rows; one sync), re-binds kv_blk to the chunk's block (one
+    /// set_arg) and executes [prefill], or [prefill, LM head] when the chunk holds the prompt's last row.
+    private func runChunk(_ tokens: ArraySlice<Int>, start: Int, lmHead: Bool) throws {
+        let p = designs.prefill!, H = graph.config.hiddenSize, rows = tokens.count
+        let bucket = p.bucket(start: start)
+        let (run, chunkList, lastList) = try prefillRunlist(bucket: bucket, p)
+        try run.setArgument(3 + designs.prefill(bucket: bucket, p).index(of: "kv_blk"), buffer: try kvBlock(p, start: start))
+        counters.argumentRebinds += 1
+        let base = pio!.hostMemory.baseAddress!
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: p.hostInputBytes)
+        let header = (base + 2 * p.pioHeader).assumingMemoryBound(to: Int32.self)
+        for (i, v) in [Int32(start), Int32(rows), 1, Int32(bucket)].enumerated() { header[i] = v }
+        for (r, t) in tokens.enumerated() {
+            params.writeRope(position: start + r, into: base + 2 * (p.pioCS + r * p.unit))
+            let row = try embedding(t)
+            (base + 2 * (p.pioX + r * H)).assumingMemoryBound(to: UInt16.self).update(from: row, count: H)
+        }
+        try pio!.sync(.toDevice, offset: 0, size: p.hostInputBytes)
+        let list = lmHead ? lastList : chunkList
+        try list.execute()
+        try list.wait(timeoutMilliseconds: 10_000)
+    }
+
+    /// A prompt through the prefill runs: decode steps up to the next chunk boundary when `start` is not on one (a
+    /// cached prefix; at most C − 1 rows, or the prompt's end), then chunks of C rows, the last possibly partial;
+    /// the LM head runs after the prompt's last row only (its logits and token are then in io).
+    private func prefillPrompt(_ tokens: [Int], start: Int) throws {
+        let C = designs.prefill!.chunk, n = tokens.count
+        var i = 0
+        while (start + i) % C != 0 && i < n {
+            let last = i == n - 1
+            try measured { _ = try runToken(tokens[i], position: start + i, lmHead: last) }
+            i += 1
+        }
+        while i < n {
+            let rows = min(C, n - i)
+            let last = i + rows == n
+            try measured(chunk: true) { try runChunk(tokens[i..<i + rows], start: start + i, lmHead: last) }
+            i += rows
+        }
+    }
+
+    /// Whether a prompt of `count` rows runs through the prefill designs (more than one row, the designs built).
+    private func prefills(_ count: Int) -> Bool { promptsThroughPrefill && designs.prefill != nil && count > 1 }
 
     // MARK: - Decode
 
@@ -245,17 +331,20 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         return Int(try io.readableHostBytes(offset: at, size: 4).load(as: Int32.self))
     }
 
-    private func measured<R>(_ body: () throws -> R) rethrows -> R {
+    private func measured<R>(chunk: Bool = false, _ body: () throws -> R) rethrows -> R {
         let before = device.counters
         let emulated = device as? EmulatedDevice
         let trafficBefore = emulated?.traffic
         let chainsBefore = emulated?.chains.count ?? 0
         let rebindsBefore = counters.argumentRebinds
         let r = try body()
-        counters.recordToken(device.counters - before,
-                             traffic: trafficBefore.map { emulated!.traffic - $0 },
-                             chains: emulated.map { Array($0.chains[chainsBefore...]) },
-                             rebinds: counters.argumentRebinds - rebindsBefore)
+        let used = device.counters - before, traffic = trafficBefore.map { emulated!.traffic - $0 }
+        if chunk {
+            counters.recordChunk(used, traffic: traffic, chains: emulated.map { Array($0.chains[chainsBefore...]) })
+        } else {
+            counters.recordToken(used, traffic: traffic, chains: emulated.map { Array($0.chains[chainsBefore...]) },
+                                 rebinds: counters.argumentRebinds - rebindsBefore)
+        }
         return r
     }
 
@@ -268,14 +357,21 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    /// Greedy generation: the prompt as decode steps, then `count` tokens; returns the generated ids.
+    /// Greedy generation: the prompt through the prefill runs (or as decode steps without prefill designs), then
+    /// `count` tokens; returns the generated ids.
     public func generateGreedy(prompt: [Int], start: Int = 0, count: Int) throws -> [Int] {
         try checkStep(prompt, start)
         var out: [Int] = []
         guard count > 0, !prompt.isEmpty else { return out }
-        // the prompt's rows before the last: no logits read, so the decode token run alone
-        for (i, t) in prompt.dropLast().enumerated() { try measured { _ = try runToken(t, position: start + i, lmHead: false) } }
-        var token = try nextTokenGreedy(after: prompt.last!, position: start + prompt.count - 1)
+        var token: Int
+        if prefills(prompt.count) {
+            try prefillPrompt(prompt, start: start)
+            token = try readToken()
+        } else {
+            // the prompt's rows before the last: no logits read, so the decode token run alone
+            for (i, t) in prompt.dropLast().enumerated() { try measured { _ = try runToken(t, position: start + i, lmHead: false) } }
+            token = try nextTokenGreedy(after: prompt.last!, position: start + prompt.count - 1)
+        }
         out.append(token)
         var pos = start + prompt.count
         while out.count < count && pos < contextLength {
@@ -290,9 +386,25 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         guard !tokens.isEmpty else { return [] }
         try checkStep(tokens, start)
         let c = graph.config, l = layout
+        if observer == nil, logitRows == .last, prefills(tokens.count) {
+            try prefillPrompt(tokens, start: start)
+            return try readIO(at: l.ioLogits, count: c.vocabSize)
+        }
         var logits: [Float] = []
         var captured: [String: [Float]] = [:]
-        for (r, t) in tokens.enumerated() {
+        // verify mode with prefill designs: the prompt's chunks through the prefill runs, their taps from pio (decode
+        // steps up to the first chunk boundary, as the prompt would run)
+        let chunked = observer != nil && prefills(tokens.count), C = designs.prefill?.chunk ?? 1
+        var r = 0
+        while r < tokens.count {
+            if chunked && (start + r) % C == 0 {
+                let rows = min(C, tokens.count - r)
+                try chunkWithTaps(tokens[r..<r + rows], start: start + r, last: r + rows == tokens.count,
+                                  allLogits: logitRows == .all, captured: &captured, logits: &logits)
+                r += rows
+                continue
+            }
+            let t = tokens[r]
             let wantLogits = r == tokens.count - 1 || logitRows == .all
             let taps = observer != nil
             try measured {
@@ -311,6 +423,7 @@ public final class NPUBackend: Backend, @unchecked Sendable {
                     logits += try readIO(at: l.ioLogits, count: c.vocabSize)
                 }
             }
+            r += 1
         }
         if let observer {
             for node in graph.nodes {
@@ -321,6 +434,93 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             }
         }
         return logits
+    }
+
+    /// Verify mode's prompt chunk: the chunk's runlist ([prefill], or [prefill, LM head] when it holds the prompt's
+    /// last row), then its taps — pio's per-layer regions (one sync) and the chunk's KV block (one sync: Krope is the
+    /// cached roped K) — as llama.cpp's nodes row by row. result_norm and result_output of the prompt's last row are
+    /// the LM head run's after the prefill (on the x_final the prefill wrote); every other row's come from the LM
+    /// head run alone ([LM head]) on its final residual, copied by the host from pio's last l_out into io.x_final.
+    private func chunkWithTaps(_ tokens: ArraySlice<Int>, start: Int, last: Bool, allLogits: Bool,
+                               captured: inout [String: [Float]], logits: inout [Float]) throws {
+        let p = designs.prefill!, c = graph.config, l = layout, H = c.hiddenSize, hd = c.headDim, grp = c.groupSize
+        let Q = c.qDim, KV = c.kvDim, F = c.intermediateSize, rows = tokens.count, L = c.layerCount, V = c.vocabSize
+        try measured(chunk: true) { try runChunk(tokens, start: start, lmHead: last) }
+        try pio!.sync(.fromDevice, offset: 2 * p.layerBase, size: p.pioBytes - 2 * p.layerBase)
+        try kv.sync(.fromDevice, offset: 2 * p.kvBlockBase(start: start), size: 2 * p.kvBlockElements)
+        func values(_ b: NPUBuffer, _ at: Int, _ n: Int) throws -> [Float] {
+            let raw = try b.readableHostBytes(offset: 2 * at, size: 2 * n)
+            return (0..<n).map { bf16ToFloat(raw.load(fromByteOffset: 2 * $0, as: UInt16.self)) }
+        }
+        var lastRow: (norm: [Float], logits: [Float])?
+        if last {
+            try io.sync(.fromDevice, offset: 2 * l.ioResultNorm, size: 2 * (l.ioLogits + V - l.ioResultNorm))
+            lastRow = (try values(io, l.ioResultNorm, H), try values(io, l.ioLogits, V))
+        }
+        for (r, t) in tokens.enumerated() {
+            captured["inp_embd", default: []] += try embedding(t).map(bf16ToFloat)
+            for i in 0..<L {
+                func put(_ name: String, _ v: [Float]) { captured["\(name)-\(i)", default: []] += v }
+                func row(_ region: PrefillLayout.Region, _ n: Int) throws -> [Float] {
+                    try values(pio!, p.pio(region, layer: i) + r * p.rowStride(region), n)
+                }
+                put("attn_norm", try row(.attnNorm, H))
+                let qkv = try row(.qkv, Q + 2 * KV)
+                put("Qcur", Array(qkv[0..<Q]))
+                put("Kcur", Array(qkv[Q..<Q + KV]))
+                put("Vcur", Array(qkv[(Q + KV)...]))
+                var qrope: [Float] = [], krope: [Float] = []
+                for n in 0..<c.headCount { qrope += try values(pio!, p.qpack(layer: i, j: n % grp, kvHead: n / grp) + r * hd, hd) }
+                for h in 0..<c.kvHeadCount {
+                    krope += try values(kv, l.kvElement(layer: i, kvHead: h, position: start + r, value: false, dim: 0), hd)
+                }
+                put("Qrope", qrope)
+                put("Krope", krope)
+                put("kqv_out", try row(.kqv, Q))
+                put("attn_out", try row(.o, H))
+                put("ffn_inp", try row(.ffnInp, H))
+                put("ffn_norm", try row(.ffnNorm, H))
+                let gu = try row(.gu, 2 * F)
+                var gate: [Float] = [], up: [Float] = []
+                for t in 0..<F / l.tm {
+                    gate += gu[2 * t * l.tm..<(2 * t + 1) * l.tm]
+                    up += gu[(2 * t + 1) * l.tm..<(2 * t + 2) * l.tm]
+                }
+                put("ffn_gate", gate)
+                put("ffn_up", up)
+                put("ffn_act", try row(.act, F))
+                put("ffn_out", try row(.d, H))
+                put("l_out", try row(.lOut, H))
+            }
+            let head: (norm: [Float], logits: [Float])
+            if last && r == rows - 1 {
+                head = lastRow!
+            } else {
+                head = try lmHeadAlone(pio: p.pio(.lOut, layer: L - 1) + r * H)
+            }
+            captured["result_norm", default: []] += head.norm
+            captured["result_output", default: []] += head.logits
+            if allLogits || (last && r == rows - 1) { logits += head.logits }
+        }
+    }
+
+    /// The LM head run alone on a prompt row's final residual (H bf16 values of pio at `at`, copied into io.x_final;
+    /// a sync back of it first, since the runs wrote it, then one each way): its result_norm and logits.
+    private func lmHeadAlone(pio at: Int) throws -> (norm: [Float], logits: [Float]) {
+        let l = layout, H = graph.config.hiddenSize, V = graph.config.vocabSize
+        let src = try pio!.readableHostBytes(offset: 2 * at, size: 2 * H)
+        try io.sync(.fromDevice, offset: 2 * l.ioXFinal, size: 2 * H)   // the runs wrote x_final: the host's copy is stale
+        (io.hostMemory.baseAddress! + 2 * l.ioXFinal).copyMemory(from: src.baseAddress!, byteCount: 2 * H)
+        try io.sync(.toDevice, offset: 2 * l.ioXFinal, size: 2 * H)
+        if lmHeadAloneList == nil {
+            let list = try hwContext.makeRunlist()
+            try list.add(try lmHead())
+            lmHeadAloneList = list
+        }
+        try lmHeadAloneList!.execute()
+        try lmHeadAloneList!.wait(timeoutMilliseconds: 10_000)
+        try io.sync(.fromDevice, offset: 2 * l.ioResultNorm, size: 2 * (l.ioLogits + V - l.ioResultNorm))
+        return (try bf16Values(at: l.ioResultNorm, count: H), try bf16Values(at: l.ioLogits, count: V))
     }
 
     /// The io regions as llama.cpp's nodes (already synced back): Qcur/Kcur/Vcur are the qkv rows, Qrope/Krope the
@@ -361,6 +561,22 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             put("l_out", try bf16Values(at: r.lOut, count: H))
         }
         captured["result_norm", default: []] += try bf16Values(at: l.ioResultNorm, count: H)
+    }
+
+    /// The KV cache's rows of one layer at `positions`, every KV head (rows × kvDim: head h's hd values at h·hd, as
+    /// the graph's Krope / Vcur nodes), K or V, synced back row by row (tests and verify).
+    public func cachedRows(layer l: Int, positions: Range<Int>, value: Bool) throws -> [Float] {
+        let c = graph.config, hd = c.headDim
+        var out: [Float] = []
+        for pos in positions {
+            for h in 0..<c.kvHeadCount {
+                let at = layout.kvElement(layer: l, kvHead: h, position: pos, value: value, dim: 0)
+                try kv.sync(.fromDevice, offset: 2 * at, size: 2 * hd)
+                let raw = try kv.readableHostBytes(offset: 2 * at, size: 2 * hd)
+                out += (0..<hd).map { bf16ToFloat(raw.load(fromByteOffset: 2 * $0, as: UInt16.self)) }
+            }
+        }
+        return out
     }
 
     // MARK: - Backend

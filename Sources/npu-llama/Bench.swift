@@ -120,7 +120,7 @@ struct Bench: ParsableCommand {
                 // On NPU hardware the times above are measured; these are the device's exact counts.
                 let c = npu.counters, t = c.lastToken
                 print("per decode token (\(backend.label)): runs \(t.runs), submissions \(t.submissions), runlist executes \(t.runlistExecutes), driver commands \(t.driverCommands), host syncs \(t.syncsToDevice) to device (\(t.bytesToDevice) B) + \(t.syncsFromDevice) from device (\(t.bytesFromDevice) B)")
-                print("\(c.tokenCount) runlist executions in total (prompt rows run as decode steps until issue 13; those without logits skip the LM head run)")
+                print("\(c.tokenCount) decode runlist executions and \(c.chunkCount) prompt chunks (one runlist each: [prefill], the last [prefill, LM head]) in total")
             }
         }
     }
@@ -207,11 +207,53 @@ extension Bench {
                 "modelled_lm_head_seconds": result.lmHeadSeconds,
                 "limited_by": result.limits.map { ["limit": $0.limit, "seconds": $0.seconds] },
                 "cost_model": result.cost.description,
+                "prefill_modelled": try prefillModel(loaded, manifest).map { r in
+                    ["prompt_tokens": r.promptTokens, "chunks": r.chunks, "ttft_seconds": r.seconds, "tok_s": r.tokensPerSecond] as [String: Any]
+                },
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print(DecodeBenchmark.report([result]))
+            try printPrefill(result, loaded, manifest)
         }
+    }
+
+    /// The prefill layout at 2048 positions (or the model's longest context if shorter): pp512 and pp2048's model.
+    func prefillLayout(_ loaded: LoadedModel, _ manifest: KernelManifest) throws -> PrefillLayout? {
+        let graph = Graph.llama(loaded.config)
+        let context = min(2048, loaded.config.maxContext / 64 * 64)
+        return try NPUBackend.designs(graph: graph, tensors: loaded.tensors, manifest: manifest, contextLength: context).prefill
+    }
+
+    func prefillModel(_ loaded: LoadedModel, _ manifest: KernelManifest) throws -> [PrefillBenchResult] {
+        guard let p = try prefillLayout(loaded, manifest) else { return [] }
+        return [512, 2048].filter { $0 <= p.decode.context }.map { PrefillBenchmark.model(p, promptTokens: $0) }
+    }
+
+    /// The prefill beside decode: one emulated prompt chunk's exact counts (its runlist [prefill, LM head]), the
+    /// layout's per-channel counts they equal, and the modelled pp512 / pp2048.
+    func printPrefill(_ result: DecodeBenchResult, _ loaded: LoadedModel, _ manifest: KernelManifest) throws {
+        guard let p = try prefillLayout(loaded, manifest), let chunk = result.prefillChunk, let t = result.prefillChunkTraffic,
+              let q = result.prefill else {
+            print("prefill: no prefill design for this model's shapes")
+            return
+        }
+        print("prefill chunk (emulated NPU, EXACT counts of one \(q.chunk)-row chunk from position 0, \(q.kernelName(bucket: 1)) + "
+              + "\(q.decode.lmHead.kernelName) in one runlist): runs \(chunk.runs), runlist executes \(chunk.runlistExecutes), "
+              + "driver commands \(chunk.driverCommands), chained runs \((result.prefillChunkChains ?? []).map(\.runs)), host syncs "
+              + "\(chunk.syncsToDevice) to device (\(chunk.bytesToDevice) B: pio header, RoPE rows, embeddings) + "
+              + "\(chunk.syncsFromDevice) from device (\(chunk.bytesFromDevice) B), 1 set_arg (kv_blk)")
+        print(String(format: "  bytes: weights %.2f MB (decode's BO, every byte once per chunk, + lm_weights), KV read %.2f MB, "
+                         + "kv_blk written %.2f MB, pio/io read %.2f MB, written %.2f MB",
+                     Double(t.weightBytes) / 1e6, Double(t.kvReadBytes) / 1e6, Double(t.kvWriteBytes) / 1e6,
+                     Double(t.activationReadBytes) / 1e6, Double(t.outputBytes) / 1e6))
+        var expected = q.chunkChannelTotals(start: 0, rows: q.chunk).filter { $0.key.dram }
+        for (k, v) in q.decode.lmHeadChannelTotals where k.dram { expected[k, default: 0] += v }
+        let counted = t.channels.filter { $0.key.dram }
+        print("  shim channels (counted by the driver): " + counted.sorted { $0.key.name < $1.key.name }
+            .map { "\($0.key.name) \($0.value)" }.joined(separator: ", ")
+            + (counted == expected ? " — equal to the layout's phases" : " — DIFFERENT from the layout's phases"))
+        print(PrefillBenchmark.report(p, sizes: [512, 2048]))
     }
 }
 

@@ -44,7 +44,8 @@ final class ConvertedSmolLM2Tests: XCTestCase {
         XCTAssertEqual(npu.designs.lmHeadDType, .q4_0)
         XCTAssertEqual(npu.dtype(of: graph.node(named: "Qcur-0")!), .q4_0)
         XCTAssertEqual(npu.dtype(of: graph.node(named: "result_output")!), .q4_0)
-        XCTAssertEqual([npu.designs.all.first?.kernelName, npu.designs.all.last?.kernelName], ["decode_q4_0_b1", "lm_head_q4_0"])
+        XCTAssertEqual([npu.designs.all.first?.kernelName, npu.designs.lmHead.kernelName, npu.designs.all.last?.kernelName],
+                       ["decode_q4_0_b1", "lm_head_q4_0", "prefill_q4_0_b2"])
     }
 
     func testVerifyAgainstTheReferenceOnTheSameQ4_0Weights() throws { try verify(.q4_0) }

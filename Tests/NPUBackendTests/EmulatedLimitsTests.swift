@@ -61,7 +61,7 @@ final class EmulatedLimitsTests: XCTestCase {
         let data = try Data(contentsOf: Support.root.appendingPathComponent("Kernels/manifest.json"))
         let bare = try KernelManifest(json: data, file: "manifest.json", target: target, baseline: .empty)
         let designs = try NPUBackend.designs(graph: graph, tensors: tensors, manifest: bare, contextLength: 256)
-        XCTAssertEqual(designs.all.map(\.arguments.count), [4, 4, 4, 2])
+        XCTAssertEqual(designs.all.map(\.arguments.count), [4, 4, 4, 2, 5, 5, 5])
         XCTAssertEqual(Support.manifest.baseline.bufferArguments, [:])
         let wide = FusedDesign(kernelName: "wide_b1", design: "wide", kind: .decodeToken(bucket: 1),
                                arguments: (0..<6).map { DesignArgument(name: "a\($0)", bytes: 64, role: .input) })
@@ -103,20 +103,21 @@ final class EmulatedLimitsTests: XCTestCase {
         XCTAssertNoThrow(try EmulatedDevice(kernels: Array(kernels.prefix(32)), target: target).openContext(xclbin: "ok.xclbin"))
     }
 
-    /// The decode xclbin holds one kernel per KV length bucket and the LM head: the small model at 4096 positions
-    /// 7 + 1, Llama 3.2 1B at its longest context (131072) 12 + 1, both within amdxdna's 32 without a baseline entry;
+    /// The xclbin holds one decode kernel per KV length bucket, the LM head and one prefill kernel per bucket: the
+    /// small model at 4096 positions 7 + 1 + 7, Llama 3.2 1B at its longest context (131072) 12 + 1 + 12, both within
+    /// amdxdna's 32 without a baseline entry;
     /// an xclbin over 32 still fails at context creation naming the limit.
     func testTheDecodeXclbinFits32KernelsAtTheLongestContext() throws {
         let graph = Graph.llama(Support.smallConfig)
         let tensors = Support.bf16Weights(Support.smallConfig, seed: 1)
         let (backend, device) = try Support.npuBackend(graph, tensors, context: 4096)
         XCTAssertEqual(backend.designs.buckets, [1, 2, 4, 8, 16, 32, 64])
-        XCTAssertEqual(device.kernelNames.count, 8)
+        XCTAssertEqual(device.kernelNames.count, 15, "7 decode buckets, the LM head, 7 prefill buckets")
         XCTAssertEqual(device.knownViolations, [])
         let c = DecodeBenchmark.llama32_1B
         for dtype in [DType.bf16, .q4_0] {
             let d = try DecodeDesigns(manifest: Support.manifest, config: c, projectionDType: dtype, lmHeadDType: dtype, context: c.maxContext)
-            XCTAssertEqual(d.all.count, 13, "1B at 131072: buckets 1 … 2048 and the LM head")
+            XCTAssertEqual(d.all.count, 25, "1B at 131072: decode buckets 1 … 2048, the LM head, prefill buckets 1 … 2048")
         }
         XCTAssertEqual(Support.manifest.baseline.hwContextKernels, [:])
         assertFails({ try DesignLimits.checkContextKernels(count: 33, composition: "decode", target: self.target, baseline: Support.manifest.baseline) },
@@ -299,6 +300,7 @@ final class EmulatedLimitsTests: XCTestCase {
     func testBackendCountsRunlistExecutesAndDriverCommands() throws {
         let graph = Graph.llama(Support.smallConfig)
         let (npu, _) = try Support.npuBackend(graph, Support.bf16Weights(Support.smallConfig, seed: 3), context: 256)
+        npu.promptsThroughPrefill = false   // rows as decode steps (a prompt chunk's counts: PrefillBackendTests)
         _ = try npu.step(tokens: [1, 2, 3], start: 0, logitRows: .last, observer: nil)
         XCTAssertEqual(npu.counters.tokenCount, 3)
         XCTAssertEqual(npu.counters.tokens.runs, 1 + 1 + 2)

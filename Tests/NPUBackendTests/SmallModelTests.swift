@@ -26,6 +26,7 @@ final class SmallModelTests: XCTestCase {
 
     func testGreedyEqualsReferenceAndCountersAreExact() throws {
         let (npu, device) = try Support.npuBackend(graph, tensors, context: context)
+        npu.promptsThroughPrefill = false   // the decode path's per-row counts (PrefillBackendTests: the prefill's)
         let prompt = [3, 99, 250, 4, 61, 77]
         let expected = try Support.referenceGreedy(try Support.reference(graph, weights, context: context), prompt: prompt, count: 8)
         let loadCounters = device.counters
@@ -63,6 +64,7 @@ final class SmallModelTests: XCTestCase {
         for (ch, bytes) in traffic.channels { XCTAssertEqual(bytes, l.tokenChannelTotals(bucket: 1)[ch], "\(ch)") }
         // a prompt row before the last: the decode token run alone (no LM head bytes streamed)
         let fresh = try Support.npuBackend(graph, tensors, context: context).0
+        fresh.promptsThroughPrefill = false
         _ = try fresh.generateGreedy(prompt: [3, 99], count: 1)
         XCTAssertEqual(fresh.counters.tokenCount, 2)
         XCTAssertEqual(fresh.counters.tokens.runs, 3, "row 0: decode alone; row 1: decode and LM head")
@@ -77,6 +79,7 @@ final class SmallModelTests: XCTestCase {
 
     func testStepLogitsAndSyncsPerToken() throws {
         let (npu, _) = try Support.npuBackend(graph, tensors, context: context)
+        npu.promptsThroughPrefill = false   // prompt rows as decode steps: their per-row syncs
         let reference = try Support.reference(graph, weights, context: context)
         let prompt = [8, 16, 32]
         let logits = try npu.step(tokens: prompt, start: 0, logitRows: .last, observer: nil)
@@ -96,10 +99,12 @@ final class SmallModelTests: XCTestCase {
         XCTAssertEqual(v.bytesFromDevice, 2 * (l.ioElements - l.layers[0].qkv))
     }
 
-    /// A prompt longer than a KV block runs as decode steps: logits within the KL gate of the reference, and decode
-    /// continuing from the cache it filled equals the reference.
+    /// A prompt longer than a KV block run as decode steps (the decode path alone; PrefillBackendTests runs it through
+    /// the prefill): logits within the KL gate of the reference, and decode continuing from the cache it filled
+    /// equals the reference.
     func testLongPromptThenDecode() throws {
         let (npu, _) = try Support.npuBackend(graph, tensors, context: context)
+        npu.promptsThroughPrefill = false
         let reference = try Support.reference(graph, weights, context: context)
         let prompt = (0..<70).map { ($0 * 37 + 11) % config.vocabSize }
         let logits = try npu.step(tokens: prompt, start: 0, logitRows: .last, observer: nil)

@@ -25,7 +25,8 @@ final class SmolLM2Tests: XCTestCase {
         XCTAssertEqual(npu.dtype(of: graph.node(named: "Qcur-0")!), .q4_1)
         XCTAssertEqual(npu.dtype(of: graph.node(named: "result_output")!), .q8_0, "Q8_0 converted to bf16 at upload")
         XCTAssertEqual([npu.designs.projectionDType, npu.designs.lmHeadDType], [.q4_1, .bf16])
-        XCTAssertEqual(npu.designs.all.map(\.kernelName), ["decode_q4_1_b1", "decode_q4_1_b2", "lm_head_bf16"])
+        XCTAssertEqual(npu.designs.all.map(\.kernelName), ["decode_q4_1_b1", "decode_q4_1_b2", "lm_head_bf16", "prefill_q4_1_b1",
+                                                            "prefill_q4_1_b2"])
         let golden = try GoldenSet(directory: Support.root.appendingPathComponent("Golden/smollm2-135m-instruct-q4_1").path)
         let capital = golden.cases.first { $0.name == "capital" }!
         let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: Self.context),

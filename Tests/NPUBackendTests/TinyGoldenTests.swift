@@ -149,6 +149,7 @@ final class TinyGoldenTests: XCTestCase {
         let graph = Graph.llama(m.config)
         for c in try golden().cases {
             let (npu, device) = try Support.npuBackend(graph, m.tensors, context: Self.context)
+            npu.promptsThroughPrefill = false   // the decode path's per-row counts (PrefillBackendTests: the prefill's)
             let ids = try npu.generateGreedy(prompt: c.promptIDs, count: c.greedyIDs.count)
             let firstDiff = zip(ids, c.greedyIDs).enumerated().first { $0.element.0 != $0.element.1 }?.offset
             print("tiny \(source) \(c.name): \(ids.count) greedy tokens on the NPU argmax, first difference from the golden: " +

@@ -39,8 +39,9 @@ final class DeviceMemoryPlanTests: XCTestCase {
                                              instructionBytes: instructionBytes)
         XCTAssertEqual(plan.buffers.count, device.counters.buffersAllocated)
         XCTAssertEqual(plan.buffers.reduce(0) { $0 + $1.bytes }, device.counters.bytesAllocated)
-        // weights, lm_weights, KV, io + one instruction stream per kernel (each bucket's decode token, the LM head)
-        XCTAssertEqual(plan.buffers.map(\.name), ["weights", "lm_weights", "kv", "io"] + instructionBytes.keys.sorted().map { "insts(\($0))" })
+        // weights, lm_weights, KV, io, pio + one instruction stream per kernel (each bucket's decode token, the LM head,
+        // each bucket's prefill)
+        XCTAssertEqual(plan.buffers.map(\.name), ["weights", "lm_weights", "kv", "io", "pio"] + instructionBytes.keys.sorted().map { "insts(\($0))" })
         XCTAssertThrowsError(try plan.verify(allocatedBuffers: device.counters.buffersAllocated,
                                              allocatedBytes: device.counters.bytesAllocated + 1)) { error in
             XCTAssertTrue("\(error)".hasSuffix("the memlock check (DeviceMemoryPlan.swift) must list exactly what NPUBackend allocates"))
@@ -53,11 +54,12 @@ final class DeviceMemoryPlanTests: XCTestCase {
         let c = PlanSupport.small
         let base = try NPUBackend.memoryPlan(config: c, projection: .bf16, lmHead: .bf16, manifest: PlanSupport.manifest,
                                              contextLength: 256)
-        // buckets 1, 2, 4 at context 256 (blocks of 64): a decode token run each and one LM head run; two runlists
-        // each ([decode, LM head] and [decode]), one chained command each
-        XCTAssertEqual(base.runs, 3 + 1)
-        XCTAssertEqual(base.chainedCommands, 2 * 3)
-        XCTAssertEqual(base.commandMappedBytes, (4 + 6) * 4096)
+        // buckets 1, 2, 4 at context 256 (blocks of 64): a decode token run each, one LM head run, a prefill run each;
+        // two decode runlists each ([decode, LM head] and [decode]), two prefill runlists each ([prefill] and
+        // [prefill, LM head]) and verify's [LM head]: one chained command each
+        XCTAssertEqual(base.runs, 3 + 1 + 3)
+        XCTAssertEqual(base.chainedCommands, 2 * 3 + 2 * 3 + 1)
+        XCTAssertEqual(base.commandMappedBytes, (7 + 13) * 4096)
         XCTAssertEqual(base.heapMappedBytes, 64 << 20)
         let kv = 2 * c.layerCount * c.kvHeadCount * 256 * c.headDim * 2
         XCTAssertEqual(base.bytes(.kvCache), kv)
@@ -108,7 +110,8 @@ final class DeviceMemoryPlanTests: XCTestCase {
     }
 
     /// The figures above, frozen: a change to the designs, the plan or the target model shows here.
-    static let frozen: [Int] = [2_574_086_144, 2_809_004_032, 6_835_585_024,   // Llama 3.2 1B bf16 at 1k, 8k, 128k
-                                797_700_096, 1_032_617_984, 5_059_198_976,     // Llama 3.2 1B Q4_0 at 1k, 8k, 128k
-                                256_663_552]                                   // SmolLM2-135M Q4_1, bf16 LM head, at 2k
+    /// Issue 13 added the prefill's pio BO (1B: 90.6 MB; SmolLM2: 43.0 MB), its runs and runlists' command BOs.
+    static let frozen: [Int] = [2_664_792_064, 2_899_746_816, 6_926_376_960,   // Llama 3.2 1B bf16 at 1k, 8k, 128k
+                                888_406_016, 1_123_360_768, 5_149_990_912,     // Llama 3.2 1B Q4_0 at 1k, 8k, 128k
+                                299_638_784]                                   // SmolLM2-135M Q4_1, bf16 LM head, at 2k
 }

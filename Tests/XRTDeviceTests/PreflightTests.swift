@@ -79,8 +79,9 @@ final class PreflightTests: XCTestCase {
         let plan = try built.memoryPlan(graph: graph, tensors: tensors, manifest: PlanSupport.manifest, contextLength: context)
         XCTAssertEqual(plan.bytes(.instructions), designs.count * 4096)
         XCTAssertEqual(plan.pdiBytes, 200_000)
-        // command BOs: 3 decode token runs and the LM head run; 2 runlists per bucket (one chained command each)
-        XCTAssertEqual(plan.mappedBytes, plan.hostOnlyMappedBytes + (3 + 1 + 2 * 3) * 4096 + (64 << 20))
+        // command BOs: 3 decode token runs, the LM head run, 3 prefill runs; 2 decode and 2 prefill runlists per
+        // bucket and verify's [LM head] (one chained command each)
+        XCTAssertEqual(plan.mappedBytes, plan.hostOnlyMappedBytes + (3 + 1 + 3 + 2 * 3 + 2 * 3 + 1) * 4096 + (64 << 20))
         XCTAssertThrowsError(try preflight(environment(memlock: 8 << 20), matchingTable())) { error in
             guard let e = error as? NPUPreflightError else { return XCTFail("\(error)") }
             XCTAssertEqual(e.check, "memlock limit")
@@ -116,11 +117,14 @@ final class PreflightTests: XCTestCase {
         // every kernel's binding as the check sees it
         XCTAssertEqual(designs.map { KernelSignatureCheck.binding($0).count },
                        designs.map { 3 + $0.arguments.count })
-        XCTAssertEqual(designs.map { KernelSignatureCheck.binding($0).count }, Array(repeating: 7, count: designs.count - 1) + [5])
-        XCTAssertEqual(KernelSignatureCheck.binding(designs.last!).map(\.name), ["opcode", "instr", "ninstr", "lm_weights", "io"])
+        XCTAssertEqual(designs.map { KernelSignatureCheck.binding($0).count }, [7, 7, 7, 5, 8, 8, 8])
+        let lmHead = designs.first { $0.kind == .lmHead }!
+        XCTAssertEqual(KernelSignatureCheck.binding(lmHead).map(\.name), ["opcode", "instr", "ninstr", "lm_weights", "io"])
+        XCTAssertEqual(KernelSignatureCheck.binding(designs.last!).map(\.name),
+                       ["opcode", "instr", "ninstr", "weights", "kv", "kv_blk", "pio", "io"], "the prefill: all 5 of aiecc's")
         // an xclbin of 4 buffer arguments serves the LM head (2) but not the decode token (4 + opcode, instr, ninstr = 7)
         let four = TableXclbin(path: built.xclbin, kernels: Dictionary(uniqueKeysWithValues: designs.map { ($0.kernelName, TableXclbin.aiecc(4)) }))
-        XCTAssertNoThrow(try KernelSignatureCheck.check([designs.last!], against: four))
+        XCTAssertNoThrow(try KernelSignatureCheck.check([lmHead], against: four))
     }
 
     func testScalarWhereThePlanBindsABuffer() throws {

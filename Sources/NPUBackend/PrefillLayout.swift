@@ -1,0 +1,150 @@
+// PrefillLayout: the one Swift source of issue 13's prefill numbers — one run of prefill_<w>_b<bucket> per prompt chunk of C = block rows for every layer: the pio BO's regions, kv_blk (the chunk's block of the block-major cache), the KV group fills, the row core's object U, the kernel names and arguments.
+//
+// The contract: Kernels/decode/README.md "Prefill", its Python twin Kernels/decode/layout.py `PrefillLayout` (printed
+// by `Tools/decode_designs.py --layout-json --prefill`, compared with this by PythonMirrorTests) and the design
+// Kernels/decode/prefill.py; realised on the emulated device by Kernels/drivers/prefill_driver.cc. The prefill run
+// reads decode's weights BO and KV BO as they are (DecodeLayout), writes the chunk's block through kv_blk, every
+// intermediate of the C rows into pio (its own BO), and the last prompt row's final residual into decode's io
+// x_final, which the LM head run (unchanged) reads.
+import LlamaCore
+
+public struct PrefillLayout: Sendable, Equatable {
+    /// pio's per-layer regions, in layout order (layer.py LAYER_REGIONS).
+    public enum Region: String, CaseIterable, Sendable {
+        case attnNorm = "attn_norm", qkv, qpack, kqv, o, ffnInp = "ffn_inp", ffnNorm = "ffn_norm", gu, act, d, lOut = "l_out"
+    }
+
+    /// The chunk header: int32[8] [start, rows, 1, bucket, 0…] in 16 bf16 slots.
+    public static let headerValues = 16
+    /// The row core's object is at most this many values (2 KB).
+    public static let unitMax = 1024
+    /// aie::mmul<8, 8, 8> (aieApi.mmul.bf16Shapes): C, tm, tk, headDim and the block are multiples of it.
+    public static let mmul = 8
+    /// The attention core's output piece: 8 query rows of one head.
+    public static let attentionRows = 8
+
+    public let decode: DecodeLayout
+    public var config: ModelConfig { decode.config }
+    /// Chunk rows (= the attention block), the row core's object U, its row buffers RM = max(H, Q + 2·KV).
+    public let chunk: Int, unit: Int, rowValues: Int
+    /// KV group fills of the prefill: KG groups of kgk heads (1 group when kvHeads ≤ 4, else 2).
+    public let kvGroupCount: Int, kvGroupHeads: Int
+    /// A pack object (one query head's C roped rows, then one header row) and one head's K block ‖ V block.
+    public let packValues: Int, kvHeadBlock: Int
+    /// pio (bf16 elements): head regions hdr, cs, x; per layer regions at layerBase + l·layerStride + layerOffsets.
+    public let pioHeader: Int, pioCS: Int, pioX: Int, layerBase: Int, layerStride: Int, pioElements: Int
+    public let sizes: [String: Int]
+    public let layerOffsets: [Region: Int]
+    public let rowStrides: [String: Int]
+
+    public static func == (a: PrefillLayout, b: PrefillLayout) -> Bool { a.decode == b.decode }
+
+    /// The prefill layout of a decode layout; throws `KernelPlanError` (use "prefill") naming a rule a shape breaks.
+    public init(_ d: DecodeLayout) throws {
+        func fail(_ m: String) -> KernelPlanError { KernelPlanError(use: "prefill", message: m) }
+        let c = d.config, H = c.hiddenSize, F = c.intermediateSize, hd = c.headDim, Q = c.qDim, KV = c.kvDim
+        let nkv = c.kvHeadCount, C = d.block, m = Self.mmul
+        var why: [String] = []
+        if C % m != 0 || d.tm % m != 0 || d.tk % m != 0 || hd % m != 0 {
+            why.append("C=\(C), tm=\(d.tm), tk=\(d.tk), headDim=\(hd), block=\(d.block) must be multiples of \(m) (aie::mmul<8, 8, 8>)")
+        }
+        if C > 64 { why.append("C=\(C) rows > 64: the chunk's row iterations exceed the shim BD's 64 (shimBd.iterationSizeMax)") }
+        if nkv > 4 && nkv % 2 != 0 { why.append("kvHeads=\(nkv): more than 4 KV heads must split into 2 equal groups") }
+        guard why.isEmpty else { throw fail(why.joined(separator: "; ")) }
+        decode = d
+        chunk = C
+        // U: the largest multiple of lcm(hd, tm) dividing hidden, qDim, 2·kvDim and ffn, at most unitMax
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        let g = [H, Q, 2 * KV, F].reduce(0, gcd)
+        let base = hd * d.tm / gcd(hd, d.tm)
+        guard let u = Array(stride(from: base, through: min(g, Self.unitMax), by: base)).last(where: { g % $0 == 0 }) else {
+            throw fail("no row-core object size: lcm(headDim \(hd), tm \(d.tm)) = \(base) divides none of the common divisors of hidden \(H), qDim \(Q), 2·kvDim \(2 * KV), ffn \(F) up to \(Self.unitMax)")
+        }
+        unit = u
+        rowValues = max(H, Q + 2 * KV)
+        kvGroupCount = nkv <= 4 ? 1 : 2
+        kvGroupHeads = nkv / kvGroupCount
+        packValues = C * hd + hd
+        kvHeadBlock = 2 * d.block * hd
+        // pio regions, each at a multiple of 32 values
+        let st = d.stages
+        let R = (qkv: st[0].paddedRows, o: st[1].paddedRows, gu: st[2].paddedRows, d: st[3].paddedRows)
+        var size: [String: Int] = ["hdr": u, "cs": C * u, "x": C * H]
+        let layerSizes: [Region: Int] = [.attnNorm: C * H, .qkv: C * R.qkv, .qpack: c.groupSize * nkv * packValues, .kqv: C * Q,
+                                         .o: C * R.o, .ffnInp: C * H, .ffnNorm: C * H, .gu: C * R.gu, .act: C * F, .d: C * R.d,
+                                         .lOut: C * H]
+        for (r, n) in layerSizes { size[r.rawValue] = n }
+        sizes = size
+        let align = DecodeLayout.alignment / 2
+        var at = 0
+        func place(_ n: Int) -> Int { let here = at; at = DecodeLayout.pad(at + n, align); return here }
+        pioHeader = place(u)
+        pioCS = place(C * u)
+        pioX = place(C * H)
+        layerBase = at
+        var offsets: [Region: Int] = [:]
+        for r in Region.allCases { offsets[r] = place(layerSizes[r]!) - layerBase }
+        layerOffsets = offsets
+        layerStride = at - layerBase
+        pioElements = layerBase + c.layerCount * layerStride
+        rowStrides = ["x": H, "attn_norm": H, "kqv": Q, "ffn_inp": H, "ffn_norm": H, "act": F, "l_out": H,
+                      "qkv": R.qkv, "o": R.o, "gu": R.gu, "d": R.d, "cs": u]
+    }
+
+    // MARK: - pio
+
+    public var pioBytes: Int { 2 * pioElements }
+    /// Element offset of a per-layer pio region.
+    public func pio(_ r: Region, layer l: Int) -> Int { layerBase + l * layerStride + layerOffsets[r]! }
+    /// Element offset of the pack of query index j (query head h·grp + j) of KV head h in layer l.
+    public func qpack(layer l: Int, j: Int, kvHead h: Int) -> Int {
+        pio(.qpack, layer: l) + (j * config.kvHeadCount + h) * packValues
+    }
+    /// Values per row of a C-row region.
+    public func rowStride(_ r: Region) -> Int { rowStrides[r.rawValue]! }
+    /// Bytes the host writes into pio before a chunk's run: hdr, cs, x.
+    public var hostInputBytes: Int { 2 * layerBase }
+
+    // MARK: - kv and kv_blk
+
+    /// One block of every layer, KV head and K|V (decode's slab): kv_blk's elements.
+    public var kvBlockElements: Int { decode.kvSlab }
+    /// Element offset of head h's K (or V) block of layer l inside a block slab (heads contiguous within a layer).
+    public func kvOffset(layer l: Int, kvHead h: Int, value: Bool) -> Int {
+        (l * config.kvHeadCount + h) * kvHeadBlock + (value ? decode.block * config.headDim : 0)
+    }
+    /// Element of the KV BO where kv_blk starts for a chunk at `start` (a multiple of C).
+    public func kvBlockBase(start: Int) -> Int {
+        precondition(start % chunk == 0, "a prefill chunk starts at a multiple of \(chunk), not \(start)")
+        return (start / chunk) * decode.kvSlab
+    }
+    /// KV group g's fill in layer l: (start element, blocks, elements per block, block stride, repeats).
+    public func kvGroupFill(layer l: Int, group g: Int, bucket: Int)
+        -> (start: Int, blocks: Int, elements: Int, stride: Int, repeats: Int) {
+        (kvOffset(layer: l, kvHead: g * kvGroupHeads, value: false), bucket, kvGroupHeads * kvHeadBlock, decode.kvSlab,
+         config.groupSize)
+    }
+    /// The bucket a chunk at `start` runs: the smallest covering its C rows' blocks 0 … start/C.
+    public func bucket(start: Int) -> Int {
+        let need = start / chunk + 1
+        return decode.buckets.first { $0 >= need } ?? decode.buckets.last!
+    }
+
+    // MARK: - kernels
+
+    public func kernelName(bucket: Int) -> String { "prefill_\(decode.projectionDType.rawValue.lowercased())_b\(bucket)" }
+    public var kernelNames: [String] { decode.buckets.map { kernelName(bucket: $0) } }
+}
+
+extension PrefillLayout {
+    /// The prefill kernel's 5 data arguments (aiecc: opcode, instr, ninstr, then these): decode's weights and kv, the
+    /// chunk's kv_blk, pio, decode's io (x_final written; its host range is decode's, untouched by this run).
+    public var arguments: [DesignArgument] {
+        let d = decode
+        return [DesignArgument(name: "weights", bytes: d.weightsBytes, role: .weight),
+                DesignArgument(name: "kv", bytes: 2 * d.kvElements, role: .kvCache),
+                DesignArgument(name: "kv_blk", bytes: 2 * kvBlockElements, role: .kvBlock),
+                DesignArgument(name: "pio", bytes: pioBytes, role: .prefillIO, hostInputBytes: hostInputBytes),
+                DesignArgument(name: "io", bytes: 2 * d.ioElements, role: .io, hostInputBytes: d.hostInputBytes)]
+    }
+}
