@@ -1,6 +1,5 @@
 // Row-parallel fp32 GEMV (decode's matrix-vector products, several as one dispatch), AVX2+FMA when the CPU has it.
 #include "reference_kernels.h"
-#include <stdatomic.h>
 #include <stddef.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -60,60 +59,19 @@ static void gemv_rows(const gemv_job *j, long begin, long end) {
     gemv_rows_scalar(j, begin, end);
 }
 
-// Rows per block a thread claims: small enough that a thread which starts late (woken, or descheduled on a shared
-// machine) finds blocks left to take, large enough that claiming is rare (16 × 576 floats = 36 KB for SmolLM2).
-#define NL_GEMV_BLOCK 16
-#define NL_GEMV_MAX 8
+static void gemv_task(void *context, long begin, long end) { gemv_rows(context, begin, end); }
 
-// Several GEMVs as one dispatch: each block of NL_GEMV_BLOCK rows of any of them is claimed by whichever thread is
-// free (an atomic counter), so no thread waits on another's fixed share. A row's sum does not depend on who takes it.
-typedef struct {
-    gemv_job jobs[NL_GEMV_MAX];
-    long first_block[NL_GEMV_MAX + 1];
-    long rows[NL_GEMV_MAX];
-    int count;
-    atomic_long next;
-} gemv_batch;
-
-static void gemv_batch_task(void *context, long begin, long end) {
-    (void)begin; (void)end;
-    gemv_batch *b = context;
-    const long blocks = b->first_block[b->count];
-    int j = 0;
-    for (;;) {
-        long block = atomic_fetch_add_explicit(&b->next, 1, memory_order_relaxed);
-        if (block >= blocks) return;
-        while (block >= b->first_block[j + 1]) j++;   // blocks are claimed in increasing order
-        long r0 = (block - b->first_block[j]) * NL_GEMV_BLOCK;
-        long r1 = r0 + NL_GEMV_BLOCK < b->rows[j] ? r0 + NL_GEMV_BLOCK : b->rows[j];
-        gemv_rows(&b->jobs[j], r0, r1);
-    }
+// Each GEMV split into one contiguous share of rows per thread: each core streams its own contiguous part of W, which
+// the hardware prefetchers follow. Interleaving 16-row blocks between threads (claimed from a counter) measured
+// 68-69 tok/s SmolLM2 decode on a quiet machine against 81-83 for contiguous shares (CPU reference, 2 threads).
+// A row's sum does not depend on which thread computes it.
+void nl_gemv_f32(const float *w, const float *x, float *y, long rows, long cols) {
+    gemv_job job = { w, x, y, cols };
+    // Below ~64 K weights the hand-off costs more than it saves.
+    long grain = rows * cols < 65536 ? rows : 16;
+    nl_parallel_for(rows, grain, gemv_task, &job);
 }
 
 void nl_gemv_f32_many(const nl_gemv *gemvs, int count) {
-    if (count > NL_GEMV_MAX) {
-        nl_gemv_f32_many(gemvs, NL_GEMV_MAX);
-        nl_gemv_f32_many(gemvs + NL_GEMV_MAX, count - NL_GEMV_MAX);
-        return;
-    }
-    gemv_batch b;
-    long weights = 0;
-    b.count = count;
-    b.first_block[0] = 0;
-    for (int i = 0; i < count; i++) {
-        b.jobs[i] = (gemv_job){ gemvs[i].w, gemvs[i].x, gemvs[i].y, gemvs[i].cols };
-        b.rows[i] = gemvs[i].rows;
-        b.first_block[i + 1] = b.first_block[i] + (gemvs[i].rows + NL_GEMV_BLOCK - 1) / NL_GEMV_BLOCK;
-        weights += gemvs[i].rows * gemvs[i].cols;
-    }
-    atomic_init(&b.next, 0);
-    // Below ~64 K weights the hand-off costs more than it saves.
-    if (weights < 65536) { gemv_batch_task(&b, 0, 1); return; }
-    // One index per thread; each thread then claims blocks until none are left.
-    nl_parallel_share(gemv_batch_task, &b);
-}
-
-void nl_gemv_f32(const float *w, const float *x, float *y, long rows, long cols) {
-    nl_gemv g = { w, x, y, rows, cols };
-    nl_gemv_f32_many(&g, 1);
+    for (int i = 0; i < count; i++) nl_gemv_f32(gemvs[i].w, gemvs[i].x, gemvs[i].y, gemvs[i].rows, gemvs[i].cols);
 }

@@ -166,9 +166,3 @@ void nl_parallel_for(long n, long grain, nl_task_fn fn, void *context) {
     if (in_task || nl_thread_count() == 1 || n <= grain) { run_inline(fn, context, n); return; }
     dispatch(n, grain, fn, context, NL_STEAL_SPINS);
 }
-
-void nl_parallel_share(nl_task_fn fn, void *context) {
-    int threads = nl_thread_count();
-    if (in_task || threads == 1) { run_inline(fn, context, 1); return; }
-    dispatch(threads, 1, fn, context, 0);
-}

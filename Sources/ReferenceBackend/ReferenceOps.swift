@@ -26,8 +26,8 @@ public enum ReferenceOps {
         }
     }
 
-    /// yᵢ = Wᵢ · x for one row x (inDim) and several matrices Wᵢ (outDimᵢ, inDim) into yᵢ (outDimᵢ): one dispatch to
-    /// the pool for all of them (decode's Q, K, V and gate, up), each row summed exactly as `matmul` sums it.
+    /// yᵢ = Wᵢ · x for one row x (inDim) and several matrices Wᵢ (outDimᵢ, inDim) into yᵢ (outDimᵢ) (decode's Q, K, V
+    /// and gate, up), each row summed exactly as `matmul` sums it.
     public static func gemvs(_ x: UnsafePointer<Float>, inDim: Int,
                              _ products: [(weight: UnsafePointer<Float>, outDim: Int, y: UnsafeMutablePointer<Float>)]) {
         let jobs = products.map { nl_gemv(w: $0.weight, x: x, y: $0.y, rows: $0.outDim, cols: inDim) }

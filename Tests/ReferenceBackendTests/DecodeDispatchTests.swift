@@ -1,4 +1,4 @@
-// Decode's faster dispatch (sibling GEMVs as one pool task, blocks claimed by free threads, KV heads spread over the
+// Decode's dispatch (sibling GEMVs bound as one group, each in contiguous per-thread shares; KV heads spread over the
 // pool) computes every value exactly as the one-op-at-a-time path does: bit for bit, not within a tolerance.
 import XCTest
 import LlamaCore
@@ -10,8 +10,8 @@ final class DecodeDispatchTests: XCTestCase {
         return (0..<n).map { _ in Float(Double(rng.next() % 2_000_001) / 1_000_000 - 1) }
     }
 
-    /// Several GEMVs as one dispatch equal each run alone, for sizes under and over the hand-off threshold and row
-    /// counts that are not multiples of the block the threads claim.
+    /// Several GEMVs of one input equal each run alone, for sizes under and over the hand-off threshold and row
+    /// counts that are not multiples of the grain a thread's share is cut at.
     func testSiblingGEMVsEqualEachAloneBitForBit() {
         for (cols, rowsList) in [(576, [576, 192, 192]), (7, [1, 15]), (100, [17, 1000, 16]), (2048, [700]), (64, [33, 31, 9, 1])] {
             let x = values(cols, seed: UInt64(cols))
