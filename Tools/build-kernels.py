@@ -47,6 +47,14 @@ PRESETS = {
                          pairing="half-split", eps=1e-5),
     "smollm2-135m": dict(hidden=576, ffn=1536, heads=9, kvHeads=3, headDim=64, vocab=49152, layers=30,
                          pairing="adjacent", eps=1e-5),
+    # issue 17: the larger Llama shapes (HF config.json of meta-llama/Llama-3.2-3B, meta-llama/Llama-3.1-8B and
+    # TinyLlama/TinyLlama-1.1B-Chat-v1.0; Tools/make-random-llama.py --preset writes the same configs)
+    "llama-3.2-3b": dict(hidden=3072, ffn=8192, heads=24, kvHeads=8, headDim=128, vocab=128256, layers=28,
+                         pairing="half-split", eps=1e-5),
+    "llama-3.1-8b": dict(hidden=4096, ffn=14336, heads=32, kvHeads=8, headDim=128, vocab=128256, layers=32,
+                         pairing="half-split", eps=1e-5),
+    "tinyllama-1.1b": dict(hidden=2048, ffn=5632, heads=32, kvHeads=4, headDim=64, vocab=32000, layers=22,
+                           pairing="half-split", eps=1e-5),
 }
 # aiecc appends each kernel (its own configuration of the array) to the xclbin with --xclbin-input;
 # the whole set must share one hw context. Not yet measured on hardware: how many an xclbin takes.

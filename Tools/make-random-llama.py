@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-# Writes a seeded random-weight model with the exact Llama 3.2 1B shapes (HF folder, BF16 safetensors) for benchmarks; numpy only.
+# Writes a seeded random-weight model with the exact shapes of a published Llama-architecture model (HF folder, BF16 safetensors) for benchmarks; numpy only.
 """
-Usage: python3 Tools/make-random-llama.py [OUT_DIR] [--seed N] [--force]
-  OUT_DIR defaults to ${NPULLAMA_CACHE:-$HOME/.cache/npu-llama}/models/random-llama-3.2-1b
+Usage: python3 Tools/make-random-llama.py [OUT_DIR] [--preset NAME] [--seed N] [--force]
+  NAME: llama-3.2-1b (default), llama-3.2-3b, llama-3.1-8b, tinyllama-1.1b (issue 17)
+  OUT_DIR defaults to ${NPULLAMA_CACHE:-$HOME/.cache/npu-llama}/models/random-<NAME>
 
-Writes OUT_DIR/config.json (same keys and values as the published Llama-3.2-1B config.json) and
-OUT_DIR/model.safetensors (~2.47 GB, all tensors BF16, tied embeddings so no lm_head.weight).
+Writes OUT_DIR/config.json (the keys and values of the published config.json of that model, less
+transformers_version) and OUT_DIR/model.safetensors (all tensors BF16; a tied model has no lm_head.weight,
+an untied one does). Sizes: 1B ~2.47 GB, 3B ~6.43 GB, 8B ~16.06 GB, TinyLlama ~2.20 GB.
 The safetensors file is written by hand (8-byte little-endian header length, JSON header padded with spaces
 to a multiple of 8, then the tensor data in header order), one tensor and one chunk of rows at a time, so
 memory stays around 100 MB.  BF16 = top 16 bits of float32 with round-to-nearest-even.
@@ -53,15 +55,85 @@ CONFIG = {
     "vocab_size": 128256,
 }
 
+# The published config.json of each preset (Hugging Face model repositories, file config.json; the values as
+# published, transformers_version left out). CONFIG above is meta-llama/Llama-3.2-1B's.
+PRESETS = {
+    "llama-3.2-1b": CONFIG,
+    # meta-llama/Llama-3.2-3B config.json: 28 layers, hidden 3072, 24 / 8 heads of 128, tied, llama3 rope factor 32
+    "llama-3.2-3b": dict(CONFIG, head_dim=128, hidden_size=3072, intermediate_size=8192, num_attention_heads=24,
+                         num_hidden_layers=28, num_key_value_heads=8),
+    # meta-llama/Llama-3.1-8B config.json: 32 layers, hidden 4096, 32 / 8 heads (no head_dim key: 4096 / 32 = 128),
+    # intermediate 14336, UNTIED lm_head, llama3 rope factor 8
+    "llama-3.1-8b": {
+        "architectures": ["LlamaForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": 128000,
+        "eos_token_id": 128001,
+        "hidden_act": "silu",
+        "hidden_size": 4096,
+        "initializer_range": 0.02,
+        "intermediate_size": 14336,
+        "max_position_embeddings": 131072,
+        "mlp_bias": False,
+        "model_type": "llama",
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "num_key_value_heads": 8,
+        "pretraining_tp": 1,
+        "rms_norm_eps": 1e-05,
+        "rope_scaling": {
+            "factor": 8.0,
+            "high_freq_factor": 4.0,
+            "low_freq_factor": 1.0,
+            "original_max_position_embeddings": 8192,
+            "rope_type": "llama3",
+        },
+        "rope_theta": 500000.0,
+        "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16",
+        "use_cache": True,
+        "vocab_size": 128256,
+    },
+    # TinyLlama/TinyLlama-1.1B-Chat-v1.0 config.json: 22 layers, hidden 2048, 32 / 4 heads (head_dim 64),
+    # intermediate 5632, vocab 32000 (SentencePiece), rope_theta 10000 without scaling, untied, 2048 positions
+    "tinyllama-1.1b": {
+        "architectures": ["LlamaForCausalLM"],
+        "attention_bias": False,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "hidden_act": "silu",
+        "hidden_size": 2048,
+        "initializer_range": 0.02,
+        "intermediate_size": 5632,
+        "max_position_embeddings": 2048,
+        "model_type": "llama",
+        "num_attention_heads": 32,
+        "num_hidden_layers": 22,
+        "num_key_value_heads": 4,
+        "pretraining_tp": 1,
+        "rms_norm_eps": 1e-05,
+        "rope_scaling": None,
+        "rope_theta": 10000.0,
+        "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16",
+        "use_cache": True,
+        "vocab_size": 32000,
+    },
+}
+
 CHUNK_ELEMS = 16 * 1024 * 1024  # float32 elements generated at a time (64 MB)
 
 
 def tensor_specs(cfg: dict) -> list:
     """(name, shape, std, mean) for every tensor, in the name-sorted order safetensors files use."""
     h, inter = cfg["hidden_size"], cfg["intermediate_size"]
-    hd, nh, nkv = cfg["head_dim"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim", h // nh)
     specs = [("model.embed_tokens.weight", (cfg["vocab_size"], h), 0.5, 0.0),
              ("model.norm.weight", (h,), 0.15, 1.0)]
+    if not cfg["tie_word_embeddings"]:        # an untied model's output matrix, at the scale of the tied models' (the embedding's)
+        specs.append(("lm_head.weight", (cfg["vocab_size"], h), 0.5, 0.0))
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         specs += [
@@ -118,12 +190,15 @@ def write_safetensors(path: str, specs: list, seed: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     cache = os.environ.get("NPULLAMA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "npu-llama")
-    ap.add_argument("out", nargs="?", default=os.path.join(cache, "models", "random-llama-3.2-1b"))
+    ap.add_argument("out", nargs="?", help="default: $NPULLAMA_CACHE/models/random-<preset>")
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="llama-3.2-1b")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--force", action="store_true", help="rewrite even if a complete output exists")
     args = ap.parse_args()
 
-    specs = tensor_specs(CONFIG)
+    config = PRESETS[args.preset]
+    args.out = args.out or os.path.join(cache, "models", f"random-{args.preset}")
+    specs = tensor_specs(config)
     raw, total = header_bytes(specs)
     size = 8 + len(raw) + total
     st_path = os.path.join(args.out, "model.safetensors")
@@ -139,7 +214,7 @@ def main() -> int:
     write_safetensors(tmp, specs, args.seed)
     os.replace(tmp, st_path)
     with open(cfg_path, "w") as f:
-        json.dump(CONFIG, f, indent=2, sort_keys=True)
+        json.dump(config, f, indent=2, sort_keys=True)
         f.write("\n")
     print(f"make-random-llama: done: {cfg_path}, {st_path}")
     return 0
