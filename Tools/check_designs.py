@@ -217,8 +217,14 @@ def report(problems, executed, manifest_path, designs, quick=False, update=False
 # (name, preset, HF config relative to the repository, contexts): the reference models and the tiny golden model,
 # at 2048 and at the longest context each offers (Llama 3.2 1B and the tiny model: 131072; SmolLM2: 8192)
 MODELS = [("llama-3.2-1b", "llama-3.2-1b", None, (2048, 131072)), ("smollm2-135m", "smollm2-135m", None, (2048, 8192)),
-          ("tiny-llama32", None, "Golden/tiny-llama32/model/config.json", (2048, 131072))]
+          ("tiny-llama32", None, "Golden/tiny-llama32/model/config.json", (2048, 131072)),
+          # issue 17: the larger Llama shapes (head_dim 128: block 32, tm 128) and TinyLlama (GQA 8:1, vocab 32000),
+          # in the formats their checkpoints are run in; the first/last bucket at 2048 and the last at the longest
+          # context each offers (max_position_embeddings: 131072; TinyLlama 2048)
+          ("llama-3.2-3b", "llama-3.2-3b", None, (2048, 131072)), ("llama-3.1-8b", "llama-3.1-8b", None, (2048, 131072)),
+          ("tinyllama-1.1b", "tinyllama-1.1b", None, (2048,))]
 WEIGHTS = ("bf16", "q4_1", "q4_0")
+MODEL_WEIGHTS = {"llama-3.2-3b": ("bf16", "q4_0"), "llama-3.1-8b": ("bf16", "q4_0"), "tinyllama-1.1b": ("bf16", "q4_0")}
 # (projections, LM head) of the lm_head instances: every format alike, and the mixed pairs the plan produces for
 # a Q4 model whose output.weight is stored otherwise (Q8_0, F16, ... -> bf16)
 LM_PAIRS = (("bf16", "bf16"), ("q4_1", "q4_1"), ("q4_0", "q4_0"), ("q4_1", "bf16"), ("q4_0", "bf16"))
@@ -327,7 +333,7 @@ def fused_instances(manifest, root, quick=False):
     fused = {f["name"]: f for f in manifest.get("fusedDesigns", [])}
     for name, preset, config, ctxs in models(root):
         for ctx in ctxs[:1] if quick else ctxs:
-            for weights in WEIGHTS:
+            for weights in MODEL_WEIGHTS.get(name, WEIGHTS):
                 d = decode_designs.load(preset=preset, config=config, weights=weights, lm_head=weights, ctx=ctx)
                 b = d.buckets
                 picked = [b[0], b[len(b) // 2], b[-1]] if ctx == ctxs[0] else [b[-1]]
@@ -339,6 +345,8 @@ def fused_instances(manifest, root, quick=False):
                     yield (f"{name} ctx{ctx} {x['kernelName']}", x["design"], d.design_parameters(x),
                            x["arguments"], contract, fused[x["kind"]])
         for weights, head in LM_PAIRS:     # lm_head: no context or bucket in it (the io BO does not depend on them)
+            if weights not in MODEL_WEIGHTS.get(name, WEIGHTS):
+                continue
             d = decode_designs.load(preset=preset, config=config, weights=weights, lm_head=head, ctx=ctxs[0])
             x = next(x for x in d.all() if x["kind"] == "lm_head")
             yield (f"{name} {x['kernelName']} (projections {weights})", x["design"], d.design_parameters(x),

@@ -58,7 +58,15 @@ class DecodeDesigns:
                                                                            for t in tilings(uses["result_output"][0])])
         self.layout = layout.DecodeLayout(model, weights, lm_head, ctx, self.tm, self.tk, self.block, self.tm_lm, self.tk_lm)
         self.buckets = self.layout.buckets
-        self.prefill = layout.PrefillLayout(self.layout)     # issue 13: one prefill run per chunk, per bucket
+        # issue 13: one prefill run per chunk, per bucket; none when the shapes cannot take the prefill design (its
+        # rules, or its cores' memory: issue 17's 3B/8B shapes), prefill_unsupported says why (DecodeDesigns.swift)
+        try:
+            self.prefill = layout.PrefillLayout(self.layout)
+            budgets = bk.target_budgets()
+            self.prefill.check_cores(budgets["coreBytes"] - budgets["coreStackBytes"])
+            self.prefill_unsupported = None
+        except ValueError as e:
+            self.prefill, self.prefill_unsupported = None, str(e)
 
     def all(self):
         """Every kernel of the xclbin: decode_token per bucket, then lm_head (the runlist's second run), then the
@@ -69,7 +77,7 @@ class DecodeDesigns:
                 {"kernelName": lay.lm.kernel_name(), "kind": "lm_head", "design": LM_DESIGN_FILE, "bucket": None,
                  "taps": False, "arguments": lay.lm.arguments()}] + [
                 {"kernelName": pre.kernel_name(b), "kind": "prefill", "design": PREFILL_DESIGN_FILE, "bucket": b,
-                 "taps": False, "arguments": pre.arguments()} for b in self.buckets]
+                 "taps": False, "arguments": pre.arguments()} for b in (self.buckets if pre else [])]
 
     def design_parameters(self, d):
         """Keyword arguments of the design() of one kernel (decode_token.py, lm_head.py or prefill.py: prefill takes
@@ -117,6 +125,9 @@ def main():
         print(f"decode_designs: {e}", file=sys.stderr)
         return 2
     if a.layout_json and a.prefill:
+        if d.prefill is None:
+            print(f"decode_designs: {d.prefill_unsupported}", file=sys.stderr)
+            return 2
         starts = [int(x) for x in a.starts.split(",")] if a.starts else (0, 64, 1984)
         print(json.dumps(d.prefill.to_json(starts), indent=1))
         return 0

@@ -542,6 +542,32 @@ class PrefillLayout:
         if why:
             raise ValueError("prefill: " + "; ".join(why))
 
+    def core_bytes(self):
+        """Bytes of the data memory a GEMM core and the row core take in prefill.py (fifo objects at their depths,
+        Buffers, each 64-byte aligned as IRON places them; the stack apart): issue 17's larger shapes (head_dim 128:
+        tm 128, C 32; hidden 3072/4096) exceed it, and the model then runs its prompts as decode steps."""
+        def total(sizes):
+            at = 0
+            for n in sizes:
+                at = pad(at, 64) + n
+            return at
+        C, tm, tk, U, RM = self.C, self.tm, self.tk, self.U, self.RM
+        q4 = self.weights != "bf16"
+        tile = self.stages["QKV"]["tileBytes"]
+        # w{g} (tile, depth 2), xb (C x tk, depth 2), py{g} (C x tm, depth 1), pacc (C x tm f32), pscr (Q4: tm x tk)
+        gemm = total([tile, tile, 2 * C * tk, 2 * C * tk, 2 * C * tm, 4 * C * tm] + ([2 * tm * tk] if q4 else []))
+        # rmain, rsecond, rout, raux (U values, depth 2 each), the seven row buffers pr_* of RM values
+        row = total([2 * U] * 8 + [2 * RM] * 7)
+        return {"gemm": gemm, "row": row}
+
+    def check_cores(self, budget):
+        """Raises ValueError naming the cores whose buffers exceed budget (a core's data memory less its stack)."""
+        over = {k: v for k, v in self.core_bytes().items() if v > budget}
+        if over:
+            raise ValueError("prefill: " + "; ".join(
+                f"a {k} core needs {v} bytes of buffers, more than the {budget} a core has after its stack"
+                f" (C={self.C}, tm={self.tm}, tk={self.tk}, U={self.U}, row values={self.RM})" for k, v in over.items()))
+
     # --- pio BO (argument 3) --------------------------------------------------------------------------
     def _pio(self):
         C, H, F, Q, U, d = self.C, self.H, self.F, self.Q, self.U, self.dec

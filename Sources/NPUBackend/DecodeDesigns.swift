@@ -100,7 +100,9 @@ public struct DecodeDesigns: Sendable {
                                   context: context)
         self.manifest = manifest
         do {
-            prefill = try PrefillLayout(layout)
+            let p = try PrefillLayout(layout)
+            try p.checkCores(budget: manifest.device.coreBytes - manifest.device.coreStackBytes)
+            prefill = p
             prefillUnsupported = nil
         } catch {
             prefill = nil

@@ -91,6 +91,33 @@ public struct PrefillLayout: Sendable, Equatable {
                       "qkv": R.qkv, "o": R.o, "gu": R.gu, "d": R.d, "cs": u]
     }
 
+    // MARK: - per-core budgets (issue 17)
+
+    /// Bytes of the data memory a GEMM core and the row core take in prefill.py (fifo objects at their depths and
+    /// Buffers, each 64-byte aligned as IRON places them; the stack apart; layout.py `PrefillLayout.core_bytes`):
+    /// GEMM w tile ×2, xb C×tk ×2, py C×tm, pacc C×tm f32, pscr tm×tk (Q4); row core 8 U-value fifo objects and
+    /// seven row buffers of `rowValues`.
+    public var coreBytes: (gemm: Int, row: Int) {
+        func sum(_ sizes: [Int]) -> Int { sizes.reduce(0) { DecodeLayout.pad($0, DecodeLayout.alignment) + $1 } }
+        let d = decode, C = chunk, tile = d.stages[0].tileBytes
+        let q4 = d.projectionDType != .bf16
+        let gemm = sum([tile, tile, 2 * C * d.tk, 2 * C * d.tk, 2 * C * d.tm, 4 * C * d.tm] + (q4 ? [2 * d.tm * d.tk] : []))
+        let row = sum(Array(repeating: 2 * unit, count: 8) + Array(repeating: 2 * rowValues, count: 7))
+        return (gemm, row)
+    }
+
+    /// Throws when a core's buffers exceed `budget` (its data memory less its stack): issue 17's 3B/8B shapes
+    /// (head_dim 128: tm 128, C 32; rows of 5120/6144 values) — such a model runs its prompts as decode steps.
+    public func checkCores(budget: Int) throws {
+        let b = coreBytes
+        let over = [("gemm", b.gemm), ("row", b.row)].filter { $0.1 > budget }
+        guard over.isEmpty else {
+            throw KernelPlanError(use: "prefill", message: over.map {
+                "a \($0.0) core needs \($0.1) bytes of buffers, more than the \(budget) a core has after its stack (C=\(chunk), tm=\(decode.tm), tk=\(decode.tk), U=\(unit), row values=\(rowValues))"
+            }.joined(separator: "; "))
+        }
+    }
+
     // MARK: - pio
 
     public var pioBytes: Int { 2 * pioElements }

@@ -1,0 +1,102 @@
+// Issue 17: the head_dim-128 / GQA-4:1 shape family (Llama 3.2 3B, Llama 3.1 8B) on the emulated NPU — a scaled-down model in CI, and the exact random-weight models when Tools/make-random-llama.py wrote them.
+import Foundation
+import LlamaCore
+import NPUBackend
+import ReferenceBackend
+import Scheduler
+import XCTest
+
+final class HeadDim128Tests: XCTestCase {
+    /// Scaled down from Llama 3.2 3B / 3.1 8B: head_dim 128, 8 query heads on 2 KV heads (GQA 4:1), hidden ≠ heads·head_dim.
+    static let config = try! ModelConfig(
+        vocabSize: 1024, hiddenSize: 256, intermediateSize: 512, layerCount: 2, headCount: 8, kvHeadCount: 2, headDim: 128,
+        ropeTheta: 500000, ropeScaling: .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192),
+        maxContext: 4096, tiedEmbeddings: false)
+    static let context = 256
+
+    /// The tilings head_dim 128 takes: the hub's object is a head (128 values), so tm = 128; two 64-row K‖V blocks
+    /// of 128 values do not fit an attention core twice, so block = 32 (manifest attn_decode_bf16's second tiling).
+    func testPlanTakesTm128AndBlock32() throws {
+        let graph = Graph.llama(Self.config)
+        let (npu, _) = try Support.npuBackend(graph, Support.bf16Weights(Self.config, seed: 17), context: Self.context)
+        let l = npu.layout
+        XCTAssertEqual([l.tm, l.tk, l.block, l.hubSlice], [128, 64, 32, 128])
+        XCTAssertEqual(npu.designs.buckets, [1, 2, 4, 8], "256 / 32 blocks")
+        // bf16: the prefill GEMM core's w tiles (2 × 16 KB), x slices, C×tm out and f32 accumulator exceed a core
+        XCTAssertNil(npu.designs.prefill)
+        XCTAssertTrue(npu.designs.prefillUnsupported?.contains("a gemm core needs 65536 bytes") ?? false,
+                      npu.designs.prefillUnsupported ?? "")
+        XCTAssertEqual(npu.designs.all.count, 4 + 1, "decode per bucket and the LM head; prompts as decode steps")
+    }
+
+    /// Every node teacher-forced and free-running against the CPU reference on the same bf16 weights, the KL gate.
+    func testVerifyPassesAgainstTheReference() throws {
+        let graph = Graph.llama(Self.config)
+        let tensors = Support.bf16Weights(Self.config, seed: 17)
+        let weights = try FloatWeights(graph: graph, source: tensors)
+        let (npu, _) = try Support.npuBackend(graph, tensors, context: Self.context)
+        let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: Self.context),
+                                free: try Support.reference(graph, weights, context: Self.context))
+        // 40 prompt rows + 4 decode steps: positions past the first 32-row KV block (bucket 2)
+        let prompt = (0..<40).map { ($0 * 37 + 11) % Self.config.vocabSize }
+        let report = try verifier.verifyCase(name: "hd128", promptIDs: prompt, decodeSteps: 4)
+        print("head_dim 128 verify (emulated NPU vs CPU reference, bf16 weights):\n" + Support.failures(report))
+        XCTAssertTrue(report.passed, Support.failures(report))
+        XCTAssertEqual(Set(report.checks.map(\.node)).count, graph.nodes.count, "every named node is compared")
+        for k in report.logits { XCTAssertEqual(k.top1Agreement, 1, "\(k.against): argmax agrees at every position") }
+    }
+
+    /// The same model converted to Q4_0: the prefill design fits (Q4_0 tiles are 4.5 KB), C = 32-row chunks.
+    func testQ4_0PrefillChunksOf32AgreeWithTheReference() throws {
+        let graph = Graph.llama(Self.config)
+        let tensors = ConvertedTensors(Support.bf16Weights(Self.config, seed: 17), matrices: .q4_0)
+        let weights = try FloatWeights(graph: graph, source: tensors)
+        let (npu, _) = try Support.npuBackend(graph, tensors, context: Self.context)
+        let p = try XCTUnwrap(npu.designs.prefill, npu.designs.prefillUnsupported ?? "")
+        XCTAssertEqual(p.chunk, 32)
+        let prompt = (0..<70).map { ($0 * 53 + 5) % Self.config.vocabSize }      // chunks of 32, 32, 6
+        let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: Self.context),
+                                free: try Support.reference(graph, weights, context: Self.context))
+        let report = try verifier.verifyCase(name: "hd128-q4_0", promptIDs: prompt, decodeSteps: 3)
+        print("head_dim 128 Q4_0 verify (emulated NPU vs CPU reference on the same Q4_0 weights):\n" + Support.failures(report))
+        XCTAssertTrue(report.passed, Support.failures(report))
+        XCTAssertGreaterThan(npu.counters.chunks.runs, 0, "the prompt ran through the prefill design")
+    }
+}
+
+/// The exact shapes with random weights (not in CI: Tools/make-random-llama.py --preset NAME writes them, 2.2-16 GB).
+final class ExactShapeTests: XCTestCase {
+    func testTinyLlamaQ4_0() throws { try run("tinyllama-1.1b") }
+    func testLlama32_3BQ4_0() throws { try run("llama-3.2-3b") }
+    func testLlama31_8BQ4_0() throws { try run("llama-3.1-8b") }
+
+    /// A short prompt and a few decode steps on the emulated NPU (Q4_0 projections and LM head) against the CPU
+    /// reference on the same converted weights: the KL gate and the argmax at every position.
+    func run(_ preset: String) throws {
+        let dir = ModelCache.path("models/random-\(preset)")
+        guard FileManager.default.fileExists(atPath: dir + "/model.safetensors") else {
+            throw XCTSkip("random \(preset) not found at \(dir): python3 Tools/make-random-llama.py --preset \(preset)")
+        }
+        let base = try LoadedModel.open(path: dir)
+        // the CPU reference holds every weight in fp32: 4 bytes a parameter
+        let params = Graph.llama(base.config).weightShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let need = 4 * params, have = Int(ProcessInfo.processInfo.physicalMemory)
+        guard need < have * 3 / 4 else {
+            throw XCTSkip("\(preset): the CPU reference's fp32 weights need \(need / 1_000_000_000) GB, this machine has \(have / 1_000_000_000) GB")
+        }
+        let model = base.convertingMatrices(to: .q4_0)
+        let graph = Graph.llama(model.config)
+        let weights = try FloatWeights(graph: graph, source: model.tensors)
+        let context = 256
+        let (npu, _) = try Support.npuBackend(graph, model.tensors, context: context)
+        let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: context),
+                                free: try Support.reference(graph, weights, context: context))
+        let report = try verifier.verifyCase(name: preset, promptIDs: [1, 450, 7483, 310, 3444, 338], decodeSteps: 3)
+        print("\(preset) Q4_0 (emulated NPU vs CPU reference on the same Q4_0 weights; tm \(npu.layout.tm), block \(npu.layout.block), prefill \(npu.designs.prefill == nil ? "as decode steps" : "C=\(npu.designs.prefill!.chunk)")):\n"
+              + Support.failures(report))
+        for k in report.logits {
+            print("  logits \(k.against): \(k.positions) positions, KL mean \(k.klMean) p90 \(k.klP90) max \(k.klMax), top-1 agreement \(k.top1Agreement)")
+        }
+        XCTAssertTrue(report.passed, Support.failures(report))
+    }
+}
