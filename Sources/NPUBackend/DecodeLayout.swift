@@ -171,14 +171,17 @@ public struct DecodeLayout: Sendable, Equatable {
             .min(by: { ($0.paddedRows!, -$0.tm) < ($1.paddedRows!, -$1.tm) }) else {
             throw fail("no gemv tiling serves this model (\(reasons.isEmpty ? "the manifest offers none" : reasons.joined(separator: "; ")))")
         }
-        guard let attention = manifest.kernels.first(where: { $0.op == "attention_decode" }),
-              let blockSize = attention.tiling.first(where: { $0.key == "block" })?.value else {
+        guard context <= c.maxContext else { throw fail("context \(context) exceeds max_position_embeddings \(c.maxContext)") }
+        // the attention block: the plan's kqv_out tiling, the first candidate whose buffers fit a core (issue 17:
+        // head_dim 128 takes block 32), as Tools/decode_designs.py takes it
+        let plan = try KernelPlan(manifest: manifest, config: c, projectionWeights: projection, lmHeadWeights: lmHead,
+                                  context: context, chunk: 64)
+        guard let blockSize = plan.instance("kqv_out")?.tiling["block"] else {
             throw fail("the manifest has no attention_decode kernel with a block tiling")
         }
         guard context >= blockSize, context % blockSize == 0 else {
             throw fail("context \(context) is not a positive multiple of the attention block \(blockSize)")
         }
-        guard context <= c.maxContext else { throw fail("context \(context) exceeds max_position_embeddings \(c.maxContext)") }
 
         config = c
         projectionDType = projection
