@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Writes a seeded random-weight model with the exact shapes of a published Llama-architecture model (HF folder, BF16 safetensors) for benchmarks; numpy only.
 """
-Usage: python3 Tools/make-random-llama.py [OUT_DIR] [--preset NAME] [--seed N] [--force]
+Usage: python3 Tools/make-random-llama.py [OUT_DIR] [--preset NAME] [--seed N] [--force] [--config-only]
   NAME: llama-3.2-1b (default), llama-3.2-3b, llama-3.1-8b, tinyllama-1.1b (issue 17)
   OUT_DIR defaults to ${NPULLAMA_CACHE:-$HOME/.cache/npu-llama}/models/random-<NAME>
 
@@ -194,11 +194,20 @@ def main() -> int:
     ap.add_argument("--preset", choices=sorted(PRESETS), default="llama-3.2-1b")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--force", action="store_true", help="rewrite even if a complete output exists")
+    ap.add_argument("--config-only", action="store_true",
+                    help="write config.json alone (for `npu-llama bench --device emulator --shape-only`)")
     args = ap.parse_args()
 
     config = PRESETS[args.preset]
     args.out = args.out or os.path.join(cache, "models", f"random-{args.preset}")
     specs = tensor_specs(config)
+    if args.config_only:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "config.json"), "w") as f:
+            json.dump(config, f, indent=2, sort_keys=True)
+            f.write("\n")
+        print(f"make-random-llama: wrote {os.path.join(args.out, 'config.json')} (no weights)")
+        return 0
     raw, total = header_bytes(specs)
     size = 8 + len(raw) + total
     st_path = os.path.join(args.out, "model.safetensors")

@@ -36,6 +36,9 @@ struct Bench: ParsableCommand {
     var tokenizerFile: String?
     @Flag(help: "Print one JSON record instead of a table.")
     var json = false
+    @Flag(name: .customLong("shape-only"),
+          help: "With --device emulator: read only --model's config.json and stream seeded random weights in the --weights format (q4_0 or bf16; stored: bf16), for a model whose weights are not on disk.")
+    var shapeOnly = false
 
     func run() throws {
         do { try measure() } catch { fail(error) }
@@ -48,9 +51,15 @@ struct Bench: ParsableCommand {
             let path = (tokenizerFile as NSString).expandingTildeInPath
             return try tokenizerThroughput(TokenizerLoader.load(path: path), source: path)
         }
+        if shapeOnly {
+            guard device == .emulator else {
+                throw UserFacingError(message: "--shape-only needs --device emulator (it counts and models, it runs no weights)", hint: nil, code: ExitCodes.usage)
+            }
+            return try emulatedDecodeCounts(try BenchedModel.shapeOnly(options.model, weights: options.weights))
+        }
         let loaded = try options.open()
         if tokenizerOnly { return try tokenizerThroughput(loadTokenizer(for: loaded), source: loaded.path) }
-        if device == .emulator { return try emulatedDecodeCounts(loaded) }
+        if device == .emulator { return try emulatedDecodeCounts(BenchedModel(path: loaded.path, config: loaded.config, tensors: loaded.tensors)) }
         let graph = Graph.llama(loaded.config)
         // Every size is checked against the model before anything is allocated.
         for (option, value) in [("--prompt-tokens", promptTokens), ("--gen-tokens", genTokens)] where value > loaded.config.maxContext {
@@ -170,7 +179,7 @@ extension Bench {
 
     /// On the emulated NPU, times mean nothing: print the exact counts of one decode token at position
     /// 1023 (1k context) and the NPU time a cost model gives for them, labelled modelled.
-    func emulatedDecodeCounts(_ loaded: LoadedModel) throws {
+    func emulatedDecodeCounts(_ loaded: BenchedModel) throws {
         let ignored = [("--prompt-tokens", promptTokens != 512), ("--gen-tokens", genTokens != 32), ("--repetitions", repetitions != 3)]
             .filter(\.1).map(\.0)
         if !ignored.isEmpty {
@@ -219,23 +228,25 @@ extension Bench {
     }
 
     /// The prefill layout at 2048 positions (or the model's longest context if shorter): pp512 and pp2048's model.
-    func prefillLayout(_ loaded: LoadedModel, _ manifest: KernelManifest) throws -> PrefillLayout? {
+    func prefillLayout(_ loaded: BenchedModel, _ manifest: KernelManifest) throws -> PrefillLayout? {
         let graph = Graph.llama(loaded.config)
         let context = min(2048, loaded.config.maxContext / 64 * 64)
         return try NPUBackend.designs(graph: graph, tensors: loaded.tensors, manifest: manifest, contextLength: context).prefill
     }
 
-    func prefillModel(_ loaded: LoadedModel, _ manifest: KernelManifest) throws -> [PrefillBenchResult] {
+    func prefillModel(_ loaded: BenchedModel, _ manifest: KernelManifest) throws -> [PrefillBenchResult] {
         guard let p = try prefillLayout(loaded, manifest) else { return [] }
         return [512, 2048].filter { $0 <= p.decode.context }.map { PrefillBenchmark.model(p, promptTokens: $0) }
     }
 
     /// The prefill beside decode: one emulated prompt chunk's exact counts (its runlist [prefill, LM head]), the
     /// layout's per-channel counts they equal, and the modelled pp512 / pp2048.
-    func printPrefill(_ result: DecodeBenchResult, _ loaded: LoadedModel, _ manifest: KernelManifest) throws {
+    func printPrefill(_ result: DecodeBenchResult, _ loaded: BenchedModel, _ manifest: KernelManifest) throws {
         guard let p = try prefillLayout(loaded, manifest), let chunk = result.prefillChunk, let t = result.prefillChunkTraffic,
               let q = result.prefill else {
-            print("prefill: no prefill design for this model's shapes")
+            let graph = Graph.llama(loaded.config), context = min(2048, loaded.config.maxContext / 64 * 64)
+            let why = try NPUBackend.designs(graph: graph, tensors: loaded.tensors, manifest: manifest, contextLength: context).prefillUnsupported
+            print("prefill: no prefill design for this model's shapes (prompts run as decode steps)" + (why.map { ": \($0)" } ?? ""))
             return
         }
         print("prefill chunk (emulated NPU, EXACT counts of one \(q.chunk)-row chunk from position 0, \(q.kernelName(bucket: 1)) + "
@@ -254,6 +265,26 @@ extension Bench {
             .map { "\($0.key.name) \($0.value)" }.joined(separator: ", ")
             + (counted == expected ? " — equal to the layout's phases" : " — DIFFERENT from the layout's phases"))
         print(PrefillBenchmark.report(p, sizes: [512, 2048]))
+    }
+}
+
+/// What the emulated bench reads: a model's path, config and tensors (opened, or seeded random ones of its config.json's shapes).
+struct BenchedModel {
+    let path: String
+    let config: ModelConfig
+    let tensors: TensorSource
+
+    /// --shape-only: the config.json of a model folder (or the file itself), RandomWeights in the --weights format.
+    static func shapeOnly(_ model: String, weights: WeightsOption) throws -> BenchedModel {
+        let path = (model as NSString).expandingTildeInPath
+        var isDir: ObjCBool = false
+        let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+            ? (path as NSString).appendingPathComponent("config.json") : path
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw UserFacingError(message: "--shape-only reads an HF config.json: none at \(file)", hint: nil, code: ExitCodes.badInput)
+        }
+        let config = try ModelConfig.fromHFConfig(data: data, file: file)
+        return BenchedModel(path: path, config: config, tensors: RandomWeights(config, matrices: weights == .q4_0 ? .q4_0 : .bf16))
     }
 }
 
