@@ -78,6 +78,10 @@ struct Inspect: ParsableCommand {
         print("tokenizer:    \(tokenizer.map { "\($0.kind), \($0.vocabularySize) tokens" } ?? "none: \(loadedTokenizer.errorText ?? "")")")
         if model.tensors.tensorNames.isEmpty { print("tensors:      none (a vocabulary-only file)") }
         print("chat template: \(templateLine)")
+        // issue 17: the designs and tilings the NPU path takes for the weights as uploaded, at generate's context
+        if !model.tensors.tensorNames.isEmpty {
+            for line in NPUPathSummary.lines(config: c, tensors: model.tensors, context: min(c.maxContext, 4096)) { print(line) }
+        }
         print("\ntensor group                      count   params       dtypes                bytes       after upload")
         for (name, g) in groups.sorted(by: { $0.key < $1.key }) {
             let dtypes = g.dtypes.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")

@@ -64,6 +64,7 @@ struct Kernels: ParsableCommand {
                       + "LM head \(lm.dtype.rawValue) tm \(lm.tm), tk \(lm.tk) (\(lmTried)); weights BO \(l.weightsBytes) B, "
                       + "lm_weights BO \(lm.weightsBytes) B, KV \(2 * l.kvElements) B, io \(2 * l.ioElements) B; "
                       + "kernels: \(designs.all.map(\.kernelName).joined(separator: ", "))")
+                for line in NPUPathSummary.lines(config: loaded.config, tensors: loaded.tensors, context: target.ctx) { print(line) }
                 let builds = ((try? FileManager.default.contentsOfDirectory(atPath: Kernels.cacheDirectory)) ?? []).filter { !$0.hasPrefix(".") }
                 print("cache: \(Kernels.cacheDirectory) — \(builds.isEmpty ? "empty (npu-llama kernels build)" : "\(builds.count) build(s)")")
             } catch { fail(error) }
