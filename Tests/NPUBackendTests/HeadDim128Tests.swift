@@ -65,6 +65,55 @@ final class HeadDim128Tests: XCTestCase {
     }
 }
 
+/// The exact shapes planned from their configs alone (no weights): tilings, kernels per hw_context at the longest
+/// context, and what the XDNA plugin maps MAP_LOCKED (DeviceMemoryPlan, the memlock check's figure).
+final class ExactShapePlanTests: XCTestCase {
+    static let llama32_3B = try! ModelConfig(
+        vocabSize: 128256, hiddenSize: 3072, intermediateSize: 8192, layerCount: 28, headCount: 24, kvHeadCount: 8, headDim: 128,
+        ropeTheta: 500000, ropeScaling: .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192),
+        maxContext: 131072, tiedEmbeddings: true)
+    static let llama31_8B = try! ModelConfig(
+        vocabSize: 128256, hiddenSize: 4096, intermediateSize: 14336, layerCount: 32, headCount: 32, kvHeadCount: 8, headDim: 128,
+        ropeTheta: 500000, ropeScaling: .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192),
+        maxContext: 131072, tiedEmbeddings: false)
+    static let tinyLlama = try! ModelConfig(
+        vocabSize: 32000, hiddenSize: 2048, intermediateSize: 5632, layerCount: 22, headCount: 32, kvHeadCount: 4,
+        maxContext: 2048, tiedEmbeddings: false)
+
+    func testTilingsKernelsAndMemlockOfEachShape() throws {
+        let gib = 1 << 30
+        // (config, longest context, tm, block, prefill, Q4_0 weights BOs in bytes, KV bytes at 4096 (or the longest))
+        let cases: [(String, ModelConfig, Int, Int, Int, Bool)] = [
+            ("llama-3.2-3b", Self.llama32_3B, 131072, 128, 32, false),
+            ("llama-3.1-8b", Self.llama31_8B, 131072, 128, 32, false),
+            ("tinyllama-1.1b", Self.tinyLlama, 2048, 64, 64, true),
+        ]
+        for (name, config, longest, tm, block, prefill) in cases {
+            for ctx in [min(4096, longest), longest] {
+                let d = try DecodeDesigns(manifest: Support.manifest, config: config, projectionDType: .q4_0, lmHeadDType: .q4_0, context: ctx)
+                XCTAssertEqual([d.layout.tm, d.layout.block], [tm, block], name)
+                XCTAssertEqual(d.prefill != nil, prefill, "\(name): \(d.prefillUnsupported ?? "")")
+                XCTAssertLessThanOrEqual(d.all.count, Support.manifest.target.maxKernelsPerContext, "\(name) at \(ctx)")
+                let plan = DeviceMemoryPlan(designs: d, instructionBytes: [:])
+                let weights = plan.bytes(.weights), kv = plan.bytes(.kvCache)
+                XCTAssertEqual(weights, d.layout.weightsBytes + d.layout.lmHead.weightsBytes, name)
+                XCTAssertEqual(kv, 2 * d.layout.kvElements, name)
+                XCTAssertEqual(kv, 2 * 2 * config.layerCount * config.kvDim * ctx, "\(name): K and V, bf16, every position")
+                print("\(name) Q4_0 at context \(ctx): \(d.all.count) kernels; memlock \(plan.mappedBytes) B = \(plan.breakdown)")
+            }
+        }
+        // Llama 3.1 8B, Q4_0: every matrix the NPU reads (the embedding stays on the host: untied) at 18 B per 32
+        // weights, the norms bf16, no padded rows at tm 128 (8.03 G parameters, 7.50 G of them on the NPU: 4.22 GB)
+        let d8 = try DecodeDesigns(manifest: Support.manifest, config: Self.llama31_8B, projectionDType: .q4_0, lmHeadDType: .q4_0, context: 4096)
+        let w8 = d8.layout.weightsBytes + d8.layout.lmHead.weightsBytes
+        let shapes = Graph.llama(Self.llama31_8B).weightShapes.filter { $0.name != "token_embd.weight" }.map { $0.shape }
+        let expected = shapes.reduce(0) { $0 + ($1.count == 2 ? $1[0] * $1[1] / 32 * 18 : 2 * $1[0]) }
+        XCTAssertEqual(expected, 4_221_902_848)     // 7 504 658 432 matrix weights × 18/32 + 65 norms × 4096 × 2
+        XCTAssertEqual(w8, expected, accuracy: 64 * 70, "8B Q4_0 weights BOs: the matrices and norms, 64-byte aligned")
+        XCTAssertLessThan(DeviceMemoryPlan(designs: d8, instructionBytes: [:]).mappedBytes, 5 * gib)
+    }
+}
+
 /// The exact shapes with random weights (not in CI: Tools/make-random-llama.py --preset NAME writes them, 2.2-16 GB).
 final class ExactShapeTests: XCTestCase {
     func testTinyLlamaQ4_0() throws { try run("tinyllama-1.1b") }
