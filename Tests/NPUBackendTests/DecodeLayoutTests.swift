@@ -124,7 +124,8 @@ final class DecodeLayoutTests: XCTestCase {
         let b = try DecodeLayout(manifest: m, config: DecodeBenchmark.llama32_1B, projection: .bf16, lmHead: .bf16, context: 131072)
         XCTAssertEqual([b.tm, b.tk, b.hubSlice, b.kvGroups, b.headsPerGroup, b.pack, b.paramsValues], [64, 64, 64, 4, 2, 448, 128])
         XCTAssertEqual(b.stages.map(\.paddedRows), [3072, 2048, 16384, 2048])
-        XCTAssertEqual(b.candidates.map(\.paddedRows), [0, nil, nil], "tm 32 and 16 break S = 64 | tm")
+        XCTAssertEqual(b.candidates.map(\.paddedRows), [0, nil, nil, 16384],
+                       "tm 32 and 16 break S = 64 | tm; tm 128 (issue 17, for head_dim 128) pads QKV's 3072 rows to 4096 per layer")
         // the LM head's own tiling: 128256 rows = 501 rounds of 16 cores × 16, no padded row (tm 64: 768, tm 32: 256)
         XCTAssertEqual([b.lmHead.tm, b.lmHead.tk, b.lmHead.stage.paddedRows], [16, 64, 128256])
         XCTAssertEqual(b.lmHead.candidates.map(\.paddedRows), [768, 256, 0])
