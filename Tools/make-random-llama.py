@@ -125,15 +125,17 @@ PRESETS = {
 CHUNK_ELEMS = 16 * 1024 * 1024  # float32 elements generated at a time (64 MB)
 
 
-def tensor_specs(cfg: dict) -> list:
-    """(name, shape, std, mean) for every tensor, in the name-sorted order safetensors files use."""
+def tensor_specs(cfg: dict, out_std: float = 0.5) -> list:
+    """(name, shape, std, mean) for every tensor, in the name-sorted order safetensors files use. out_std: the
+    embedding's and an untied lm_head's std (the 1B preset keeps its first 0.5: logits of std ~22; the others take
+    4/sqrt(hidden): logits of std ~4, as trained models' are, so that KL against the CPU reference means something)."""
     h, inter = cfg["hidden_size"], cfg["intermediate_size"]
     nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd = cfg.get("head_dim", h // nh)
-    specs = [("model.embed_tokens.weight", (cfg["vocab_size"], h), 0.5, 0.0),
+    specs = [("model.embed_tokens.weight", (cfg["vocab_size"], h), out_std, 0.0),
              ("model.norm.weight", (h,), 0.15, 1.0)]
-    if not cfg["tie_word_embeddings"]:        # an untied model's output matrix, at the scale of the tied models' (the embedding's)
-        specs.append(("lm_head.weight", (cfg["vocab_size"], h), 0.5, 0.0))
+    if not cfg["tie_word_embeddings"]:        # an untied model's output matrix, at the embedding's scale
+        specs.append(("lm_head.weight", (cfg["vocab_size"], h), out_std, 0.0))
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         specs += [
@@ -200,7 +202,7 @@ def main() -> int:
 
     config = PRESETS[args.preset]
     args.out = args.out or os.path.join(cache, "models", f"random-{args.preset}")
-    specs = tensor_specs(config)
+    specs = tensor_specs(config, 0.5 if args.preset == "llama-3.2-1b" else 4 / math.sqrt(config["hidden_size"]))
     if args.config_only:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "config.json"), "w") as f:

@@ -123,7 +123,7 @@ final class ExactShapeTests: XCTestCase {
     /// A short prompt and a few decode steps on the emulated NPU (Q4_0 projections and LM head) against the CPU
     /// reference on the same converted weights: the KL gate and the argmax at every position.
     func run(_ preset: String) throws {
-        let dir = ModelCache.path("models/random-\(preset)")
+        let dir = ModelCache.path("random-\(preset)")
         guard FileManager.default.fileExists(atPath: dir + "/model.safetensors") else {
             throw XCTSkip("random \(preset) not found at \(dir): python3 Tools/make-random-llama.py --preset \(preset)")
         }
