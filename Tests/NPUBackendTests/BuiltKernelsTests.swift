@@ -343,7 +343,7 @@ final class PythonMirrorTests: XCTestCase {
                       "headDim": c.headDim, "vocab": c.vocabSize, "layers": L],
             "weights": d.projectionDType.rawValue.lowercased(), "ctx": d.context, "tm": d.tm, "tk": d.tk, "block": d.block,
             "C": p.chunk, "U": p.unit, "RM": p.rowValues, "grp": c.groupSize, "KG": p.kvGroupCount, "kgk": p.kvGroupHeads,
-            "kvGroupHeads": groups, "packFifos": d.packFifos, "packHeads": packHeads, "PQ": p.packValues, "kvb": p.kvHeadBlock,
+            "kvGroupHeads": groups, "lanes": p.lanes, "reps": p.reps, "packFifos": d.packFifos, "packHeads": packHeads, "PQ": p.packValues, "kvb": p.kvHeadBlock,
             "attnRows": PrefillLayout.attentionRows, "header": PrefillLayout.headerValues,
             "kernels": p.kernelNames, "buckets": d.buckets,
             "arguments": p.arguments.map { [$0.name, $0.bytes, $0.role.contractName] },
