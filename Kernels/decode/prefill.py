@@ -4,15 +4,16 @@
 # lm_head_<h> (decode's LM head run), which reads the final residual of that row from io.x_final. Arguments (aiecc:
 # opcode, instr, ninstr, then these 5 buffer arguments), laid out by layout.py (PrefillLayout):
 #   weights  decode's weights BO, read the same way: the layers' norms, the 8 channel streams (no second copy)
-#   kv       decode's block-major K|V cache: the bucket's blocks per layer and KV group, once per query head index
+#   kv       decode's block-major K|V cache: the bucket's blocks per layer and KV head, once per repeat (grp / lanes)
 #   kv_blk   a sub-buffer of kv at the chunk's block (the host re-binds it per chunk): the chunk's K and V rows
 #   pio      the prefill io: header, RoPE rows, embeddings (host-written); every intermediate of the C rows
 #   io       decode's io: x_final (the last prompt row's final residual), lm_head's input
 # Cores: 16 GEMM cores (decode's gemv tiles; the same weight channels and memory-tile splits; each multiplies its
 # tiles by the chunk's activations with aie::mmul<8, 8, 8> into C x tm fp32 accumulators), the activations of each
 # stage streamed from pio per round and k-slice (shim (4, 0) -> memory tile (4, 1), blocked 8x8, broadcast to the
-# 16), one row core (norms, RoPE, residual adds, SwiGLU, the KV append, the chunk's last row), one attention core per
-# KV head (one query head at a time over the bucket's blocks, mmul for Q.K^T and P.V, causal inside the chunk).
+# 16), one row core (norms, RoPE, residual adds, SwiGLU, the KV append, the chunk's last row), `lanes` attention cores per
+# KV group (core n: query index r·lanes + n of each head of the group in turn, over the bucket's blocks broadcast to
+# the lanes; mmul for Q.K^T and P.V, causal inside the chunk).
 # Every intermediate goes through pio (a DDR round trip per stage, verify reads it there); the runtime sequence
 # awaits a drain (its task group's finish) before a fill reads what it wrote.
 # Build with aiecc --dynamic-objFifos (AIECC_FLAGS), as decode_token.
