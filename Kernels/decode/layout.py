@@ -518,10 +518,10 @@ class PrefillLayout:
         self.RM = max(self.H, self.Q + 2 * self.KV)         # the row core's row buffers (values)
         # KV group channels of the prefill (<= 4 heads each; heads are contiguous in a layer's block, whatever
         # decode's G): KG groups of kgk heads, split at memory tiles (4, 1) and (7, 1)
-        self.KG = 1 if self.nkv <= 4 else 2
+        self.KG = 2 if self.nkv % 2 == 0 else 1              # 2 groups when the heads split evenly (more lanes)
         self.kgk = self.nkv // self.KG
         self.kv_heads = [list(range(g * self.kgk, (g + 1) * self.kgk)) for g in range(self.KG)]
-        self.P, self.pack_heads = d.P, d.pack_heads         # pack fifos: heads 4i .. 4i+3
+        self.P, self.pack_heads = self.KG, self.kv_heads    # pack fifo g: KV group g's heads
         # attention cores: per KV group, `lanes` cores (query index j = r·lanes + n of lane n in repeat r), each over
         # the group's heads in turn; the group's K||V blocks broadcast to its lanes, so read `reps` = grp / lanes
         # times per layer (once when grp <= 4)
@@ -542,10 +542,9 @@ class PrefillLayout:
                        f"multiples of {MMUL} (aie::mmul<8, 8, 8>)")
         if self.C > 64:
             why.append(f"C={self.C} rows > 64: the chunk's row iterations exceed the shim BD's 64 (shimBd.iterationSizeMax)")
-        if self.nkv > 4 and self.nkv % 2:
-            why.append(f"kvHeads={self.nkv}: more than 4 KV heads must split into 2 equal groups")
-        if self.nkv > 4 and self.nkv != 8:
-            why.append(f"kvHeads={self.nkv}: a KV group's heads must be a pack fifo's (4i .. 4i+3): kvHeads <= 4 or 8")
+        if self.nkv > 8 or (self.nkv > 4 and self.nkv % 2):
+            why.append(f"kvHeads={self.nkv}: the KV heads must split into at most 2 equal groups of at most 4 (the "
+                       f"attention columns 5 and 6)")
         if why:
             raise ValueError("prefill: " + "; ".join(why))
 

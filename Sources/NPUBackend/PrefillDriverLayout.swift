@@ -87,10 +87,10 @@ extension npuk_prefill_traffic {
             for i in 0..<p.kvGroupCount { out[PrefillChannel.kv(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
         }
         withUnsafeBytes(of: pack_channel) { r in
-            for i in 0..<p.decode.packFifos { out[PrefillChannel.packs(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
+            for i in 0..<p.kvGroupCount { out[PrefillChannel.packs(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
         }
         withUnsafeBytes(of: attn_drain) { r in
-            for i in 0..<p.decode.packFifos { out[PrefillChannel.attentionDrain(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
+            for i in 0..<p.kvGroupCount { out[PrefillChannel.attentionDrain(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
         }
         withUnsafeBytes(of: gemm_drain) { r in
             for i in 0..<DecodeLayout.columns { out[PrefillChannel.gemmDrain(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }

@@ -27,7 +27,8 @@ public struct PrefillLayout: Sendable, Equatable {
     public var config: ModelConfig { decode.config }
     /// Chunk rows (= the attention block), the row core's object U, its row buffers RM = max(H, Q + 2·KV).
     public let chunk: Int, unit: Int, rowValues: Int
-    /// KV group fills of the prefill: KG groups of kgk heads (1 group when kvHeads ≤ 4, else 2).
+    /// KV group fills of the prefill: KG groups of kgk heads (2 when kvHeads is even, else 1); pack fifo g holds
+    /// group g's heads.
     public let kvGroupCount: Int, kvGroupHeads: Int
     /// Attention cores per KV group (`lanes`: the largest divisor of grp at most 4; core n takes query index
     /// r·lanes + n of each of the group's heads in turn, repeat r < reps = grp / lanes): the group's K‖V blocks are
@@ -53,8 +54,9 @@ public struct PrefillLayout: Sendable, Equatable {
             why.append("C=\(C), tm=\(d.tm), tk=\(d.tk), headDim=\(hd), block=\(d.block) must be multiples of \(m) (aie::mmul<8, 8, 8>)")
         }
         if C > 64 { why.append("C=\(C) rows > 64: the chunk's row iterations exceed the shim BD's 64 (shimBd.iterationSizeMax)") }
-        if nkv > 4 && nkv % 2 != 0 { why.append("kvHeads=\(nkv): more than 4 KV heads must split into 2 equal groups") }
-        if nkv > 4 && nkv != 8 { why.append("kvHeads=\(nkv): a KV group's heads must be a pack fifo's (4i … 4i+3): kvHeads <= 4 or 8") }
+        if nkv > 8 || (nkv > 4 && nkv % 2 != 0) {
+            why.append("kvHeads=\(nkv): the KV heads must split into at most 2 equal groups of at most 4 (the attention columns 5 and 6)")
+        }
         guard why.isEmpty else { throw fail(why.joined(separator: "; ")) }
         decode = d
         chunk = C
@@ -67,7 +69,7 @@ public struct PrefillLayout: Sendable, Equatable {
         }
         unit = u
         rowValues = max(H, Q + 2 * KV)
-        kvGroupCount = nkv <= 4 ? 1 : 2
+        kvGroupCount = nkv % 2 == 0 ? 2 : 1   // 2 groups when the heads split evenly (more lanes); pack fifo g = group g
         kvGroupHeads = nkv / kvGroupCount
         let grp = c.groupSize
         lanes = (1...min(grp, 4)).last { grp % $0 == 0 }!
