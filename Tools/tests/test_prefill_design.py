@@ -34,10 +34,9 @@ class PrefillDesignTests(unittest.TestCase):
         self.assertEqual(prefill_problems(TINY_BF16, bucket=4), [])
 
     def test_kv_read_once_per_repeat_is_the_contract(self):
-        # the KV group fill of its first head only: the group's other heads' blocks not read, the contract says once
-        # each (grp 4 = 4 lanes: one repeat)
+        # the KV group fill sending its head's blocks twice: the contract says once each (grp 4 = 4 lanes: one repeat)
         ps = prefill_problems(TINY, ("[len(hs), nb, n // m, m], [n, stride, m, 1]",
-                                     "[1, nb, n // m, m], [0, stride, m, 1]"))
+                                     "[2 * len(hs), nb, n // m, m], [0, stride, m, 1]"))
         self.assertRule(ps, "arguments", "(kv, kvCache): its reads do not move the contract's ranges")
 
     def test_an_unawaited_drain_is_settled_only_by_a_later_await_on_its_channel(self):
