@@ -33,4 +33,29 @@ final class KQuantDequantTests: XCTestCase {
             XCTAssertEqual(partial.count, dtype.blockSize, name)
         }
     }
+
+    /// The same blocks as GGUF tensors (type ids 6, 12, 14; rows of 2 blocks), read back through GGUFFile; a row
+    /// length that is not a whole number of 256-element super-blocks is refused by name.
+    func testReadFromAGGUF() throws {
+        var specs: [GGUFTensorSpec] = []
+        var expected: [String: [Float]] = [:]
+        for (name, dtype) in [("q5_0", DType.q5_0), ("q4_K", .q4_K), ("q6_K", .q6_K)] {
+            let raw = [UInt8](try Data(contentsOf: dir.appendingPathComponent("\(name).raw")))
+            let rows = raw.count / dtype.blockBytes / 2
+            specs.append(GGUFTensorSpec(name: "t.\(name)", typeID: dtype.ggmlType, ne: [UInt64(2 * dtype.blockSize), UInt64(rows)],
+                                        data: Array(raw.prefix(rows * 2 * dtype.blockBytes))))
+            expected["t.\(name)"] = try Data(contentsOf: dir.appendingPathComponent("\(name).f32")).withUnsafeBytes {
+                Array($0.bindMemory(to: UInt32.self).prefix(rows * 2 * dtype.blockSize)).map { Float(bitPattern: UInt32(littleEndian: $0)) }
+            }
+        }
+        let tmp = try makeTempDir(self)
+        let g = try GGUFFile(path: try writeFile(GGUFBuilder(metadata: [("general.architecture", .string("llama"))], tensors: specs).bytes(),
+                                                 to: tmp.appendingPathComponent("k.gguf")))
+        for spec in specs {
+            XCTAssertEqual(try g.floats(spec.name).map(\.bitPattern), expected[spec.name]!.map(\.bitPattern), spec.name)
+        }
+        let bad = GGUFBuilder(tensors: [GGUFTensorSpec(name: "t.bad", typeID: 12, ne: [128, 1], data: [UInt8](repeating: 0, count: 72))])
+        let path = try writeFile(bad.bytes(), to: tmp.appendingPathComponent("bad.gguf"))
+        XCTAssertThrowsError(try GGUFFile(path: path)) { XCTAssertTrue("\($0)".contains("t.bad"), "\($0)") }
+    }
 }
