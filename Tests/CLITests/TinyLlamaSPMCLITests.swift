@@ -48,6 +48,13 @@ extension CLITests {
         for at in hf.indices.reversed() where hf[at] == 2 { hf.insert(29871, at: at + 1) }
         XCTAssertEqual(gj["prompt_ids"] as? [Int], hf, "llama.cpp's ids: HF's with ▁ after each </s>")
 
+        let inspect = try run(["inspect", Self.spmGGUF])
+        for words in ["heads 4/1 (GQA 4:1), head_dim 16", "rope θ 10000.0 adjacent pairing, scaling none", "untied LM head",
+                      "tokenizer:    SentencePiece BPE (GGUF \"llama\", as llama.cpp), 32000 tokens",
+                      "chat template: GGUF tokenizer.chat_template"] {
+            XCTAssertTrue(inspect.stdout.contains(words), "\(words): \(inspect.stdout)")
+        }
+
         let plain = try run(["generate", "--device", "reference", "--model", Self.spmGGUF, "--max-tokens", "20", "--json", "--quiet",
                              text["prompt"] as! String])
         let pj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
