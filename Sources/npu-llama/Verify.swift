@@ -120,11 +120,16 @@ struct Verify: ParsableCommand {
         return report.passed
     }
 
-    /// The committed golden folder whose model matches the loaded model's sha-free identity (by file name).
+    /// The committed golden folder whose model matches the loaded model's sha-free identity (by file name; an HF
+    /// folder named `model` by its parent's name too, as the golden folders keep theirs).
     func defaultGolden(for loaded: LoadedModel) -> String? {
-        let name = (loaded.path as NSString).lastPathComponent
+        var name = (loaded.path as NSString).lastPathComponent
+        if name == "model" {
+            name = ((loaded.path as NSString).deletingLastPathComponent as NSString).lastPathComponent + "/model"
+        }
         let known = ["SmolLM2-135M-Instruct.Q4_1.gguf": "smollm2-135m-instruct-q4_1",
-                     "tiny-llama32.bf16.gguf": "tiny-llama32", "model": "tiny-llama32"]
+                     "tiny-llama32.bf16.gguf": "tiny-llama32", "tiny-llama32/model": "tiny-llama32",
+                     "tiny-llama-spm.bf16.gguf": "tiny-llama-spm", "tiny-llama-spm/model": "tiny-llama-spm"]
         guard let folder = known[name] else { return nil }
         return (RepositoryPaths.golden as NSString).appendingPathComponent(folder)
     }
