@@ -35,7 +35,8 @@ final class TinyGoldenTests: XCTestCase {
             let (npu, _) = try Support.npuBackend(Graph.llama(m.config), m.tensors, context: Self.context)
             let l = npu.layout
             XCTAssertEqual(l.tm, 16)
-            XCTAssertEqual(l.candidates.map(\.paddedRows), [4 * (832 + 896 + 256 + 896), 4 * (320 + 384 + 256 + 384), 4 * (64 + 128 + 0 + 128)])
+            XCTAssertEqual(l.candidates.map(\.paddedRows), [4 * (832 + 896 + 256 + 896), 4 * (320 + 384 + 256 + 384), 4 * (64 + 128 + 0 + 128),
+                                                         4 * (1856 + 1920 + 1280 + 1920)], "tm 128 (issue 17): rounds of 2048 rows")
             XCTAssertEqual(l.stages.map(\.paddedRows), [256, 256, 768, 256])
             XCTAssertEqual(l.lmHead.candidates.map(\.paddedRows), [0, 0, 0])
             XCTAssertEqual(npu.designs.all.map(\.kernelName).first, "decode_bf16_b1")
