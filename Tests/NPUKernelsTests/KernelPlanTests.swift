@@ -132,23 +132,25 @@ final class KernelPlanTests: XCTestCase {
 
     func testShapesTheTilingCannotServeAreRejectedWithTheConstraintNamed() throws {
         XCTAssertNil(planError(try config()))
-        // every candidate tried; the message is the last (smallest tile) candidate's
+        // every candidate tried; the message is the last candidate's (issue 17 appended tm 128 for head_dim 128
+        // and the attention block 32)
         XCTAssertEqual(planError(try config(ffn: 1535)),
-                       "ffn_gate: M=1535 is not a multiple of the tile M=16 (tilings tried: tm=64, tm=32, tm=16)")
+                       "ffn_gate: M=1535 is not a multiple of the tile M=128 (tilings tried: tm=64, tm=32, tm=16, tm=128)")
         XCTAssertEqual(planError(try config(hidden: 600)), "attn_norm: N=600 is not a multiple of the vector width 32")
         XCTAssertEqual(planError(try config(hidden: 608)),
-                       "Qcur: K=608 is not a multiple of the tile K=64 (tilings tried: tm=64, tm=32, tm=16)")
+                       "Qcur: M=576 is not a multiple of the tile M=128 (tilings tried: tm=64, tm=32, tm=16, tm=128)")
         XCTAssertEqual(planError(try config(heads: 12, kvHeads: 4, headDim: 48)),
                        "Qrope: headDim=48 is neither a multiple of 32 (16-lane halves) nor 16 (two heads per 32-lane vector)")
         XCTAssertEqual(planError(try config(heads: 16, kvHeads: 4, headDim: 8)),
                        "Qrope: headDim=8 is neither a multiple of 32 (16-lane halves) nor 16 (two heads per 32-lane vector)")
         XCTAssertEqual(planError(try config(hidden: 640, heads: 8, kvHeads: 1, headDim: 40)),
-                       "Kcur: M=40 is not a multiple of the tile M=16 (tilings tried: tm=64, tm=32, tm=16)")
+                       "Kcur: M=40 is not a multiple of the tile M=128 (tilings tried: tm=64, tm=32, tm=16, tm=128)")
         XCTAssertEqual(planError(try config(heads: 16, kvHeads: 16)),
-                       "kqv_out: kvHeads=16 x splits=4 cores exceed the 32 cores")
+                       "kqv_out: kvHeads=16 x splits=4 cores exceed the 32 cores (tilings tried: block=64, block=32)")
         XCTAssertEqual(planError(try config(vocab: 49153)),
                        "result_output: M=49153 is not a multiple of the tile M=16 (tilings tried: tm=64, tm=32, tm=16)")
-        XCTAssertEqual(planError(try config(), context: 1000), "kqv_out: ctx=1000 is not a multiple of the KV block=64")
+        XCTAssertEqual(planError(try config(), context: 1000),
+                       "kqv_out: ctx=1000 is not a multiple of the KV block=32 (tilings tried: block=64, block=32)")
         XCTAssertEqual(planError(try config(), context: 16384), "ctx: context 16384 is outside 1...8192 (max_position_embeddings)")
         XCTAssertEqual(planError(try config(), lmHead: .q8_0),
                        "result_output: no lm_head kernel takes Q8_0 weights (convert them at upload)")
