@@ -123,8 +123,12 @@ struct Verify: ParsableCommand {
     /// The committed golden folder whose model matches the loaded model's sha-free identity (by file name).
     func defaultGolden(for loaded: LoadedModel) -> String? {
         let name = (loaded.path as NSString).lastPathComponent
-        let known = ["SmolLM2-135M-Instruct.Q4_1.gguf": "smollm2-135m-instruct-q4_1",
-                     "tiny-llama32.bf16.gguf": "tiny-llama32", "model": "tiny-llama32"]
+        let tiny = ["tiny-llama32", "tiny-qwen2", "tiny-qwen3"]
+        var known = ["SmolLM2-135M-Instruct.Q4_1.gguf": "smollm2-135m-instruct-q4_1", "model": "tiny-llama32"]
+        for model in tiny { known[model + ".bf16.gguf"] = model }
+        // A tiny model's HF folder is Golden/<model>/model: its parent names the golden.
+        let parent = ((loaded.path as NSString).deletingLastPathComponent as NSString).lastPathComponent
+        if name == "model", tiny.contains(parent) { known["model"] = parent }
         guard let folder = known[name] else { return nil }
         return (RepositoryPaths.golden as NSString).appendingPathComponent(folder)
     }
