@@ -60,6 +60,13 @@ int32_t npuk_lm_head_argmax_q4_0(const uint8_t *w, const uint16_t *x, int32_t *t
 // RMSNorm of `rows` rows of n values with weight w (n), eps; one core, one row per transfer.
 int32_t npuk_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t rows, int32_t n, float eps);
 
+// Issue 17's attention-half ops on one core, one row (a token's Q/K or q/k/v row) per transfer, the same buffers
+// in and out as the hub runs them: head_rmsnorm_bf16 normalizes each head_dim slice of `rows` rows of heads x
+// head_dim with w (head_dim; Qwen3 q_norm / k_norm); bias_add_bf16 adds b (n) to each of `rows` rows of n (Qwen2).
+int32_t npuk_head_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t rows, int32_t heads,
+                               int32_t head_dim, float eps);
+int32_t npuk_bias_add_bf16(const uint16_t *x, const uint16_t *b, uint16_t *y, int32_t rows, int32_t n);
+
 // RoPE of `rows` rows (heads x head_dim each, head_dim a multiple of 32 or 16) at positions start.., pairing 0 =
 // half-split, 1 = adjacent. cos/sin: the host's fp32 tables (table_positions x head_dim/2), from
 // ModelConfig.ropeInverseFrequencies(); the driver writes each row's cos/sin into the step params
