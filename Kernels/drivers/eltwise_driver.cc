@@ -38,7 +38,7 @@ int32_t npuk_head_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y
     for (int r = 0; r < rows; ++r) {
         const int s = r & 1;
         emu::dma_2d(row[s], emu::bf(x) + r * n, 1, int(n), 0);
-        head_rmsnorm_bf16(row[s], wbuf, row[s], heads, head_dim, eps);
+        qk_norm_bf16(row[s], wbuf, row[s], heads, 0, head_dim, eps);   // the hub's entry, q heads only
         std::memcpy(y + r * n, row[s], sizeof(uint16_t) * size_t(n));
     }
     return NPUK_OK;

@@ -10,6 +10,8 @@ void gemv_q4_1_blocks(const uint8_t *blocks, const bfloat16 *x, float *acc, int3
 void gemv_q4_0(const uint8_t *w, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void rmsnorm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t n, float eps);
 void head_rmsnorm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t heads, int32_t head_dim, float eps);
+void qk_norm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t q_heads, int32_t k_heads, int32_t head_dim,
+                  float eps);
 void rope_halfsplit_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void rope_adjacent_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void attn_decode_init_f32(float *state, int32_t group, int32_t head_dim);

@@ -130,6 +130,7 @@ struct npuk_decode_stage {
 // io regions of one layer (bf16 element offsets).
 struct npuk_decode_io_layer {
     int64_t qkv, o, gu, d, packs, kqv, attn_norm, ffn_inp, ffn_norm, act, l_out;
+    int64_t qkv_fused;         // issue 17 (family != 0): the hub's biased q ‖ k ‖ v (Qwen2) or normed q ‖ k (Qwen3)
 };
 
 struct npuk_decode_layout {
@@ -158,6 +159,12 @@ struct npuk_decode_layout {
     // io BO (bf16 elements)
     int64_t io_params, io_x, io_x_final, io_elements;
     const struct npuk_decode_io_layer *io_layer;   // [layers]
+    // issue 17: the model family's attention-half step in the hub, before RoPE. family 0 llama (none), 1 qwen2
+    // (bias_add_bf16 on q ‖ k ‖ v with extra_values = q + 2 kv biases), 2 qwen3 (qk_norm_bf16 on q ‖ k with
+    // extra_values = 2 head_dim: q_norm ‖ k_norm); extra: [layers] byte offsets of those bf16 weights in the weights
+    // BO; fused_values: values the hub drains to io qkv_fused per layer.
+    int32_t family, extra_values, fused_values, unused_family;
+    const int64_t *extra;
 };
 
 // Bytes a run moved, per argument and per shim DMA channel (MM2S reads DDR, S2MM writes it). The LM head run uses

@@ -1,5 +1,5 @@
 // rmsnorm_bf16: y = x * w / sqrt(mean(x^2) + eps) for one row, statistics in fp32, output rounded to nearest even;
-// head_rmsnorm_bf16: the same per head_dim slice of a row (Qwen3's q_norm / k_norm, issue 17).
+// head_rmsnorm_bf16: the same per head_dim slice of a row, qk_norm_bf16 over q ‖ k (Qwen3's q_norm / k_norm, issue 17).
 #include <aie_api/aie.hpp>
 #include <stdint.h>
 
@@ -55,6 +55,15 @@ void head_rmsnorm_bf16(const bfloat16 *x, const bfloat16 *__restrict w, bfloat16
         else rmsnorm_row<kVec / 2>(x + h * head_dim, w, y + h * head_dim, head_dim, eps);
     }
     event1();
+}
+
+// The hub's Qwen3 step on its q ‖ k buffer: q_heads heads with w[0, head_dim) (q_norm), then k_heads heads with
+// w[head_dim, 2·head_dim) (k_norm) — one call, one buffer type, as IRON declares a symbol once.
+void qk_norm_bf16(const bfloat16 *x, const bfloat16 *__restrict w, bfloat16 *y, int32_t q_heads, int32_t k_heads,
+                  int32_t head_dim, float eps) {
+    head_rmsnorm_bf16(x, w, y, q_heads, head_dim, eps);
+    if (k_heads > 0)
+        head_rmsnorm_bf16(x + q_heads * head_dim, w + head_dim, y + q_heads * head_dim, k_heads, head_dim, eps);
 }
 
 } // extern "C"
