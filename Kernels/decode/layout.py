@@ -488,6 +488,8 @@ class DecodeLayout:
                      "kvRowElements": self.kv_row_elements, "kvRowBytes": self.kv_row_bytes},
             "ioBO": self.io_layout.to_json(),
             "lm": self.lm.to_json(),
+            **({"familyExtra": {"family": self.model["family"], "values": self.extra, "fusedValues": self.io_size["qkv_fused"],
+                                "offsets": [self.norm_offset("extra", l) for l in range(self.L)]}} if self.extra else {}),
         }
 
 
