@@ -284,8 +284,8 @@ class LMContract:
 
 class PrefillContract:
     """What one prefill instance's runtime sequence must move (layout.PrefillLayout), each range the number of times
-    the design reads it: weights once (the same streams as decode), the bucket's KV blocks once per query head of a
-    group (grp), the chunk's block (kv_blk) written once, pio's host inputs and every intermediate a later step reads
+    the design reads it: weights once (the same streams as decode), the bucket's KV blocks once per repeat (reps =
+    grp / lanes: once when a group's query heads fit its lanes' cores), the chunk's block (kv_blk) written once, pio's host inputs and every intermediate a later step reads
     back (an activation slice once per GEMM round, a residual twice), every pio region written once, io x_final."""
     counted = True
 
@@ -316,7 +316,7 @@ class PrefillContract:
         self.coverage = {
             "weights": {"reads": [(d.norms_offset, d.norms_offset + d.norms_bytes), (d.streams_offset, d.weights_bytes)],
                         "writes": []},
-            "kv": {"reads": [(0, 2 * bucket * d.slab, lay.grp)], "writes": []},
+            "kv": {"reads": [(0, 2 * bucket * d.slab, lay.reps)], "writes": []},
             "kv_blk": {"reads": [], "writes": [(0, lay.kv_blk_bytes)]},
             "pio": {"reads": reads, "writes": writes},
             "io": {"reads": [], "writes": [(xf, xf + 2 * lay.H)]}}

@@ -151,16 +151,24 @@ def _ranges(xs, n=3):
 def check_read_after_write(rt, p):
     """A fill that reads bytes a drain of the same run writes must be issued after that drain was awaited: the
     drain's task has wait=True and its task group finished before the fill (python/iron/runtime/runtime.py: a
-    task's await is emitted when its task group finishes; a freed task may still run)."""
+    task's await is emitted when its task group finishes; a freed task may still run), or a later drain on the same
+    channel was: a channel runs its tasks in issue order and the await is a sync on that channel's task-complete
+    token, which only the awaited task issues (lib/Dialect/AIEX/Transforms/AIEDMATasksToNPU.cpp: dma_await_task ->
+    NpuSyncOp on the task's tile, direction and channel; python/iron/runtime/dmatask.py: issue_token=wait)."""
     written = {t.data.index for t in rt.transfers if t.kind == "drain"}
     unsure, reported, group_writes = {}, set(), {}   # argument index -> bytes written but not (yet) awaited
+    issued = {}                                      # a drain channel (its fifo handle) -> its drains in issue order
     for task in rt.tasks:
         if isinstance(task, tuple):
             for t in group_writes.pop(task[1], []):
                 if t.wait:
-                    size = t.data.type.dtype.itemsize
-                    iv = _union([(a * size, b * size) for a, b in t.tap.intervals()])
-                    unsure[t.data.index] = _subtract(unsure.get(t.data.index, []), iv)
+                    on = issued.get(id(t.handle), [])
+                    upto = next(k for k, x in enumerate(on) if x is t) + 1
+                    for x in on[:upto]:
+                        size = x.data.type.dtype.itemsize
+                        iv = _union([(a * size, b * size) for a, b in x.tap.intervals()])
+                        unsure[x.data.index] = _subtract(unsure.get(x.data.index, []), iv)
+                    issued[id(t.handle)] = on[upto:]
             continue
         i = task.data.index
         if i not in written:
@@ -170,6 +178,7 @@ def check_read_after_write(rt, p):
         if task.kind == "drain":
             unsure[i] = _union(unsure.get(i, []) + iv)
             group_writes.setdefault(task.task_group, []).append(task)
+            issued.setdefault(id(task.handle), []).append(task)
             continue
         early = [(max(a, u), min(b, v)) for a, b in iv for u, v in unsure.get(i, []) if u < b and a < v]
         if early and (i, task.handle.name) not in reported:

@@ -9,9 +9,10 @@
 # (max(lm_weights / DRAM_BPS, lm_weights / 8 / CHANNEL_BPS) + RUN_S). TTFT = Σ chunks; prefill tok/s = N / TTFT.
 # Channels: the 8 weight channels (pairs per channel), xin (the activation slices, once per round; memory tile
 # (4, 1) broadcasts the same bytes), the 4 column joins, the row core's rmain / rsecond / rout / raux, the pack,
-# KV-group (grp repeats) and attention-output channels. MACs: a GEMM core C·tm·tk per tile k-slice; an attention
-# core 2·8·block·hd per (8-row block of valid rows, visible KV block) per query head (QK^T and PV; the diagonal block
-# whole). NOT modelled: the row core's compute (vector rmsnorm / RoPE / SwiGLU / copies), the attention core's
+# KV-group (reps = grp / lanes repeats: once per layer when grp <= 4; memory tiles broadcast each block to the
+# group's lanes) and attention-output channels. MACs: a GEMM core C·tm·tk per tile k-slice; an attention core
+# (reps·kgk query heads) 2·8·block·hd per (8-row block of valid rows, visible KV block) per query head (QK^T and PV;
+# the diagonal block whole). Awaited drains: a channel's last drain of a task group only (its tasks run in order). NOT modelled: the row core's compute (vector rmsnorm / RoPE / SwiGLU / copies), the attention core's
 # softmax (scalar loops in attn_chunk.cc), the GEMM core's in-core B transposes (gather + 3 unzips per 8x8 block,
 # prefill_mm.cc) and Q4 dequantization: the figures are lower bounds on time for those parts.
 # Parameters and sources:
@@ -62,21 +63,20 @@ def chunk_phases(lay, start, rows, bucket):
         out.append(("A", a, sum(a.values()), 0, 1))
         out.append(("QKV",) + stage_phase(lay, "QKV"))
         c = {"rmain": 2 * C * (Q + 2 * KV), "rsecond": 2 * C * U, "rout": 2 * (C * Q + Q), "raux": 4 * C * KV}
-        out.append(("C", c, sum(c.values()), 0, 3))
+        out.append(("C", c, sum(c.values()), 0, 2))    # rout's first drain is awaited by its second
         dch = {}
-        for i, hs in enumerate(lay.pack_heads):
+        for i, hs in enumerate(lay.kv_heads):
             dch[f"ppacks{i}"] = 2 * grp * len(hs) * PQ
             dch[f"pattnj{i}"] = 2 * grp * C * len(hs) * hd
-        for g in range(lay.KG):
-            dch[f"pkvg{g}"] = 2 * grp * bucket * lay.kgk * kvb
+            dch[f"pkvg{i}"] = 2 * lay.reps * bucket * len(hs) * kvb   # broadcast to the group's lanes
         visible = start // block + 1                  # KV blocks a row block of the chunk sees (its own included)
-        macs = grp * (-(-rows // 8)) * visible * 2 * 8 * block * hd
-        out.append(("D", dch, sum(dch.values()), macs, grp * lay.P))
+        macs = lay.reps * lay.kgk * (-(-rows // 8)) * visible * 2 * 8 * block * hd   # a core: reps·kgk query heads
+        out.append(("D", dch, sum(dch.values()), macs, lay.KG))   # one awaited drain per output channel
         out.append(("O",) + stage_phase(lay, "O"))
         f = {"rmain": 2 * H + 2 * C * H, "rsecond": 2 * C * H, "raux": 2 * C * H, "rout": 2 * C * H}
         out.append(("F", f, sum(f.values()), 0, 2))
         out.append(("GU",) + stage_phase(lay, "GU"))
-        h = {"rmain": 2 * C * 2 * F, "rout": 2 * C * F}
+        h = {"rmain": 2 * C * F, "rsecond": 2 * C * F, "rout": 2 * C * F}   # even / odd gu objects
         out.append(("H", h, sum(h.values()), 0, 1))
         out.append(("D_",) + stage_phase(lay, "D"))
         j = {"rmain": 2 * C * H, "rsecond": 2 * C * H, "rout": 2 * C * H + (2 * H if l == lay.L - 1 else 0)}

@@ -549,10 +549,15 @@ class PrefillLayout:
         self.RM = max(self.H, self.Q + 2 * self.KV)         # the row core's row buffers (values)
         # KV group channels of the prefill (<= 4 heads each; heads are contiguous in a layer's block, whatever
         # decode's G): KG groups of kgk heads, split at memory tiles (4, 1) and (7, 1)
-        self.KG = 1 if self.nkv <= 4 else 2
+        self.KG = 2 if self.nkv % 2 == 0 else 1              # 2 groups when the heads split evenly (more lanes)
         self.kgk = self.nkv // self.KG
         self.kv_heads = [list(range(g * self.kgk, (g + 1) * self.kgk)) for g in range(self.KG)]
-        self.P, self.pack_heads = d.P, d.pack_heads         # pack fifos: heads 4i .. 4i+3
+        self.P, self.pack_heads = self.KG, self.kv_heads    # pack fifo g: KV group g's heads
+        # attention cores: per KV group, `lanes` cores (query index j = r·lanes + n of lane n in repeat r), each over
+        # the group's heads in turn; the group's K||V blocks broadcast to its lanes, so read `reps` = grp / lanes
+        # times per layer (once when grp <= 4)
+        self.lanes = max(n for n in range(1, min(self.grp, 4) + 1) if self.grp % n == 0)
+        self.reps = self.grp // self.lanes
         self.PQ = self.C * self.hd + self.hd                # a pack object: one query head's C rows, then a header row
         self.kvb = 2 * self.block * self.hd                 # one head's K block || V block
         self.stages = d.stages
@@ -568,8 +573,9 @@ class PrefillLayout:
                        f"multiples of {MMUL} (aie::mmul<8, 8, 8>)")
         if self.C > 64:
             why.append(f"C={self.C} rows > 64: the chunk's row iterations exceed the shim BD's 64 (shimBd.iterationSizeMax)")
-        if self.nkv > 4 and self.nkv % 2:
-            why.append(f"kvHeads={self.nkv}: more than 4 KV heads must split into 2 equal groups")
+        if self.nkv > 8 or (self.nkv > 4 and self.nkv % 2):
+            why.append(f"kvHeads={self.nkv}: the KV heads must split into at most 2 equal groups of at most 4 (the "
+                       f"attention columns 5 and 6)")
         if why:
             raise ValueError("prefill: " + "; ".join(why))
 
@@ -632,9 +638,10 @@ class PrefillLayout:
         return (start // self.C) * self.dec.slab
 
     def kv_group_fill(self, l, g, bucket):
-        """(start element, blocks, elements per block, block stride, repeats) of KV group g's fill in layer l: the
-        group's kgk heads' K||V blocks 0 .. bucket-1, sent grp times (once per query head index j)."""
-        return self.kv_off(l, self.kv_heads[g][0]), bucket, self.kgk * self.kvb, self.dec.slab, self.grp
+        """(start element, blocks, elements per block, block stride, repeats) of KV group g's fill in layer l: per
+        repeat (reps: once per lanes query indices) and head of the group in turn, that head's K||V blocks
+        0 .. bucket-1 (blocks elements apart, block stride apart), broadcast to the group's lanes."""
+        return self.kv_off(l, self.kv_heads[g][0]), bucket, self.kvb, self.dec.slab, self.reps
 
     def bucket_for(self, start):
         """The bucket a chunk at position start runs: the smallest covering start + C rows."""
@@ -677,7 +684,7 @@ class PrefillLayout:
             "model": {k: self.model[k] for k in ("hidden", "ffn", "heads", "kvHeads", "headDim", "vocab", "layers")},
             "weights": self.weights, "ctx": self.ctx, "tm": self.tm, "tk": self.tk, "block": self.block,
             "C": self.C, "U": self.U, "RM": self.RM, "grp": self.grp, "KG": self.KG, "kgk": self.kgk,
-            "kvGroupHeads": self.kv_heads, "packFifos": self.P, "packHeads": self.pack_heads, "PQ": self.PQ,
+            "kvGroupHeads": self.kv_heads, "lanes": self.lanes, "reps": self.reps, "packFifos": self.P, "packHeads": self.pack_heads, "PQ": self.PQ,
             "kvb": self.kvb, "attnRows": ATTN_ROWS, "header": PREFILL_HEADER,
             "kernels": self.kernel_names(), "buckets": d.buckets,
             "arguments": [[n, b, r] for n, b, r in self.arguments()],

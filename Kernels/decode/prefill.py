@@ -4,15 +4,16 @@
 # lm_head_<h> (decode's LM head run), which reads the final residual of that row from io.x_final. Arguments (aiecc:
 # opcode, instr, ninstr, then these 5 buffer arguments), laid out by layout.py (PrefillLayout):
 #   weights  decode's weights BO, read the same way: the layers' norms, the 8 channel streams (no second copy)
-#   kv       decode's block-major K|V cache: the bucket's blocks per layer and KV group, once per query head index
+#   kv       decode's block-major K|V cache: the bucket's blocks per layer and KV head, once per repeat (grp / lanes)
 #   kv_blk   a sub-buffer of kv at the chunk's block (the host re-binds it per chunk): the chunk's K and V rows
 #   pio      the prefill io: header, RoPE rows, embeddings (host-written); every intermediate of the C rows
 #   io       decode's io: x_final (the last prompt row's final residual), lm_head's input
 # Cores: 16 GEMM cores (decode's gemv tiles; the same weight channels and memory-tile splits; each multiplies its
 # tiles by the chunk's activations with aie::mmul<8, 8, 8> into C x tm fp32 accumulators), the activations of each
 # stage streamed from pio per round and k-slice (shim (4, 0) -> memory tile (4, 1), blocked 8x8, broadcast to the
-# 16), one row core (norms, RoPE, residual adds, SwiGLU, the KV append, the chunk's last row), one attention core per
-# KV head (one query head at a time over the bucket's blocks, mmul for Q.K^T and P.V, causal inside the chunk).
+# 16), one row core (norms, RoPE, residual adds, SwiGLU, the KV append, the chunk's last row), `lanes` attention cores per
+# KV group (core n: query index r·lanes + n of each head of the group in turn, over the bucket's blocks broadcast to
+# the lanes; mmul for Q.K^T and P.V, causal inside the chunk).
 # Every intermediate goes through pio (a DDR round trip per stage, verify reads it there); the runtime sequence
 # awaits a drain (its task group's finish) before a fill reads what it wrote.
 # Build with aiecc --dynamic-objFifos (AIECC_FLAGS), as decode_token.
@@ -119,29 +120,28 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     second = ObjectFifo(u_ty, depth=2, name="rsecond")
     rout = ObjectFifo(u_ty, depth=2, name="rout")
     raux = ObjectFifo(u_ty, depth=2, name="raux")
-    # attention: KV groups (<= 4 heads) split per head at (4, 1) / (7, 1); packs (Q of one query index for <= 4
-    # heads) split at (5 + i, 1), their outputs joined there
+    # attention: per KV group g (its heads = pack fifo g's), `lanes` cores (g, n); the group's K||V blocks, one
+    # head's block an object, forwarded by (4, 1) / (7, 1) and broadcast to its lanes; packs (per head of the group
+    # in turn, the lanes' query heads) split at (5 + g, 1), the lanes' outputs joined there
+    nl = lay.lanes
     kvg, kv_in = {}, {}
-    for g, hs in enumerate(lay.kv_heads):
-        f = ObjectFifo(vec(len(hs) * kvb), depth=2, name=f"pkvg{g}")
-        subs = f.cons().split([n * kvb for n in range(len(hs))], placement=Tile(KVG_COLUMNS[2 * g], 1),
-                              obj_types=[kv_ty] * len(hs), depths=[2] * len(hs), names=[f"pkv{h}" for h in hs])
+    for g in range(lay.KG):
+        f = ObjectFifo(kv_ty, depth=2, name=f"pkvg{g}")
         kvg[g] = f
-        for n, h in enumerate(hs):
-            kv_in[h] = subs[n]
+        kv_in[g] = f.cons().forward(placement=Tile(KVG_COLUMNS[2 * g], 1), name=f"pkv{g}")
     packs, pack_in, attnj, attn_out = {}, {}, {}, {}
-    for i, hs in enumerate(lay.pack_heads):
+    for i in range(lay.KG):
         col = pack_column(i)
-        f = ObjectFifo(vec(len(hs) * PQ), depth=1, name=f"ppacks{i}")
-        subs = f.cons().split([n * PQ for n in range(len(hs))], placement=Tile(col, 1), obj_types=[pq_ty] * len(hs),
-                              depths=[1] * len(hs), names=[f"ppack{h}" for h in hs])
+        f = ObjectFifo(vec(nl * PQ), depth=1, name=f"ppacks{i}")
+        subs = f.cons().split([n * PQ for n in range(nl)], placement=Tile(col, 1), obj_types=[pq_ty] * nl,
+                              depths=[1] * nl, names=[f"ppack{i}_{n}" for n in range(nl)])
         packs[i] = f
-        a = ObjectFifo(vec(len(hs) * ATTN_ROWS * hd), depth=2, name=f"pattnj{i}")
-        asubs = a.prod().join([n * ATTN_ROWS * hd for n in range(len(hs))], placement=Tile(col, 1),
-                              obj_types=[ao_ty] * len(hs), depths=[2] * len(hs), names=[f"pattn{h}" for h in hs])
+        a = ObjectFifo(vec(nl * ATTN_ROWS * hd), depth=2, name=f"pattnj{i}")
+        asubs = a.prod().join([n * ATTN_ROWS * hd for n in range(nl)], placement=Tile(col, 1),
+                              obj_types=[ao_ty] * nl, depths=[2] * nl, names=[f"pattn{i}_{n}" for n in range(nl)])
         attnj[i] = a
-        for n, h in enumerate(hs):
-            pack_in[h], attn_out[h] = subs[n], asubs[n]
+        for n in range(nl):
+            pack_in[i, n], attn_out[i, n] = subs[n], asubs[n]
 
     # --- GEMM cores: per stage and round, the tile's k-slices against the chunk's activation slices ---
     def gemm_body(g):
@@ -244,15 +244,18 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                 give(ra, H, xr, 0, "ffn_inp")
                 k_norm(xr, wbuf, y, H, eps)
                 give(ro, H, y, 0, "ffn_norm")
-            # R4: SwiGLU of each row's (gate, up) tile pairs, two gu objects -> one act object
+            # R4: SwiGLU of each row's (gate, up) tile pairs: a row's even gu objects on the main input, its odd
+            # ones on the second -> one act object
             roles.expect(mn, "gu")
+            roles.expect(sc, "gu")
             roles.expect(ro, "act")
             for _ in range_(C * F // U):
-                gu = mn.acquire(2)
+                g0, g1 = mn.acquire(1), sc.acquire(1)
                 a = ro.acquire(1)
-                k_swiglu(gu[0], gu[1], a, tm, U)
+                k_swiglu(g0, g1, a, tm, U)
                 ro.release(1)
-                mn.release(2)
+                mn.release(1)
+                sc.release(1)
             # R5: l_out = ffn_inp + ffn_out -> pio; the last prompt row's kept (every layer: the last one stays)
             roles.expect(mn, "d")
             roles.expect(sc, "ffn_inp")
@@ -275,13 +278,14 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     row = Worker(row_core, [main.cons(), second.cons(), rout.prod(), raux.prod(), *row_buffers, k_in, k_out, k_kv,
                             k_hdrs, k_keep, k_norm, k_rope, k_add, k_swiglu], placement=HUB_TILE)
 
-    # --- attention: one core per KV head, one query head at a time, the bucket's blocks in order ---
+    # --- attention: core (g, n) per KV group and lane, one query head at a time (each head of the group in turn,
+    # query index r·lanes + n in repeat r), the bucket's blocks in order ---
     def attention_core(pack_f, kv_f, out_f, o, ml, s, p, k_ainit, k_astep, k_aout):
         roles.expect(pack_f, "qpack")
         roles.expect(kv_f, "kv")
         roles.expect(out_f, "kqv")
         for _ in range_(L):
-            for _ in range_(grp):
+            for _ in range_(lay.reps * lay.kgk):
                 q = pack_f.acquire(1)
                 k_ainit(o, ml, C, hd)
                 for b in range_(bucket):
@@ -294,11 +298,11 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                     out_f.release(1)
                 pack_f.release(1)
 
-    attention = [Worker(attention_core, [pack_in[h].cons(), kv_in[h].cons(), attn_out[h].prod(),
-                                         Buffer(o_ty, name=f"pao{h}"), Buffer(ml_ty, name=f"paml{h}"),
-                                         Buffer(s_ty, name=f"pas{h}"), Buffer(p_ty, name=f"pap{h}"),
-                                         k_ainit, k_astep, k_aout], placement=attention_tile(h))
-                 for h in range(nkv)]
+    attention = [Worker(attention_core, [pack_in[g, n].cons(), kv_in[g].cons(), attn_out[g, n].prod(),
+                                         Buffer(o_ty, name=f"pao{g}_{n}"), Buffer(ml_ty, name=f"paml{g}_{n}"),
+                                         Buffer(s_ty, name=f"pas{g}_{n}"), Buffer(p_ty, name=f"pap{g}_{n}"),
+                                         k_ainit, k_astep, k_aout], placement=attention_tile(g * 4 + n))
+                 for g in range(lay.KG) for n in range(nl)]
 
     # --- runtime sequence ---
     WB, KVE, PIO, IO = dec.weights_bytes, dec.kv_elements, lay.pio_elements, dec.io_elements
@@ -355,31 +359,33 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             rows(main, "qkv", l, Q + 2 * KV, tg, MAIN_SHIM)
             rows(second, "cs", None, U, tg, SECOND_SHIM)
             tap = TensorAccessPattern((1, PIO), lay.qpack(l, 0, 0), [C, nkv, grp, hd], [hd, PQ, nkv * PQ, 1])
-            rt.drain(rout_c, X, tap, task_group=tg, wait=True, placement=OUT_SHIM)
+            rt.drain(rout_c, X, tap, task_group=tg, wait=False, placement=OUT_SHIM)   # the next drain on rout awaits it
             tap = TensorAccessPattern((1, PIO), lay.qpack(l, 0, 0) + C * hd, [1, nkv, grp, hd], [0, PQ, nkv * PQ, 1])
             rt.drain(rout_c, X, tap, task_group=tg, wait=True, placement=OUT_SHIM)
             tap = TensorAccessPattern((1, lay.kv_blk_elements), lay.kv_off(l, 0), [C, nkv, 2, hd],
                                       [hd, kvb, block * hd, 1])
             rt.drain(raux_c, B, tap, task_group=tg, wait=True, placement=AUX_SHIM)
             rt.finish_task_group(tg)
-            # D: attention: the packs (grp query indices), the KV blocks (grp times), kqv_out rows
+            # D: attention, per KV group g and repeat r: the packs of the lanes' query indices j = r·lanes + n for
+            # each head of the group in turn, the group's heads' KV blocks in turn (broadcast to the lanes), the kqv
+            # rows of each (head, repeat); only each channel's last drain awaited (a channel's tasks finish in order)
             tg = rt.task_group()
-            for i, hs in enumerate(lay.pack_heads):
-                col = pack_column(i)
-                n = len(hs) * PQ
-                tap = TensorAccessPattern((1, PIO), lay.qpack(l, 0, hs[0]), [1, grp, n // inner(n), inner(n)],
-                                          [0, nkv * PQ, inner(n), 1])
-                rt.fill(packs[i].prod(), X, tap, task_group=tg, placement=Tile(col, 0))
-            for g in range(lay.KG):
-                start, nb, n, stride, rep = lay.kv_group_fill(l, g, bucket)
-                tap = TensorAccessPattern((1, KVE), start, [rep, nb, n // inner(n), inner(n)], [0, stride, inner(n), 1])
-                rt.fill(kvg[g].prod(), K, tap, task_group=tg, placement=Tile(KVG_COLUMNS[2 * g], 0))
-            for i, hs in enumerate(lay.pack_heads):
-                col = pack_column(i)
-                for j in range(grp):   # query index j: heads hs·grp + j, rows in pieces of 8
-                    tap = TensorAccessPattern((1, PIO), lay.pio("kqv", l) + (hs[0] * grp + j) * hd,
-                                              [C // ATTN_ROWS, len(hs), ATTN_ROWS, hd], [ATTN_ROWS * Q, grp * hd, Q, 1])
-                    rt.drain(attnj_c[i], X, tap, task_group=tg, wait=True, placement=Tile(col, 0))
+            for g, hs in enumerate(lay.kv_heads):
+                col = pack_column(g)
+                start, nb, n, stride, reps = lay.kv_group_fill(l, g, bucket)
+                m = inner(n)
+                for r in range(reps):
+                    tap = TensorAccessPattern((1, PIO), lay.qpack(l, r * nl, hs[0]), [len(hs), nl, PQ // inner(PQ), inner(PQ)],
+                                              [PQ, nkv * PQ, inner(PQ), 1])
+                    rt.fill(packs[g].prod(), X, tap, task_group=tg, placement=Tile(col, 0))
+                    tap = TensorAccessPattern((1, KVE), start, [len(hs), nb, n // m, m], [n, stride, m, 1])
+                    rt.fill(kvg[g].prod(), K, tap, task_group=tg, placement=Tile(KVG_COLUMNS[2 * g], 0))
+                for r in range(reps):
+                    for k, h in enumerate(hs):   # query heads h·grp + r·lanes + n, rows in pieces of 8
+                        tap = TensorAccessPattern((1, PIO), lay.pio("kqv", l) + (h * grp + r * nl) * hd,
+                                                  [C // ATTN_ROWS, nl, ATTN_ROWS, hd], [ATTN_ROWS * Q, hd, Q, 1])
+                        last = r == reps - 1 and k == len(hs) - 1
+                        rt.drain(attnj_c[g], X, tap, task_group=tg, wait=last, placement=Tile(col, 0))
             rt.finish_task_group(tg)
             # E: the O stage
             tg = rt.task_group()
@@ -397,9 +403,12 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             tg = rt.task_group()
             stage("GU", l, tg)
             rt.finish_task_group(tg)
-            # H: SwiGLU
+            # H: SwiGLU: each row's even U-value gu objects on the main input, its odd ones on the second
             tg = rt.task_group()
-            rows(main, "gu", l, 2 * F, tg, MAIN_SHIM)
+            for f, half, where in ((main, 0, MAIN_SHIM), (second, U, SECOND_SHIM)):
+                tap = TensorAccessPattern((1, PIO), lay.pio("gu", l) + half, [1, C, F // U, U],
+                                          [0, lay.row_stride["gu"], 2 * U, 1])
+                rt.fill(f.prod(), X, tap, task_group=tg, placement=where)
             drain(rout_c, X, PIO, lay.pio("act", l), C * F, tg, OUT_SHIM)
             rt.finish_task_group(tg)
             # I: the D stage

@@ -137,7 +137,7 @@ bool Chunk::allocate() {
         if (a.overflowed()) return false;
     }
     // attention cores: pack (depth 1), K||V blocks (depth 2), output pieces (depth 2), o, m||l, scores, probabilities
-    at.resize(size_t(L.kv_heads));
+    at.resize(size_t(L.kv_fill_groups * L.kv_lanes));   // core (g, n) of KV group g, lane n
     for (auto &c : at) {
         CoreArena &a = arena(emu::kCoreDataBytes);
         c.pack = a.alloc<bfloat16>(size_t(L.pack));
@@ -149,25 +149,26 @@ bool Chunk::allocate() {
         c.p = a.alloc<bfloat16>(size_t(kAttnRows * L.block));
         if (a.overflowed()) return false;
     }
-    // memory tile (4, 1): the activation slice (depth 2, forwarded blocked) and KV group 0 (depth 2); (7, 1) group 1
+    // memory tile (4, 1): the activation slice (depth 2, forwarded blocked) and KV group 0's forward (one head's
+    // block, depth 2); (7, 1) group 1's
     {
         CoreArena &a = arena(emu::kMemTileBytes);
         xslice = a.alloc<bfloat16>(size_t(C * tk));
         a.alloc<bfloat16>(size_t(C * tk));
         xblk = a.alloc<bfloat16>(size_t(C * tk));
         a.alloc<bfloat16>(size_t(C * tk));
-        kvobj.push_back(a.alloc<bfloat16>(size_t(L.kv_fill_heads * L.kv_head_block)));
-        a.alloc<bfloat16>(size_t(L.kv_fill_heads * L.kv_head_block));
+        kvobj.push_back(a.alloc<bfloat16>(size_t(L.kv_head_block)));
+        a.alloc<bfloat16>(size_t(L.kv_head_block));
         if (a.overflowed()) return false;
     }
     for (int i = 1; i < L.kv_fill_groups; ++i) {
         CoreArena &a = arena(emu::kMemTileBytes);
-        kvobj.push_back(a.alloc<bfloat16>(size_t(L.kv_fill_heads * L.kv_head_block)));
-        a.alloc<bfloat16>(size_t(L.kv_fill_heads * L.kv_head_block));
+        kvobj.push_back(a.alloc<bfloat16>(size_t(L.kv_head_block)));
+        a.alloc<bfloat16>(size_t(L.kv_head_block));
         if (a.overflowed()) return false;
     }
-    for (int i = 0; i < (L.kv_heads + 3) / 4; ++i) {   // (5 + i, 1): packs (depth 1), the attention join (depth 2)
-        const int n = std::min(4, L.kv_heads - 4 * i);
+    for (int i = 0; i < L.kv_fill_groups; ++i) {   // (5 + i, 1): packs (depth 1), the lanes' join (depth 2)
+        const int n = L.kv_lanes;
         CoreArena &a = arena(emu::kMemTileBytes);
         packobj.push_back(a.alloc<bfloat16>(size_t(n) * L.pack));
         attnjoin.push_back(a.alloc<bfloat16>(size_t(n) * kAttnRows * hd));
@@ -236,60 +237,60 @@ bool Chunk::stage(const npuk_decode_stage &st, int64_t x_at, int64_t x_stride, i
     return true;
 }
 
-// Group D: per query index j the packs of every KV head (ppacks{i} split at (5 + i, 1)); per block the KV groups'
-// K||V blocks (pkvg{g} split at (4, 1) / (7, 1)) — the chunk's own block read through kv_blk, which aliases kv there
-// (its drain was awaited in group C); attn_chunk per block; the C/8 output pieces of each head joined and drained to
-// kqv (query head h·grp + j at columns (h·grp + j)·hd).
+// Group D, per repeat r and head k of a group in turn (every group g at once): the packs of the lanes' query
+// indices j = r·lanes + n of head h = g·kgk + k (ppacks{g} split at (5 + g, 1)); per block that head's K||V block
+// (pkvg{g} forwarded by (4, 1) / (7, 1), broadcast to the lanes) — the chunk's own block read through kv_blk, which
+// aliases kv there (its drain was awaited in group C); attn_chunk per block; the C/8 output pieces of the lanes
+// joined and drained to kqv (query head h·grp + j at columns (h·grp + j)·hd).
 void Chunk::attention(int l) {
-    const int64_t hd = L.head_dim, grp = L.q_per_kv, Q = L.q_dim, nkv = L.kv_heads, PQ = L.pack;
+    const int64_t hd = L.head_dim, grp = L.q_per_kv, Q = L.q_dim, nkv = L.kv_heads, PQ = L.pack, kvb = L.kv_head_block;
+    const int64_t nl = L.kv_lanes, reps = grp / nl, kgk = L.kv_fill_heads, groups = L.kv_fill_groups;
     const npuk_prefill_io_layer &pl = L.pio_layer[l];
-    const int packs = int(packobj.size());
     const int64_t own = start / L.block;
-    for (int64_t j = 0; j < grp; ++j) {
-        for (int p = 0; p < packs; ++p) {
-            const int n = std::min(4, L.kv_heads - 4 * p);
-            std::memcpy(packobj[p], pio + pl.qpack + (j * nkv + 4 * p) * PQ, 2 * size_t(n * PQ));
-            t.pack_channel[p] += 2 * n * PQ;
-            t.pio_read += 2 * n * PQ;
-            for (int i = 0; i < n; ++i) std::memcpy(at[4 * p + i].pack, packobj[p] + i * PQ, 2 * size_t(PQ));
-        }
-        for (auto &c : at)
-            if (exec) attn_chunk_init_f32(c.o, c.ml, int32_t(C), int32_t(hd));
-        for (int b = 0; b < L.bucket; ++b) {
-            const int slot = b & 1;
-            for (int gi = 0; gi < L.kv_fill_groups; ++gi) {
-                const int64_t within = (int64_t(l) * nkv + gi * L.kv_fill_heads) * L.kv_head_block;
-                const int64_t n = L.kv_fill_heads * L.kv_head_block;
-                const uint16_t *src = b == own ? kv_blk + within : kv + b * L.kv_slab + within;
-                std::memcpy(kvobj[gi], src, 2 * size_t(n));
-                t.kv_channel[gi] += 2 * n;
-                t.kv_read += 2 * n;
-                for (int i = 0; i < L.kv_fill_heads; ++i)
-                    std::memcpy(at[gi * L.kv_fill_heads + i].kv[slot], kvobj[gi] + i * L.kv_head_block, 2 * size_t(L.kv_head_block));
+    for (int64_t r = 0; r < reps; ++r)
+        for (int64_t k = 0; k < kgk; ++k) {
+            for (int64_t g = 0; g < groups; ++g) {
+                const int64_t h = g * kgk + k;
+                for (int64_t n = 0; n < nl; ++n)
+                    std::memcpy(packobj[g] + n * PQ, pio + pl.qpack + ((r * nl + n) * nkv + h) * PQ, 2 * size_t(PQ));
+                t.pack_channel[g] += 2 * nl * PQ;
+                t.pio_read += 2 * nl * PQ;
+                for (int64_t n = 0; n < nl; ++n) std::memcpy(at[g * nl + n].pack, packobj[g] + n * PQ, 2 * size_t(PQ));
             }
-            if (!exec) continue;
             for (auto &c : at)
-                attn_chunk_bf16(c.pack, c.kv[slot], c.o, c.ml, c.s, c.p, b, L.block, int32_t(C), int32_t(hd));
-        }
-        for (int64_t i = 0; i < C / kAttnRows; ++i) {
-            for (int p = 0; p < packs; ++p) {
-                const int n = std::min(4, L.kv_heads - 4 * p);
-                for (int h = 0; h < n; ++h) {
-                    AttnCore &c = at[4 * p + h];
-                    bfloat16 *out = c.out[i & 1];
-                    if (exec) attn_chunk_out_bf16(c.o, c.ml, out, int32_t(i), int32_t(C), int32_t(hd));
-                    std::memcpy(attnjoin[p] + h * kAttnRows * hd, out, 2 * size_t(kAttnRows * hd));
+                if (exec) attn_chunk_init_f32(c.o, c.ml, int32_t(C), int32_t(hd));
+            for (int b = 0; b < L.bucket; ++b) {
+                const int slot = b & 1;
+                for (int64_t g = 0; g < groups; ++g) {
+                    const int64_t within = (int64_t(l) * nkv + g * kgk + k) * kvb;
+                    const uint16_t *src = b == own ? kv_blk + within : kv + b * L.kv_slab + within;
+                    std::memcpy(kvobj[g], src, 2 * size_t(kvb));
+                    t.kv_channel[g] += 2 * kvb;
+                    t.kv_read += 2 * kvb;
+                    for (int64_t n = 0; n < nl; ++n) std::memcpy(at[g * nl + n].kv[slot], kvobj[g], 2 * size_t(kvb));
                 }
-                // [len heads (stride grp·hd), 8 rows (stride Q), hd] from kqv + (4p·grp + j)·hd + 8i·Q
-                const int64_t base = pl.kqv + (4 * p * grp + j) * hd + i * kAttnRows * Q;
-                for (int h = 0; h < n; ++h)
-                    for (int rr = 0; rr < kAttnRows; ++rr)
-                        std::memcpy(pio + base + h * grp * hd + rr * Q, attnjoin[p] + (h * kAttnRows + rr) * hd, 2 * size_t(hd));
-                t.attn_drain[p] += 2 * n * kAttnRows * hd;
-                t.pio_written += 2 * n * kAttnRows * hd;
+                if (!exec) continue;
+                for (auto &c : at)
+                    attn_chunk_bf16(c.pack, c.kv[slot], c.o, c.ml, c.s, c.p, b, L.block, int32_t(C), int32_t(hd));
+            }
+            for (int64_t i = 0; i < C / kAttnRows; ++i) {
+                for (int64_t g = 0; g < groups; ++g) {
+                    for (int64_t n = 0; n < nl; ++n) {
+                        AttnCore &c = at[g * nl + n];
+                        bfloat16 *out = c.out[i & 1];
+                        if (exec) attn_chunk_out_bf16(c.o, c.ml, out, int32_t(i), int32_t(C), int32_t(hd));
+                        std::memcpy(attnjoin[g] + n * kAttnRows * hd, out, 2 * size_t(kAttnRows * hd));
+                    }
+                    // [lanes (stride hd), 8 rows (stride Q), hd] from kqv + (h·grp + r·lanes)·hd + 8i·Q
+                    const int64_t base = pl.kqv + ((g * kgk + k) * grp + r * nl) * hd + i * kAttnRows * Q;
+                    for (int64_t n = 0; n < nl; ++n)
+                        for (int rr = 0; rr < kAttnRows; ++rr)
+                            std::memcpy(pio + base + n * hd + rr * Q, attnjoin[g] + (n * kAttnRows + rr) * hd, 2 * size_t(hd));
+                    t.attn_drain[g] += 2 * nl * kAttnRows * hd;
+                    t.pio_written += 2 * nl * kAttnRows * hd;
+                }
             }
         }
-    }
 }
 
 int32_t Chunk::run() {
@@ -376,15 +377,17 @@ int32_t Chunk::run() {
         }
         // G: GU
         if (!stage(L.stage[NPUK_STAGE_GU], pl.ffn_norm, H, pl.gu, L.row_gu)) return NPUK_BAD_LAYOUT;
-        // H: SwiGLU, two gu objects (a row's first 2F values, in order) → one act object
+        // H: SwiGLU, two gu objects (a row's first 2F values, in order: the even one on rmain, the odd one on
+        // rsecond) → one act object
         int64_t act_at = pl.act;
         for (int64_t r = 0; r < C; ++r)
             for (int64_t o = 0; o < 2 * F; o += 2 * U) {
                 bfloat16 *g0 = mn[mn_slot ^= 1];
                 std::memcpy(g0, pio + pl.gu + r * L.row_gu + o, 2 * size_t(U));
-                bfloat16 *g1 = mn[mn_slot ^= 1];
+                bfloat16 *g1 = sc[sc_slot ^= 1];
                 std::memcpy(g1, pio + pl.gu + r * L.row_gu + o + U, 2 * size_t(U));
-                t.row_main += 4 * U;
+                t.row_main += 2 * U;
+                t.row_second += 2 * U;
                 t.pio_read += 4 * U;
                 bfloat16 *a = ro[ro_slot ^= 1];
                 if (exec) swiglu_tiles_bf16(g0, g1, a, L.tm, int32_t(U));
@@ -425,7 +428,8 @@ int32_t npuk_prefill_chunk(const npuk_prefill_layout *layout, const uint8_t *wei
     if (L.tm <= 0 || L.tk <= 0 || L.tm % 8 || L.tk % 8 || L.chunk <= 0 || L.chunk % 8 || L.chunk != L.block ||
         L.unit <= 0 || L.unit % L.head_dim || L.hidden % L.unit || L.q_dim % L.unit || (2 * L.kv_dim) % L.unit ||
         L.ffn % L.unit || L.unit % L.tm || L.kv_heads <= 0 || L.kv_heads > 8 || L.kv_fill_groups <= 0 ||
-        L.kv_fill_groups > 2 || L.kv_fill_groups * L.kv_fill_heads != L.kv_heads || L.layers <= 0 ||
+        L.kv_fill_groups > 2 || L.kv_fill_groups * L.kv_fill_heads != L.kv_heads ||
+        L.kv_lanes < 1 || L.kv_lanes > 4 || L.q_per_kv % L.kv_lanes || L.layers <= 0 ||
         L.pair_bytes <= 0 || L.row_values < L.hidden || L.row_values < L.q_dim + 2 * L.kv_dim || !L.pio_layer ||
         !L.attn_norm || !L.ffn_norm || L.bucket <= 0 || L.bucket > L.blocks)
         return NPUK_BAD_SHAPE;

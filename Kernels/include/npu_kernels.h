@@ -232,6 +232,7 @@ struct npuk_prefill_layout {
     int32_t row_values;         // RM: the row core's row buffers (bf16 values)
     int32_t bucket;             // KV blocks this kernel reads
     int32_t kv_fill_groups, kv_fill_heads;   // KG groups of kgk heads (one KV channel each)
+    int32_t kv_lanes;                        // attention cores per group (query index r·lanes + n); reps = grp / lanes
     int32_t pack;               // PQ: one query head's C roped rows, then a header row
     int32_t execute;            // 0: move and count every byte, call no kernel (counting at 1B shapes)
     int32_t unused;

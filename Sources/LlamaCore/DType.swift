@@ -8,12 +8,16 @@ public enum DType: String, Sendable, CaseIterable, Codable {
     case q8_0 = "Q8_0"
     case q4_0 = "Q4_0"
     case q4_1 = "Q4_1"
+    case q5_0 = "Q5_0"
+    case q4_K = "Q4_K"
+    case q6_K = "Q6_K"
 
     /// Elements per block (1 for plain types).
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: return 1
-        case .q8_0, .q4_0, .q4_1: return 32
+        case .q8_0, .q4_0, .q4_1, .q5_0: return 32
+        case .q4_K, .q6_K: return 256   // ggml's QK_K super-blocks
         }
     }
 
@@ -25,6 +29,9 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .q8_0: return 2 + 32        // f16 scale, 32 × int8
         case .q4_0: return 2 + 16        // f16 scale, 32 × 4-bit
         case .q4_1: return 2 + 2 + 16    // f16 scale, f16 min, 32 × 4-bit
+        case .q5_0: return 2 + 4 + 16    // f16 scale, 32 fifth bits, 32 × 4-bit
+        case .q4_K: return 2 + 2 + 12 + 128  // f16 d, f16 dmin, 8 × (6-bit scale, 6-bit min), 256 × 4-bit
+        case .q6_K: return 128 + 64 + 16 + 2 // 256 × low 4 bits, 256 × high 2 bits, 16 × int8 scale, f16 d
         }
     }
 

@@ -3,7 +3,9 @@
 /// Converts the whole blocks of `raw` that fit in `out` to fp32, in storage order, and returns the
 /// number of floats written. Bytes are little-endian. Quantized formats follow ggml's reference
 /// dequantization: Q8_0 `d·q`; Q4_0 `d·(nibble − 8)`; Q4_1 `d·nibble + m`, where the low nibbles of
-/// a block's 16 bytes are elements 0–15 and the high nibbles elements 16–31 (d, m are f16).
+/// a block's 16 bytes are elements 0–15 and the high nibbles elements 16–31 (d, m are f16); Q5_0, Q4_K and Q6_K as
+/// ggml's `dequantize_row_q5_0`, `dequantize_row_q4_K` and `dequantize_row_q6_K` (ggml/src/ggml-quants.c; block
+/// layouts in ggml-common.h), each product and difference rounded on its own (no fused multiply-add).
 @discardableResult
 public func dequantize(_ raw: UnsafeRawBufferPointer, as dtype: DType,
                        into out: UnsafeMutableBufferPointer<Float>) -> Int {
@@ -55,6 +57,65 @@ public func dequantize(_ raw: UnsafeRawBufferPointer, as dtype: DType,
                 let hi = d * Float(q >> 4)
                 o[j] = lo + m
                 o[j + 16] = hi + m
+            }
+        }
+    case .q5_0:
+        for b in 0 ..< blocks {
+            let p = src + b * 22
+            let d = f16ToFloat(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+            let qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+            let o = dst + b * 32
+            for j in 0 ..< 16 {
+                let q = UInt32(p.load(fromByteOffset: 6 + j, as: UInt8.self))
+                let h0 = ((qh >> UInt32(j)) << 4) & 0x10      // element j's fifth bit: bit j of qh
+                let h1 = (qh >> UInt32(j + 12)) & 0x10        // element j + 16's: bit j + 16
+                o[j] = Float(Int32((q & 0x0F) | h0) - 16) * d
+                o[j + 16] = Float(Int32((q >> 4) | h1) - 16) * d
+            }
+        }
+    case .q4_K:
+        for b in 0 ..< blocks {
+            let p = src + b * 144
+            let d = f16ToFloat(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+            let dmin = f16ToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+            let scales = p + 4     // 12 bytes: 8 (scale, min) pairs of 6 bits (get_scale_min_k4)
+            func scaleMin(_ j: Int) -> (Float, Float) {
+                let q = { (i: Int) in scales.load(fromByteOffset: i, as: UInt8.self) }
+                if j < 4 { return (Float(q(j) & 63), Float(q(j + 4) & 63)) }
+                return (Float((q(j + 4) & 0x0F) | ((q(j - 4) >> 6) << 4)), Float((q(j + 4) >> 4) | ((q(j) >> 6) << 4)))
+            }
+            let qs = p + 16
+            let o = dst + b * 256
+            for g in 0 ..< 4 {     // 64 elements: 32 low nibbles, then 32 high nibbles of the same 32 bytes
+                let (s1, m1) = scaleMin(2 * g), (s2, m2) = scaleMin(2 * g + 1)
+                let d1 = d * s1, dm1 = dmin * m1, d2 = d * s2, dm2 = dmin * m2
+                for l in 0 ..< 32 {
+                    let q = qs.load(fromByteOffset: 32 * g + l, as: UInt8.self)
+                    let lo = d1 * Float(q & 0x0F), hi = d2 * Float(q >> 4)
+                    o[64 * g + l] = lo - dm1
+                    o[64 * g + 32 + l] = hi - dm2
+                }
+            }
+        }
+    case .q6_K:
+        for b in 0 ..< blocks {
+            let p = src + b * 210
+            let ql = p, qh = p + 128, sc = p + 192
+            let d = f16ToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
+            let o = dst + b * 256
+            for n in 0 ..< 2 {     // 128 elements from 64 ql bytes, 32 qh bytes, 8 scales
+                for l in 0 ..< 32 {
+                    let lo0 = ql.load(fromByteOffset: 64 * n + l, as: UInt8.self)
+                    let lo1 = ql.load(fromByteOffset: 64 * n + l + 32, as: UInt8.self)
+                    let h = qh.load(fromByteOffset: 32 * n + l, as: UInt8.self)
+                    let q = [Int((lo0 & 0x0F) | ((h & 3) << 4)) - 32, Int((lo1 & 0x0F) | (((h >> 2) & 3) << 4)) - 32,
+                             Int((lo0 >> 4) | (((h >> 4) & 3) << 4)) - 32, Int((lo1 >> 4) | (((h >> 6) & 3) << 4)) - 32]
+                    let s = l / 16
+                    for k in 0 ..< 4 {
+                        let scale = Float(Int8(bitPattern: sc.load(fromByteOffset: 8 * n + s + 2 * k, as: UInt8.self)))
+                        o[128 * n + 32 * k + l] = (d * scale) * Float(q[k])
+                    }
+                }
             }
         }
     }

@@ -8,7 +8,10 @@ extension DType {
         case 1: self = .f16
         case 2: self = .q4_0
         case 3: self = .q4_1
+        case 6: self = .q5_0
         case 8: self = .q8_0
+        case 12: self = .q4_K
+        case 14: self = .q6_K
         case 30: self = .bf16
         default: return nil
         }
@@ -21,7 +24,10 @@ extension DType {
         case .f16: return 1
         case .q4_0: return 2
         case .q4_1: return 3
+        case .q5_0: return 6
         case .q8_0: return 8
+        case .q4_K: return 12
+        case .q6_K: return 14
         case .bf16: return 30
         }
     }

@@ -62,21 +62,22 @@ extension PrefillLayout {
         for l in 0..<L {
             out.append(row("A attn_norm", [mn: 2 * H + 2 * C * H + (l == 0 ? 2 * U : 0), ro: 2 * C * H], waits: 1))
             out.append(stagePhase(d.stages[0]))
-            out.append(row("C RoPE, packs, K/V rows", [mn: 2 * C * (Q + 2 * KV), sc: 2 * C * U, ro: 2 * (C * Q + Q), ra: 4 * C * KV], waits: 3))
+            // rout's first drain (the Q rows) is awaited by its second (the headers): a channel's tasks run in order
+            out.append(row("C RoPE, packs, K/V rows", [mn: 2 * C * (Q + 2 * KV), sc: 2 * C * U, ro: 2 * (C * Q + Q), ra: 4 * C * KV], waits: 2))
             var a: [DecodeChannel: Int] = [:]
-            for i in 0..<d.packFifos {
-                let n = min(4, c.kvHeadCount - 4 * i)
-                a[PrefillChannel.packs(i)] = 2 * grp * n * packValues
-                a[PrefillChannel.attentionDrain(i)] = 2 * grp * C * n * hd
+            for g in 0..<kvGroupCount {   // group g = pack fifo g; its K‖V blocks once per repeat, broadcast to the lanes
+                a[PrefillChannel.packs(g)] = 2 * grp * kvGroupHeads * packValues
+                a[PrefillChannel.attentionDrain(g)] = 2 * grp * C * kvGroupHeads * hd
+                a[PrefillChannel.kv(g)] = 2 * reps * b * kvGroupHeads * kvHeadBlock
             }
-            for g in 0..<kvGroupCount { a[PrefillChannel.kv(g)] = 2 * grp * b * kvGroupHeads * kvHeadBlock }
-            let macs = grp * ((rows + 7) / 8) * (start / d.block + 1) * 2 * 8 * d.block * hd
+            // a core: reps·kgk query heads, each over the visible blocks (QKᵀ and PV per 8-row block)
+            let macs = reps * kvGroupHeads * ((rows + 7) / 8) * (start / d.block + 1) * 2 * 8 * d.block * hd
             out.append(PrefillPhase(name: "D attention", bytes: a, dramBytes: a.values.reduce(0, +), macs: macs,
-                                    waits: grp * d.packFifos))
+                                    waits: kvGroupCount))   // one awaited drain per output channel
             out.append(stagePhase(d.stages[1]))
             out.append(row("F ffn_inp, ffn_norm", [mn: 2 * H + 2 * C * H, sc: 2 * C * H, ra: 2 * C * H, ro: 2 * C * H], waits: 2))
             out.append(stagePhase(d.stages[2]))
-            out.append(row("H SwiGLU", [mn: 2 * C * 2 * F, ro: 2 * C * F], waits: 1))
+            out.append(row("H SwiGLU", [mn: 2 * C * F, sc: 2 * C * F, ro: 2 * C * F], waits: 1))   // even / odd gu objects
             out.append(stagePhase(d.stages[3]))
             let lastLayer = l == L - 1
             out.append(row("J l_out", [mn: 2 * C * H, sc: 2 * C * H, ro: 2 * C * H + (lastLayer ? 2 * H : 0)], waits: lastLayer ? 2 : 1))

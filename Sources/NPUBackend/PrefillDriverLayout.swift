@@ -29,6 +29,7 @@ public final class PrefillDriverLayout: @unchecked Sendable {
         r.tm = Int32(d.tm); r.tk = Int32(d.tk); r.block = Int32(d.block); r.blocks = Int32(d.blocks)
         r.chunk = Int32(p.chunk); r.unit = Int32(p.unit); r.row_values = Int32(p.rowValues); r.bucket = Int32(bucket)
         r.kv_fill_groups = Int32(p.kvGroupCount); r.kv_fill_heads = Int32(p.kvGroupHeads); r.pack = Int32(p.packValues)
+        r.kv_lanes = Int32(p.lanes)
         r.execute = execute ? 1 : 0
         withUnsafeMutableBytes(of: &r.stage) { raw in
             let s = raw.bindMemory(to: npuk_decode_stage.self)
@@ -86,10 +87,10 @@ extension npuk_prefill_traffic {
             for i in 0..<p.kvGroupCount { out[PrefillChannel.kv(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
         }
         withUnsafeBytes(of: pack_channel) { r in
-            for i in 0..<p.decode.packFifos { out[PrefillChannel.packs(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
+            for i in 0..<p.kvGroupCount { out[PrefillChannel.packs(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
         }
         withUnsafeBytes(of: attn_drain) { r in
-            for i in 0..<p.decode.packFifos { out[PrefillChannel.attentionDrain(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
+            for i in 0..<p.kvGroupCount { out[PrefillChannel.attentionDrain(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
         }
         withUnsafeBytes(of: gemm_drain) { r in
             for i in 0..<DecodeLayout.columns { out[PrefillChannel.gemmDrain(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }

@@ -27,8 +27,13 @@ public struct PrefillLayout: Sendable, Equatable {
     public var config: ModelConfig { decode.config }
     /// Chunk rows (= the attention block), the row core's object U, its row buffers RM = max(H, Q + 2·KV).
     public let chunk: Int, unit: Int, rowValues: Int
-    /// KV group fills of the prefill: KG groups of kgk heads (1 group when kvHeads ≤ 4, else 2).
+    /// KV group fills of the prefill: KG groups of kgk heads (2 when kvHeads is even, else 1); pack fifo g holds
+    /// group g's heads.
     public let kvGroupCount: Int, kvGroupHeads: Int
+    /// Attention cores per KV group (`lanes`: the largest divisor of grp at most 4; core n takes query index
+    /// r·lanes + n of each of the group's heads in turn, repeat r < reps = grp / lanes): the group's K‖V blocks are
+    /// broadcast to its lanes, so read `reps` times per layer (once when grp ≤ 4).
+    public let lanes: Int, reps: Int
     /// A pack object (one query head's C roped rows, then one header row) and one head's K block ‖ V block.
     public let packValues: Int, kvHeadBlock: Int
     /// pio (bf16 elements): head regions hdr, cs, x; per layer regions at layerBase + l·layerStride + layerOffsets.
@@ -49,7 +54,9 @@ public struct PrefillLayout: Sendable, Equatable {
             why.append("C=\(C), tm=\(d.tm), tk=\(d.tk), headDim=\(hd), block=\(d.block) must be multiples of \(m) (aie::mmul<8, 8, 8>)")
         }
         if C > 64 { why.append("C=\(C) rows > 64: the chunk's row iterations exceed the shim BD's 64 (shimBd.iterationSizeMax)") }
-        if nkv > 4 && nkv % 2 != 0 { why.append("kvHeads=\(nkv): more than 4 KV heads must split into 2 equal groups") }
+        if nkv > 8 || (nkv > 4 && nkv % 2 != 0) {
+            why.append("kvHeads=\(nkv): the KV heads must split into at most 2 equal groups of at most 4 (the attention columns 5 and 6)")
+        }
         guard why.isEmpty else { throw fail(why.joined(separator: "; ")) }
         decode = d
         chunk = C
@@ -62,8 +69,11 @@ public struct PrefillLayout: Sendable, Equatable {
         }
         unit = u
         rowValues = max(H, Q + 2 * KV)
-        kvGroupCount = nkv <= 4 ? 1 : 2
+        kvGroupCount = nkv % 2 == 0 ? 2 : 1   // 2 groups when the heads split evenly (more lanes); pack fifo g = group g
         kvGroupHeads = nkv / kvGroupCount
+        let grp = c.groupSize
+        lanes = (1...min(grp, 4)).last { grp % $0 == 0 }!
+        reps = grp / lanes
         packValues = C * hd + hd
         kvHeadBlock = 2 * d.block * hd
         // pio regions, each at a multiple of 32 values
@@ -118,11 +128,11 @@ public struct PrefillLayout: Sendable, Equatable {
         precondition(start % chunk == 0, "a prefill chunk starts at a multiple of \(chunk), not \(start)")
         return (start / chunk) * decode.kvSlab
     }
-    /// KV group g's fill in layer l: (start element, blocks, elements per block, block stride, repeats).
+    /// KV group g's fill in layer l: (start element, blocks, elements per block, block stride, repeats): per repeat
+    /// and head of the group in turn (kvHeadBlock apart), that head's K‖V blocks 0 … bucket-1, broadcast to the lanes.
     public func kvGroupFill(layer l: Int, group g: Int, bucket: Int)
         -> (start: Int, blocks: Int, elements: Int, stride: Int, repeats: Int) {
-        (kvOffset(layer: l, kvHead: g * kvGroupHeads, value: false), bucket, kvGroupHeads * kvHeadBlock, decode.kvSlab,
-         config.groupSize)
+        (kvOffset(layer: l, kvHead: g * kvGroupHeads, value: false), bucket, kvHeadBlock, decode.kvSlab, reps)
     }
     /// The bucket a chunk at `start` runs: the smallest covering its C rows' blocks 0 … start/C.
     public func bucket(start: Int) -> Int {

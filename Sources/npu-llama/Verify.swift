@@ -120,15 +120,18 @@ struct Verify: ParsableCommand {
         return report.passed
     }
 
-    /// The committed golden folder whose model matches the loaded model's sha-free identity (by file name).
+    /// The committed golden folder whose model matches the loaded model's sha-free identity (by file name; an HF
+    /// folder named `model` by its parent's name too, as the golden folders keep theirs).
     func defaultGolden(for loaded: LoadedModel) -> String? {
-        let name = (loaded.path as NSString).lastPathComponent
-        let tiny = ["tiny-llama32", "tiny-qwen2", "tiny-qwen3"]
-        var known = ["SmolLM2-135M-Instruct.Q4_1.gguf": "smollm2-135m-instruct-q4_1", "model": "tiny-llama32"]
-        for model in tiny { known[model + ".bf16.gguf"] = model }
-        // A tiny model's HF folder is Golden/<model>/model: its parent names the golden.
-        let parent = ((loaded.path as NSString).deletingLastPathComponent as NSString).lastPathComponent
-        if name == "model", tiny.contains(parent) { known["model"] = parent }
+        var name = (loaded.path as NSString).lastPathComponent
+        if name == "model" {
+            name = ((loaded.path as NSString).deletingLastPathComponent as NSString).lastPathComponent + "/model"
+        }
+        let known = ["SmolLM2-135M-Instruct.Q4_1.gguf": "smollm2-135m-instruct-q4_1",
+                     "tiny-llama32.bf16.gguf": "tiny-llama32", "tiny-llama32/model": "tiny-llama32",
+                     "tiny-llama-spm.bf16.gguf": "tiny-llama-spm", "tiny-llama-spm/model": "tiny-llama-spm",
+                     "tiny-qwen2.bf16.gguf": "tiny-qwen2", "tiny-qwen2/model": "tiny-qwen2",
+                     "tiny-qwen3.bf16.gguf": "tiny-qwen3", "tiny-qwen3/model": "tiny-qwen3"]
         guard let folder = known[name] else { return nil }
         return (RepositoryPaths.golden as NSString).appendingPathComponent(folder)
     }

@@ -185,8 +185,8 @@ final class GGUFBadInputTests: XCTestCase {
 
     func testUnknownGGMLType() throws {
         var b = validBuilder()
-        b.tensors[2].typeID = 12
-        try expect(.unknownDType, b, mentions: ["blk.0.attn_q.weight", "12", "Q4_K"])
+        b.tensors[2].typeID = 13
+        try expect(.unknownDType, b, mentions: ["blk.0.attn_q.weight", "13", "Q5_K"])
         b.tensors[2].typeID = 99
         try expect(.unknownDType, b, mentions: ["blk.0.attn_q.weight", "99"])
     }

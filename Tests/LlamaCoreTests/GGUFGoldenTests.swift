@@ -67,7 +67,8 @@ final class GGUFGoldenTests: XCTestCase {
             let want = Array(expected[t.offset ..< t.offset + t.count])
             assertBitEqual(try g.floats(t.name), want, t.name)
         }
-        XCTAssertEqual(seen, Set(DType.allCases), "the fixture covers every dtype")
+        // Q5_0 / Q4_K / Q6_K: KQuantDequantTests (against gguf-py, and read from a GGUF).
+        XCTAssertEqual(seen, Set(DType.allCases).subtracting([.q5_0, .q4_K, .q6_K]), "the fixture covers every other dtype")
     }
 
     // MARK: - The real SmolLM2-135M-Instruct Q4_1 file

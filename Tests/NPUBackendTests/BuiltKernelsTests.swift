@@ -345,7 +345,6 @@ final class PythonMirrorTests: XCTestCase {
             lastLayer[r.rawValue] = p.pio(r, layer: L - 1)
         }
         let groups = (0..<p.kvGroupCount).map { g in Array(g * p.kvGroupHeads..<(g + 1) * p.kvGroupHeads) }
-        let packHeads = (0..<d.packFifos).map { i in Array(4 * i..<min(4 * i + 4, nkv)) }
         let xFrom = ["QKV": "attn_norm", "O": "kqv", "GU": "ffn_norm", "D": "act"], out = ["QKV": "qkv", "O": "o", "GU": "gu", "D": "d"]
         var stages: [String: Any] = [:]
         for st in d.stages {
@@ -358,7 +357,7 @@ final class PythonMirrorTests: XCTestCase {
                       "headDim": c.headDim, "vocab": c.vocabSize, "layers": L],
             "weights": d.projectionDType.rawValue.lowercased(), "ctx": d.context, "tm": d.tm, "tk": d.tk, "block": d.block,
             "C": p.chunk, "U": p.unit, "RM": p.rowValues, "grp": c.groupSize, "KG": p.kvGroupCount, "kgk": p.kvGroupHeads,
-            "kvGroupHeads": groups, "packFifos": d.packFifos, "packHeads": packHeads, "PQ": p.packValues, "kvb": p.kvHeadBlock,
+            "kvGroupHeads": groups, "lanes": p.lanes, "reps": p.reps, "packFifos": p.kvGroupCount, "packHeads": groups, "PQ": p.packValues, "kvb": p.kvHeadBlock,
             "attnRows": PrefillLayout.attentionRows, "header": PrefillLayout.headerValues,
             "kernels": p.kernelNames, "buckets": d.buckets,
             "arguments": p.arguments.map { [$0.name, $0.bytes, $0.role.contractName] },

@@ -22,10 +22,12 @@ final class PrefillBenchmarkTests: XCTestCase {
             }
             for (k, v) in npu.layout.lmHeadChannelTotals where k.dram { expected[k, default: 0] += v }
             XCTAssertEqual(npu.counters.chunksTraffic.channels.filter { $0.key.dram }, expected)
-            // per argument: kv_blk written whole per chunk; KV read grp times per layer and group over the bucket's blocks
+            // per argument: kv_blk written whole per chunk; KV read once per repeat (grp / lanes) per layer and head
+            // over the bucket's blocks (broadcast to the lanes)
             XCTAssertEqual(npu.counters.chunksTraffic.kvWriteBytes, 2 * 2 * p.kvBlockElements)
+            XCTAssertEqual(p.reps * p.lanes, config.groupSize)
             XCTAssertEqual(npu.counters.chunksTraffic.kvReadBytes,
-                           (1 + 2) * config.layerCount * config.groupSize * 2 * config.kvHeadCount * p.kvHeadBlock)
+                           (1 + 2) * config.layerCount * p.reps * 2 * config.kvHeadCount * p.kvHeadBlock)
             XCTAssertEqual(npu.counters.chunks.runs, 3, "two prefill runs and the LM head")
             XCTAssertEqual(npu.counters.chunks.syncsToDevice, 2)
             XCTAssertEqual(npu.counters.chunks.bytesToDevice, 2 * p.hostInputBytes)

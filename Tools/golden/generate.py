@@ -4,6 +4,8 @@ Usage (from the repository root, with the golden venv's python):
   python Tools/golden/generate.py tiny       # Golden/tiny-llama32/ from Golden/tiny-llama32/model (HF folder)
   python Tools/golden/generate.py smollm2    # Golden/smollm2-135m-instruct-q4_1/ from the cached GGUF
                                              # (run Tools/fetch-models.sh first; NPULLAMA_CACHE as there)
+  python Tools/golden/generate.py tinyspm    # Golden/tiny-llama-spm/ from Golden/tiny-llama-spm/model (HF folder with
+                                             # its SentencePiece tokenizer.json and chat template)
 
 For every case it writes Golden/<model>/<case>/<tensor>.npy (float32, little-endian, C order, numpy.save),
 named as llama.cpp's eval-callback names graph nodes:
@@ -60,6 +62,19 @@ SMOL_PROMPTS = [
 ]
 SMOL_MIN_NEW_TOKENS = 16
 SMOL_MAX_NEW_TOKENS = 32
+
+SPM_NAME = "tiny-llama-spm"
+# Text prompts, tokenized by HF's tokenizer of the model folder (BOS added); "chat" is SPM_CHAT with the generation
+# prompt through apply_chat_template(tokenize=True): the template's text, special-token text such as </s> parsed, no
+# BOS added (the template writes none). The manifest also keeps that text's ids with BOS (llama.cpp's chat adds it).
+SPM_PROMPTS = [
+    ("text", "Once upon a time, a llama named Grüße walked 12 km to café \"Zürich\" \u2014 alone."),
+]
+SPM_CHAT = [
+    {"role": "system", "content": "You are a friendly chatbot."},
+    {"role": "user", "content": "How many legs does a llama have?"},
+]
+SPM_NEW_TOKENS = 20
 
 MIN_ACCEPTED_MARGIN = 1e-2  # generation fails if any greedy step has a smaller top1-top2 logit margin
 
@@ -235,7 +250,8 @@ def check_tiny_weights(model, folder, tied=True):
     for name, t in ref.items():
         assert t.dtype == torch.bfloat16, name
         assert torch.equal(sd[name], t.to(torch.float32)), f"{name} differs from the BF16 file"
-    assert torch.equal(sd["lm_head.weight"], sd["model.embed_tokens.weight"]), "embeddings are not tied"
+    if tied:
+        assert torch.equal(sd["lm_head.weight"], sd["model.embed_tokens.weight"]), "embeddings are not tied"
 
 
 def generate(which: str, cache: str, command: str) -> int:
@@ -243,6 +259,7 @@ def generate(which: str, cache: str, command: str) -> int:
     torch.use_deterministic_algorithms(True)
 
     cases_in = []
+    extras = {}  # case name -> extra manifest fields
     attention_nodes = which in QWEN_TINY
     if which == "tiny" or which in QWEN_TINY:
         name = TINY_NAME if which == "tiny" else which
@@ -296,6 +313,40 @@ def generate(which: str, cache: str, command: str) -> int:
         greedy_desc = (f"own argmax loop with HF KV cache, fp32 logits, no logit processors, EOS fed back like any "
                        f"token; at least {SMOL_MIN_NEW_TOKENS} new tokens, then stop at the first EOS "
                        f"(id {eos_id}) or after {SMOL_MAX_NEW_TOKENS} new tokens")
+    elif which == "tinyspm":
+        from transformers import AutoTokenizer
+
+        name = SPM_NAME
+        folder = os.path.join(GOLDEN, SPM_NAME, "model")
+        model = load_model(folder)
+        check_tiny_weights(model, folder, tied=False)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        for case_name, text in SPM_PROMPTS:
+            cases_in.append((case_name, text, tokenizer(text, add_special_tokens=True)["input_ids"]))
+        rendered = tokenizer.apply_chat_template(SPM_CHAT, add_generation_prompt=True, tokenize=False)
+        chat_ids = list(tokenizer.apply_chat_template(SPM_CHAT, add_generation_prompt=True, tokenize=True,
+                                                      return_dict=False))
+        cases_in.append(("chat", rendered, chat_ids))
+        extras["chat"] = {"messages": SPM_CHAT, "add_generation_prompt": True,
+                          "ids_with_bos": tokenizer(rendered, add_special_tokens=True)["input_ids"]}
+        n_min = n_max = SPM_NEW_TOKENS
+        eos_id = None
+        gguf_path = os.path.join(GOLDEN, SPM_NAME, f"{SPM_NAME}.bf16.gguf")
+        model_info = {
+            "name": SPM_NAME,
+            "source": "Tools/golden/make_tiny_spm_model.py (seeded random weights, BF16; llama.cpp's "
+                      "ggml-vocab-llama-spm.gguf vocabulary)",
+            "file": "model/model.safetensors",
+            "sha256": sha256_file(os.path.join(folder, "model.safetensors")),
+            "config_file": "model/config.json",
+            "config_sha256": sha256_file(os.path.join(folder, "config.json")),
+            "tokenizer_file": "model/tokenizer.json",
+            "tokenizer_sha256": sha256_file(os.path.join(folder, "tokenizer.json")),
+            "gguf_file": f"{SPM_NAME}.bf16.gguf",
+            "gguf_sha256": sha256_file(gguf_path),
+        }
+        greedy_desc = (f"own argmax loop with HF KV cache, fp32 logits, no logit processors, exactly "
+                       f"{SPM_NEW_TOKENS} new tokens, no EOS stop")
     else:
         raise ValueError(which)
 
@@ -321,6 +372,7 @@ def generate(which: str, cache: str, command: str) -> int:
         }
         if tokenizer is not None:
             entry["prompt_text_roundtrip"] = tokenizer.decode(ids)
+        entry.update(extras.get(case_name, {}))
         cases.append(entry)
         all_margins += margins
         shown = f" {entry['greedy_text']!r}" if tokenizer is not None else ""
@@ -349,7 +401,7 @@ def generate(which: str, cache: str, command: str) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("model", choices=["tiny", "smollm2"] + QWEN_TINY)
+    ap.add_argument("model", choices=["tiny", "smollm2", "tinyspm"] + QWEN_TINY)
     ap.add_argument("--cache", default=os.environ.get("NPULLAMA_CACHE",
                                                       os.path.join(os.path.expanduser("~"), ".cache", "npu-llama")),
                     help="model cache root (default: $NPULLAMA_CACHE or ~/.cache/npu-llama)")

@@ -33,11 +33,19 @@ class PrefillDesignTests(unittest.TestCase):
         self.assertEqual(prefill_problems(TINY), [])
         self.assertEqual(prefill_problems(TINY_BF16, bucket=4), [])
 
-    def test_kv_read_once_per_query_head_is_the_contract(self):
-        # the KV group fill without its grp repeats: each block read once, the contract says grp (4) times
-        ps = prefill_problems(TINY, ("[rep, nb, n // inner(n), inner(n)], [0, stride, inner(n), 1]",
-                                     "[1, nb, n // inner(n), inner(n)], [0, stride, inner(n), 1]"))
+    def test_kv_read_once_per_repeat_is_the_contract(self):
+        # the KV group fill sending its head's blocks twice: the contract says once each (grp 4 = 4 lanes: one repeat)
+        ps = prefill_problems(TINY, ("[len(hs), nb, n // m, m], [n, stride, m, 1]",
+                                     "[2 * len(hs), nb, n // m, m], [0, stride, m, 1]"))
         self.assertRule(ps, "arguments", "(kv, kvCache): its reads do not move the contract's ranges")
+
+    def test_an_unawaited_drain_is_settled_only_by_a_later_await_on_its_channel(self):
+        # group C's header drain not awaited either: nothing awaits rout's Q rows before group D's packs read them
+        ps = prefill_problems(TINY, ("[1, nkv, grp, hd], [0, PQ, nkv * PQ, 1])\n"
+                                     "            rt.drain(rout_c, X, tap, task_group=tg, wait=True",
+                                     "[1, nkv, grp, hd], [0, PQ, nkv * PQ, 1])\n"
+                                     "            rt.drain(rout_c, X, tap, task_group=tg, wait=False"))
+        self.assertRule(ps, "arguments", "(ppacks0) reads")
 
     def test_a_kv_blk_drain_of_the_wrong_layer_is_reported(self):
         ps = prefill_problems(TINY, ("TensorAccessPattern((1, lay.kv_blk_elements), lay.kv_off(l, 0)",
@@ -46,9 +54,12 @@ class PrefillDesignTests(unittest.TestCase):
 
     def test_a_fill_in_the_group_of_the_drain_it_reads_is_reported(self):
         # group C's K||V drain and group D's KV fill in one task group: the fill may read the block before it is written
-        ps = prefill_problems(TINY, ("            rt.finish_task_group(tg)\n            # D: attention: the packs (grp query "
-                                     "indices), the KV blocks (grp times), kqv_out rows\n            tg = rt.task_group()\n",
-                                     "            # D\n"))
+        ps = prefill_problems(TINY, ("            rt.finish_task_group(tg)\n            # D: attention, per KV group g and "
+                                     "repeat r: the packs of the lanes' query indices j = r·lanes + n for\n            # "
+                                     "each head of the group in turn, the group's heads' KV blocks in turn (broadcast to "
+                                     "the lanes), the kqv\n            # rows of each (head, repeat); only each channel's "
+                                     "last drain awaited (a channel's tasks finish in order)\n            tg = "
+                                     "rt.task_group()\n", "            # D\n"))
         self.assertRule(ps, "arguments", "no finished task group has awaited")
 
     def test_a_fill_of_the_wrong_region_is_reported(self):
