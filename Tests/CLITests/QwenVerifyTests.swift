@@ -1,4 +1,4 @@
-// `npu-llama verify` on the tiny Qwen2.5- and Qwen3-style golden models: the reference passes; the NPU refuses the unfused ops by name.
+// `npu-llama verify` on the tiny Qwen2.5- and Qwen3-style golden models: the reference passes; the emulated NPU runs them.
 import XCTest
 import Foundation
 
@@ -12,8 +12,15 @@ extension CLITests {
             // equal greedy ids also prove the golden is this model's, not tiny-llama32's (both HF folders are `model`)
             XCTAssertTrue(r.stdout.contains("greedy vs golden: equal for all 20 tokens"), r.stdout)
         }
-        let npu = try run(["verify", "--device", "emulator", "--quiet", "--model", "Golden/tiny-qwen2/model"])
-        XCTAssertNotEqual(npu.status, 0)
-        XCTAssertTrue(npu.stderr.contains("node Qcur-0 cannot run: the NPU designs do not fuse the q/k/v bias add yet"), npu.stderr)
+        // On the emulated NPU (issue 17: the biases / q-k norms in the decode hub) every node and the greedy path pass;
+        // the only gate that fails is IRON's logit KL on case p1 (bf16 drift of these random models, QwenEmulatorTests).
+        for model in ["Golden/tiny-qwen2/model", "Golden/tiny-qwen3/tiny-qwen3.bf16.gguf"] {
+            let npu = try run(["verify", "--device", "emulator", "--model", model])
+            XCTAssertTrue(npu.stdout.contains("checked backend: emulated NPU"), npu.stdout + npu.stderr)
+            let failing = npu.stdout.split(separator: "\n").filter { $0.hasSuffix("FAIL") }
+            XCTAssertTrue(failing.allSatisfy { $0.hasPrefix("logits vs") || $0 == "result: FAIL" }, failing.joined(separator: "\n"))
+            XCTAssertEqual(npu.stdout.components(separatedBy: "greedy vs golden: equal for all 20 tokens").count - 1
+                           + npu.stdout.components(separatedBy: "a near-tie this precision cannot resolve").count - 1, 2, npu.stdout)
+        }
     }
 }
