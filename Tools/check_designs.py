@@ -222,7 +222,12 @@ MODELS = [("llama-3.2-1b", "llama-3.2-1b", None, (2048, 131072)), ("smollm2-135m
           # in the formats their checkpoints are run in; the first/last bucket at 2048 and the last at the longest
           # context each offers (max_position_embeddings: 131072; TinyLlama 2048)
           ("llama-3.2-3b", "llama-3.2-3b", None, (2048, 131072)), ("llama-3.1-8b", "llama-3.1-8b", None, (2048, 131072)),
-          ("tinyllama-1.1b", "tinyllama-1.1b", None, (2048,))]
+          ("tinyllama-1.1b", "tinyllama-1.1b", None, (2048,)),
+          # issue 17: the tiny Qwen2.5- and Qwen3-style golden models (decode_token only: prefill does not fuse the
+          # biases / q-k norms yet, QWEN_DECODE_ONLY)
+          ("tiny-qwen2", None, "Golden/tiny-qwen2/model/config.json", (2048, 32768)),
+          ("tiny-qwen3", None, "Golden/tiny-qwen3/model/config.json", (2048, 40960))]
+QWEN_DECODE_ONLY = ("tiny-qwen2", "tiny-qwen3")
 WEIGHTS = ("bf16", "q4_1", "q4_0")
 MODEL_WEIGHTS = {"llama-3.2-3b": ("bf16", "q4_0"), "llama-3.1-8b": ("bf16", "q4_0"), "tinyllama-1.1b": ("bf16", "q4_0")}
 # (projections, LM head) of the lm_head instances: every format alike, and the mixed pairs the plan produces for
@@ -339,6 +344,8 @@ def fused_instances(manifest, root, quick=False):
                 picked = [b[0], b[len(b) // 2], b[-1]] if ctx == ctxs[0] else [b[-1]]
                 for x in d.all():
                     if x["kind"] not in ("decode_token", "prefill") or x["bucket"] not in picked:
+                        continue
+                    if x["kind"] == "prefill" and name in QWEN_DECODE_ONLY:
                         continue
                     contract = (Contract(d.layout, x["bucket"]) if x["kind"] == "decode_token"
                                 else PrefillContract(d.prefill, x["bucket"]))
