@@ -22,7 +22,6 @@ import math
 import os
 
 import numpy as np
-from safetensors.torch import load_file
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Golden")
 GATE = 0.04
@@ -67,6 +66,7 @@ class Model:
     def __init__(self, name):
         self.dir = os.path.join(ROOT, name)
         self.cfg = json.load(open(os.path.join(self.dir, "model", "config.json")))
+        from safetensors.torch import load_file  # the golden venv's; bf16/kl need numpy only
         self.w = {k: v.float().numpy() for k, v in load_file(os.path.join(self.dir, "model", "model.safetensors")).items()}
 
     def logits(self, ids, rnd, placement):
