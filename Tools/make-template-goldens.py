@@ -226,6 +226,52 @@ SNIPPETS = [
 ]
 
 
+# OpenAI chat requests with tools as `npu-llama serve` receives them (arguments as JSON strings, content null beside
+# tool_calls), and the prompt it must render: transformers' rendering of the messages with tools=request["tools"],
+# after the two adjustments llama.cpp's server makes (vendor/minja/chat-template.hpp): an arguments string is parsed
+# into an object when the template cannot render a string (requires_object_arguments: it never tests
+# `arguments is string`), and an assistant message's null content beside tool_calls is given as "" (Qwen3's
+# template concatenates it; transformers would raise on the missing key).
+OPENAI_TEMPLATES = ["meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja",
+                    "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-Qwen3-0.6B.jinja",
+                    "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja"]
+TIME_TOOL = {"type": "function", "function": {"name": "get_time", "description": "The time in a time zone.",
+             "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]}}}
+OPENAI_REQUESTS = {
+    "tools-only": {"tools": [WEATHER_TOOL, TIME_TOOL], "messages": [
+        SYSTEM, {"role": "user", "content": "What's the weather in Paris?"}]},
+    "call-and-result": {"tools": [WEATHER_TOOL], "messages": [
+        {"role": "user", "content": "What's the weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\", \"unit\": \"celsius\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "{\"temperature\": 22}"}]},
+    "two-calls-then-answer": {"tools": [WEATHER_TOOL, TIME_TOOL], "messages": [
+        SYSTEM,
+        {"role": "user", "content": "Weather in Oslo, and the time there?"},
+        {"role": "assistant", "content": "Let me check.", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}},
+            {"id": "c2", "type": "function", "function": {"name": "get_time", "arguments": "{\"tz\": \"Europe/Oslo\", \"n\": [1, 2.5, null]}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "9 degrees"},
+        {"role": "tool", "tool_call_id": "c2", "content": "14:05"},
+        {"role": "assistant", "content": "9 °C and 14:05 in Oslo."},
+        {"role": "user", "content": "Thanks!"}]},
+}
+
+
+def openai_to_transformers(messages, source):
+    object_arguments = "arguments is string" not in source
+    out = []
+    for m in json.loads(json.dumps(messages)):
+        if m.get("tool_calls") and m.get("content") is None:
+            m["content"] = ""
+        for call in m.get("tool_calls") or []:
+            if object_arguments and isinstance(call["function"].get("arguments"), str):
+                call["function"]["arguments"] = json.loads(call["function"]["arguments"])
+        out.append(m)
+    return out
+
+
 def special_tokens(name):
     for prefix, bos, eos in SPECIAL:
         if name.startswith(prefix):
@@ -256,6 +302,21 @@ def main() -> int:
                 except Exception as e:  # the template refuses this conversation: ours must refuse it too
                     case["error"] = {"type": type(e).__name__, "message": str(e)}
                 cases.append(case)
+    openai_cases = []
+    for name in OPENAI_TEMPLATES:
+        source = (TEMPLATES / name).read_text(encoding="utf-8")
+        bos, eos = special_tokens(name)
+        for req_name, req in OPENAI_REQUESTS.items():
+            case = {"template": name, "request": req_name, "bos_token": bos, "eos_token": eos}
+            messages = ctu._normalize_chat_messages(openai_to_transformers(req["messages"], source))
+            try:
+                rendered, _ = ctu.render_jinja_template(
+                    conversations=[messages], tools=req["tools"], documents=None, chat_template=source,
+                    add_generation_prompt=True, bos_token=bos, eos_token=eos)
+                case["output"] = rendered[0]
+            except Exception as e:
+                case["error"] = {"type": type(e).__name__, "message": str(e)}
+            openai_cases.append(case)
     env_render = lambda src: ctu._compile_jinja_template(src).render(**VARS)
     snippets = []
     for src in SNIPPETS:
@@ -273,6 +334,8 @@ def main() -> int:
         "templates": {n: hashlib.sha256((TEMPLATES / n).read_bytes()).hexdigest() for n in names},
         "conversations": CONVERSATIONS,
         "cases": cases,
+        "openai_requests": OPENAI_REQUESTS,
+        "openai_cases": openai_cases,
         "snippet_variables": VARS,
         "snippets": snippets,
     }

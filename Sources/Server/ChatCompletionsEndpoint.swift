@@ -9,7 +9,8 @@ struct ChatCompletionsEndpoint: Sendable {
         var request = request
         let body = try await RequestDecoding.body(of: &request, limit: maxBodyBytes)
         let chat = try RequestDecoding.decode(ChatCompletionRequest.self, from: body)
-        let generation = try chat.validated(for: scheduler.served)
+        let generation = try chat.validated(for: scheduler.served, body: String(decoding: body.readableBytesView, as: UTF8.self))
+        let toolSyntax = chat.toolCallSyntax(for: scheduler.served)
         let call = try await GenerationCall.start(generation, scheduler: scheduler, context: context)
         let (id, created, model, fingerprint) = (ResponseFields.id(prefix: "chatcmpl-"), ResponseFields.now(),
                                                  scheduler.served.id, scheduler.served.fingerprint)
@@ -46,7 +47,20 @@ struct ChatCompletionsEndpoint: Sendable {
             }
         }
         let (tokens, summary) = try await call.collect()
-        let text = tokens.map(\.text).joined() + summary.tailText
+        var text = tokens.map(\.text).joined() + summary.tailText
+        var toolCalls: [ToolCallSyntax.Call] = []
+        if let toolSyntax { (text, toolCalls) = toolSyntax.parse(text) }
+        var message: [(String, JSONValue)] = [("role", .string("assistant")),
+                                              ("content", toolCalls.isEmpty || !text.isEmpty ? .string(text) : .null), ("refusal", .null)]
+        var finish = summary.finishReason.rawValue
+        if !toolCalls.isEmpty {
+            // llama.cpp's server: finish_reason "tool_calls" when the answer ended by itself and holds calls
+            if summary.finishReason == .stop { finish = "tool_calls" }
+            message.append(("tool_calls", .array(toolCalls.map { c in
+                .object([("id", .string(c.id ?? ToolCallSyntax.newCallID())), ("type", .string("function")),
+                         ("function", .object([("name", .string(c.name)), ("arguments", .string(c.arguments))]))])
+            })))
+        }
         let logprobs: JSONValue = wantsLogprobs
             ? .object([("content", .array(tokens.compactMap { $0.logprob.map(ResponseFields.chatLogprob) })), ("refusal", .null)])
             : .null
@@ -55,8 +69,8 @@ struct ChatCompletionsEndpoint: Sendable {
             ("system_fingerprint", .string(fingerprint)),
             ("choices", .array([.object([
                 ("index", .int(0)),
-                ("message", .object([("role", .string("assistant")), ("content", .string(text)), ("refusal", .null)])),
-                ("logprobs", logprobs), ("finish_reason", .string(summary.finishReason.rawValue)),
+                ("message", .object(message)),
+                ("logprobs", logprobs), ("finish_reason", .string(finish)),
             ])])),
             ("usage", ResponseFields.usage(summary)),
         ])
