@@ -47,20 +47,8 @@ struct ChatCompletionsEndpoint: Sendable {
             }
         }
         let (tokens, summary) = try await call.collect()
-        var text = tokens.map(\.text).joined() + summary.tailText
-        var toolCalls: [ToolCallSyntax.Call] = []
-        if let toolSyntax { (text, toolCalls) = toolSyntax.parse(text) }
-        var message: [(String, JSONValue)] = [("role", .string("assistant")),
-                                              ("content", toolCalls.isEmpty || !text.isEmpty ? .string(text) : .null), ("refusal", .null)]
-        var finish = summary.finishReason.rawValue
-        if !toolCalls.isEmpty {
-            // llama.cpp's server: finish_reason "tool_calls" when the answer ended by itself and holds calls
-            if summary.finishReason == .stop { finish = "tool_calls" }
-            message.append(("tool_calls", .array(toolCalls.map { c in
-                .object([("id", .string(c.id ?? ToolCallSyntax.newCallID())), ("type", .string("function")),
-                         ("function", .object([("name", .string(c.name)), ("arguments", .string(c.arguments))]))])
-            })))
-        }
+        let (message, finish) = ToolCallSyntax.answer(tokens.map(\.text).joined() + summary.tailText,
+                                                      finish: summary.finishReason, syntax: toolSyntax)
         let logprobs: JSONValue = wantsLogprobs
             ? .object([("content", .array(tokens.compactMap { $0.logprob.map(ResponseFields.chatLogprob) })), ("refusal", .null)])
             : .null
@@ -69,7 +57,7 @@ struct ChatCompletionsEndpoint: Sendable {
             ("system_fingerprint", .string(fingerprint)),
             ("choices", .array([.object([
                 ("index", .int(0)),
-                ("message", .object(message)),
+                ("message", message),
                 ("logprobs", logprobs), ("finish_reason", .string(finish)),
             ])])),
             ("usage", ResponseFields.usage(summary)),

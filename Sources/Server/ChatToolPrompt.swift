@@ -122,8 +122,8 @@ extension ChatCompletionRequest {
         return (objects, toolObjects)
     }
 
-    /// One message as the template sees it: role (developer → system, as for plain chat), content as text, and
-    /// name, tool_calls (arguments parsed), tool_call_id as given; other keys and nulls dropped.
+    /// One message as the template sees it: role (developer → system, as for plain chat), content as text,
+    /// tool_calls (arguments parsed where needed), and a tool message's tool_call_id and name; other keys and nulls dropped.
     static func messageObject(_ m: ChatRequestMessage, raw: JinjaDict, index i: Int, objectArguments: Bool) throws -> JinjaDict {
         let role: String
         switch m.role {
@@ -152,7 +152,7 @@ extension ChatCompletionRequest {
             switch k {
             case "role": out["role"] = .string(role)
             case "content": out["content"] = .string(try m.content!.text(param: "messages.\(i).content"))
-            case "name", "tool_call_id": out[k] = value
+            case "name" where role == "tool", "tool_call_id" where role == "tool": out[k] = value   // plain chat drops names too
             case "tool_calls":
                 guard case .list(let calls, _) = value else { continue }
                 out[k] = .list(try calls.enumerated().map { j, c in

@@ -64,9 +64,9 @@ enum ToolCallSyntax: String, Sendable {
         while from < text.endIndex, let m = try? hermesOpen.firstMatch(in: text[from...]) {
             let jsonStart = text.utf8.distance(from: text.startIndex, to: m.output[2].range!.lowerBound)
             guard let (value, end) = try? JinjaJSONReader.parsePrefix(bytes, from: jsonStart),
-                  case .dict(let d) = value, case .string(let name)? = d["name"] else { break }
-            let arguments = d["arguments"] ?? .dict(JinjaDict())
-            guard let dumped = compact(arguments) else { break }
+                  case .dict(let d) = value, case .string(let name)? = d["name"], !name.isEmpty else { break }
+            // common_chat_msg_parser::add_tool_call(json): no "arguments" gives "", any other value its JSON dump
+            guard let dumped = d["arguments"].map(compact) ?? "" else { break }
             var i = end
             while i < bytes.count, isSpace(bytes[i]) { i += 1 }
             if let open = m.output[1].substring {
@@ -92,6 +92,23 @@ enum ToolCallSyntax: String, Sendable {
         var d = PyJSONDumps()
         d.separators = (",", ":")
         return try? d.dumps(v)
+    }
+
+    /// A chat answer's `message` object and `finish_reason`: with a syntax, calls found in the text become
+    /// `tool_calls` (content null when nothing else was said) and an answer that ended by itself finishes with
+    /// "tool_calls", as llama.cpp's server answers (tools/server/server.cpp to_json_oaicompat_chat).
+    static func answer(_ text: String, finish: FinishReason, syntax: ToolCallSyntax?) -> (message: JSONValue, finish: String) {
+        var (content, calls) = (text, [Call]())
+        if let syntax { (content, calls) = syntax.parse(text) }
+        var message: [(String, JSONValue)] = [("role", .string("assistant")),
+                                              ("content", calls.isEmpty || !content.isEmpty ? .string(content) : .null),
+                                              ("refusal", .null)]
+        guard !calls.isEmpty else { return (.object(message), finish.rawValue) }
+        message.append(("tool_calls", .array(calls.map { c in
+            .object([("id", .string(c.id ?? newCallID())), ("type", .string("function")),
+                     ("function", .object([("name", .string(c.name)), ("arguments", .string(c.arguments))]))])
+        })))
+        return (.object(message), finish == .stop ? "tool_calls" : finish.rawValue)
     }
 
     /// A call id as llama.cpp's server makes one (tools/server/utils.hpp gen_tool_call_id: 32 random [0-9A-Za-z]).

@@ -124,4 +124,22 @@ final class ToolCallTests: XCTestCase {
         }
         XCTAssertEqual(ToolCallSyntax.newCallID().count, 32)
     }
+
+    /// The message and finish_reason the endpoint answers with, byte for byte (ids are random: checked apart).
+    func testAnswerMessages() throws {
+        let plain = ToolCallSyntax.answer("Hi \"there\"", finish: .stop, syntax: .hermes)
+        XCTAssertEqual(plain.message.serialized(), #"{"role":"assistant","content":"Hi \"there\"","refusal":null}"#)
+        XCTAssertEqual(ToolCallSyntax.hermes.parse("Hi {\"name\": \"x\"}").calls, [.init(name: "x", arguments: "", id: nil)])
+        XCTAssertEqual(plain.finish, "stop")
+        let call = ToolCallSyntax.answer("<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}\n</tool_call>", finish: .stop, syntax: .hermes)
+        XCTAssertEqual(call.finish, "tool_calls")
+        let text = call.message.serialized()
+        let id = try XCTUnwrap(text.range(of: #""id":""#)).upperBound
+        let callID = String(text[id...].prefix(32))
+        XCTAssertEqual(text, #"{"role":"assistant","content":null,"refusal":null,"tool_calls":[{"id":"\#(callID)","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]}"#)
+        let cut = ToolCallSyntax.answer(#"{"name": "f", "parameters": {}} and"#, finish: .length, syntax: .llama3JSON)
+        XCTAssertEqual(cut.finish, "length")
+        XCTAssertTrue(cut.message.serialized().contains(#""content":"and""#))
+        XCTAssertEqual(ToolCallSyntax.answer("<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>", finish: .stop, syntax: nil).finish, "stop")
+    }
 }
