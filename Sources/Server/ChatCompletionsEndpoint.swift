@@ -28,15 +28,33 @@ struct ChatCompletionsEndpoint: Sendable {
                 .object([("index", .int(0)), ("delta", .object(delta)), ("logprobs", logprobs),
                          ("finish_reason", .nullable(finish?.rawValue))])
             }
+            let tools = toolSyntax.map(ToolCallStream.init)
             return call.streamResponse { item in
                 switch item {
                 case .begin:
                     return [chunk([choice([("role", .string("assistant")), ("content", .string(""))])])]
+                case .token(let t) where tools != nil:
+                    let content = tools!.feed(t.text)
+                    return content.isEmpty ? [] : [chunk([choice([("content", .string(content))])])]
                 case .token(let t):
                     let logprobs: JSONValue = t.logprob.map {
                         .object([("content", .array([ResponseFields.chatLogprob($0)])), ("refusal", .null)])
                     } ?? .null
                     return [chunk([choice([("content", .string(t.text))], logprobs: logprobs)])]
+                case .end(let summary) where tools != nil:
+                    let (content, calls, finish) = tools!.finish(tail: summary.tailText, reason: summary.finishReason)
+                    var out: [JSONValue] = []
+                    if !content.isEmpty { out.append(chunk([choice([("content", .string(content))])])) }
+                    for (i, c) in calls.enumerated() {
+                        let delta: JSONValue = .object([
+                            ("index", .int(i)), ("id", .string(c.id ?? ToolCallSyntax.newCallID())), ("type", .string("function")),
+                            ("function", .object([("name", .string(c.name)), ("arguments", .string(c.arguments))]))])
+                        out.append(chunk([choice([("tool_calls", .array([delta]))])]))
+                    }
+                    out.append(chunk([.object([("index", .int(0)), ("delta", .object([])), ("logprobs", .null),
+                                               ("finish_reason", .string(finish))])]))
+                    if includeUsage { out.append(chunk([], usage: ResponseFields.usage(summary))) }
+                    return out
                 case .end(let summary):
                     var out: [JSONValue] = []
                     if !summary.tailText.isEmpty { out.append(chunk([choice([("content", .string(summary.tailText))])])) }

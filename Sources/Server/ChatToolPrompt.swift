@@ -102,9 +102,9 @@ extension ChatCompletionRequest {
                     throw OpenAIError.unsupported("tools", "this chat template's tool-call output is not a format the server parses "
                                                   + "(Llama 3.x JSON, Hermes/Qwen <tool_call>); use tool_choice \"none\"")
                 }
-                if isStreamed {
-                    throw OpenAIError.unsupported("stream", "streamed tool calls are not implemented; send tools with stream false "
-                                                  + "(or tool_choice \"none\")")
+                if isStreamed && logprobs == true {
+                    throw OpenAIError.unsupported("logprobs", "log-probabilities of a streamed answer with tools are not served "
+                                                  + "(its text is held while it may be a tool call); use stream false or tool_choice \"none\"")
                 }
             }
         }

@@ -81,7 +81,8 @@ final class ToolCallTests: XCTestCase {
         }
         XCTAssertEqual(code(noTools, "{\(user),\(tools)}")?.1, "tools")                           // template never reads tools
         XCTAssertEqual(code(plain, "{\(user),\(tools)}")?.1, "tools")                             // built-in format
-        XCTAssertEqual(code(qwen, "{\(user),\(tools),\"stream\":true}")?.1, "stream")             // streamed calls
+        XCTAssertNil(code(qwen, "{\(user),\(tools),\"stream\":true}"))                            // streamed calls
+        XCTAssertEqual(code(qwen, "{\(user),\(tools),\"stream\":true,\"logprobs\":true}")?.1, "logprobs")
         XCTAssertNil(code(qwen, "{\(user),\(tools),\"stream\":true,\"tool_choice\":\"none\"}"))   // not parsed: streams
         XCTAssertNil(code(qwen, "{\(user),\(tools),\"tool_choice\":\"auto\"}"))
         XCTAssertEqual(code(qwen, "{\(user),\(tools),\"tool_choice\":\"required\"}")?.1, "tool_choice")
@@ -141,5 +142,28 @@ final class ToolCallTests: XCTestCase {
         XCTAssertEqual(cut.finish, "length")
         XCTAssertTrue(cut.message.serialized().contains(#""content":"and""#))
         XCTAssertEqual(ToolCallSyntax.answer("<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>", finish: .stop, syntax: nil).finish, "stop")
+    }
+
+    /// What a streamed answer with tools sends as content as its tokens arrive, and what the end parses.
+    func testStreamedCalls() {
+        let h = ToolCallStream(syntax: .hermes)
+        var streamed = ""
+        for piece in ["Let", " me check", " <b>", "ok</b> ", "<tool", "_call>\n{\"na", "me\": \"f\", \"arguments\": {\"a\": 1}}", "\n</tool_call>"] {
+            streamed += h.feed(piece)
+        }
+        XCTAssertEqual(streamed, "Let me check <b>ok</b> ")
+        let end = h.finish(tail: "", reason: .stop)
+        XCTAssertEqual(end.content, "")
+        XCTAssertEqual(end.calls, [.init(name: "f", arguments: #"{"a":1}"#, id: nil)])
+        XCTAssertEqual(end.finish, "tool_calls")
+        let plain = ToolCallStream(syntax: .hermes)
+        XCTAssertEqual(["a {b} ", "<i>", "c"].map(plain.feed).joined(), "a {b} <i>c")
+        XCTAssertEqual(plain.finish(tail: "!", reason: .length).finish, "length")
+        let l = ToolCallStream(syntax: .llama3JSON)
+        XCTAssertEqual([" ", "{\"name\": \"f\", ", "\"parameters\": {}}"].map(l.feed).joined(), "")
+        XCTAssertEqual(l.finish(tail: "", reason: .stop).calls, [.init(name: "f", arguments: "{}", id: nil)])
+        let text = ToolCallStream(syntax: .llama3JSON)
+        XCTAssertEqual(["Hello", " {\"name\": \"f\", \"parameters\": {}}"].map(text.feed).joined(), "Hello {\"name\": \"f\", \"parameters\": {}}")
+        XCTAssertEqual(text.finish(tail: "", reason: .stop).calls, [])
     }
 }
