@@ -94,6 +94,8 @@ def model_values(args):
                  kvHeads=c.get("num_key_value_heads", heads), headDim=c.get("head_dim", c["hidden_size"] // heads),
                  vocab=c["vocab_size"], layers=c["num_hidden_layers"], pairing=c.get("rope_pairing", "half-split"),
                  eps=c.get("rms_norm_eps", 1e-5))
+        if c.get("model_type") in ("qwen2", "qwen3"):   # issue 17: the family's attention-half step (layout.family_extra)
+            m["family"] = c["model_type"]
     else:
         m = dict(PRESETS[args.preset])
     m.update(qDim=m["heads"] * m["headDim"], kvDim=m["kvHeads"] * m["headDim"], group=m["heads"] // m["kvHeads"],

@@ -217,7 +217,12 @@ def report(problems, executed, manifest_path, designs, quick=False, update=False
 # (name, preset, HF config relative to the repository, contexts): the reference models and the tiny golden model,
 # at 2048 and at the longest context each offers (Llama 3.2 1B and the tiny model: 131072; SmolLM2: 8192)
 MODELS = [("llama-3.2-1b", "llama-3.2-1b", None, (2048, 131072)), ("smollm2-135m", "smollm2-135m", None, (2048, 8192)),
-          ("tiny-llama32", None, "Golden/tiny-llama32/model/config.json", (2048, 131072))]
+          ("tiny-llama32", None, "Golden/tiny-llama32/model/config.json", (2048, 131072)),
+          # issue 17: the tiny Qwen2.5- and Qwen3-style golden models (decode_token only: prefill does not fuse the
+          # biases / q-k norms yet, QWEN_DECODE_ONLY)
+          ("tiny-qwen2", None, "Golden/tiny-qwen2/model/config.json", (2048, 32768)),
+          ("tiny-qwen3", None, "Golden/tiny-qwen3/model/config.json", (2048, 40960))]
+QWEN_DECODE_ONLY = ("tiny-qwen2", "tiny-qwen3")
 WEIGHTS = ("bf16", "q4_1", "q4_0")
 # (projections, LM head) of the lm_head instances: every format alike, and the mixed pairs the plan produces for
 # a Q4 model whose output.weight is stored otherwise (Q8_0, F16, ... -> bf16)
@@ -333,6 +338,8 @@ def fused_instances(manifest, root, quick=False):
                 picked = [b[0], b[len(b) // 2], b[-1]] if ctx == ctxs[0] else [b[-1]]
                 for x in d.all():
                     if x["kind"] not in ("decode_token", "prefill") or x["bucket"] not in picked:
+                        continue
+                    if x["kind"] == "prefill" and name in QWEN_DECODE_ONLY:
                         continue
                     contract = (Contract(d.layout, x["bucket"]) if x["kind"] == "decode_token"
                                 else PrefillContract(d.prefill, x["bucket"]))

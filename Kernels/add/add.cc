@@ -1,4 +1,6 @@
-// add_bf16: residual add out = a + b, summed in fp32 and rounded once to nearest even.
+// add_bf16: residual add out = a + b, summed in fp32 and rounded once to nearest even; bias_add_bf16: the same sum
+// for a projection's bias (Qwen2's q/k/v, issue 17) — its own symbol because an IRON design declares each symbol
+// once with one buffer type (add_bf16: hidden values; the bias: a q/k/v row).
 #include <aie_api/aie.hpp>
 #include <stdint.h>
 
@@ -19,6 +21,16 @@ void add_bf16(const bfloat16 *__restrict a, const bfloat16 *__restrict b, bfloat
     int j = 0;
     for (; j + int(kVec) <= n; j += kVec) add_lanes<kVec>(a + j, b + j, out + j);
     if (j < n) add_lanes<kVec / 2>(a + j, b + j, out + j);
+    event1();
+}
+
+// y = x + b over n values (n % 16 == 0), y may alias x: one token's projection row plus its bias.
+void bias_add_bf16(const bfloat16 *x, const bfloat16 *__restrict b, bfloat16 *y, int32_t n) {
+    event0();
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    int j = 0;
+    for (; j + int(kVec) <= n; j += kVec) add_lanes<kVec>(x + j, b + j, y + j);
+    if (j < n) add_lanes<kVec / 2>(x + j, b + j, y + j);
     event1();
 }
 

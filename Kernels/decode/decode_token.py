@@ -42,9 +42,11 @@ OUT_REGION = {"QKV": "qkv", "O": "o", "GU": "gu", "D": "d"}                # whe
 
 
 def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, weights, lm_head, ctx, bucket,
-           tm, tk, block, tm_lm, tk_lm):
-    """lm_head, tm_lm, tk_lm: the LM head's format and tiling, which size the io BO's last regions."""
-    model = dict(hidden=hidden, ffn=ffn, heads=heads, kvHeads=kv_heads, headDim=head_dim, vocab=vocab, layers=layers)
+           tm, tk, block, tm_lm, tk_lm, family="llama"):
+    """lm_head, tm_lm, tk_lm: the LM head's format and tiling, which size the io BO's last regions. family (issue 17):
+    "qwen2" adds the q/k/v biases, "qwen3" the per-head q/k RMSNorm, both in the hub before RoPE (qwen_step)."""
+    model = dict(hidden=hidden, ffn=ffn, heads=heads, kvHeads=kv_heads, headDim=head_dim, vocab=vocab, layers=layers,
+                 family=family)
     lay = DecodeLayout(model, weights, lm_head, ctx, tm, tk, block, tm_lm, tk_lm)
     assert bucket in lay.buckets, f"bucket {bucket} is not one of {lay.buckets}"
     H, Q, KV, F, L, hd, S = lay.H, lay.Q, lay.KV, lay.F, lay.L, lay.hd, lay.S
@@ -72,6 +74,7 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     k_init = Kernel("attn_decode_init_f32", aobj, [state_ty, i32, i32])
     k_step = Kernel("attn_decode_packed_bf16", aobj, [vec(PN), vec(kvb), state_ty, vec(block, f32), i32, i32, i32, i32])
     k_finish = Kernel("attn_decode_out_bf16", aobj, [state_ty, vec(grp * hd), i32, i32])
+    qwen = qwen_step(family, lay, hobj, eps)
 
     # --- fifos ---
     # weights: channel (c, j) -> memory tile (c, 1) -> split to cores 4c+2j, 4c+2j+1 (a pair of tiles per object)
@@ -127,7 +130,7 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     pack_pad = PN - (grp + 2) * hd - PARAM_HEADER
 
     def hub_core(hin, hout, xb, prm, cs, xa, xr, t, y, qk, qr, v, pk, gate, up, act,
-                 k_norm, k_rope, k_add, k_swiglu):
+                 k_norm, k_rope, k_add, k_swiglu, *qwen_args):
         take(hin, lay.params // S, prm, 0, S, "params")          # header, cos || sin
         copy(cs, 0, prm, PARAM_HEADER, hd)
         take(hin, H // S, xa, 0, S, "x")                          # the token's embedding row
@@ -139,8 +142,11 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             k_norm(xa, t, y, H, eps)
             give([hout, xb], H // S, y, 0, S, "attn_norm")
             # 2. q, k, v rows; RoPE of q and k in one call; a pack per KV head; the new K/V rows
-            take(hin, QK // S, qk, 0, S, "qkv")
-            take(hin, KV // S, v, 0, S, "qkv")
+            if qwen:
+                qwen.hub(hin, hout, qk, v, *qwen_args)       # issue 17: q/k/v biases or q/k norms, before RoPE
+            else:
+                take(hin, QK // S, qk, 0, S, "qkv")
+                take(hin, KV // S, v, 0, S, "qkv")
             k_rope(qk, cs, qr, nh + nkv, hd)
             for h in range_(nkv):
                 copy(pk, 0, qr, h * (grp * hd), grp * hd)
@@ -179,7 +185,7 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                    Buffer(vec(PN), name="hub_pk"), Buffer(tm_ty, name="hub_gate"), Buffer(tm_ty, name="hub_up"),
                    Buffer(tm_ty, name="hub_act")]
     hub = Worker(hub_core, [hub_in.cons(), hub_out.prod(), x_bcast.prod(), *hub_buffers,
-                            k_norm, k_rope, k_add, k_swiglu], placement=HUB_TILE)
+                            k_norm, k_rope, k_add, k_swiglu, *(qwen.args if qwen else [])], placement=HUB_TILE)
 
     # --- attention: one core per KV head, the bucket's blocks in order, one state per head ---
     def attention_core(pack_f, kv_f, out_f, state, scores, k_init, k_step, k_finish):
@@ -244,6 +250,9 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             # B: q, k, v to the hub; the packs back to io
             tg = group()
             fill_hub(tg, X, IO, lay.io("qkv", l), Q + 2 * KV)
+            if qwen:     # issue 17: the family's weights to the hub, its fused rows back to io
+                fill_hub(tg, W, WB, lay.norm_offset("extra", l), 2 * lay.extra)
+                drain_hub(tg, X, IO, lay.io("qkv_fused", l), lay.io_size["qkv_fused"])
             drain_hub(tg, X, IO, lay.io("packs", l), nkv * PN)
             done(tg)
             # C: the new K/V rows; KV blocks and packs to the attention cores; kqv_out back to io
@@ -291,6 +300,49 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
         done(tg)
         done(wg)
     return Program(NPU2(), rt).resolve_program(SequentialPlacer())
+
+
+class qwen_step:
+    """Issue 17: the hub's extra step for a Qwen family, between the q/k/v rows' arrival and RoPE — its kernel, its
+    Buffers (appended to the hub Worker's arguments) and its body. Qwen2: the q ‖ k ‖ v rows and their biases
+    (weights BO, layout extra) into one buffer each, bias_add_bf16 in place, the biased rows to io qkv_fused (the
+    Qcur/Kcur/Vcur taps), then q ‖ k and v to the hub's buffers. Qwen3: q ‖ k and v as before, q_norm ‖ k_norm,
+    qk_norm_bf16 in place on q ‖ k, the normed rows to io qkv_fused (Qcur_normed/Kcur_normed). None for llama."""
+
+    def __new__(cls, family, lay, hobj, eps):
+        return None if family == "llama" else super().__new__(cls)
+
+    def __init__(self, family, lay, hobj, eps):
+        self.family, self.lay, self.eps = family, lay, eps
+        i32, f32 = np.int32, np.float32
+        Q, KV, hd = lay.Q, lay.KV, lay.hd
+        if family == "qwen2":
+            n = Q + 2 * KV
+            self.kernel = Kernel("bias_add_bf16", hobj, [vec(n), vec(n), vec(n), i32])
+            self.args = [Buffer(vec(n), name="hub_qkvb"), Buffer(vec(n), name="hub_bias"), self.kernel]
+        else:
+            self.kernel = Kernel("qk_norm_bf16", hobj, [vec(Q + KV), vec(2 * hd), vec(Q + KV), i32, i32, i32, f32])
+            self.args = [Buffer(vec(2 * hd), name="hub_qkn"), self.kernel]
+
+    def hub(self, hin, hout, qk, v, *args):
+        lay, S = self.lay, self.lay.S
+        Q, KV, hd = lay.Q, lay.KV, lay.hd
+        if self.family == "qwen2":
+            qkvb, bias, k_bias = args
+            n = Q + 2 * KV
+            take(hin, n // S, qkvb, 0, S, "qkv")
+            take(hin, n // S, bias, 0, S, "qkv_bias_w")
+            k_bias(qkvb, bias, qkvb, n)
+            give([hout], n // S, qkvb, 0, S, "qkv_fused")
+            copy(qk, 0, qkvb, 0, Q + KV)
+            copy(v, 0, qkvb, Q + KV, KV)
+        else:
+            qkn, k_qkn = args
+            take(hin, (Q + KV) // S, qk, 0, S, "qkv")
+            take(hin, KV // S, v, 0, S, "qkv")
+            take(hin, 2 * hd // S, qkn, 0, S, "qk_norm_w")
+            k_qkn(qk, qkn, qk, lay.nh, lay.nkv, hd, self.eps)
+            give([hout], (Q + KV) // S, qk, 0, S, "qkv_fused")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,22 @@ def buckets(nb):
     return out + [nb]
 
 
+def family_extra(model):
+    """Issue 17: what a model family adds to the attention half, as the hub applies it before RoPE —
+    (weights per layer in the norms region (bf16 values), io region of the fused rows (bf16 values), their names):
+    Qwen2 the q/k/v biases (Q + 2KV) and the biased q ‖ k ‖ v rows; Qwen3 q_norm ‖ k_norm (2·headDim) and the normed
+    q ‖ k rows; Llama nothing (its layouts are unchanged)."""
+    fam = model.get("family", "llama")
+    Q, KV = model["heads"] * model["headDim"], model["kvHeads"] * model["headDim"]
+    if fam == "qwen2":
+        return Q + 2 * KV, Q + 2 * KV, "qkv_bias_w"
+    if fam == "qwen3":
+        return 2 * model["headDim"], Q + KV, "qk_norm_w"
+    if fam != "llama":
+        raise ValueError(f"model family {fam} is not llama, qwen2 or qwen3")
+    return 0, 0, None
+
+
 def stage_rows(model):
     """Natural rows and K of each stage: QKV [Wq; Wk; Wv], O, GU (gate/up tiles alternate), D, and LM (lm_head)."""
     H, F, V = model["hidden"], model["ffn"], model["vocab"]
@@ -128,6 +144,9 @@ class IOLayout:
 
     def __init__(self, model, tm, tm_lm):
         m = model
+        fused = family_extra(m)[1]
+        if fused:   # issue 17: the hub's biased / normed rows (the verify taps Qcur.. / Qcur_normed..), last in a layer
+            self.LAYER_REGIONS = IOLayout.LAYER_REGIONS + ("qkv_fused",)
         H, F, hd = m["hidden"], m["ffn"], m["headDim"]
         Q, KV = m["heads"] * hd, m["kvHeads"] * hd
         grp = m["heads"] // m["kvHeads"]
@@ -142,6 +161,8 @@ class IOLayout:
                 "d": R("D", tm), "packs": m["kvHeads"] * self.PN, "kqv": Q, "attn_norm": H, "ffn_inp": H,
                 "ffn_norm": H, "act": F, "l_out": H, "x_final": H, "result_norm": H, "logits": R("LM", tm_lm),
                 "bests": NG * tm_lm, "token": self.S}
+        if fused:
+            size["qkv_fused"] = fused
         self.size = size
         at = 0
         self.offsets = {}
@@ -323,14 +344,19 @@ class DecodeLayout:
         self.pairs_layer = sum(st[s]["rho"] * st[s]["ks"] for s in STAGES)   # pairs per channel per layer
         self.pairs = self.L * self.pairs_layer                               # pairs per channel per token
         self.norms_offset = 0
-        self.norms_bytes = 2 * self.L * self.H * 2
+        # issue 17: a family's attention-half weights (Qwen2 biases, Qwen3 q/k norms) per layer after the norms
+        self.extra, _, self.extra_name = family_extra(self.model)
+        self.norms_bytes = 2 * self.L * self.H * 2 + self.L * self.extra * 2
         self.streams_offset = pad(self.norms_bytes, 64)
         self.stream_bytes = self.pairs * self.pair_bytes                     # per channel
         self.weights_bytes = self.streams_offset + CHANNELS * self.stream_bytes
         self.pair_d1 = pair_d1(self.pair_bytes)
 
     def norm_offset(self, which, l):
-        """Byte offset of attn_norm_w[l] or ffn_norm_w[l] in the weights BO."""
+        """Byte offset of attn_norm_w[l] or ffn_norm_w[l] in the weights BO, or ("extra") of the family's
+        attention-half weights of layer l (issue 17)."""
+        if which == "extra":
+            return self.norms_offset + 2 * self.L * self.H * 2 + l * self.extra * 2
         return self.norms_offset + (2 * l + (which == "ffn")) * self.H * 2
 
     def stream_offset(self, ch):
@@ -397,6 +423,7 @@ class DecodeLayout:
 
     def _io(self):
         io = self.io_layout
+        self.LAYER_REGIONS = io.LAYER_REGIONS
         self.io_size, self.io_offsets = io.size, io.offsets
         self.layer_base, self.layer_stride = io.layer_base, io.layer_stride
         self.io_elements, self.io_bytes = io.elements, io.bytes
@@ -411,6 +438,8 @@ class DecodeLayout:
         if arg == 0:
             if offset >= self.streams_offset:     # the channel whose pair starts here
                 return f"weights{(offset - self.streams_offset) // self.pair_bytes % CHANNELS}", None
+            if self.extra and offset >= self.norm_offset("extra", 0):
+                return self.extra_name, (offset - self.norm_offset("extra", 0)) // (2 * self.extra)
             i = (offset - self.norms_offset) // (2 * self.H)
             return ("attn_norm_w" if i % 2 == 0 else "ffn_norm_w"), i // 2
         if arg == 1:
@@ -459,6 +488,8 @@ class DecodeLayout:
                      "kvRowElements": self.kv_row_elements, "kvRowBytes": self.kv_row_bytes},
             "ioBO": self.io_layout.to_json(),
             "lm": self.lm.to_json(),
+            **({"familyExtra": {"family": self.model["family"], "values": self.extra, "fusedValues": self.io_size["qkv_fused"],
+                                "offsets": [self.norm_offset("extra", l) for l in range(self.L)]}} if self.extra else {}),
         }
 
 

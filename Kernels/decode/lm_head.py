@@ -32,9 +32,11 @@ from roles import (HUB_IN_SHIM, HUB_OUT_SHIM, HUB_TILE, cli_kwargs, copy, drain_
 AIECC_FLAGS = ["--dynamic-objFifos"]
 
 
-def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, eps, lm_head, tm, tm_lm, tk_lm):
-    """tm: decode_token's tile height (it sizes the io BO's per-layer regions); tm_lm, tk_lm: the LM stage's tiling."""
-    model = dict(hidden=hidden, ffn=ffn, heads=heads, kvHeads=kv_heads, headDim=head_dim, vocab=vocab, layers=layers)
+def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, eps, lm_head, tm, tm_lm, tk_lm, family="llama"):
+    """tm: decode_token's tile height (it sizes the io BO's per-layer regions); tm_lm, tk_lm: the LM stage's tiling;
+    family: the model family, whose per-layer io regions (issue 17: Qwen's qkv_fused) the shared io BO holds."""
+    model = dict(hidden=hidden, ffn=ffn, heads=heads, kvHeads=kv_heads, headDim=head_dim, vocab=vocab, layers=layers,
+                 family=family)
     io = IOLayout(model, tm, tm_lm)
     lay = LMHeadLayout(model, lm_head, tm_lm, tk_lm, io)
     H, V, S = lay.H, lay.V, lay.S

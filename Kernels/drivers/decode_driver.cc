@@ -45,6 +45,9 @@ class Token : Array {
     std::vector<bfloat16 *> kvobj, packobj, attnjoin;
     // the hub core's Buffers (decode_token.py hub_buffers)
     bfloat16 *prm, *cs, *xa, *xr, *tb, *yb, *qk, *qr, *vb, *pk, *gate, *up, *act;
+    // issue 17 (decode_token.py qwen_step's Buffers): Qwen2 hub_qkvb, hub_bias; Qwen3 hub_qkn
+    bfloat16 *qkvb = nullptr, *bias = nullptr, *qkn = nullptr;
+    void qwen_step(int l);
 
     bool allocate();
     void rope_and_packs(int l);
@@ -76,6 +79,12 @@ bool Token::allocate() {
         gate = a.alloc<bfloat16>(size_t(tm));
         up = a.alloc<bfloat16>(size_t(tm));
         act = a.alloc<bfloat16>(size_t(tm));
+        if (L.family == 1) {
+            qkvb = a.alloc<bfloat16>(size_t(L.extra_values));
+            bias = a.alloc<bfloat16>(size_t(L.extra_values));
+        } else if (L.family == 2) {
+            qkn = a.alloc<bfloat16>(size_t(L.extra_values));
+        }
         if (a.overflowed()) return false;
     }
     // one attention core per KV head: pack (depth 1), K ‖ V blocks (depth 2), output (depth 1), state, scores
@@ -112,8 +121,12 @@ bool Token::allocate() {
 void Token::rope_and_packs(int l) {
     const int64_t hd = L.head_dim, q = L.q_dim, kvd = L.kv_dim, grp = L.q_per_kv;
     const npuk_decode_io_layer &io_l = L.io_layer[l];
-    take_io(qk, io_l.qkv, q + kvd);
-    take_io(vb, io_l.qkv + q + kvd, kvd);
+    if (L.family != 0) {
+        qwen_step(l);
+    } else {
+        take_io(qk, io_l.qkv, q + kvd);
+        take_io(vb, io_l.qkv + q + kvd, kvd);
+    }
     if (exec) {
         if (L.adjacent) rope_adjacent_bf16(qk, cs, qr, L.heads + L.kv_heads, int32_t(hd));
         else rope_halfsplit_bf16(qk, cs, qr, L.heads + L.kv_heads, int32_t(hd));
@@ -130,6 +143,29 @@ void Token::rope_and_packs(int l) {
         const int64_t base = L.kv_group[int64_t(l) * L.kv_groups + grp_i] + i * L.kv_head_stride;
         give(kv_row, base, qr + q + h * hd, hd, true);
         give(kv_row, base + L.kv_half_stride, vb + h * hd, hd, true);
+    }
+}
+
+// Issue 17, decode_token.py qwen_step: the family's step on the hub between the q/k/v rows and RoPE. Qwen2: q ‖ k ‖ v
+// and the biases in, bias_add_bf16 in place, the biased rows to io qkv_fused, then q ‖ k and v to the hub's buffers.
+// Qwen3: q ‖ k and v in as before, q_norm ‖ k_norm in, qk_norm_bf16 in place on q ‖ k, the normed rows to qkv_fused.
+void Token::qwen_step(int l) {
+    const int64_t q = L.q_dim, kvd = L.kv_dim;
+    const npuk_decode_io_layer &io_l = L.io_layer[l];
+    if (L.family == 1) {
+        const int64_t n = q + 2 * kvd;
+        take_io(qkvb, io_l.qkv, n);
+        take_weights(bias, L.extra[l], n);
+        if (exec) bias_add_bf16(qkvb, bias, qkvb, int32_t(n));
+        give_io(io_l.qkv_fused, qkvb, n);
+        std::memcpy(qk, qkvb, 2 * size_t(q + kvd));
+        std::memcpy(vb, qkvb + q + kvd, 2 * size_t(kvd));
+    } else {
+        take_io(qk, io_l.qkv, q + kvd);
+        take_io(vb, io_l.qkv + q + kvd, kvd);
+        take_weights(qkn, L.extra[l], L.extra_values);
+        if (exec) qk_norm_bf16(qk, qkn, qk, L.heads, L.kv_heads, L.head_dim, L.eps);
+        give_io(io_l.qkv_fused, qk, q + kvd);
     }
 }
 

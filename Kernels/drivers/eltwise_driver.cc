@@ -24,6 +24,43 @@ int32_t npuk_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int
     return NPUK_OK;
 }
 
+// Issue 17: the hub's Qwen steps, in place on the row buffer as the hub applies them before RoPE.
+int32_t npuk_head_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t rows, int32_t heads,
+                               int32_t head_dim, float eps) {
+    if (rows <= 0 || heads <= 0 || head_dim <= 0 || head_dim % 16) return NPUK_BAD_SHAPE;
+    const long n = long(heads) * head_dim;
+    emu::power_on();
+    emu::CoreArena arena;
+    bfloat16 *wbuf = arena.alloc<bfloat16>(size_t(head_dim));
+    bfloat16 *row[2] = {arena.alloc<bfloat16>(size_t(n)), arena.alloc<bfloat16>(size_t(n))};
+    if (arena.overflowed()) return NPUK_CORE_MEMORY;
+    emu::dma_2d(wbuf, emu::bf(w), 1, head_dim, 0);
+    for (int r = 0; r < rows; ++r) {
+        const int s = r & 1;
+        emu::dma_2d(row[s], emu::bf(x) + r * n, 1, int(n), 0);
+        qk_norm_bf16(row[s], wbuf, row[s], heads, 0, head_dim, eps);   // the hub's entry, q heads only
+        std::memcpy(y + r * n, row[s], sizeof(uint16_t) * size_t(n));
+    }
+    return NPUK_OK;
+}
+
+int32_t npuk_bias_add_bf16(const uint16_t *x, const uint16_t *b, uint16_t *y, int32_t rows, int32_t n) {
+    if (rows <= 0 || n <= 0 || n % 16) return NPUK_BAD_SHAPE;
+    emu::power_on();
+    emu::CoreArena arena;
+    bfloat16 *bbuf = arena.alloc<bfloat16>(size_t(n));
+    bfloat16 *row[2] = {arena.alloc<bfloat16>(size_t(n)), arena.alloc<bfloat16>(size_t(n))};
+    if (arena.overflowed()) return NPUK_CORE_MEMORY;
+    emu::dma_2d(bbuf, emu::bf(b), 1, n, 0);
+    for (int r = 0; r < rows; ++r) {
+        const int s = r & 1;
+        emu::dma_2d(row[s], emu::bf(x) + long(r) * n, 1, n, 0);
+        bias_add_bf16(row[s], bbuf, row[s], n);
+        std::memcpy(y + long(r) * n, row[s], sizeof(uint16_t) * size_t(n));
+    }
+    return NPUK_OK;
+}
+
 int32_t npuk_rope_bf16(const uint16_t *x, uint16_t *y, int32_t rows, int32_t heads, int32_t head_dim, int32_t start,
                        int32_t adjacent, const float *cos_table, const float *sin_table, int32_t table_positions) {
     if (rows <= 0 || heads <= 0 || head_dim <= 0 || (head_dim % 32 && head_dim != 16) || start < 0 ||

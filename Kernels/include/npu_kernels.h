@@ -60,6 +60,13 @@ int32_t npuk_lm_head_argmax_q4_0(const uint8_t *w, const uint16_t *x, int32_t *t
 // RMSNorm of `rows` rows of n values with weight w (n), eps; one core, one row per transfer.
 int32_t npuk_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t rows, int32_t n, float eps);
 
+// Issue 17's attention-half ops on one core, one row (a token's Q/K or q/k/v row) per transfer, the same buffers
+// in and out as the hub runs them: head_rmsnorm_bf16 normalizes each head_dim slice of `rows` rows of heads x
+// head_dim with w (head_dim; Qwen3 q_norm / k_norm); bias_add_bf16 adds b (n) to each of `rows` rows of n (Qwen2).
+int32_t npuk_head_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t rows, int32_t heads,
+                               int32_t head_dim, float eps);
+int32_t npuk_bias_add_bf16(const uint16_t *x, const uint16_t *b, uint16_t *y, int32_t rows, int32_t n);
+
 // RoPE of `rows` rows (heads x head_dim each, head_dim a multiple of 32 or 16) at positions start.., pairing 0 =
 // half-split, 1 = adjacent. cos/sin: the host's fp32 tables (table_positions x head_dim/2), from
 // ModelConfig.ropeInverseFrequencies(); the driver writes each row's cos/sin into the step params
@@ -123,6 +130,7 @@ struct npuk_decode_stage {
 // io regions of one layer (bf16 element offsets).
 struct npuk_decode_io_layer {
     int64_t qkv, o, gu, d, packs, kqv, attn_norm, ffn_inp, ffn_norm, act, l_out;
+    int64_t qkv_fused;         // issue 17 (family != 0): the hub's biased q ‖ k ‖ v (Qwen2) or normed q ‖ k (Qwen3)
 };
 
 struct npuk_decode_layout {
@@ -151,6 +159,12 @@ struct npuk_decode_layout {
     // io BO (bf16 elements)
     int64_t io_params, io_x, io_x_final, io_elements;
     const struct npuk_decode_io_layer *io_layer;   // [layers]
+    // issue 17: the model family's attention-half step in the hub, before RoPE. family 0 llama (none), 1 qwen2
+    // (bias_add_bf16 on q ‖ k ‖ v with extra_values = q + 2 kv biases), 2 qwen3 (qk_norm_bf16 on q ‖ k with
+    // extra_values = 2 head_dim: q_norm ‖ k_norm); extra: [layers] byte offsets of those bf16 weights in the weights
+    // BO; fused_values: values the hub drains to io qkv_fused per layer.
+    int32_t family, extra_values, fused_values, unused_family;
+    const int64_t *extra;
 };
 
 // Bytes a run moved, per argument and per shim DMA channel (MM2S reads DDR, S2MM writes it). The LM head run uses

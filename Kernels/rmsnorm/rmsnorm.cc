@@ -1,8 +1,25 @@
-// rmsnorm_bf16: y = x * w / sqrt(mean(x^2) + eps) for one row, statistics in fp32, output rounded to nearest even.
+// rmsnorm_bf16: y = x * w / sqrt(mean(x^2) + eps) for one row, statistics in fp32, output rounded to nearest even;
+// head_rmsnorm_bf16: the same per head_dim slice of a row, qk_norm_bf16 over q ‖ k (Qwen3's q_norm / k_norm, issue 17).
 #include <aie_api/aie.hpp>
 #include <stdint.h>
 
 static constexpr unsigned kVec = 32;
+
+// One row of n values (n % V == 0) in V-lane vectors: the arithmetic of rmsnorm_bf16.
+template <unsigned V>
+static inline void rmsnorm_row(const bfloat16 *__restrict x, const bfloat16 *__restrict w, bfloat16 *__restrict y,
+                               int32_t n, float eps) {
+    aie::accum<accfloat, V> ss = aie::zeros<accfloat, V>();
+    for (int j = 0; j < n; j += V) {
+        aie::vector<bfloat16, V> xv = aie::load_v<V>(x + j);
+        ss = aie::mac(ss, xv, xv);
+    }
+    const float scale = aie::invsqrt(aie::reduce_add(ss.template to_vector<float>()) / float(n) + eps);
+    for (int j = 0; j < n; j += V) {
+        aie::accum<accfloat, V> xw = aie::mul(aie::load_v<V>(x + j), aie::load_v<V>(w + j));
+        aie::store_v(y + j, aie::mul(xw.template to_vector<float>(), scale).template to_vector<bfloat16>());
+    }
+}
 
 extern "C" {
 
@@ -24,6 +41,29 @@ void rmsnorm_bf16(const bfloat16 *__restrict x, const bfloat16 *__restrict w, bf
         aie::store_v(y + j, aie::mul(xw.to_vector<float>(), scale).to_vector<bfloat16>());
     }
     event1();
+}
+
+// x, y: heads x head_dim bf16 values (one token's Q or K row), w: head_dim values shared by the heads (llama.cpp
+// build_norm over the (head_dim, heads, tokens) view, llm_build_qwen3). head_dim % 16 == 0; y may alias x (each
+// head is read whole before it is written).
+void head_rmsnorm_bf16(const bfloat16 *x, const bfloat16 *__restrict w, bfloat16 *y, int32_t heads,
+                       int32_t head_dim, float eps) {
+    event0();
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    for (int h = 0; h < heads; ++h) {
+        if (head_dim % kVec == 0) rmsnorm_row<kVec>(x + h * head_dim, w, y + h * head_dim, head_dim, eps);
+        else rmsnorm_row<kVec / 2>(x + h * head_dim, w, y + h * head_dim, head_dim, eps);
+    }
+    event1();
+}
+
+// The hub's Qwen3 step on its q ‖ k buffer: q_heads heads with w[0, head_dim) (q_norm), then k_heads heads with
+// w[head_dim, 2·head_dim) (k_norm) — one call, one buffer type, as IRON declares a symbol once.
+void qk_norm_bf16(const bfloat16 *x, const bfloat16 *__restrict w, bfloat16 *y, int32_t q_heads, int32_t k_heads,
+                  int32_t head_dim, float eps) {
+    head_rmsnorm_bf16(x, w, y, q_heads, head_dim, eps);
+    if (k_heads > 0)
+        head_rmsnorm_bf16(x + q_heads * head_dim, w + head_dim, y + q_heads * head_dim, k_heads, head_dim, eps);
 }
 
 } // extern "C"

@@ -1,4 +1,4 @@
-// The Llama model described once: a list of named nodes (llama.cpp tensor names) every backend runs.
+// The Llama-shaped model (Llama, Qwen2, Qwen3) described once: a list of named nodes (llama.cpp tensor names) every backend runs.
 
 /// One operation of the model. Backends implement these; none of them knows the model.
 public enum Op: Sendable, Equatable {
@@ -17,6 +17,11 @@ public enum Op: Sendable, Equatable {
     case add
     /// silu(input 0) · input 1, element-wise (SwiGLU).
     case swiglu
+    /// y = x + b for every row: a projection's bias (Qwen2's q/k/v), b (width) from `bias`.
+    case bias(weight: String)
+    /// RMSNorm of each of `heads` head_dim-wide slices of a row, one (head_dim) weight shared by the heads, in fp32
+    /// (Qwen3's q_norm / k_norm: llama.cpp's build_norm over the (head_dim, heads, tokens) view).
+    case headNorm(weight: String, heads: Int, eps: Float)
 }
 
 extension Op {
@@ -30,6 +35,8 @@ extension Op {
         case .attention: return "attention"
         case .add: return "add"
         case .swiglu: return "swiglu"
+        case .bias: return "bias"
+        case .headNorm: return "headNorm"
         }
     }
 }
@@ -79,6 +86,14 @@ public struct Graph: Sendable {
                 (b + "attn_k.weight", [c.kvDim, c.hiddenSize]),
                 (b + "attn_v.weight", [c.kvDim, c.hiddenSize]),
                 (b + "attn_output.weight", [c.hiddenSize, c.qDim]),
+            ]
+            if c.family.hasQKVBias {
+                list += [(b + "attn_q.bias", [c.qDim]), (b + "attn_k.bias", [c.kvDim]), (b + "attn_v.bias", [c.kvDim])]
+            }
+            if c.family.hasQKNorm {
+                list += [(b + "attn_q_norm.weight", [c.headDim]), (b + "attn_k_norm.weight", [c.headDim])]
+            }
+            list += [
                 (b + "ffn_norm.weight", [c.hiddenSize]),
                 (b + "ffn_gate.weight", [c.intermediateSize, c.hiddenSize]),
                 (b + "ffn_up.weight", [c.intermediateSize, c.hiddenSize]),
@@ -97,6 +112,11 @@ public struct Graph: Sendable {
     /// `Qcur-L`, `Kcur-L`, `Vcur-L` (projections), `Qrope-L`, `Krope-L` (after RoPE), `kqv_out-L`,
     /// `attn_out-L`, `ffn_inp-L`, `ffn_norm-L`, `ffn_gate-L`, `ffn_up-L`, `ffn_act-L`, `ffn_out-L`,
     /// `l_out-L`; then `result_norm`, `result_output`.
+    ///
+    /// The config's family adds its nodes (src/llama-model.cpp): Qwen2 (`llm_build_qwen2`) names the *biased*
+    /// projections `Qcur-L`, `Kcur-L`, `Vcur-L`, so the bare products are `Qcur_mm-L`, `Kcur_mm-L`, `Vcur_mm-L`
+    /// (ours: llama.cpp leaves them unnamed) followed by `.bias` nodes; Qwen3 (`llm_build_qwen3`) norms Q and K per
+    /// head into `Qcur_normed-L`, `Kcur_normed-L`, which RoPE then reads.
     public static func llama(_ c: ModelConfig) -> Graph {
         var nodes: [Node] = []
         func add(_ slot: String, _ layer: Int?, _ op: Op, _ inputs: [String], _ width: Int) -> String {
@@ -108,9 +128,21 @@ public struct Graph: Sendable {
         for l in 0..<c.layerCount {
             let b = "blk.\(l)."
             let norm = add("attn_norm", l, .rmsNorm(weight: b + "attn_norm.weight", eps: c.rmsNormEps), [x], c.hiddenSize)
-            let q = add("Qcur", l, .matmul(weight: b + "attn_q.weight"), [norm], c.qDim)
-            let k = add("Kcur", l, .matmul(weight: b + "attn_k.weight"), [norm], c.kvDim)
-            let v = add("Vcur", l, .matmul(weight: b + "attn_v.weight"), [norm], c.kvDim)
+            let mm = c.family.hasQKVBias ? "_mm" : ""
+            var q = add("Qcur" + mm, l, .matmul(weight: b + "attn_q.weight"), [norm], c.qDim)
+            var k = add("Kcur" + mm, l, .matmul(weight: b + "attn_k.weight"), [norm], c.kvDim)
+            var v = add("Vcur" + mm, l, .matmul(weight: b + "attn_v.weight"), [norm], c.kvDim)
+            if c.family.hasQKVBias {
+                q = add("Qcur", l, .bias(weight: b + "attn_q.bias"), [q], c.qDim)
+                k = add("Kcur", l, .bias(weight: b + "attn_k.bias"), [k], c.kvDim)
+                v = add("Vcur", l, .bias(weight: b + "attn_v.bias"), [v], c.kvDim)
+            }
+            if c.family.hasQKNorm {
+                q = add("Qcur_normed", l, .headNorm(weight: b + "attn_q_norm.weight", heads: c.headCount, eps: c.rmsNormEps),
+                        [q], c.qDim)
+                k = add("Kcur_normed", l, .headNorm(weight: b + "attn_k_norm.weight", heads: c.kvHeadCount, eps: c.rmsNormEps),
+                        [k], c.kvDim)
+            }
             let qr = add("Qrope", l, .rope(heads: c.headCount), [q], c.qDim)
             let kr = add("Krope", l, .rope(heads: c.kvHeadCount), [k], c.kvDim)
             let kqv = add("kqv_out", l, .attention(layer: l), [qr, kr, v], c.qDim)

@@ -6,7 +6,7 @@
 /// `model.embed_tokens.weight` → `token_embd.weight`, `model.norm.weight` → `output_norm.weight`,
 /// `lm_head.weight` → `output.weight`, and for layer N, `model.layers.N.X` → `blk.N.Y` with
 /// `input_layernorm` → `attn_norm`, `self_attn.{q,k,v,o}_proj` → `attn_{q,k,v,output}`,
-/// `post_attention_layernorm` → `ffn_norm`, `mlp.{gate,up,down}_proj` → `ffn_{gate,up,down}`
+/// `self_attn.{q,k}_norm` → `attn_{q,k}_norm` (Qwen3), `post_attention_layernorm` → `ffn_norm`, `mlp.{gate,up,down}_proj` → `ffn_{gate,up,down}`
 /// (each with its `.weight` or `.bias` suffix).
 public func canonicalTensorName(forHF hfName: String) -> String {
     switch hfName {
@@ -39,6 +39,8 @@ private let hfLayerModules: [String: String] = [
     "self_attn.k_proj": "attn_k",
     "self_attn.v_proj": "attn_v",
     "self_attn.o_proj": "attn_output",
+    "self_attn.q_norm": "attn_q_norm",   // Qwen3 (gguf-py tensor_mapping MODEL_TENSOR.ATTN_Q_NORM)
+    "self_attn.k_norm": "attn_k_norm",
     "post_attention_layernorm": "ffn_norm",
     "mlp.gate_proj": "ffn_gate",
     "mlp.up_proj": "ffn_up",

@@ -17,8 +17,28 @@ public enum RopeScaling: Sendable, Equatable {
     case perDimension([Float])
 }
 
+/// The model family: which of the Llama-shaped architectures the graph describes. llama.cpp's names
+/// (`general.architecture`); each adds its nodes to the same decoder (src/llama-model.cpp `llm_build_qwen2`,
+/// `llm_build_qwen3`).
+public enum ModelFamily: String, Sendable, Codable, CaseIterable {
+    /// Llama / Mistral / SmolLM2: no biases, no per-head norms.
+    case llama
+    /// Qwen2 / Qwen2.5: q, k and v projections carry biases (`blk.N.attn_{q,k,v}.bias`).
+    case qwen2
+    /// Qwen3 (dense): per-head RMSNorm of Q and K before RoPE (`blk.N.attn_{q,k}_norm.weight`, head_dim wide);
+    /// head_dim independent of hidden/heads.
+    case qwen3
+
+    /// q/k/v projections add a bias (Qwen2: `Qcur-N` is the biased product in llm_build_qwen2).
+    public var hasQKVBias: Bool { self == .qwen2 }
+    /// Q and K are RMS-normed per head before RoPE (`Qcur_normed-N`, `Kcur_normed-N` in llm_build_qwen3).
+    public var hasQKNorm: Bool { self == .qwen3 }
+}
+
 /// The hyper-parameters of a Llama-architecture model.
 public struct ModelConfig: Sendable, Equatable {
+    /// Which architecture: the graph adds the family's nodes (biases, q/k norms).
+    public var family: ModelFamily
     public var vocabSize: Int
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -45,7 +65,8 @@ public struct ModelConfig: Sendable, Equatable {
                 ropeTheta: Double = 10000, ropeScaling: RopeScaling = .none,
                 ropePairing: RopePairing = .halfSplit, maxContext: Int = 2048,
                 tiedEmbeddings: Bool = false, bosTokenID: Int? = nil, eosTokenIDs: [Int] = [],
-                file: String = "<config>") throws {
+                family: ModelFamily = .llama, file: String = "<config>") throws {
+        self.family = family
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize

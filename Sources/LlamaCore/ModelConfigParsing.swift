@@ -2,8 +2,8 @@
 import Foundation
 
 extension ModelConfig {
-    /// Parses an HF `config.json` of a `LlamaForCausalLM` (transformers 4.x `rope_scaling` or
-    /// 5.x `rope_parameters`). Unknown keys are ignored; unknown or inconsistent values are errors.
+    /// Parses an HF `config.json` of a `LlamaForCausalLM`, `Qwen2ForCausalLM` or `Qwen3ForCausalLM` (transformers 4.x
+    /// `rope_scaling` or 5.x `rope_parameters`). Unknown keys are ignored; unknown or inconsistent values are errors.
     public static func fromHFConfig(data: Data, file: String) throws -> ModelConfig {
         let parsed: Any
         do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
@@ -14,22 +14,30 @@ extension ModelConfig {
         }
         let keys = JSONKeys(json, file: file)
 
-        if let archs = json["architectures"] {
-            guard let list = archs as? [String] else { throw keys.wrongType("architectures", "a list of strings") }
-            let supported = ["LlamaForCausalLM", "MistralForCausalLM"]
-            if !list.contains(where: supported.contains) {
-                throw ModelFileError(.badValue, file: file,
-                    "architectures is \(list); only LlamaForCausalLM models are supported")
-            }
-        }
-        if let type = try keys.string("model_type"), type != "llama" {
-            throw ModelFileError(.badValue, file: file, "model_type is \"\(type)\"; only \"llama\" is supported")
-        }
+        let family = try hfFamily(json: json, keys: keys, file: file)
         if let act = try keys.string("hidden_act"), act != "silu" {
-            throw ModelFileError(.badValue, file: file, "hidden_act is \"\(act)\"; Llama uses \"silu\"")
+            throw ModelFileError(.badValue, file: file, "hidden_act is \"\(act)\"; \(family.rawValue) uses \"silu\"")
         }
-        for flag in ["attention_bias", "mlp_bias"] where try keys.bool(flag) == true {
-            throw ModelFileError(.badValue, file: file, "\(flag) is true; biases are not supported")
+        // Llama's optional biases; Qwen3's attention_bias (q, k, v and o: HF Qwen3Attention) — llama.cpp's qwen3
+        // graph has none (llm_build_qwen3), so neither do we. Qwen2's q/k/v biases are always there (HF Qwen2Attention).
+        let biasFlags = family == .qwen2 ? [] : family == .qwen3 ? ["attention_bias"] : ["attention_bias", "mlp_bias"]
+        for flag in biasFlags where try keys.bool(flag) == true {
+            throw ModelFileError(.badValue, file: file, "\(flag) is true; \(family.rawValue) models with these biases are not supported")
+        }
+        if family != .llama {
+            // Sliding-window attention (HF Qwen2Config/Qwen3Config: use_sliding_window, then layer_types) would mask
+            // keys older than `sliding_window` in the upper layers; our attention is full causal everywhere.
+            if try keys.bool("use_sliding_window") == true {
+                throw ModelFileError(.badValue, file: file,
+                    "use_sliding_window is true; sliding-window attention is not supported (only full causal attention)")
+            }
+            if let types = json["layer_types"], !(types is NSNull) {
+                guard let list = types as? [String] else { throw keys.wrongType("layer_types", "a list of strings") }
+                if let other = list.first(where: { $0 != "full_attention" }) {
+                    throw ModelFileError(.badValue, file: file,
+                        "layer_types contains \"\(other)\"; only full_attention layers are supported")
+                }
+            }
         }
 
         let heads = try keys.requiredInt("num_attention_heads")
@@ -87,10 +95,41 @@ extension ModelConfig {
             tiedEmbeddings: try keys.bool("tie_word_embeddings") ?? false,
             bosTokenID: try keys.int("bos_token_id"),
             eosTokenIDs: eos,
+            family: family,
             file: file)
     }
 
-    /// Builds the config of a GGUF `llama` model from its metadata. Tensor-derived facts come in as
+    /// The family an HF config.json describes: `architectures` and `model_type` must name the same supported one.
+    /// Mixture-of-experts variants (`qwen2_moe`, `qwen3_moe`) and every other model type are refused by name.
+    private static func hfFamily(json: [String: Any], keys: JSONKeys, file: String) throws -> ModelFamily {
+        let byArchitecture: [String: ModelFamily] = [
+            "LlamaForCausalLM": .llama, "MistralForCausalLM": .llama,
+            "Qwen2ForCausalLM": .qwen2, "Qwen3ForCausalLM": .qwen3,
+        ]
+        var family: ModelFamily?
+        if let archs = json["architectures"] {
+            guard let list = archs as? [String] else { throw keys.wrongType("architectures", "a list of strings") }
+            guard let known = list.lazy.compactMap({ byArchitecture[$0] }).first else {
+                throw ModelFileError(.badValue, file: file,
+                    "architectures is \(list); supported: LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM")
+            }
+            family = known
+        }
+        if let type = try keys.string("model_type") {
+            guard let typed = ModelFamily(rawValue: type) else {
+                throw ModelFileError(.badValue, file: file,
+                    "model_type is \"\(type)\"; supported: \"llama\", \"qwen2\", \"qwen3\" (no mixture-of-experts models)")
+            }
+            if let family, family != typed {
+                throw ModelFileError(.inconsistent, file: file,
+                    "model_type \"\(type)\" disagrees with architectures (a \(family.rawValue) model)")
+            }
+            family = typed
+        }
+        return family ?? .llama
+    }
+
+    /// Builds the config of a GGUF `llama`, `qwen2` or `qwen3` model from its metadata (keys `<arch>.*`). Tensor-derived facts come in as
     /// arguments: whether `output.weight` is absent (tied) and `rope_freqs.weight` when present.
     public static func fromGGUF(metadata: [String: GGUFValue], file: String,
                                 hasOutputWeight: Bool, ropeFreqFactors: [Float]?) throws -> ModelConfig {
@@ -118,11 +157,14 @@ extension ModelConfig {
         guard let arch = value("general.architecture")?.stringValue else {
             throw ModelFileError(.missingKey, file: file, "metadata key general.architecture is missing")
         }
-        guard arch == "llama" else {
+        guard let family = ModelFamily(rawValue: arch) else {
             throw ModelFileError(.badValue, file: file,
-                "general.architecture is \"\(arch)\"; only llama models are supported")
+                "general.architecture is \"\(arch)\"; supported: llama, qwen2, qwen3 (no mixture-of-experts models)")
         }
-        let p = "llama."
+        let p = arch + "."
+        if let experts = try int(p + "expert_count"), experts > 0 {
+            throw ModelFileError(.badValue, file: file, "\(p)expert_count is \(experts); mixture-of-experts models are not supported")
+        }
         let hidden = try requiredInt(p + "embedding_length")
         let heads = try requiredInt(p + "attention.head_count")
         let headDim = try int(p + "attention.key_length") ?? int(p + "rope.dimension_count") ?? (heads > 0 ? hidden / heads : 0)
@@ -158,11 +200,15 @@ extension ModelConfig {
             rmsNormEps: Float(try double(p + "attention.layer_norm_rms_epsilon") ?? 1e-5),
             ropeTheta: try double(p + "rope.freq_base") ?? 10000,
             ropeScaling: scaling,
-            ropePairing: .adjacent,
+            // llama.cpp's converter permutes llama q/k rows to adjacent pairs (LlamaModel.permute) and runs llama with
+            // LLAMA_ROPE_TYPE_NORM; qwen2/qwen3 are converted unpermuted (Qwen2Model has no permute) and run with
+            // LLAMA_ROPE_TYPE_NEOX, HF's half-split pairing (src/llama-model.cpp llama_model_rope_type).
+            ropePairing: family == .llama ? .adjacent : .halfSplit,
             maxContext: try int(p + "context_length") ?? 2048,
             tiedEmbeddings: !hasOutputWeight,
             bosTokenID: try int("tokenizer.ggml.bos_token_id"),
             eosTokenIDs: eos,
+            family: family,
             file: file)
     }
 }

@@ -11,7 +11,7 @@ public enum ComparisonMode: String, Sendable, Codable, CaseIterable {
 /// An error bound and why it is what it is.
 public struct Tolerance: Sendable, Equatable {
     /// Kernel op as the manifest names it (`gemv`, `matmul`, `rmsnorm`, `rope`, `attention`,
-    /// `swiglu`, `add`, `embed`, `lm_head`, `block` for a whole layer), or "*" for any op.
+    /// `swiglu`, `add`, `embed`, `lm_head`, `bias`, `headnorm`, `block` for a whole layer), or "*" for any op.
     public var op: String
     /// The precision the op is computed in: activations, or the weights when quantized.
     public var dtype: DType
@@ -78,6 +78,8 @@ public struct ToleranceTable: Sendable {
         case .attention: return "attention"
         case .add: return "add"
         case .swiglu: return "swiglu"
+        case .bias: return "bias"
+        case .headNorm: return "headnorm"
         }
     }
 
@@ -155,6 +157,15 @@ public struct ToleranceTable: Sendable {
                       "swiglu_tiles_bf16 over (gate, up) tile pairs: 2.6e-6 / 2.2e-3"),
         Tolerance(op: "add", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
                   reason: dominatedRow + "; exact fp32 sum of two bf16 values, " + outputRounding + "; measured 2.9e-6 / 3.2e-3"),
+        // Qwen's attention-half ops (issue 17): the hub kernels bias_add_bf16 / head_rmsnorm_bf16 (QwenKernelTests).
+        // Their fusion into the decode and prefill designs is pending; the measured figures are the kernels' own.
+        Tolerance(op: "bias", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
+                  reason: dominatedRow + "; as add: an exact fp32 sum of the bf16 product and the bias (F32 in GGUF, " +
+                      "converted from bf16 checkpoints, so exact in bf16), " + outputRounding + "; measured 3.9e-6 / 2.7e-3"),
+        Tolerance(op: "headnorm", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 5e-3,
+                  reason: "as rmsnorm over head_dim values instead of hidden: Σx² in fp32, aie::invsqrt ≤ 6.5e-4 " +
+                      "(aieApi.numerics.invsqrt), the weight (head_dim, F32 in GGUF) rounded to bf16, " + outputRounding +
+                      ". Worst case 2⁻⁸ + 6.5e-4 ≈ 4.6e-3; measured 7.2e-6 / 3.6e-3 (heads of 16-128, an outlier channel)"),
         Tolerance(op: "embed", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
                   reason: "a row of the embedding table rounded once to bf16 (≤ 2⁻⁸ of the value, NMSE ≈ 2.4e-6)"),
         Tolerance(op: "lm_head", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,

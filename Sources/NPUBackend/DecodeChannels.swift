@@ -88,7 +88,9 @@ extension DecodeLayout {
             let p = "layer \(l) "
             hub(p + "hub: attn_norm", in: (l == 0 ? paramsValues + H : 0) + H, out: H, broadcast: H)
             gemv(p + "gemv QKV", .qkv)                                  // wait: qkv drained, read back
-            hub(p + "hub: RoPE, packs, K/V rows", in: c.qDim + 2 * c.kvDim, out: nkv * pack + 2 * c.kvDim, waits: 1)   // packs
+            // issue 17: a Qwen layer's extra weights in, its fused rows out (qkv_fused, awaited with the packs)
+            hub(p + "hub: RoPE, packs, K/V rows", in: c.qDim + 2 * c.kvDim + extraValues,
+                out: nkv * pack + 2 * c.kvDim + fusedValues, waits: 1)   // packs
             var a: [DecodeChannel: Int] = [:]
             for i in 0..<packFifos {
                 let n = min(4, nkv - 4 * i)

@@ -45,6 +45,9 @@ public struct DecodeLayout: Sendable, Equatable {
     /// One layer's io regions, bf16 element offsets.
     public struct LayerRegions: Sendable, Equatable {
         public var qkv, o, gu, d, packs, kqv, attnNorm, ffnInp, ffnNorm, act, lOut: Int
+        /// Issue 17: the hub's biased q ‖ k ‖ v (Qwen2) or normed q ‖ k (Qwen3) rows, `fusedValues` long; the end of
+        /// the layer's regions for Llama (no values).
+        public var qkvFused: Int
     }
 
     public static let gemvCores = 16
@@ -74,6 +77,10 @@ public struct DecodeLayout: Sendable, Equatable {
     // weights BO (bytes): the layers' norms, then the streams; pair p of channel ch at streamsOffset + (p·8 + ch)·pairBytes
     public let normsOffset: Int
     public let attnNormOffsets: [Int], ffnNormOffsets: [Int]
+    /// Issue 17: the family's attention-half weights per layer, bf16 after every layer's norms (layout.py
+    /// family_extra): Qwen2 q ‖ k ‖ v biases (Q + 2KV values), Qwen3 q_norm ‖ k_norm (2·headDim), Llama none; and
+    /// the values the hub drains to io qkv_fused per layer (Qwen2 Q + 2KV, Qwen3 Q + KV, Llama 0).
+    public let extraValues: Int, extraOffsets: [Int], fusedValues: Int
     public let streamsOffset: Int
     /// One object of a weight channel: two tiles (the split's halves).
     public let pairBytes: Int
@@ -211,7 +218,14 @@ public struct DecodeLayout: Sendable, Equatable {
         normsOffset = 0
         attnNormOffsets = (0..<L).map { 2 * $0 * 2 * H }
         ffnNormOffsets = (0..<L).map { (2 * $0 + 1) * 2 * H }
-        streamsOffset = Self.pad(2 * L * 2 * H, Self.alignment)
+        switch c.family {
+        case .llama: (extraValues, fusedValues) = (0, 0)
+        case .qwen2: (extraValues, fusedValues) = (c.qDim + 2 * c.kvDim, c.qDim + 2 * c.kvDim)
+        case .qwen3: (extraValues, fusedValues) = (2 * c.headDim, c.qDim + c.kvDim)
+        }
+        let extra = extraValues
+        extraOffsets = (0..<L).map { 2 * L * 2 * H + $0 * 2 * extra }
+        streamsOffset = Self.pad(2 * L * 2 * H + L * 2 * extra, Self.alignment)
         pairBytes = 2 * stages[0].tileBytes
         pairsPerLayer = stages.reduce(0) { $0 + $1.rounds * $1.slices }
         pairsPerChannel = L * pairsPerLayer
@@ -244,7 +258,7 @@ public struct DecodeLayout: Sendable, Equatable {
             regions.append(LayerRegions(qkv: region(stages[0].paddedRows), o: region(stages[1].paddedRows),
                                         gu: region(stages[2].paddedRows), d: region(stages[3].paddedRows),
                                         packs: region(nkv * pack), kqv: region(Q), attnNorm: region(H), ffnInp: region(H),
-                                        ffnNorm: region(H), act: region(F), lOut: region(H)))
+                                        ffnNorm: region(H), act: region(F), lOut: region(H), qkvFused: region(fusedValues)))
         }
         layers = regions
         ioXFinal = region(H)
@@ -307,8 +321,9 @@ public struct DecodeLayout: Sendable, Equatable {
         let c = config, S = 2 * hubSlice, H = 2 * c.hiddenSize
         let kmax = stages.map(\.k).max()!, tile = stages[0].tileBytes
         let gemv = sum([S, S, 2 * kmax, 2 * tk, tile, tile, 4 * tm, 2 * tm, 2 * tm])
+        let qwen = c.family == .qwen2 ? [2 * extraValues, 2 * extraValues] : c.family == .qwen3 ? [2 * extraValues] : []
         let hub = sum([S, S, S, S, S, S, 2 * paramsValues, 2 * c.headDim, H, H, H, H, 2 * (c.qDim + c.kvDim),
-                       2 * (c.qDim + c.kvDim), 2 * c.kvDim, 2 * pack, 2 * tm, 2 * tm, 2 * tm])
+                       2 * (c.qDim + c.kvDim), 2 * c.kvDim, 2 * pack, 2 * tm, 2 * tm, 2 * tm] + qwen)
         let attention = sum([2 * pack, 2 * kvHeadStride, 2 * kvHeadStride, 2 * c.groupSize * c.headDim,
                              4 * c.groupSize * (c.headDim + 16), 4 * block])
         return (gemv, hub, attention)

@@ -90,12 +90,13 @@ public enum DecodeWeights {
         for stage in DecodeLayout.Stage.layerStages {
             for layer in 0..<layout.config.layerCount { zeroPaddedRows(stage, layer, layout, out) }
         }
-        // the gap between the norms and the streams
-        let normsEnd = layout.ffnNormOffsets.last! + 2 * layout.config.hiddenSize
+        // the gap between the norms (and the family's extra weights, issue 17) and the streams
+        let normsEnd = layout.ffnNormOffsets.last! + 2 * layout.config.hiddenSize + layout.config.layerCount * 2 * layout.extraValues
         (out + normsEnd).initializeMemory(as: UInt8.self, repeating: 0, count: layout.streamsOffset - normsEnd)
         for l in 0..<layout.config.layerCount {
             try norm("blk.\(l).attn_norm.weight", at: layout.attnNormOffsets[l], layout, tensors, out)
             try norm("blk.\(l).ffn_norm.weight", at: layout.ffnNormOffsets[l], layout, tensors, out)
+            try extra(layer: l, layout, tensors, out)
         }
         progress?(total, total)
     }
@@ -119,6 +120,24 @@ public enum DecodeWeights {
         (out + lm.outputNormOffset + 2 * h).initializeMemory(as: UInt8.self, repeating: 0, count: lm.streamsOffset - lm.outputNormOffset - 2 * h)
         try norm("output_norm.weight", at: lm.outputNormOffset, layout, tensors, out)
         progress?(lm.weightsBytes, lm.weightsBytes)
+    }
+
+    /// Issue 17: layer l's attention-half weights as bf16 at its extra offset — Qwen2 q, k, v biases back to back,
+    /// Qwen3 q_norm then k_norm (the order the hub's bias_add_bf16 / qk_norm_bf16 read them); nothing for Llama.
+    static func extra(layer l: Int, _ layout: DecodeLayout, _ tensors: TensorSource, _ out: UnsafeMutableRawPointer) throws {
+        let c = layout.config
+        let parts: [(String, Int)]
+        switch c.family {
+        case .llama: return
+        case .qwen2: parts = [("attn_q.bias", c.qDim), ("attn_k.bias", c.kvDim), ("attn_v.bias", c.kvDim)]
+        case .qwen3: parts = [("attn_q_norm.weight", c.headDim), ("attn_k_norm.weight", c.headDim)]
+        }
+        var at = layout.extraOffsets[l]
+        for (name, n) in parts {
+            try WeightConversion.write("blk.\(l).\(name)", as: .bf16, from: tensors,
+                                       into: UnsafeMutableRawBufferPointer(start: out + at, count: 2 * n))
+            at += 2 * n
+        }
     }
 
     /// A norm weight (hidden values) as bf16 at byte `at`.

@@ -9,6 +9,7 @@ public final class DecodeDriverLayout: @unchecked Sendable {
     private let ffnNorm: UnsafeMutablePointer<Int64>
     private let kvGroup: UnsafeMutablePointer<Int64>
     private let ioLayer: UnsafeMutablePointer<npuk_decode_io_layer>
+    private let extra: UnsafeMutablePointer<Int64>
 
     public init(_ l: DecodeLayout, bucket: Int, execute: Bool = true) {
         let c = l.config, L = c.layerCount
@@ -16,14 +17,17 @@ public final class DecodeDriverLayout: @unchecked Sendable {
         ffnNorm = .allocate(capacity: L)
         kvGroup = .allocate(capacity: L * l.kvGroups)
         ioLayer = .allocate(capacity: L)
+        extra = .allocate(capacity: L)
         for i in 0..<L {
+            extra[i] = Int64(l.extraOffsets[i])
             attnNorm[i] = Int64(l.attnNormOffsets[i])
             ffnNorm[i] = Int64(l.ffnNormOffsets[i])
             for g in 0..<l.kvGroups { kvGroup[i * l.kvGroups + g] = Int64(l.kvOffset(layer: i, group: g, head: 0, value: false)) }
             let r = l.layers[i]
             ioLayer[i] = npuk_decode_io_layer(qkv: Int64(r.qkv), o: Int64(r.o), gu: Int64(r.gu), d: Int64(r.d), packs: Int64(r.packs),
                                               kqv: Int64(r.kqv), attn_norm: Int64(r.attnNorm), ffn_inp: Int64(r.ffnInp),
-                                              ffn_norm: Int64(r.ffnNorm), act: Int64(r.act), l_out: Int64(r.lOut))
+                                              ffn_norm: Int64(r.ffnNorm), act: Int64(r.act), l_out: Int64(r.lOut),
+                                              qkv_fused: Int64(r.qkvFused))
         }
         var d = npuk_decode_layout()
         d.hidden = Int32(c.hiddenSize); d.q_dim = Int32(c.qDim); d.kv_dim = Int32(c.kvDim); d.ffn = Int32(c.intermediateSize)
@@ -46,6 +50,9 @@ public final class DecodeDriverLayout: @unchecked Sendable {
         d.kv_elements = Int64(l.kvElements); d.kv_row_elements = Int64(l.kvRowElements)
         d.io_params = Int64(l.ioParams); d.io_x = Int64(l.ioX); d.io_x_final = Int64(l.ioXFinal); d.io_elements = Int64(l.ioElements)
         d.io_layer = UnsafePointer(ioLayer)
+        d.family = c.family == .qwen2 ? 1 : c.family == .qwen3 ? 2 : 0
+        d.extra_values = Int32(l.extraValues); d.fused_values = Int32(l.fusedValues)
+        d.extra = UnsafePointer(extra)
         raw = d
     }
 
@@ -60,6 +67,7 @@ public final class DecodeDriverLayout: @unchecked Sendable {
         ffnNorm.deallocate()
         kvGroup.deallocate()
         ioLayer.deallocate()
+        extra.deallocate()
     }
 }
 

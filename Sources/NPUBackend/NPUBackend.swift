@@ -267,7 +267,11 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     }
 
     /// Whether a prompt of `count` rows runs through the prefill designs (more than one row, the designs built).
-    private func prefills(_ count: Int) -> Bool { promptsThroughPrefill && designs.prefill != nil && count > 1 }
+    /// Issue 17: the prefill design does not fuse Qwen's biases / q-k norms yet, so a Qwen model's prompts run as
+    /// decode steps (whose hub does).
+    private func prefills(_ count: Int) -> Bool {
+        promptsThroughPrefill && graph.config.family == .llama && designs.prefill != nil && count > 1
+    }
 
     // MARK: - Decode
 
@@ -531,9 +535,18 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             func put(_ name: String, _ v: [Float]) { captured["\(name)-\(i)", default: []] += v }
             put("attn_norm", try bf16Values(at: r.attnNorm, count: H))
             let qkv = try bf16Values(at: r.qkv, count: c.qDim + 2 * c.kvDim)
-            put("Qcur", Array(qkv[0..<c.qDim]))
-            put("Kcur", Array(qkv[c.qDim..<c.qDim + c.kvDim]))
-            put("Vcur", Array(qkv[(c.qDim + c.kvDim)...]))
+            // issue 17: Qwen2's products are Q/K/Vcur_mm and the hub's biased rows (qkv_fused) Q/K/Vcur
+            let mm = c.family.hasQKVBias ? "_mm" : ""
+            put("Qcur" + mm, Array(qkv[0..<c.qDim]))
+            put("Kcur" + mm, Array(qkv[c.qDim..<c.qDim + c.kvDim]))
+            put("Vcur" + mm, Array(qkv[(c.qDim + c.kvDim)...]))
+            if c.family != .llama {
+                let fused = try bf16Values(at: r.qkvFused, count: l.fusedValues)
+                let (q, k) = c.family.hasQKNorm ? ("Qcur_normed", "Kcur_normed") : ("Qcur", "Kcur")
+                put(q, Array(fused[0..<c.qDim]))
+                put(k, Array(fused[c.qDim..<c.qDim + c.kvDim]))
+                if c.family.hasQKVBias { put("Vcur", Array(fused[(c.qDim + c.kvDim)...])) }
+            }
             let packs = try bf16Values(at: r.packs, count: c.kvHeadCount * l.pack)
             var qrope: [Float] = [], krope: [Float] = []
             for h in 0..<c.kvHeadCount {
@@ -592,6 +605,6 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     }
 
     /// The layout was made at init (a shape the kernels cannot serve fails there, naming its rule),
-    /// so every node of the graph has a kernel.
+    /// so every node of the graph has a kernel (issue 17: Qwen's biases and q/k norms are the decode hub's qwen_step).
     public func unsupportedReason(_ node: Node) -> String? { nil }
 }

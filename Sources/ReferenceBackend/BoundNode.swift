@@ -9,7 +9,7 @@ struct BoundNode {
     let out: UnsafeMutablePointer<Float>
     /// One per `node.inputs`, each (maxBatch, that input's width); `out` stands for `tokens`.
     let inputs: [UnsafePointer<Float>]
-    /// The op's weight (embed table, norm weight, matrix (width, inDim)), nil for the others.
+    /// The op's weight (embed table, norm weight, matrix (width, inDim), bias (width), head norm (headDim)), nil for the others.
     let weight: UnsafePointer<Float>?
     /// A matmul's input width.
     let inDim: Int
@@ -33,7 +33,7 @@ struct BoundNode {
             var weight: UnsafePointer<Float>?, inDim = 0
             switch node.op {
             case .embed(let table): weight = weights[table]
-            case .rmsNorm(let w, _): weight = weights[w]
+            case .rmsNorm(let w, _), .bias(let w), .headNorm(let w, _, _): weight = weights[w]
             case .matmul(let w):
                 weight = weights[w]
                 inDim = graph.node(named: node.inputs[0])?.width ?? 0

@@ -19,7 +19,7 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     private let rope: RopeTable
     private var weightPointers: [String: UnsafePointer<Float>] = [:]
     private var bound: [BoundNode] = []   // graph.nodes bound to the buffers above, in order
-    /// Seconds spent per op kind (embed, rmsNorm, matmul, rope, attention, add, swiglu) when
+    /// Seconds spent per op kind (embed, rmsNorm, matmul, rope, attention, add, swiglu, bias, headNorm) when
     /// profiling is on (`profile = [:]`); nil (off) by default. Wall clock of the CPU reference.
     public var profile: [String: Double]?
 
@@ -213,6 +213,11 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
             ReferenceOps.add(input[0], input[1], count: rows * node.width, into: out)
         case .swiglu:
             ReferenceOps.swiglu(input[0], input[1], count: rows * node.width, into: out)
+        case .bias:
+            ReferenceOps.addBias(input[0], rows: rows, width: node.width, bias: b.weight!, into: out)
+        case let .headNorm(_, heads, eps):
+            // (rows, heads, headDim) is (rows·heads) rows of headDim: the same per-row RMSNorm.
+            ReferenceOps.rmsNorm(input[0], rows: rows * heads, dim: node.width / heads, weight: b.weight!, eps: eps, into: out)
         }
         return rows
     }

@@ -49,6 +49,15 @@ public enum ReferenceOps {
         }
     }
 
+    /// y = x + b per row. x, y (rows, width); b (width). fp32.
+    public static func addBias(_ x: UnsafePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>,
+                               into y: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let xr = x + r * width, yr = y + r * width
+            for i in 0..<width { yr[i] = xr[i] + bias[i] }
+        }
+    }
+
     /// Rotates every head of x in place. x (rows, heads, headDim); row r is at position
     /// `start + r`; `cos`/`sin` are (position, headDim/2) tables.
     public static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int,

@@ -54,7 +54,7 @@ struct Inspect: ParsableCommand {
         }
         if json {
             let record: [String: Any] = [
-                "path": model.path, "format": model.format.rawValue, "architecture": "llama",
+                "path": model.path, "format": model.format.rawValue, "architecture": c.family.rawValue,
                 "layers": c.layerCount, "hidden": c.hiddenSize, "ffn": c.intermediateSize, "heads": c.headCount,
                 "kv_heads": c.kvHeadCount, "head_dim": c.headDim, "vocab": c.vocabSize, "max_context": c.maxContext,
                 "rope_theta": c.ropeTheta, "rope_pairing": c.ropePairing.rawValue, "tied_embeddings": c.tiedEmbeddings,
@@ -71,7 +71,7 @@ struct Inspect: ParsableCommand {
             return
         }
         print("model:        \(model.path) (\(model.format.rawValue))")
-        print("architecture: llama — \(c.layerCount) layers, hidden \(c.hiddenSize), ffn \(c.intermediateSize), heads \(c.headCount)/\(c.kvHeadCount) (GQA \(c.groupSize):1), head_dim \(c.headDim)")
+        print("architecture: \(c.family.rawValue) — \(c.layerCount) layers, hidden \(c.hiddenSize), ffn \(c.intermediateSize), heads \(c.headCount)/\(c.kvHeadCount) (GQA \(c.groupSize):1), head_dim \(c.headDim)")
         print("vocab \(c.vocabSize), context \(c.maxContext), rope θ \(c.ropeTheta) \(c.ropePairing.rawValue) pairing, scaling \(describe(c.ropeScaling)), eps \(c.rmsNormEps), \(c.tiedEmbeddings ? "tied" : "untied") LM head")
         print(String(format: "parameters:   %.1f M", Double(params) / 1e6))
         print("size:         \(megabytes(onDisk)) on disk, \(megabytes(uploaded)) after upload to the NPU (bf16; Q4_1 and Q4_0 kept as is)")

@@ -129,7 +129,9 @@ struct Verify: ParsableCommand {
         }
         let known = ["SmolLM2-135M-Instruct.Q4_1.gguf": "smollm2-135m-instruct-q4_1",
                      "tiny-llama32.bf16.gguf": "tiny-llama32", "tiny-llama32/model": "tiny-llama32",
-                     "tiny-llama-spm.bf16.gguf": "tiny-llama-spm", "tiny-llama-spm/model": "tiny-llama-spm"]
+                     "tiny-llama-spm.bf16.gguf": "tiny-llama-spm", "tiny-llama-spm/model": "tiny-llama-spm",
+                     "tiny-qwen2.bf16.gguf": "tiny-qwen2", "tiny-qwen2/model": "tiny-qwen2",
+                     "tiny-qwen3.bf16.gguf": "tiny-qwen3", "tiny-qwen3/model": "tiny-qwen3"]
         guard let folder = known[name] else { return nil }
         return (RepositoryPaths.golden as NSString).appendingPathComponent(folder)
     }

@@ -114,9 +114,9 @@ final class ModelConfigTests: XCTestCase {
             XCTAssertEqual("\($0)", "m.gguf: metadata key llama.block_count is missing")
         }
         var wrongArch = meta
-        wrongArch["general.architecture"] = .string("qwen2")
+        wrongArch["general.architecture"] = .string("gemma2")
         XCTAssertThrowsError(try ModelConfig.fromGGUF(metadata: wrongArch, file: "m.gguf", hasOutputWeight: false, ropeFreqFactors: nil)) {
-            XCTAssertTrue("\($0)".contains("general.architecture is \"qwen2\""))
+            XCTAssertTrue("\($0)".contains("general.architecture is \"gemma2\""))
         }
         let factors = (0..<32).map { Float($0 < 10 ? 1 : 32) }
         let scaled = try ModelConfig.fromGGUF(metadata: meta, file: "m.gguf", hasOutputWeight: true, ropeFreqFactors: factors)

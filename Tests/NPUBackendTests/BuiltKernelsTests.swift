@@ -210,6 +210,12 @@ final class PythonMirrorTests: XCTestCase {
                        KernelBuildKey.key(config: Self.smol, projection: .q4_1, lmHead: .bf16, context: 2048, chunk: 64))
     }
 
+    /// Issue 17: a tiny Qwen golden model's config (Golden/<name>/model/config.json), family included.
+    static func qwen(_ name: String) throws -> ModelConfig {
+        let path = Support.root.appendingPathComponent("Golden/\(name)/model/config.json").path
+        return try ModelConfig.fromHFConfig(data: try Data(contentsOf: URL(fileURLWithPath: path)), file: path)
+    }
+
     /// The tiny golden model (Golden/tiny-llama32/model/config.json): headDim 16 takes tm 16.
     static let tiny = try! ModelConfig(
         vocabSize: 1024, hiddenSize: 128, intermediateSize: 384, layerCount: 4, headCount: 8, kvHeadCount: 2,
@@ -243,15 +249,19 @@ final class PythonMirrorTests: XCTestCase {
                                     "ffn_inp": c.hiddenSize, "ffn_norm": c.hiddenSize, "act": c.intermediateSize,
                                     "l_out": c.hiddenSize, "x_final": c.hiddenSize, "result_norm": c.hiddenSize,
                                     "logits": lm.stage.paddedRows, "bests": DecodeLayout.gemvCores * lm.tm, "token": l.hubSlice]
+            .merging(l.fusedValues > 0 ? ["qkv_fused": l.fusedValues] : [:]) { a, _ in a }
         let offsets: [String: Int] = ["params": l.ioParams, "x": l.ioX, "x_final": l.ioXFinal, "result_norm": l.ioResultNorm,
                                       "logits": l.ioLogits, "bests": l.ioBests, "token": l.ioToken]
         func perLayer(_ g: DecodeLayout.LayerRegions, minus base: Int) -> [String: Int] {
             ["qkv": g.qkv - base, "o": g.o - base, "gu": g.gu - base, "d": g.d - base, "packs": g.packs - base,
              "kqv": g.kqv - base, "attn_norm": g.attnNorm - base, "ffn_inp": g.ffnInp - base, "ffn_norm": g.ffnNorm - base,
-             "act": g.act - base, "l_out": g.lOut - base]
+             "act": g.act - base, "l_out": g.lOut - base].merging(l.fusedValues > 0 ? ["qkv_fused": g.qkvFused - base] : [:]) { a, _ in a }
         }
         let designs = l.buckets.map { l.kernelName(bucket: $0) } + [lm.kernelName]
-        return [
+        // issue 17: a Qwen family's extra weights and fused rows (Llama: no key, as layout.py)
+        let family: [String: Any] = l.extraValues == 0 ? [:] : ["familyExtra": [
+            "family": c.family.rawValue, "values": l.extraValues, "fusedValues": l.fusedValues, "offsets": l.extraOffsets]]
+        return family.merging([
             "model": ["hidden": c.hiddenSize, "ffn": c.intermediateSize, "heads": c.headCount, "kvHeads": c.kvHeadCount,
                       "headDim": c.headDim, "vocab": c.vocabSize, "layers": L],
             "weights": dt(l.projectionDType), "lmHead": dt(l.lmHeadDType), "ctx": l.context,
@@ -261,7 +271,7 @@ final class PythonMirrorTests: XCTestCase {
             "buckets": l.buckets, "kernels": designs,
             "arguments": [["weights", l.weightsBytes, "weight"], ["kv", 2 * l.kvElements, "kvCache"],
                           ["kv_row", 2 * l.kvRowElements, "kvRow"], ["io", 2 * l.ioElements, "io"]],
-            "weightsBO": ["bytes": l.weightsBytes, "normsOffset": l.normsOffset, "normsBytes": 2 * L * 2 * c.hiddenSize,
+            "weightsBO": ["bytes": l.weightsBytes, "normsOffset": l.normsOffset, "normsBytes": 2 * L * 2 * c.hiddenSize + L * 2 * l.extraValues,
                           "attnNorm": l.attnNormOffsets, "ffnNorm": l.ffnNormOffsets,
                           "streamsOffset": l.streamsOffset, "pairBytes": l.pairBytes, "pairsPerLayer": l.pairsPerLayer,
                           "pairsPerChannel": l.pairsPerChannel, "streamBytesPerChannel": l.channelBytes,
@@ -278,13 +288,16 @@ final class PythonMirrorTests: XCTestCase {
                                    "streamsOffset": lm.streamsOffset, "pairBytes": lm.pairBytes,
                                    "pairsPerChannel": lm.pairsPerChannel, "streamBytesPerChannel": lm.channelBytes,
                                    "channelOffsets": lm.channelOffsets]],
-        ]
+        ] as [String: Any]) { a, _ in a }
     }
 
     /// Every number of the decode token's contract, Swift's DecodeLayout against the Python mirror
     /// (Tools/decode_designs.py --layout-json, from Kernels/decode/layout.py), for the reference models in every
     /// weight format, at a short and the longest context.
     func testDecodeLayoutMirrorAgreesWithSwift() throws {
+        func qwenConfig(_ name: String) -> [String] {
+            ["--config", Support.root.appendingPathComponent("Golden/\(name)/model/config.json").path]
+        }
         let tinyConfig = ["--config", Support.root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path]
         for (model, config, weights, head, ctx) in [(["--preset", "llama-3.2-1b"], Self.llama1B, DType.bf16, DType.bf16, 2048),
                                                     (["--preset", "llama-3.2-1b"], Self.llama1B, .q4_0, .q4_0, 131072),
@@ -292,7 +305,9 @@ final class PythonMirrorTests: XCTestCase {
                                                     (["--preset", "smollm2-135m"], Self.smol, .q4_1, .bf16, 8192),
                                                     (["--preset", "smollm2-135m"], Self.smol, .q4_1, .q4_1, 2048),
                                                     (["--preset", "smollm2-135m"], Self.smol, .bf16, .bf16, 2048),
-                                                    (tinyConfig, Self.tiny, .bf16, .bf16, 2048), (tinyConfig, Self.tiny, .q4_0, .bf16, 256)] {
+                                                    (tinyConfig, Self.tiny, .bf16, .bf16, 2048), (tinyConfig, Self.tiny, .q4_0, .bf16, 256),
+                                                    (qwenConfig("tiny-qwen2"), try Self.qwen("tiny-qwen2"), .bf16, .bf16, 2048),
+                                                    (qwenConfig("tiny-qwen3"), try Self.qwen("tiny-qwen3"), .q4_0, .bf16, 256)] {
             let label = model.joined(separator: " ") + " \(weights.rawValue) + \(head.rawValue) LM head ctx \(ctx)"
             let args = ["Tools/decode_designs.py"] + model + ["--weights", weights.rawValue.lowercased(), "--lm-head", head.rawValue.lowercased(),
                                                               "--ctx", "\(ctx)", "--layout-json"]

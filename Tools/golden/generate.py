@@ -42,6 +42,10 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 GOLDEN = os.path.join(ROOT, "Golden")
 
 TINY_NAME = "tiny-llama32"
+# Qwen tiny models (Tools/golden/make_tiny_qwen.py): same prompt recipe as tiny-llama32, plus the attention nodes
+# the Qwen families add (llama.cpp's names: Qcur/Kcur/Vcur after the bias in llm_build_qwen2, Qcur_normed/Kcur_normed
+# in llm_build_qwen3, src/llama-model.cpp).
+QWEN_TINY = ["tiny-qwen2", "tiny-qwen3"]
 TINY_PROMPT_SEED = 20241129
 TINY_PROMPT_LENGTHS = [7, 23]  # random ids after BOS
 TINY_NEW_TOKENS = 20
@@ -104,7 +108,9 @@ def config_summary(cfg) -> dict:
     rope = dict(rope)
     theta = rope.pop("rope_theta", getattr(cfg, "rope_theta", None))
     scaling = rope if rope.get("rope_type", "default") != "default" else None
+    family = {} if cfg.model_type == "llama" else {"model_type": cfg.model_type}
     return {
+        **family,
         "hidden_size": cfg.hidden_size,
         "intermediate_size": cfg.intermediate_size,
         "num_hidden_layers": cfg.num_hidden_layers,
@@ -125,19 +131,28 @@ def config_summary(cfg) -> dict:
 class Capture:
     """Forward hooks that record inp_embd, l_out-L and result_norm of one forward pass."""
 
-    def __init__(self, model):
+    def __init__(self, model, attention_nodes=False):
         self.tensors = {}
         inner = model.model
         self.handles = [inner.embed_tokens.register_forward_hook(self._hook("inp_embd"))]
         for i, layer in enumerate(inner.layers):
             self.handles.append(layer.register_forward_hook(self._hook(f"l_out-{i}")))
+            if attention_nodes:
+                # q/k/v_proj outputs include their bias (Qwen2): llama.cpp's Qcur-L is the biased product.
+                attn = layer.self_attn
+                for proj, node in (("q_proj", "Qcur"), ("k_proj", "Kcur"), ("v_proj", "Vcur")):
+                    self.handles.append(getattr(attn, proj).register_forward_hook(self._hook(f"{node}-{i}")))
+                for norm, node in (("q_norm", "Qcur_normed"), ("k_norm", "Kcur_normed")):
+                    if hasattr(attn, norm):  # Qwen3: (batch, seq, heads, head_dim) -> (seq, heads*head_dim)
+                        self.handles.append(getattr(attn, norm).register_forward_hook(self._hook(f"{node}-{i}")))
         self.handles.append(inner.norm.register_forward_hook(self._hook("result_norm")))
 
     def _hook(self, name):
         def fn(_module, _inputs, output):
             out = output[0] if isinstance(output, (tuple, list)) else output
             assert name not in self.tensors, f"{name} captured twice"
-            self.tensors[name] = out.detach()[0].to(torch.float32).cpu().numpy().copy()
+            t = out.detach()[0].to(torch.float32).cpu()
+            self.tensors[name] = t.reshape(t.shape[0], -1).numpy().copy()
 
         return fn
 
@@ -152,19 +167,23 @@ def top2_margin(logits: torch.Tensor) -> tuple[int, float]:
 
 
 @torch.no_grad()
-def run_case(model, prompt_ids, n_min, n_max, eos_id):
+def run_case(model, prompt_ids, n_min, n_max, eos_id, attention_nodes=False):
     n_layer = model.config.num_hidden_layers
     ids = torch.tensor([prompt_ids], dtype=torch.long)
 
     from transformers import DynamicCache
 
     kv = DynamicCache(config=model.config)
-    cap = Capture(model)
+    cap = Capture(model, attention_nodes)
     out = model(input_ids=ids, cache=kv, use_cache=True)
     cap.remove()
     tensors = dict(cap.tensors)
     tensors["result_output"] = out.logits[0].to(torch.float32).numpy().copy()
     expected = ["inp_embd"] + [f"l_out-{i}" for i in range(n_layer)] + ["result_norm", "result_output"]
+    if attention_nodes:
+        per_layer = ["Qcur", "Kcur", "Vcur"] + (["Qcur_normed", "Kcur_normed"] if hasattr(
+            model.model.layers[0].self_attn, "q_norm") else [])
+        expected += [f"{n}-{i}" for i in range(n_layer) for n in per_layer]
     assert sorted(tensors) == sorted(expected), sorted(tensors)
 
     logits = out.logits[0, -1]
@@ -203,7 +222,9 @@ def write_case(outdir, case_name, tensors):
         fn = f"{name}.npy"
         np.save(os.path.join(cdir, fn), arr)
         entries[name] = {"file": f"{case_name}/{fn}", "shape": list(arr.shape)}
-    order = lambda k: (0, 0) if k == "inp_embd" else (1, int(k.split("-")[1])) if k.startswith("l_out-") else (2, k)
+    layer_order = ["Qcur", "Kcur", "Vcur", "Qcur_normed", "Kcur_normed", "l_out"]
+    order = lambda k: ((0, 0, 0) if k == "inp_embd" else
+                       (1, int(k.split("-")[1]), layer_order.index(k.split("-")[0])) if "-" in k else (2, 0, k))
     return {k: entries[k] for k in sorted(entries, key=order)}
 
 
@@ -239,9 +260,10 @@ def generate(which: str, cache: str, command: str) -> int:
 
     cases_in = []
     extras = {}  # case name -> extra manifest fields
-    if which == "tiny":
-        name = TINY_NAME
-        folder = os.path.join(GOLDEN, TINY_NAME, "model")
+    attention_nodes = which in QWEN_TINY
+    if which == "tiny" or which in QWEN_TINY:
+        name = TINY_NAME if which == "tiny" else which
+        folder = os.path.join(GOLDEN, name, "model")
         model = load_model(folder)
         check_tiny_weights(model, folder)
         tokenizer = None
@@ -252,15 +274,16 @@ def generate(which: str, cache: str, command: str) -> int:
             cases_in.append((f"p{i}", None, ids))
         n_min = n_max = TINY_NEW_TOKENS
         eos_id = None
-        gguf_path = os.path.join(GOLDEN, TINY_NAME, "tiny-llama32.bf16.gguf")
+        gguf_path = os.path.join(GOLDEN, name, f"{name}.bf16.gguf")
+        maker = "make_tiny_model.py" if which == "tiny" else "make_tiny_qwen.py"
         model_info = {
-            "name": TINY_NAME,
-            "source": "Tools/golden/make_tiny_model.py (seeded random weights, BF16)",
+            "name": name,
+            "source": f"Tools/golden/{maker} (seeded random weights, BF16)",
             "file": "model/model.safetensors",
             "sha256": sha256_file(os.path.join(folder, "model.safetensors")),
             "config_file": "model/config.json",
             "config_sha256": sha256_file(os.path.join(folder, "config.json")),
-            "gguf_file": "tiny-llama32.bf16.gguf",
+            "gguf_file": f"{name}.bf16.gguf",
             "gguf_sha256": sha256_file(gguf_path),
         }
         greedy_desc = (f"own argmax loop with HF KV cache, fp32 logits, no logit processors, exactly "
@@ -334,7 +357,7 @@ def generate(which: str, cache: str, command: str) -> int:
     cases = []
     all_margins = []
     for case_name, text, ids in cases_in:
-        tensors, greedy, margins, check = run_case(model, ids, n_min, n_max, eos_id)
+        tensors, greedy, margins, check = run_case(model, ids, n_min, n_max, eos_id, attention_nodes)
         entry = {
             "name": case_name,
             "prompt": text,
@@ -378,7 +401,7 @@ def generate(which: str, cache: str, command: str) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("model", choices=["tiny", "smollm2", "tinyspm"])
+    ap.add_argument("model", choices=["tiny", "smollm2", "tinyspm"] + QWEN_TINY)
     ap.add_argument("--cache", default=os.environ.get("NPULLAMA_CACHE",
                                                       os.path.join(os.path.expanduser("~"), ".cache", "npu-llama")),
                     help="model cache root (default: $NPULLAMA_CACHE or ~/.cache/npu-llama)")
