@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "JinjaTests", dependencies: ["Jinja", "Tokenizers"], exclude: ["Goldens"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "LlamaCore", "ReferenceBackend"]),
         // The server's engine without HTTP: queue, cancellation, deadlines, KV prefix reuse, request validation, SSE, metrics.
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Scheduler", "Tokenizers", "LlamaCore", "ReferenceBackend"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Scheduler", "Tokenizers", "Jinja", "LlamaCore", "ReferenceBackend"]),
         // Runs the built npu-llama as a user would, in a subprocess.
         .testTarget(name: "CLITests", dependencies: ["npu-llama", "LlamaCore"]),
         // XRTDevice and NPUEnvironment on this machine and on fake file trees, the memlock plan and the

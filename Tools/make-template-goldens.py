@@ -197,7 +197,79 @@ SNIPPETS = [
     "{{ l|batch(2)|list }}",
     "{{ 1 / 0 }}",
     "{{ {'a': 1}|items|list }}{{ zz|items|list }}{{ {'k': [1, {'z': none}]}|tojson }}",
+    # slice, groupby, format, truncate (jinja2 filters.py sync_do_slice, sync_do_groupby, do_format, do_truncate)
+    "{{ range(7)|slice(3)|list }}|{{ range(6)|slice(3, 'x')|list }}|{{ range(7)|slice(3, fill_with=0)|list }}|{{ e|slice(2)|list }}|{{ l|slice(5)|list }}|{{ l|slice(-1)|list }}",
+    "{% for col in 'abcde'|slice(2) %}[{{ col|join }}]{% endfor %}{{ d|slice(2)|list }}",
+    "{{ l|slice(0)|list }}",
+    "{{ l|slice('2')|list }}",
+    "{% for g in msgs|groupby('role') %}{{ g.grouper }}:{{ g.list|map(attribute='content')|join(',') }};{% endfor %}",
+    "{% for role, items in msgs|groupby('role') %}{{ role }}={{ items|length }} {% endfor %}{{ msgs|groupby('role')|length }}|{{ (msgs|groupby('role'))[0][0] }}",
+    "{{ [{'c': 'CA'}, {'c': 'NY'}, {'c': 'ca'}, {'c': 'Ny'}]|groupby('c') }}|{{ [{'c': 'CA'}, {'c': 'NY'}, {'c': 'ca'}]|groupby('c', case_sensitive=true) }}",
+    "{{ [{'a': {'b': 2}}, {'a': {'b': 1}}, {'a': {'b': 2}, 'x': 1}]|groupby('a.b') }}|{{ [[1, 'x'], [0, 'y'], [1, 'z']]|groupby(0) }}",
+    "{{ [{'k': 1}, {'z': 2}, {'k': 1}]|groupby('k', default=5) }}|{{ (msgs|groupby('role'))[0] == ('assistant', [msgs[1]]) }}|{{ (msgs|groupby('role'))[1].list|length }}",
+    "{{ [{'z': 2}, {'k': 1}]|groupby('k') }}",
+    "{{ msgs|groupby('role')|first|string }}|{{ (msgs|groupby('role'))[0]|tojson }}",
+    "{{ '%s, %s!'|format('Hello', 'World') }}|{{ '%d|%5d|%-5d|%05d|%+d|% d|%.3d'|format(42, 42, 42, 42, 42, 42, 42) }}|{{ '%i %d'|format(3.99, -2.5) }}",
+    "{{ '%f|%.2f|%10.3f|%-10.1f|%010.2f|%+.1f|%.0f|%#.0f|%f'|format(3.14159, 2.675, -1.5, 2.25, -3.14159, 2, 0.5, 0.5, 1e20) }}",
+    "{{ '%x|%X|%#x|%#X|%08x|%-6x|%x'|format(255, 255, 255, 255, 255, 255, -255) }}|{{ '%r|%s|%r|%5s|%-5s|%.2s|%%'|format('a', none, [1, 'b'], 'ab', 'ab', 'xyz') }}",
+    "{{ '%(name)s is %(age)d, %(name)r'|format(name='Ann', age=30) }}|{{ '%s'|format(true) }}|{{ '%d'|format(true) }}|{{ 'plain'|format() }}|{{ '%s %s' % ('a', 'b') }}|{{ '%(x)s' % {'x': 1} }}|{{ 'abc' % {'x': 1} }}",
+    "{{ '%s %s'|format(1, b=2) }}",
+    "{{ '%s %s'|format(1) }}",
+    "{{ '%s'|format(1, 2) }}",
+    "{{ '%d'|format('x') }}",
+    "{{ '%x'|format(1.5) }}",
+    "{{ '%(k)s'|format(j=1) }}",
+    "{{ 'foo bar baz qux'|truncate(9) }}|{{ 'foo bar baz qux'|truncate(9, True) }}|{{ 'foo bar baz qux'|truncate(11) }}|{{ 'foo bar baz qux'|truncate(11, False, '...', 0) }}",
+    "{{ s|truncate(5) }}|{{ s|truncate(5, leeway=0) }}|{{ s|truncate(8, true, '>', 0) }}|{{ u|truncate(6, leeway=0) }}|{{ ('x' * 300)|truncate|length }}|{{ 'abcdefghij'|truncate(3, leeway=0) }}|{{ 'nospacesatall'|truncate(7, leeway=0, end='') }}",
+    "{{ 'hello world'|truncate(2) }}",
+    "{{ 'hello world'|truncate(5, leeway=-1) }}",
 ]
+
+
+# OpenAI chat requests with tools as `npu-llama serve` receives them (arguments as JSON strings, content null beside
+# tool_calls), and the prompt it must render: transformers' rendering of the messages with tools=request["tools"],
+# after the two adjustments llama.cpp's server makes (vendor/minja/chat-template.hpp): an arguments string is parsed
+# into an object when the template cannot render a string (requires_object_arguments: it never tests
+# `arguments is string`), and an assistant message's null content beside tool_calls is given as "" (Qwen3's
+# template concatenates it; transformers would raise on the missing key).
+OPENAI_TEMPLATES = ["meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja",
+                    "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-Qwen3-0.6B.jinja",
+                    "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja"]
+TIME_TOOL = {"type": "function", "function": {"name": "get_time", "description": "The time in a time zone.",
+             "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]}}}
+OPENAI_REQUESTS = {
+    "tools-only": {"tools": [WEATHER_TOOL, TIME_TOOL], "messages": [
+        SYSTEM, {"role": "user", "content": "What's the weather in Paris?"}]},
+    "call-and-result": {"tools": [WEATHER_TOOL], "messages": [
+        {"role": "user", "content": "What's the weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\", \"unit\": \"celsius\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "{\"temperature\": 22}"}]},
+    "two-calls-then-answer": {"tools": [WEATHER_TOOL, TIME_TOOL], "messages": [
+        SYSTEM,
+        {"role": "user", "content": "Weather in Oslo, and the time there?"},
+        {"role": "assistant", "content": "Let me check.", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}},
+            {"id": "c2", "type": "function", "function": {"name": "get_time", "arguments": "{\"tz\": \"Europe/Oslo\", \"n\": [1, 2.5, null]}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "9 degrees"},
+        {"role": "tool", "tool_call_id": "c2", "content": "14:05"},
+        {"role": "assistant", "content": "9 °C and 14:05 in Oslo."},
+        {"role": "user", "content": "Thanks!"}]},
+}
+
+
+def openai_to_transformers(messages, source):
+    object_arguments = "arguments is string" not in source
+    out = []
+    for m in json.loads(json.dumps(messages)):
+        if m.get("tool_calls") and m.get("content") is None:
+            m["content"] = ""
+        for call in m.get("tool_calls") or []:
+            if object_arguments and isinstance(call["function"].get("arguments"), str):
+                call["function"]["arguments"] = json.loads(call["function"]["arguments"])
+        out.append(m)
+    return out
 
 
 def special_tokens(name):
@@ -230,6 +302,21 @@ def main() -> int:
                 except Exception as e:  # the template refuses this conversation: ours must refuse it too
                     case["error"] = {"type": type(e).__name__, "message": str(e)}
                 cases.append(case)
+    openai_cases = []
+    for name in OPENAI_TEMPLATES:
+        source = (TEMPLATES / name).read_text(encoding="utf-8")
+        bos, eos = special_tokens(name)
+        for req_name, req in OPENAI_REQUESTS.items():
+            case = {"template": name, "request": req_name, "bos_token": bos, "eos_token": eos}
+            messages = ctu._normalize_chat_messages(openai_to_transformers(req["messages"], source))
+            try:
+                rendered, _ = ctu.render_jinja_template(
+                    conversations=[messages], tools=req["tools"], documents=None, chat_template=source,
+                    add_generation_prompt=True, bos_token=bos, eos_token=eos)
+                case["output"] = rendered[0]
+            except Exception as e:
+                case["error"] = {"type": type(e).__name__, "message": str(e)}
+            openai_cases.append(case)
     env_render = lambda src: ctu._compile_jinja_template(src).render(**VARS)
     snippets = []
     for src in SNIPPETS:
@@ -247,6 +334,8 @@ def main() -> int:
         "templates": {n: hashlib.sha256((TEMPLATES / n).read_bytes()).hexdigest() for n in names},
         "conversations": CONVERSATIONS,
         "cases": cases,
+        "openai_requests": OPENAI_REQUESTS,
+        "openai_cases": openai_cases,
         "snippet_variables": VARS,
         "snippets": snippets,
     }

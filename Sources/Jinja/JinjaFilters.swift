@@ -264,7 +264,9 @@ extension JinjaInterpreter {
                 out.append(.list(row))
             }
             return try nested(.list(out, kind: .generator))
-        case "slice", "groupby", "format", "truncate", "wordwrap", "urlize", "urlencode", "xmlattr",
+        case "slice", "groupby", "format", "truncate":
+            return try groupingFilter(name, original, a)
+        case "wordwrap", "urlize", "urlencode", "xmlattr",
              "striptags", "filesizeformat", "pprint", "random":
             throw error(.unsupported, "the '\(name)' filter")
         default:

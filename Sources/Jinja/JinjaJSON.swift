@@ -125,6 +125,16 @@ public struct JinjaJSONReader {
         return v
     }
 
+    /// The JSON value that starts at byte `start` of `bytes` (leading whitespace skipped) and the byte offset just
+    /// past it; what follows is left unread (a model's tool call is JSON followed by more text).
+    public static func parsePrefix(_ bytes: [UInt8], from start: Int) throws -> (value: JinjaValue, end: Int) {
+        var r = JinjaJSONReader(b: bytes)
+        r.i = max(0, min(start, bytes.count))
+        r.skipSpace()
+        let v = try r.value(depth: 0)
+        return (v, r.i)
+    }
+
     private init(b: [UInt8]) { self.b = b }
 
     private func fail(_ what: String) -> JinjaError {

@@ -74,7 +74,7 @@ extension JinjaInterpreter {
             return { a, k, i in
                 guard let p = arg(a, k, 0, "prefix") else { throw i.error(.type, "\(name)() takes at least 1 argument (0 given)") }
                 let candidates: [JinjaValue]
-                if case .list(let items, .tuple) = p { candidates = items } else { candidates = [p] }
+                if case .list(let items, let k) = p, k.base == .tuple { candidates = items } else { candidates = [p] }
                 let h = s.scalars
                 for c in candidates {
                     guard case .string(let x) = c else {

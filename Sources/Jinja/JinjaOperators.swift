@@ -23,9 +23,9 @@ extension JinjaInterpreter {
             switch (a, b) {
             case (.string(let x), .string(let y)): return try checked(x + y)
             case (.string, _): throw error(.type, "can only concatenate str (not \"\(b.typeName)\") to str")
-            case (.list(let x, let kx), .list(let y, let ky)) where kx == ky && kx.isSequence:
+            case (.list(let x, let kx), .list(let y, let ky)) where kx.base == ky.base && kx.isSequence:
                 guard x.count + y.count <= limits.maxListItems else { throw error(.limit, "a list longer than \(limits.maxListItems) items") }
-                return .list(x + y, kind: kx)
+                return .list(x + y, kind: kx.base)
             case (.list(_, .list), _): throw error(.type, "can only concatenate list (not \"\(b.typeName)\") to list")
             default:
                 if let x = a.integer, let y = b.integer {
@@ -117,31 +117,6 @@ extension JinjaInterpreter {
         }
     }
 
-    /// Python's `str % args` for %s, %r, %d, %i and %% (jinja2's sandbox formats with Python's own rules).
-    private func percentFormat(_ format: String, _ args: JinjaValue) throws -> String {
-        var values: [JinjaValue]
-        if case .list(let items, .tuple) = args { values = items } else { values = [args] }
-        var out = ""
-        var it = format.unicodeScalars.makeIterator()
-        while let u = it.next() {
-            guard u == "%" else { out.unicodeScalars.append(u); continue }
-            guard let c = it.next() else { throw error(.type, "incomplete format") }
-            if c == "%" { out += "%"; continue }
-            guard !values.isEmpty else { throw error(.type, "not enough arguments for format string") }
-            let v = values.removeFirst()
-            switch c {
-            case "s": out += v.pyStr
-            case "r": out += v.pyRepr
-            case "d", "i":
-                guard let n = v.number else { throw error(.type, "%\(c) format: a real number is required, not \(v.typeName)") }
-                out += v.integer.map(String.init) ?? String(Int(n.rounded(.towardZero)))
-            default: throw error(.unsupported, "%\(c) in a %-format string")
-            }
-        }
-        if !values.isEmpty { throw error(.type, "not all arguments converted during string formatting") }
-        return out
-    }
-
     func compare(_ op: String, _ a: JinjaValue, _ b: JinjaValue) throws -> Bool {
         let a = a.plain, b = b.plain
         switch op {
@@ -166,7 +141,7 @@ extension JinjaInterpreter {
         case (.string(let x), .string(let y)):
             if x.unicodeScalars.elementsEqual(y.unicodeScalars) { return 0 }
             return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) { $0.value < $1.value } ? -1 : 1
-        case (.list(let x, let kx), .list(let y, let ky)) where kx == ky && kx.isSequence:
+        case (.list(let x, let kx), .list(let y, let ky)) where kx.base == ky.base && kx.isSequence:
             for (p, q) in zip(x, y) where !pyEqual(p, q) { return try order(p, q, op) }
             return x.count == y.count ? 0 : x.count < y.count ? -1 : 1
         default:
@@ -214,6 +189,8 @@ extension JinjaInterpreter {
             if let v = d[name] { return v }
         case .namespace(let n):
             if let v = n.attributes[name] { return v }
+        case .list(let items, .groupTuple) where items.count == 2 && (name == "grouper" || name == "list"):
+            return items[name == "grouper" ? 0 : 1]
         default: break
         }
         return .undefined("'\(objectTypeRepr(o))' has no attribute '\(name)'")

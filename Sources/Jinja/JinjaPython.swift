@@ -245,7 +245,7 @@ extension JinjaValue {
         case .list(let items, let kind):
             let inner = items.map(\.pyRepr).joined(separator: ", ")
             switch kind {
-            case .tuple: return items.count == 1 ? "(\(inner),)" : "(\(inner))"
+            case .tuple, .groupTuple: return items.count == 1 ? "(\(inner),)" : "(\(inner))"
             case .list: return "[\(inner)]"
             case .generator: return "<generator object>"
             case .dictItems, .dictKeys, .dictValues: return "\(kind.rawValue)([\(inner)])"

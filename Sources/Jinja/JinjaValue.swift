@@ -89,7 +89,7 @@ public func pyEqual(_ a: JinjaValue, _ b: JinjaValue) -> Bool {
     case (.undefined, .undefined), (.none, .none): return true
     case (.string(let x), .string(let y)): return x.unicodeScalars.elementsEqual(y.unicodeScalars)
     case (.list(let x, let tx), .list(let y, let ty)):
-        return tx == ty && tx.isSequence && x.count == y.count && zip(x, y).allSatisfy { pyEqual($0, $1) }
+        return tx.base == ty.base && tx.isSequence && x.count == y.count && zip(x, y).allSatisfy { pyEqual($0, $1) }
     case (.dict(let x), .dict(let y)):
         guard x.count == y.count else { return false }
         for (k, v) in x.pairs { guard let w = y[k], pyEqual(v, w) else { return false } }
@@ -112,9 +112,14 @@ public enum JinjaSequenceKind: String, Sendable {
     case list, tuple, generator
     /// A dict's `.items()`, `.keys()`, `.values()` views: sized and iterable, not indexable, printed as `dict_items([...])`.
     case dictItems = "dict_items", dictKeys = "dict_keys", dictValues = "dict_values"
+    /// jinja2's groupby item (filters.py _GroupTuple): a tuple `(grouper, list)` that also has `.grouper` and `.list`.
+    case groupTuple = "_GroupTuple"
 
     /// list and tuple (what Python can index and slice).
-    var isSequence: Bool { self == .list || self == .tuple }
+    var isSequence: Bool { self == .list || self == .tuple || self == .groupTuple }
+
+    /// The kind Python compares and concatenates as (a namedtuple is a tuple).
+    var base: JinjaSequenceKind { self == .groupTuple ? .tuple : self }
 }
 
 /// An ordered Python dict. String keys are found through a hash index (verified by code points, since Swift's

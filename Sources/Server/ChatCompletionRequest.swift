@@ -19,12 +19,15 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var frequencyPenalty: Double?
     var presencePenalty: Double?
     var logitBias: [String: Double]?
-    var tools: [JSONIgnored]?
+    var tools: [ToolDefinition]?
+    var toolChoice: ToolChoice?
+    var parallelToolCalls: Bool?
     var functions: [JSONIgnored]?
     var responseFormat: ResponseFormat?
 
     enum CodingKeys: String, CodingKey {
         case model, messages, stream, temperature, seed, stop, n, logprobs, tools, functions
+        case toolChoice = "tool_choice", parallelToolCalls = "parallel_tool_calls"
         case streamOptions = "stream_options", maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens"
         case topP = "top_p", topLogprobs = "top_logprobs", frequencyPenalty = "frequency_penalty"
         case presencePenalty = "presence_penalty", logitBias = "logit_bias", responseFormat = "response_format"
@@ -34,12 +37,14 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var includeUsage: Bool { streamOptions?.includeUsage ?? false }
 
     /// The request as the device runs it: messages in the model's chat format, ids checked against the context.
-    func validated(for served: ServedModel) throws -> GenerationRequest {
+    /// `body` is the request's JSON text, read again in order for what reaches a template as objects (tools, tool calls).
+    func validated(for served: ServedModel, body: String? = nil) throws -> GenerationRequest {
         try RequestValidation.model(model, served: served)
         try RequestValidation.n(n?.value)
         guard !messages.isEmpty else { throw OpenAIError.invalid("'messages' must hold at least one message", param: "messages") }
-        if let tools, !tools.isEmpty { throw OpenAIError.unsupported("tools", "the server runs plain chat only") }
-        if let functions, !functions.isEmpty { throw OpenAIError.unsupported("functions", "the server runs plain chat only") }
+        if let functions, !functions.isEmpty {
+            throw OpenAIError.unsupported("functions", "the deprecated 'functions' field is not served; use 'tools'")
+        }
         if let type = responseFormat?.type, type != "text" {
             throw OpenAIError.unsupported("response_format", "only {\"type\": \"text\"} is served (got \(type))")
         }
@@ -62,19 +67,23 @@ struct ChatCompletionRequest: Decodable, Sendable {
         } else if logprobs == true {
             top = 0
         }
-        var chat: [ChatMessage] = []
-        for (i, m) in messages.enumerated() {
-            chat.append(try m.chatMessage(index: i))
-        }
         guard let prompt = served.chat else {
             throw OpenAIError.invalid("The model has no chat template; start the server with --chat-format NAME to chat with it",
                                       param: "messages")
         }
         let ids: [Int]
-        do {
-            ids = try prompt.encode(chat, addGenerationPrompt: true, tokenizer: served.tokenizer)
-        } catch {
-            throw OpenAIError.invalid("The messages could not be tokenized: \(error)", param: "messages")
+        if let toolIDs = try toolPromptIDs(for: served, prompt: prompt, body: body) {
+            ids = toolIDs
+        } else {
+            var chat: [ChatMessage] = []
+            for (i, m) in messages.enumerated() {
+                chat.append(try m.chatMessage(index: i))
+            }
+            do {
+                ids = try prompt.encode(chat, addGenerationPrompt: true, tokenizer: served.tokenizer)
+            } catch {
+                throw OpenAIError.invalid("The messages could not be tokenized: \(error)", param: "messages")
+            }
         }
         try RequestValidation.fits(ids, served: served, param: "messages")
         return GenerationRequest(promptIDs: ids, maxTokens: min(limit ?? .max, served.contextLength - ids.count),
@@ -89,9 +98,13 @@ struct ChatRequestMessage: Decodable, Sendable {
     var content: MessageContent?
     /// A participant's name: checked to be a string, not shown to the model (the chat formats have no place for it).
     var name: String?
-    var toolCalls: [JSONIgnored]?
+    var toolCalls: [RequestToolCall]?
+    var toolCallID: String?
 
-    enum CodingKeys: String, CodingKey { case role, content, name, toolCalls = "tool_calls" }
+    enum CodingKeys: String, CodingKey { case role, content, name, toolCalls = "tool_calls", toolCallID = "tool_call_id" }
+
+    /// A tool call or a tool result: only a template's object path (ChatToolPrompt) renders these.
+    var isToolMessage: Bool { role == "tool" || role == "function" || !(toolCalls ?? []).isEmpty }
 
     func chatMessage(index i: Int) throws -> ChatMessage {
         let role: String
@@ -99,13 +112,13 @@ struct ChatRequestMessage: Decodable, Sendable {
         case "system", "developer": role = "system"
         case "user", "assistant": role = self.role
         case "tool", "function":
-            throw OpenAIError.unsupported("messages.\(i).role", "tool and function messages need tool calling, which the server does not run")
+            throw OpenAIError.unsupported("messages.\(i).role", "tool and function messages need the model's own chat template with tools support")
         default:
             throw OpenAIError.invalid("Invalid value for 'messages.\(i).role': '\(self.role)' is not one of system, developer, user, assistant",
                                       param: "messages.\(i).role", code: "invalid_value")
         }
         if let toolCalls, !toolCalls.isEmpty {
-            throw OpenAIError.unsupported("messages.\(i).tool_calls", "the server runs plain chat only")
+            throw OpenAIError.unsupported("messages.\(i).tool_calls", "tool calls need the model's own chat template with tools support")
         }
         guard let content else {
             throw OpenAIError.invalid("Missing content for 'messages.\(i)': a \(role) message needs text", param: "messages.\(i).content")

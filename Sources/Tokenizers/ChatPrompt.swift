@@ -50,6 +50,16 @@ public enum ChatPrompt: Sendable {
         }
     }
 
+    /// The prompt as ids for message objects as transformers' apply_chat_template(messages, tools=...) takes them
+    /// (tool calls, tool results); only a model's own template can render them (nil for a built-in format).
+    public func encode(messageObjects messages: [JinjaValue], tools: [JinjaValue]?, addGenerationPrompt: Bool,
+                       tokenizer: any Tokenizer, date: JinjaDate? = nil) throws -> [Int]? {
+        guard case .template(let t) = self else { return nil }
+        let text = try t.template.render(messages: messages, tools: tools, addGenerationPrompt: addGenerationPrompt,
+                                         bosToken: t.bosToken, eosToken: t.eosToken, date: date)
+        return try tokenizer.encode(text, addBOS: false, allowSpecial: true)
+    }
+
     /// End-of-turn tokens a template's text uses that the tokenizer has as special tokens.
     static let endOfTurnTexts = ["<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|endoftext|>",
                                  "<｜end▁of▁sentence｜>", "</s>", "<|END_OF_TURN_TOKEN|>", "<|return|>", "<|call|>",

@@ -37,6 +37,19 @@ public struct ChatTemplate: Sendable {
                    addGenerationPrompt: addGenerationPrompt, bosToken: bosToken, eosToken: eosToken, date: date)
     }
 
+    /// Whether the template reads the `tools` variable (a word `tools` outside any longer name in its source):
+    /// a template without it cannot show tools to the model.
+    public var readsTools: Bool {
+        let u = Array(source.unicodeScalars)
+        let word = Array("tools".unicodeScalars)
+        func isName(_ c: Unicode.Scalar) -> Bool { c == "_" || c.properties.isAlphabetic || ("0"..."9").contains(c) }
+        guard u.count >= word.count else { return false }
+        for i in 0...(u.count - word.count) where u[i] == "t" && Array(u[i..<(i + word.count)]) == word {
+            if (i == 0 || !isName(u[i - 1])) && (i + word.count == u.count || !isName(u[i + word.count])) { return true }
+        }
+        return false
+    }
+
     private static let reasoningFields = ["reasoning_content", "thinking", "reasoning"]
 
     static func normalized(_ message: JinjaValue) throws -> JinjaValue {

@@ -55,6 +55,11 @@ final class JinjaHostileInputTests: XCTestCase {
         expectLimit("{{ x" + String(repeating: " if x", count: 20000) + " }}")
         expectLimit("{{ x" + String(repeating: "[0]", count: 20000) + " }}")
         expectLimit("{{ x" + String(repeating: "()", count: 20000) + " }}")
+        expectLimit("{{ [1]|slice(1000000000)|list }}")                                             // slice, format, groupby
+        expectLimit("{{ '%1000000000d'|format(1) }}")
+        expectLimit("{{ '%.99999999999999999999f'|format(1) }}")
+        expectLimit("{{ '%-9000000s%9000000s'|format('a', 'b') }}")
+        expectLimit("{% set x = [[1]] %}" + String(repeating: "{% set x = [x]|groupby(0) %}", count: 600) + "{{ x }}")
     }
 
     func testMalformedTemplatesAreSyntaxErrorsWithALine() {

@@ -88,7 +88,9 @@ final class RequestValidationTests: XCTestCase {
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"presence_penalty":2.5}"#), status: 400, param: "presence_penalty")
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"frequency_penalty":-2.01}"#), status: 400, param: "frequency_penalty")
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"logit_bias":{"5":1}}"#), status: 400, param: "logit_bias")
-        assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function"}]}"#), status: 400, param: "tools")
+        assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function"}]}"#), status: 400, param: "tools.0.function")
+        assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#),
+                    status: 400, param: "tools", code: "unsupported_parameter")   // the built-in format has no tools
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_object"}}"#), status: 400, param: "response_format")
         assertError(try chat(#"{"model":"random","messages":[{"role":"user","content":"a"}],"seed":99999999999999999999}"#), status: 400, param: "seed")
         let long = String(repeating: "x", count: 60)

@@ -1,7 +1,9 @@
 """Schemathesis hooks for the server's fuzz (test_schema_fuzz.py): requests name the served model (else nearly every
 generated request would stop at 404 model_not_found), and positive answer lengths are capped at 4 tokens, so the time
 budget buys many requests rather than a few long answers (the server's 3 s deadline bounds the rest). Values of the
-wrong type are left as generated: the negative cases still reach the validation."""
+wrong type are left as generated: the negative cases still reach the validation. Well-formed tool fields are made ones
+the served SmolLM2 can take (its template never reads `tools`; a tool message needs its call's id; arguments must be
+JSON text), so generated chats reach the device instead of stopping at those 400s (test_openai_client checks them)."""
 import schemathesis
 
 SERVED_MODEL = "smollm2"
@@ -19,4 +21,37 @@ def map_body(context, body):
                 body[key] = MAX_TOKENS
             elif isinstance(value, int) and not isinstance(value, bool) and value > MAX_TOKENS:
                 body[key] = MAX_TOKENS
+        _tame_tools(body)
     return body
+
+
+def _is_str_or_none(v):
+    return v is None or isinstance(v, str)
+
+
+def _tame_tools(body):
+    tools = body.get("tools")
+    if isinstance(tools, list) and all(isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)
+                                       and isinstance(t["function"].get("name"), str) for t in tools):
+        del body["tools"]
+    if body.get("tool_choice") in ("required",) or isinstance(body.get("tool_choice"), dict):
+        if isinstance(body.get("tool_choice"), dict) and not isinstance(body["tool_choice"].get("function"), dict):
+            return
+        body["tool_choice"] = "auto"
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        if "content" in m and m["content"] is None and not m.get("tool_calls"):
+            m["content"] = ""
+        if m.get("role") == "tool" and m.get("tool_call_id") is None and isinstance(m.get("content"), (str, list)):
+            m["tool_call_id"] = "call0"
+        calls = m.get("tool_calls")
+        if isinstance(calls, list):
+            for c in calls:
+                if isinstance(c, dict) and isinstance(c.get("function"), dict) and isinstance(c["function"].get("arguments"), str):
+                    c["function"]["arguments"] = "{}"
+            if calls and m.get("role") != "assistant" and isinstance(m.get("role"), str):
+                m["role"] = "assistant"

@@ -171,3 +171,32 @@ def test_client_errors_are_openai_errors(client):
     with pytest.raises(openai.BadRequestError) as e:
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "word " * 5000}])
     assert e.value.code == "context_length_exceeded"
+
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.",
+                                            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+
+
+def test_tools_need_a_template_that_reads_them(client):
+    # SmolLM2-Instruct's own template never reads `tools`: the model cannot be shown them, and the answer says so.
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Weather in Paris?"}], tools=[WEATHER])
+    assert e.value.param == "tools" and "template" in str(e.value)
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}], tool_choice="required")
+    assert e.value.param == "tool_choice"
+
+
+def test_tool_calls_and_results_reach_the_template(client):
+    # An OpenAI client's round trip (assistant content null beside tool_calls, arguments as a JSON string, a tool
+    # message) renders through the model's template and is answered.
+    messages = [{"role": "user", "content": "Weather in Paris?"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "22 degrees"}]
+    r = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=3, temperature=0)
+    assert r.choices[0].finish_reason in ("stop", "length") and r.choices[0].message.tool_calls is None
+    assert r.usage.prompt_tokens > 10
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model=MODEL, messages=[{"role": "tool", "content": "22"}])
+    assert e.value.param == "messages.0.tool_call_id"
