@@ -3,8 +3,13 @@ generated request would stop at 404 model_not_found), and positive answer length
 budget buys many requests rather than a few long answers (the server's 3 s deadline bounds the rest). Values of the
 wrong type are left as generated: the negative cases still reach the validation. Well-formed tool fields are made ones
 the served SmolLM2 can take (its template never reads `tools`; a tool message needs its call's id; arguments must be
-JSON text), so generated chats reach the device instead of stopping at those 400s (test_openai_client checks them)."""
+JSON text), so generated chats reach the device instead of stopping at those 400s (test_openai_client checks them) —
+in positive cases only: a negative case's violation (say a role outside the enum) must reach the server untouched, or
+the fuzz reports our own rewrite as "schema-violating request accepted" (schemathesis 4's CaseMetadata.components
+says how each part of a case was generated)."""
 import schemathesis
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.modes import GenerationMode
 
 SERVED_MODEL = "smollm2"
 MAX_TOKENS = 4
@@ -21,8 +26,25 @@ def map_body(context, body):
                 body[key] = MAX_TOKENS
             elif isinstance(value, int) and not isinstance(value, bool) and value > MAX_TOKENS:
                 body[key] = MAX_TOKENS
-        _tame_tools(body)
     return body
+
+
+@schemathesis.hook
+def map_case(context, case):
+    body = case.body
+    if isinstance(body, dict) and _body_is_positive(case):
+        _tame_tools(body)
+        case.body = body        # assigned, so schemathesis re-hashes the changed body
+    return case
+
+
+def _body_is_positive(case):
+    meta = case.meta
+    if meta is None:
+        return False
+    component = meta.components.get(ParameterLocation.BODY)
+    mode = component.mode if component is not None else meta.generation.mode
+    return mode == GenerationMode.POSITIVE
 
 
 def _is_str_or_none(v):
