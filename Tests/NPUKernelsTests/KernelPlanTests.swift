@@ -214,7 +214,7 @@ final class KernelManifestTests: XCTestCase {
                        "m.json: kernels[6] (rmsnorm_bf16): has both 'tiling' and 'tilings'")
         XCTAssertEqual(load(try mutated(#""tilings": [{"tile": 64, "cores": 8}, {"tile": 32, "cores": 8}]"#, #""tilings": []"#)),
                        "m.json: kernels[10] (add_bf16).tilings: must hold 1 to 16 candidates")
-        XCTAssertEqual(load(try mutated(#""tiling": {"block": 64, "splits": 4},"#, "")),
+        XCTAssertEqual(load(try mutated(#""tilings": [{"block": 64, "splits": 4}, {"block": 32, "splits": 4}],"#, "")),
                        "m.json: kernels[8] (attn_decode_bf16).tiling: is missing (give 'tiling' or 'tilings')")
         XCTAssertEqual(load(try mutated(#""dtype": "bf16", "count": "tm * tk", "depth": 2}"#,
                                         #""dtype": "fp8", "count": "tm * tk", "depth": 2}"#)),

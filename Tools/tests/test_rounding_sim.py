@@ -17,6 +17,12 @@ def run_fresh(code):
 
 
 class RoundingSimTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        rc = subprocess.run([sys.executable, "-c", "import numpy"], capture_output=True, timeout=60).returncode
+        if rc != 0:
+            raise unittest.SkipTest(f"rounding_sim needs numpy, which {sys.executable} does not have")
+
     def test_bf16_rounds_to_nearest_even(self):
         # 1 + 2^-8 is halfway between bf16 1 and 1 + 2^-7: ties go to the even mantissa (1); 1 + 3·2^-8 ties up to
         # 1 + 2^-6 (even); just above the half rounds up; negative values mirror.
