@@ -265,7 +265,8 @@ class Contract:
             return _io_range(lay.io_layout, region, n, l)
         size = lay.io_size
         # read: the host's inputs and every intermediate a later stage reads back (the prefix of natural rows)
-        back = {"qkv": lay.Q + 2 * lay.KV, "o": lay.H, "gu": 2 * lay.F, "d": lay.H, "packs": size["packs"],
+        # (a Qwen family's qkv holds fp32 rows, 2 slots a value: Kernels/decode/README.md "Qwen fp32 rows")
+        back = {"qkv": (lay.Q + 2 * lay.KV) * (2 if lay.io_layout.qkv_f32 else 1), "o": lay.H, "gu": 2 * lay.F, "d": lay.H, "packs": size["packs"],
                 "kqv": size["kqv"]}
         io_reads = [io("params", size["params"]), io("x", size["x"])]
         io_reads += [io(r, n, l) for l in range(L) for r, n in back.items()]

@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from layout import GEMV_ENTRIES, NG, PARAM_HEADER, STAGES, STATE_HEADER, DecodeLayout  # noqa: E402
 import roles  # noqa: E402
 from roles import (HUB_IN_SHIM, HUB_OUT_SHIM, HUB_TILE, KVG_COLUMNS, attention_tile, cli_kwargs, copy,  # noqa: E402
-                   drain_rows, fill_channels, forward, gemv_outputs, gemv_round, gemv_tile, give, linear, pack_column,
+                   drain_rows, drain_rows_f32, fill_channels, forward, gemv_outputs, gemv_round, gemv_tile, give, linear, pack_column,
                    take, vec, weight_channels, zero)
 
 AIECC_FLAGS = ["--dynamic-objFifos"]
@@ -75,6 +75,8 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     k_step = Kernel("attn_decode_packed_bf16", aobj, [vec(PN), vec(kvb), state_ty, vec(block, f32), i32, i32, i32, i32])
     k_finish = Kernel("attn_decode_out_bf16", aobj, [state_ty, vec(grp * hd), i32, i32])
     qwen = qwen_step(family, lay, hobj, eps)
+    # issue 17 (README "Qwen fp32 rows"): a Qwen family's QKV stage writes its fp32 accumulators, rounded once in the hub
+    k_out32 = Kernel("gemv_out_f32", gobj, [acc_ty, tm_ty, i32, i32]) if qwen else None
 
     # --- fifos ---
     # weights: channel (c, j) -> memory tile (c, 1) -> split to cores 4c+2j, 4c+2j+1 (a pair of tiles per object)
@@ -109,20 +111,22 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
 
     # --- gemv cores ---
     def gemv_body(g):
-        def gemv_core(wf, xb, out, x, xs, acc, k_gemv, k_out):
+        def gemv_core(wf, xb, out, x, xs, acc, k_gemv, k_out, *k_out32):
             roles.expect(wf, f"weights{g // 2}")      # channel (c, j) = g div 2 feeds cores 4c+2j, 4c+2j+1
             for _ in range_(L):
                 for s in STAGES:
                     take(xb, st[s]["K"] // S, x, 0, S, X_FROM[s])
                     roles.expect(out, OUT_REGION[s])
+                    f32 = bool(k_out32) and s == "QKV"
                     for _ in range_(st[s]["rho"]):
-                        gemv_round(wf, out, x, xs, acc, k_gemv, k_out, tm, tk, st[s]["ks"])
+                        gemv_round(wf, out, x, xs, acc, k_gemv, k_out32[0] if f32 else k_out, tm, tk, st[s]["ks"], f32)
         return gemv_core
 
     gemv_workers = []
     for g in range(NG):
         fn_args = [w_in[g].cons(), x_bcast.cons(), y_out[g].prod(), Buffer(vec(max(H, Q, F)), name=f"gx{g}"),
-                   Buffer(vec(tk), name=f"gxs{g}"), Buffer(acc_ty, name=f"gacc{g}"), k_gemv, k_out]
+                   Buffer(vec(tk), name=f"gxs{g}"), Buffer(acc_ty, name=f"gacc{g}"), k_gemv, k_out,
+                   *([k_out32] if k_out32 else [])]
         gemv_workers.append(Worker(gemv_body(g), fn_args, placement=gemv_tile(g)))
 
     # --- hub ---
@@ -232,8 +236,12 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             rt.drain(hub_out_c, arg, linear(total, start, n), task_group=tg, wait=True, placement=HUB_OUT_SHIM)
 
         def drain_gemv(tg, region, s, l):
-            """Column c's joined rounds -> rows [(r·NG + 4c)·tm, +4·tm) of the stage's io region."""
-            drain_rows(rt, gout_c, X, IO, lay.io(region, l), st[s]["rho"], tm, tg)
+            """Column c's joined rounds -> rows [(r·NG + 4c)·tm, +4·tm) of the stage's io region (a Qwen QKV stage:
+            fp32 rows, README "Qwen fp32 rows")."""
+            if qwen and s == "QKV":
+                drain_rows_f32(rt, gout_c, X, IO, lay.io(region, l), st[s]["rho"], tm, tg)
+            else:
+                drain_rows(rt, gout_c, X, IO, lay.io(region, l), st[s]["rho"], tm, tg)
 
         # the weights: one 3-D transfer per channel for the whole token (its group finishes last)
         wg = group()
@@ -249,10 +257,12 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             done(tg)
             # B: q, k, v to the hub; the packs back to io
             tg = group()
-            fill_hub(tg, X, IO, lay.io("qkv", l), Q + 2 * KV)
-            if qwen:     # issue 17: the family's weights to the hub, its fused rows back to io
+            if qwen:     # issue 17: the family's weights, then the fp32 rows to the hub; its fused rows back to io
                 fill_hub(tg, W, WB, lay.norm_offset("extra", l), 2 * lay.extra)
+                fill_hub(tg, X, IO, lay.io("qkv", l), 2 * (Q + 2 * KV))
                 drain_hub(tg, X, IO, lay.io("qkv_fused", l), lay.io_size["qkv_fused"])
+            else:
+                fill_hub(tg, X, IO, lay.io("qkv", l), Q + 2 * KV)
             drain_hub(tg, X, IO, lay.io("packs", l), nkv * PN)
             done(tg)
             # C: the new K/V rows; KV blocks and packs to the attention cores; kqv_out back to io
@@ -303,11 +313,13 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
 
 
 class qwen_step:
-    """Issue 17: the hub's extra step for a Qwen family, between the q/k/v rows' arrival and RoPE — its kernel, its
-    Buffers (appended to the hub Worker's arguments) and its body. Qwen2: the q ‖ k ‖ v rows and their biases
-    (weights BO, layout extra) into one buffer each, bias_add_bf16 in place, the biased rows to io qkv_fused (the
-    Qcur/Kcur/Vcur taps), then q ‖ k and v to the hub's buffers. Qwen3: q ‖ k and v as before, q_norm ‖ k_norm,
-    qk_norm_bf16 in place on q ‖ k, the normed rows to io qkv_fused (Qcur_normed/Kcur_normed). None for llama."""
+    """Issue 17: the hub's extra step for a Qwen family, between the q/k/v rows' arrival and RoPE — its kernels, its
+    Buffers (appended to the hub Worker's arguments) and its body. Rounded ONCE (README "Qwen fp32 rows"): io qkv holds
+    the QKV stage's fp32 rows; the hub takes the family's weights, then one head of fp32 rows (hd values, 2·hd slots,
+    into hub_row) at a time. Qwen2: the q ‖ k ‖ v biases (weights BO, layout extra), bias_add_f32_bf16 per head into
+    hub_qkvb, the biased rows to io qkv_fused (the Qcur/Kcur/Vcur taps), then q ‖ k and v to the hub's buffers. Qwen3:
+    q_norm ‖ k_norm, qk_norm_f32_bf16 per q/k head into the hub's q ‖ k, round_f32_bf16 per v head into its v, the
+    normed rows to io qkv_fused (Qcur_normed/Kcur_normed). None for llama."""
 
     def __new__(cls, family, lay, hobj, eps):
         return None if family == "llama" else super().__new__(cls)
@@ -316,32 +328,39 @@ class qwen_step:
         self.family, self.lay, self.eps = family, lay, eps
         i32, f32 = np.int32, np.float32
         Q, KV, hd = lay.Q, lay.KV, lay.hd
+        row = Buffer(vec(2 * hd), name="hub_row")            # one head: hd fp32 values in 2·hd bf16-typed slots
         if family == "qwen2":
             n = Q + 2 * KV
-            self.kernel = Kernel("bias_add_bf16", hobj, [vec(n), vec(n), vec(n), i32])
-            self.args = [Buffer(vec(n), name="hub_qkvb"), Buffer(vec(n), name="hub_bias"), self.kernel]
+            self.kernel = Kernel("bias_add_f32_bf16", hobj, [vec(2 * hd), vec(n), vec(n), i32, i32])
+            self.args = [row, Buffer(vec(n), name="hub_qkvb"), Buffer(vec(n), name="hub_bias"), self.kernel]
         else:
-            self.kernel = Kernel("qk_norm_bf16", hobj, [vec(Q + KV), vec(2 * hd), vec(Q + KV), i32, i32, i32, f32])
-            self.args = [Buffer(vec(2 * hd), name="hub_qkn"), self.kernel]
+            self.kernel = Kernel("qk_norm_f32_bf16", hobj, [vec(2 * hd), vec(2 * hd), vec(Q + KV), i32, i32, i32, f32])
+            self.k_round = Kernel("round_f32_bf16", hobj, [vec(2 * hd), vec(KV), i32, i32])
+            self.args = [row, Buffer(vec(2 * hd), name="hub_qkn"), self.kernel, self.k_round]
 
     def hub(self, hin, hout, qk, v, *args):
         lay, S = self.lay, self.lay.S
         Q, KV, hd = lay.Q, lay.KV, lay.hd
+        i32 = np_dtype_to_mlir_type(np.int32)
         if self.family == "qwen2":
-            qkvb, bias, k_bias = args
+            row, qkvb, bias, k_bias = args
             n = Q + 2 * KV
-            take(hin, n // S, qkvb, 0, S, "qkv")
             take(hin, n // S, bias, 0, S, "qkv_bias_w")
-            k_bias(qkvb, bias, qkvb, n)
+            for j in range_(n // hd):
+                take(hin, 2 * hd // S, row, 0, S, "qkv")
+                k_bias(row, bias, qkvb, index_cast(j, to=i32), hd)
             give([hout], n // S, qkvb, 0, S, "qkv_fused")
             copy(qk, 0, qkvb, 0, Q + KV)
             copy(v, 0, qkvb, Q + KV, KV)
         else:
-            qkn, k_qkn = args
-            take(hin, (Q + KV) // S, qk, 0, S, "qkv")
-            take(hin, KV // S, v, 0, S, "qkv")
+            row, qkn, k_qkn, k_round = args
             take(hin, 2 * hd // S, qkn, 0, S, "qk_norm_w")
-            k_qkn(qk, qkn, qk, lay.nh, lay.nkv, hd, self.eps)
+            for j in range_(lay.nh + lay.nkv):
+                take(hin, 2 * hd // S, row, 0, S, "qkv")
+                k_qkn(row, qkn, qk, index_cast(j, to=i32), lay.nh, hd, self.eps)
+            for h in range_(lay.nkv):
+                take(hin, 2 * hd // S, row, 0, S, "qkv")
+                k_round(row, v, index_cast(h, to=i32), hd)
             give([hout], (Q + KV) // S, qk, 0, S, "qkv_fused")
 
 

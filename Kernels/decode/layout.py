@@ -157,7 +157,9 @@ class IOLayout:
 
         def R(s, t):
             return pad(rows[s][0], NG * t)
-        size = {"params": self.params, "x": H, "qkv": R("QKV", tm), "o": R("O", tm), "gu": R("GU", tm),
+        # issue 17 (README "Qwen fp32 rows"): a Qwen family's QKV stage writes fp32 rows, 2 bf16 slots a value
+        self.qkv_f32 = bool(fused)
+        size = {"params": self.params, "x": H, "qkv": R("QKV", tm) * (2 if fused else 1), "o": R("O", tm), "gu": R("GU", tm),
                 "d": R("D", tm), "packs": m["kvHeads"] * self.PN, "kqv": Q, "attn_norm": H, "ffn_inp": H,
                 "ffn_norm": H, "act": F, "l_out": H, "x_final": H, "result_norm": H, "logits": R("LM", tm_lm),
                 "bests": NG * tm_lm, "token": self.S}

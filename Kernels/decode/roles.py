@@ -69,9 +69,10 @@ def gemv_outputs(tm):
     return gout, y_out
 
 
-def gemv_round(wf, out, x, xs, acc, k_gemv, k_out, tm, tk, ks):
+def gemv_round(wf, out, x, xs, acc, k_gemv, k_out, tm, tk, ks, f32=False):
     """One round of a gemv core: its tile's ks k-slices (one weight object each, first with first = 1) over the
-    local x, then tm rows out."""
+    local x, then tm rows out — bf16 (k_out = gemv_out_bf16), or with f32 (a Qwen QKV stage, issue 17: README "Qwen
+    fp32 rows") the fp32 accumulators as two objects of tm slots (k_out = gemv_out_f32, halves 0 and 1)."""
     copy(xs, 0, x, 0, tk)
     w = wf.acquire(1)
     k_gemv(w, xs, acc, tm, tk, 1)
@@ -82,6 +83,12 @@ def gemv_round(wf, out, x, xs, acc, k_gemv, k_out, tm, tk, ks):
             w = wf.acquire(1)
             k_gemv(w, xs, acc, tm, tk, 0)
             wf.release(1)
+    if f32:
+        for half in range(2):
+            y = out.acquire(1)
+            k_out(acc, y, tm, half)
+            out.release(1)
+        return
     y = out.acquire(1)
     k_out(acc, y, tm)
     out.release(1)
@@ -101,6 +108,14 @@ def drain_rows(rt, gout_c, X, total, start, rho, tm, tg):
     """Column c's joined rounds -> rows [start + (r·16 + 4c)·tm, +4·tm) of an io region, r < rho (awaited)."""
     for c in range(4):
         tap = TensorAccessPattern((1, total), start + 4 * c * tm, [1, 1, rho, 4 * tm], [0, 0, 16 * tm, 1])
+        rt.drain(gout_c[c], X, tap, task_group=tg, wait=True, placement=Tile(c, 0))
+
+
+def drain_rows_f32(rt, gout_c, X, total, start, rho, tm, tg):
+    """A Qwen QKV stage's fp32 rows (issue 17): column c's joined objects (per round, half 0 then half 1 of its 4
+    cores' tiles) -> core 4c + k's half h of round r at start + 2·(r·16 + 4c + k)·tm + h·tm, r < rho (awaited)."""
+    for c in range(4):
+        tap = TensorAccessPattern((1, total), start + 8 * c * tm, [rho, 2, 4, tm], [32 * tm, tm, 2 * tm, 1])
         rt.drain(gout_c[c], X, tap, task_group=tg, wait=True, placement=Tile(c, 0))
 
 

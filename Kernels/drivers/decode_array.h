@@ -152,7 +152,10 @@ class Array {
     // io_out + (r·16 + 4c)·tm. With `io_bests` ≥ 0 (the LM stage) each core folds argmax_f32 over its tiles' valid
     // rows (< st.rows) and after the last round emits its best object (its best in slots 0–3, the rest 0), drained
     // by the columns to io_bests + c·4·tm.
-    bool gemv_stage(const npuk_decode_stage &st, int64_t io_out, int64_t io_bests = -1) {
+    // With `f32` (a Qwen QKV stage, issue 17: Kernels/decode/README.md "Qwen fp32 rows") each core writes its fp32
+    // accumulators as two objects per round (gemv_out_f32 halves 0, 1; no rounding) and each column's joins drain to
+    // the fp32 rows of io_out (row n at slots 2n, 2n + 1), `[rho, 2 halves, 4 cores, tm]` (drain_f32).
+    bool gemv_stage(const npuk_decode_stage &st, int64_t io_out, int64_t io_bests = -1, bool f32 = false) {
         const int slices = int(st.k / tk), ng = NPUK_DECODE_GEMV_CORES;
         const bool lm = io_bests >= 0;
         int slot = 0, oslot = 0;
@@ -178,6 +181,14 @@ class Array {
                     default: gemv_bf16(reinterpret_cast<const bfloat16 *>(c.w[slot]), c.xs, c.acc, tm, tk, ks == 0);
                     }
                 }
+            }
+            if (f32) {
+                for (int half = 0; half < 2; ++half, oslot ^= 1) {
+                    if (exec)
+                        for (auto &c : g) gemv_out_f32(c.acc, c.y[oslot], tm, half);
+                    drain_f32(io_out, r, half, oslot);
+                }
+                continue;
             }
             for (int core = 0; core < ng; ++core) {
                 GemvCore &c = g[core];
@@ -206,6 +217,20 @@ class Array {
         for (int col = 0; col < 4; ++col) {
             for (int k = 0; k < 4; ++k) std::memcpy(join[col] + k * tm, g[4 * col + k].y[slot], 2 * size_t(tm));
             std::memcpy(io + at + int64_t(4 * col) * tm, join[col], 8 * size_t(tm));
+            t.gemv_drain[col] += 8 * tm;
+            t.io_written += 8 * tm;
+        }
+    }
+
+    // The f32 stage's joins of half `half` of round r (objects `slot`): core 4·col + k's tm slots (fp32 rows
+    // [half·tm/2, +tm/2) of its tile t = 16r + 4·col + k) drained by shim (col, 0) S2MM to at + 2·t·tm + half·tm.
+    void drain_f32(int64_t at, int64_t r, int half, int slot) {
+        for (int col = 0; col < 4; ++col) {
+            for (int k = 0; k < 4; ++k) std::memcpy(join[col] + k * tm, g[4 * col + k].y[slot], 2 * size_t(tm));
+            for (int k = 0; k < 4; ++k) {
+                const int64_t t16 = r * NPUK_DECODE_GEMV_CORES + 4 * col + k;
+                std::memcpy(io + at + 2 * t16 * tm + half * tm, join[col] + k * tm, 2 * size_t(tm));
+            }
             t.gemv_drain[col] += 8 * tm;
             t.io_written += 8 * tm;
         }

@@ -45,8 +45,9 @@ class Token : Array {
     std::vector<bfloat16 *> kvobj, packobj, attnjoin;
     // the hub core's Buffers (decode_token.py hub_buffers)
     bfloat16 *prm, *cs, *xa, *xr, *tb, *yb, *qk, *qr, *vb, *pk, *gate, *up, *act;
-    // issue 17 (decode_token.py qwen_step's Buffers): Qwen2 hub_qkvb, hub_bias; Qwen3 hub_qkn
-    bfloat16 *qkvb = nullptr, *bias = nullptr, *qkn = nullptr;
+    // issue 17 (decode_token.py qwen_step's Buffers): Qwen2 hub_qkvb, hub_bias; Qwen3 hub_qkn; both hub_row (one
+    // head of fp32 q/k/v rows: hd fp32 values in 2·hd bf16-typed slots)
+    bfloat16 *qkvb = nullptr, *bias = nullptr, *qkn = nullptr, *row = nullptr;
     void qwen_step(int l);
 
     bool allocate();
@@ -85,6 +86,7 @@ bool Token::allocate() {
         } else if (L.family == 2) {
             qkn = a.alloc<bfloat16>(size_t(L.extra_values));
         }
+        if (L.family != 0) row = a.alloc<bfloat16>(2 * size_t(hd));
         if (a.overflowed()) return false;
     }
     // one attention core per KV head: pack (depth 1), K ‖ V blocks (depth 2), output (depth 1), state, scores
@@ -146,25 +148,34 @@ void Token::rope_and_packs(int l) {
     }
 }
 
-// Issue 17, decode_token.py qwen_step: the family's step on the hub between the q/k/v rows and RoPE. Qwen2: q ‖ k ‖ v
-// and the biases in, bias_add_bf16 in place, the biased rows to io qkv_fused, then q ‖ k and v to the hub's buffers.
-// Qwen3: q ‖ k and v in as before, q_norm ‖ k_norm in, qk_norm_bf16 in place on q ‖ k, the normed rows to qkv_fused.
+// Issue 17, decode_token.py qwen_step: the family's step on the hub between the q/k/v rows and RoPE, rounding ONCE
+// (Kernels/decode/README.md "Qwen fp32 rows"): io qkv holds the QKV stage's fp32 rows. The family's weights first,
+// then the rows one head (hd fp32 = 2·hd slots) at a time. Qwen2: the biases, bias_add_f32_bf16 per head of q ‖ k ‖ v
+// into hub_qkvb, the biased rows to io qkv_fused, then q ‖ k and v to the hub's buffers. Qwen3: q_norm ‖ k_norm,
+// qk_norm_f32_bf16 per q/k head into hub_qk, round_f32_bf16 per v head into hub_v, the normed rows to qkv_fused.
 void Token::qwen_step(int l) {
-    const int64_t q = L.q_dim, kvd = L.kv_dim;
+    const int64_t q = L.q_dim, kvd = L.kv_dim, hd = L.head_dim;
     const npuk_decode_io_layer &io_l = L.io_layer[l];
     if (L.family == 1) {
         const int64_t n = q + 2 * kvd;
-        take_io(qkvb, io_l.qkv, n);
         take_weights(bias, L.extra[l], n);
-        if (exec) bias_add_bf16(qkvb, bias, qkvb, int32_t(n));
+        for (int64_t j = 0; j < n / hd; ++j) {
+            take_io(row, io_l.qkv + 2 * j * hd, 2 * hd);
+            if (exec) bias_add_f32_bf16(row, bias, qkvb, int32_t(j), int32_t(hd));
+        }
         give_io(io_l.qkv_fused, qkvb, n);
         std::memcpy(qk, qkvb, 2 * size_t(q + kvd));
         std::memcpy(vb, qkvb + q + kvd, 2 * size_t(kvd));
     } else {
-        take_io(qk, io_l.qkv, q + kvd);
-        take_io(vb, io_l.qkv + q + kvd, kvd);
         take_weights(qkn, L.extra[l], L.extra_values);
-        if (exec) qk_norm_bf16(qk, qkn, qk, L.heads, L.kv_heads, L.head_dim, L.eps);
+        for (int j = 0; j < L.heads + L.kv_heads; ++j) {
+            take_io(row, io_l.qkv + 2 * j * hd, 2 * hd);
+            if (exec) qk_norm_f32_bf16(row, qkn, qk, j, L.heads, int32_t(hd), L.eps);
+        }
+        for (int h = 0; h < L.kv_heads; ++h) {
+            take_io(row, io_l.qkv + 2 * (q + kvd + h * hd), 2 * hd);
+            if (exec) round_f32_bf16(row, vb, h, int32_t(hd));
+        }
         give_io(io_l.qkv_fused, qk, q + kvd);
     }
 }
@@ -234,7 +245,7 @@ int32_t Token::run() {
         if (exec) rmsnorm_bf16(xa, tb, yb, int32_t(H), L.eps);
         begin_x();
         give_and_broadcast(io_l.attn_norm, yb, H);
-        if (!gemv_stage(L.stage[NPUK_STAGE_QKV], io_l.qkv)) return NPUK_BAD_LAYOUT;
+        if (!gemv_stage(L.stage[NPUK_STAGE_QKV], io_l.qkv, -1, L.family != 0)) return NPUK_BAD_LAYOUT;
         // 2. RoPE, packs, K/V rows; the attention cores
         rope_and_packs(l);
         attention(l);

@@ -6,12 +6,15 @@
 extern "C" {
 void gemv_bf16(const bfloat16 *w, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void gemv_out_bf16(const float *acc, bfloat16 *y, int32_t rows);
+void gemv_out_f32(const float *acc, bfloat16 *y, int32_t rows, int32_t half);
 void gemv_q4_1_blocks(const uint8_t *blocks, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void gemv_q4_0(const uint8_t *w, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void rmsnorm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t n, float eps);
 void head_rmsnorm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t heads, int32_t head_dim, float eps);
 void qk_norm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t q_heads, int32_t k_heads, int32_t head_dim,
                   float eps);
+void qk_norm_f32_bf16(const bfloat16 *row, const bfloat16 *w, bfloat16 *y, int32_t head, int32_t q_heads, int32_t head_dim,
+                      float eps);
 void rope_halfsplit_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void rope_adjacent_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void attn_decode_init_f32(float *state, int32_t group, int32_t head_dim);
@@ -24,6 +27,8 @@ void attn_decode_out_bf16(const float *state, bfloat16 *out, int32_t group, int3
 void swiglu_bf16(const bfloat16 *gate, const bfloat16 *up, bfloat16 *out, int32_t n);
 void add_bf16(const bfloat16 *a, const bfloat16 *b, bfloat16 *out, int32_t n);
 void bias_add_bf16(const bfloat16 *x, const bfloat16 *b, bfloat16 *y, int32_t n);
+void bias_add_f32_bf16(const bfloat16 *row, const bfloat16 *b, bfloat16 *y, int32_t head, int32_t n);
+void round_f32_bf16(const bfloat16 *row, bfloat16 *y, int32_t head, int32_t n);
 void argmax_f32(const float *logits, int32_t rows, int32_t base, int32_t *best, int32_t first);
 void argmax_merge_f32(const int32_t *bests, int32_t n, int32_t *token);
 void matmul_bf16(const bfloat16 *a, const bfloat16 *b, float *acc, int32_t tr, int32_t tk, int32_t tn, int32_t first);

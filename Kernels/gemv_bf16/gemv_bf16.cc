@@ -1,4 +1,5 @@
-// gemv_bf16: a (rows x k) bf16 weight tile times a k-slice of x, accumulated in fp32; bf16 output on the last slice.
+// gemv_bf16: a (rows x k) bf16 weight tile times a k-slice of x, accumulated in fp32; bf16 output on the last slice
+// (gemv_out_bf16), or the fp32 accumulators themselves for a Qwen QKV stage (gemv_out_f32, issue 17: rounded once, later).
 #include <aie_api/aie.hpp>
 #include <stdint.h>
 
@@ -39,6 +40,16 @@ void gemv_out_bf16(const float *__restrict acc, bfloat16 *__restrict y, int32_t 
         a.from_vector(aie::load_v<kVec / 2>(acc + r));
         aie::store_v(y + r, a.to_vector<bfloat16>());
     }
+}
+
+// Issue 17 (Qwen's QKV stage, Kernels/decode/README.md "Qwen fp32 rows"): half `half` (0, 1) of the fp32
+// accumulators, acc[half·rows/2, +rows/2), as their own bytes into y's rows bf16-typed slots (fp32 value i in slots
+// 2i, 2i + 1: low, high 16 bits) — no rounding; the hub rounds once after the bias or the q/k norm. rows % 16 == 0.
+void gemv_out_f32(const float *__restrict acc, bfloat16 *__restrict y, int32_t rows, int32_t half) {
+    const int n = rows / 2;
+    const float *src = acc + half * n;
+    float *dst = reinterpret_cast<float *>(y);
+    for (int r = 0; r < n; r += 8) aie::store_v(dst + r, aie::load_v<8>(src + r));
 }
 
 } // extern "C"

@@ -159,8 +159,10 @@ struct npuk_decode_layout {
     // io BO (bf16 elements)
     int64_t io_params, io_x, io_x_final, io_elements;
     const struct npuk_decode_io_layer *io_layer;   // [layers]
-    // issue 17: the model family's attention-half step in the hub, before RoPE. family 0 llama (none), 1 qwen2
-    // (bias_add_bf16 on q ‖ k ‖ v with extra_values = q + 2 kv biases), 2 qwen3 (qk_norm_bf16 on q ‖ k with
+    // issue 17: the model family's attention-half step in the hub, before RoPE, rounding once: for family != 0 the
+    // QKV stage writes fp32 rows to io qkv (gemv_out_f32; row n in bf16 slots 2n, 2n + 1: io_layer.qkv spans 2·R_QKV
+    // slots) and the hub reads them a head at a time. family 0 llama (none), 1 qwen2 (bias_add_f32_bf16 on q ‖ k ‖ v
+    // with extra_values = q + 2 kv biases), 2 qwen3 (qk_norm_f32_bf16 on q ‖ k, round_f32_bf16 on v, with
     // extra_values = 2 head_dim: q_norm ‖ k_norm); extra: [layers] byte offsets of those bf16 weights in the weights
     // BO; fused_values: values the hub drains to io qkv_fused per layer.
     int32_t family, extra_values, fused_values, unused_family;

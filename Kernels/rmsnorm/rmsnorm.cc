@@ -1,5 +1,7 @@
 // rmsnorm_bf16: y = x * w / sqrt(mean(x^2) + eps) for one row, statistics in fp32, output rounded to nearest even;
-// head_rmsnorm_bf16: the same per head_dim slice of a row, qk_norm_bf16 over q ‖ k (Qwen3's q_norm / k_norm, issue 17).
+// head_rmsnorm_bf16: the same per head_dim slice of a row, qk_norm_bf16 over q ‖ k (Qwen3's q_norm / k_norm, issue 17);
+// qk_norm_f32_bf16: one head of the decode hub's fp32 q/k rows normed in fp32 and rounded once (Kernels/decode/README.md
+// "Qwen fp32 rows").
 #include <aie_api/aie.hpp>
 #include <stdint.h>
 
@@ -64,6 +66,32 @@ void qk_norm_bf16(const bfloat16 *x, const bfloat16 *__restrict w, bfloat16 *y, 
     head_rmsnorm_bf16(x, w, y, q_heads, head_dim, eps);
     if (k_heads > 0)
         head_rmsnorm_bf16(x + q_heads * head_dim, w + head_dim, y + q_heads * head_dim, k_heads, head_dim, eps);
+}
+
+// row: head_dim fp32 values (head `head` of the q ‖ k rows, gemv accumulators: fp32 i in bf16-typed slots 2i, 2i + 1);
+// w: q_norm ‖ k_norm (2·head_dim bf16; heads < q_heads take q_norm); y: the q ‖ k row (bf16), head `head` at
+// head·head_dim. y = bf16((x·scale)·w), scale = 1/sqrt(mean(x²) + eps), all in fp32 and rounded once (llama.cpp
+// rms_norm then mul; HF Qwen3RMSNorm). head_dim % 16 == 0.
+void qk_norm_f32_bf16(const bfloat16 *__restrict row, const bfloat16 *__restrict w, bfloat16 *__restrict y, int32_t head,
+                      int32_t q_heads, int32_t head_dim, float eps) {
+    event0();
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    const float *x = reinterpret_cast<const float *>(row);
+    const bfloat16 *wh = w + (head < q_heads ? 0 : head_dim);
+    bfloat16 *yh = y + head * head_dim;
+    aie::accum<accfloat, 16> ss = aie::zeros<accfloat, 16>();
+    for (int j = 0; j < head_dim; j += 16) {
+        aie::vector<float, 16> xv = aie::load_v<16>(x + j);
+        ss = aie::mac(ss, xv, xv);
+    }
+    const float scale = aie::invsqrt(aie::reduce_add(ss.to_vector<float>()) / float(head_dim) + eps);
+    for (int j = 0; j < head_dim; j += 16) {
+        aie::accum<accfloat, 16> wf;
+        wf.from_vector(aie::load_v<16>(wh + j));
+        aie::accum<accfloat, 16> xs = aie::mul(aie::load_v<16>(x + j), scale);
+        aie::store_v(yh + j, aie::mul(xs.to_vector<float>(), wf.to_vector<float>()).to_vector<bfloat16>());
+    }
+    event1();
 }
 
 } // extern "C"

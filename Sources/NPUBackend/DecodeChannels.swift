@@ -58,13 +58,14 @@ extension DecodeLayout {
 
     /// A gemv phase: every weight channel's share of the stage through its memory tile to its two cores, each core's
     /// output rows (and, for the LM stage, its best object) joined per column and drained; its drain is read back.
-    static func gemvPhase(_ name: String, _ s: StageShape, tm: Int) -> DecodePhase {
+    static func gemvPhase(_ name: String, _ s: StageShape, tm: Int, f32: Bool = false) -> DecodePhase {
         var bytes: [DecodeChannel: Int] = [:]
         for ch in 0..<channels {
             bytes[.weights(ch)] = s.channelBytes
             bytes[DecodeChannel(kind: .memTileS2MM, name: "col \(ch / 2) weights \(ch % 2)")] = s.channelBytes
         }
-        let out = s.rounds * 2 * tm + (s.stage == .lm ? 2 * tm : 0)   // per core: its tiles' rows (and the LM best)
+        // per core: its tiles' rows (fp32 for a Qwen QKV stage: two objects of tm slots per round), and the LM best
+        let out = s.rounds * 2 * tm * (f32 ? 2 : 1) + (s.stage == .lm ? 2 * tm : 0)
         for g in 0..<gemvCores {
             bytes[DecodeChannel(kind: .memTileMM2S, name: "col \(g / 4) to core \(g % 4)")] = s.channelBytes / 2
             bytes[DecodeChannel(kind: .memTileS2MM, name: "col \(g / 4) from core \(g % 4)")] = out
@@ -83,13 +84,16 @@ extension DecodeLayout {
         func hub(_ name: String, in i: Int, out o: Int, broadcast b: Int = 0, waits: Int = 0) {
             list.append(Self.hubPhase(name, in: i, out: o, broadcast: b, waits: waits))
         }
-        func gemv(_ name: String, _ stage: Stage) { list.append(Self.gemvPhase(name, stages[stage.rawValue], tm: tm)) }
+        func gemv(_ name: String, _ stage: Stage) {
+            list.append(Self.gemvPhase(name, stages[stage.rawValue], tm: tm, f32: stage == .qkv && qkvF32))
+        }
         for l in 0..<c.layerCount {
             let p = "layer \(l) "
             hub(p + "hub: attn_norm", in: (l == 0 ? paramsValues + H : 0) + H, out: H, broadcast: H)
             gemv(p + "gemv QKV", .qkv)                                  // wait: qkv drained, read back
-            // issue 17: a Qwen layer's extra weights in, its fused rows out (qkv_fused, awaited with the packs)
-            hub(p + "hub: RoPE, packs, K/V rows", in: c.qDim + 2 * c.kvDim + extraValues,
+            // issue 17: a Qwen layer's extra weights and fp32 q/k/v rows (2 slots a value) in, its fused rows out
+            // (qkv_fused, awaited with the packs)
+            hub(p + "hub: RoPE, packs, K/V rows", in: (c.qDim + 2 * c.kvDim) * (qkvF32 ? 2 : 1) + extraValues,
                 out: nkv * pack + 2 * c.kvDim + fusedValues, waits: 1)   // packs
             var a: [DecodeChannel: Int] = [:]
             for i in 0..<packFifos {

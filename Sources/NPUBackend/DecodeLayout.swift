@@ -81,6 +81,12 @@ public struct DecodeLayout: Sendable, Equatable {
     /// family_extra): Qwen2 q ‖ k ‖ v biases (Q + 2KV values), Qwen3 q_norm ‖ k_norm (2·headDim), Llama none; and
     /// the values the hub drains to io qkv_fused per layer (Qwen2 Q + 2KV, Qwen3 Q + KV, Llama 0).
     public let extraValues: Int, extraOffsets: [Int], fusedValues: Int
+    /// Issue 17 (Kernels/decode/README.md "Qwen fp32 rows"): a Qwen family's QKV stage writes its fp32 accumulators
+    /// (rounded once, in the hub), so io qkv holds R_QKV fp32 values, row n in bf16 slots 2n, 2n + 1 (the fp32's own
+    /// little-endian bytes); Llama's holds R_QKV bf16 rows.
+    public var qkvF32: Bool { config.family != .llama }
+    /// bf16 slots of one layer's io qkv region: R_QKV, twice that when `qkvF32`.
+    public var qkvSlots: Int { stages[0].paddedRows * (qkvF32 ? 2 : 1) }
     public let streamsOffset: Int
     /// One object of a weight channel: two tiles (the split's halves).
     public let pairBytes: Int
@@ -258,7 +264,8 @@ public struct DecodeLayout: Sendable, Equatable {
         ioX = region(H)
         var regions: [LayerRegions] = []
         for _ in 0..<L {
-            regions.append(LayerRegions(qkv: region(stages[0].paddedRows), o: region(stages[1].paddedRows),
+            let qkvSlots = stages[0].paddedRows * (c.family == .llama ? 1 : 2)   // = self.qkvSlots
+            regions.append(LayerRegions(qkv: region(qkvSlots), o: region(stages[1].paddedRows),
                                         gu: region(stages[2].paddedRows), d: region(stages[3].paddedRows),
                                         packs: region(nkv * pack), kqv: region(Q), attnNorm: region(H), ffnInp: region(H),
                                         ffnNorm: region(H), act: region(F), lOut: region(H), qkvFused: region(fusedValues)))

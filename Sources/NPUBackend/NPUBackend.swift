@@ -329,6 +329,12 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         return (0..<count).map { bf16ToFloat(raw.load(fromByteOffset: 2 * $0, as: UInt16.self)) }
     }
 
+    /// `count` fp32 values of io from bf16 element `at` (two slots each: a Qwen QKV stage's rows, DecodeLayout.qkvF32).
+    private func f32Values(at: Int, count: Int) throws -> [Float] {
+        let raw = try io.readableHostBytes(offset: 2 * at, size: 4 * count)
+        return (0..<count).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }
+    }
+
     private func readToken() throws -> Int {
         let at = 2 * layout.ioToken
         try io.sync(.fromDevice, offset: at, size: 4)
@@ -534,7 +540,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
         for (i, r) in l.layers.enumerated() {
             func put(_ name: String, _ v: [Float]) { captured["\(name)-\(i)", default: []] += v }
             put("attn_norm", try bf16Values(at: r.attnNorm, count: H))
-            let qkv = try bf16Values(at: r.qkv, count: c.qDim + 2 * c.kvDim)
+            // issue 17: a Qwen family's qkv region holds the QKV stage's fp32 rows (rounded once, in the hub)
+            let qkv = l.qkvF32 ? try f32Values(at: r.qkv, count: c.qDim + 2 * c.kvDim)
+                : try bf16Values(at: r.qkv, count: c.qDim + 2 * c.kvDim)
             // issue 17: Qwen2's products are Q/K/Vcur_mm and the hub's biased rows (qkv_fused) Q/K/Vcur
             let mm = c.family.hasQKVBias ? "_mm" : ""
             put("Qcur" + mm, Array(qkv[0..<c.qDim]))
