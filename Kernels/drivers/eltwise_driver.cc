@@ -61,6 +61,30 @@ int32_t npuk_bias_add_bf16(const uint16_t *x, const uint16_t *b, uint16_t *y, in
     return NPUK_OK;
 }
 
+// Issue 17, single rounding: the hub's Qwen step on fp32 rows (decode_driver.cc Token::qwen_step's kernel calls).
+int32_t npuk_qwen_hub_f32(const float *x, const uint16_t *w, uint16_t *y, int32_t family, int32_t q_heads,
+                          int32_t kv_heads, int32_t head_dim, float eps) {
+    if ((family != 1 && family != 2) || q_heads <= 0 || kv_heads <= 0 || head_dim <= 0 || head_dim % 16)
+        return NPUK_BAD_SHAPE;
+    const long heads = long(q_heads) + 2L * kv_heads, n = heads * head_dim;
+    const long wn = family == 1 ? n : 2L * head_dim;
+    emu::power_on();
+    emu::CoreArena arena;
+    bfloat16 *wbuf = arena.alloc<bfloat16>(size_t(wn));
+    bfloat16 *row = arena.alloc<bfloat16>(2 * size_t(head_dim));   // one head: head_dim fp32 values
+    bfloat16 *out = arena.alloc<bfloat16>(size_t(n));
+    if (arena.overflowed()) return NPUK_CORE_MEMORY;
+    emu::dma_2d(wbuf, emu::bf(w), 1, int(wn), 0);
+    for (long j = 0; j < heads; ++j) {
+        std::memcpy(row, x + j * head_dim, 4 * size_t(head_dim));
+        if (family == 1) bias_add_f32_bf16(row, wbuf, out, int32_t(j), head_dim);
+        else if (j < q_heads + kv_heads) qk_norm_f32_bf16(row, wbuf, out, int32_t(j), q_heads, head_dim, eps);
+        else round_f32_bf16(row, out + (q_heads + kv_heads) * long(head_dim), int32_t(j - q_heads - kv_heads), head_dim);
+    }
+    std::memcpy(y, out, sizeof(uint16_t) * size_t(n));
+    return NPUK_OK;
+}
+
 int32_t npuk_rope_bf16(const uint16_t *x, uint16_t *y, int32_t rows, int32_t heads, int32_t head_dim, int32_t start,
                        int32_t adjacent, const float *cos_table, const float *sin_table, int32_t table_positions) {
     if (rows <= 0 || heads <= 0 || head_dim <= 0 || (head_dim % 32 && head_dim != 16) || start < 0 ||

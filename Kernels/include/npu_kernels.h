@@ -66,6 +66,13 @@ int32_t npuk_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int
 int32_t npuk_head_rmsnorm_bf16(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t rows, int32_t heads,
                                int32_t head_dim, float eps);
 int32_t npuk_bias_add_bf16(const uint16_t *x, const uint16_t *b, uint16_t *y, int32_t rows, int32_t n);
+// The decode hub's Qwen step as it runs since single rounding (Kernels/decode/README.md "Qwen fp32 rows"): one token's
+// fp32 q ‖ k ‖ v row x (q_heads + 2·kv_heads heads of head_dim fp32 values, the QKV stage's accumulators) read one
+// head at a time into the hub's 2·head_dim-slot buffer and written as bf16 once into y (same length). family 1
+// (Qwen2): w = the q ‖ k ‖ v biases, bias_add_f32_bf16 per head; family 2 (Qwen3): w = q_norm ‖ k_norm (2·head_dim),
+// qk_norm_f32_bf16 per q/k head, round_f32_bf16 per v head.
+int32_t npuk_qwen_hub_f32(const float *x, const uint16_t *w, uint16_t *y, int32_t family, int32_t q_heads,
+                          int32_t kv_heads, int32_t head_dim, float eps);
 
 // RoPE of `rows` rows (heads x head_dim each, head_dim a multiple of 32 or 16) at positions start.., pairing 0 =
 // half-split, 1 = adjacent. cos/sin: the host's fp32 tables (table_positions x head_dim/2), from

@@ -243,7 +243,7 @@ final class PythonMirrorTests: XCTestCase {
         var base: [String: Int] = [:]
         for p in positions.filter({ $0 < l.context }) + [l.context - 1] { base["\(p)"] = l.kvRowBase(position: p) }
         let r = l.layers[0], lb = r.qkv
-        let sizes: [String: Int] = ["params": l.paramsValues, "x": c.hiddenSize, "qkv": l.stages[0].paddedRows,
+        let sizes: [String: Int] = ["params": l.paramsValues, "x": c.hiddenSize, "qkv": l.qkvSlots,   // fp32 rows for Qwen
                                     "o": l.stages[1].paddedRows, "gu": l.stages[2].paddedRows, "d": l.stages[3].paddedRows,
                                     "packs": c.kvHeadCount * l.pack, "kqv": c.qDim, "attn_norm": c.hiddenSize,
                                     "ffn_inp": c.hiddenSize, "ffn_norm": c.hiddenSize, "act": c.intermediateSize,
