@@ -331,7 +331,10 @@ public struct DecodeLayout: Sendable, Equatable {
         let c = config, S = 2 * hubSlice, H = 2 * c.hiddenSize
         let kmax = stages.map(\.k).max()!, tile = stages[0].tileBytes
         let gemv = sum([S, S, 2 * kmax, 2 * tk, tile, tile, 4 * tm, 2 * tm, 2 * tm])
-        let qwen = c.family == .qwen2 ? [2 * extraValues, 2 * extraValues] : c.family == .qwen3 ? [2 * extraValues] : []
+        // issue 17 (decode_token.py qwen_step): hub_row (one head of fp32 q/k/v, 2·headDim slots), then Qwen2's hub_qkvb
+        // and hub_bias, or Qwen3's hub_qkn
+        let row = 4 * c.headDim
+        let qwen = c.family == .qwen2 ? [row, 2 * extraValues, 2 * extraValues] : c.family == .qwen3 ? [row, 2 * extraValues] : []
         let hub = sum([S, S, S, S, S, S, 2 * paramsValues, 2 * c.headDim, H, H, H, H, 2 * (c.qDim + c.kvDim),
                        2 * (c.qDim + c.kvDim), 2 * c.kvDim, 2 * pack, 2 * tm, 2 * tm, 2 * tm] + qwen)
         let attention = sum([2 * pack, 2 * kvHeadStride, 2 * kvHeadStride, 2 * c.groupSize * c.headDim,
