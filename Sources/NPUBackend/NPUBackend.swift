@@ -545,9 +545,22 @@ public final class NPUBackend: Backend, @unchecked Sendable {
                 : try bf16Values(at: r.qkv, count: c.qDim + 2 * c.kvDim)
             // issue 17: Qwen2's products are Q/K/Vcur_mm and the hub's biased rows (qkv_fused) Q/K/Vcur
             let mm = c.family.hasQKVBias ? "_mm" : ""
+            let packs = try bf16Values(at: r.packs, count: c.kvHeadCount * l.pack)
             put("Qcur" + mm, Array(qkv[0..<c.qDim]))
             put("Kcur" + mm, Array(qkv[c.qDim..<c.qDim + c.kvDim]))
-            put("Vcur" + mm, Array(qkv[(c.qDim + c.kvDim)...]))
+            if c.family.hasQKNorm {
+                // Qwen3's v is the fp32 product rounded once by the hub (round_f32_bf16): the Vcur the attention and the
+                // KV cache use, as each pack carries it (a tap of the fp32 row would credit the device with precision
+                // its attention never saw)
+                var v: [Float] = []
+                for h in 0..<c.kvHeadCount {
+                    let at = h * l.pack + (grp + 1) * hd
+                    v += packs[at..<at + hd]
+                }
+                put("Vcur", v)
+            } else {
+                put("Vcur" + mm, Array(qkv[(c.qDim + c.kvDim)...]))
+            }
             if c.family != .llama {
                 let fused = try bf16Values(at: r.qkvFused, count: l.fusedValues)
                 let (q, k) = c.family.hasQKNorm ? ("Qcur_normed", "Kcur_normed") : ("Qcur", "Kcur")
@@ -555,7 +568,6 @@ public final class NPUBackend: Backend, @unchecked Sendable {
                 put(k, Array(fused[c.qDim..<c.qDim + c.kvDim]))
                 if c.family.hasQKVBias { put("Vcur", Array(fused[(c.qDim + c.kvDim)...])) }
             }
-            let packs = try bf16Values(at: r.packs, count: c.kvHeadCount * l.pack)
             var qrope: [Float] = [], krope: [Float] = []
             for h in 0..<c.kvHeadCount {
                 let at = h * l.pack
