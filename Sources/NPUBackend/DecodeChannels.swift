@@ -163,7 +163,8 @@ extension DecodeLayout {
     /// Bytes per argument over the decode token run: (weights read, kv read, kv_row written, io read, io written).
     public func argumentBytes(bucket: Int) -> (weights: Int, kv: Int, kvRow: Int, ioRead: Int, ioWritten: Int) {
         let c = config, H = c.hiddenSize
-        let norms = 2 * H * 2 * c.layerCount
+        // the layers' norms and (issue 17) a Qwen family's biases or q/k norms, which the hub reads from the weights BO
+        let norms = 2 * H * 2 * c.layerCount + 2 * extraValues * c.layerCount
         let weights = Self.channels * channelBytes + norms
         let kv = c.layerCount * kvGroups * 2 * bucket * kvChunk
         let kvRow = c.layerCount * 2 * 2 * c.kvDim

@@ -123,7 +123,7 @@ public enum DecodeWeights {
     }
 
     /// Issue 17: layer l's attention-half weights as bf16 at its extra offset — Qwen2 q, k, v biases back to back,
-    /// Qwen3 q_norm then k_norm (the order the hub's bias_add_bf16 / qk_norm_bf16 read them); nothing for Llama.
+    /// Qwen3 q_norm then k_norm (the order the hub's bias_add_f32_bf16 / qk_norm_f32_bf16 read them); nothing for Llama.
     static func extra(layer l: Int, _ layout: DecodeLayout, _ tensors: TensorSource, _ out: UnsafeMutableRawPointer) throws {
         let c = layout.config
         let parts: [(String, Int)]

@@ -195,7 +195,8 @@ final class DecodeTokenTests: KernelTestCase {
         let t = r.traffic
         XCTAssertEqual([Int(t.weights_read), Int(t.kv_read), Int(t.kv_row_written), Int(t.io_read), Int(t.io_written)],
                        [a.weights, a.kv, a.kvRow, a.ioRead, a.ioWritten], "\(label): bytes per argument", file: file, line: line)
-        XCTAssertEqual(a.weights, l.weightsBytes - (l.streamsOffset - 4 * l.config.layerCount * l.config.hiddenSize),
+        XCTAssertEqual(a.weights, l.weightsBytes - (l.streamsOffset - 4 * l.config.layerCount * l.config.hiddenSize
+                                                    - 2 * l.config.layerCount * l.extraValues),
                        "\(label): the whole weights BO but the gap before the streams", file: file, line: line)
         let b = l.lmHeadArgumentBytes, m = r.lmTraffic
         XCTAssertEqual([Int(m.weights_read), Int(m.kv_read), Int(m.kv_row_written), Int(m.io_read), Int(m.io_written)],
@@ -208,6 +209,20 @@ final class DecodeTokenTests: KernelTestCase {
             for (ch, bytes) in totals where ch.dram || ch.kind == .core {
                 XCTAssertEqual(counted[ch], bytes, "\(label) \(run): \(ch) counted", file: file, line: line)
             }
+        }
+    }
+
+    /// Issue 17: a Qwen2 / Qwen3 token (the tiny shapes with the family's biases or q/k norms, random weights) moves
+    /// exactly the bytes DecodeChannels models per argument and channel — the QKV stage's fp32 rows (two objects per
+    /// round, twice the drain) and the hub's fp32 read-back included — and leaves no io region unwritten.
+    func testTinyQwenTrafficMatchesTheChannelModel() throws {
+        for family in [ModelFamily.qwen2, .qwen3] {
+            var c = TestPlans.tiny
+            c.family = family
+            let r = try run(c, .bf16, pos: 5, context: 256)
+            XCTAssertOK(r.status, "\(family): npuk_decode_token")
+            XCTAssertTrue(r.layout.qkvF32)
+            checkTraffic(r, label: "tiny \(family)")
         }
     }
 
