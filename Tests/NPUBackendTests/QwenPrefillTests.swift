@@ -79,6 +79,8 @@ final class QwenPrefillTests: XCTestCase {
             XCTAssertEqual(npu.counters.chunkCount, 1, m.name)
             XCTAssertEqual(used.channels[PrefillChannel.familyIn], L * 2 * (p.decode.extraValues * p.extraRepeats + C * n), m.name)
             XCTAssertEqual(used.channels[PrefillChannel.familyOut], L * 2 * C * n, m.name)
+            // the cost model's task groups (chunkPhases, group Q included) against every channel: PrefillBenchmarkTests
+            XCTAssertEqual(p.chunkChannelTotals(start: 0, rows: C)[PrefillChannel.familyIn], used.channels[PrefillChannel.familyIn])
         }
     }
 
