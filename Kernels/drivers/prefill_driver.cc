@@ -60,6 +60,11 @@ class Chunk {
     bfloat16 *mn[2], *sc[2], *ro[2], *ra[2];
     int mn_slot = 0, sc_slot = 0, ro_slot = 0, ra_slot = 0;
     bfloat16 *wbuf, *xa, *xr, *tb, *yb, *xfin, *hdrs;
+    // issue 17: the family core (Qwen; prefill.py family_core on Tile(7, 2)): pfin, pfout (depth 2), its two rows
+    bfloat16 *fi[2] = {}, *fo[2] = {};
+    int fi_slot = 0, fo_slot = 0;
+    bfloat16 *fw = nullptr, *ft = nullptr;
+    void family(int l);
 
     CoreArena &arena(size_t bytes) {
         arenas.push_back(std::make_unique<CoreArena>(bytes));
@@ -134,6 +139,14 @@ bool Chunk::allocate() {
         for (bfloat16 **f : {mn, sc, ro, ra})
             for (int i = 0; i < 2; ++i) f[i] = a.alloc<bfloat16>(size_t(U));
         for (bfloat16 **b : {&wbuf, &xa, &xr, &tb, &yb, &xfin, &hdrs}) *b = a.alloc<bfloat16>(size_t(L.row_values));
+        if (a.overflowed()) return false;
+    }
+    if (L.family != 0) {   // the family core: pfin, pfout objects (depth 2), pf_w and pf_t (RM values each)
+        CoreArena &a = arena(emu::kCoreDataBytes);
+        for (bfloat16 **f : {fi, fo})
+            for (int i = 0; i < 2; ++i) f[i] = a.alloc<bfloat16>(size_t(U));
+        fw = a.alloc<bfloat16>(size_t(L.row_values));
+        ft = a.alloc<bfloat16>(size_t(L.row_values));
         if (a.overflowed()) return false;
     }
     // attention cores: pack (depth 1), K||V blocks (depth 2), output pieces (depth 2), o, m||l, scores, probabilities
@@ -293,6 +306,30 @@ void Chunk::attention(int l) {
         }
 }
 
+// Group Q (issue 17, Qwen): the layer's family weights (Qwen3's q_norm ‖ k_norm filled extra_repeats times over into
+// one U-value object) then per row the qkv row (its first q + 2 kv values) through pfin into pf_t, bias_add_bf16 or
+// qk_norm_bf16 in place, the fused row through pfout to pio qkv_fused (row stride q + 2 kv).
+void Chunk::family(int l) {
+    const int64_t n = L.q_dim + 2 * int64_t(L.kv_dim), ew = int64_t(L.extra_values) * L.extra_repeats;
+    const npuk_prefill_io_layer &pl = L.pio_layer[l];
+    const uint16_t *w = reinterpret_cast<const uint16_t *>(weights + L.extra[l]);
+    for (int64_t o = 0; o < ew; o += U) {
+        bfloat16 *obj = fi[fi_slot ^= 1];
+        for (int64_t v = 0; v < U; ++v) std::memcpy(obj + v, w + (o + v) % L.extra_values, 2);
+        if (exec) copy_in_bf16(obj, fw, int32_t(o), int32_t(U));
+    }
+    t.family_in += 2 * ew;
+    t.weights_read += 2 * ew;
+    for (int64_t r = 0; r < C; ++r) {
+        take(fi, fi_slot, t.family_in, pio + pl.qkv + r * L.row_qkv, n, ft, true);
+        if (exec) {
+            if (L.family == 1) bias_add_bf16(ft, fw, ft, int32_t(n));
+            else qk_norm_bf16(ft, fw, ft, L.heads, L.kv_heads, L.head_dim, L.eps);
+        }
+        give_pio(fo, fo_slot, t.family_out, ft, n, pl.qkv_fused + r * n);
+    }
+}
+
 int32_t Chunk::run() {
     if (!allocate()) return NPUK_CORE_MEMORY;
     emu::power_on();
@@ -326,10 +363,13 @@ int32_t Chunk::run() {
         }
         // B: QKV
         if (!stage(L.stage[NPUK_STAGE_QKV], pl.attn_norm, H, pl.qkv, L.row_qkv)) return NPUK_BAD_LAYOUT;
+        // Q (issue 17, Qwen): the family core's fused rows; C then reads them instead of qkv
+        if (L.family != 0) family(l);
+        const int64_t qkv_at = L.family != 0 ? pl.qkv_fused : pl.qkv, qkv_stride = L.family != 0 ? Q + 2 * KV : L.row_qkv;
         // C: RoPE; Q rows scattered to the packs ([C (hd), kvHeads (PQ), grp (kvHeads·PQ), hd]), K||V rows to kv_blk
         // ([C (hd), kvHeads (kvb), 2 (block·hd), hd]); then the header rows of the packs
         for (int64_t r = 0; r < C; ++r) {
-            take_main(pl.qkv + r * L.row_qkv, Q + 2 * KV, tb);
+            take_main(qkv_at + r * qkv_stride, Q + 2 * KV, tb);
             bfloat16 *cs = sc[sc_slot ^= 1];
             std::memcpy(cs, pio + L.pio_cs + r * U, 2 * size_t(U));
             t.row_second += 2 * U;
@@ -432,6 +472,13 @@ int32_t npuk_prefill_chunk(const npuk_prefill_layout *layout, const uint8_t *wei
         L.kv_lanes < 1 || L.kv_lanes > 4 || L.q_per_kv % L.kv_lanes || L.layers <= 0 ||
         L.pair_bytes <= 0 || L.row_values < L.hidden || L.row_values < L.q_dim + 2 * L.kv_dim || !L.pio_layer ||
         !L.attn_norm || !L.ffn_norm || L.bucket <= 0 || L.bucket > L.blocks)
+        return NPUK_BAD_SHAPE;
+    if (L.family < 0 || L.family > 2 ||
+        (L.family != 0 && (!L.extra || L.extra_values <= 0 || L.extra_repeats < 1 ||
+                           (int64_t(L.extra_values) * L.extra_repeats) % L.unit ||
+                           int64_t(L.extra_values) * L.extra_repeats > L.row_values ||
+                           (L.family == 1 && L.extra_values != L.q_dim + 2 * L.kv_dim) ||
+                           (L.family == 2 && L.extra_values != 2 * L.head_dim))))
         return NPUK_BAD_SHAPE;
     npuk_prefill_traffic local{};
     npuk_prefill_traffic &t = traffic ? *traffic : local;
