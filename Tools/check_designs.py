@@ -223,11 +223,9 @@ MODELS = [("llama-3.2-1b", "llama-3.2-1b", None, (2048, 131072)), ("smollm2-135m
           # context each offers (max_position_embeddings: 131072; TinyLlama 2048)
           ("llama-3.2-3b", "llama-3.2-3b", None, (2048, 131072)), ("llama-3.1-8b", "llama-3.1-8b", None, (2048, 131072)),
           ("tinyllama-1.1b", "tinyllama-1.1b", None, (2048,)),
-          # issue 17: the tiny Qwen2.5- and Qwen3-style golden models (decode_token only: prefill does not fuse the
-          # biases / q-k norms yet, QWEN_DECODE_ONLY)
+          # issue 17: the tiny Qwen2.5- and Qwen3-style golden models (decode_token's qwen_step, prefill's group Q)
           ("tiny-qwen2", None, "Golden/tiny-qwen2/model/config.json", (2048, 32768)),
           ("tiny-qwen3", None, "Golden/tiny-qwen3/model/config.json", (2048, 40960))]
-QWEN_DECODE_ONLY = ("tiny-qwen2", "tiny-qwen3")
 WEIGHTS = ("bf16", "q4_1", "q4_0")
 MODEL_WEIGHTS = {"llama-3.2-3b": ("bf16", "q4_0"), "llama-3.1-8b": ("bf16", "q4_0"), "tinyllama-1.1b": ("bf16", "q4_0")}
 # (projections, LM head) of the lm_head instances: every format alike, and the mixed pairs the plan produces for
@@ -314,13 +312,19 @@ class PrefillContract:
             for s in STAGE_NAMES:
                 reads += whole(lay.X_FROM[s], st[s]["rho"], l)      # the activation slices, once per round
             reads += rows("qkv", lay.Q + 2 * lay.KV, l) + whole("qpack", 1, l) + rows("o", lay.H, l)
+            if lay.fused:      # issue 17: group Q reads qkv, group C the fused rows
+                reads += rows("qkv_fused", lay.fused, l)
             reads += whole("ffn_inp", 1, l) + rows("gu", 2 * lay.F, l) + rows("d", lay.H, l)
             if l < L - 1:
                 reads += whole("l_out", 2, l)                          # the next layer's residual, twice
             writes += [x for r in lay.LAYER_REGIONS for x in whole(r, 1, l)]
         xf = 2 * d.io("x_final")
+        # the norms once; Qwen3's q_norm ‖ k_norm extra_repeats times (one U-value object of them, stride 0)
+        extra = [(d.norm_offset("extra", l), d.norm_offset("extra", l) + 2 * lay.extra, lay.extra_repeats - 1)
+                 for l in range(L) if lay.extra_repeats > 1]
         self.coverage = {
-            "weights": {"reads": [(d.norms_offset, d.norms_offset + d.norms_bytes), (d.streams_offset, d.weights_bytes)],
+            "weights": {"reads": [(d.norms_offset, d.norms_offset + d.norms_bytes), (d.streams_offset, d.weights_bytes)]
+                        + extra,
                         "writes": []},
             "kv": {"reads": [(0, 2 * bucket * d.slab, lay.reps)], "writes": []},
             "kv_blk": {"reads": [], "writes": [(0, lay.kv_blk_bytes)]},
@@ -344,8 +348,6 @@ def fused_instances(manifest, root, quick=False):
                 picked = [b[0], b[len(b) // 2], b[-1]] if ctx == ctxs[0] else [b[-1]]
                 for x in d.all():
                     if x["kind"] not in ("decode_token", "prefill") or x["bucket"] not in picked:
-                        continue
-                    if x["kind"] == "prefill" and name in QWEN_DECODE_ONLY:
                         continue
                     contract = (Contract(d.layout, x["bucket"]) if x["kind"] == "decode_token"
                                 else PrefillContract(d.prefill, x["bucket"]))

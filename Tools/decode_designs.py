@@ -85,8 +85,8 @@ class DecodeDesigns:
         m = self.model
         shape = dict(hidden=m["hidden"], ffn=m["ffn"], heads=m["heads"], kv_heads=m["kvHeads"], head_dim=m["headDim"],
                      vocab=m["vocab"], layers=m["layers"])
-        if d["kind"] in ("decode_token", "lm_head") and m.get("family", "llama") != "llama":
-            shape["family"] = m["family"]      # issue 17: decode_token's qwen_step, the io BO both runs share
+        if m.get("family", "llama") != "llama":
+            shape["family"] = m["family"]      # issue 17: decode_token's qwen_step, prefill's group Q, the BOs all share
         if d["kind"] == "lm_head":
             return dict(shape, eps=m["eps"], lm_head=self.head_dtype, tm=self.tm, tm_lm=self.tm_lm, tk_lm=self.tk_lm)
         return dict(shape, pairing=m["pairing"], eps=m["eps"], weights=self.weights, lm_head=self.head_dtype,

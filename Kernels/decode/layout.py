@@ -547,7 +547,6 @@ class PrefillLayout:
         self.C = d.block                                    # chunk rows = the attention block
         self._validate()
         self.U = prefill_unit(m, d.tm)
-        self.RM = self.H          # the row core's row buffers (values): rows arrive as U-value objects (issue 17)
         # KV group channels of the prefill (<= 4 heads each; heads are contiguous in a layer's block, whatever
         # decode's G): KG groups of kgk heads, split at memory tiles (4, 1) and (7, 1)
         self.KG = 2 if self.nkv % 2 == 0 else 1              # 2 groups when the heads split evenly (more lanes)
@@ -562,6 +561,23 @@ class PrefillLayout:
         self.PQ = self.C * self.hd + self.hd                # a pack object: one query head's C rows, then a header row
         self.kvb = 2 * self.block * self.hd                 # one head's K block || V block
         self.stages = d.stages
+        # issue 17: a Qwen family's step (the q/k/v biases or the per-head q/k norms) as a row-core pass between the
+        # QKV stage and RoPE: the qkv rows in, the family's weights (decode's, after the norms) in, the fused q ‖ k ‖ v
+        # rows out to pio qkv_fused, which RoPE and the K‖V rows then read instead of qkv
+        self.family = m.get("family", "llama")
+        self.extra, self.extra_name = d.extra, d.extra_name
+        self.fused = self.Q + 2 * self.KV if self.family != "llama" else 0
+        # the row core's row buffers (values): H, rows arrive as U-value objects (issue 17); the family core's two
+        # buffers share their type (copy_in_bf16 / copy_out_bf16 have one signature) and hold a fused row
+        self.RM = max(self.H, self.fused)
+        self.LAYER_REGIONS = (PrefillLayout.LAYER_REGIONS[:2] + ("qkv_fused",) + PrefillLayout.LAYER_REGIONS[2:]
+                              if self.fused else PrefillLayout.LAYER_REGIONS)
+        # Qwen3's q_norm ‖ k_norm (2·headDim values) reach the row core as ONE U-value object: the fill reads them
+        # U / (2·headDim) times over (stride 0); Qwen2's biases (qDim + 2·kvDim) are whole objects as every qkv row
+        self.extra_repeats = self.U // self.extra if self.family == "qwen3" else 1
+        if self.family == "qwen3" and self.U % self.extra:
+            raise ValueError(f"prefill: qwen3's q_norm ‖ k_norm ({self.extra} values) do not divide the row core's "
+                             f"object U={self.U}: the row core cannot take them as one object")
         self._pio()
         # kv_blk: the chunk's block of the block-major cache (every layer, group, head, K|V: C = block rows)
         self.kv_blk_elements = d.slab
@@ -616,6 +632,8 @@ class PrefillLayout:
                 "attn_norm": C * H, "qkv": C * st["QKV"]["R"], "qpack": self.grp * self.nkv * self.PQ, "kqv": C * Q,
                 "o": C * st["O"]["R"], "ffn_inp": C * H, "ffn_norm": C * H, "gu": C * st["GU"]["R"], "act": C * F,
                 "d": C * st["D"]["R"], "l_out": C * H}
+        if self.fused:
+            size["qkv_fused"] = C * self.fused
         self.size, self.offsets = size, {}
         at = 0
         for r in self.HEAD_REGIONS:
@@ -631,6 +649,8 @@ class PrefillLayout:
         # row strides (values) of the C-row regions
         self.row_stride = {"x": H, "attn_norm": H, "kqv": Q, "ffn_inp": H, "ffn_norm": H, "act": F, "l_out": H,
                            "qkv": st["QKV"]["R"], "o": st["O"]["R"], "gu": st["GU"]["R"], "d": st["D"]["R"], "cs": U}
+        if self.fused:
+            self.row_stride["qkv_fused"] = self.fused
 
     def pio(self, region, l=None):
         """Element offset of a pio region (per-layer regions need l)."""
@@ -732,6 +752,8 @@ class PrefillLayout:
                       "qpack": {f"{l},{j},{h}": self.qpack(l, j, h) for l in ends for j in range(self.grp)
                                 for h in range(self.nkv)}},
             "ioXFinal": d.io("x_final"),
+            **({"family": {"family": self.family, "extraValues": self.extra, "extraRepeats": self.extra_repeats,
+                           "fusedValues": self.fused}} if self.fused else {}),
             "stages": {s: {"x": self.X_FROM[s], "out": self.OUT[s], "rho": self.stages[s]["rho"],
                            "ks": self.stages[s]["ks"], "R": self.stages[s]["R"], "K": self.stages[s]["K"],
                            "tileBytes": self.stages[s]["tileBytes"]} for s in STAGES},

@@ -45,6 +45,8 @@ X_SHIM = Tile(4, 0)        # the activation stream's fill (MM2S) ...
 X_MEMTILE = Tile(4, 1)     # ... and its memory tile (8x8 blocking, broadcast to the 16 GEMM cores)
 MAIN_SHIM, SECOND_SHIM = Tile(5, 0), Tile(6, 0)   # the row core's two inputs
 OUT_SHIM, AUX_SHIM = Tile(4, 0), Tile(7, 0)       # the row core's two outputs
+FAMILY_TILE, FAMILY_SHIM = Tile(7, 2), Tile(7, 0)  # issue 17: the Qwen family core, its in and out (shim (7, 0)'s
+#                                                    second MM2S and S2MM: the only shim with a free MM2S)
 
 
 def i32(v):
@@ -59,9 +61,12 @@ def inner(n):
 
 
 def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, weights, lm_head, ctx, bucket,
-           tm, tk, block, tm_lm, tk_lm):
-    """lm_head, tm_lm, tk_lm size decode's io BO (its x_final region); tm, tk, block are decode's tiling."""
-    model = dict(hidden=hidden, ffn=ffn, heads=heads, kvHeads=kv_heads, headDim=head_dim, vocab=vocab, layers=layers)
+           tm, tk, block, tm_lm, tk_lm, family="llama"):
+    """lm_head, tm_lm, tk_lm size decode's io BO (its x_final region); tm, tk, block are decode's tiling. family
+    (issue 17): "qwen2" adds the q/k/v biases, "qwen3" the per-head q/k RMSNorm, as a row-core pass (group Q) between
+    the QKV stage and RoPE (decode's weights BO and io BO carry the family's regions, so they must be the same)."""
+    model = dict(hidden=hidden, ffn=ffn, heads=heads, kvHeads=kv_heads, headDim=head_dim, vocab=vocab, layers=layers,
+                 family=family)
     dec = DecodeLayout(model, weights, lm_head, ctx, tm, tk, block, tm_lm, tk_lm)
     lay = PrefillLayout(dec)
     assert bucket in dec.buckets, f"bucket {bucket} is not one of {dec.buckets}"
@@ -100,6 +105,15 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     k_ainit = Kernel("attn_chunk_init_f32", aobj, [o_ty, ml_ty, I32, I32])
     k_astep = Kernel("attn_chunk_bf16", aobj, [pq_ty, kv_ty, o_ty, ml_ty, s_ty, p_ty, I32, I32, I32, I32])
     k_aout = Kernel("attn_chunk_out_bf16", aobj, [o_ty, ml_ty, ao_ty, I32, I32, I32])
+    # issue 17: the family core's step (add.cc bias_add_bf16 / rmsnorm.cc qk_norm_bf16, linked into prefill_rows.o);
+    # its two buffers are RM-value rows like the row core's, so copy_in_bf16 / copy_out_bf16 keep their one signature
+    FU = lay.fused                                          # a fused row: q ‖ k ‖ v (Q + 2·KV values), 0 for llama
+    if family == "qwen2":
+        k_fam = Kernel("bias_add_bf16", robj, [rm_ty, rm_ty, rm_ty, I32])
+    elif family == "qwen3":
+        k_fam = Kernel("qk_norm_bf16", robj, [rm_ty, rm_ty, rm_ty, I32, I32, I32, F32])
+    else:
+        k_fam = None
 
     # --- fifos ---
     # weights: decode's 8 channels, split per pair at memory tiles (c, 1) into w{g}
@@ -122,6 +136,10 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     second = ObjectFifo(u_ty, depth=2, name="rsecond")
     rout = ObjectFifo(u_ty, depth=2, name="rout")
     raux = ObjectFifo(u_ty, depth=2, name="raux")
+    # issue 17 (Qwen): the family core's input (weights, qkv rows) and output (fused rows), U-value objects
+    if lay.fused:
+        fin = ObjectFifo(u_ty, depth=2, name="pfin")
+        fout = ObjectFifo(u_ty, depth=2, name="pfout")
     # attention: per KV group g (its heads = pack fifo g's), `lanes` cores (g, n); the group's K||V blocks, one
     # head's block an object, forwarded by (4, 1) / (7, 1) and broadcast to its lanes; packs (per head of the group
     # in turn, the lanes' query heads) split at (5 + g, 1), the lanes' outputs joined there
@@ -234,7 +252,7 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                 norm_out(ro, "attn_norm")
             # R2: RoPE of each row's q ‖ k ‖ v objects: the Q objects -> rout (the qpack drain scatters them to the
             # packs), the K‖V objects (every head's roped K, then every head's V; zeros past the prompt) -> kv_blk
-            roles.expect(mn, "qkv")
+            roles.expect(mn, "qkv_fused" if FU else "qkv")
             roles.expect(sc, "cs")
             roles.expect(ro, "qpack")
             roles.expect(ra, "kv_blk")
@@ -308,6 +326,29 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     row = Worker(row_core, [main.cons(), second.cons(), rout.prod(), raux.prod(), *row_buffers, k_hdrs, k_in, k_sum,
                             k_scale, k_qkv, k_add, k_swiglu, k_keep, k_out], placement=HUB_TILE)
 
+    # --- issue 17: the family core (Qwen only), on a core the design leaves free: the row core's program has no room
+    # for an 11th kernel (~15.2 of 16 KB, README budgets). Per layer: the family's weights (one U-value object for
+    # Qwen3's q_norm ‖ k_norm, whole objects of Qwen2's biases), then per row the qkv row in, the biases added
+    # (bias_add_bf16) or q and k normed per head (qk_norm_bf16) in place, the fused row out to pio qkv_fused ---
+    family_workers = []
+    if FU:
+        def family_core(fi, fo, fw, ft, k_in_, k_out_, k_fam_):
+            for _ in range_(L):
+                take(fi, lay.extra * lay.extra_repeats, fw, lay.extra_name)
+                roles.expect(fi, "qkv")
+                roles.expect(fo, "qkv_fused")
+                for _ in range_(C):
+                    take(fi, FU, ft, "qkv")
+                    if family == "qwen2":
+                        k_fam_(ft, fw, ft, FU)
+                    else:
+                        k_fam_(ft, fw, ft, nh, nkv, hd, eps)
+                    give(fo, FU, ft, "qkv_fused")
+
+        family_workers.append(Worker(family_core, [fin.cons(), fout.prod(), Buffer(rm_ty, name="pf_w"),
+                                                   Buffer(rm_ty, name="pf_t"), k_in, k_out, k_fam],
+                                     placement=FAMILY_TILE))
+
     # --- attention: core (g, n) per KV group and lane, one query head at a time (each head of the group in turn,
     # query index r·lanes + n in repeat r), the bucket's blocks in order ---
     def attention_core(pack_f, kv_f, out_f, o, ml, s, p, k_ainit, k_astep, k_aout):
@@ -339,9 +380,10 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     gout_c = {c: gout[c].cons() for c in range(4)}
     attnj_c = {i: attnj[i].cons() for i in attnj}
     rout_c, raux_c = rout.cons(), raux.cons()
+    fout_c = fout.cons() if FU else None
     rt = Runtime()
     with rt.sequence(vec(WB, np.uint8), vec(KVE), vec(lay.kv_blk_elements), vec(PIO), vec(IO)) as (W, K, B, X, IOA):
-        rt.start(*gemm_workers, row, *attention)
+        rt.start(*gemm_workers, row, *attention, *family_workers)
 
         def fill(f, arg, total, start, n, tg, where):
             rt.fill(f.prod(), arg, linear(total, start, n), task_group=tg, placement=where)
@@ -384,9 +426,19 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             tg = rt.task_group()
             stage("QKV", l, tg)
             rt.finish_task_group(tg)
+            if FU:
+                # Q (issue 17): the family's weights (one fill; Qwen3's 2·hd values extra_repeats times over, stride
+                # 0, as one U-value object) and the qkv rows -> the family core; the fused rows <- it
+                tg = rt.task_group()
+                tap = TensorAccessPattern((1, WB), dec.norm_offset("extra", l), [lay.extra_repeats, 1, 1, 2 * lay.extra],
+                                          [0, 0, 0, 1])
+                rt.fill(fin.prod(), W, tap, task_group=tg, placement=FAMILY_SHIM)
+                rows(fin, "qkv", l, FU, tg, FAMILY_SHIM)
+                drain(fout_c, X, PIO, lay.pio("qkv_fused", l), C * FU, tg, FAMILY_SHIM)
+                rt.finish_task_group(tg)
             # C: RoPE; the Q rows and headers to the packs, the K || V rows to kv_blk
             tg = rt.task_group()
-            rows(main, "qkv", l, Q + 2 * KV, tg, MAIN_SHIM)
+            rows(main, "qkv_fused" if FU else "qkv", l, Q + 2 * KV, tg, MAIN_SHIM)
             rows(second, "cs", None, U, tg, SECOND_SHIM)
             tap = TensorAccessPattern((1, PIO), lay.qpack(l, 0, 0), [C, nkv, grp, hd], [hd, PQ, nkv * PQ, 1])
             rt.drain(rout_c, X, tap, task_group=tg, wait=False, placement=OUT_SHIM)   # the next drain on rout awaits it

@@ -61,6 +61,11 @@ class Chunk {
     int mn_slot = 0, sc_slot = 0, ro_slot = 0, ra_slot = 0;
     bfloat16 *wbuf, *xrow, *xfin, *hdrs;   // H, H, H, U values
     float *acc;                            // 32 fp32 lanes: a row's sum of squares (rmsnorm_sum_bf16)
+    // issue 17: the family core (Qwen; prefill.py family_core on Tile(7, 2)): pfin, pfout (depth 2), its two rows
+    bfloat16 *fi[2] = {}, *fo[2] = {};
+    int fi_slot = 0, fo_slot = 0;
+    bfloat16 *fw = nullptr, *ft = nullptr;
+    void family(int l);
 
     CoreArena &arena(size_t bytes) {
         arenas.push_back(std::make_unique<CoreArena>(bytes));
@@ -107,6 +112,8 @@ class Chunk {
             drain_obj(obj, t.row_out, pio_at + o);
         }
     }
+    // a linear drain of src[0 .. n) to pio at `at` (the family core's fused rows)
+    void give_pio(bfloat16 **f, int &slot, int64_t &channel, const bfloat16 *src, int64_t n, int64_t at);
     // src[0 .. n) as n / U objects of fifo `f`; `place(o, obj)` is the drain's write of object o (values o .. o + U)
     template <typename Place> void give(bfloat16 **f, int &slot, int64_t &channel, const bfloat16 *src, int64_t n, Place place) {
         for (int64_t o = 0; o < n; o += U) {
@@ -118,6 +125,11 @@ class Chunk {
         channel += 2 * n;
     }
 };
+
+void Chunk::give_pio(bfloat16 **f, int &slot, int64_t &channel, const bfloat16 *src, int64_t n, int64_t at) {
+    give(f, slot, channel, src, n, [&](int64_t o, const bfloat16 *obj) { std::memcpy(pio + at + o, obj, 2 * size_t(U)); });
+    t.pio_written += 2 * n;
+}
 
 bool Chunk::allocate() {
     const int64_t tm = L.tm, tk = L.tk, hd = L.head_dim, tile = L.stage[0].tile_bytes;
@@ -153,6 +165,14 @@ bool Chunk::allocate() {
         for (bfloat16 **b : {&wbuf, &xrow, &xfin}) *b = a.alloc<bfloat16>(size_t(L.row_values));
         hdrs = a.alloc<bfloat16>(size_t(U));
         acc = a.alloc<float>(32);
+        if (a.overflowed()) return false;
+    }
+    if (L.family != 0) {   // the family core: pfin, pfout objects (depth 2), pf_w and pf_t (RM values each)
+        CoreArena &a = arena(emu::kCoreDataBytes);
+        for (bfloat16 **f : {fi, fo})
+            for (int i = 0; i < 2; ++i) f[i] = a.alloc<bfloat16>(size_t(U));
+        fw = a.alloc<bfloat16>(size_t(L.row_values));
+        ft = a.alloc<bfloat16>(size_t(L.row_values));
         if (a.overflowed()) return false;
     }
     // attention cores: pack (depth 1), K||V blocks (depth 2), output pieces (depth 2), o, m||l, scores, probabilities
@@ -312,6 +332,30 @@ void Chunk::attention(int l) {
         }
 }
 
+// Group Q (issue 17, Qwen): the layer's family weights (Qwen3's q_norm ‖ k_norm filled extra_repeats times over into
+// one U-value object) then per row the qkv row (its first q + 2 kv values) through pfin into pf_t, bias_add_bf16 or
+// qk_norm_bf16 in place, the fused row through pfout to pio qkv_fused (row stride q + 2 kv).
+void Chunk::family(int l) {
+    const int64_t n = L.q_dim + 2 * int64_t(L.kv_dim), ew = int64_t(L.extra_values) * L.extra_repeats;
+    const npuk_prefill_io_layer &pl = L.pio_layer[l];
+    const uint16_t *w = reinterpret_cast<const uint16_t *>(weights + L.extra[l]);
+    for (int64_t o = 0; o < ew; o += U) {
+        bfloat16 *obj = fi[fi_slot ^= 1];
+        for (int64_t v = 0; v < U; ++v) std::memcpy(obj + v, w + (o + v) % L.extra_values, 2);
+        if (exec) copy_in_bf16(obj, fw, int32_t(o), int32_t(U));
+    }
+    t.family_in += 2 * ew;
+    t.weights_read += 2 * ew;
+    for (int64_t r = 0; r < C; ++r) {
+        take(fi, fi_slot, t.family_in, pio + pl.qkv + r * L.row_qkv, n, ft, true);
+        if (exec) {
+            if (L.family == 1) bias_add_bf16(ft, fw, ft, int32_t(n));
+            else qk_norm_bf16(ft, fw, ft, L.heads, L.kv_heads, L.head_dim, L.eps);
+        }
+        give_pio(fo, fo_slot, t.family_out, ft, n, pl.qkv_fused + r * n);
+    }
+}
+
 int32_t Chunk::run() {
     if (!allocate()) return NPUK_CORE_MEMORY;
     emu::power_on();
@@ -346,13 +390,16 @@ int32_t Chunk::run() {
         }
         // B: QKV
         if (!stage(L.stage[NPUK_STAGE_QKV], pl.attn_norm, H, pl.qkv, L.row_qkv)) return NPUK_BAD_LAYOUT;
+        // Q (issue 17, Qwen): the family core's fused rows; C then reads them instead of qkv
+        if (L.family != 0) family(l);
+        const int64_t qkv_at = L.family != 0 ? pl.qkv_fused : pl.qkv, qkv_stride = L.family != 0 ? Q + 2 * KV : L.row_qkv;
         // C: RoPE object by object; Q objects scattered to the packs ([C (hd), kvHeads (PQ), grp (kvHeads·PQ), hd]),
         // the K‖V objects (every head's roped K, then every head's V) to kv_blk ([C (hd), 2 (block·hd), kvHeads (kvb),
         // hd]); then the header rows of the packs (Q / U copies of the hdrs object)
         for (int64_t r = 0; r < C; ++r) {
             bfloat16 *cs = next_in(sc, sc_slot, t.row_second, L.pio_cs + r * U);
             for (int64_t o = 0; o < Q + 2 * KV; o += U) {
-                bfloat16 *obj = next_in(mn, mn_slot, t.row_main, pl.qkv + r * L.row_qkv + o);
+                bfloat16 *obj = next_in(mn, mn_slot, t.row_main, qkv_at + r * qkv_stride + o);
                 const bool q = o < Q;
                 bfloat16 *out = q ? next_out(ro, ro_slot) : next_out(ra, ra_slot);
                 if (exec)
@@ -466,6 +513,14 @@ int32_t npuk_prefill_chunk(const npuk_prefill_layout *layout, const uint8_t *wei
         L.kv_lanes < 1 || L.kv_lanes > 4 || L.q_per_kv % L.kv_lanes || L.layers <= 0 ||
         L.pair_bytes <= 0 || L.row_values < L.hidden || !L.pio_layer ||
         !L.attn_norm || !L.ffn_norm || L.bucket <= 0 || L.bucket > L.blocks)
+        return NPUK_BAD_SHAPE;
+    if (L.family < 0 || L.family > 2 ||
+        (L.family != 0 && (!L.extra || L.extra_values <= 0 || L.extra_repeats < 1 ||
+                           (int64_t(L.extra_values) * L.extra_repeats) % L.unit ||
+                           int64_t(L.extra_values) * L.extra_repeats > L.row_values ||
+                           L.row_values < L.q_dim + 2 * int64_t(L.kv_dim) ||
+                           (L.family == 1 && L.extra_values != L.q_dim + 2 * L.kv_dim) ||
+                           (L.family == 2 && L.extra_values != 2 * L.head_dim))))
         return NPUK_BAD_SHAPE;
     npuk_prefill_traffic local{};
     npuk_prefill_traffic &t = traffic ? *traffic : local;

@@ -219,6 +219,7 @@ int32_t npuk_lm_head(const struct npuk_lm_layout *layout, const uint8_t *lm_weig
 // to io x_final. Offsets in the weights BO are bytes; in kv, kv_blk, pio and io bf16 elements.
 struct npuk_prefill_io_layer {
     int64_t attn_norm, qkv, qpack, kqv, o, ffn_inp, ffn_norm, gu, act, d, l_out;
+    int64_t qkv_fused;   // issue 17: the family core's fused q ‖ k ‖ v rows (family != 0; else unused)
 };
 
 struct npuk_prefill_layout {
@@ -250,6 +251,13 @@ struct npuk_prefill_layout {
     const struct npuk_prefill_io_layer *pio_layer;   // [layers]
     // io BO (bf16 elements): decode's x_final
     int64_t io_x_final, io_elements;
+    // issue 17: the model family's step on the family core (group Q, before RoPE): family 0 llama (none), 1 qwen2
+    // (bias_add_bf16 on q ‖ k ‖ v, extra_values = q + 2 kv biases), 2 qwen3 (qk_norm_bf16 on q ‖ k, extra_values =
+    // 2 head_dim: q_norm ‖ k_norm, filled extra_repeats times over as one object); extra: [layers] byte offsets of
+    // those bf16 weights in the weights BO (decode's); the fused rows (q + 2 kv values, row stride the same) go to
+    // pio qkv_fused, which group C reads instead of qkv.
+    int32_t family, extra_values, extra_repeats, unused_family;
+    const int64_t *extra;
 };
 
 // Bytes a prefill run moved, per argument and per shim DMA channel (MM2S reads DDR, S2MM writes it).
@@ -264,6 +272,7 @@ struct npuk_prefill_traffic {
     int64_t row_out, row_aux;                      // S2MM (4, 0), (7, 0): the row core's outputs (raux: kv_blk too)
     int64_t attn_drain[2];                         // S2MM: pattnj{i}
     int64_t broadcast;                             // on chip: xb objects memory tile (4, 1) sent (counted once)
+    int64_t family_in, family_out;                 // issue 17: MM2S / S2MM (7, 0): the family core's pfin, pfout
 };
 
 // Runs one chunk at the start, rows and bucket its pio header holds (int32[8] [start, rows, 1, bucket, 0...]): kv

@@ -267,10 +267,9 @@ public final class NPUBackend: Backend, @unchecked Sendable {
     }
 
     /// Whether a prompt of `count` rows runs through the prefill designs (more than one row, the designs built).
-    /// Issue 17: the prefill design does not fuse Qwen's biases / q-k norms yet, so a Qwen model's prompts run as
-    /// decode steps (whose hub does).
+    /// Issue 17: Qwen models too — the prefill's family core adds the biases / norms the q-k heads (group Q).
     private func prefills(_ count: Int) -> Bool {
-        promptsThroughPrefill && graph.config.family == .llama && designs.prefill != nil && count > 1
+        promptsThroughPrefill && designs.prefill != nil && count > 1
     }
 
     // MARK: - Decode
@@ -470,9 +469,19 @@ public final class NPUBackend: Backend, @unchecked Sendable {
                 }
                 put("attn_norm", try row(.attnNorm, H))
                 let qkv = try row(.qkv, Q + 2 * KV)
-                put("Qcur", Array(qkv[0..<Q]))
-                put("Kcur", Array(qkv[Q..<Q + KV]))
-                put("Vcur", Array(qkv[(Q + KV)...]))
+                // issue 17: Qwen2's products are Q/K/Vcur_mm and the family core's biased rows (qkv_fused) Q/K/Vcur;
+                // Qwen3's normed q and k are Qcur_normed/Kcur_normed
+                let mm = c.family.hasQKVBias ? "_mm" : ""
+                put("Qcur" + mm, Array(qkv[0..<Q]))
+                put("Kcur" + mm, Array(qkv[Q..<Q + KV]))
+                put("Vcur" + mm, Array(qkv[(Q + KV)...]))
+                if c.family != .llama {
+                    let fused = try row(.qkvFused, Q + 2 * KV)
+                    let (q, k) = c.family.hasQKNorm ? ("Qcur_normed", "Kcur_normed") : ("Qcur", "Kcur")
+                    put(q, Array(fused[0..<Q]))
+                    put(k, Array(fused[Q..<Q + KV]))
+                    if c.family.hasQKVBias { put("Vcur", Array(fused[(Q + KV)...])) }
+                }
                 var qrope: [Float] = [], krope: [Float] = []
                 for n in 0..<c.headCount { qrope += try values(pio!, p.qpack(layer: i, j: n % grp, kvHead: n / grp) + r * hd, hd) }
                 for h in 0..<c.kvHeadCount {

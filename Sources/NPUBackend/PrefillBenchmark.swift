@@ -62,6 +62,10 @@ extension PrefillLayout {
         for l in 0..<L {
             out.append(row("A attn_norm", [mn: 2 * H + 2 * C * H + (l == 0 ? 2 * U : 0), ro: 2 * C * H], waits: 1))
             out.append(stagePhase(d.stages[0]))
+            if fusedValues > 0 {   // issue 17 (Qwen): group Q, the family core's weights and qkv rows in, fused rows out
+                out.append(row("Q family step", [PrefillChannel.familyIn: 2 * (d.extraValues * extraRepeats + C * fusedValues),
+                                                 PrefillChannel.familyOut: 2 * C * fusedValues], waits: 1))
+            }
             // rout's first drain (the Q rows) is awaited by its second (the headers): a channel's tasks run in order
             out.append(row("C RoPE, packs, K/V rows", [mn: 2 * C * (Q + 2 * KV), sc: 2 * C * U, ro: 2 * (C * Q + Q), ra: 4 * C * KV], waits: 2))
             var a: [DecodeChannel: Int] = [:]

@@ -8,19 +8,22 @@ public final class PrefillDriverLayout: @unchecked Sendable {
     private let attnNorm: UnsafeMutablePointer<Int64>
     private let ffnNorm: UnsafeMutablePointer<Int64>
     private let pioLayer: UnsafeMutablePointer<npuk_prefill_io_layer>
+    private let extra: UnsafeMutablePointer<Int64>   // issue 17: the family's weights per layer (unused for Llama)
 
     public init(_ p: PrefillLayout, bucket: Int, execute: Bool = true) {
         let d = p.decode, c = d.config, L = c.layerCount
         attnNorm = .allocate(capacity: L)
         ffnNorm = .allocate(capacity: L)
         pioLayer = .allocate(capacity: L)
+        extra = .allocate(capacity: L)
         for i in 0..<L {
+            extra[i] = d.extraValues > 0 ? Int64(d.extraOffsets[i]) : 0
             attnNorm[i] = Int64(d.attnNormOffsets[i])
             ffnNorm[i] = Int64(d.ffnNormOffsets[i])
             func o(_ r: PrefillLayout.Region) -> Int64 { Int64(p.pio(r, layer: i)) }
             pioLayer[i] = npuk_prefill_io_layer(attn_norm: o(.attnNorm), qkv: o(.qkv), qpack: o(.qpack), kqv: o(.kqv), o: o(.o),
                                                 ffn_inp: o(.ffnInp), ffn_norm: o(.ffnNorm), gu: o(.gu), act: o(.act), d: o(.d),
-                                                l_out: o(.lOut))
+                                                l_out: o(.lOut), qkv_fused: p.fusedValues > 0 ? o(.qkvFused) : 0)
         }
         var r = npuk_prefill_layout()
         r.hidden = Int32(c.hiddenSize); r.q_dim = Int32(c.qDim); r.kv_dim = Int32(c.kvDim); r.ffn = Int32(c.intermediateSize)
@@ -43,6 +46,9 @@ public final class PrefillDriverLayout: @unchecked Sendable {
         r.row_d = Int64(p.rowStride(.d))
         r.pio_layer = UnsafePointer(pioLayer)
         r.io_x_final = Int64(d.ioXFinal); r.io_elements = Int64(d.ioElements)
+        r.family = c.family == .qwen2 ? 1 : c.family == .qwen3 ? 2 : 0
+        r.extra_values = Int32(d.extraValues); r.extra_repeats = Int32(p.extraRepeats)
+        r.extra = UnsafePointer(extra)
         raw = r
     }
 
@@ -56,6 +62,7 @@ public final class PrefillDriverLayout: @unchecked Sendable {
         attnNorm.deallocate()
         ffnNorm.deallocate()
         pioLayer.deallocate()
+        extra.deallocate()
     }
 }
 
@@ -69,6 +76,9 @@ public enum PrefillChannel {
     public static func gemmDrain(_ c: Int) -> DecodeChannel { .init(kind: .shimS2MM, name: "pgout(col \(c))") }
     public static let rowOut = DecodeChannel(kind: .shimS2MM, name: "rout")
     public static let rowAux = DecodeChannel(kind: .shimS2MM, name: "raux")
+    /// Issue 17 (Qwen): the family core's input (weights, qkv rows) and output (fused rows), shim (7, 0).
+    public static let familyIn = DecodeChannel(kind: .shimMM2S, name: "pfin")
+    public static let familyOut = DecodeChannel(kind: .shimS2MM, name: "pfout")
     public static func attentionDrain(_ i: Int) -> DecodeChannel { .init(kind: .shimS2MM, name: "pattnj\(i)") }
     /// Memory tile (4, 1)'s blocked activation slices to the 16 GEMM cores (counted once).
     public static let broadcast = DecodeChannel(kind: .memTileMM2S, name: "xb (4,1) broadcast")
@@ -79,7 +89,8 @@ extension npuk_prefill_traffic {
     public func channels(_ p: PrefillLayout) -> [DecodeChannel: Int] {
         var out: [DecodeChannel: Int] = [PrefillChannel.xIn: Int(x_in), PrefillChannel.rowMain: Int(row_main),
                                          PrefillChannel.rowSecond: Int(row_second), PrefillChannel.rowOut: Int(row_out),
-                                         PrefillChannel.rowAux: Int(row_aux), PrefillChannel.broadcast: Int(broadcast)]
+                                         PrefillChannel.rowAux: Int(row_aux), PrefillChannel.broadcast: Int(broadcast),
+                                         PrefillChannel.familyIn: Int(family_in), PrefillChannel.familyOut: Int(family_out)]
         withUnsafeBytes(of: weight_channel) { r in
             for i in 0..<DecodeLayout.channels { out[.weights(i)] = Int(r.load(fromByteOffset: 8 * i, as: Int64.self)) }
         }

@@ -11,7 +11,8 @@ import LlamaCore
 public struct PrefillLayout: Sendable, Equatable {
     /// pio's per-layer regions, in layout order (layer.py LAYER_REGIONS).
     public enum Region: String, CaseIterable, Sendable {
-        case attnNorm = "attn_norm", qkv, qpack, kqv, o, ffnInp = "ffn_inp", ffnNorm = "ffn_norm", gu, act, d, lOut = "l_out"
+        case attnNorm = "attn_norm", qkv, qkvFused = "qkv_fused", qpack, kqv, o, ffnInp = "ffn_inp", ffnNorm = "ffn_norm",
+             gu, act, d, lOut = "l_out"
     }
 
     /// The chunk header: int32[8] [start, rows, 1, bucket, 0…] in 16 bf16 slots.
@@ -42,6 +43,13 @@ public struct PrefillLayout: Sendable, Equatable {
     /// pio (bf16 elements): head regions hdr, cs, x; per layer regions at layerBase + l·layerStride + layerOffsets.
     public let pioHeader: Int, pioCS: Int, pioX: Int, layerBase: Int, layerStride: Int, pioElements: Int
     public let sizes: [String: Int]
+    /// The per-layer regions this model's layout has, in order: every Region but qkvFused, which only a Qwen family
+    /// has (issue 17).
+    public let regions: [Region]
+    /// Issue 17 (Qwen): the family core's fused q ‖ k ‖ v row (qDim + 2·kvDim values, the biases added or q and k
+    /// normed; 0 for Llama), the family's weights per layer (decode's extraValues) and how many times over their fill
+    /// reads them into one U-value object (Qwen3's q_norm ‖ k_norm: U / (2·headDim); else 1).
+    public let fusedValues: Int, extraRepeats: Int
     public let layerOffsets: [Region: Int]
     public let rowStrides: [String: Int]
 
@@ -63,6 +71,8 @@ public struct PrefillLayout: Sendable, Equatable {
         guard why.isEmpty else { throw fail(why.joined(separator: "; ")) }
         decode = d
         chunk = C
+        fusedValues = c.family == .llama ? 0 : Q + 2 * KV
+        regions = Region.allCases.filter { $0 != .qkvFused || c.family != .llama }
         // U: the largest multiple of lcm(hd, tm) dividing hidden, qDim, 2·kvDim and ffn, at most unitMax
         func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
         let g = [H, Q, 2 * KV, F].reduce(0, gcd)
@@ -71,7 +81,13 @@ public struct PrefillLayout: Sendable, Equatable {
             throw fail("no row-core object size: lcm(headDim \(hd), tm \(d.tm)) = \(base) divides none of the common divisors of hidden \(H), qDim \(Q), 2·kvDim \(2 * KV), ffn \(F) up to \(Self.unitMax)")
         }
         unit = u
-        rowValues = H
+        if c.family == .qwen3 && u % d.extraValues != 0 {
+            throw fail("qwen3's q_norm ‖ k_norm (\(d.extraValues) values) do not divide the row core's object U=\(u): the row core cannot take them as one object")
+        }
+        extraRepeats = c.family == .qwen3 ? u / d.extraValues : 1
+        // H (issue 17: the row core streams its rows in U-value objects); a family core's buffers (their type shared)
+        // hold a fused q ‖ k ‖ v row
+        rowValues = max(H, fusedValues)
         kvGroupCount = nkv % 2 == 0 ? 2 : 1   // 2 groups when the heads split evenly (more lanes); pack fifo g = group g
         kvGroupHeads = nkv / kvGroupCount
         let grp = c.groupSize
@@ -83,9 +99,10 @@ public struct PrefillLayout: Sendable, Equatable {
         let st = d.stages
         let R = (qkv: st[0].paddedRows, o: st[1].paddedRows, gu: st[2].paddedRows, d: st[3].paddedRows)
         var size: [String: Int] = ["hdr": u, "cs": C * u, "x": C * H]
-        let layerSizes: [Region: Int] = [.attnNorm: C * H, .qkv: C * R.qkv, .qpack: c.groupSize * nkv * packValues, .kqv: C * Q,
+        var layerSizes: [Region: Int] = [.attnNorm: C * H, .qkv: C * R.qkv, .qpack: c.groupSize * nkv * packValues, .kqv: C * Q,
                                          .o: C * R.o, .ffnInp: C * H, .ffnNorm: C * H, .gu: C * R.gu, .act: C * F, .d: C * R.d,
                                          .lOut: C * H]
+        if fusedValues > 0 { layerSizes[.qkvFused] = C * fusedValues }
         for (r, n) in layerSizes { size[r.rawValue] = n }
         sizes = size
         let align = DecodeLayout.alignment / 2
@@ -96,12 +113,14 @@ public struct PrefillLayout: Sendable, Equatable {
         pioX = place(C * H)
         layerBase = at
         var offsets: [Region: Int] = [:]
-        for r in Region.allCases { offsets[r] = place(layerSizes[r]!) - layerBase }
+        for r in regions { offsets[r] = place(layerSizes[r]!) - layerBase }
         layerOffsets = offsets
         layerStride = at - layerBase
         pioElements = layerBase + c.layerCount * layerStride
-        rowStrides = ["x": H, "attn_norm": H, "kqv": Q, "ffn_inp": H, "ffn_norm": H, "act": F, "l_out": H,
-                      "qkv": R.qkv, "o": R.o, "gu": R.gu, "d": R.d, "cs": u]
+        var strides = ["x": H, "attn_norm": H, "kqv": Q, "ffn_inp": H, "ffn_norm": H, "act": F, "l_out": H,
+                       "qkv": R.qkv, "o": R.o, "gu": R.gu, "d": R.d, "cs": u]
+        if fusedValues > 0 { strides["qkv_fused"] = fusedValues }
+        rowStrides = strides
     }
 
     // MARK: - per-core budgets (issue 17)

@@ -340,7 +340,7 @@ final class PythonMirrorTests: XCTestCase {
         var base: [String: Int] = [:], bucket: [String: Int] = [:]
         for x in s { base["\(x)"] = p.kvBlockBase(start: x); bucket["\(x)"] = p.bucket(start: x) }
         var layerOffsets: [String: Int] = [:], lastLayer: [String: Int] = [:]
-        for r in PrefillLayout.Region.allCases {
+        for r in p.regions {
             layerOffsets[r.rawValue] = p.layerOffsets[r]!
             lastLayer[r.rawValue] = p.pio(r, layer: L - 1)
         }
@@ -370,12 +370,13 @@ final class PythonMirrorTests: XCTestCase {
                       "layerOffsets": layerOffsets, "lastLayer": lastLayer, "qpack": qpack],
             "ioXFinal": d.ioXFinal,
             "stages": stages,
-        ]
+        ].merging(p.fusedValues == 0 ? [:] : ["family": ["family": c.family.rawValue, "extraValues": d.extraValues,
+                                                         "extraRepeats": p.extraRepeats, "fusedValues": p.fusedValues]]) { a, _ in a }
     }
 
     /// Every number of the prefill contract, Swift's PrefillLayout against the Python mirror
     /// (Tools/decode_designs.py --layout-json --prefill, from Kernels/decode/layout.py's PrefillLayout), for Llama 3.2
-    /// 1B, SmolLM2 and the tiny golden model in bf16, Q4_1 and Q4_0.
+    /// 1B, SmolLM2, the tiny golden model and (issue 17) the tiny Qwen2/Qwen3 models in bf16, Q4_1 and Q4_0.
     func testPrefillLayoutMirrorAgreesWithSwift() throws {
         let tinyConfig = ["--config", Support.root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path]
         var cases: [([String], ModelConfig, DType, Int)] = []
@@ -384,6 +385,10 @@ final class PythonMirrorTests: XCTestCase {
                       (tinyConfig, Self.tiny, w, 256)]
         }
         cases.append((["--preset", "llama-3.2-1b"], Self.llama1B, .q4_0, 131072))
+        for name in ["tiny-qwen2", "tiny-qwen3"] {
+            let q = ["--config", Support.root.appendingPathComponent("Golden/\(name)/model/config.json").path]
+            cases += [(q, try Self.qwen(name), .bf16, 2048), (q, try Self.qwen(name), .q4_0, 256)]
+        }
         for (model, config, weights, ctx) in cases {
             let label = model.joined(separator: " ") + " \(weights.rawValue) ctx \(ctx)"
             let args = ["Tools/decode_designs.py"] + model + ["--weights", weights.rawValue.lowercased(), "--ctx", "\(ctx)",

@@ -6,11 +6,14 @@ import XCTest
 
 final class PrefillBenchmarkTests: XCTestCase {
     /// Two chunks (64 rows at 0, then 36 at 64 with the LM head): every shim channel's bytes as the driver counted
-    /// them equal the layout's task groups (plus the LM head run's), for the small and the tiny golden model.
+    /// them equal the layout's task groups (plus the LM head run's), for the small and the tiny golden model and
+    /// (issue 17: group Q, the family core) the tiny Qwen2 and Qwen3 models.
     func testChunkCountsEqualTheDriversCounts() throws {
-        let tiny = try LoadedModel.open(path: Support.root.appendingPathComponent("Golden/tiny-llama32/model").path)
+        func open(_ path: String) throws -> LoadedModel { try LoadedModel.open(path: Support.root.appendingPathComponent(path).path) }
+        let tiny = try open("Golden/tiny-llama32/model"), qwen2 = try open("Golden/tiny-qwen2/model")
+        let qwen3 = try open("Golden/tiny-qwen3/tiny-qwen3.bf16.gguf")
         for (config, tensors) in [(Support.smallConfig, Support.bf16Weights(Support.smallConfig, seed: 5) as TensorSource),
-                                  (tiny.config, tiny.tensors)] {
+                                  (tiny.config, tiny.tensors), (qwen2.config, qwen2.tensors), (qwen3.config, qwen3.tensors)] {
             let graph = Graph.llama(config)
             let (npu, _) = try Support.npuBackend(graph, tensors, context: 256)
             let p = try XCTUnwrap(npu.designs.prefill)

@@ -1,4 +1,4 @@
-// The tiny Qwen2.5- and Qwen3-style golden models on NPUBackend over the emulated NPU (issue 17): the biases / q-k norms run in the decode hub; every node teacher-forced within the table, greedy along the golden path.
+// The tiny Qwen2.5- and Qwen3-style golden models on NPUBackend over the emulated NPU (issue 17): the biases / q-k norms run in the decode hub and (the golden prompts: one partial chunk each) the prefill's family core; every node teacher-forced within the table, greedy along the golden path.
 import Foundation
 import LlamaCore
 import NPUBackend
