@@ -312,8 +312,10 @@ class PrefillContract:
         for l in range(L):
             for s in STAGE_NAMES:
                 reads += whole(lay.X_FROM[s], st[s]["rho"], l)      # the activation slices, once per round
-            reads += rows("qkv", lay.Q + 2 * lay.KV, l) + whole("qpack", 1, l) + rows("o", lay.H, l)
-            if lay.fused:      # issue 17: group Q reads qkv, group C the fused rows
+            # issue 17: a Qwen family's qkv rows are fp32 (2 slots a value), read by group Q; group C reads the fused rows
+            qkv_slots = (2 if lay.qkv_f32 else 1) * (lay.Q + 2 * lay.KV)
+            reads += rows("qkv", qkv_slots, l) + whole("qpack", 1, l) + rows("o", lay.H, l)
+            if lay.fused:
                 reads += rows("qkv_fused", lay.fused, l)
             reads += whole("ffn_inp", 1, l) + rows("gu", 2 * lay.F, l) + rows("d", lay.H, l)
             if l < L - 1:

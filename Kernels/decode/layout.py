@@ -569,6 +569,9 @@ class PrefillLayout:
         self.family = m.get("family", "llama")
         self.extra, self.extra_name = d.extra, d.extra_name
         self.fused = self.Q + 2 * self.KV if self.family != "llama" else 0
+        # single rounding (decode's "Qwen fp32 rows"): a Qwen QKV stage writes fp32 rows (two C/2-row objects per round,
+        # prefill_mm_out_f32), pio qkv holds 2·R_QKV bf16-typed slots per row, the family core rounds once
+        self.qkv_f32 = bool(self.fused)
         # the row core's row buffers (values): H, rows arrive as U-value objects (issue 17); the family core's two
         # buffers share their type (copy_in_bf16 / copy_out_bf16 have one signature) and hold a fused row
         self.RM = max(self.H, self.fused)
@@ -577,6 +580,9 @@ class PrefillLayout:
         # Qwen3's q_norm ‖ k_norm (2·headDim values) reach the row core as ONE U-value object: the fill reads them
         # U / (2·headDim) times over (stride 0); Qwen2's biases (qDim + 2·kvDim) are whole objects as every qkv row
         self.extra_repeats = self.U // self.extra if self.family == "qwen3" else 1
+        if self.fused and self.U % 32:
+            raise ValueError(f"prefill: the family core's fp32 objects hold U/2 = {self.U // 2} values, not a multiple "
+                             f"of 16 (bias_add_f32_bf16 / round_f32_bf16 work 16 lanes at a time)")
         if self.family == "qwen3" and self.U % self.extra:
             raise ValueError(f"prefill: qwen3's q_norm ‖ k_norm ({self.extra} values) do not divide the row core's "
                              f"object U={self.U}: the row core cannot take them as one object")
@@ -630,8 +636,9 @@ class PrefillLayout:
     def _pio(self):
         C, H, F, Q, U, d = self.C, self.H, self.F, self.Q, self.U, self.dec
         st = self.stages
+        self.qkv_slots = st["QKV"]["R"] * (2 if self.qkv_f32 else 1)   # a qkv row's bf16 slots (fp32 rows: twice R)
         size = {"hdr": U, "cs": C * U, "x": C * H,
-                "attn_norm": C * H, "qkv": C * st["QKV"]["R"], "qpack": self.grp * self.nkv * self.PQ, "kqv": C * Q,
+                "attn_norm": C * H, "qkv": C * self.qkv_slots, "qpack": self.grp * self.nkv * self.PQ, "kqv": C * Q,
                 "o": C * st["O"]["R"], "ffn_inp": C * H, "ffn_norm": C * H, "gu": C * st["GU"]["R"], "act": C * F,
                 "d": C * st["D"]["R"], "l_out": C * H}
         if self.fused:
@@ -650,7 +657,7 @@ class PrefillLayout:
         self.pio_bytes = 2 * self.pio_elements
         # row strides (values) of the C-row regions
         self.row_stride = {"x": H, "attn_norm": H, "kqv": Q, "ffn_inp": H, "ffn_norm": H, "act": F, "l_out": H,
-                           "qkv": st["QKV"]["R"], "o": st["O"]["R"], "gu": st["GU"]["R"], "d": st["D"]["R"], "cs": U}
+                           "qkv": self.qkv_slots, "o": st["O"]["R"], "gu": st["GU"]["R"], "d": st["D"]["R"], "cs": U}
         if self.fused:
             self.row_stride["qkv_fused"] = self.fused
 

@@ -93,6 +93,8 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     else:
         k_mm = Kernel(PREFILL_MM[weights], gobj, [tile_ty, xs_ty, acc_ty, I32, I32, I32, I32])
     k_mo = Kernel("prefill_mm_out_bf16", gobj, [acc_ty, y_ty, I32, I32])
+    # issue 17 (Qwen, single rounding): the QKV stage's fp32 rows, a round as two C/2-row objects (y_ty: C·tm slots)
+    k_mo32 = Kernel("prefill_mm_out_f32", gobj, [acc_ty, y_ty, I32, I32, I32]) if lay.qkv_f32 else None
     k_hdrs = Kernel("prefill_headers_bf16", robj, [u_ty, u_ty, I32, I32])
     k_in = Kernel("copy_in_bf16", robj, [u_ty, rm_ty, I32, I32])
     k_sum = Kernel("rmsnorm_sum_bf16", robj, [u_ty, rm_ty, lanes_ty, I32, I32])
@@ -105,15 +107,18 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     k_ainit = Kernel("attn_chunk_init_f32", aobj, [o_ty, ml_ty, I32, I32])
     k_astep = Kernel("attn_chunk_bf16", aobj, [pq_ty, kv_ty, o_ty, ml_ty, s_ty, p_ty, I32, I32, I32, I32])
     k_aout = Kernel("attn_chunk_out_bf16", aobj, [o_ty, ml_ty, ao_ty, I32, I32, I32])
-    # issue 17: the family core's step (add.cc bias_add_bf16 / rmsnorm.cc qk_norm_bf16, linked into prefill_rows.o);
-    # its two buffers are RM-value rows like the row core's, so copy_in_bf16 / copy_out_bf16 keep their one signature
+    # issue 17: the family core's step on the QKV stage's fp32 rows, rounded ONCE (add.cc bias_add_f32_bf16 /
+    # round_f32_bf16, rmsnorm.cc qk_norm_f32_heads_bf16, linked into prefill_rows.o), each called on a pfin object as
+    # it arrives (U slots: U/2 fp32 values) into the fused row pf_t; its two buffers are RM-value rows like the row
+    # core's, so copy_in_bf16 / copy_out_bf16 keep their one signature
     FU = lay.fused                                          # a fused row: q ‖ k ‖ v (Q + 2·KV values), 0 for llama
     if family == "qwen2":
-        k_fam = Kernel("bias_add_bf16", robj, [rm_ty, rm_ty, rm_ty, I32])
+        k_fam = [Kernel("bias_add_f32_bf16", robj, [u_ty, rm_ty, rm_ty, I32, I32])]
     elif family == "qwen3":
-        k_fam = Kernel("qk_norm_bf16", robj, [rm_ty, rm_ty, rm_ty, I32, I32, I32, F32])
+        k_fam = [Kernel("qk_norm_f32_heads_bf16", robj, [u_ty, rm_ty, rm_ty, I32, I32, I32, I32, F32]),
+                 Kernel("round_f32_bf16", robj, [u_ty, rm_ty, I32, I32])]
     else:
-        k_fam = None
+        k_fam = []
 
     # --- fifos ---
     # weights: decode's 8 channels, split per pair at memory tiles (c, 1) into w{g}
@@ -167,7 +172,8 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     def gemm_body(g):
         def gemm_core(wf, xf, out, acc, *rest):
             scr = rest[0] if q4 else None
-            k_mm_, k_mo_ = rest[-2], rest[-1]
+            k_mm_, k_mo_, *k_mo32_ = rest[1:] if q4 else rest      # k_mo32_: [prefill_mm_out_f32] for a Qwen family
+            k_mo32_ = k_mo32_[0] if k_mo32_ else None
 
             def mm(w, x, first):
                 if q4:
@@ -180,6 +186,7 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                 for s in STAGES:
                     roles.expect(xf, lay.X_FROM[s])
                     roles.expect(out, lay.OUT[s])
+                    f32 = s == "QKV" and lay.qkv_f32
                     for _ in range_(st[s]["rho"]):
                         w, x = wf.acquire(1), xf.acquire(1)
                         mm(w, x, 1)
@@ -191,15 +198,22 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                                 mm(w, x, 0)
                                 wf.release(1)
                                 xf.release(1)
-                        y = out.acquire(1)
-                        k_mo_(acc, y, tm, C)
-                        out.release(1)
+                        if f32:      # the fp32 rows, not rounded: rows [0, C/2) then [C/2, C), one object each
+                            for half in range(2):
+                                y = out.acquire(1)
+                                k_mo32_(acc, y, tm, C, half)
+                                out.release(1)
+                        else:
+                            y = out.acquire(1)
+                            k_mo_(acc, y, tm, C)
+                            out.release(1)
         return gemm_core
 
     gemm_workers = []
     for g in range(NG):
         extra = [Buffer(scr_ty, name=f"pscr{g}")] if q4 else []
-        fn_args = [w_in[g].cons(), xb.cons(), y_out[g].prod(), Buffer(acc_ty, name=f"pacc{g}"), *extra, k_mm, k_mo]
+        fn_args = [w_in[g].cons(), xb.cons(), y_out[g].prod(), Buffer(acc_ty, name=f"pacc{g}"), *extra, k_mm, k_mo,
+                   *([k_mo32] if lay.qkv_f32 else [])]
         gemm_workers.append(Worker(gemm_body(g), fn_args, placement=gemv_tile(g)))
 
     # --- the row core: every row as U-value objects; RMSNorm in two passes over one H-value row buffer (the sum of
@@ -328,25 +342,38 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
 
     # --- issue 17: the family core (Qwen only), on a core the design leaves free: the row core's program has no room
     # for an 11th kernel (~15.2 of 16 KB, README budgets). Per layer: the family's weights (one U-value object for
-    # Qwen3's q_norm ‖ k_norm, whole objects of Qwen2's biases), then per row the qkv row in, the biases added
-    # (bias_add_bf16) or q and k normed per head (qk_norm_bf16) in place, the fused row out to pio qkv_fused ---
+    # Qwen3's q_norm ‖ k_norm, whole objects of Qwen2's biases) into pf_w, then per row the QKV stage's fp32 row
+    # (2·(Q + 2·KV) slots) object by object, each rounded once into the fused row pf_t — Qwen2 bias_add_f32_bf16 (the
+    # bias added to the fp32 product), Qwen3 qk_norm_f32_heads_bf16 on the q ‖ k objects (U/(2·hd) heads each) and
+    # round_f32_bf16 on the v objects — and the fused row out to pio qkv_fused ---
     family_workers = []
     if FU:
-        def family_core(fi, fo, fw, ft, k_in_, k_out_, k_fam_):
+        half, qk_objs, v_objs = U // 2, 2 * (Q + KV) // U, 2 * KV // U
+
+        def family_core(fi, fo, fw, ft, k_in_, k_out_, *k_fam_):
             for _ in range_(L):
                 take(fi, lay.extra * lay.extra_repeats, fw, lay.extra_name)
                 roles.expect(fi, "qkv")
                 roles.expect(fo, "qkv_fused")
                 for _ in range_(C):
-                    take(fi, FU, ft, "qkv")
                     if family == "qwen2":
-                        k_fam_(ft, fw, ft, FU)
+                        for o in range_(2 * FU // U):
+                            e = fi.acquire(1)
+                            k_fam_[0](e, fw, ft, i32(o), half)
+                            fi.release(1)
                     else:
-                        k_fam_(ft, fw, ft, nh, nkv, hd, eps)
+                        for o in range_(qk_objs):
+                            e = fi.acquire(1)
+                            k_fam_[0](e, fw, ft, i32(o * (half // hd)), half // hd, nh, hd, eps)
+                            fi.release(1)
+                        for o in range_(v_objs):
+                            e = fi.acquire(1)
+                            k_fam_[1](e, ft, i32(qk_objs + o), half)
+                            fi.release(1)
                     give(fo, FU, ft, "qkv_fused")
 
         family_workers.append(Worker(family_core, [fin.cons(), fout.prod(), Buffer(rm_ty, name="pf_w"),
-                                                   Buffer(rm_ty, name="pf_t"), k_in, k_out, k_fam],
+                                                   Buffer(rm_ty, name="pf_t"), k_in, k_out, *k_fam],
                                      placement=FAMILY_TILE))
 
     # --- attention: core (g, n) per KV group and lane, one query head at a time (each head of the group in turn,
@@ -405,6 +432,17 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                                       [0, tk, lay.row_stride[src], 1])
             rt.fill(xin.prod(), X, tap, task_group=tg, placement=X_SHIM)
             out, R = lay.pio(lay.OUT[s], l), st[s]["R"]
+            if s == "QKV" and lay.qkv_f32:
+                # issue 17: per round, column c's two joined C/2-row fp32 objects -> slots (r·16 + 4c + k)·2tm of the
+                # fp32 rows (2R slots apart): [2 halves (stride C/2 rows), 4 cores (2tm), C/2 rows (2R), 2tm] — one
+                # drain per round (a 5th dimension would not fit a BD), only the column's last awaited
+                rho, R2 = st[s]["rho"], lay.row_stride["qkv"]
+                for c in range(4):
+                    for r in range(rho):
+                        tap = TensorAccessPattern((1, PIO), out + (r * NG + 4 * c) * 2 * tm, [2, 4, C // 2, 2 * tm],
+                                                  [C // 2 * R2, 2 * tm, R2, 1])
+                        rt.drain(gout_c[c], X, tap, task_group=tg, wait=r == rho - 1, placement=Tile(c, 0))
+                return
             for c in range(4):    # column c's joined rounds -> columns (r·16 + 4c + k)·tm of the C rows
                 tap = TensorAccessPattern((1, PIO), out + 4 * c * tm, [st[s]["rho"], 4, C, tm], [NG * tm, tm, R, 1])
                 rt.drain(gout_c[c], X, tap, task_group=tg, wait=True, placement=Tile(c, 0))
@@ -433,7 +471,7 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                 tap = TensorAccessPattern((1, WB), dec.norm_offset("extra", l), [lay.extra_repeats, 1, 1, 2 * lay.extra],
                                           [0, 0, 0, 1])
                 rt.fill(fin.prod(), W, tap, task_group=tg, placement=FAMILY_SHIM)
-                rows(fin, "qkv", l, FU, tg, FAMILY_SHIM)
+                rows(fin, "qkv", l, 2 * FU, tg, FAMILY_SHIM)     # the fp32 rows: 2·(Q + 2·KV) slots each
                 drain(fout_c, X, PIO, lay.pio("qkv_fused", l), C * FU, tg, FAMILY_SHIM)
                 rt.finish_task_group(tg)
             # C: RoPE; the Q rows and headers to the packs, the K || V rows to kv_blk

@@ -18,6 +18,8 @@ void qk_norm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t q_h
                   float eps);
 void qk_norm_f32_bf16(const bfloat16 *row, const bfloat16 *w, bfloat16 *y, int32_t head, int32_t q_heads, int32_t head_dim,
                       float eps);
+void qk_norm_f32_heads_bf16(const bfloat16 *obj, const bfloat16 *w, bfloat16 *y, int32_t first, int32_t n, int32_t q_heads,
+                            int32_t head_dim, float eps);
 void rope_halfsplit_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void rope_adjacent_bf16(const bfloat16 *x, const bfloat16 *cs, bfloat16 *y, int32_t heads, int32_t head_dim);
 void attn_decode_init_f32(float *state, int32_t group, int32_t head_dim);
@@ -50,6 +52,7 @@ void prefill_mm_q4_1(const uint8_t *w, const bfloat16 *x, bfloat16 *scr, float *
 void prefill_mm_q4_0(const uint8_t *w, const bfloat16 *x, bfloat16 *scr, float *acc, int32_t tm, int32_t tk, int32_t rows,
                      int32_t first);
 void prefill_mm_out_bf16(const float *acc, bfloat16 *y, int32_t tm, int32_t rows);
+void prefill_mm_out_f32(const float *acc, bfloat16 *y, int32_t tm, int32_t rows, int32_t half);
 void copy_in_bf16(const bfloat16 *obj, bfloat16 *row, int32_t at, int32_t n);
 void copy_out_bf16(const bfloat16 *row, bfloat16 *obj, int32_t at, int32_t n);
 void qkv_rope_bf16(const bfloat16 *obj, const bfloat16 *cs, bfloat16 *out, const bfloat16 *hdr, int32_t r, int32_t at,

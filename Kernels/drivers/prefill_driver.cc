@@ -72,7 +72,8 @@ class Chunk {
         return *arenas.back();
     }
     bool allocate();
-    bool stage(const npuk_decode_stage &st, int64_t x_at, int64_t x_stride, int64_t out_at, int64_t out_stride);
+    bool stage(const npuk_decode_stage &st, int64_t x_at, int64_t x_stride, int64_t out_at, int64_t out_stride,
+               bool f32 = false);
     void attention(int l);
 
     // --- the row core's fifos: U-value objects ---
@@ -220,8 +221,12 @@ bool Chunk::allocate() {
 // A GEMM stage: per round and k-slice, every weight channel's next pair split to its two cores and the C x tk
 // activation slice (pio rows at x_stride) blocked 8x8 by memory tile (4, 1) and broadcast; each core accumulates
 // prefill_mm over its tile; per round each core's C x tm rows (prefill_mm_out_bf16) joined per column and drained to
-// columns (16r + 4c + k)·tm of the output rows (out_stride apart).
-bool Chunk::stage(const npuk_decode_stage &st, int64_t x_at, int64_t x_stride, int64_t out_at, int64_t out_stride) {
+// columns (16r + 4c + k)·tm of the output rows (out_stride apart). f32 (issue 17, a Qwen QKV stage): each core's
+// round as two objects of C/2 fp32 rows (prefill_mm_out_f32, not rounded), each joined and drained to the fp32 rows
+// (out_stride bf16 slots apart, fp32 column n at slots 2n, 2n + 1): [4 (stride 2tm), C/2 (out_stride), 2tm] from
+// out_at + (16r + 4c)·2tm + half·(C/2)·out_stride.
+bool Chunk::stage(const npuk_decode_stage &st, int64_t x_at, int64_t x_stride, int64_t out_at, int64_t out_stride,
+                  bool f32) {
     const int64_t tm = L.tm, tk = L.tk, slices = st.k / tk, ng = NPUK_DECODE_GEMV_CORES;
     int slot = 0;
     for (int64_t r = 0; r < st.rounds; ++r) {
@@ -259,6 +264,23 @@ bool Chunk::stage(const npuk_decode_stage &st, int64_t x_at, int64_t x_stride, i
                     prefill_mm_bf16(reinterpret_cast<const bfloat16 *>(c.w[slot]), c.xb[slot], c.acc, L.tm, L.tk, int32_t(C), first);
                 }
             }
+        }
+        if (f32) {
+            for (int half = 0; half < 2; ++half) {
+                for (auto &c : g)
+                    if (exec) prefill_mm_out_f32(c.acc, c.y, L.tm, int32_t(C), half);
+                for (int col = 0; col < 4; ++col) {
+                    for (int k = 0; k < 4; ++k) std::memcpy(gjoin[col] + k * C * tm, g[4 * col + k].y, 2 * size_t(C * tm));
+                    const int64_t base = out_at + (r * ng + 4 * col) * 2 * tm + half * (C / 2) * out_stride;
+                    for (int k = 0; k < 4; ++k)
+                        for (int64_t row = 0; row < C / 2; ++row)
+                            std::memcpy(pio + base + k * 2 * tm + row * out_stride, gjoin[col] + k * C * tm + row * 2 * tm,
+                                        4 * size_t(tm));
+                    t.gemm_drain[col] += 8 * C * tm;
+                    t.pio_written += 8 * C * tm;
+                }
+            }
+            continue;
         }
         for (auto &c : g)
             if (exec) prefill_mm_out_bf16(c.acc, c.y, L.tm, int32_t(C));
@@ -333,10 +355,14 @@ void Chunk::attention(int l) {
 }
 
 // Group Q (issue 17, Qwen): the layer's family weights (Qwen3's q_norm ‖ k_norm filled extra_repeats times over into
-// one U-value object) then per row the qkv row (its first q + 2 kv values) through pfin into pf_t, bias_add_bf16 or
-// qk_norm_bf16 in place, the fused row through pfout to pio qkv_fused (row stride q + 2 kv).
+// one U-value object) into pf_w, then per row the QKV stage's fp32 row (its first q + 2 kv fp32 values: 2·(q + 2 kv)
+// bf16-typed slots) through pfin, worked on object by object as it arrives — rounded ONCE into pf_t: Qwen2
+// bias_add_f32_bf16 (U/2 values at object o: the bias added to the fp32 product), Qwen3 qk_norm_f32_heads_bf16 on the
+// q ‖ k objects (U/(2·hd) heads each), round_f32_bf16 on the v objects — then the fused row through pfout to pio
+// qkv_fused (row stride q + 2 kv).
 void Chunk::family(int l) {
     const int64_t n = L.q_dim + 2 * int64_t(L.kv_dim), ew = int64_t(L.extra_values) * L.extra_repeats;
+    const int64_t hd = L.head_dim, qk = 2 * (L.q_dim + int64_t(L.kv_dim)), half = U / 2;
     const npuk_prefill_io_layer &pl = L.pio_layer[l];
     const uint16_t *w = reinterpret_cast<const uint16_t *>(weights + L.extra[l]);
     for (int64_t o = 0; o < ew; o += U) {
@@ -347,10 +373,13 @@ void Chunk::family(int l) {
     t.family_in += 2 * ew;
     t.weights_read += 2 * ew;
     for (int64_t r = 0; r < C; ++r) {
-        take(fi, fi_slot, t.family_in, pio + pl.qkv + r * L.row_qkv, n, ft, true);
-        if (exec) {
-            if (L.family == 1) bias_add_bf16(ft, fw, ft, int32_t(n));
-            else qk_norm_bf16(ft, fw, ft, L.heads, L.kv_heads, L.head_dim, L.eps);
+        for (int64_t o = 0; o < 2 * n; o += U) {   // slot o: fp32 values o/2 .. o/2 + U/2
+            bfloat16 *obj = next_in(fi, fi_slot, t.family_in, pl.qkv + r * L.row_qkv + o);
+            if (!exec) continue;
+            const int32_t j = int32_t(o / U);
+            if (L.family == 1) bias_add_f32_bf16(obj, fw, ft, j, int32_t(half));
+            else if (o < qk) qk_norm_f32_heads_bf16(obj, fw, ft, int32_t(o / 2 / hd), int32_t(half / hd), L.heads, int32_t(hd), L.eps);
+            else round_f32_bf16(obj, ft, j, int32_t(half));
         }
         give_pio(fo, fo_slot, t.family_out, ft, n, pl.qkv_fused + r * n);
     }
@@ -389,7 +418,7 @@ int32_t Chunk::run() {
             norm_out(pl.attn_norm + r * H);
         }
         // B: QKV
-        if (!stage(L.stage[NPUK_STAGE_QKV], pl.attn_norm, H, pl.qkv, L.row_qkv)) return NPUK_BAD_LAYOUT;
+        if (!stage(L.stage[NPUK_STAGE_QKV], pl.attn_norm, H, pl.qkv, L.row_qkv, L.family != 0)) return NPUK_BAD_LAYOUT;
         // Q (issue 17, Qwen): the family core's fused rows; C then reads them instead of qkv
         if (L.family != 0) family(l);
         const int64_t qkv_at = L.family != 0 ? pl.qkv_fused : pl.qkv, qkv_stride = L.family != 0 ? Q + 2 * KV : L.row_qkv;
@@ -520,7 +549,9 @@ int32_t npuk_prefill_chunk(const npuk_prefill_layout *layout, const uint8_t *wei
                            int64_t(L.extra_values) * L.extra_repeats > L.row_values ||
                            L.row_values < L.q_dim + 2 * int64_t(L.kv_dim) ||
                            (L.family == 1 && L.extra_values != L.q_dim + 2 * L.kv_dim) ||
-                           (L.family == 2 && L.extra_values != 2 * L.head_dim))))
+                           (L.family == 2 && L.extra_values != 2 * L.head_dim) ||
+                           L.unit % 32 || (L.family == 2 && L.unit % (2 * L.head_dim)) ||
+                           L.row_qkv < 2 * (L.q_dim + 2 * int64_t(L.kv_dim)))))
         return NPUK_BAD_SHAPE;
     npuk_prefill_traffic local{};
     npuk_prefill_traffic &t = traffic ? *traffic : local;

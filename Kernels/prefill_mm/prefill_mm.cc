@@ -125,4 +125,18 @@ void prefill_mm_out_bf16(const float *__restrict acc, bfloat16 *__restrict y, in
     event1();
 }
 
+// Issue 17 (Qwen's QKV stage, rounded once later): rows [half·rows/2, (half + 1)·rows/2) of acc, un-blocked and NOT
+// rounded, as fp32 row-major (rows/2 x tm) in y's rows·tm bf16-typed slots (fp32 i in slots 2i, 2i + 1: its own bytes)
+// — the GEMM core sends a round as two such objects; the family core rounds once after the bias or the q/k norm.
+void prefill_mm_out_f32(const float *__restrict acc, bfloat16 *__restrict y, int32_t tm, int32_t rows, int32_t half) {
+    event0();
+    const int jbs = tm / kM, i0 = half * rows / (2 * int(kM));
+    float *dst = reinterpret_cast<float *>(y);
+    for (int i = 0; i < rows / (2 * int(kM)); ++i)
+        for (int j = 0; j < jbs; ++j)
+            for (int r = 0; r < 8; ++r)
+                aie::store_v(dst + (i * kM + r) * tm + j * kM, aie::load_v<8>(acc + ((i0 + i) * jbs + j) * 64 + 8 * r));
+    event1();
+}
+
 } // extern "C"

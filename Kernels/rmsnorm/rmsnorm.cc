@@ -1,7 +1,7 @@
 // rmsnorm_bf16: y = x * w / sqrt(mean(x^2) + eps) for one row, statistics in fp32, output rounded to nearest even;
 // head_rmsnorm_bf16: the same per head_dim slice of a row, qk_norm_bf16 over q ‖ k (Qwen3's q_norm / k_norm, issue 17);
 // qk_norm_f32_bf16: one head of the decode hub's fp32 q/k rows normed in fp32 and rounded once (Kernels/decode/README.md
-// "Qwen fp32 rows").
+// "Qwen fp32 rows"); qk_norm_f32_heads_bf16: the same per head of a prefill family core's fp32 object.
 // rmsnorm_sum_bf16 / rmsnorm_scale_bf16: rmsnorm_bf16's two loops over a row streamed in slices (the prefill row core).
 #include <aie_api/aie.hpp>
 #include <stdint.h>
@@ -73,13 +73,8 @@ void qk_norm_bf16(const bfloat16 *x, const bfloat16 *__restrict w, bfloat16 *y, 
 // w: q_norm ‖ k_norm (2·head_dim bf16; heads < q_heads take q_norm); y: the q ‖ k row (bf16), head `head` at
 // head·head_dim. y = bf16((x·scale)·w), scale = 1/sqrt(mean(x²) + eps), all in fp32 and rounded once (llama.cpp
 // rms_norm then mul; HF Qwen3RMSNorm). head_dim % 16 == 0.
-void qk_norm_f32_bf16(const bfloat16 *__restrict row, const bfloat16 *__restrict w, bfloat16 *__restrict y, int32_t head,
-                      int32_t q_heads, int32_t head_dim, float eps) {
-    event0();
-    aie::set_rounding(aie::rounding_mode::conv_even);
-    const float *x = reinterpret_cast<const float *>(row);
-    const bfloat16 *wh = w + (head < q_heads ? 0 : head_dim);
-    bfloat16 *yh = y + head * head_dim;
+static inline void norm_head_f32(const float *__restrict x, const bfloat16 *__restrict wh, bfloat16 *__restrict yh,
+                                 int32_t head_dim, float eps) {
     aie::accum<accfloat, 16> ss = aie::zeros<accfloat, 16>();
     for (int j = 0; j < head_dim; j += 16) {
         aie::vector<float, 16> xv = aie::load_v<16>(x + j);
@@ -91,6 +86,29 @@ void qk_norm_f32_bf16(const bfloat16 *__restrict row, const bfloat16 *__restrict
         wf.from_vector(aie::load_v<16>(wh + j));
         aie::accum<accfloat, 16> xs = aie::mul(aie::load_v<16>(x + j), scale);
         aie::store_v(yh + j, aie::mul(xs.to_vector<float>(), wf.to_vector<float>()).to_vector<bfloat16>());
+    }
+}
+
+void qk_norm_f32_bf16(const bfloat16 *__restrict row, const bfloat16 *__restrict w, bfloat16 *__restrict y, int32_t head,
+                      int32_t q_heads, int32_t head_dim, float eps) {
+    event0();
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    norm_head_f32(reinterpret_cast<const float *>(row), w + (head < q_heads ? 0 : head_dim), y + head * head_dim,
+                  head_dim, eps);
+    event1();
+}
+
+// The prefill family core's Qwen3 step on one fifo object of a fp32 q ‖ k row (Kernels/decode/README.md "Prefill",
+// Qwen): obj holds heads [first, first + n) as n·head_dim fp32 values (2·n·head_dim bf16-typed slots, fp32 i in slots
+// 2i, 2i + 1); each head as qk_norm_f32_bf16 (the same products, one rounding) into y at head·head_dim.
+void qk_norm_f32_heads_bf16(const bfloat16 *__restrict obj, const bfloat16 *__restrict w, bfloat16 *__restrict y,
+                            int32_t first, int32_t n, int32_t q_heads, int32_t head_dim, float eps) {
+    event0();
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    const float *x = reinterpret_cast<const float *>(obj);
+    for (int i = 0; i < n; ++i) {
+        const int head = first + i;
+        norm_head_f32(x + i * head_dim, w + (head < q_heads ? 0 : head_dim), y + head * head_dim, head_dim, eps);
     }
     event1();
 }

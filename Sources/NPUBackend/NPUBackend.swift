@@ -461,6 +461,11 @@ public final class NPUBackend: Backend, @unchecked Sendable {
             let raw = try b.readableHostBytes(offset: 2 * at, size: 2 * n)
             return (0..<n).map { bf16ToFloat(raw.load(fromByteOffset: 2 * $0, as: UInt16.self)) }
         }
+        // n fp32 values at bf16 element `at` (fp32 value i in slots at + 2i, at + 2i + 1: its little-endian bytes)
+        func fp32(_ b: NPUBuffer, _ at: Int, _ n: Int) throws -> [Float] {
+            let raw = try b.readableHostBytes(offset: 2 * at, size: 4 * n)
+            return (0..<n).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }
+        }
         var lastRow: (norm: [Float], logits: [Float])?
         if last {
             try io.sync(.fromDevice, offset: 2 * l.ioResultNorm, size: 2 * (l.ioLogits + V - l.ioResultNorm))
@@ -474,19 +479,23 @@ public final class NPUBackend: Backend, @unchecked Sendable {
                     try values(pio!, p.pio(region, layer: i) + r * p.rowStride(region), n)
                 }
                 put("attn_norm", try row(.attnNorm, H))
-                let qkv = try row(.qkv, Q + 2 * KV)
-                // issue 17: Qwen2's products are Q/K/Vcur_mm and the family core's biased rows (qkv_fused) Q/K/Vcur;
-                // Qwen3's normed q and k are Qcur_normed/Kcur_normed
+                // issue 17: a Qwen family's qkv rows are the QKV stage's fp32 rows (rounded once, by the family core)
+                let qkv = p.qkvF32 ? try fp32(pio!, p.pio(.qkv, layer: i) + r * p.rowStride(.qkv), Q + 2 * KV)
+                    : try row(.qkv, Q + 2 * KV)
+                // Qwen2's products are Q/K/Vcur_mm and the family core's biased rows (qkv_fused) Q/K/Vcur; Qwen3's
+                // normed q and k are Qcur_normed/Kcur_normed, its Vcur the fused row's v (the fp32 product rounded
+                // once: what RoPE's pass copies into the KV cache; decode's tap reads the same value from its packs)
                 let mm = c.family.hasQKVBias ? "_mm" : ""
                 put("Qcur" + mm, Array(qkv[0..<Q]))
                 put("Kcur" + mm, Array(qkv[Q..<Q + KV]))
-                put("Vcur" + mm, Array(qkv[(Q + KV)...]))
+                if c.family == .llama { put("Vcur", Array(qkv[(Q + KV)...])) }
                 if c.family != .llama {
                     let fused = try row(.qkvFused, Q + 2 * KV)
                     let (q, k) = c.family.hasQKNorm ? ("Qcur_normed", "Kcur_normed") : ("Qcur", "Kcur")
                     put(q, Array(fused[0..<Q]))
                     put(k, Array(fused[Q..<Q + KV]))
-                    if c.family.hasQKVBias { put("Vcur", Array(fused[(Q + KV)...])) }
+                    if c.family.hasQKVBias { put("Vcur_mm", Array(qkv[(Q + KV)...])) }
+                    put("Vcur", Array(fused[(Q + KV)...]))
                 }
                 var qrope: [Float] = [], krope: [Float] = []
                 for n in 0..<c.headCount { qrope += try values(pio!, p.qpack(layer: i, j: n % grp, kvHead: n / grp) + r * hd, hd) }

@@ -39,10 +39,11 @@ public struct PrefillCostModel: Sendable {
 }
 
 extension PrefillLayout {
-    /// A GEMM stage's task group.
-    func stagePhase(_ s: DecodeLayout.StageShape) -> PrefillPhase {
+    /// A GEMM stage's task group (a Qwen QKV stage, `f32`: its fp32 rows, twice the join bytes; issue 17).
+    func stagePhase(_ s: DecodeLayout.StageShape, f32: Bool = false) -> PrefillPhase {
         let d = decode, C = chunk
-        let w = s.rounds * s.slices * d.pairBytes, x = s.rounds * C * s.k * 2, col = s.rounds * 4 * C * d.tm * 2
+        let w = s.rounds * s.slices * d.pairBytes, x = s.rounds * C * s.k * 2
+        let col = s.rounds * 4 * C * d.tm * 2 * (f32 ? 2 : 1)
         var bytes: [DecodeChannel: Int] = [PrefillChannel.xIn: x, PrefillChannel.broadcast: x]
         for ch in 0..<DecodeLayout.channels { bytes[.weights(ch)] = w }
         for c in 0..<DecodeLayout.columns { bytes[PrefillChannel.gemmDrain(c)] = col }
@@ -61,9 +62,9 @@ extension PrefillLayout {
         var out: [PrefillPhase] = []
         for l in 0..<L {
             out.append(row("A attn_norm", [mn: 2 * H + 2 * C * H + (l == 0 ? 2 * U : 0), ro: 2 * C * H], waits: 1))
-            out.append(stagePhase(d.stages[0]))
-            if fusedValues > 0 {   // issue 17 (Qwen): group Q, the family core's weights and qkv rows in, fused rows out
-                out.append(row("Q family step", [PrefillChannel.familyIn: 2 * (d.extraValues * extraRepeats + C * fusedValues),
+            out.append(stagePhase(d.stages[0], f32: qkvF32))
+            if fusedValues > 0 {   // issue 17 (Qwen): group Q, the family core's weights and fp32 qkv rows in, fused rows out
+                out.append(row("Q family step", [PrefillChannel.familyIn: 2 * (d.extraValues * extraRepeats + 2 * C * fusedValues),
                                                  PrefillChannel.familyOut: 2 * C * fusedValues], waits: 1))
             }
             // rout's first drain (the Q rows) is awaited by its second (the headers): a channel's tasks run in order

@@ -50,6 +50,10 @@ public struct PrefillLayout: Sendable, Equatable {
     /// normed; 0 for Llama), the family's weights per layer (decode's extraValues) and how many times over their fill
     /// reads them into one U-value object (Qwen3's q_norm ‖ k_norm: U / (2·headDim); else 1).
     public let fusedValues: Int, extraRepeats: Int
+    /// Issue 17 (Qwen, single rounding): the QKV stage writes its fp32 rows (two C/2-row objects per round,
+    /// prefill_mm_out_f32) and the family core rounds once; pio qkv then holds C rows of 2·R_QKV bf16-typed slots
+    /// (fp32 value n at slots 2n, 2n + 1; decode's `qkvF32` convention).
+    public var qkvF32: Bool { fusedValues > 0 }
     public let layerOffsets: [Region: Int]
     public let rowStrides: [String: Int]
 
@@ -81,6 +85,9 @@ public struct PrefillLayout: Sendable, Equatable {
             throw fail("no row-core object size: lcm(headDim \(hd), tm \(d.tm)) = \(base) divides none of the common divisors of hidden \(H), qDim \(Q), 2·kvDim \(2 * KV), ffn \(F) up to \(Self.unitMax)")
         }
         unit = u
+        if c.family != .llama && u % 32 != 0 {
+            throw fail("the family core's fp32 objects hold U/2 = \(u / 2) values, not a multiple of 16 (bias_add_f32_bf16 / round_f32_bf16 work 16 lanes at a time)")
+        }
         if c.family == .qwen3 && u % d.extraValues != 0 {
             throw fail("qwen3's q_norm ‖ k_norm (\(d.extraValues) values) do not divide the row core's object U=\(u): the row core cannot take them as one object")
         }
@@ -99,7 +106,7 @@ public struct PrefillLayout: Sendable, Equatable {
         let st = d.stages
         let R = (qkv: st[0].paddedRows, o: st[1].paddedRows, gu: st[2].paddedRows, d: st[3].paddedRows)
         var size: [String: Int] = ["hdr": u, "cs": C * u, "x": C * H]
-        var layerSizes: [Region: Int] = [.attnNorm: C * H, .qkv: C * R.qkv, .qpack: c.groupSize * nkv * packValues, .kqv: C * Q,
+        var layerSizes: [Region: Int] = [.attnNorm: C * H, .qkv: C * R.qkv * (c.family == .llama ? 1 : 2), .qpack: c.groupSize * nkv * packValues, .kqv: C * Q,
                                          .o: C * R.o, .ffnInp: C * H, .ffnNorm: C * H, .gu: C * R.gu, .act: C * F, .d: C * R.d,
                                          .lOut: C * H]
         if fusedValues > 0 { layerSizes[.qkvFused] = C * fusedValues }
@@ -118,7 +125,7 @@ public struct PrefillLayout: Sendable, Equatable {
         layerStride = at - layerBase
         pioElements = layerBase + c.layerCount * layerStride
         var strides = ["x": H, "attn_norm": H, "kqv": Q, "ffn_inp": H, "ffn_norm": H, "act": F, "l_out": H,
-                       "qkv": R.qkv, "o": R.o, "gu": R.gu, "d": R.d, "cs": u]
+                       "qkv": R.qkv * (c.family == .llama ? 1 : 2), "o": R.o, "gu": R.gu, "d": R.d, "cs": u]
         if fusedValues > 0 { strides["qkv_fused"] = fusedValues }
         rowStrides = strides
     }

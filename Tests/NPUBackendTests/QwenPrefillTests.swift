@@ -66,7 +66,8 @@ final class QwenPrefillTests: XCTestCase {
     }
 
     /// The family core's traffic per chunk, from the emulated driver's counts: per layer the family's weights (Qwen3's
-    /// q_norm ‖ k_norm U / (2·headDim) times over, one object) and C qkv rows in on pfin, C fused rows out on pfout.
+    /// q_norm ‖ k_norm U / (2·headDim) times over, one object) and C fp32 qkv rows (2 slots a value: single rounding)
+    /// in on pfin, C fused rows out on pfout; the QKV stage's joins move the fp32 rows (twice a bf16 stage's bytes).
     func testFamilyCoreTrafficPerChunk() throws {
         for m in try models() {
             let c = m.graph.config
@@ -77,10 +78,77 @@ final class QwenPrefillTests: XCTestCase {
             _ = try npu.step(tokens: prompt(C, vocab: c.vocabSize), start: 0, logitRows: .last, observer: nil)
             let used = device.traffic - before
             XCTAssertEqual(npu.counters.chunkCount, 1, m.name)
-            XCTAssertEqual(used.channels[PrefillChannel.familyIn], L * 2 * (p.decode.extraValues * p.extraRepeats + C * n), m.name)
+            XCTAssertTrue(p.qkvF32, m.name)
+            XCTAssertEqual(p.rowStride(.qkv), 2 * p.decode.stages[0].paddedRows, m.name)
+            XCTAssertEqual(used.channels[PrefillChannel.familyIn], L * 2 * (p.decode.extraValues * p.extraRepeats + 2 * C * n), m.name)
+            let stages = p.decode.stages, tm = p.decode.tm
+            let joins = L * (2 * stages[0].rounds + stages[1].rounds + stages[2].rounds + stages[3].rounds) * 4 * C * tm * 2
+            XCTAssertEqual(used.channels[PrefillChannel.gemmDrain(0)], joins, "\(m.name): column 0's join, the QKV stage's fp32 rows")
             XCTAssertEqual(used.channels[PrefillChannel.familyOut], L * 2 * C * n, m.name)
             // the cost model's task groups (chunkPhases, group Q included) against every channel: PrefillBenchmarkTests
             XCTAssertEqual(p.chunkChannelTotals(start: 0, rows: C)[PrefillChannel.familyIn], used.channels[PrefillChannel.familyIn])
+        }
+    }
+
+    /// Single rounding (issue 17): for every prompt row and layer of one chunk, the family core's fused rows (pio
+    /// qkv_fused) are the QKV stage's fp32 rows (pio qkv) with the bias added (Qwen2) or each q/k head RMS-normed
+    /// (Qwen3) in fp32 and rounded ONCE — recomputed here in Float from the device's own fp32 rows; before, the rows
+    /// were rounded to bf16 first. Bits must match but for a last-place tie in the norm's fp32 sum order.
+    func testFusedRowsAreTheFP32RowsRoundedOnce() throws {
+        for m in try models() {
+            let c = m.graph.config
+            let (npu, _) = try Support.npuBackend(m.graph, m.tensors, context: Self.context)
+            let p = try XCTUnwrap(npu.designs.prefill)
+            let Q = c.qDim, KV = c.kvDim, hd = c.headDim, n = Q + 2 * KV, rows = 40
+            var captured: [String: [Float]] = [:]
+            _ = try npu.step(tokens: prompt(rows, vocab: c.vocabSize), start: 0, logitRows: .last) { node, out, _ in
+                captured[node.name, default: []] += Array(out)
+            }
+            var differ = 0, total = 0, fp32Inexact = 0
+            for l in 0..<c.layerCount {
+                let mm = c.family.hasQKVBias ? "_mm" : ""
+                let q = try XCTUnwrap(captured["Qcur\(mm)-\(l)"]), k = try XCTUnwrap(captured["Kcur\(mm)-\(l)"])
+                let fq = try XCTUnwrap(captured[(c.family.hasQKNorm ? "Qcur_normed-" : "Qcur-") + "\(l)"])
+                let fk = try XCTUnwrap(captured[(c.family.hasQKNorm ? "Kcur_normed-" : "Kcur-") + "\(l)"])
+                let fv = try XCTUnwrap(captured["Vcur-\(l)"])
+                XCTAssertEqual(q.count, rows * Q)
+                // the qkv taps carry fp32 products: some are not bf16 values (a bf16-rounded row would have none)
+                fp32Inexact += q.filter { bf16ToFloat(floatToBF16($0)) != $0 }.count
+                let biases: [Float] = c.family.hasQKVBias
+                    ? try ["attn_q.bias", "attn_k.bias", "attn_v.bias"].flatMap { Array(try XCTUnwrap(m.weights["blk.\(l).\($0)"])) } : []
+                for r in 0..<rows {
+                    let qr = Array(q[r * Q..<(r + 1) * Q]), kr = Array(k[r * KV..<(r + 1) * KV])
+                    var expected: [Float]
+                    if c.family.hasQKVBias {
+                        let v = try XCTUnwrap(captured["Vcur_mm-\(l)"])
+                        let row = qr + kr + Array(v[r * KV..<(r + 1) * KV])
+                        expected = (0..<n).map { bf16ToFloat(floatToBF16(row[$0] + biases[$0])) }
+                    } else {
+                        let qn = Array(try XCTUnwrap(m.weights["blk.\(l).attn_q_norm.weight"]))
+                        let kn = Array(try XCTUnwrap(m.weights["blk.\(l).attn_k_norm.weight"]))
+                        func norm(_ x: ArraySlice<Float>, _ w: [Float]) -> [Float] {
+                            let ss = x.reduce(Float(0)) { $0 + $1 * $1 }
+                            let s = 1 / (ss / Float(hd) + c.rmsNormEps).squareRoot()
+                            return zip(x, w).map { bf16ToFloat(floatToBF16($0 * s * $1)) }
+                        }
+                        expected = []
+                        for h in 0..<c.headCount { expected += norm(qr[h * hd..<(h + 1) * hd], qn) }
+                        for h in 0..<c.kvHeadCount { expected += norm(kr[h * hd..<(h + 1) * hd], kn) }
+                        expected += Array(fv[r * KV..<(r + 1) * KV])   // v: checked against the fp32 product below
+                    }
+                    let got = Array(fq[r * Q..<(r + 1) * Q]) + Array(fk[r * KV..<(r + 1) * KV]) + Array(fv[r * KV..<(r + 1) * KV])
+                    for i in 0..<n where got[i] != expected[i] {
+                        differ += 1
+                        // a last-place difference at most (the fp32 sum order of the norm: lanes vs sequential)
+                        XCTAssertLessThanOrEqual(abs(got[i] - expected[i]), abs(expected[i]) * 0x1p-7 + 1e-30,
+                                                 "\(m.name) layer \(l) row \(r) value \(i): \(got[i]) vs \(expected[i])")
+                    }
+                    total += n
+                }
+            }
+            XCTAssertGreaterThan(fp32Inexact, 0, "\(m.name): the qkv taps hold fp32 products, not bf16-rounded rows")
+            print("single rounding, \(m.name), \(rows) rows x \(c.layerCount) layers (emulated NPU): fused values recomputed from the fp32 rows: \(total - differ) of \(total) bit-equal, \(differ) one bf16 ulp off (fp32 sum order)")
+            XCTAssertLessThan(Double(differ), 0.01 * Double(total), m.name)
         }
     }
 
