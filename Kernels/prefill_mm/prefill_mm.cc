@@ -1,4 +1,4 @@
-// prefill_mm: a prefill GEMM core's work on one weight tile of decode's channel streams: acc (C x tm, fp32) (+)= X (C x tk) . W^T with aie::mmul<8, 8, 8> (bf16 in, fp32 accumulate); W bf16, GGUF Q4_1 or Q4_0 as the decode token's gemv cores receive it.
+// prefill_mm: a prefill GEMM core's work on one weight tile of decode's channel streams: acc (C x tm, fp32) (+)= X (C x tk) . W^T with aie::mmul<8, 8, 8> (bf16 in, fp32 accumulate); W bf16, GGUF Q4_1 or Q4_0 as the decode token's gemv cores receive it. Qwen: the QKV stage also writes fp32 rows unrounded (prefill_mm_out_f32, issue 17).
 //
 // Layouts (the prefill contract, Kernels/decode/README.md "Prefill"):
 //   w    the tile as decode streams it: tm rows x tk values row-major (bf16), or tm rows x tk/32 GGUF blocks

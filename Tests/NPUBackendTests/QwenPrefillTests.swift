@@ -93,7 +93,7 @@ final class QwenPrefillTests: XCTestCase {
     /// Single rounding (issue 17): for every prompt row and layer of one chunk, the family core's fused rows (pio
     /// qkv_fused) are the QKV stage's fp32 rows (pio qkv) with the bias added (Qwen2) or each q/k head RMS-normed
     /// (Qwen3) in fp32 and rounded ONCE — recomputed here in Float from the device's own fp32 rows; before, the rows
-    /// were rounded to bf16 first. Bits must match but for a last-place tie in the norm's fp32 sum order.
+    /// were rounded to bf16 first. Qwen2's bits must match; Qwen3's within one bf16 ulp (the norm's fp32 sum order).
     func testFusedRowsAreTheFP32RowsRoundedOnce() throws {
         for m in try models() {
             let c = m.graph.config
@@ -148,7 +148,10 @@ final class QwenPrefillTests: XCTestCase {
             }
             XCTAssertGreaterThan(fp32Inexact, 0, "\(m.name): the qkv taps hold fp32 products, not bf16-rounded rows")
             print("single rounding, \(m.name), \(rows) rows x \(c.layerCount) layers (emulated NPU): fused values recomputed from the fp32 rows: \(total - differ) of \(total) bit-equal, \(differ) one bf16 ulp off (fp32 sum order)")
-            XCTAssertLessThan(Double(differ), 0.01 * Double(total), m.name)
+            // Qwen2's bias add is one fp32 sum: bit-exact. Qwen3's norm sums 16 lanes then reduces and takes aie2p's
+            // invsqrt, so its scale may differ from this sequential Float sum in the last fp32 places: one bf16 ulp at
+            // most (asserted per value above)
+            if c.family.hasQKVBias { XCTAssertEqual(differ, 0, m.name) }
         }
     }
 
