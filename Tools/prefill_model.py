@@ -122,6 +122,9 @@ def main():
           f"Q4 dequantization not modelled")
     for w in a.weights:
         d = decode_designs.load(a.preset, a.config, w, w, max(a.ctx, max(a.prompts)))
+        if d.prefill is None:     # no prefill design for these shapes: prompts run as decode steps
+            print(f"{a.config or a.preset} {w}: no prefill design ({d.prefill_unsupported}); prompts run as decode steps")
+            continue
         for n in a.prompts:
             s, bounds, chunks = ttft(d, n)
             parts = ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in sorted(bounds.items(), key=lambda kv: -kv[1]))

@@ -534,6 +534,7 @@ class PrefillLayout:
     residual of the chunk's last prompt row into io.x_final (decode's io), lm_head's input.
     Arguments (aiecc: opcode, instr, ninstr, then these 5): weights, kv, kv_blk, pio, io."""
     HEAD_REGIONS = ("hdr", "cs", "x")
+    NORM_LANES = 32      # rmsnorm_sum_bf16's fp32 lanes (its kVec), the row core's pr_acc
     LAYER_REGIONS = ("attn_norm", "qkv", "qpack", "kqv", "o", "ffn_inp", "ffn_norm", "gu", "act", "d", "l_out")
     # the GEMM stages: the region their X slices come from (row stride) and the region their rows go to
     X_FROM = {"QKV": "attn_norm", "O": "kqv", "GU": "ffn_norm", "D": "act"}
@@ -548,7 +549,6 @@ class PrefillLayout:
         self.C = d.block                                    # chunk rows = the attention block
         self._validate()
         self.U = prefill_unit(m, d.tm)
-        self.RM = max(self.H, self.Q + 2 * self.KV)         # the row core's row buffers (values)
         # KV group channels of the prefill (<= 4 heads each; heads are contiguous in a layer's block, whatever
         # decode's G): KG groups of kgk heads, split at memory tiles (4, 1) and (7, 1)
         self.KG = 2 if self.nkv % 2 == 0 else 1              # 2 groups when the heads split evenly (more lanes)
@@ -569,6 +569,9 @@ class PrefillLayout:
         self.family = m.get("family", "llama")
         self.extra, self.extra_name = d.extra, d.extra_name
         self.fused = self.Q + 2 * self.KV if self.family != "llama" else 0
+        # the row core's row buffers (values): H, rows arrive as U-value objects (issue 17); the family core's two
+        # buffers share their type (copy_in_bf16 / copy_out_bf16 have one signature) and hold a fused row
+        self.RM = max(self.H, self.fused)
         self.LAYER_REGIONS = (PrefillLayout.LAYER_REGIONS[:2] + ("qkv_fused",) + PrefillLayout.LAYER_REGIONS[2:]
                               if self.fused else PrefillLayout.LAYER_REGIONS)
         # Qwen3's q_norm ‖ k_norm (2·headDim values) reach the row core as ONE U-value object: the fill reads them
@@ -597,8 +600,9 @@ class PrefillLayout:
 
     def core_bytes(self):
         """Bytes of the data memory a GEMM core and the row core take in prefill.py (fifo objects at their depths,
-        Buffers, each 64-byte aligned as IRON places them; the stack apart): issue 17's larger shapes (head_dim 128:
-        tm 128, C 32; hidden 3072/4096) exceed it, and the model then runs its prompts as decode steps."""
+        Buffers, each 64-byte aligned as IRON places them; the stack apart). The row core streams its rows (issue 17):
+        three H-value row buffers, one U-value header buffer and 32 fp32 lanes, so 3B / 8B widths fit; a bf16 GEMM
+        core at head_dim 128 (tm 128: 2 × 16 KB tiles) does not, and such a model runs its prompts as decode steps."""
         def total(sizes):
             at = 0
             for n in sizes:
@@ -609,8 +613,9 @@ class PrefillLayout:
         tile = self.stages["QKV"]["tileBytes"]
         # w{g} (tile, depth 2), xb (C x tk, depth 2), py{g} (C x tm, depth 1), pacc (C x tm f32), pscr (Q4: tm x tk)
         gemm = total([tile, tile, 2 * C * tk, 2 * C * tk, 2 * C * tm, 4 * C * tm] + ([2 * tm * tk] if q4 else []))
-        # rmain, rsecond, rout, raux (U values, depth 2 each), the seven row buffers pr_* of RM values
-        row = total([2 * U] * 8 + [2 * RM] * 7)
+        # rmain, rsecond, rout, raux (U values, depth 2 each); pr_w, pr_x, pr_xfin (RM = H values), pr_hdrs (U),
+        # pr_acc (32 fp32)
+        row = total([2 * U] * 8 + [2 * RM] * 3 + [2 * U, 4 * self.NORM_LANES])
         return {"gemm": gemm, "row": row}
 
     def check_cores(self, budget):

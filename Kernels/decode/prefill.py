@@ -11,7 +11,8 @@
 # Cores: 16 GEMM cores (decode's gemv tiles; the same weight channels and memory-tile splits; each multiplies its
 # tiles by the chunk's activations with aie::mmul<8, 8, 8> into C x tm fp32 accumulators), the activations of each
 # stage streamed from pio per round and k-slice (shim (4, 0) -> memory tile (4, 1), blocked 8x8, broadcast to the
-# 16), one row core (norms, RoPE, residual adds, SwiGLU, the KV append, the chunk's last row), `lanes` attention cores per
+# 16), one row core (norms, RoPE, residual adds, SwiGLU, the KV append, the chunk's last row; rows streamed in U-value
+# objects through H-value row buffers, so the 3B / 8B widths fit: issue 17), `lanes` attention cores per
 # KV group (core n: query index r·lanes + n of each head of the group in turn, over the bucket's blocks broadcast to
 # the lanes; mmul for Q.K^T and P.V, causal inside the chunk).
 # Every intermediate goes through pio (a DDR round trip per stage, verify reads it there); the runtime sequence
@@ -39,7 +40,7 @@ from roles import (HUB_TILE, KVG_COLUMNS, attention_tile, cli_kwargs, fill_chann
 
 AIECC_FLAGS = ["--dynamic-objFifos"]
 PREFILL_MM = {"bf16": "prefill_mm_bf16", "q4_1": "prefill_mm_q4_1", "q4_0": "prefill_mm_q4_0"}
-ROPE_ENTRIES = {"half-split": "rope_halfsplit_bf16", "adjacent": "rope_adjacent_bf16"}
+ADJACENT = {"half-split": 0, "adjacent": 1}   # qkv_rope_bf16's pairing argument
 X_SHIM = Tile(4, 0)        # the activation stream's fill (MM2S) ...
 X_MEMTILE = Tile(4, 1)     # ... and its memory tile (8x8 blocking, broadcast to the 16 GEMM cores)
 MAIN_SHIM, SECOND_SHIM = Tile(5, 0), Tile(6, 0)   # the row core's two inputs
@@ -70,6 +71,7 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     lay = PrefillLayout(dec)
     assert bucket in dec.buckets, f"bucket {bucket} is not one of {dec.buckets}"
     H, Q, KV, F, L, hd, C, U, RM = lay.H, lay.Q, lay.KV, lay.F, lay.L, lay.hd, lay.C, lay.U, lay.RM
+    adjacent = ADJACENT[pairing]
     nh, nkv, grp, PQ, kvb = lay.nh, lay.nkv, lay.grp, lay.PQ, lay.kvb
     st = lay.stages
     I32, F32 = np.int32, np.float32
@@ -80,7 +82,7 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     tile_ty = vec(tile_n, np.uint8) if q4 else vec(tile_n)
     pair_ty = vec(2 * tile_n, np.uint8) if q4 else vec(2 * tile_n)
     xs_ty, y_ty, acc_ty, scr_ty = vec(C * tk), vec(C * tm), vec(C * tm, F32), vec(tm * tk)
-    u_ty, rm_ty = vec(U), vec(RM)
+    u_ty, rm_ty, lanes_ty = vec(U), vec(RM), vec(lay.NORM_LANES, F32)
     pq_ty, kv_ty, ao_ty = vec(PQ), vec(kvb), vec(ATTN_ROWS * hd)
     o_ty, ml_ty, s_ty, p_ty = vec(C * hd, F32), vec(2 * C, F32), vec(ATTN_ROWS * block, F32), vec(ATTN_ROWS * block)
 
@@ -91,15 +93,15 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     else:
         k_mm = Kernel(PREFILL_MM[weights], gobj, [tile_ty, xs_ty, acc_ty, I32, I32, I32, I32])
     k_mo = Kernel("prefill_mm_out_bf16", gobj, [acc_ty, y_ty, I32, I32])
+    k_hdrs = Kernel("prefill_headers_bf16", robj, [u_ty, u_ty, I32, I32])
     k_in = Kernel("copy_in_bf16", robj, [u_ty, rm_ty, I32, I32])
-    k_out = Kernel("copy_out_bf16", robj, [rm_ty, u_ty, I32, I32])
-    k_kv = Kernel("kv_rows_bf16", robj, [rm_ty, rm_ty, rm_ty, rm_ty, I32, I32, I32, I32])
-    k_hdrs = Kernel("prefill_headers_bf16", robj, [rm_ty, I32, I32])
-    k_keep = Kernel("keep_last_row_bf16", robj, [rm_ty, rm_ty, rm_ty, I32, I32])
-    k_norm = Kernel("rmsnorm_bf16", robj, [rm_ty, rm_ty, rm_ty, I32, F32])
-    k_rope = Kernel(ROPE_ENTRIES[pairing], robj, [rm_ty, u_ty, rm_ty, I32, I32])
-    k_add = Kernel("add_bf16", robj, [rm_ty, rm_ty, rm_ty, I32])
+    k_sum = Kernel("rmsnorm_sum_bf16", robj, [u_ty, rm_ty, lanes_ty, I32, I32])
+    k_scale = Kernel("rmsnorm_scale_bf16", robj, [rm_ty, rm_ty, lanes_ty, u_ty, I32, I32, I32, F32])
+    k_qkv = Kernel("qkv_rope_bf16", robj, [u_ty, u_ty, u_ty, u_ty, I32, I32, I32, I32, I32, I32, I32])
+    k_add = Kernel("add_bf16", robj, [u_ty, u_ty, u_ty, I32])
     k_swiglu = Kernel("swiglu_tiles_bf16", robj, [u_ty, u_ty, u_ty, I32, I32])
+    k_keep = Kernel("keep_last_row_bf16", robj, [u_ty, rm_ty, u_ty, I32, I32, I32])
+    k_out = Kernel("copy_out_bf16", robj, [rm_ty, u_ty, I32, I32])
     k_ainit = Kernel("attn_chunk_init_f32", aobj, [o_ty, ml_ty, I32, I32])
     k_astep = Kernel("attn_chunk_bf16", aobj, [pq_ty, kv_ty, o_ty, ml_ty, s_ty, p_ty, I32, I32, I32, I32])
     k_aout = Kernel("attn_chunk_out_bf16", aobj, [o_ty, ml_ty, ao_ty, I32, I32, I32])
@@ -200,68 +202,91 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
         fn_args = [w_in[g].cons(), xb.cons(), y_out[g].prod(), Buffer(acc_ty, name=f"pacc{g}"), *extra, k_mm, k_mo]
         gemm_workers.append(Worker(gemm_body(g), fn_args, placement=gemv_tile(g)))
 
-    # --- the row core ---
-    def take(f, n, dst, at, what):
-        """n values of fifo f (whole U-value objects) into dst[at:at + n]."""
+    # --- the row core: every row as U-value objects; RMSNorm in two passes over one H-value row buffer (the sum of
+    # squares as the objects arrive, then the scaled objects out), RoPE, the adds and SwiGLU object to object ---
+    def take(f, n, dst, what):
+        """n values of fifo f (whole U-value objects) into dst[0:n]."""
         roles.expect(f, what)
         for o in range_(n // U):
             e = f.acquire(1)
-            k_in(e, dst, i32(at + o * U), U)
+            k_in(e, dst, i32(o * U), U)
             f.release(1)
 
-    def give(f, n, src, at, what):
-        """src[at:at + n] as n / U objects into fifo f."""
+    def give(f, n, src, what):
+        """src[0:n] as n / U objects into fifo f."""
         roles.expect(f, what)
         for o in range_(n // U):
             e = f.acquire(1)
-            k_out(src, e, i32(at + o * U), U)
+            k_out(src, e, i32(o * U), U)
             f.release(1)
 
-    def row_core(mn, sc, ro, ra, wbuf, xa, xr, t, y, xfin, hdrs, *kernels):   # kernels: resolved as fn_args, called below
-        # the chunk's header -> hdrs[0:16], then one header row per query head (the attention cores' masks)
+    def row_core(mn, sc, ro, ra, wbuf, xrow, xfin, hdrs, acc, *kernels):   # kernels: resolved as fn_args, called below
+        # the chunk's header object -> U / hd header rows in hdrs (the first also the header the kernels read)
         roles.expect(mn, "hdr")
         for _ in once():
             e = mn.acquire(1)
-            k_in(e, hdrs, 0, 16)
+            k_hdrs(e, hdrs, U // hd, hd)
             mn.release(1)
-        k_hdrs(hdrs, nh, hd)
+
+        def norm_sum(f, what):
+            """One row's H / U objects of f into xrow, their squares into acc."""
+            roles.expect(f, what)
+            for o in range_(H // U):
+                e = f.acquire(1)
+                k_sum(e, xrow, acc, i32(o * U), U)
+                f.release(1)
+
+        def norm_out(f, what):
+            """The row in xrow normed with wbuf, as H / U objects of f."""
+            roles.expect(f, what)
+            for o in range_(H // U):
+                e = f.acquire(1)
+                k_scale(xrow, wbuf, acc, e, i32(o * U), U, H, eps)
+                f.release(1)
 
         def layer(resid):
             # R1: attn_norm of the residual stream -> pio
-            take(mn, H, wbuf, 0, "attn_norm_w")
-            roles.expect(mn, resid)
-            roles.expect(ro, "attn_norm")
+            take(mn, H, wbuf, "attn_norm_w")
             for _ in range_(C):
-                take(mn, H, xa, 0, resid)
-                k_norm(xa, wbuf, y, H, eps)
-                give(ro, H, y, 0, "attn_norm")
-            # R2: RoPE of each row's q and k (one call), Q rows -> the packs, K || V rows -> kv_blk
+                norm_sum(mn, resid)
+                norm_out(ro, "attn_norm")
+            # R2: RoPE of each row's q ‖ k ‖ v objects: the Q objects -> rout (the qpack drain scatters them to the
+            # packs), the K‖V objects (every head's roped K, then every head's V; zeros past the prompt) -> kv_blk
             roles.expect(mn, "qkv_fused" if FU else "qkv")
             roles.expect(sc, "cs")
             roles.expect(ro, "qpack")
             roles.expect(ra, "kv_blk")
             for r in range_(C):
-                take(mn, Q + 2 * KV, t, 0, "qkv_fused" if FU else "qkv")
                 cs = sc.acquire(1)
-                k_rope(t, cs, y, nh + nkv, hd)
+                for o in range_(Q // U):
+                    e, y = mn.acquire(1), ro.acquire(1)
+                    k_qkv(e, cs, y, hdrs, i32(r), i32(o * U), U, Q + KV, Q, hd, adjacent)
+                    ro.release(1)
+                    mn.release(1)
+                for o in range_(2 * KV // U):
+                    e, y = mn.acquire(1), ra.acquire(1)
+                    k_qkv(e, cs, y, hdrs, i32(r), i32(Q + o * U), U, Q + KV, Q, hd, adjacent)
+                    ra.release(1)
+                    mn.release(1)
                 sc.release(1)
-                give(ro, Q, y, 0, "qpack")
-                k_kv(y, t, xr, hdrs, i32(r), nkv, Q, hd)
-                give(ra, 2 * KV, xr, 0, "kv_blk")
-            give(ro, Q, hdrs, 0, "qpack")
-            # R3: ffn_inp = residual + attn_out -> pio (raux); ffn_norm -> pio (rout)
-            take(mn, H, wbuf, 0, "ffn_norm_w")
+            for _ in range_(Q // U):      # the packs' header rows: Q / hd of them
+                y = ro.acquire(1)
+                k_hdrs(hdrs, y, U // hd, hd)
+                ro.release(1)
+            # R3: ffn_inp = residual + attn_out -> pio (raux), summed as it goes; ffn_norm -> pio (rout)
+            take(mn, H, wbuf, "ffn_norm_w")
             roles.expect(mn, "o")
             roles.expect(sc, resid)
             roles.expect(ra, "ffn_inp")
-            roles.expect(ro, "ffn_norm")
             for _ in range_(C):
-                take(mn, H, t, 0, "o")
-                take(sc, H, xa, 0, resid)
-                k_add(xa, t, xr, H)
-                give(ra, H, xr, 0, "ffn_inp")
-                k_norm(xr, wbuf, y, H, eps)
-                give(ro, H, y, 0, "ffn_norm")
+                for o in range_(H // U):
+                    e, x, y = mn.acquire(1), sc.acquire(1), ra.acquire(1)
+                    k_add(x, e, y, U)
+                    k_sum(y, xrow, acc, i32(o * U), U)
+                    ra.release(1)
+                    sc.release(1)
+                    mn.release(1)
+                norm_out(ro, "ffn_norm")
             # R4: SwiGLU of each row's (gate, up) tile pairs: a row's even gu objects on the main input, its odd
             # ones on the second -> one act object
             roles.expect(mn, "gu")
@@ -274,27 +299,32 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
                 ro.release(1)
                 mn.release(1)
                 sc.release(1)
-            # R5: l_out = ffn_inp + ffn_out -> pio; the last prompt row's kept (every layer: the last one stays)
+            # R5: l_out = ffn_inp + ffn_out -> pio; the last prompt row's objects kept (every layer: the last stays)
             roles.expect(mn, "d")
             roles.expect(sc, "ffn_inp")
             roles.expect(ro, "l_out")
             for r in range_(C):
-                take(mn, H, t, 0, "d")
-                take(sc, H, xr, 0, "ffn_inp")
-                k_add(xr, t, xa, H)
-                give(ro, H, xa, 0, "l_out")
-                k_keep(xa, xfin, hdrs, i32(r), H)
+                for o in range_(H // U):
+                    e, x, y = mn.acquire(1), sc.acquire(1), ro.acquire(1)
+                    k_add(x, e, y, U)
+                    k_keep(y, xfin, hdrs, i32(r), i32(o * U), U)
+                    ro.release(1)
+                    sc.release(1)
+                    mn.release(1)
 
         for _ in once():          # layer 0 reads the embeddings (pio.x) ...
             layer("x")
         if L > 1:
             for _ in range_(1, L):    # ... every later layer the previous layer's l_out
                 layer("l_out")
-        give(ro, H, xfin, 0, "x_final")
+        give(ro, H, xfin, "x_final")
 
-    row_buffers = [Buffer(rm_ty, name=n) for n in ("pr_w", "pr_xa", "pr_xr", "pr_t", "pr_y", "pr_xfin", "pr_hdrs")]
-    row = Worker(row_core, [main.cons(), second.cons(), rout.prod(), raux.prod(), *row_buffers, k_in, k_out, k_kv,
-                            k_hdrs, k_keep, k_norm, k_rope, k_add, k_swiglu], placement=HUB_TILE)
+    # pr_w: a norm's weights, pr_x: the row being normed, pr_xfin: the last prompt row (H values each); pr_hdrs: the
+    # header rows (U values); pr_acc: the sum of squares' lanes
+    row_buffers = [Buffer(rm_ty, name=n) for n in ("pr_w", "pr_x", "pr_xfin")]
+    row_buffers += [Buffer(u_ty, name="pr_hdrs"), Buffer(lanes_ty, name="pr_acc")]
+    row = Worker(row_core, [main.cons(), second.cons(), rout.prod(), raux.prod(), *row_buffers, k_hdrs, k_in, k_sum,
+                            k_scale, k_qkv, k_add, k_swiglu, k_keep, k_out], placement=HUB_TILE)
 
     # --- issue 17: the family core (Qwen only), on a core the design leaves free: the row core's program has no room
     # for an 11th kernel (~15.2 of 16 KB, README budgets). Per layer: the family's weights (one U-value object for
@@ -304,16 +334,16 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     if FU:
         def family_core(fi, fo, fw, ft, k_in_, k_out_, k_fam_):
             for _ in range_(L):
-                take(fi, lay.extra * lay.extra_repeats, fw, 0, lay.extra_name)
+                take(fi, lay.extra * lay.extra_repeats, fw, lay.extra_name)
                 roles.expect(fi, "qkv")
                 roles.expect(fo, "qkv_fused")
                 for _ in range_(C):
-                    take(fi, FU, ft, 0, "qkv")
+                    take(fi, FU, ft, "qkv")
                     if family == "qwen2":
                         k_fam_(ft, fw, ft, FU)
                     else:
                         k_fam_(ft, fw, ft, nh, nkv, hd, eps)
-                    give(fo, FU, ft, 0, "qkv_fused")
+                    give(fo, FU, ft, "qkv_fused")
 
         family_workers.append(Worker(family_core, [fin.cons(), fout.prod(), Buffer(rm_ty, name="pf_w"),
                                                    Buffer(rm_ty, name="pf_t"), k_in, k_out, k_fam],
@@ -414,8 +444,8 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
             rt.drain(rout_c, X, tap, task_group=tg, wait=False, placement=OUT_SHIM)   # the next drain on rout awaits it
             tap = TensorAccessPattern((1, PIO), lay.qpack(l, 0, 0) + C * hd, [1, nkv, grp, hd], [0, PQ, nkv * PQ, 1])
             rt.drain(rout_c, X, tap, task_group=tg, wait=True, placement=OUT_SHIM)
-            tap = TensorAccessPattern((1, lay.kv_blk_elements), lay.kv_off(l, 0), [C, nkv, 2, hd],
-                                      [hd, kvb, block * hd, 1])
+            tap = TensorAccessPattern((1, lay.kv_blk_elements), lay.kv_off(l, 0), [C, 2, nkv, hd],
+                                      [hd, block * hd, kvb, 1])
             rt.drain(raux_c, B, tap, task_group=tg, wait=True, placement=AUX_SHIM)
             rt.finish_task_group(tg)
             # D: attention, per KV group g and repeat r: the packs of the lanes' query indices j = r·lanes + n for

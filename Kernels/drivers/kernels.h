@@ -10,6 +10,9 @@ void gemv_out_f32(const float *acc, bfloat16 *y, int32_t rows, int32_t half);
 void gemv_q4_1_blocks(const uint8_t *blocks, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void gemv_q4_0(const uint8_t *w, const bfloat16 *x, float *acc, int32_t rows, int32_t k, int32_t first);
 void rmsnorm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t n, float eps);
+void rmsnorm_sum_bf16(const bfloat16 *obj, bfloat16 *row, float *acc, int32_t at, int32_t n);
+void rmsnorm_scale_bf16(const bfloat16 *row, const bfloat16 *w, const float *acc, bfloat16 *obj, int32_t at, int32_t n,
+                        int32_t total, float eps);
 void head_rmsnorm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t heads, int32_t head_dim, float eps);
 void qk_norm_bf16(const bfloat16 *x, const bfloat16 *w, bfloat16 *y, int32_t q_heads, int32_t k_heads, int32_t head_dim,
                   float eps);
@@ -49,10 +52,10 @@ void prefill_mm_q4_0(const uint8_t *w, const bfloat16 *x, bfloat16 *scr, float *
 void prefill_mm_out_bf16(const float *acc, bfloat16 *y, int32_t tm, int32_t rows);
 void copy_in_bf16(const bfloat16 *obj, bfloat16 *row, int32_t at, int32_t n);
 void copy_out_bf16(const bfloat16 *row, bfloat16 *obj, int32_t at, int32_t n);
-void kv_rows_bf16(const bfloat16 *y, const bfloat16 *t, bfloat16 *kv, const bfloat16 *hdr, int32_t r, int32_t heads,
-                  int32_t qdim, int32_t hd);
-void prefill_headers_bf16(bfloat16 *hdrs, int32_t heads, int32_t hd);
-void keep_last_row_bf16(const bfloat16 *src, bfloat16 *dst, const bfloat16 *hdr, int32_t r, int32_t n);
+void qkv_rope_bf16(const bfloat16 *obj, const bfloat16 *cs, bfloat16 *out, const bfloat16 *hdr, int32_t r, int32_t at,
+                   int32_t n, int32_t rope_end, int32_t kv_at, int32_t hd, int32_t adjacent);
+void prefill_headers_bf16(const bfloat16 *hdr, bfloat16 *hdrs, int32_t heads, int32_t hd);
+void keep_last_row_bf16(const bfloat16 *obj, bfloat16 *dst, const bfloat16 *hdr, int32_t r, int32_t at, int32_t n);
 void swiglu_tiles_bf16(const bfloat16 *gu0, const bfloat16 *gu1, bfloat16 *act, int32_t tm, int32_t n);
 void attn_chunk_init_f32(float *o, float *ml, int32_t rows, int32_t hd);
 void attn_chunk_bf16(const bfloat16 *pack, const bfloat16 *kv, float *o, float *ml, float *s, bfloat16 *p, int32_t b,

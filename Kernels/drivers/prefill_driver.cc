@@ -59,7 +59,8 @@ class Chunk {
     // the row core: its fifo objects (depth 2) and Buffers (prefill.py row_buffers)
     bfloat16 *mn[2], *sc[2], *ro[2], *ra[2];
     int mn_slot = 0, sc_slot = 0, ro_slot = 0, ra_slot = 0;
-    bfloat16 *wbuf, *xa, *xr, *tb, *yb, *xfin, *hdrs;
+    bfloat16 *wbuf, *xrow, *xfin, *hdrs;   // H, H, H, U values
+    float *acc;                            // 32 fp32 lanes: a row's sum of squares (rmsnorm_sum_bf16)
     // issue 17: the family core (Qwen; prefill.py family_core on Tile(7, 2)): pfin, pfout (depth 2), its two rows
     bfloat16 *fi[2] = {}, *fo[2] = {};
     int fi_slot = 0, fo_slot = 0;
@@ -85,11 +86,34 @@ class Chunk {
         channel += 2 * n;
         (from_pio ? t.pio_read : t.weights_read) += 2 * n;
     }
-    void take_main(int64_t pio_at, int64_t n, bfloat16 *dst) { take(mn, mn_slot, t.row_main, pio + pio_at, n, dst, true); }
-    void take_second(int64_t pio_at, int64_t n, bfloat16 *dst) { take(sc, sc_slot, t.row_second, pio + pio_at, n, dst, true); }
     void take_norm(int64_t byte_at, int64_t n, bfloat16 *dst) {
         take(mn, mn_slot, t.row_main, reinterpret_cast<const uint16_t *>(weights + byte_at), n, dst, false);
     }
+    // the next object of fifo `f`, filled from a DDR row (pio element offset) by its shim channel
+    bfloat16 *next_in(bfloat16 **f, int &slot, int64_t &channel, int64_t pio_at) {
+        bfloat16 *obj = f[slot ^= 1];
+        std::memcpy(obj, pio + pio_at, 2 * size_t(U));
+        channel += 2 * U;
+        t.pio_read += 2 * U;
+        return obj;
+    }
+    // the next object of fifo `f` (the kernel writes it), drained to pio at `pio_at`
+    bfloat16 *next_out(bfloat16 **f, int &slot) { return f[slot ^= 1]; }
+    void drain_obj(const bfloat16 *obj, int64_t &channel, int64_t pio_at) {
+        std::memcpy(pio + pio_at, obj, 2 * size_t(U));
+        channel += 2 * U;
+        t.pio_written += 2 * U;
+    }
+    // the scale pass of a row's RMSNorm (xrow, wbuf, acc) as H / U objects of rout, drained to pio at `pio_at`
+    void norm_out(int64_t pio_at) {
+        for (int64_t o = 0; o < L.hidden; o += U) {
+            bfloat16 *obj = next_out(ro, ro_slot);
+            if (exec) rmsnorm_scale_bf16(xrow, wbuf, acc, obj, int32_t(o), int32_t(U), L.hidden, L.eps);
+            drain_obj(obj, t.row_out, pio_at + o);
+        }
+    }
+    // a linear drain of src[0 .. n) to pio at `at` (the family core's fused rows)
+    void give_pio(bfloat16 **f, int &slot, int64_t &channel, const bfloat16 *src, int64_t n, int64_t at);
     // src[0 .. n) as n / U objects of fifo `f`; `place(o, obj)` is the drain's write of object o (values o .. o + U)
     template <typename Place> void give(bfloat16 **f, int &slot, int64_t &channel, const bfloat16 *src, int64_t n, Place place) {
         for (int64_t o = 0; o < n; o += U) {
@@ -100,12 +124,12 @@ class Chunk {
         }
         channel += 2 * n;
     }
-    // a linear drain of n values to pio at `at`
-    void give_pio(bfloat16 **f, int &slot, int64_t &channel, const bfloat16 *src, int64_t n, int64_t at) {
-        give(f, slot, channel, src, n, [&](int64_t o, const bfloat16 *obj) { std::memcpy(pio + at + o, obj, 2 * size_t(U)); });
-        t.pio_written += 2 * n;
-    }
 };
+
+void Chunk::give_pio(bfloat16 **f, int &slot, int64_t &channel, const bfloat16 *src, int64_t n, int64_t at) {
+    give(f, slot, channel, src, n, [&](int64_t o, const bfloat16 *obj) { std::memcpy(pio + at + o, obj, 2 * size_t(U)); });
+    t.pio_written += 2 * n;
+}
 
 bool Chunk::allocate() {
     const int64_t tm = L.tm, tk = L.tk, hd = L.head_dim, tile = L.stage[0].tile_bytes;
@@ -138,7 +162,9 @@ bool Chunk::allocate() {
         CoreArena &a = arena(emu::kCoreDataBytes);
         for (bfloat16 **f : {mn, sc, ro, ra})
             for (int i = 0; i < 2; ++i) f[i] = a.alloc<bfloat16>(size_t(U));
-        for (bfloat16 **b : {&wbuf, &xa, &xr, &tb, &yb, &xfin, &hdrs}) *b = a.alloc<bfloat16>(size_t(L.row_values));
+        for (bfloat16 **b : {&wbuf, &xrow, &xfin}) *b = a.alloc<bfloat16>(size_t(L.row_values));
+        hdrs = a.alloc<bfloat16>(size_t(U));
+        acc = a.alloc<float>(32);
         if (a.overflowed()) return false;
     }
     if (L.family != 0) {   // the family core: pfin, pfout objects (depth 2), pf_w and pf_t (RM values each)
@@ -343,77 +369,88 @@ int32_t Chunk::run() {
         t.pio_read += 2 * U;
         int32_t h[8];   // the driver's own checks read the header from the object
         std::memcpy(h, obj, 32);
-        if (exec) copy_in_bf16(obj, hdrs, 0, kHeader);
         start = h[0];
         rows = h[1];
         if (start < 0 || start % C || rows < 1 || rows > C || h[3] != L.bucket || start / block >= L.bucket ||
             start + C > int64_t(L.blocks) * block)
             return NPUK_BAD_SHAPE;
-        if (exec) prefill_headers_bf16(hdrs, L.heads, int32_t(hd));
+        if (exec) prefill_headers_bf16(obj, hdrs, int32_t(U / hd), int32_t(hd));
     }
     for (int l = 0; l < L.layers; ++l) {
         const npuk_prefill_io_layer &pl = L.pio_layer[l];
         const int64_t resid = l == 0 ? L.pio_x : L.pio_layer[l - 1].l_out;
-        // A: attn_norm of the residual rows
+        // A: attn_norm of the residual rows: each row's objects summed into xrow, then scaled out
         take_norm(L.attn_norm[l], H, wbuf);
         for (int64_t r = 0; r < C; ++r) {
-            take_main(resid + r * H, H, xa);
-            if (exec) rmsnorm_bf16(xa, wbuf, yb, int32_t(H), L.eps);
-            give_pio(ro, ro_slot, t.row_out, yb, H, pl.attn_norm + r * H);
+            for (int64_t o = 0; o < H; o += U) {
+                bfloat16 *obj = next_in(mn, mn_slot, t.row_main, resid + r * H + o);
+                if (exec) rmsnorm_sum_bf16(obj, xrow, acc, int32_t(o), int32_t(U));
+            }
+            norm_out(pl.attn_norm + r * H);
         }
         // B: QKV
         if (!stage(L.stage[NPUK_STAGE_QKV], pl.attn_norm, H, pl.qkv, L.row_qkv)) return NPUK_BAD_LAYOUT;
         // Q (issue 17, Qwen): the family core's fused rows; C then reads them instead of qkv
         if (L.family != 0) family(l);
         const int64_t qkv_at = L.family != 0 ? pl.qkv_fused : pl.qkv, qkv_stride = L.family != 0 ? Q + 2 * KV : L.row_qkv;
-        // C: RoPE; Q rows scattered to the packs ([C (hd), kvHeads (PQ), grp (kvHeads·PQ), hd]), K||V rows to kv_blk
-        // ([C (hd), kvHeads (kvb), 2 (block·hd), hd]); then the header rows of the packs
+        // C: RoPE object by object; Q objects scattered to the packs ([C (hd), kvHeads (PQ), grp (kvHeads·PQ), hd]),
+        // the K‖V objects (every head's roped K, then every head's V) to kv_blk ([C (hd), 2 (block·hd), kvHeads (kvb),
+        // hd]); then the header rows of the packs (Q / U copies of the hdrs object)
         for (int64_t r = 0; r < C; ++r) {
-            take_main(qkv_at + r * qkv_stride, Q + 2 * KV, tb);
-            bfloat16 *cs = sc[sc_slot ^= 1];
-            std::memcpy(cs, pio + L.pio_cs + r * U, 2 * size_t(U));
-            t.row_second += 2 * U;
-            t.pio_read += 2 * U;
-            if (exec) {
-                if (L.adjacent) rope_adjacent_bf16(tb, cs, yb, L.heads + L.kv_heads, int32_t(hd));
-                else rope_halfsplit_bf16(tb, cs, yb, L.heads + L.kv_heads, int32_t(hd));
+            bfloat16 *cs = next_in(sc, sc_slot, t.row_second, L.pio_cs + r * U);
+            for (int64_t o = 0; o < Q + 2 * KV; o += U) {
+                bfloat16 *obj = next_in(mn, mn_slot, t.row_main, qkv_at + r * qkv_stride + o);
+                const bool q = o < Q;
+                bfloat16 *out = q ? next_out(ro, ro_slot) : next_out(ra, ra_slot);
+                if (exec)
+                    qkv_rope_bf16(obj, cs, out, hdrs, int32_t(r), int32_t(o), int32_t(U), L.q_dim + L.kv_dim, L.q_dim,
+                                  int32_t(hd), L.adjacent);
+                for (int64_t v = 0; v < U; v += hd) {
+                    if (q) {
+                        const int64_t n = (o + v) / hd, h = n / grp, j = n % grp;   // query head h·grp + j
+                        std::memcpy(pio + pl.qpack + (j * nkv + h) * PQ + r * hd, out + v, 2 * size_t(hd));
+                    } else {
+                        const int64_t n = (o - Q + v) / hd, half = n / nkv, h = n % nkv;   // K (0) or V (1) of head h
+                        std::memcpy(kv_blk + (int64_t(l) * nkv + h) * kvb + half * block * hd + r * hd, out + v, 2 * size_t(hd));
+                    }
+                }
+                if (q) {
+                    t.row_out += 2 * U;
+                    t.pio_written += 2 * U;
+                } else {
+                    t.row_aux += 2 * U;
+                    t.kv_blk_written += 2 * U;
+                }
             }
-            give(ro, ro_slot, t.row_out, yb, Q, [&](int64_t o, const bfloat16 *obj) {
-                for (int64_t v = 0; v < U; v += hd) {
-                    const int64_t n = (o + v) / hd, h = n / grp, j = n % grp;   // query head h·grp + j
-                    std::memcpy(pio + pl.qpack + (j * nkv + h) * PQ + r * hd, obj + v, 2 * size_t(hd));
-                }
-            });
-            t.pio_written += 2 * Q;
-            if (exec) kv_rows_bf16(yb, tb, xr, hdrs, int32_t(r), L.kv_heads, L.q_dim, int32_t(hd));
-            give(ra, ra_slot, t.row_aux, xr, 2 * KV, [&](int64_t o, const bfloat16 *obj) {
-                for (int64_t v = 0; v < U; v += hd) {
-                    const int64_t n = (o + v) / hd, h = n / 2, half = n % 2;
-                    std::memcpy(kv_blk + (int64_t(l) * nkv + h) * kvb + half * block * hd + r * hd, obj + v, 2 * size_t(hd));
-                }
-            });
-            t.kv_blk_written += 4 * KV;
         }
-        give(ro, ro_slot, t.row_out, hdrs, Q, [&](int64_t o, const bfloat16 *obj) {
+        for (int64_t o = 0; o < Q; o += U) {
+            bfloat16 *obj = next_out(ro, ro_slot);
+            if (exec) prefill_headers_bf16(hdrs, obj, int32_t(U / hd), int32_t(hd));
             for (int64_t v = 0; v < U; v += hd) {
                 const int64_t n = (o + v) / hd, h = n / grp, j = n % grp;
                 std::memcpy(pio + pl.qpack + (j * nkv + h) * PQ + C * hd, obj + v, 2 * size_t(hd));
             }
-        });
+            t.row_out += 2 * U;
+        }
         t.pio_written += 2 * Q;
         // D: attention
         attention(l);
         // E: O
         if (!stage(L.stage[NPUK_STAGE_O], pl.kqv, Q, pl.o, L.row_o)) return NPUK_BAD_LAYOUT;
-        // F: ffn_inp = residual + attn_out (raux), ffn_norm (rout)
+        // F: ffn_inp = residual + attn_out object by object (raux), summed into xrow; ffn_norm scaled out (rout)
         take_norm(L.ffn_norm[l], H, wbuf);
         for (int64_t r = 0; r < C; ++r) {
-            take_main(pl.o + r * L.row_o, H, tb);
-            take_second(resid + r * H, H, xa);
-            if (exec) add_bf16(xa, tb, xr, int32_t(H));
-            give_pio(ra, ra_slot, t.row_aux, xr, H, pl.ffn_inp + r * H);
-            if (exec) rmsnorm_bf16(xr, wbuf, yb, int32_t(H), L.eps);
-            give_pio(ro, ro_slot, t.row_out, yb, H, pl.ffn_norm + r * H);
+            for (int64_t o = 0; o < H; o += U) {
+                bfloat16 *ob = next_in(mn, mn_slot, t.row_main, pl.o + r * L.row_o + o);
+                bfloat16 *res = next_in(sc, sc_slot, t.row_second, resid + r * H + o);
+                bfloat16 *out = next_out(ra, ra_slot);
+                if (exec) {
+                    add_bf16(res, ob, out, int32_t(U));
+                    rmsnorm_sum_bf16(out, xrow, acc, int32_t(o), int32_t(U));
+                }
+                drain_obj(out, t.row_aux, pl.ffn_inp + r * H + o);
+            }
+            norm_out(pl.ffn_norm + r * H);
         }
         // G: GU
         if (!stage(L.stage[NPUK_STAGE_GU], pl.ffn_norm, H, pl.gu, L.row_gu)) return NPUK_BAD_LAYOUT;
@@ -438,14 +475,18 @@ int32_t Chunk::run() {
             }
         // I: D
         if (!stage(L.stage[NPUK_STAGE_D], pl.act, F, pl.d, L.row_d)) return NPUK_BAD_LAYOUT;
-        // J: l_out = ffn_inp + ffn_out; the last prompt row kept
-        for (int64_t r = 0; r < C; ++r) {
-            take_main(pl.d + r * L.row_d, H, tb);
-            take_second(pl.ffn_inp + r * H, H, xr);
-            if (exec) add_bf16(xr, tb, xa, int32_t(H));
-            give_pio(ro, ro_slot, t.row_out, xa, H, pl.l_out + r * H);
-            if (exec) keep_last_row_bf16(xa, xfin, hdrs, int32_t(r), int32_t(H));
-        }
+        // J: l_out = ffn_inp + ffn_out object by object; the last prompt row's objects kept
+        for (int64_t r = 0; r < C; ++r)
+            for (int64_t o = 0; o < H; o += U) {
+                bfloat16 *d = next_in(mn, mn_slot, t.row_main, pl.d + r * L.row_d + o);
+                bfloat16 *fi = next_in(sc, sc_slot, t.row_second, pl.ffn_inp + r * H + o);
+                bfloat16 *out = next_out(ro, ro_slot);
+                if (exec) {
+                    add_bf16(fi, d, out, int32_t(U));
+                    keep_last_row_bf16(out, xfin, hdrs, int32_t(r), int32_t(o), int32_t(U));
+                }
+                drain_obj(out, t.row_out, pl.l_out + r * H + o);
+            }
     }
     // x_final (io) ← rout
     give(ro, ro_slot, t.row_out, xfin, H, [&](int64_t o, const bfloat16 *obj) {
@@ -470,13 +511,14 @@ int32_t npuk_prefill_chunk(const npuk_prefill_layout *layout, const uint8_t *wei
         L.ffn % L.unit || L.unit % L.tm || L.kv_heads <= 0 || L.kv_heads > 8 || L.kv_fill_groups <= 0 ||
         L.kv_fill_groups > 2 || L.kv_fill_groups * L.kv_fill_heads != L.kv_heads ||
         L.kv_lanes < 1 || L.kv_lanes > 4 || L.q_per_kv % L.kv_lanes || L.layers <= 0 ||
-        L.pair_bytes <= 0 || L.row_values < L.hidden || L.row_values < L.q_dim + 2 * L.kv_dim || !L.pio_layer ||
+        L.pair_bytes <= 0 || L.row_values < L.hidden || !L.pio_layer ||
         !L.attn_norm || !L.ffn_norm || L.bucket <= 0 || L.bucket > L.blocks)
         return NPUK_BAD_SHAPE;
     if (L.family < 0 || L.family > 2 ||
         (L.family != 0 && (!L.extra || L.extra_values <= 0 || L.extra_repeats < 1 ||
                            (int64_t(L.extra_values) * L.extra_repeats) % L.unit ||
                            int64_t(L.extra_values) * L.extra_repeats > L.row_values ||
+                           L.row_values < L.q_dim + 2 * int64_t(L.kv_dim) ||
                            (L.family == 1 && L.extra_values != L.q_dim + 2 * L.kv_dim) ||
                            (L.family == 2 && L.extra_values != 2 * L.head_dim))))
         return NPUK_BAD_SHAPE;
@@ -557,21 +599,40 @@ int32_t npuk_swiglu_tiles(const uint16_t *gu0, const uint16_t *gu1, uint16_t *ac
     return NPUK_OK;
 }
 
-int32_t npuk_kv_rows(const uint16_t *y, const uint16_t *t, uint16_t *kv, int32_t r, int32_t valid, int32_t heads,
-                     int32_t qdim, int32_t hd) {
-    if (heads <= 0 || hd <= 0 || hd % 16 || qdim < 0 || r < 0) return NPUK_BAD_SHAPE;
-    const int64_t n = qdim + 2 * int64_t(heads) * hd;
+int32_t npuk_qkv_rope(const uint16_t *obj, const uint16_t *cs, uint16_t *out, int32_t r, int32_t valid, int32_t at,
+                      int32_t n, int32_t rope_end, int32_t kv_at, int32_t hd, int32_t adjacent) {
+    if (hd <= 0 || hd % 16 || n <= 0 || n % hd || at < 0 || at % hd || rope_end % hd || kv_at % hd || r < 0)
+        return NPUK_BAD_SHAPE;
     emu::power_on();
     CoreArena a;
-    bfloat16 *yb = a.alloc<bfloat16>(size_t(n)), *tb = a.alloc<bfloat16>(size_t(n));
-    bfloat16 *out = a.alloc<bfloat16>(2 * size_t(heads) * hd), *hdr = a.alloc<bfloat16>(kHeader);
+    bfloat16 *ob = a.alloc<bfloat16>(size_t(n)), *cb = a.alloc<bfloat16>(size_t(hd)), *yb = a.alloc<bfloat16>(size_t(n));
+    bfloat16 *hdr = a.alloc<bfloat16>(kHeader);
     if (a.overflowed()) return NPUK_CORE_MEMORY;
-    std::memcpy(yb, y, 2 * size_t(n));
-    std::memcpy(tb, t, 2 * size_t(n));
+    std::memcpy(ob, obj, 2 * size_t(n));
+    std::memcpy(cb, cs, 2 * size_t(hd));
     const int32_t h[8] = {0, valid, 1, 1, 0, 0, 0, 0};
     std::memcpy(hdr, h, 32);
-    kv_rows_bf16(yb, tb, out, hdr, r, heads, qdim, hd);
-    std::memcpy(kv, out, 4 * size_t(heads) * hd);
+    qkv_rope_bf16(ob, cb, yb, hdr, r, at, n, rope_end, kv_at, hd, adjacent);
+    std::memcpy(out, yb, 2 * size_t(n));
+    return NPUK_OK;
+}
+
+int32_t npuk_rmsnorm_slices(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t n, int32_t slice, float eps) {
+    if (slice <= 0 || slice % 32 || n <= 0 || n % slice) return NPUK_BAD_SHAPE;
+    emu::power_on();
+    CoreArena a;
+    bfloat16 *obj = a.alloc<bfloat16>(size_t(slice)), *row = a.alloc<bfloat16>(size_t(n)), *wb = a.alloc<bfloat16>(size_t(n));
+    float *acc = a.alloc<float>(32);
+    if (a.overflowed()) return NPUK_CORE_MEMORY;
+    std::memcpy(wb, w, 2 * size_t(n));
+    for (int32_t at = 0; at < n; at += slice) {
+        std::memcpy(obj, x + at, 2 * size_t(slice));
+        rmsnorm_sum_bf16(obj, row, acc, at, slice);
+    }
+    for (int32_t at = 0; at < n; at += slice) {
+        rmsnorm_scale_bf16(row, wb, acc, obj, at, slice, n, eps);
+        std::memcpy(y + at, obj, 2 * size_t(slice));
+    }
     return NPUK_OK;
 }
 

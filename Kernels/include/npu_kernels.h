@@ -239,7 +239,7 @@ struct npuk_prefill_layout {
     int32_t tm, tk, block, blocks;
     int32_t chunk;              // C: rows per chunk (= block)
     int32_t unit;               // U: the row core's object (bf16 values)
-    int32_t row_values;         // RM: the row core's row buffers (bf16 values)
+    int32_t row_values;         // RM: the row core's row buffers (bf16 values: hidden, the rows arrive in U-value objects)
     int32_t bucket;             // KV blocks this kernel reads
     int32_t kv_fill_groups, kv_fill_heads;   // KG groups of kgk heads (one KV channel each)
     int32_t kv_lanes;                        // attention cores per group (query index r·lanes + n); reps = grp / lanes
@@ -300,11 +300,13 @@ int32_t npuk_prefill_mm_tile(int32_t format, const uint8_t *w, const uint16_t *x
 int32_t npuk_attn_chunk_head(const uint16_t *pack, const uint16_t *kv, uint16_t *out, int32_t blocks, int32_t block,
                              int32_t rows, int32_t hd);
 // The row core's kernels on one core: swiglu_tiles_bf16 over two n-value objects of (gate, up) tile pairs (act: n
-// values); kv_rows_bf16 of chunk row r with `valid` prompt rows (y: rope's output row, t: the qkv row; kv: 2 * heads *
-// hd values).
+// values); qkv_rope_bf16 of one n-value object at value `at` of chunk row r's q ‖ k ‖ v with `valid` prompt rows
+// (cs: the row's cos ‖ sin, hd values; rope_end = q_dim + kv_dim, kv_at = q_dim; out: n values); rmsnorm_sum_bf16
+// then rmsnorm_scale_bf16 over a row of n values given in `slice`-value objects (y: n values).
 int32_t npuk_swiglu_tiles(const uint16_t *gu0, const uint16_t *gu1, uint16_t *act, int32_t tm, int32_t n);
-int32_t npuk_kv_rows(const uint16_t *y, const uint16_t *t, uint16_t *kv, int32_t r, int32_t valid, int32_t heads,
-                     int32_t qdim, int32_t hd);
+int32_t npuk_qkv_rope(const uint16_t *obj, const uint16_t *cs, uint16_t *out, int32_t r, int32_t valid, int32_t at,
+                      int32_t n, int32_t rope_end, int32_t kv_at, int32_t hd, int32_t adjacent);
+int32_t npuk_rmsnorm_slices(const uint16_t *x, const uint16_t *w, uint16_t *y, int32_t n, int32_t slice, float eps);
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,7 @@
 // head_rmsnorm_bf16: the same per head_dim slice of a row, qk_norm_bf16 over q ‖ k (Qwen3's q_norm / k_norm, issue 17);
 // qk_norm_f32_bf16: one head of the decode hub's fp32 q/k rows normed in fp32 and rounded once (Kernels/decode/README.md
 // "Qwen fp32 rows").
+// rmsnorm_sum_bf16 / rmsnorm_scale_bf16: rmsnorm_bf16's two loops over a row streamed in slices (the prefill row core).
 #include <aie_api/aie.hpp>
 #include <stdint.h>
 
@@ -90,6 +91,37 @@ void qk_norm_f32_bf16(const bfloat16 *__restrict row, const bfloat16 *__restrict
         wf.from_vector(aie::load_v<16>(wh + j));
         aie::accum<accfloat, 16> xs = aie::mul(aie::load_v<16>(x + j), scale);
         aie::store_v(yh + j, aie::mul(xs.to_vector<float>(), wf.to_vector<float>()).to_vector<bfloat16>());
+    }
+    event1();
+}
+
+// rmsnorm_bf16's first loop over one slice of a row that arrives in slices (the prefill row core's U-value fifo
+// objects): row[at .. at + n) = obj[0 .. n), and the slice's squares into the 32 fp32 lanes acc (cleared when at is
+// 0). The lanes carry across calls, so over a whole row they hold what rmsnorm_bf16's accumulator holds. n % 32 == 0.
+void rmsnorm_sum_bf16(const bfloat16 *__restrict obj, bfloat16 *__restrict row, float *__restrict acc, int32_t at,
+                      int32_t n) {
+    event0();
+    aie::accum<accfloat, kVec> ss = aie::zeros<accfloat, kVec>();
+    if (at != 0) ss.from_vector(aie::load_v<kVec>(acc));
+    for (int j = 0; j < n; j += kVec) {
+        aie::vector<bfloat16, kVec> xv = aie::load_v<kVec>(obj + j);
+        aie::store_v(row + at + j, xv);
+        ss = aie::mac(ss, xv, xv);
+    }
+    aie::store_v(acc, ss.to_vector<float>());
+    event1();
+}
+
+// rmsnorm_bf16's second loop over one slice: obj[0 .. n) = row[at ..) · w[at ..) / sqrt(Σ acc / total + eps), acc the
+// lanes rmsnorm_sum_bf16 left after the row's last slice, total the row's length; the same products and rounding.
+void rmsnorm_scale_bf16(const bfloat16 *__restrict row, const bfloat16 *__restrict w, const float *__restrict acc,
+                        bfloat16 *__restrict obj, int32_t at, int32_t n, int32_t total, float eps) {
+    event0();
+    aie::set_rounding(aie::rounding_mode::conv_even);
+    const float scale = aie::invsqrt(aie::reduce_add(aie::load_v<kVec>(acc)) / float(total) + eps);
+    for (int j = 0; j < n; j += kVec) {
+        aie::accum<accfloat, kVec> xw = aie::mul(aie::load_v<kVec>(row + at + j), aie::load_v<kVec>(w + at + j));
+        aie::store_v(obj + j, aie::mul(xw.to_vector<float>(), scale).to_vector<bfloat16>());
     }
     event1();
 }

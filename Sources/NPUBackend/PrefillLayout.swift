@@ -23,10 +23,13 @@ public struct PrefillLayout: Sendable, Equatable {
     public static let mmul = 8
     /// The attention core's output piece: 8 query rows of one head.
     public static let attentionRows = 8
+    /// rmsnorm_sum_bf16's fp32 lanes (the row core's pr_acc).
+    public static let normLanes = 32
 
     public let decode: DecodeLayout
     public var config: ModelConfig { decode.config }
-    /// Chunk rows (= the attention block), the row core's object U, its row buffers RM = max(H, Q + 2·KV).
+    /// Chunk rows (= the attention block), the row core's object U, its row buffers RM = H (issue 17: rows arrive and
+    /// leave as U-value objects; RMSNorm sums a row's squares into `normLanes` fp32 lanes, then scales it out).
     public let chunk: Int, unit: Int, rowValues: Int
     /// KV group fills of the prefill: KG groups of kgk heads (2 when kvHeads is even, else 1); pack fifo g holds
     /// group g's heads.
@@ -82,7 +85,9 @@ public struct PrefillLayout: Sendable, Equatable {
             throw fail("qwen3's q_norm ‖ k_norm (\(d.extraValues) values) do not divide the row core's object U=\(u): the row core cannot take them as one object")
         }
         extraRepeats = c.family == .qwen3 ? u / d.extraValues : 1
-        rowValues = max(H, Q + 2 * KV)
+        // H (issue 17: the row core streams its rows in U-value objects); a family core's buffers (their type shared)
+        // hold a fused q ‖ k ‖ v row
+        rowValues = max(H, fusedValues)
         kvGroupCount = nkv % 2 == 0 ? 2 : 1   // 2 groups when the heads split evenly (more lanes); pack fifo g = group g
         kvGroupHeads = nkv / kvGroupCount
         let grp = c.groupSize
@@ -122,19 +127,20 @@ public struct PrefillLayout: Sendable, Equatable {
 
     /// Bytes of the data memory a GEMM core and the row core take in prefill.py (fifo objects at their depths and
     /// Buffers, each 64-byte aligned as IRON places them; the stack apart; layout.py `PrefillLayout.core_bytes`):
-    /// GEMM w tile ×2, xb C×tk ×2, py C×tm, pacc C×tm f32, pscr tm×tk (Q4); row core 8 U-value fifo objects and
-    /// seven row buffers of `rowValues`.
+    /// GEMM w tile ×2, xb C×tk ×2, py C×tm, pacc C×tm f32, pscr tm×tk (Q4); row core 8 U-value fifo objects,
+    /// three row buffers of `rowValues` (a norm's weights, the row being normed, the last prompt row), the header rows
+    /// (U values) and the norm's fp32 lanes.
     public var coreBytes: (gemm: Int, row: Int) {
         func sum(_ sizes: [Int]) -> Int { sizes.reduce(0) { DecodeLayout.pad($0, DecodeLayout.alignment) + $1 } }
         let d = decode, C = chunk, tile = d.stages[0].tileBytes
         let q4 = d.projectionDType != .bf16
         let gemm = sum([tile, tile, 2 * C * d.tk, 2 * C * d.tk, 2 * C * d.tm, 4 * C * d.tm] + (q4 ? [2 * d.tm * d.tk] : []))
-        let row = sum(Array(repeating: 2 * unit, count: 8) + Array(repeating: 2 * rowValues, count: 7))
+        let row = sum(Array(repeating: 2 * unit, count: 8) + Array(repeating: 2 * rowValues, count: 3) + [2 * unit, 4 * Self.normLanes])
         return (gemm, row)
     }
 
-    /// Throws when a core's buffers exceed `budget` (its data memory less its stack): issue 17's 3B/8B shapes
-    /// (head_dim 128: tm 128, C 32; rows of 5120/6144 values) — such a model runs its prompts as decode steps.
+    /// Throws when a core's buffers exceed `budget` (its data memory less its stack): at head_dim 128 (tm 128, C 32)
+    /// a bf16 GEMM core (65536 bytes) — such a model runs its prompts as decode steps; the 3B / 8B row core fits.
     public func checkCores(budget: Int) throws {
         let b = coreBytes
         let over = [("gemm", b.gemm), ("row", b.row)].filter { $0.1 > budget }

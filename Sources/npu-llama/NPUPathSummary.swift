@@ -16,8 +16,11 @@ enum NPUPathSummary {
             let plan = DeviceMemoryPlan(designs: designs, instructionBytes: [:])
             let padded = l.candidates.first { $0.tm == l.tm && $0.tk == l.tk }?.paddedRows ?? 0
             let lmPadded = lm.candidates.first { $0.tm == lm.tm }?.paddedRows ?? 0
-            let prefill = designs.prefill.map {
-                "prefill_\(designs.projectionDType.rawValue.lowercased())_b<bucket>: chunks of \($0.chunk) rows, row-core objects of \($0.unit) values"
+            let prefill = designs.prefill.map { p -> String in
+                let b = p.coreBytes
+                return "prefill_\(designs.projectionDType.rawValue.lowercased())_b<bucket>: chunks of \(p.chunk) rows, the row core "
+                    + "streaming each row in objects of \(p.unit) values through row buffers of \(p.rowValues) (core buffers: GEMM "
+                    + "\(b.gemm) B, row \(b.row) B)"
             } ?? "none, prompts run as decode steps (\(designs.prefillUnsupported ?? "unsupported"))"
             let limit = manifest.target.maxKernelsPerContext
             return [

@@ -1,4 +1,4 @@
-// The prefill run's AIE kernels (issue 13) against the fp32 CPU reference: prefill_mm on decode's bf16 / Q4_1 / Q4_0 tiles with aie::mmul<8, 8, 8>, attn_chunk (causal inside the chunk, several blocks, a partial chunk), the row core's swiglu_tiles_bf16 and kv_rows_bf16.
+// The prefill run's AIE kernels (issue 13) against the fp32 CPU reference: prefill_mm on decode's bf16 / Q4_1 / Q4_0 tiles with aie::mmul<8, 8, 8>, attn_chunk (causal inside the chunk, several blocks, a partial chunk), the row core's swiglu_tiles_bf16, qkv_rope_bf16 and the two-pass RMSNorm over streamed slices (issue 17).
 import LlamaCore
 import NPUKernels
 import ReferenceBackend
@@ -106,21 +106,65 @@ final class PrefillChunkKernelTests: KernelTestCase {
         }
     }
 
-    /// kv_rows_bf16: head h's roped K (rope's output after the Q columns) ‖ its V (the qkv row's) — exact moves — and
-    /// zeros for a row at or past the chunk's prompt rows.
-    func testKVRows() {
-        let heads = 3, hd = 64, qdim = 9 * 64, n = qdim + 2 * heads * hd
-        let y = BF16Tensor(count: n, seed: 600), t = BF16Tensor(count: n, seed: 601)
-        var kv = [UInt16](repeating: 0xFFFF, count: 2 * heads * hd)
-        XCTAssertOK(npuk_kv_rows(y.bits, t.bits, &kv, 5, 22, Int32(heads), Int32(qdim), Int32(hd)), "row 5 of 22")
-        var expected: [UInt16] = []
-        for h in 0..<heads {
-            let kAt: Int = qdim + h * hd, vAt: Int = qdim + heads * hd + h * hd
-            expected.append(contentsOf: y.bits[kAt..<kAt + hd])
-            expected.append(contentsOf: t.bits[vAt..<vAt + hd])
+    /// qkv_rope_bf16 on a row's U-value objects (issue 17: the row core streams q ‖ k ‖ v): the q and k heads bit for
+    /// bit what decode's rope kernel makes of the whole row (and within the rope tolerance of the CPU reference), the v
+    /// values copied exactly, the K‖V objects of a row at or past the prompt's rows zeros (its Q objects roped as usual).
+    /// Shapes: 1B-like (hd 64, an object holding K ‖ V) and 8B-like (hd 128, K and V objects apart).
+    func testQKVRopeObjects() {
+        for (hd, nh, nkv, U) in [(64, 4, 2, 256), (128, 4, 1, 128), (128, 8, 2, 256)] {
+            let Q = nh * hd, KV = nkv * hd, n = Q + 2 * KV, half = hd / 2, pos = 1000
+            for pairing in [RopePairing.halfSplit, .adjacent] {
+                let adjacent: Int32 = pairing == .adjacent ? 1 : 0
+                // a table whose row `pos` is this position's cos/sin (the host writes the cs row from it)
+                var cosT = [Float](repeating: 0, count: (pos + 1) * half), sinT = cosT
+                for i in 0..<half {
+                    let a = Float(pos) * pow(500000, -Float(2 * i) / Float(hd))
+                    cosT[pos * half + i] = cos(a)
+                    sinT[pos * half + i] = sin(a)
+                }
+                let cs = (0..<half).map { floatToBF16(cosT[pos * half + $0]) } + (0..<half).map { floatToBF16(sinT[pos * half + $0]) }
+                let row = BF16Tensor(count: n, seed: UInt64(700 + hd + nh), scale: 2)
+                var whole = [UInt16](repeating: 0, count: Q + KV)
+                XCTAssertOK(npuk_rope_bf16(Array(row.bits[0..<Q + KV]), &whole, 1, Int32(nh + nkv), Int32(hd), Int32(pos), adjacent,
+                                           cosT, sinT, Int32(pos + 1)), "whole-row rope")
+                var expected = Array(row.floats[0..<Q + KV])
+                ReferenceOps.rope(&expected, rows: 1, heads: nh + nkv, headDim: hd, start: pos, pairing: pairing, cos: cosT, sin: sinT)
+                for (r, valid) in [(3, 22), (22, 22)] {
+                    var out = [UInt16](repeating: 0xFFFF, count: n)
+                    for at in stride(from: 0, to: n, by: U) {
+                        var obj = [UInt16](repeating: 0, count: U)
+                        XCTAssertOK(npuk_qkv_rope(Array(row.bits[at..<at + U]), cs, &obj, Int32(r), Int32(valid), Int32(at), Int32(U),
+                                                  Int32(Q + KV), Int32(Q), Int32(hd), adjacent), "object at \(at)")
+                        out.replaceSubrange(at..<at + U, with: obj)
+                    }
+                    let label = "hd \(hd) \(nh)/\(nkv) U \(U) \(pairing.rawValue) row \(r) of \(valid)"
+                    XCTAssertEqual(Array(out[0..<Q]), Array(whole[0..<Q]), "\(label): q heads as decode's rope")
+                    if r < valid {
+                        XCTAssertEqual(Array(out[Q..<Q + KV]), Array(whole[Q..<Q + KV]), "\(label): k heads as decode's rope")
+                        XCTAssertEqual(Array(out[Q + KV..<n]), Array(row.bits[Q + KV..<n]), "\(label): v copied")
+                        assertWithinTolerance(op: "rope", dtype: "bf16", shape: "qkv_rope \(label)", expected: expected,
+                                              actual: Array(out[0..<Q + KV]))
+                    } else {
+                        XCTAssertTrue(out[Q..<n].allSatisfy { $0 == 0 }, "\(label): a padding row's K and V are zeros")
+                    }
+                }
+            }
         }
-        XCTAssertEqual(kv, expected)
-        XCTAssertOK(npuk_kv_rows(y.bits, t.bits, &kv, 22, 22, Int32(heads), Int32(qdim), Int32(hd)), "row 22 of 22")
-        XCTAssertTrue(kv.allSatisfy { $0 == 0 }, "a padding row's K and V are written as zeros")
+    }
+
+    /// rmsnorm_sum_bf16 then rmsnorm_scale_bf16 over a row given in U-value slices (the row core's two passes) are bit
+    /// for bit decode's whole-row rmsnorm_bf16 (the fp32 lanes carry across slices), and within the rmsnorm
+    /// tolerance of the CPU reference: 8B's width (4096 in slices of 1024), 3B's (3072), SmolLM2's (576 in 192).
+    func testRMSNormOverSlicesIsTheWholeRowKernel() {
+        for (i, (n, slice)) in [(4096, 1024), (3072, 1024), (576, 192), (256, 64)].enumerated() {
+            let x = BF16Tensor(count: n, seed: UInt64(800 + i), scale: 3), w = BF16Tensor(count: n, seed: UInt64(900 + i), scale: 0.5, offset: 1)
+            var sliced = [UInt16](repeating: 0, count: n), whole = sliced
+            XCTAssertOK(npuk_rmsnorm_slices(x.bits, w.bits, &sliced, Int32(n), Int32(slice), 1e-5), "slices \(n)/\(slice)")
+            XCTAssertOK(npuk_rmsnorm_bf16(x.bits, w.bits, &whole, 1, Int32(n), 1e-5), "whole \(n)")
+            XCTAssertEqual(sliced, whole, "\(n) in slices of \(slice)")
+            var expected = [Float](repeating: 0, count: n)
+            ReferenceOps.rmsNorm(x.floats, rows: 1, dim: n, weight: w.floats, eps: 1e-5, into: &expected)
+            assertWithinTolerance(op: "rmsnorm", dtype: "bf16", shape: "sliced \(n)/\(slice)", expected: expected, actual: sliced)
+        }
     }
 }

@@ -71,7 +71,8 @@ class PrefillLayoutTests(unittest.TestCase):
     def test_1b_numbers(self):
         d = decode_designs.load(preset="llama-3.2-1b", weights="q4_0", ctx=2048)
         p = d.prefill
-        self.assertEqual((p.C, p.U, p.RM, p.KG, p.kgk, p.PQ), (64, 1024, 3072, 2, 4, 65 * 64))
+        # RM = H: the row core streams q ‖ k ‖ v in U-value objects (issue 17), its row buffers hold hidden values
+        self.assertEqual((p.C, p.U, p.RM, p.KG, p.kgk, p.PQ), (64, 1024, 2048, 2, 4, 65 * 64))
         # kv_blk: one block slab at (start / 64)·slab; head h of layer l at (l·8 + h)·2·64·64
         self.assertEqual(p.kv_blk_elements, d.layout.slab)
         self.assertEqual(p.kv_blk_base(1984), 31 * d.layout.slab)
