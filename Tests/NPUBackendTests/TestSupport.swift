@@ -58,6 +58,13 @@ enum Support {
         return (ids, margins)
     }
 
+    /// This process's peak resident set (getrusage ru_maxrss, KiB on Linux), in bytes.
+    static func peakRSSBytes() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss * 1024
+    }
+
     static func failures(_ report: CaseReport) -> String {
         let bad = report.checks.filter { !$0.passed }.prefix(8).map {
             "\($0.step) \($0.node) \($0.against): nmse \($0.nmse) bound \($0.bound) maxAbs \($0.maxAbs)"
