@@ -116,7 +116,8 @@ final class ExactShapePlanTests: XCTestCase {
 
 /// The exact shapes with random weights (not in CI: Tools/make-random-llama.py --preset NAME writes them, 2.2-16 GB).
 /// The CPU reference keeps 8B's Q4_0 matrices packed (FloatWeights `.automatic`): its fp32 would need 32 GB.
-/// Opt-in with NPULLAMA_EXACT_SHAPES=1: in a debug build the emulated NPU takes many minutes per model, too long for a
+/// Opt-in with NPULLAMA_EXACT_SHAPES=1: in a debug build the emulated NPU takes many minutes per model (8B in a release
+/// build: 10.6 min here, `swift test -c release -Xswiftc -enable-testing --filter ExactShapeTests/testLlama31_8BQ4_0`), too long for a
 /// test run that happens to find the model in the cache.
 final class ExactShapeTests: XCTestCase {
     override func setUpWithError() throws {
@@ -146,18 +147,45 @@ final class ExactShapeTests: XCTestCase {
         let context = 256
         let (npu, _) = try Support.npuBackend(graph, model.tensors, context: context)
         let loaded = clock.now - started
-        let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: context),
-                                free: try Support.reference(graph, weights, context: context))
+        let timed = TimedBackend(npu, name: preset)
+        let free = try Support.reference(graph, weights, context: context)
+        free.profile = [:]
+        let verifier = Verifier(checked: timed, teacher: try Support.reference(graph, weights, context: context), free: free)
         let verifyStarted = clock.now
         let report = try verifier.verifyCase(name: preset, promptIDs: [1, 450, 7483, 310, 3444, 338], decodeSteps: 3)
+        let verify = clock.now - verifyStarted, freeSeconds = free.profile!.values.reduce(0, +)
         print("\(preset): CPU reference weights \(weights.storage.rawValue) (fp32 \(weights.byteCount / 1_000_000) MB, packed \(weights.packedBytes / 1_000_000) MB); "
-              + "load+convert+NPU setup \(loaded), verify (6-token prompt, 3 decode steps; emulated NPU + teacher-forced and free CPU references) \(clock.now - verifyStarted); "
-              + "peak RSS \(Support.peakRSSBytes() / 1_000_000) MB")
+              + "load+convert+NPU setup \(loaded), verify (6-token prompt, 3 decode steps) \(verify): emulated NPU steps \(timed.seconds) s, "
+              + "free-running CPU reference steps \(freeSeconds) s, teacher-forced CPU reference and comparisons the rest; "
+              + "peak RSS \(Support.peakRSSBytes() / 1_000_000) MB, now \(Support.procStatus(["VmRSS", "RssAnon", "RssFile"])) (wall clock of this machine, not NPU times)")
         print("\(preset) Q4_0 (emulated NPU vs CPU reference on the same Q4_0 weights; tm \(npu.layout.tm), block \(npu.layout.block), prefill \(npu.designs.prefill == nil ? "as decode steps" : "C=\(npu.designs.prefill!.chunk)")):\n"
               + Support.failures(report))
         for k in report.logits {
             print("  logits \(k.against): \(k.positions) positions, KL mean \(k.klMean) p90 \(k.klP90) max \(k.klMax), top-1 agreement \(k.top1Agreement)")
         }
         XCTAssertTrue(report.passed, Support.failures(report))
+    }
+}
+
+/// The checked backend with the wall time of each step printed as it ends (a long exact-shape run shows how far it got).
+private final class TimedBackend: Backend {
+    let inner: Backend, name: String
+    private(set) var seconds = 0.0
+    init(_ inner: Backend, name: String) { (self.inner, self.name) = (inner, name) }
+    var graph: Graph { inner.graph }
+    var contextLength: Int { inner.contextLength }
+    var maxBatch: Int { inner.maxBatch }
+    var label: String { inner.label }
+    func dtype(of node: Node) -> DType { inner.dtype(of: node) }
+    func unsupportedReason(_ node: Node) -> String? { inner.unsupportedReason(node) }
+    func step(tokens: [Int], start: Int, logitRows: LogitRows, observer: NodeObserver?) throws -> [Float] {
+        let clock = ContinuousClock(), started = clock.now
+        defer {
+            let d = (clock.now - started).components
+            let s = Double(d.seconds) + Double(d.attoseconds) * 1e-18
+            seconds += s
+            FileHandle.standardError.write("\(name): \(label) step of \(tokens.count) token(s) at \(start): \(s) s (wall clock here)\n".data(using: .utf8)!)
+        }
+        return try inner.step(tokens: tokens, start: start, logitRows: logitRows, observer: observer)
     }
 }
