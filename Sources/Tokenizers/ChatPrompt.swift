@@ -20,7 +20,10 @@ public enum ChatPrompt: Sendable {
     /// For messages: which template or format this is.
     public var summary: String {
         switch self {
-        case .template(let t): return "the model's own template (\(t.origin), \(t.template.source.unicodeScalars.count) characters)"
+        case .template(let t):
+            let n = t.template.source.unicodeScalars.count
+            if t.origin.hasPrefix("--") { return "the template given by \(t.origin) (\(n) characters)" }
+            return "the model's own template (\(t.origin), \(n) characters)"
         case .builtin(_, let name): return "built-in format \(name)"
         }
     }

@@ -57,7 +57,7 @@ struct Serve: AsyncParsableCommand {
         let backend = try device.makeBackend(graph: graph, model: loaded, contextLength: contextLength,
                                              maxBatch: min(512, contextLength), progress: Progress("converting weights", quiet: quiet))
         var chat: ChatPrompt?
-        if try chatOptions.chatFormat != nil || modelChatTemplate(loaded, tokenizer: tokenizer) != nil {
+        if try chatOptions.overridesModelTemplate || modelChatTemplate(loaded, tokenizer: tokenizer) != nil {
             chat = try chatOptions.prompt(for: loaded, tokenizer: tokenizer)
             note("chat prompt: \(chat!.summary)", quiet: quiet)
         } else {

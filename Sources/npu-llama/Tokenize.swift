@@ -58,7 +58,7 @@ struct Tokenize: ParsableCommand {
                 let prompt: ChatPrompt
                 if let file = source.tokenizer {
                     let path = (file as NSString).expandingTildeInPath
-                    prompt = try chatOptions.prompt(path: path) { try tokenizerFileChatTemplate(path, tokenizer: tokenizer) }
+                    prompt = try chatOptions.prompt(path: path, tokenizer: tokenizer) { try tokenizerFileChatTemplate(path, tokenizer: tokenizer) }
                 } else {
                     prompt = try chatOptions.prompt(for: try ModelResolution.open(source.model ?? ModelResolution.defaultModel), tokenizer: tokenizer)
                 }

@@ -111,4 +111,27 @@ extension CLITests {
         XCTAssertEqual(jinjaFile.status, 0, jinjaFile.stderr)
         XCTAssertTrue(jinjaFile.stdout.hasPrefix("HI!\n"), jinjaFile.stdout)
     }
+
+    /// --chat-template-file overrides the model's own template with its bos_token/eos_token (llama.cpp's
+    /// --chat-template-file); with --chat-format too it is a usage error; a broken file names its line.
+    func testChatTemplateFileOverridesTheModelsTemplate() throws {
+        try requireSmolLM2()
+        let dir = try temporaryDirectory()
+        try Data("{{ bos_token }}{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}"
+            .utf8).write(to: URL(fileURLWithPath: dir + "/t.jinja"))
+        let r = try run(["tokenize", "--chat", "--json", "--chat-template-file", dir + "/t.jinja", "Hi there"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        // SmolLM2's GGUF: bos and eos are both token 0..2 texts from its metadata (<|im_start|>, <|im_end|>).
+        XCTAssertEqual(o["text"] as? String, "<|im_start|><user>Hi there<|im_end|><assistant>")
+        let both = try run(["tokenize", "--chat", "--chat-format", "chatml", "--chat-template-file", dir + "/t.jinja", "hi"])
+        XCTAssertEqual(both.status, 64, both.stderr)
+        try Data("line one\n{% if %}".utf8).write(to: URL(fileURLWithPath: dir + "/bad.jinja"))
+        let bad = try run(["tokenize", "--chat", "--chat-template-file", dir + "/bad.jinja", "hi"])
+        XCTAssertEqual(bad.status, 65, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("line 2"), bad.stderr)
+        let missing = try run(["tokenize", "--chat", "--chat-template-file", dir + "/nosuch.jinja", "hi"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertFalse(missing.stderr.isEmpty)
+    }
 }
