@@ -9,8 +9,11 @@ struct BoundNode {
     let out: UnsafeMutablePointer<Float>
     /// One per `node.inputs`, each (maxBatch, that input's width); `out` stands for `tokens`.
     let inputs: [UnsafePointer<Float>]
-    /// The op's weight (embed table, norm weight, matrix (width, inDim), bias (width), head norm (headDim)), nil for the others.
+    /// The op's weight (embed table, norm weight, matrix (width, inDim), bias (width), head norm (headDim)) in fp32,
+    /// nil for the ops without one and for a packed matrix.
     let weight: UnsafePointer<Float>?
+    /// The embed table or matrix when the weights keep it packed (`FloatWeights.Storage.packed`), else nil.
+    let packed: PackedMatrix?
     /// A matmul's input width.
     let inDim: Int
     /// `result_output`, whose rows `LogitRows` chooses.
@@ -21,25 +24,25 @@ struct BoundNode {
 
     /// The same node on other inputs (teacher forcing).
     func with(inputs: [UnsafePointer<Float>], out: UnsafeMutablePointer<Float>) -> BoundNode {
-        BoundNode(node: node, out: out, inputs: inputs, weight: weight, inDim: inDim, isLogits: isLogits, siblings: 1)
+        BoundNode(node: node, out: out, inputs: inputs, weight: weight, packed: packed, inDim: inDim, isLogits: isLogits, siblings: 1)
     }
 
     /// Binds `graph`'s nodes in order; consecutive matmuls of one input become sibling groups.
     static func bind(_ graph: Graph, slots: [String: UnsafeMutablePointer<Float>], nodeSlot: [String: String],
-                     weights: [String: UnsafePointer<Float>]) -> [BoundNode] {
+                     weights: [String: UnsafePointer<Float>], packed: [String: PackedMatrix] = [:]) -> [BoundNode] {
         var bound: [BoundNode] = graph.nodes.map { node in
             let out = slots[node.slot]!
             let inputs = node.inputs.map { UnsafePointer(slots[nodeSlot[$0] ?? ""] ?? out) }
-            var weight: UnsafePointer<Float>?, inDim = 0
+            var weight: UnsafePointer<Float>?, matrix: PackedMatrix?, inDim = 0
             switch node.op {
-            case .embed(let table): weight = weights[table]
+            case .embed(let table): (weight, matrix) = (weights[table], packed[table])
             case .rmsNorm(let w, _), .bias(let w), .headNorm(let w, _, _): weight = weights[w]
             case .matmul(let w):
-                weight = weights[w]
+                (weight, matrix) = (weights[w], packed[w])
                 inDim = graph.node(named: node.inputs[0])?.width ?? 0
             default: break
             }
-            return BoundNode(node: node, out: out, inputs: inputs, weight: weight, inDim: inDim,
+            return BoundNode(node: node, out: out, inputs: inputs, weight: weight, packed: matrix, inDim: inDim,
                              isLogits: node.name == "result_output", siblings: 1)
         }
         var i = 0

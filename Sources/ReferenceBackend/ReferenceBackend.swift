@@ -38,7 +38,7 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         for node in graph.nodes {
             slotWidth[node.slot] = max(slotWidth[node.slot] ?? 0, node.width)
             nodeSlot[node.name] = node.slot
-            if case .matmul(let w) = node.op, weights[w] == nil {
+            if case .matmul(let w) = node.op, !weights.contains(w) {
                 throw StepError.unsupportedNode(name: node.name, reason: "weight \(w) was not loaded")
             }
         }
@@ -59,10 +59,12 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         scratch = .allocate(capacity: c.headCount * contextLength)
         tokenBuffer = .allocate(capacity: self.maxBatch)
         rope = RopeTable(config: c, positions: contextLength)
+        var packed: [String: PackedMatrix] = [:]
         for (name, _) in graph.weightShapes {
             if let w = weights[name] { weightPointers[name] = UnsafePointer(w.baseAddress!) }
+            if let m = weights.packedMatrix(name) { packed[name] = m }
         }
-        bound = BoundNode.bind(graph, slots: slotBuffers, nodeSlot: nodeSlot, weights: weightPointers)
+        bound = BoundNode.bind(graph, slots: slotBuffers, nodeSlot: nodeSlot, weights: weightPointers, packed: packed)
     }
 
     /// Bytes a backend of this shape allocates besides its weights: the node buffers (maxBatch rows of each slot),
@@ -76,7 +78,7 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         return (buffers, 2 * c.layerCount * c.kvHeadCount * contextLength * c.headDim * 4)
     }
 
-    /// Bytes of the fp32 weights `FloatWeights` makes for a graph.
+    /// Bytes of the fp32 weights `FloatWeights` makes for a graph in `.fp32` storage.
     public static func weightBytes(graph: Graph) -> Int {
         graph.weightShapes.reduce(0) { $0 + $1.shape.reduce(1, *) * 4 }
     }
@@ -110,7 +112,12 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
             // Decode: a node's matmul siblings (Q, K, V; gate, up) run as one dispatch; each row's sum is the same.
             let count = rows == 1 && b.siblings > 1 ? b.siblings : 1
             let outRows: Int
-            if count > 1 {
+            if count > 1, b.packed != nil {
+                for n in bound[i..<(i + count)] {
+                    ReferenceOps.matmul(n.inputs[0], rows: 1, inDim: n.inDim, packed: n.packed!, into: n.out)
+                }
+                outRows = 1
+            } else if count > 1 {
                 ReferenceOps.gemvs(b.inputs[0], inDim: b.inDim,
                                    bound[i..<(i + count)].map { ($0.weight!, $0.node.width, $0.out) })
                 outRows = 1
@@ -180,16 +187,23 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         let (node, input, out) = (b.node, b.inputs, b.out)
         switch node.op {
         case .embed:
-            let w = b.weight!
             for (r, t) in tokens.enumerated() {
-                (out + r * node.width).update(from: w + t * node.width, count: node.width)
+                if let table = b.packed {
+                    table.dequantize(rows: t..<(t + 1), into: out + r * node.width)
+                } else {
+                    (out + r * node.width).update(from: b.weight! + t * node.width, count: node.width)
+                }
             }
         case let .rmsNorm(_, eps):
             ReferenceOps.rmsNorm(input[0], rows: rows, dim: node.width, weight: b.weight!, eps: eps, into: out)
         case .matmul:
             let x = lastRowOnly ? input[0] + (rows - 1) * b.inDim : input[0]
             let outRows = lastRowOnly ? 1 : rows
-            ReferenceOps.matmul(x, rows: outRows, inDim: b.inDim, weight: b.weight!, outDim: node.width, into: out)
+            if let packed = b.packed {
+                ReferenceOps.matmul(x, rows: outRows, inDim: b.inDim, packed: packed, into: out)
+            } else {
+                ReferenceOps.matmul(x, rows: outRows, inDim: b.inDim, weight: b.weight!, outDim: node.width, into: out)
+            }
             return outRows
         case .rope(let heads):
             out.update(from: input[0], count: rows * node.width)

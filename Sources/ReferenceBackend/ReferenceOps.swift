@@ -21,8 +21,50 @@ public enum ReferenceOps {
             return
         }
         parallelFor(outDim, grain: 64) { begin, end in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(end - begin), Int32(inDim),
-                        1, x, Int32(inDim), weight + begin * inDim, Int32(inDim), 0, y + begin, Int32(outDim))
+            var b = begin
+            while b < end {
+                let e = min(b + gemmBlockRows, end)
+                gemmBlock(x, rows: rows, inDim: inDim, weightRows: weight + b * inDim, outRows: b..<e, outDim: outDim, into: y)
+                b = e
+            }
+        }
+    }
+
+    /// Rows of W one sgemm call covers (several rows of x): the fp32 and the packed matrix take the same blocks, so
+    /// OpenBLAS sums every output of both the same way whatever its blocking does with N.
+    static let gemmBlockRows = 256
+    /// Rows of a packed W dequantized at a time for one row of x (16 × 14336 fp32 = 0.9 MB of scratch: cache-sized).
+    static let gemvBlockRows = 16
+
+    /// y[:, outRows] = x · W[outRows]ᵀ. x (rows, inDim), weightRows (outRows.count, inDim), y (rows, outDim).
+    private static func gemmBlock(_ x: UnsafePointer<Float>, rows: Int, inDim: Int, weightRows: UnsafePointer<Float>,
+                                  outRows: Range<Int>, outDim: Int, into y: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outRows.count), Int32(inDim),
+                    1, x, Int32(inDim), weightRows, Int32(inDim), 0, y + outRows.lowerBound, Int32(outDim))
+    }
+
+    /// y = x · Wᵀ with W packed (`FloatWeights.Storage.packed`): x (rows, inDim), W (w.rows, inDim), y (rows, w.rows).
+    /// Each block of W's rows is dequantized into scratch and summed by the kernel `matmul` uses on fp32 rows, in the
+    /// same blocks (a GEMV row's sum depends on that row alone; GEMM takes `gemmBlockRows` blocks of the same pool
+    /// chunks): bit for bit the fp32 storage's result. Q4_0 holds 4.5 bits a weight, 1/7 of fp32; each use pays a dequantization.
+    public static func matmul(_ x: UnsafePointer<Float>, rows: Int, inDim: Int, packed w: PackedMatrix,
+                              into y: UnsafeMutablePointer<Float>) {
+        precondition(w.cols == inDim)
+        let blockRows = rows == 1 ? gemvBlockRows : gemmBlockRows
+        parallelFor(w.rows, grain: rows == 1 ? gemvBlockRows : 64) { begin, end in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(blockRows, end - begin) * inDim)  // (block, inDim)
+            defer { scratch.deallocate() }
+            var b = begin
+            while b < end {
+                let e = min(b + blockRows, end)
+                w.dequantize(rows: b..<e, into: scratch)
+                if rows == 1 {
+                    nl_gemv_f32(scratch, x, y + b, e - b, inDim)
+                } else {
+                    gemmBlock(x, rows: rows, inDim: inDim, weightRows: scratch, outRows: b..<e, outDim: w.rows, into: y)
+                }
+                b = e
+            }
         }
     }
 

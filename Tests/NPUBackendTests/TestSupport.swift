@@ -58,6 +58,21 @@ enum Support {
         return (ids, margins)
     }
 
+    /// This process's peak resident set (getrusage ru_maxrss, KiB on Linux), in bytes.
+    static func peakRSSBytes() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss * 1024
+    }
+
+    /// /proc/self/status's lines of `keys` (e.g. RssAnon, RssFile: a mapped model file's pages count in the RSS but are
+    /// the page cache's, dropped under pressure), or "" where there is no /proc.
+    static func procStatus(_ keys: [String]) -> String {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return "" }
+        return text.split(separator: "\n").filter { line in keys.contains { line.hasPrefix($0 + ":") } }
+            .map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }.joined(separator: ", ")
+    }
+
     static func failures(_ report: CaseReport) -> String {
         let bad = report.checks.filter { !$0.passed }.prefix(8).map {
             "\($0.step) \($0.node) \($0.against): nmse \($0.nmse) bound \($0.bound) maxAbs \($0.maxAbs)"
