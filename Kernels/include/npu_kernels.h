@@ -260,11 +260,13 @@ struct npuk_prefill_layout {
     const struct npuk_prefill_io_layer *pio_layer;   // [layers]
     // io BO (bf16 elements): decode's x_final
     int64_t io_x_final, io_elements;
-    // issue 17: the model family's step on the family core (group Q, before RoPE): family 0 llama (none), 1 qwen2
-    // (bias_add_bf16 on q ‖ k ‖ v, extra_values = q + 2 kv biases), 2 qwen3 (qk_norm_bf16 on q ‖ k, extra_values =
-    // 2 head_dim: q_norm ‖ k_norm, filled extra_repeats times over as one object); extra: [layers] byte offsets of
-    // those bf16 weights in the weights BO (decode's); the fused rows (q + 2 kv values, row stride the same) go to
-    // pio qkv_fused, which group C reads instead of qkv.
+    // issue 17: the model family's step on the family core (group Q, before RoPE), rounding once: for family != 0
+    // the QKV stage writes fp32 rows to pio qkv (prefill_mm_out_f32; value n in bf16 slots 2n, 2n + 1: row_qkv =
+    // 2·R_QKV) and the family core works on each U-slot object of them: family 0 llama (none), 1 qwen2
+    // (bias_add_f32_bf16, extra_values = q + 2 kv biases), 2 qwen3 (qk_norm_f32_heads_bf16 on q ‖ k, round_f32_bf16
+    // on v, extra_values = 2 head_dim: q_norm ‖ k_norm, filled extra_repeats times over as one object); extra:
+    // [layers] byte offsets of those bf16 weights in the weights BO (decode's); the fused rows (q + 2 kv values, row
+    // stride the same) go to pio qkv_fused, which group C reads instead of qkv.
     int32_t family, extra_values, extra_repeats, unused_family;
     const int64_t *extra;
 };
