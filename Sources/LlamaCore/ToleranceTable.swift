@@ -37,12 +37,14 @@ public struct Tolerance: Sendable, Equatable {
     }
 }
 
-/// Bounds on logits over a prompt, as IRON's Llama gate uses them (KL of softmax, nats).
+/// IRON's Llama gate (KL of softmax, nats; amd/IRON iron/applications/llama_3_2_1b/test.py `MAX_KL`): over generation
+/// steps (the prompt's last row, then each decode step, both backends on the same tokens) mean, p90 (numpy's linear
+/// percentile) and max gate; over every row (each prompt row too, which IRON does not score) mean and max gate.
 public struct LogitGate: Sendable, Equatable {
     public var klMean: Double = 0.02
     public var klP90: Double = 0.04
     public var klMax: Double = 0.2
-    public var reason = "IRON's Llama 3.2 1B accuracy gate (amd/IRON applications/llama_3_2_1b/test.py): per-token KL vs an fp32 CPU pass"
+    public var reason = "IRON's Llama 3.2 1B accuracy gate (amd/IRON applications/llama_3_2_1b/test.py): per-step KL vs an fp32 CPU pass, teacher-forced, p90 as np.percentile"
     public init() {}
 }
 

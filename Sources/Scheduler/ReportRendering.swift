@@ -46,8 +46,9 @@ public enum ReportRendering {
                 out += pad(String(format: "%.8f", row.minCosine), 14) + row.status + "\n"
             }
             for l in c.logits {
-                out += String(format: "logits vs %@: KL mean %.2e p90 %.2e max %.2e over %d positions, top-1 agreement %.1f%% — %@\n",
-                              l.against, l.klMean, l.klP90, l.klMax, l.positions, 100 * l.top1Agreement, l.passed ? "ok" : "FAIL")
+                out += String(format: "logits vs %@, %@: KL mean %.2e p90 %.2e max %.2e over %d %@, top-1 agreement %.1f%% — %@ (gate: %@)\n",
+                              l.against, l.scope == .steps ? "steps (IRON's gate)" : "every row", l.klMean, l.klP90, l.klMax, l.positions,
+                              l.scope == .steps ? "steps" : "rows", 100 * l.top1Agreement, l.passed ? "ok" : "FAIL", l.gatedOn)
             }
             if let golden = c.goldenGreedyIDs, let g = c.greedy {
                 if g.matched == g.compared {
@@ -102,7 +103,7 @@ public enum ReportRendering {
             }
             body += "</table><ul>"
             for l in c.logits {
-                body += "<li>logits vs \(escape(l.against)): KL mean \(String(format: "%.2e", l.klMean)), p90 \(String(format: "%.2e", l.klP90)), max \(String(format: "%.2e", l.klMax)) over \(l.positions) positions; top-1 agreement \(String(format: "%.1f", 100 * l.top1Agreement))% — \(l.passed ? "ok" : "FAIL")</li>"
+                body += "<li>logits vs \(escape(l.against)), \(l.scope == .steps ? "steps (IRON's gate)" : "every row") (gate: \(l.gatedOn)): KL mean \(String(format: "%.2e", l.klMean)), p90 \(String(format: "%.2e", l.klP90)), max \(String(format: "%.2e", l.klMax)) over \(l.positions) \(l.scope == .steps ? "steps" : "rows"); top-1 agreement \(String(format: "%.1f", 100 * l.top1Agreement))% — \(l.passed ? "ok" : "FAIL")</li>"
             }
             if let g = c.greedy {
                 body += "<li>greedy vs golden: " + (g.matched == g.compared ? "equal for all \(g.compared) tokens"

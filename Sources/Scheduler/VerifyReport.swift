@@ -31,14 +31,24 @@ public struct NodeCheck: Codable, Sendable {
     public var samples: [MismatchSample]
 }
 
-/// Logit agreement over the rows of a step or a case.
+/// Logit agreement over a case: KL(reference ‖ checked) of the next-token distributions, in nats.
 public struct LogitCheck: Codable, Sendable {
+    /// Which rows a check covers. `steps` is IRON's accuracy gate as it is computed there (amd/IRON
+    /// iron/applications/llama_3_2_1b/harness.py `check_accuracy`, test.py `test_llama_3_2_1b_accuracy`): one KL per
+    /// generation step — step 0 the prompt's last row, then each decode step's row — bounded in mean, p90 and max.
+    /// `rows` is every row (each prompt row, then each step), a statistic IRON does not compute: its thresholds were
+    /// set on steps ("any one step's KL is as much the position's as the NPU's", test.py), so over rows only the mean
+    /// (drift) and the max (a single broken row) gate; p90 is reported.
+    public enum Scope: String, Codable, Sendable { case steps, rows }
     public var against: String
+    public var scope: Scope
     public var positions: Int
     public var klMean: Double
     public var klP90: Double
     public var klMax: Double
     public var top1Agreement: Double
+    /// The statistics this check's pass depends on ("mean, p90, max" for steps, "mean, max" for rows).
+    public var gatedOn: String
     public var passed: Bool
 }
 

@@ -118,8 +118,21 @@ final class VerifierTests: XCTestCase {
         XCTAssertFalse(v.check(node, expected: expected, actual: large, rows: 7, mode: .teacherForced, against: "t", step: "s").passed)
         XCTAssertTrue(v.check(node, expected: expected, actual: large, rows: 7, mode: .freeRunning, against: "t", step: "s").passed)
         // The KL gate's edges.
-        XCTAssertTrue(v.logitCheck([0.01, 0.02, 0.03], [true, true, true], against: "r").passed)
-        XCTAssertFalse(v.logitCheck([0.01, 0.01, 0.25], [true, true, true], against: "r").passed)
+        for scope in [LogitCheck.Scope.steps, .rows] {
+            XCTAssertTrue(v.logitCheck([0.01, 0.02, 0.03], [true, true, true], against: "r", scope: scope).passed)
+            XCTAssertFalse(v.logitCheck([0.01, 0.01, 0.25], [true, true, true], against: "r", scope: scope).passed, "max")
+            XCTAssertFalse(v.logitCheck([0.03, 0.03, 0.01], [true, true, true], against: "r", scope: scope).passed, "mean")
+        }
+        // p90 gates steps (IRON scores steps) and is reported over rows: mean 0.018, p90 0.05, max 0.05.
+        let tail = [Double](repeating: 0.01, count: 8) + [0.05, 0.05]
+        XCTAssertFalse(v.logitCheck(tail, tail.map { _ in true }, against: "r", scope: .steps).passed)
+        XCTAssertTrue(v.logitCheck(tail, tail.map { _ in true }, against: "r", scope: .rows).passed)
+        XCTAssertEqual(v.logitCheck(tail, tail.map { _ in true }, against: "r", scope: .rows).klP90, 0.05, accuracy: 1e-15)
+        // p90 as numpy's np.percentile (linear): np.percentile(range(1, 11), 90) = 9.1, of 24 values 0..23 it is 20.7.
+        XCTAssertEqual(percentile((1...10).map(Double.init), 90), 9.1, accuracy: 1e-12)
+        XCTAssertEqual(percentile((0..<24).map(Double.init).reversed(), 90), 20.7, accuracy: 1e-12)
+        XCTAssertEqual(percentile([0.3], 90), 0.3)
+        XCTAssertEqual(percentile([], 90), 0)
     }
 
     func testDumpLoadsAsGoldenAndVerifiesExactly() throws {
