@@ -12,9 +12,9 @@ final class QwenEmulatorTests: XCTestCase {
     /// Verify mode on both golden prompts with every greedy step, as TinyGoldenTests does for tiny-llama32: every named
     /// node compared (Qcur_mm/Qcur/… for Qwen2, Qcur_normed/Kcur_normed for Qwen3), each teacher-forced and golden
     /// (prefill) check within its bound, greedy ids equal to the golden's up to a near-tie the bf16 logits cannot
-    /// resolve, every check finite. The logit KL gate is printed, not asserted here: tiny-qwen3's case p1 sits in the
-    /// KL tail of its random model even with q/k/v rounded once (Kernels/decode/README "Qwen fp32 rows": the same logit
-    /// error as tiny-llama32, more high-entropy positions); tiny-qwen2's gate is asserted by the CLI's QwenVerifyTests.
+    /// resolve, every check finite, and IRON's logit KL gate (steps: mean, p90, max; every row: mean, max). Its margin on
+    /// these random models is a draw (Kernels/decode/README "Qwen fp32 rows": tiny-llama32 misses it on 10 of 40 random
+    /// prompts), so a numerics change that moves it is judged on `Tools/kl_gate_spread.py`'s population, not on p1.
     func verify(_ name: String, file: String) throws -> [LogitCheck] {
         let dir = Support.root.appendingPathComponent("Golden/\(name)").path
         let m = try LoadedModel.open(path: (dir as NSString).appendingPathComponent(file))
@@ -44,7 +44,8 @@ final class QwenEmulatorTests: XCTestCase {
             XCTAssertTrue(g.passed, "\(name) \(c.name): greedy \(g.matched)/\(g.compared)")
             for l in report.logits {
                 print("[emulated NPU] \(name) \(c.name) logits vs \(l.against): KL mean \(l.klMean) p90 \(l.klP90) max \(l.klMax), " +
-                      "top-1 \(l.top1Agreement) over \(l.positions) — gate \(l.passed ? "ok" : "FAIL")")
+                      "top-1 \(l.top1Agreement) over \(l.positions) \(l.scope) — gate \(l.passed ? "ok" : "FAIL")")
+                XCTAssertTrue(l.passed, "\(name) \(c.name) logits vs \(l.against), \(l.scope) (gate: \(l.gatedOn))")
             }
             logits += report.logits
         }

@@ -157,8 +157,8 @@ final class QwenPrefillTests: XCTestCase {
 
     /// Verify mode through the prefill: 150 prompt rows (3 chunks) then 2 decode steps, every node of the prompt rows
     /// (Qcur_mm/Qcur/Vcur… for Qwen2, Qcur_normed/Kcur_normed for Qwen3) teacher-forced within the tolerance table.
-    /// The logit KL gate figures are printed, not asserted (the p1 KL-gate failure of the golden cases is the decode
-    /// side's rounding question, issue 17's task A).
+    /// The logit KL figures are printed, not asserted: a synthetic 150-row prompt on a random model puts IRON's gate in
+    /// a draw (tiny-llama32 too: PrefillBackendTests); the golden cases assert it (QwenEmulatorTests).
     func testVerifyQwenPromptRowsThroughThePrefill() throws {
         for m in try models() {
             let (npu, _) = try Support.npuBackend(m.graph, m.tensors, context: Self.context)

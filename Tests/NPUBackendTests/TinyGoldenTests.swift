@@ -63,14 +63,16 @@ final class TinyGoldenTests: XCTestCase {
                 print("tiny \(source) \(c.name) worst NMSE \(against): \(w.nmse) (\(w.step) \(w.node), bound \(w.bound))")
             }
             for l in report.logits {
-                print("tiny \(source) \(c.name) logits vs \(l.against): KL mean \(l.klMean) p90 \(l.klP90) max \(l.klMax), top-1 \(l.top1Agreement) over \(l.positions)")
+                print("tiny \(source) \(c.name) logits vs \(l.against) (\(l.scope)): KL mean \(l.klMean) p90 \(l.klP90) max \(l.klMax), top-1 \(l.top1Agreement) over \(l.positions)")
             }
             let g = try XCTUnwrap(report.greedy)
             print("tiny \(source) \(c.name) greedy (bf16 logits): \(g.matched)/\(g.compared) equal to the golden" +
                   (g.matched < g.compared ? ", then a golden margin of \(g.goldenMargin!) within the logits' resolution \(g.resolution)" : ""))
             XCTAssertTrue(report.passed, Support.failures(report))
             XCTAssertEqual(Set(report.checks.map(\.node)).count, graph.nodes.count, "every named node is compared")
-            XCTAssertEqual(report.logits.count, 2, "KL against the fp32 reference and the golden logits")
+            XCTAssertEqual(report.logits.map { "\($0.against) \($0.scope)" },
+                           ["fp32 reference rows", "fp32 reference steps", "golden rows"],
+                           "KL against the fp32 reference (every row; IRON's steps) and the golden logits (prompt rows)")
             // stronger than the gates: teacher-forced (each op on the reference's inputs) and golden (prefill) checks
             // within their bounds at every node and step
             let outside = report.checks.filter { $0.exceedsBound && $0.against != "fp32 reference" }
