@@ -66,7 +66,10 @@ def main():
     print("EMULATED NPU vs the fp32 CPU reference; IRON's gate: KL mean <= 0.02, p90 <= 0.04, max <= 0.2 per run of steps")
     for name in a.models:
         gdir = os.path.join(ROOT, "Golden", name)
-        manifest = json.load(open(os.path.join(gdir, "manifest.json"))) if os.path.isdir(gdir) else None
+        manifest = None
+        if os.path.isdir(gdir):
+            with open(os.path.join(gdir, "manifest.json")) as f:
+                manifest = json.load(f)
         vocab = a.vocab or (manifest["config"]["vocab_size"] if manifest else None)
         if vocab is None:
             sys.exit(f"{name}: not a folder under Golden/; give --vocab")

@@ -29,7 +29,8 @@ class KLGateSpreadTests(unittest.TestCase):
         manifest = {"format_version": 1, "config": {"bos_token_id": 1, "vocab_size": 50}, "cases": []}
         with tempfile.TemporaryDirectory() as out:
             kgs.golden_folder(out, manifest, 50, prompts=3, tokens=6, steps=4, seed=7)
-            m = json.load(open(os.path.join(out, "manifest.json")))
+            with open(os.path.join(out, "manifest.json")) as f:
+                m = json.load(f)
         self.assertEqual([c["name"] for c in m["cases"]], ["r0", "r1", "r2"])
         for c in m["cases"]:
             self.assertEqual(c["prompt_ids"][0], 1)
