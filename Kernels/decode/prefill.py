@@ -212,7 +212,8 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     gemm_workers = []
     for g in range(NG):
         extra = [Buffer(scr_ty, name=f"pscr{g}")] if q4 else []
-        fn_args = [w_in[g].cons(), xb.cons(), y_out[g].prod(), Buffer(acc_ty, name=f"pacc{g}"), *extra, k_mm, k_mo,
+        # xb at depth lay.x_depth: 2, or 1 where a double-buffered slice would not fit the core (bf16 at head_dim 128)
+        fn_args = [w_in[g].cons(), xb.cons(depth=lay.x_depth), y_out[g].prod(), Buffer(acc_ty, name=f"pacc{g}"), *extra, k_mm, k_mo,
                    *([k_mo32] if lay.qkv_f32 else [])]
         gemm_workers.append(Worker(gemm_body(g), fn_args, placement=gemv_tile(g)))
 
