@@ -6,9 +6,6 @@
 # Two runs per token, one runlist: decode_<w>_b<bucket> (every layer; ends by draining the final residual into
 # io.x_final) and lm_head_<h> (result_norm, the LM stage, the argmax) in the LM head's own format h and tiling
 # (tm_lm, tk_lm). They share the io BO (IOLayout), whose last regions are sized by the LM tiling.
-import json
-import os
-
 NG = 16                                  # gemv cores: g = 4c + k on Tile(c, 2 + k), columns 0-3
 CHANNELS = 8                             # weight channels (c, j): shim (c, 0) MM2S j -> memory tile (c, 1)
 BLOCK_BYTES = {"q4_1": 20, "q4_0": 18}   # GGUF bytes per 32 weights (Q4_1: f16 d, f16 m, 16 B; Q4_0: f16 d, 16 B)
@@ -502,16 +499,6 @@ class DecodeLayout:
 PREFILL_HEADER = 16      # the chunk's header: int32[8] [start, rows, 1, bucket, 0...] in bf16 slots
 PREFILL_UNIT_MAX = 1024  # the row core's object size U is at most this many values (2 KB)
 MMUL = 8                 # aie::mmul<8, 8, 8> bf16 (aieApi.mmul.bf16Shapes): C, tm, tk multiples of 8
-_TARGET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "npu2_target.json")
-
-
-def core_budget():
-    """A core's data memory less its stack (Kernels/npu2_target.json core.dataMemoryBytes - core.stackBytes: 65536 -
-    1024, from mlir-aie AIETargetModel.h getLocalMemorySize and AIEOps.td CoreOp stack_size), the bytes a core's
-    fifo objects and Buffers may take."""
-    with open(_TARGET) as f:
-        lim = json.load(f)["limits"]
-    return lim["core.dataMemoryBytes"]["value"] - lim["core.stackBytes"]["value"]
 ATTN_ROWS = 8            # the attention core's output piece: 8 query rows of one head
 
 
@@ -553,7 +540,9 @@ class PrefillLayout:
     X_FROM = {"QKV": "attn_norm", "O": "kqv", "GU": "ffn_norm", "D": "act"}
     OUT = {"QKV": "qkv", "O": "o", "GU": "gu", "D": "d"}
 
-    def __init__(self, dec, budget=None):
+    def __init__(self, dec, budget=None, x_depth=None):
+        """budget: a core's data memory less its stack (Tools/decode_designs.py passes Kernels/npu2_target.json's), from
+        which x_depth is chosen; a design is given the chosen x_depth instead (prefill.py's keyword, 2 when absent)."""
         self.dec = d = dec
         m = d.model
         self.model, self.weights, self.ctx = d.model, d.weights, d.ctx
@@ -603,8 +592,8 @@ class PrefillLayout:
         # then exceed its budget — a bf16 core at head_dim 128 (tm 128: two 16 KB weight tiles, C = 32): 65536 B of
         # 64512 —; then single-buffered (depth 1: 61440 B), the weight tiles staying double-buffered. Every other
         # shape keeps depth 2 (its design unchanged).
-        self.x_depth = 2
-        if self.core_bytes()["gemm"] > (core_budget() if budget is None else budget):
+        self.x_depth = 2 if x_depth is None else x_depth
+        if x_depth is None and budget is not None and self.core_bytes()["gemm"] > budget:
             self.x_depth = 1
         self._pio()
         # kv_blk: the chunk's block of the block-major cache (every layer, group, head, K|V: C = block rows)
