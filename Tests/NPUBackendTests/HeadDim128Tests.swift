@@ -14,19 +14,32 @@ final class HeadDim128Tests: XCTestCase {
         maxContext: 4096, tiedEmbeddings: false)
     static let context = 256
 
-    /// The tilings head_dim 128 takes: the hub's object is a head (128 values), so tm = 128; two 64-row K‖V blocks
-    /// of 128 values do not fit an attention core twice, so block = 32 (manifest attn_decode_bf16's second tiling).
-    func testPlanTakesTm128AndBlock32() throws {
+    /// The tilings head_dim 128 takes. Issue 17: the hub's object may be half a head (64 values), so tm 64 is allowed
+    /// and chosen when it pads fewer rows (this model: 4096 padded rows a token at tm 64, 10240 at tm 128); two 64-row
+    /// K‖V blocks of 128 values do not fit an attention core twice, so block = 32 (attn_decode_bf16's second tiling).
+    /// At tm 64 the bf16 prefill GEMM core fits (tiles of 64 rows), so prompts run as 32-row chunks. A shape whose rows
+    /// tm 128 already tiles exactly (as Llama 3.1 8B's) keeps tm 128, whole-head objects and, bf16, no prefill.
+    func testPlanTakesHalfHeadObjectsWhereTheyPadLess() throws {
         let graph = Graph.llama(Self.config)
         let (npu, _) = try Support.npuBackend(graph, Support.bf16Weights(Self.config, seed: 17), context: Self.context)
         let l = npu.layout
-        XCTAssertEqual([l.tm, l.tk, l.block, l.hubSlice], [128, 64, 32, 128])
+        XCTAssertEqual([l.tm, l.tk, l.block, l.hubSlice], [64, 64, 32, 64])
+        XCTAssertEqual(l.candidates.filter { $0.paddedRows != nil }.map(\.tm), [64, 128], "tm 16 and 32: S ∤ tm")
+        XCTAssertEqual([l.pack, l.paramsValues], [768, 256], "io's packs and params stay padded to whole heads")
         XCTAssertEqual(npu.designs.buckets, [1, 2, 4, 8], "256 / 32 blocks")
+        XCTAssertEqual(try XCTUnwrap(npu.designs.prefill, npu.designs.prefillUnsupported ?? "").chunk, 32)
+        XCTAssertEqual(npu.designs.all.count, 2 * 4 + 1, "decode and prefill per bucket, the LM head")
+
+        var whole = Self.config        // QKV 1024 + 2·512, hidden 2048, 2·ffn 2048: 16·128 rows tile every stage
+        whole.hiddenSize = 2048
+        whole.intermediateSize = 1024
+        whole.kvHeadCount = 4
+        let d = try DecodeDesigns(manifest: Support.manifest, config: whole, projectionDType: .bf16, lmHeadDType: .bf16,
+                                  context: Self.context)
+        XCTAssertEqual([d.layout.tm, d.layout.hubSlice, d.layout.block], [128, 128, 32])
         // bf16: the prefill GEMM core's w tiles (2 × 16 KB), x slices, C×tm out and f32 accumulator exceed a core
-        XCTAssertNil(npu.designs.prefill)
-        XCTAssertTrue(npu.designs.prefillUnsupported?.contains("a gemm core needs 65536 bytes") ?? false,
-                      npu.designs.prefillUnsupported ?? "")
-        XCTAssertEqual(npu.designs.all.count, 4 + 1, "decode per bucket and the LM head; prompts as decode steps")
+        XCTAssertNil(d.prefill)
+        XCTAssertTrue(d.prefillUnsupported?.contains("a gemm core needs 65536 bytes") ?? false, d.prefillUnsupported ?? "")
     }
 
     /// Every node teacher-forced and free-running against the CPU reference on the same bf16 weights, the KL gate.
@@ -132,7 +145,7 @@ final class ExactShapePlanTests: XCTestCase {
         let gib = 1 << 30
         // (config, longest context, tm, block, prefill, Q4_0 weights BOs in bytes, KV bytes at 4096 (or the longest))
         let cases: [(String, ModelConfig, Int, Int, Int, Bool)] = [
-            ("llama-3.2-3b", Self.llama32_3B, 131072, 128, 32, true),
+            ("llama-3.2-3b", Self.llama32_3B, 131072, 64, 32, true),      // issue 17: half-head hub objects, no padded rows
             ("llama-3.1-8b", Self.llama31_8B, 131072, 128, 32, true),
             ("tinyllama-1.1b", Self.tinyLlama, 2048, 64, 64, true),
         ]
