@@ -25,7 +25,7 @@ final class HeadDim128Tests: XCTestCase {
         let l = npu.layout
         XCTAssertEqual([l.tm, l.tk, l.block, l.hubSlice], [64, 64, 32, 64])
         XCTAssertEqual(l.candidates.filter { $0.paddedRows != nil }.map(\.tm), [64, 128], "tm 16 and 32: S ∤ tm")
-        XCTAssertEqual([l.pack, l.paramsValues], [768, 256], "io's packs and params stay padded to whole heads")
+        XCTAssertEqual([l.pack, l.paramsValues], [896, 256], "io's packs (pad(4·128 + 2·128 + 16, 128)) and params stay padded to whole heads")
         XCTAssertEqual(npu.designs.buckets, [1, 2, 4, 8], "256 / 32 blocks")
         XCTAssertEqual(try XCTUnwrap(npu.designs.prefill, npu.designs.prefillUnsupported ?? "").chunk, 32)
         XCTAssertEqual(npu.designs.all.count, 2 * 4 + 1, "decode and prefill per bucket, the LM head")
