@@ -79,9 +79,24 @@ def padded_rows(model, tm):
     return model["layers"] * sum(pad(rows[s][0], NG * tm) - rows[s][0] for s in STAGES)
 
 
+HALF_HEAD_MIN = 64    # issue 17: a half-head hub object only for heads of >= 128 values (README "tm and the hub's object")
+
+
+def hub_slice(model, tm):
+    """S, decode_token's hub object (values) for a tile height tm, or None: a whole head when headDim | tm, else half a
+    head when headDim / 2 >= 64 divides tm (issue 17: head_dim 128 at tm 64); the hub assembles heads in its buffers.
+    Models with headDim <= 64 keep S = headDim (their designs unchanged)."""
+    hd = model["headDim"]
+    if tm % hd == 0:
+        return hd
+    if hd % 2 == 0 and hd // 2 >= HALF_HEAD_MIN and tm % (hd // 2) == 0:
+        return hd // 2
+    return None
+
+
 def tm_fits(model, tm):
-    """The contract's conditions on decode_token's tm: S | tm, tm | F, tm | H (S = headDim, the hub's object)."""
-    return tm % model["headDim"] == 0 and model["ffn"] % tm == 0 and model["hidden"] % tm == 0
+    """The contract's conditions on decode_token's tm: S | tm (hub_slice), tm | F, tm | H."""
+    return hub_slice(model, tm) is not None and model["ffn"] % tm == 0 and model["hidden"] % tm == 0
 
 
 def choose_tm(model, candidates):
@@ -89,7 +104,8 @@ def choose_tm(model, candidates):
     fit = [t for t in candidates if tm_fits(model, t)]
     if not fit:
         raise ValueError(f"no gemv tile height among {list(candidates)} fits: decode_token needs headDim "
-                         f"{model['headDim']} | tm, tm | ffn {model['ffn']}, tm | hidden {model['hidden']}")
+                         f"{model['headDim']} (or half of it, >= {HALF_HEAD_MIN}) | tm, tm | ffn {model['ffn']}, "
+                         f"tm | hidden {model['hidden']}")
     return min(fit, key=lambda t: (padded_rows(model, t), -t))
 
 
@@ -286,7 +302,8 @@ class DecodeLayout:
         self.H, self.F, self.V, self.L = m["hidden"], m["ffn"], m["vocab"], m["layers"]
         self.nh, self.nkv, self.hd = m["heads"], m["kvHeads"], m["headDim"]
         self.Q, self.KV = self.nh * self.hd, self.nkv * self.hd
-        self.tm, self.tk, self.block, self.S = tm, tk, block, self.hd
+        # S: the hub's object (hub_slice: a head, or half of one); io's params and packs stay padded to whole heads
+        self.tm, self.tk, self.block, self.S = tm, tk, block, hub_slice(m, tm) or self.hd
         self._validate()
         self.grp = self.nh // self.nkv
         self.NB = ctx // block
@@ -320,7 +337,8 @@ class DecodeLayout:
             if n % tk:
                 why.append(f"tk={tk} does not divide {name}={n}")
         if not tm_fits(self.model, tm):
-            why.append(f"tm={tm}: needs headDim {self.hd} | tm, tm | ffn {F}, tm | hidden {H}")
+            why.append(f"tm={tm}: needs headDim {self.hd} (or half of it, >= {HALF_HEAD_MIN}) | tm, tm | ffn {F}, "
+                       f"tm | hidden {H}")
         if self.nh % self.nkv:
             why.append(f"heads={self.nh} is not a multiple of kvHeads={self.nkv}")
         if not 1 <= self.nkv <= 8:

@@ -131,7 +131,7 @@ extension DecodeLayout {
         let H = config.hiddenSize, lm = lmHead
         return [Self.hubPhase("hub: result_norm", in: 2 * H, out: H, broadcast: H),
                 Self.gemvPhase("gemv LM", lm.stage, tm: lm.tm),
-                Self.hubPhase("hub: argmax merge", in: Self.gemvCores * lm.tm, out: hubSlice)]
+                Self.hubPhase("hub: argmax merge", in: Self.gemvCores * lm.tm, out: lm.hubSlice)]   // the LM head hub's object (a head)
             .map { var p = $0; p.run = "LM head"; return p }
     }
 

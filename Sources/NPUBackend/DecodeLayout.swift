@@ -62,7 +62,7 @@ public struct DecodeLayout: Sendable, Equatable {
     public let context: Int
     /// The LM head run: its tiling, its lm_weights BO (it shares the io BO and the sizes of its regions come from it).
     public let lmHead: LMHeadLayout
-    /// The decode token's gemv tiling (one tm for every layer stage), the hub's object S (= headDim), KV rows per
+    /// The decode token's gemv tiling (one tm for every layer stage), the hub's object S (a head, or half of one: hubSlice), KV rows per
     /// block, blocks in the context.
     public let tm: Int, tk: Int, hubSlice: Int, block: Int, blocks: Int
     /// G KV groups of gk heads (one KV channel each); PN, bf16 values of a KV head's pack; the io params region.
@@ -118,6 +118,18 @@ public struct DecodeLayout: Sendable, Equatable {
 
     static func pad(_ x: Int, _ m: Int) -> Int { (x + m - 1) / m * m }
 
+    /// Issue 17: half-head hub objects only for heads of at least 128 values (layout.py HALF_HEAD_MIN).
+    public static let halfHeadMin = 64
+
+    /// S, decode_token's hub object (values) for a tile height tm, or nil (layout.py `hub_slice`): a whole head when
+    /// headDim | tm, else half a head when headDim / 2 ≥ 64 divides tm (head_dim 128 at tm 64: no padded rows for
+    /// Llama 3.2 3B); the hub assembles whole heads in its buffers. headDim ≤ 64 keeps S = headDim.
+    public static func hubSlice(headDim hd: Int, tm: Int) -> Int? {
+        if tm % hd == 0 { return hd }
+        if hd % 2 == 0, hd / 2 >= halfHeadMin, tm % (hd / 2) == 0 { return hd / 2 }
+        return nil
+    }
+
     /// Bytes of one (tm × tk) weight tile: bf16, or GGUF Q4_1 (20 B) / Q4_0 (18 B) blocks of 32, each row's k-slice
     /// in its own format.
     static func tileBytes(_ d: DType, tm: Int, tk: Int) -> Int {
@@ -154,13 +166,14 @@ public struct DecodeLayout: Sendable, Equatable {
             let v = Dictionary(uniqueKeysWithValues: t.map { ($0.key, $0.value) })
             return v["tm"].flatMap { tm in v["tk"].map { (tm, $0) } }
         }
-        let S = hd
         let q4_0 = projection == .q4_0
         func natural(_ s: Stage) -> Int { [Q + 2 * KV, H, 2 * F, H][s.rawValue] }
         func padded(_ s: Stage, _ tm: Int) -> Int { Self.pad(natural(s), Self.gemvCores * tm) }
         func broken(_ tm: Int, _ tk: Int) -> String? {
             if tm % 16 != 0 { return "tm=\(tm) is not a multiple of 16 (gemv_out's vectors)" }
-            if tm % S != 0 { return "S=\(S) (headDim, the hub's object) does not divide tm=\(tm)" }
+            if Self.hubSlice(headDim: hd, tm: tm) == nil {
+                return "neither headDim=\(hd) nor half of it (>= \(Self.halfHeadMin)), the hub's object, divides tm=\(tm)"
+            }
             if F % tm != 0 { return "tm=\(tm) does not divide ffn=\(F) (gate/up tile pairs)" }
             if H % tm != 0 { return "tm=\(tm) does not divide hidden=\(H)" }
             if tk % 32 != 0 { return "tk=\(tk) is not a multiple of 32 (Q4 blocks, bf16 vectors)" }
@@ -202,14 +215,16 @@ public struct DecodeLayout: Sendable, Equatable {
         self.context = context
         tm = best.tm
         tk = best.tk
+        let S = Self.hubSlice(headDim: hd, tm: best.tm)!
         hubSlice = S
         block = blockSize
         blocks = context / blockSize
         kvGroups = min(nkv, 4)
         guard nkv % kvGroups == 0 else { throw fail("kvHeads=\(nkv) does not split into \(kvGroups) KV groups of equal size") }
         headsPerGroup = nkv / kvGroups
-        pack = Self.pad(c.groupSize * hd + 2 * hd + 16, S)
-        paramsValues = Self.pad(16 + hd, S)
+        // io's params and packs stay padded to whole heads (a multiple of S either way): the io layout is tm's only
+        pack = Self.pad(c.groupSize * hd + 2 * hd + 16, hd)
+        paramsValues = Self.pad(16 + hd, hd)
 
         stages = Stage.layerStages.map { s in
             let k = [H, Q, H, F][s.rawValue]
@@ -275,7 +290,7 @@ public struct DecodeLayout: Sendable, Equatable {
         ioResultNorm = region(H)
         ioLogits = region(self.lmHead.stage.paddedRows)
         ioBests = region(Self.gemvCores * self.lmHead.tm)
-        ioToken = region(S)
+        ioToken = region(self.lmHead.hubSlice)      // the LM head hub's object (a whole head: layout.py IOLayout)
         ioElements = cursor
         try checkCores(manifest.device)
     }

@@ -248,7 +248,7 @@ final class PythonMirrorTests: XCTestCase {
                                     "packs": c.kvHeadCount * l.pack, "kqv": c.qDim, "attn_norm": c.hiddenSize,
                                     "ffn_inp": c.hiddenSize, "ffn_norm": c.hiddenSize, "act": c.intermediateSize,
                                     "l_out": c.hiddenSize, "x_final": c.hiddenSize, "result_norm": c.hiddenSize,
-                                    "logits": lm.stage.paddedRows, "bests": DecodeLayout.gemvCores * lm.tm, "token": l.hubSlice]
+                                    "logits": lm.stage.paddedRows, "bests": DecodeLayout.gemvCores * lm.tm, "token": l.lmHead.hubSlice]
             .merging(l.fusedValues > 0 ? ["qkv_fused": l.fusedValues] : [:]) { a, _ in a }
         let offsets: [String: Int] = ["params": l.ioParams, "x": l.ioX, "x_final": l.ioXFinal, "result_norm": l.ioResultNorm,
                                       "logits": l.ioLogits, "bests": l.ioBests, "token": l.ioToken]

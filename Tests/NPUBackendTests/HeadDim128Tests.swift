@@ -14,36 +14,59 @@ final class HeadDim128Tests: XCTestCase {
         maxContext: 4096, tiedEmbeddings: false)
     static let context = 256
 
-    /// The tilings head_dim 128 takes: the hub's object is a head (128 values), so tm = 128; two 64-row K‖V blocks
-    /// of 128 values do not fit an attention core twice, so block = 32 (manifest attn_decode_bf16's second tiling).
-    func testPlanTakesTm128AndBlock32() throws {
+    /// The tilings head_dim 128 takes. Issue 17: the hub's object may be half a head (64 values), so tm 64 is allowed
+    /// and chosen when it pads fewer rows (this model: 4096 padded rows a token at tm 64, 10240 at tm 128); two 64-row
+    /// K‖V blocks of 128 values do not fit an attention core twice, so block = 32 (attn_decode_bf16's second tiling).
+    /// At tm 64 the bf16 prefill GEMM core fits (tiles of 64 rows), so prompts run as 32-row chunks. A shape whose rows
+    /// tm 128 already tiles exactly (as Llama 3.1 8B's) keeps tm 128 and whole-head objects; bf16, its prefill's GEMM cores
+    /// single-buffer the activation slice (task G).
+    func testPlanTakesHalfHeadObjectsWhereTheyPadLess() throws {
         let graph = Graph.llama(Self.config)
         let (npu, _) = try Support.npuBackend(graph, Support.bf16Weights(Self.config, seed: 17), context: Self.context)
         let l = npu.layout
-        XCTAssertEqual([l.tm, l.tk, l.block, l.hubSlice], [128, 64, 32, 128])
+        XCTAssertEqual([l.tm, l.tk, l.block, l.hubSlice], [64, 64, 32, 64])
+        XCTAssertEqual(l.candidates.filter { $0.paddedRows != nil }.map(\.tm), [64, 128], "tm 16 and 32: S ∤ tm")
+        XCTAssertEqual([l.pack, l.paramsValues], [896, 256], "io's packs (pad(4·128 + 2·128 + 16, 128)) and params stay padded to whole heads")
         XCTAssertEqual(npu.designs.buckets, [1, 2, 4, 8], "256 / 32 blocks")
-        // bf16 (task G): the prefill GEMM core's w tiles (2 × 16 KB), x slices double-buffered (2 × C×tk), C×tm out and
+        XCTAssertEqual(try XCTUnwrap(npu.designs.prefill, npu.designs.prefillUnsupported ?? "").chunk, 32)
+        XCTAssertEqual(npu.designs.all.count, 2 * 4 + 1, "decode and prefill per bucket, the LM head")
+
+        let whole = Self.wholeConfig   // QKV 1024 + 2·512, hidden 2048, 2·ffn 2048: 16·128 rows tile every stage
+        let d = try DecodeDesigns(manifest: Support.manifest, config: whole, projectionDType: .bf16, lmHeadDType: .bf16,
+                                  context: Self.context)
+        XCTAssertEqual([d.layout.tm, d.layout.hubSlice, d.layout.block], [128, 128, 32])
+        // bf16 at tm 128: the prefill GEMM core's w tiles (2 × 16 KB), x slices double-buffered (2 × C×tk), C×tm out and
         // C×tm f32 accumulator take 65536 B, more than a core's 64512 after its stack; the x slice single-buffered, 61440
-        let p = try XCTUnwrap(npu.designs.prefill, npu.designs.prefillUnsupported ?? "")
+        let p = try XCTUnwrap(d.prefill, d.prefillUnsupported ?? "")
         XCTAssertEqual([p.chunk, p.xDepth], [32, 1])
         XCTAssertEqual(p.coreBytes.gemm, 2 * (128 * 64 * 2) + 32 * 64 * 2 + 32 * 128 * 2 + 32 * 128 * 4)
-        XCTAssertEqual(PrefillLayout.gemmBytes(l, chunk: 32, xDepth: 2), 65536)
+        XCTAssertEqual(PrefillLayout.gemmBytes(d.layout, chunk: 32, xDepth: 2), 65536)
         XCTAssertLessThanOrEqual(p.coreBytes.gemm, Support.manifest.device.coreBytes - Support.manifest.device.coreStackBytes)
-        XCTAssertEqual(npu.designs.all.count, 4 + 1 + 4, "decode per bucket, the LM head, the prefill per bucket")
+        // at tm 64 (this file's model) the x slice stays double-buffered
+        XCTAssertEqual(try XCTUnwrap(npu.designs.prefill).xDepth, 2)
     }
 
-    /// bf16 prompts through the prefill (task G: the GEMM cores' x slice single-buffered): 70 rows in chunks of 32, 32
+    /// The tm-128 shape of `testPlanTakesHalfHeadObjectsWhereTheyPadLess` (tiles every stage exactly, as Llama 3.1 8B).
+    static var wholeConfig: ModelConfig {
+        var whole = config
+        whole.hiddenSize = 2048
+        whole.intermediateSize = 1024
+        whole.kvHeadCount = 4
+        return whole
+    }
+
+    /// bf16 prompts through the prefill at tm 128 (task G: the GEMM cores' x slice single-buffered): 70 rows in chunks of 32, 32
     /// and 6 (buckets 1, 2, 4), every node teacher-forced and free-running within its ToleranceTable bound against the
     /// CPU reference on the same bf16 weights, the logit gate, and every cached K and V row (written through kv_blk)
     /// within the bf16 matmul free-running bound of the reference's Krope / Vcur.
     func testBf16PrefillChunksOf32AgreeWithTheReference() throws {
-        let graph = Graph.llama(Self.config)
-        let tensors = Support.bf16Weights(Self.config, seed: 17)
+        let graph = Graph.llama(Self.wholeConfig)
+        let tensors = Support.bf16Weights(Self.wholeConfig, seed: 17)
         let weights = try FloatWeights(graph: graph, source: tensors)
         let (npu, _) = try Support.npuBackend(graph, tensors, context: Self.context)
         let p = try XCTUnwrap(npu.designs.prefill, npu.designs.prefillUnsupported ?? "")
         XCTAssertEqual([p.chunk, p.xDepth], [32, 1])
-        let prompt = (0..<70).map { ($0 * 53 + 5) % Self.config.vocabSize }
+        let prompt = (0..<70).map { ($0 * 53 + 5) % Self.wholeConfig.vocabSize }
         let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: Self.context),
                                 free: try Support.reference(graph, weights, context: Self.context))
         let report = try verifier.verifyCase(name: "hd128-bf16-prefill", promptIDs: prompt, decodeSteps: 3)
@@ -60,7 +83,7 @@ final class HeadDim128Tests: XCTestCase {
         XCTAssertEqual(fresh.counters.chunkCount, 3, "chunks at 0, 32, 64")
         XCTAssertEqual(fresh.counters.tokenCount, 0, "no decode step")
         let ref = try ReferenceBackend(graph: graph, weights: weights, contextLength: Self.context, maxBatch: Self.context)
-        var k = [[Float]](repeating: [], count: Self.config.layerCount), v = k
+        var k = [[Float]](repeating: [], count: Self.wholeConfig.layerCount), v = k
         _ = try ref.step(tokens: prompt, start: 0, logitRows: .last) { node, out, _ in
             let parts = node.name.split(separator: "-")
             guard parts.count == 2, let l = Int(parts[1]) else { return }
@@ -68,7 +91,7 @@ final class HeadDim128Tests: XCTestCase {
             if parts[0] == "Vcur" { v[l] = Array(out) }
         }
         let bound = ToleranceTable.standard.bound(op: "*", dtype: .bf16, mode: .freeRunning)!.nmse
-        for l in 0..<Self.config.layerCount {
+        for l in 0..<Self.wholeConfig.layerCount {
             for (value, expected) in [(false, k[l]), (true, v[l])] {
                 let e = ErrorMetrics(expected: expected, actual: try fresh.cachedRows(layer: l, positions: 0..<70, value: value))
                 print("hd128 bf16 prefill layer \(l) \(value ? "V" : "K") cache vs reference: \(e)")
@@ -203,7 +226,7 @@ final class ExactShapePlanTests: XCTestCase {
         let gib = 1 << 30
         // (config, longest context, tm, block, prefill, Q4_0 weights BOs in bytes, KV bytes at 4096 (or the longest))
         let cases: [(String, ModelConfig, Int, Int, Int, Bool)] = [
-            ("llama-3.2-3b", Self.llama32_3B, 131072, 128, 32, true),
+            ("llama-3.2-3b", Self.llama32_3B, 131072, 64, 32, true),      // issue 17: half-head hub objects, no padded rows
             ("llama-3.1-8b", Self.llama31_8B, 131072, 128, 32, true),
             ("tinyllama-1.1b", Self.tinyLlama, 2048, 64, 64, true),
         ]

@@ -283,6 +283,31 @@ final class DecodeTokenTests: KernelTestCase {
         }
     }
 
+    /// Issue 17: Llama 3.2 3B's shapes (one layer, a short vocabulary) with half-head hub objects: S = 64 lets tm 64,
+    /// which pads no row (tm 128 padded QKV 5120 → 6144, O and D 3072 → 4096 rows), every node agrees with the
+    /// reference and every byte moved is the channel model's. Llama 3.1 8B keeps tm 128 and whole-head objects (no
+    /// padding at either tm: ties go to the larger).
+    func testLlama32_3BShapesTakeHalfHeadHubObjects() throws {
+        var c = TestPlans.llama3B
+        c.layerCount = 1
+        c.vocabSize = 2048
+        for dtype in [DType.q4_0, .bf16] {
+            let r = try run(c, dtype, pos: 777, context: 1024)
+            let l = r.layout
+            XCTAssertEqual([l.tm, l.tk, l.hubSlice, l.block], [64, 64, 64, 32])
+            XCTAssertEqual(l.stages.map(\.paddedRows), l.stages.map(\.rows), "3B: no padded rows at tm 64")
+            XCTAssertEqual([l.pack, l.paramsValues], [768, 256], "io's packs and params stay padded to whole heads")
+            try checkNodes(r, label: "3B \(dtype.rawValue)")
+            checkTraffic(r, label: "3B \(dtype.rawValue)")
+            let b = l.coreBytes
+            print("3B \(dtype.rawValue) (tm 64, S 64) core buffers: gemv \(b.gemv) B, hub \(b.hub) B, attention \(b.attention) B")
+        }
+        var e = TestPlans.llama8B
+        e.layerCount = 1
+        let l8 = try DecodeLayout(manifest: TestPlans.manifest, config: e, projection: .q4_0, lmHead: .q4_0, context: 1024)
+        XCTAssertEqual([l8.tm, l8.hubSlice], [128, 128], "8B: tm 128 pads nothing, so its design is unchanged")
+    }
+
     /// Llama 3.2 1B's LM head at its real vocabulary (128256 rows; the layers do not matter to it): tm 16 pads no row
     /// (128256 = 501 · 16 · 16; tm 64 would stream 768 zero rows), every core fits, and the LM head run on a random
     /// x_final gives the logits and token of the fp32 reference (Q4_0: 148 MB of weights; the reference dequantizes

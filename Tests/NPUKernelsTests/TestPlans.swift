@@ -17,6 +17,17 @@ enum TestPlans {
         headDim: 64, ropeTheta: 500000,
         ropeScaling: .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192),
         maxContext: 131072, tiedEmbeddings: true)
+    /// Llama 3.2 3B and Llama 3.1 8B (issue 17: head_dim 128, GQA 3:1 and 4:1).
+    static let llama3B = try! ModelConfig(
+        vocabSize: 128256, hiddenSize: 3072, intermediateSize: 8192, layerCount: 28, headCount: 24, kvHeadCount: 8,
+        headDim: 128, ropeTheta: 500000,
+        ropeScaling: .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192),
+        maxContext: 131072, tiedEmbeddings: true)
+    static let llama8B = try! ModelConfig(
+        vocabSize: 128256, hiddenSize: 4096, intermediateSize: 14336, layerCount: 32, headCount: 32, kvHeadCount: 8,
+        headDim: 128, ropeTheta: 500000,
+        ropeScaling: .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192),
+        maxContext: 131072, tiedEmbeddings: false)
     /// SmolLM2-135M as its GGUF describes it (REFERENCE.md §3).
     static let smol = try! ModelConfig(
         vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, layerCount: 30, headCount: 9, kvHeadCount: 3,
