@@ -216,7 +216,7 @@ final class ExactShapeTests: XCTestCase {
 }
 
 /// The checked backend with the wall time of each step printed as it ends (a long exact-shape run shows how far it got).
-private final class TimedBackend: Backend {
+final class TimedBackend: Backend {
     let inner: Backend, name: String
     private(set) var seconds = 0.0
     init(_ inner: Backend, name: String) { (self.inner, self.name) = (inner, name) }
