@@ -61,8 +61,8 @@ class DecodeDesigns:
         # issue 13: one prefill run per chunk, per bucket; none when the shapes cannot take the prefill design (its
         # rules, or its cores' memory: issue 17's 3B/8B shapes), prefill_unsupported says why (DecodeDesigns.swift)
         try:
-            self.prefill = layout.PrefillLayout(self.layout)
             budgets = bk.target_budgets()
+            self.prefill = layout.PrefillLayout(self.layout, budget=budgets["coreBytes"] - budgets["coreStackBytes"])
             self.prefill.check_cores(budgets["coreBytes"] - budgets["coreStackBytes"])
             self.prefill_unsupported = None
         except ValueError as e:
@@ -89,9 +89,12 @@ class DecodeDesigns:
             shape["family"] = m["family"]      # issue 17: decode_token's qwen_step, prefill's group Q, the BOs all share
         if d["kind"] == "lm_head":
             return dict(shape, eps=m["eps"], lm_head=self.head_dtype, tm=self.tm, tm_lm=self.tm_lm, tk_lm=self.tk_lm)
-        return dict(shape, pairing=m["pairing"], eps=m["eps"], weights=self.weights, lm_head=self.head_dtype,
-                    ctx=self.ctx, bucket=d["bucket"], tm=self.tm, tk=self.tk, block=self.block, tm_lm=self.tm_lm,
-                    tk_lm=self.tk_lm)
+        kw = dict(shape, pairing=m["pairing"], eps=m["eps"], weights=self.weights, lm_head=self.head_dtype,
+                  ctx=self.ctx, bucket=d["bucket"], tm=self.tm, tk=self.tk, block=self.block, tm_lm=self.tm_lm,
+                  tk_lm=self.tk_lm)
+        if d["kind"] == "prefill" and self.prefill.x_depth != 2:
+            kw["x_depth"] = self.prefill.x_depth    # task G: only where it differs, so every other design is unchanged
+        return kw
 
 
 def tilings(kernel):

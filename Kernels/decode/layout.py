@@ -540,7 +540,9 @@ class PrefillLayout:
     X_FROM = {"QKV": "attn_norm", "O": "kqv", "GU": "ffn_norm", "D": "act"}
     OUT = {"QKV": "qkv", "O": "o", "GU": "gu", "D": "d"}
 
-    def __init__(self, dec):
+    def __init__(self, dec, budget=None, x_depth=None):
+        """budget: a core's data memory less its stack (Tools/decode_designs.py passes Kernels/npu2_target.json's), from
+        which x_depth is chosen; a design is given the chosen x_depth instead (prefill.py's keyword, 2 when absent)."""
         self.dec = d = dec
         m = d.model
         self.model, self.weights, self.ctx = d.model, d.weights, d.ctx
@@ -586,6 +588,13 @@ class PrefillLayout:
         if self.family == "qwen3" and self.U % self.extra:
             raise ValueError(f"prefill: qwen3's q_norm ‖ k_norm ({self.extra} values) do not divide the row core's "
                              f"object U={self.U}: the row core cannot take them as one object")
+        # issue 17 (task G): the GEMM cores' activation slice xb is double-buffered (depth 2) unless a core's buffers
+        # then exceed its budget — a bf16 core at head_dim 128 (tm 128: two 16 KB weight tiles, C = 32): 65536 B of
+        # 64512 —; then single-buffered (depth 1: 61440 B), the weight tiles staying double-buffered. Every other
+        # shape keeps depth 2 (its design unchanged).
+        self.x_depth = 2 if x_depth is None else x_depth
+        if x_depth is None and budget is not None and self.core_bytes()["gemm"] > budget:
+            self.x_depth = 1
         self._pio()
         # kv_blk: the chunk's block of the block-major cache (every layer, group, head, K|V: C = block rows)
         self.kv_blk_elements = d.slab
@@ -608,7 +617,7 @@ class PrefillLayout:
         """Bytes of the data memory a GEMM core and the row core take in prefill.py (fifo objects at their depths,
         Buffers, each 64-byte aligned as IRON places them; the stack apart). The row core streams its rows (issue 17):
         three H-value row buffers, one U-value header buffer and 32 fp32 lanes, so 3B / 8B widths fit; a bf16 GEMM
-        core at head_dim 128 (tm 128: 2 × 16 KB tiles) does not, and such a model runs its prompts as decode steps."""
+        core at head_dim 128 (tm 128: 2 × 16 KB tiles) fits with its activation slice single-buffered (x_depth 1)."""
         def total(sizes):
             at = 0
             for n in sizes:
@@ -617,8 +626,9 @@ class PrefillLayout:
         C, tm, tk, U, RM = self.C, self.tm, self.tk, self.U, self.RM
         q4 = self.weights != "bf16"
         tile = self.stages["QKV"]["tileBytes"]
-        # w{g} (tile, depth 2), xb (C x tk, depth 2), py{g} (C x tm, depth 1), pacc (C x tm f32), pscr (Q4: tm x tk)
-        gemm = total([tile, tile, 2 * C * tk, 2 * C * tk, 2 * C * tm, 4 * C * tm] + ([2 * tm * tk] if q4 else []))
+        # w{g} (tile, depth 2), xb (C x tk, depth x_depth), py{g} (C x tm, depth 1), pacc (C x tm f32), pscr (Q4: tm x tk)
+        gemm = total([tile, tile] + [2 * C * tk] * self.x_depth + [2 * C * tm, 4 * C * tm]
+                     + ([2 * tm * tk] if q4 else []))
         # rmain, rsecond, rout, raux (U values, depth 2 each); pr_w, pr_x, pr_xfin (RM = H values), pr_hdrs (U),
         # pr_acc (32 fp32)
         row = total([2 * U] * 8 + [2 * RM] * 3 + [2 * U, 4 * self.NORM_LANES])
@@ -741,7 +751,7 @@ class PrefillLayout:
         return {
             "model": {k: self.model[k] for k in ("hidden", "ffn", "heads", "kvHeads", "headDim", "vocab", "layers")},
             "weights": self.weights, "ctx": self.ctx, "tm": self.tm, "tk": self.tk, "block": self.block,
-            "C": self.C, "U": self.U, "RM": self.RM, "grp": self.grp, "KG": self.KG, "kgk": self.kgk,
+            "C": self.C, "U": self.U, "RM": self.RM, "xDepth": self.x_depth, "coreBytes": self.core_bytes(), "grp": self.grp, "KG": self.KG, "kgk": self.kgk,
             "kvGroupHeads": self.kv_heads, "lanes": self.lanes, "reps": self.reps, "packFifos": self.P, "packHeads": self.pack_heads, "PQ": self.PQ,
             "kvb": self.kvb, "attnRows": ATTN_ROWS, "header": PREFILL_HEADER,
             "kernels": self.kernel_names(), "buckets": d.buckets,

@@ -61,14 +61,16 @@ def inner(n):
 
 
 def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, weights, lm_head, ctx, bucket,
-           tm, tk, block, tm_lm, tk_lm, family="llama"):
+           tm, tk, block, tm_lm, tk_lm, family="llama", x_depth=2):
     """lm_head, tm_lm, tk_lm size decode's io BO (its x_final region); tm, tk, block are decode's tiling. family
     (issue 17): "qwen2" adds the q/k/v biases, "qwen3" the per-head q/k RMSNorm, as a row-core pass (group Q) between
-    the QKV stage and RoPE (decode's weights BO and io BO carry the family's regions, so they must be the same)."""
+    the QKV stage and RoPE (decode's weights BO and io BO carry the family's regions, so they must be the same).
+    x_depth (task G): the GEMM cores' activation slice objects, 1 where 2 would exceed a core (Tools/decode_designs.py
+    passes it then: bf16 at head_dim 128)."""
     model = dict(hidden=hidden, ffn=ffn, heads=heads, kvHeads=kv_heads, headDim=head_dim, vocab=vocab, layers=layers,
                  family=family)
     dec = DecodeLayout(model, weights, lm_head, ctx, tm, tk, block, tm_lm, tk_lm)
-    lay = PrefillLayout(dec)
+    lay = PrefillLayout(dec, x_depth=x_depth)
     assert bucket in dec.buckets, f"bucket {bucket} is not one of {dec.buckets}"
     H, Q, KV, F, L, hd, C, U, RM = lay.H, lay.Q, lay.KV, lay.F, lay.L, lay.hd, lay.C, lay.U, lay.RM
     adjacent = ADJACENT[pairing]
@@ -212,7 +214,8 @@ def design(hidden, ffn, heads, kv_heads, head_dim, vocab, layers, pairing, eps, 
     gemm_workers = []
     for g in range(NG):
         extra = [Buffer(scr_ty, name=f"pscr{g}")] if q4 else []
-        fn_args = [w_in[g].cons(), xb.cons(), y_out[g].prod(), Buffer(acc_ty, name=f"pacc{g}"), *extra, k_mm, k_mo,
+        # xb at depth lay.x_depth: 2, or 1 where a double-buffered slice would not fit the core (bf16 at head_dim 128)
+        fn_args = [w_in[g].cons(), xb.cons(depth=lay.x_depth), y_out[g].prod(), Buffer(acc_ty, name=f"pacc{g}"), *extra, k_mm, k_mo,
                    *([k_mo32] if lay.qkv_f32 else [])]
         gemm_workers.append(Worker(gemm_body(g), fn_args, placement=gemv_tile(g)))
 

@@ -137,12 +137,15 @@ bool Chunk::allocate() {
     const bool q4 = L.stage[0].format != NPUK_WEIGHTS_BF16;
     for (const auto &st : L.stage)
         if (st.tile_bytes != tile || 2 * tile != L.pair_bytes) return false;
-    // 16 GEMM cores: the split's tiles (depth 2), xb (depth 2), the Q4 scratch, acc, the output object (depth 1)
+    // 16 GEMM cores: the split's tiles (depth 2), xb (depth x_depth: 2, or 1 for bf16 at tm 128), the Q4 scratch,
+    // acc, the output object (depth 1)
+    if (L.x_depth != 1 && L.x_depth != 2) return false;
     g.resize(NPUK_DECODE_GEMV_CORES);
     for (auto &c : g) {
         CoreArena &a = arena(emu::kCoreDataBytes);
         for (auto &p : c.w) p = a.alloc<uint8_t>(size_t(tile));
-        for (auto &p : c.xb) p = a.alloc<bfloat16>(size_t(C * tk));
+        c.xb[0] = a.alloc<bfloat16>(size_t(C * tk));
+        c.xb[1] = L.x_depth == 2 ? a.alloc<bfloat16>(size_t(C * tk)) : c.xb[0];
         c.scr = q4 ? a.alloc<bfloat16>(size_t(tm * tk)) : nullptr;
         c.acc = a.alloc<float>(size_t(C * tm));
         c.y = a.alloc<bfloat16>(size_t(C * tm));
@@ -253,7 +256,7 @@ bool Chunk::stage(const npuk_decode_stage &st, int64_t x_at, int64_t x_stride, i
                     for (int rr = 0; rr < 8; ++rr)
                         std::memcpy(xblk + (i * (tk / 8) + kb) * 64 + 8 * rr, xslice + (8 * i + rr) * tk + 8 * kb, 16);
             t.broadcast += 2 * C * tk;
-            for (auto &c : g) {
+            for (auto &c : g) {   // (x_depth 1: both slots are the one object, refilled once the core released it)
                 std::memcpy(c.xb[slot], xblk, 2 * size_t(C * tk));
                 if (!exec) continue;
                 const int first = ks == 0;

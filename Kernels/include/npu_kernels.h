@@ -245,7 +245,7 @@ struct npuk_prefill_layout {
     int32_t kv_lanes;                        // attention cores per group (query index r·lanes + n); reps = grp / lanes
     int32_t pack;               // PQ: one query head's C roped rows, then a header row
     int32_t execute;            // 0: move and count every byte, call no kernel (counting at 1B shapes)
-    int32_t unused;
+    int32_t x_depth;            // the GEMM cores' activation slice objects (xb): 2, or 1 where 2 exceed a core (bf16, tm 128)
     struct npuk_decode_stage stage[NPUK_DECODE_STAGES];   // QKV, O, GU, D (decode's)
     // weights BO (bytes): decode's
     int64_t streams_offset, pair_bytes, pairs;

@@ -37,14 +37,15 @@ public struct Tolerance: Sendable, Equatable {
     }
 }
 
-/// IRON's Llama gate (KL of softmax, nats; amd/IRON iron/applications/llama_3_2_1b/test.py `MAX_KL`): over generation
-/// steps (the prompt's last row, then each decode step, both backends on the same tokens) mean, p90 (numpy's linear
-/// percentile) and max gate; over every row (each prompt row too, which IRON does not score) mean and max gate.
-public struct LogitGate: Sendable, Equatable {
+/// IRON's Llama gate (KL of softmax, nats; amd/IRON iron/applications/llama_3_2_1b/test.py `MAX_KL`): over the
+/// generation steps of a verify run (each case's prompt's last row, then each decode step, both backends on the same
+/// tokens; IRON scores 40 steps, a golden's two cases give 42) mean, p90 (numpy's linear percentile) and max gate; over
+/// every row of a case (each prompt row too, which IRON does not score) mean and max gate (Scheduler `LogitCheck.Scope`).
+public struct LogitGate: Codable, Sendable, Equatable {
     public var klMean: Double = 0.02
     public var klP90: Double = 0.04
     public var klMax: Double = 0.2
-    public var reason = "IRON's Llama 3.2 1B accuracy gate (amd/IRON applications/llama_3_2_1b/test.py): per-step KL vs an fp32 CPU pass, teacher-forced, p90 as np.percentile"
+    public var reason = "IRON's Llama 3.2 1B accuracy gate (amd/IRON applications/llama_3_2_1b/test.py): KL per generation step vs an fp32 CPU pass, teacher-forced, over 40 steps, p90 as np.percentile"
     public init() {}
 }
 
@@ -100,6 +101,10 @@ public struct ToleranceTable: Sendable {
     static let dominatedRow = "worst case when one element dominates the row (real models have such outlier channels): " +
         "two bf16 roundings of ≤ 2⁻⁸ each — the output's, and an operand the reference holds more precisely (a norm weight " +
         "stored F32, or a fused epilogue's unrounded input) — give NMSE up to ≈ (2·2⁻⁹)² ≈ 1.5e-5 (rms error 2⁻⁹ each)"
+    static let singleRoundingDominated = "a row one element dominates (real models' outlier channels) puts that one " +
+        "rounding's worst case at (2⁻⁸)² ≈ 1.5e-5, so the bound sits above it: SmolLM2-135M Q4_1 measured 1.108e-5 at " +
+        "ffn_out-8, decode 9 of Golden/smollm2-135m-instruct-q4_1 case capital (element −65.253 rounded to −65.5, " +
+        "correctly; `npu-llama verify --device emulator --golden Golden/smollm2-135m-instruct-q4_1`)"
     static let freeDrift = "drift through a many-layer bf16 model is not bounded per node: at one step an attention " +
         "head whose scores are near a tie can swing the rest of the model (observed NMSE 7e-2 at one decode step of " +
         "SmolLM2 while every op passed teacher-forced and the next step was back at 5e-4). The bound (llama.cpp's " +
@@ -114,20 +119,20 @@ public struct ToleranceTable: Sendable {
 
         // The NPU kernels, teacher-forced (kernel tests and verify's teacher forcing). "measured" = the emulated
         // NPU (aie2p arithmetic) vs the fp32 reference over the kernel tests' cases: worst NMSE, worst max-abs/max|ref|.
-        Tolerance(op: "gemv", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
+        Tolerance(op: "gemv", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
                   reason: outputRounding + "; fp32 sums in another order (≈1e-7·√K). Worst case 2⁻⁸ + fp32 ≈ 3.9e-3; " +
-                      "measured 3.8e-6 / 3.3e-3. Tighter than llama.cpp's 5e-4 (§8)"),
-        Tolerance(op: "gemv", dtype: .q4_1, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
+                      "measured 3.8e-6 / 3.3e-3. Tighter than llama.cpp's 5e-4 (§8)" + "; " + singleRoundingDominated),
+        Tolerance(op: "gemv", dtype: .q4_1, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
                   reason: "d·Σq·x + m·Σx in fp32 (q·x exact bf16 products, scalar fp32 IEEE) equals the GGUF dequantization " +
-                      "(LlamaCore.dequantize) up to fp32 rounding; then " + outputRounding + "; measured 3.2e-6 / 2.7e-3"),
-        Tolerance(op: "gemv", dtype: .q4_0, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
+                      "(LlamaCore.dequantize) up to fp32 rounding; then " + outputRounding + "; measured 3.2e-6 / 2.7e-3" + "; " + singleRoundingDominated),
+        Tolerance(op: "gemv", dtype: .q4_0, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
                   reason: "d·Σ(q−8)·x in fp32 equals the GGUF dequantization (LlamaCore.dequantize: (q−8)·d, exact in " +
                       "fp32) up to fp32 summation order; (q−8) is exact in bf16 and each product exact in fp32; then " +
-                      outputRounding + "; measured 3.2e-6 / 2.9e-3"),
-        Tolerance(op: "matmul", dtype: .bf16, mode: .teacherForced, nmse: 1e-5, maxAbsRelative: 4e-3,
+                      outputRounding + "; measured 3.2e-6 / 2.9e-3" + "; " + singleRoundingDominated),
+        Tolerance(op: "matmul", dtype: .bf16, mode: .teacherForced, nmse: 2e-5, maxAbsRelative: 4e-3,
                   reason: outputRounding + "; bf16 mmul 4×8×8 runs as eight exact bf16 MACs into fp32, not as BFP16 " +
                       "(AIE_API_EMULATE_BFLOAT16_MMUL_WITH_BFP16 is off: aieApi.mmul.bfp16Emulation); measured 2.9e-6 / 3.3e-3; the " +
-                      "prefill run's prefill_mm (mmul 8×8×8 on decode's tiles, fp32 over all of K up to 8192): 2.8e-6 / 2.8e-3"),
+                      "prefill run's prefill_mm (mmul 8×8×8 on decode's tiles, fp32 over all of K up to 8192): 2.8e-6 / 2.8e-3" + "; " + singleRoundingDominated),
         Tolerance(op: "matmul", dtype: .q4_1, mode: .teacherForced, nmse: 3e-5, maxAbsRelative: 8e-3,
                   reason: "weights dequantized in the core (q·d + m in fp32, q·d exact through the FP32 emulation) to bf16 " +
                       "(≤ 2⁻⁸ each, uncorrelated) for mmul, then " + outputRounding + "; two roundings ≤ 2·2⁻⁸ ≈ 7.8e-3; " +

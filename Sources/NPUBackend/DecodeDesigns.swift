@@ -100,8 +100,9 @@ public struct DecodeDesigns: Sendable {
                                   context: context)
         self.manifest = manifest
         do {
-            let p = try PrefillLayout(layout)
-            try p.checkCores(budget: manifest.device.coreBytes - manifest.device.coreStackBytes)
+            let budget = manifest.device.coreBytes - manifest.device.coreStackBytes
+            let p = try PrefillLayout(layout, coreBudget: budget)
+            try p.checkCores(budget: budget)
             prefill = p
             prefillUnsupported = nil
         } catch {

@@ -10,10 +10,13 @@ public struct PrefillPhase: Sendable {
     public var dramBytes: Int
     public var macs: Int
     public var waits: Int
+    /// A GEMM phase whose activation slice is single-buffered (xDepth 1; task G): the slices' bytes a core takes in
+    /// series with its MACs (the next slice's broadcast waits for the core's release); 0 when double-buffered.
+    public var serialXBytes: Int = 0
 }
 
 /// The prefill's cost model: per phase max(busiest channel / `channel`, DRAM bytes / `dram`, busiest core's MACs /
-/// `macsPerSecondPerCore`) + waits; per chunk + one run + one host sync; the prompt's last chunk + the LM head run.
+/// `macsPerSecondPerCore`, a single-buffered x slice's bytes / `channel` + those MACs in series) + waits; per chunk + one run + one host sync; the prompt's last chunk + the LM head run.
 /// Sources: `macsPerSecondPerCore` = 16.9 TFLOP/s (the best public bf16 GEMM on XDNA2, /work/shared/REFERENCE.md §6)
 /// / 2 FLOP per MAC / 32 cores = 264 GMAC/s; the rest is DecodeCostModel's (DRAM 50 GB/s: issue 12; 8.93 GB/s per
 /// channel: mlir-air fused_decode README; 33 µs per run: REFERENCE §5; 10 µs per wait and per sync: assumed).
@@ -27,7 +30,9 @@ public struct PrefillCostModel: Sendable {
     public func phase(_ p: PrefillPhase) -> (seconds: Double, limit: String) {
         let times = [("channel", Double(p.bytes.values.max() ?? 0) / decode.channelBytesPerSecond),
                      ("DRAM", Double(p.dramBytes) / decode.dramBytesPerSecond),
-                     ("compute", Double(p.macs) / macsPerSecondPerCore)]
+                     ("compute", Double(p.macs) / macsPerSecondPerCore),
+                     ("x+compute", p.serialXBytes == 0 ? 0
+                        : Double(p.serialXBytes) / decode.channelBytesPerSecond + Double(p.macs) / macsPerSecondPerCore)]
         let best = times.max { $0.1 < $1.1 }!
         return (best.1 + Double(p.waits) * decode.secondsPerWait, best.0)
     }
@@ -48,7 +53,7 @@ extension PrefillLayout {
         for ch in 0..<DecodeLayout.channels { bytes[.weights(ch)] = w }
         for c in 0..<DecodeLayout.columns { bytes[PrefillChannel.gemmDrain(c)] = col }
         return PrefillPhase(name: "GEMM \(s.stage.name)", bytes: bytes, dramBytes: 8 * w + x + 4 * col,
-                            macs: s.rounds * s.slices * C * d.tm * d.tk, waits: 4)
+                            macs: s.rounds * s.slices * C * d.tm * d.tk, waits: 4, serialXBytes: xDepth == 1 ? x : 0)
     }
 
     /// The task groups of one chunk's run at `start` with `rows` prompt rows, in order (README's runtime sequence).

@@ -32,7 +32,7 @@ public final class PrefillDriverLayout: @unchecked Sendable {
         r.tm = Int32(d.tm); r.tk = Int32(d.tk); r.block = Int32(d.block); r.blocks = Int32(d.blocks)
         r.chunk = Int32(p.chunk); r.unit = Int32(p.unit); r.row_values = Int32(p.rowValues); r.bucket = Int32(bucket)
         r.kv_fill_groups = Int32(p.kvGroupCount); r.kv_fill_heads = Int32(p.kvGroupHeads); r.pack = Int32(p.packValues)
-        r.kv_lanes = Int32(p.lanes)
+        r.kv_lanes = Int32(p.lanes); r.x_depth = Int32(p.xDepth)
         r.execute = execute ? 1 : 0
         withUnsafeMutableBytes(of: &r.stage) { raw in
             let s = raw.bindMemory(to: npuk_decode_stage.self)

@@ -56,11 +56,16 @@ public struct PrefillLayout: Sendable, Equatable {
     public var qkvF32: Bool { fusedValues > 0 }
     public let layerOffsets: [Region: Int]
     public let rowStrides: [String: Int]
+    /// The GEMM cores' activation slice objects (xb's depth at each core): 2, or 1 when a core's buffers would exceed
+    /// its budget with 2 — bf16 at head_dim 128 (tm 128, C 32: two 16 KB weight tiles; 65536 B double-buffered,
+    /// 61440 B single) — the weight tiles staying double-buffered (layout.py `x_depth`; task G).
+    public let xDepth: Int
 
     public static func == (a: PrefillLayout, b: PrefillLayout) -> Bool { a.decode == b.decode }
 
-    /// The prefill layout of a decode layout; throws `KernelPlanError` (use "prefill") naming a rule a shape breaks.
-    public init(_ d: DecodeLayout) throws {
+    /// The prefill layout of a decode layout for cores of `coreBudget` bytes (data memory less stack); throws
+    /// `KernelPlanError` (use "prefill") naming a rule a shape breaks.
+    public init(_ d: DecodeLayout, coreBudget: Int) throws {
         func fail(_ m: String) -> KernelPlanError { KernelPlanError(use: "prefill", message: m) }
         let c = d.config, H = c.hiddenSize, F = c.intermediateSize, hd = c.headDim, Q = c.qDim, KV = c.kvDim
         let nkv = c.kvHeadCount, C = d.block, m = Self.mmul
@@ -128,26 +133,32 @@ public struct PrefillLayout: Sendable, Equatable {
                        "qkv": R.qkv * (c.family == .llama ? 1 : 2), "o": R.o, "gu": R.gu, "d": R.d, "cs": u]
         if fusedValues > 0 { strides["qkv_fused"] = fusedValues }
         rowStrides = strides
+        xDepth = Self.gemmBytes(d, chunk: C, xDepth: 2) > coreBudget ? 1 : 2
     }
 
     // MARK: - per-core budgets (issue 17)
 
     /// Bytes of the data memory a GEMM core and the row core take in prefill.py (fifo objects at their depths and
     /// Buffers, each 64-byte aligned as IRON places them; the stack apart; layout.py `PrefillLayout.core_bytes`):
-    /// GEMM w tile ×2, xb C×tk ×2, py C×tm, pacc C×tm f32, pscr tm×tk (Q4); row core 8 U-value fifo objects,
+    /// GEMM w tile ×2, xb C×tk ×xDepth, py C×tm, pacc C×tm f32, pscr tm×tk (Q4); row core 8 U-value fifo objects,
     /// three row buffers of `rowValues` (a norm's weights, the row being normed, the last prompt row), the header rows
     /// (U values) and the norm's fp32 lanes.
     public var coreBytes: (gemm: Int, row: Int) {
-        func sum(_ sizes: [Int]) -> Int { sizes.reduce(0) { DecodeLayout.pad($0, DecodeLayout.alignment) + $1 } }
-        let d = decode, C = chunk, tile = d.stages[0].tileBytes
-        let q4 = d.projectionDType != .bf16
-        let gemm = sum([tile, tile, 2 * C * d.tk, 2 * C * d.tk, 2 * C * d.tm, 4 * C * d.tm] + (q4 ? [2 * d.tm * d.tk] : []))
-        let row = sum(Array(repeating: 2 * unit, count: 8) + Array(repeating: 2 * rowValues, count: 3) + [2 * unit, 4 * Self.normLanes])
-        return (gemm, row)
+        let row = Self.sum(Array(repeating: 2 * unit, count: 8) + Array(repeating: 2 * rowValues, count: 3) + [2 * unit, 4 * Self.normLanes])
+        return (Self.gemmBytes(decode, chunk: chunk, xDepth: xDepth), row)
     }
 
-    /// Throws when a core's buffers exceed `budget` (its data memory less its stack): at head_dim 128 (tm 128, C 32)
-    /// a bf16 GEMM core (65536 bytes) — such a model runs its prompts as decode steps; the 3B / 8B row core fits.
+    static func sum(_ sizes: [Int]) -> Int { sizes.reduce(0) { DecodeLayout.pad($0, DecodeLayout.alignment) + $1 } }
+
+    /// A GEMM core's buffers with its activation slice at `xDepth`.
+    public static func gemmBytes(_ d: DecodeLayout, chunk C: Int, xDepth: Int) -> Int {
+        let tile = d.stages[0].tileBytes, q4 = d.projectionDType != .bf16
+        return sum([tile, tile] + Array(repeating: 2 * C * d.tk, count: xDepth) + [2 * C * d.tm, 4 * C * d.tm]
+                   + (q4 ? [2 * d.tm * d.tk] : []))
+    }
+
+    /// Throws when a core's buffers exceed `budget` (its data memory less its stack). Since task G every shape the
+    /// plan makes fits: a bf16 GEMM core at head_dim 128 takes its activation slice single-buffered (xDepth 1).
     public func checkCores(budget: Int) throws {
         let b = coreBytes
         let over = [("gemm", b.gemm), ("row", b.row)].filter { $0.1 > budget }

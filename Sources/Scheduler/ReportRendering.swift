@@ -47,8 +47,8 @@ public enum ReportRendering {
             }
             for l in c.logits {
                 out += String(format: "logits vs %@, %@: KL mean %.2e p90 %.2e max %.2e over %d %@, top-1 agreement %.1f%% — %@ (gate: %@)\n",
-                              l.against, l.scope == .steps ? "steps (IRON's gate)" : "every row", l.klMean, l.klP90, l.klMax, l.positions,
-                              l.scope == .steps ? "steps" : "rows", 100 * l.top1Agreement, l.passed ? "ok" : "FAIL", l.gatedOn)
+                              l.against, l.scope == .rows ? "every row" : "this case's steps", l.klMean, l.klP90, l.klMax, l.positions,
+                              l.scope == .rows ? "rows" : "steps", 100 * l.top1Agreement, l.passed ? "ok" : "FAIL", l.gatedOn)
             }
             if let golden = c.goldenGreedyIDs, let g = c.greedy {
                 if g.matched == g.compared {
@@ -71,6 +71,11 @@ public enum ReportRendering {
                           drifting.count, worst.node, worst.step, worst.nmse, worst.bound)
         }
         out += "\n" + driftLegend + "\n"
+        if let l = report.steps {
+            out += String(format: "\nIRON's gate, logits vs %@ over the %d steps of %d case(s): KL mean %.2e p90 %.2e max %.2e, top-1 agreement %.1f%% — %@ (bounds %.2g / %.2g / %.2g)\n",
+                          l.against, l.positions, report.cases.count, l.klMean, l.klP90, l.klMax, 100 * l.top1Agreement,
+                          l.passed ? "ok" : "FAIL", report.gate.klMean, report.gate.klP90, report.gate.klMax)
+        }
         out += "\nresult: \(report.passed ? "PASS" : "FAIL")\n"
         return out
     }
@@ -103,13 +108,16 @@ public enum ReportRendering {
             }
             body += "</table><ul>"
             for l in c.logits {
-                body += "<li>logits vs \(escape(l.against)), \(l.scope == .steps ? "steps (IRON's gate)" : "every row") (gate: \(l.gatedOn)): KL mean \(String(format: "%.2e", l.klMean)), p90 \(String(format: "%.2e", l.klP90)), max \(String(format: "%.2e", l.klMax)) over \(l.positions) \(l.scope == .steps ? "steps" : "rows"); top-1 agreement \(String(format: "%.1f", 100 * l.top1Agreement))% — \(l.passed ? "ok" : "FAIL")</li>"
+                body += "<li>logits vs \(escape(l.against)), \(l.scope == .rows ? "every row" : "this case's steps") (gate: \(l.gatedOn)): KL mean \(String(format: "%.2e", l.klMean)), p90 \(String(format: "%.2e", l.klP90)), max \(String(format: "%.2e", l.klMax)) over \(l.positions) \(l.scope == .rows ? "rows" : "steps"); top-1 agreement \(String(format: "%.1f", 100 * l.top1Agreement))% — \(l.passed ? "ok" : "FAIL")</li>"
             }
             if let g = c.greedy {
                 body += "<li>greedy vs golden: " + (g.matched == g.compared ? "equal for all \(g.compared) tokens"
                     : "equal for \(g.matched) of \(g.compared) tokens; golden margin at the divergence \(String(format: "%.4f", g.goldenMargin ?? .nan)), our logit resolution \(String(format: "%.4f", g.resolution))") + " — \(g.passed ? "ok" : "FAIL")</li>"
             }
             body += "</ul>"
+        }
+        if let l = report.steps {
+            body += "<h2>IRON's gate</h2><p>logits vs \(escape(l.against)) over the \(l.positions) steps of \(report.cases.count) case(s): KL mean \(String(format: "%.2e", l.klMean)), p90 \(String(format: "%.2e", l.klP90)), max \(String(format: "%.2e", l.klMax)); top-1 agreement \(String(format: "%.1f", 100 * l.top1Agreement))% — \(l.passed ? "ok" : "FAIL") (bounds \(report.gate.klMean) / \(report.gate.klP90) / \(report.gate.klMax))</p>"
         }
         body += "<h2>Tolerances</h2><table><tr><th>op</th><th>dtype</th><th>mode</th><th>NMSE bound</th><th>gates</th><th>reason</th></tr>"
         for t in report.tolerances {

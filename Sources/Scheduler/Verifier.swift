@@ -112,6 +112,8 @@ public final class Verifier {
         }
         report.logits.append(logitCheck(klFree, agreeFree, against: "fp32 reference", scope: .rows))
         report.logits.append(logitCheck(klSteps, agreeSteps, against: "fp32 reference", scope: .steps))
+        report.stepKL = klSteps
+        report.stepTop1 = agreeSteps
         if !klGolden.isEmpty { report.logits.append(logitCheck(klGolden, agreeGolden, against: "golden", scope: .rows)) }
         return report
     }
@@ -223,24 +225,6 @@ public final class Verifier {
     }
 
     func logitCheck(_ kl: [Double], _ agree: [Bool], against: String, scope: LogitCheck.Scope) -> LogitCheck {
-        let mean = kl.isEmpty ? 0 : kl.reduce(0, +) / Double(kl.count)
-        let p90 = percentile(kl, 90)
-        let maxKL = kl.max() ?? 0
-        let gate = tolerances.logits
-        let finite = kl.allSatisfy(\.isFinite)
-        let within = mean <= gate.klMean && maxKL <= gate.klMax && (scope == .rows || p90 <= gate.klP90)
-        return LogitCheck(against: against, scope: scope, positions: kl.count, klMean: mean, klP90: p90, klMax: maxKL,
-                          top1Agreement: agree.isEmpty ? 1 : Double(agree.filter { $0 }.count) / Double(agree.count),
-                          gatedOn: scope == .steps ? "mean, p90, max" : "mean, max", passed: finite && within)
+        LogitCheck(kl: kl, agree: agree, against: against, scope: scope, gate: tolerances.logits)
     }
-}
-
-/// The q-th percentile as numpy's `np.percentile` computes it by default (method "linear"), which IRON's gate uses:
-/// the sorted values' position q/100·(n − 1), interpolated between its two neighbours.
-func percentile(_ values: [Double], _ q: Double) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    let position = q / 100 * Double(sorted.count - 1)
-    let lower = Int(position.rounded(.down)), upper = min(lower + 1, sorted.count - 1)
-    return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
 }

@@ -31,15 +31,18 @@ public struct NodeCheck: Codable, Sendable {
     public var samples: [MismatchSample]
 }
 
-/// Logit agreement over a case: KL(reference ‖ checked) of the next-token distributions, in nats.
+/// Logit agreement: KL(reference ‖ checked) of the next-token distributions, in nats.
 public struct LogitCheck: Codable, Sendable {
-    /// Which rows a check covers. `steps` is IRON's accuracy gate as it is computed there (amd/IRON
-    /// iron/applications/llama_3_2_1b/harness.py `check_accuracy`, test.py `test_llama_3_2_1b_accuracy`): one KL per
-    /// generation step — step 0 the prompt's last row, then each decode step's row — bounded in mean, p90 and max.
-    /// `rows` is every row (each prompt row, then each step), a statistic IRON does not compute: its thresholds were
-    /// set on steps ("any one step's KL is as much the position's as the NPU's", test.py), so over rows only the mean
-    /// (drift) and the max (a single broken row) gate; p90 is reported.
-    public enum Scope: String, Codable, Sendable { case steps, rows }
+    /// Which rows a check covers. IRON's accuracy gate (amd/IRON iron/applications/llama_3_2_1b/harness.py
+    /// `check_accuracy`, test.py `test_llama_3_2_1b_accuracy`) scores generation steps — step 0 the prompt's last
+    /// row, then each decode step's row — 40 of them, bounded in mean, p90 (np.percentile) and max:
+    /// - `allSteps`: every step of every case of a report, pooled (a golden's two cases of 20 greedy tokens give 42
+    ///   steps, as IRON's 40); IRON's gate, mean, p90 and max gate.
+    /// - `steps`: one case's steps (21 for a golden case), reported; its p90 is the 2nd–3rd largest value.
+    /// - `rows`: every row of a case (each prompt row, then each step), which IRON does not score: its thresholds
+    ///   were set on steps ("any one step's KL is as much the position's as the NPU's", test.py), so over rows the
+    ///   mean (drift) and the max (one broken row) gate, and p90 is reported.
+    public enum Scope: String, Codable, Sendable { case allSteps, steps, rows }
     public var against: String
     public var scope: Scope
     public var positions: Int
@@ -47,9 +50,41 @@ public struct LogitCheck: Codable, Sendable {
     public var klP90: Double
     public var klMax: Double
     public var top1Agreement: Double
-    /// The statistics this check's pass depends on ("mean, p90, max" for steps, "mean, max" for rows).
+    /// The statistics this check's pass depends on.
     public var gatedOn: String
     public var passed: Bool
+
+    public init(kl: [Double], agree: [Bool], against: String, scope: Scope, gate: LogitGate) {
+        self.against = against
+        self.scope = scope
+        positions = kl.count
+        klMean = kl.isEmpty ? 0 : kl.reduce(0, +) / Double(kl.count)
+        klP90 = percentile(kl, 90)
+        klMax = kl.max() ?? 0
+        top1Agreement = agree.isEmpty ? 1 : Double(agree.filter { $0 }.count) / Double(agree.count)
+        let finite = kl.allSatisfy(\.isFinite)
+        switch scope {
+        case .allSteps:
+            gatedOn = "mean, p90, max"
+            passed = finite && klMean <= gate.klMean && klP90 <= gate.klP90 && klMax <= gate.klMax
+        case .steps:
+            gatedOn = "finite; IRON's bounds gate all cases' steps together"
+            passed = finite
+        case .rows:
+            gatedOn = "mean, max"
+            passed = finite && klMean <= gate.klMean && klMax <= gate.klMax
+        }
+    }
+}
+
+/// The q-th percentile as numpy's `np.percentile` computes it by default (method "linear"), which IRON's gate uses:
+/// the sorted values' position q/100·(n − 1), interpolated between its two neighbours.
+public func percentile(_ values: [Double], _ q: Double) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    let position = q / 100 * Double(sorted.count - 1)
+    let lower = Int(position.rounded(.down)), upper = min(lower + 1, sorted.count - 1)
+    return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
 }
 
 /// The checked backend's greedy tokens against the golden continuation. A divergence passes only
@@ -76,6 +111,10 @@ public struct CaseReport: Codable, Sendable {
     public var checks: [NodeCheck]
     public var logits: [LogitCheck]
     public var greedy: GreedyCheck?
+    /// KL(fp32 reference ‖ checked) per generation step (the prompt's last row, then each decode step), as IRON prints them.
+    public var stepKL: [Double] = []
+    /// Per step: both rank the same token first.
+    public var stepTop1: [Bool] = []
     public var greedyMatchesGolden: Bool? { greedy.map { $0.matched == $0.compared } }
     public var passed: Bool {
         checks.allSatisfy(\.passed) && logits.allSatisfy(\.passed) && greedy?.passed != false
@@ -89,14 +128,23 @@ public struct VerifyReport: Codable, Sendable {
     public var granularity: String
     public var cases: [CaseReport]
     public var tolerances: [ToleranceRow]
-    public var passed: Bool { cases.allSatisfy(\.passed) }
+    /// IRON's gate over every case's steps together (nil without steps).
+    public var steps: LogitCheck?
+    /// Its bounds.
+    public var gate: LogitGate
+    public var passed: Bool { cases.allSatisfy(\.passed) && steps?.passed != false }
 
-    public init(model: String, device: String, granularity: String, cases: [CaseReport], tolerances: [ToleranceRow]) {
+    public init(model: String, device: String, granularity: String, cases: [CaseReport], tolerances: [ToleranceRow],
+                gate: LogitGate = LogitGate()) {
         self.model = model
         self.device = device
         self.granularity = granularity
         self.cases = cases
         self.tolerances = tolerances
+        self.gate = gate
+        let kl = cases.flatMap(\.stepKL)
+        steps = kl.isEmpty ? nil : LogitCheck(kl: kl, agree: cases.flatMap(\.stepTop1), against: "fp32 reference",
+                                               scope: .allSteps, gate: gate)
     }
 
     /// A report whose tolerance section lists `table`.
@@ -104,7 +152,7 @@ public struct VerifyReport: Codable, Sendable {
         self.init(model: model, device: device, granularity: granularity, cases: cases,
                   tolerances: table.entries.map {
                       ToleranceRow(op: $0.op, dtype: $0.dtype.rawValue, mode: $0.mode.rawValue, nmse: $0.nmse, gates: $0.gates, reason: $0.reason)
-                  })
+                  }, gate: table.logits)
     }
 
     /// The first failed node check in execution order (step, node, teacher-forced before free-running).

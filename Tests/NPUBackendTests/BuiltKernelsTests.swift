@@ -356,7 +356,8 @@ final class PythonMirrorTests: XCTestCase {
             "model": ["hidden": c.hiddenSize, "ffn": c.intermediateSize, "heads": c.headCount, "kvHeads": nkv,
                       "headDim": c.headDim, "vocab": c.vocabSize, "layers": L],
             "weights": d.projectionDType.rawValue.lowercased(), "ctx": d.context, "tm": d.tm, "tk": d.tk, "block": d.block,
-            "C": p.chunk, "U": p.unit, "RM": p.rowValues, "grp": c.groupSize, "KG": p.kvGroupCount, "kgk": p.kvGroupHeads,
+            "C": p.chunk, "U": p.unit, "RM": p.rowValues, "xDepth": p.xDepth,
+            "coreBytes": ["gemm": p.coreBytes.gemm, "row": p.coreBytes.row], "grp": c.groupSize, "KG": p.kvGroupCount, "kgk": p.kvGroupHeads,
             "kvGroupHeads": groups, "lanes": p.lanes, "reps": p.reps, "packFifos": p.kvGroupCount, "packHeads": groups, "PQ": p.packValues, "kvb": p.kvHeadBlock,
             "attnRows": PrefillLayout.attentionRows, "header": PrefillLayout.headerValues,
             "kernels": p.kernelNames, "buckets": d.buckets,
@@ -376,7 +377,8 @@ final class PythonMirrorTests: XCTestCase {
 
     /// Every number of the prefill contract, Swift's PrefillLayout against the Python mirror
     /// (Tools/decode_designs.py --layout-json --prefill, from Kernels/decode/layout.py's PrefillLayout), for Llama 3.2
-    /// 1B, SmolLM2, the tiny golden model and (issue 17) the tiny Qwen2/Qwen3 models in bf16, Q4_1 and Q4_0.
+    /// 1B, SmolLM2, the tiny golden model, (issue 17) the tiny Qwen2/Qwen3 models in bf16, Q4_1 and Q4_0, and (task G)
+    /// Llama 3.2 3B / 3.1 8B in bf16 (xDepth 1) and Q4_0.
     func testPrefillLayoutMirrorAgreesWithSwift() throws {
         let tinyConfig = ["--config", Support.root.appendingPathComponent("Golden/tiny-llama32/model/config.json").path]
         var cases: [([String], ModelConfig, DType, Int)] = []
@@ -385,6 +387,11 @@ final class PythonMirrorTests: XCTestCase {
                       (tinyConfig, Self.tiny, w, 256)]
         }
         cases.append((["--preset", "llama-3.2-1b"], Self.llama1B, .q4_0, 131072))
+        // task G: the head_dim-128 shapes, bf16 (the GEMM cores' x slice single-buffered, xDepth 1) and Q4_0 (2)
+        for w in [DType.bf16, .q4_0] {
+            cases += [(["--preset", "llama-3.2-3b"], ExactShapePlanTests.llama32_3B, w, 2048),
+                      (["--preset", "llama-3.1-8b"], ExactShapePlanTests.llama31_8B, w, 2048)]
+        }
         for name in ["tiny-qwen2", "tiny-qwen3"] {
             let q = ["--config", Support.root.appendingPathComponent("Golden/\(name)/model/config.json").path]
             cases += [(q, try Self.qwen(name), .bf16, 2048), (q, try Self.qwen(name), .q4_0, 256)]
@@ -398,7 +405,8 @@ final class PythonMirrorTests: XCTestCase {
             }
             let python = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary, label)
             let layout = try PrefillLayout(try DecodeLayout(manifest: Support.manifest, config: config, projection: weights,
-                                                            lmHead: weights, context: ctx))
+                                                            lmHead: weights, context: ctx),
+                                           coreBudget: Support.manifest.device.coreBytes - Support.manifest.device.coreStackBytes)
             let swift = try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONSerialization.data(withJSONObject: Self.prefillMirror(layout))) as? NSDictionary)
             for key in Set(swift.allKeys.map { "\($0)" }).union(python.allKeys.map { "\($0)" }).sorted() {
                 XCTAssertEqual(swift[key] as? NSObject, python[key] as? NSObject, "\(label): \(key)")

@@ -12,7 +12,7 @@ final class QwenEmulatorTests: XCTestCase {
     /// Verify mode on both golden prompts with every greedy step, as TinyGoldenTests does for tiny-llama32: every named
     /// node compared (Qcur_mm/Qcur/… for Qwen2, Qcur_normed/Kcur_normed for Qwen3), each teacher-forced and golden
     /// (prefill) check within its bound, greedy ids equal to the golden's up to a near-tie the bf16 logits cannot
-    /// resolve, every check finite, and IRON's logit KL gate (steps: mean, p90, max; every row: mean, max). Its margin on
+    /// resolve, every check finite, and IRON's logit KL gate (both cases' 42 steps: mean, p90, max; every row: mean, max). Its margin on
     /// these random models is a draw (Kernels/decode/README "Qwen fp32 rows": tiny-llama32 misses it on 10 of 40 random
     /// prompts), so a numerics change that moves it is judged on `Tools/kl_gate_spread.py`'s population, not on p1.
     func verify(_ name: String, file: String) throws -> [LogitCheck] {
@@ -21,7 +21,7 @@ final class QwenEmulatorTests: XCTestCase {
         let graph = Graph.llama(m.config)
         let weights = try FloatWeights(graph: graph, source: m.tensors)
         let set = try GoldenSet(directory: dir)
-        var logits: [LogitCheck] = []
+        var logits: [LogitCheck] = [], reports: [CaseReport] = []
         for c in set.cases {
             let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
             XCTAssertNil(graph.nodes.lazy.compactMap { npu.unsupportedReason($0) }.first)
@@ -48,8 +48,13 @@ final class QwenEmulatorTests: XCTestCase {
                 XCTAssertTrue(l.passed, "\(name) \(c.name) logits vs \(l.against), \(l.scope) (gate: \(l.gatedOn))")
             }
             logits += report.logits
+            reports.append(report)
         }
-        return logits
+        let run = VerifyReport(model: name, device: "emulated NPU", granularity: "nodes", cases: reports, table: .standard)
+        let steps = try XCTUnwrap(run.steps)
+        print("[emulated NPU] \(name) IRON's gate over \(steps.positions) steps: KL mean \(steps.klMean) p90 \(steps.klP90) max \(steps.klMax)")
+        XCTAssertTrue(steps.passed, "\(name): IRON's gate over the golden's steps")
+        return logits + [steps]
     }
 
     func testTinyQwen2OnTheEmulatedNPU() throws {

@@ -51,6 +51,15 @@ final class TinyGoldenTests: XCTestCase {
         let graph = Graph.llama(m.config)
         let weights = try FloatWeights(graph: graph, source: m.tensors)
         let set = try golden()
+        var reports: [CaseReport] = []
+        defer {
+            // IRON's gate over both cases' 42 steps (the run's verdict, as `npu-llama verify` gives it)
+            let run = VerifyReport(model: "tiny", device: "emulated NPU", granularity: "nodes", cases: reports, table: .standard)
+            if let l = run.steps {
+                print("tiny \(source) IRON's gate over \(l.positions) steps: KL mean \(l.klMean) p90 \(l.klP90) max \(l.klMax)")
+                XCTAssertTrue(l.passed, "IRON's gate over the golden's steps")
+            }
+        }
         for c in set.cases {
             let (npu, _) = try Support.npuBackend(graph, m.tensors, context: Self.context)
             let verifier = Verifier(checked: npu, teacher: try Support.reference(graph, weights, context: Self.context),
@@ -69,6 +78,7 @@ final class TinyGoldenTests: XCTestCase {
             print("tiny \(source) \(c.name) greedy (bf16 logits): \(g.matched)/\(g.compared) equal to the golden" +
                   (g.matched < g.compared ? ", then a golden margin of \(g.goldenMargin!) within the logits' resolution \(g.resolution)" : ""))
             XCTAssertTrue(report.passed, Support.failures(report))
+            reports.append(report)
             XCTAssertEqual(Set(report.checks.map(\.node)).count, graph.nodes.count, "every named node is compared")
             XCTAssertEqual(report.logits.map { "\($0.against) \($0.scope)" },
                            ["fp32 reference rows", "fp32 reference steps", "golden rows"],
