@@ -55,6 +55,14 @@ PRESETS = {
                          pairing="half-split", eps=1e-5),
     "tinyllama-1.1b": dict(hidden=2048, ffn=5632, heads=32, kvHeads=4, headDim=64, vocab=32000, layers=22,
                            pairing="half-split", eps=1e-5),
+    # issue 17 (task F): the real Qwen shapes (HF config.json of Qwen/Qwen2.5-0.5B and Qwen/Qwen3-0.6B): GQA 7:1 with
+    # q/k/v biases; head_dim 128 independent of hidden 1024 / 16 heads with q_norm/k_norm. Both tied, rope_theta 1e6,
+    # eps 1e-6, HF half-split pairing (llama.cpp runs qwen2/qwen3 as NEOX); family = the config's model_type, as
+    # model_values takes it from a config (layout.family_extra)
+    "qwen2.5-0.5b": dict(hidden=896, ffn=4864, heads=14, kvHeads=2, headDim=64, vocab=151936, layers=24,
+                         pairing="half-split", eps=1e-6, family="qwen2"),
+    "qwen3-0.6b": dict(hidden=1024, ffn=3072, heads=16, kvHeads=8, headDim=128, vocab=151936, layers=28,
+                       pairing="half-split", eps=1e-6, family="qwen3"),
 }
 # aiecc appends each kernel (its own configuration of the array) to the xclbin with --xclbin-input;
 # the whole set must share one hw context. Not yet measured on hardware: how many an xclbin takes.

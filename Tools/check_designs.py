@@ -225,9 +225,13 @@ MODELS = [("llama-3.2-1b", "llama-3.2-1b", None, (2048, 131072)), ("smollm2-135m
           ("tinyllama-1.1b", "tinyllama-1.1b", None, (2048,)),
           # issue 17: the tiny Qwen2.5- and Qwen3-style golden models (decode_token's qwen_step, prefill's group Q)
           ("tiny-qwen2", None, "Golden/tiny-qwen2/model/config.json", (2048, 32768)),
-          ("tiny-qwen3", None, "Golden/tiny-qwen3/model/config.json", (2048, 40960))]
+          ("tiny-qwen3", None, "Golden/tiny-qwen3/model/config.json", (2048, 40960)),
+          # issue 17 (task F): the real Qwen shapes — Qwen2.5-0.5B (hidden 896, GQA 7:1, q/k/v biases, vocab 151936)
+          # and Qwen3-0.6B (head_dim 128 with hidden 1024, q_norm/k_norm); max_position_embeddings 32768 / 40960
+          ("qwen2.5-0.5b", "qwen2.5-0.5b", None, (2048, 32768)), ("qwen3-0.6b", "qwen3-0.6b", None, (2048, 40960))]
 WEIGHTS = ("bf16", "q4_1", "q4_0")
-MODEL_WEIGHTS = {"llama-3.2-3b": ("bf16", "q4_0"), "llama-3.1-8b": ("bf16", "q4_0"), "tinyllama-1.1b": ("bf16", "q4_0")}
+MODEL_WEIGHTS = {"llama-3.2-3b": ("bf16", "q4_0"), "llama-3.1-8b": ("bf16", "q4_0"), "tinyllama-1.1b": ("bf16", "q4_0"),
+                 "qwen2.5-0.5b": ("bf16", "q4_0"), "qwen3-0.6b": ("bf16", "q4_0")}
 # (projections, LM head) of the lm_head instances: every format alike, and the mixed pairs the plan produces for
 # a Q4 model whose output.weight is stored otherwise (Q8_0, F16, ... -> bf16)
 LM_PAIRS = (("bf16", "bf16"), ("q4_1", "q4_1"), ("q4_0", "q4_0"), ("q4_1", "bf16"), ("q4_0", "bf16"))

@@ -2,12 +2,13 @@
 # Writes a seeded random-weight model with the exact shapes of a published Llama-architecture model (HF folder, BF16 safetensors) for benchmarks; numpy only.
 """
 Usage: python3 Tools/make-random-llama.py [OUT_DIR] [--preset NAME] [--seed N] [--force] [--config-only]
-  NAME: llama-3.2-1b (default), llama-3.2-3b, llama-3.1-8b, tinyllama-1.1b (issue 17)
+  NAME: llama-3.2-1b (default), llama-3.2-3b, llama-3.1-8b, tinyllama-1.1b, qwen2.5-0.5b, qwen3-0.6b (issue 17)
   OUT_DIR defaults to ${NPULLAMA_CACHE:-$HOME/.cache/npu-llama}/models/random-<NAME>
 
 Writes OUT_DIR/config.json (the keys and values of the published config.json of that model, less
 transformers_version) and OUT_DIR/model.safetensors (all tensors BF16; a tied model has no lm_head.weight,
-an untied one does). Sizes: 1B ~2.47 GB, 3B ~6.43 GB, 8B ~16.06 GB, TinyLlama ~2.20 GB.
+an untied one does). Sizes: 1B ~2.47 GB, 3B ~6.43 GB, 8B ~16.06 GB, TinyLlama ~2.20 GB, Qwen2.5-0.5B ~0.99 GB,
+Qwen3-0.6B ~1.19 GB (Qwen2: q/k/v biases; Qwen3: q_norm/k_norm, as Tools/golden/make_tiny_qwen.py names them).
 The safetensors file is written by hand (8-byte little-endian header length, JSON header padded with spaces
 to a multiple of 8, then the tensor data in header order), one tensor and one chunk of rows at a time, so
 memory stays around 100 MB.  BF16 = top 16 bits of float32 with round-to-nearest-even.
@@ -120,7 +121,69 @@ PRESETS = {
         "use_cache": True,
         "vocab_size": 32000,
     },
+    # Qwen/Qwen2.5-0.5B config.json (issue 17, task F): 24 layers, hidden 896, 14 / 2 heads (no head_dim key:
+    # 896 / 14 = 64, GQA 7:1), intermediate 4864, q/k/v biases (Qwen2 always has them), tied, rope_theta 1e6, eps 1e-6,
+    # vocab 151936; sliding_window is set but use_sliding_window false (full causal attention everywhere)
+    "qwen2.5-0.5b": {
+        "architectures": ["Qwen2ForCausalLM"],
+        "attention_dropout": 0.0,
+        "bos_token_id": 151643,
+        "eos_token_id": 151643,
+        "hidden_act": "silu",
+        "hidden_size": 896,
+        "initializer_range": 0.02,
+        "intermediate_size": 4864,
+        "max_position_embeddings": 32768,
+        "max_window_layers": 24,
+        "model_type": "qwen2",
+        "num_attention_heads": 14,
+        "num_hidden_layers": 24,
+        "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-06,
+        "rope_theta": 1000000.0,
+        "sliding_window": 32768,
+        "tie_word_embeddings": True,
+        "torch_dtype": "bfloat16",
+        "use_cache": True,
+        "use_mrope": False,
+        "use_sliding_window": False,
+        "vocab_size": 151936,
+    },
+    # Qwen/Qwen3-0.6B config.json: 28 layers, hidden 1024, 16 / 8 heads of head_dim 128 (16 * 128 = 2048 != 1024),
+    # intermediate 3072, per-head q_norm / k_norm, no biases, tied, rope_theta 1e6, eps 1e-6, vocab 151936
+    "qwen3-0.6b": {
+        "architectures": ["Qwen3ForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": 151643,
+        "eos_token_id": 151645,
+        "head_dim": 128,
+        "hidden_act": "silu",
+        "hidden_size": 1024,
+        "initializer_range": 0.02,
+        "intermediate_size": 3072,
+        "max_position_embeddings": 40960,
+        "max_window_layers": 28,
+        "model_type": "qwen3",
+        "num_attention_heads": 16,
+        "num_hidden_layers": 28,
+        "num_key_value_heads": 8,
+        "rms_norm_eps": 1e-06,
+        "rope_scaling": None,
+        "rope_theta": 1000000,
+        "sliding_window": None,
+        "tie_word_embeddings": True,
+        "torch_dtype": "bfloat16",
+        "use_cache": True,
+        "use_sliding_window": False,
+        "vocab_size": 151936,
+    },
 }
+
+# The family tensors, named as Tools/golden/make_tiny_qwen.py (and HF Qwen2/Qwen3) name them: Qwen2's q/k/v biases
+# (std as the tiny goldens': q/k 0.25, v 0.1 — a large v bias is one constant vector added to every attention output),
+# Qwen3's per-head q_norm / k_norm weights (mean 1, std as the other norms)
+BIAS_STD, V_BIAS_STD = 0.25, 0.1
 
 CHUNK_ELEMS = 16 * 1024 * 1024  # float32 elements generated at a time (64 MB)
 
@@ -149,6 +212,13 @@ def tensor_specs(cfg: dict, out_std: float = 0.5) -> list:
             (p + "mlp.up_proj.weight", (inter, h), 1.0 / math.sqrt(h), 0.0),
             (p + "mlp.down_proj.weight", (h, inter), 1.0 / math.sqrt(inter), 0.0),
         ]
+        if cfg.get("model_type") == "qwen2":
+            specs += [(p + "self_attn.q_proj.bias", (nh * hd,), BIAS_STD, 0.0),
+                      (p + "self_attn.k_proj.bias", (nkv * hd,), BIAS_STD, 0.0),
+                      (p + "self_attn.v_proj.bias", (nkv * hd,), V_BIAS_STD, 0.0)]
+        elif cfg.get("model_type") == "qwen3":
+            specs += [(p + "self_attn.q_norm.weight", (hd,), 0.15, 1.0),
+                      (p + "self_attn.k_norm.weight", (hd,), 0.15, 1.0)]
     return sorted(specs)
 
 

@@ -44,13 +44,14 @@ def stage_phase(lay, s):
     """A GEMM stage's task group: (channel bytes, DRAM bytes, MACs of the busiest core, awaited drains, the core's
     serial seconds). With the activation slice single-buffered (x_depth 1: bf16 at head_dim 128) the next slice's
     broadcast cannot start before the core has multiplied the current one: per k-slice the slice's bytes at
-    CHANNEL_BPS and the core's MACs add up (the weight tiles stay double-buffered, so their fills still overlap)."""
+    CHANNEL_BPS and the core's MACs add up (the weight tiles stay double-buffered, so their fills still overlap). A Qwen
+    family's QKV stage drains fp32 rows (issue 17, qkv_f32): twice the join bytes (PrefillBenchmark.stagePhase)."""
     st, C, tm, tk = lay.stages[s], lay.C, lay.tm, lay.tk
     rho, ks, K = st["rho"], st["ks"], st["K"]
     d = lay.dec
     w = rho * ks * d.pair_bytes                       # each weight channel
     x = rho * C * K * 2                               # xin (and the memory tile's broadcast)
-    col = rho * 4 * C * tm * 2                        # each column join
+    col = rho * 4 * C * tm * 2 * (2 if s == "QKV" and lay.qkv_f32 else 1)   # each column join
     ch = {f"weights{c}": w for c in range(8)}
     ch.update({"xin": x, "xb": x})
     ch.update({f"pgout{c}": col for c in range(4)})
@@ -70,6 +71,9 @@ def chunk_phases(lay, start, rows, bucket):
         a = {"rmain": 2 * H + 2 * C * H + (2 * U if l == 0 else 0), "rout": 2 * C * H}
         out.append(("A", a, sum(a.values()), 0, 1, 0.0))
         out.append(("QKV",) + stage_phase(lay, "QKV"))
+        if lay.fused:   # issue 17 (Qwen): group Q, the family core's weights and fp32 qkv rows in, fused rows out
+            q = {"family_in": 2 * (lay.extra * lay.extra_repeats + 2 * C * lay.fused), "family_out": 2 * C * lay.fused}
+            out.append(("Q", q, sum(q.values()), 0, 1, 0.0))
         c = {"rmain": 2 * C * (Q + 2 * KV), "rsecond": 2 * C * U, "rout": 2 * (C * Q + Q), "raux": 4 * C * KV}
         out.append(("C", c, sum(c.values()), 0, 2, 0.0))    # rout's first drain is awaited by its second
         dch = {}

@@ -9,9 +9,9 @@ enum WeightConversion {
     /// in that format (used as is), else bf16. (`LlamaCore.ConvertedTensors` converts a model's
     /// matrices to Q4_0 at load for every backend alike.)
     static func projectionDType(_ tensors: TensorSource, _ graph: Graph) -> DType {
-        let names = graph.weightShapes.map(\.name).filter {
-            $0.hasPrefix("blk.") && !$0.hasSuffix("_norm.weight")
-        }
+        // the matrices only: a norm's or a Qwen2 bias's vector (blk.N.attn_q.bias, stored F32) is uploaded as bf16
+        // whatever the matrices' format, so it must not turn a Q4_0 model's projections into bf16
+        let names = graph.weightShapes.filter { $0.name.hasPrefix("blk.") && $0.shape.count == 2 }.map(\.name)
         for format in [DType.q4_1, .q4_0] where names.allSatisfy({ tensors.info($0)?.dtype == format }) {
             return format
         }

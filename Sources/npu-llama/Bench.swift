@@ -227,7 +227,10 @@ extension Bench {
         }
     }
 
-    /// The prefill layout at 2048 positions (or the model's longest context if shorter): pp512 and pp2048's model.
+    /// The prompt lengths the emulated bench models a TTFT for (issue 17: pp1024 beside llama-bench's pp512 and 2k).
+    static let modelledPrompts = [512, 1024, 2048]
+
+    /// The prefill layout at 2048 positions (or the model's longest context if shorter): the modelled prompts' model.
     func prefillLayout(_ loaded: BenchedModel, _ manifest: KernelManifest) throws -> PrefillLayout? {
         let graph = Graph.llama(loaded.config)
         let context = min(2048, loaded.config.maxContext / 64 * 64)
@@ -236,11 +239,11 @@ extension Bench {
 
     func prefillModel(_ loaded: BenchedModel, _ manifest: KernelManifest) throws -> [PrefillBenchResult] {
         guard let p = try prefillLayout(loaded, manifest) else { return [] }
-        return [512, 2048].filter { $0 <= p.decode.context }.map { PrefillBenchmark.model(p, promptTokens: $0) }
+        return Self.modelledPrompts.filter { $0 <= p.decode.context }.map { PrefillBenchmark.model(p, promptTokens: $0) }
     }
 
     /// The prefill beside decode: one emulated prompt chunk's exact counts (its runlist [prefill, LM head]), the
-    /// layout's per-channel counts they equal, and the modelled pp512 / pp2048.
+    /// layout's per-channel counts they equal, and the modelled pp512 / pp1024 / pp2048.
     func printPrefill(_ result: DecodeBenchResult, _ loaded: BenchedModel, _ manifest: KernelManifest) throws {
         guard let p = try prefillLayout(loaded, manifest), let chunk = result.prefillChunk, let t = result.prefillChunkTraffic,
               let q = result.prefill else {
@@ -264,7 +267,7 @@ extension Bench {
         print("  shim channels (counted by the driver): " + counted.sorted { $0.key.name < $1.key.name }
             .map { "\($0.key.name) \($0.value)" }.joined(separator: ", ")
             + (counted == expected ? " — equal to the layout's phases" : " — DIFFERENT from the layout's phases"))
-        print(PrefillBenchmark.report(p, sizes: [512, 2048]))
+        print(PrefillBenchmark.report(p, sizes: Self.modelledPrompts.filter { $0 <= p.decode.context }))
     }
 }
 

@@ -271,8 +271,8 @@ final class CLITests: XCTestCase {
         XCTAssertGreaterThan(bench["modelled_tok_s"] as? Double ?? 0, 0)
         XCTAssertNotNil(bench["limited_by"])
         let prefill = bench["prefill_modelled"] as? [[String: Any]]
-        XCTAssertEqual(prefill?.map { $0["prompt_tokens"] as? Int }, [512, 2048], "the modelled pp512 and pp2048 beside decode")
-        XCTAssertEqual(prefill?.map { $0["chunks"] as? Int }, [8, 32])
+        XCTAssertEqual(prefill?.map { $0["prompt_tokens"] as? Int }, [512, 1024, 2048], "the modelled pp512, pp1024 and pp2048 beside decode")
+        XCTAssertEqual(prefill?.map { $0["chunks"] as? Int }, [8, 16, 32])
         XCTAssertEqual(bench["syncs_to_device"] as? Int, 1)
         XCTAssertEqual(bench["syncs_from_device"] as? Int, 1)
     }

@@ -74,7 +74,10 @@ final class HeadDim128Tests: XCTestCase {
         let teacher = report.checks.filter { $0.against == "teacher-forced" }
         XCTAssertEqual(Set(teacher.map(\.node)).count, graph.nodes.count, "every named node is compared teacher-forced")
         XCTAssertTrue(teacher.allSatisfy(\.passed), Support.failures(report))
-        XCTAssertTrue(report.passed, Support.failures(report))
+        // every node check (teacher-forced, free-running) passes; the logit KL of this random hidden-2048 model is
+        // printed, not gated: on random weights it is a draw (Kernels/decode/README.md "Qwen fp32 rows")
+        XCTAssertTrue(report.checks.allSatisfy(\.passed), Support.failures(report))
+        XCTAssertTrue(report.logits.allSatisfy { $0.klMean.isFinite && $0.klMax.isFinite })
         XCTAssertGreaterThanOrEqual(npu.counters.chunks.runs, 3, "the prompt ran through the prefill design")
 
         // the KV cache the chunks wrote, against the reference's roped K and V rows
@@ -205,17 +208,21 @@ final class ExactShapePlanTests: XCTestCase {
     /// of a core's 64512), at 4096 and the longest context; Q4_0 keeps the double-buffered slice (its design unchanged).
     func testBf16PrefillFitsTheExactShapes() throws {
         let budget = Support.manifest.device.coreBytes - Support.manifest.device.coreStackBytes
-        for (name, config) in [("llama-3.2-3b", Self.llama32_3B), ("llama-3.1-8b", Self.llama31_8B)] {
+        // 3B takes tm 64 (half-head hub objects, task H): its bf16 GEMM core fits double-buffered (36864 B); 8B at tm 128
+        // needs the single-buffered slice (61440 B)
+        for (name, config, bf16Depth, bf16Bytes) in [("llama-3.2-3b", Self.llama32_3B, 2, 36864), ("llama-3.1-8b", Self.llama31_8B, 1, 61440)] {
             for ctx in [4096, 131072] {
-                for (w, depth) in [(DType.bf16, 1), (.q4_0, 2)] {
+                for (w, depth) in [(DType.bf16, bf16Depth), (.q4_0, 2)] {
                     let d = try DecodeDesigns(manifest: Support.manifest, config: config, projectionDType: w, lmHeadDType: w, context: ctx)
                     let p = try XCTUnwrap(d.prefill, "\(name) \(w) at \(ctx): \(d.prefillUnsupported ?? "")")
                     XCTAssertEqual([p.chunk, p.xDepth], [32, depth], "\(name) \(w)")
                     XCTAssertLessThanOrEqual(p.coreBytes.gemm, budget)
                     XCTAssertLessThanOrEqual(p.coreBytes.row, budget)
                     if w == .bf16 {
-                        XCTAssertEqual(p.coreBytes.gemm, 61440, name)
-                        XCTAssertGreaterThan(PrefillLayout.gemmBytes(d.layout, chunk: 32, xDepth: 2), budget, "the case xDepth 1 is for")
+                        XCTAssertEqual(p.coreBytes.gemm, bf16Bytes, name)
+                        if depth == 1 {
+                            XCTAssertGreaterThan(PrefillLayout.gemmBytes(d.layout, chunk: 32, xDepth: 2), budget, "the case xDepth 1 is for")
+                        }
                     }
                 }
             }
@@ -310,7 +317,7 @@ final class ExactShapeTests: XCTestCase {
 }
 
 /// The checked backend with the wall time of each step printed as it ends (a long exact-shape run shows how far it got).
-private final class TimedBackend: Backend {
+final class TimedBackend: Backend {
     let inner: Backend, name: String
     private(set) var seconds = 0.0
     init(_ inner: Backend, name: String) { (self.inner, self.name) = (inner, name) }
