@@ -143,8 +143,8 @@ final class SmallModelTests: XCTestCase {
         XCTAssertEqual(try planError(16, 2, 8), "decode: headDim=8: rope serves a multiple of 32, or 16")
         XCTAssertEqual(try planError(2, 2, 64, ffn: 416),
                        "decode: no gemv tiling serves this model (tm=64 tk=64: tm=64 does not divide ffn=416 (gate/up tile pairs); "
-                           + "tm=32 tk=64: S=64 (headDim, the hub's object) does not divide tm=32; "
-                           + "tm=16 tk=64: S=64 (headDim, the hub's object) does not divide tm=16; "
+                           + "tm=32 tk=64: neither headDim=64 nor half of it (>= 64), the hub's object, divides tm=32; "
+                           + "tm=16 tk=64: neither headDim=64 nor half of it (>= 64), the hub's object, divides tm=16; "
                            + "tm=128 tk=64: tm=128 does not divide ffn=416 (gate/up tile pairs))")
         XCTAssertEqual(try planError(18, 9, 16),
                        "decode: kvHeads=9: the design has one attention core per KV head and at most 8 (2 pack fifos of 4)")
